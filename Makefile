@@ -1,0 +1,91 @@
+# mlfs - plain Makefile. `make`, `make check`, `make asan-check`,
+# `make demo`, `make install PREFIX=/usr/local DESTDIR=`.
+
+CC ?= cc
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+PKGS := fuse3 libzstd libxxhash sqlite3
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
+	-Wmissing-prototypes -Wimplicit-fallthrough -Wundef
+OPT ?= -O2 -g
+SAN ?=
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(OPT) \
+	$(SAN) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SAN) $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lpthread -lm
+
+LIB_SRC := $(sort $(wildcard src/lib/*.c))
+CLI_SRC := $(sort $(wildcard src/cli/*.c))
+FUSE_SRC := $(sort $(wildcard src/fuse/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o) $(FUSE_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIBMLFS := $(BUILD)/libmlfs.a
+MLFS := $(BUILD)/mlfs
+
+.PHONY: all check unit-check integration-check asan-check demo install \
+	deps clean bench
+
+all: $(MLFS) $(UNIT_BIN)
+
+$(BUILD)/%.o: %.c $(wildcard include/mlfs/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/lib -Isrc/fuse -Isrc/cli -c -o $@ $<
+
+$(LIBMLFS): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(MLFS): $(CLI_OBJ) $(LIBMLFS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBMLFS) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBMLFS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc/lib -o $@ $< $(LIBMLFS) $(ALL_LDFLAGS) \
+		$(LIBS) -lcmocka
+
+deps:
+	@bash tools/install-deps.sh
+
+unit-check: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; \
+	exit $$fail
+
+integration-check: $(MLFS)
+	MLFS=$(abspath $(MLFS)) bash tests/run.sh
+
+check: deps
+	$(MAKE) all
+	$(MAKE) unit-check
+	$(MAKE) integration-check
+
+asan-check: deps
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MAKE) BUILD=build-asan unit-check integration-check \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		OPT="-O1 -g -fno-omit-frame-pointer"
+
+demo: deps
+	$(MAKE) $(MLFS)
+	MLFS=$(abspath $(MLFS)) bash tools/demo.sh
+
+bench: $(MLFS)
+	MLFS=$(abspath $(MLFS)) bash tools/bench/ingest.sh
+
+install: $(MLFS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(MLFS) $(DESTDIR)$(PREFIX)/bin/mlfs
+	install -m 0644 docs/mlfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/mlfs.1
+
+clean:
+	rm -rf build build-asan

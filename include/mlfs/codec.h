@@ -1,0 +1,35 @@
+/*
+ * codec.h - chunk compression. Each stored chunk records its codec, so a
+ * new codec is a new number here, not a migration.
+ */
+#ifndef MLFS_CODEC_H
+#define MLFS_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlfs/util.h"
+
+enum mlfs_codec {
+	MLFS_CODEC_RAW = 0,
+	MLFS_CODEC_ZSTD = 1,
+};
+
+/* Compress @len bytes at @level into @out (replacing its contents). Keeps
+ * the chunk raw (codec RAW, a copy) unless zstd saves at least 1/32 of it.
+ * @cctx_cache is per-thread scratch (a ZSTD_CCtx*, created on first use,
+ * freed by mlfs_codec_cctx_free). Returns 0 or -ENOMEM/-EIO. */
+MLFS_MUST_CHECK int mlfs_codec_encode(void **cctx_cache, int level,
+				      const void *in, size_t len,
+				      struct mlfs_buf *out,
+				      enum mlfs_codec *codec);
+void mlfs_codec_cctx_free(void *cctx);
+
+/* Decode @stored_len bytes with @codec into @out, which must hold exactly
+ * @raw_len bytes. Returns 0, -EBADMSG (corrupt data, wrong size, unknown
+ * codec). */
+MLFS_MUST_CHECK int mlfs_codec_decode(enum mlfs_codec codec, const void *in,
+				      size_t stored_len, void *out,
+				      size_t raw_len);
+
+#endif

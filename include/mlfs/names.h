@@ -1,0 +1,52 @@
+/*
+ * names.h - the rules for repository, branch and tag names, and the
+ * parser for references "<ns>/<name>[@<ref>][/<path>]". Syntax only: the
+ * store resolves what a parsed reference points at (mlfs/repo.h).
+ */
+#ifndef MLFS_NAMES_H
+#define MLFS_NAMES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mlfs/util.h"
+
+#define MLFS_NAME_MAX 128
+/* Rule text quoted by every name error. */
+#define MLFS_NAME_RULE \
+	"names are 1-128 characters of [A-Za-z0-9._-], not starting with '.' or '-'"
+
+/* Check one name part (namespace, repository name, branch, tag).
+ * Returns 0 or -EINVAL with *why set to a static explanation. */
+MLFS_MUST_CHECK int mlfs_name_check(const char *s, const char **why);
+
+/* Shortest commit-id prefix accepted in a reference. */
+#define MLFS_COMMIT_PREFIX_MIN 8
+
+struct mlfs_refspec {
+	char ns[MLFS_NAME_MAX + 1];
+	char name[MLFS_NAME_MAX + 1];
+	/* Tag, branch or hex commit prefix; empty means the default branch. */
+	char rev[MLFS_NAME_MAX + 1];
+	bool has_date;      /* "@{date}": the branch head as of @date */
+	int64_t date;       /* seconds since the epoch, UTC */
+	unsigned back;      /* "~N": N first-parent steps back */
+	char *path;         /* owned; "" for the root; no leading '/' */
+};
+
+/* Parse @s. @allow_path: accept a trailing "/path" (else -EINVAL).
+ * Returns 0 or -EINVAL with *why set. Release with mlfs_refspec_release. */
+MLFS_MUST_CHECK int mlfs_refspec_parse(const char *s, bool allow_path,
+				       struct mlfs_refspec *out,
+				       const char **why);
+void mlfs_refspec_release(struct mlfs_refspec *r);
+
+/* Parse an ISO-8601 date or date-time ("2024-03-01", "2024-03-01T12:00",
+ * "2024-03-01 12:00:05Z", "...+02:00"); no zone means UTC.
+ * Returns 0 or -EINVAL. */
+MLFS_MUST_CHECK int mlfs_parse_date(const char *s, int64_t *out);
+
+/* True when @s is 8..32 lower/upper-case hex digits. */
+bool mlfs_is_hex_prefix(const char *s);
+
+#endif

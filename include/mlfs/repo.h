@@ -1,0 +1,122 @@
+/*
+ * repo.h - repositories, commits (immutable versions), branches, tags,
+ * and resolving a parsed reference to a commit.
+ */
+#ifndef MLFS_REPO_H
+#define MLFS_REPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlfs/hash.h"
+#include "mlfs/names.h"
+#include "mlfs/util.h"
+
+struct mlfs_store;
+
+struct mlfs_repo {
+	int64_t id;
+	char ns[MLFS_NAME_MAX + 1];
+	char name[MLFS_NAME_MAX + 1];
+	char default_branch[MLFS_NAME_MAX + 1];
+	int64_t created; /* seconds since the epoch */
+};
+
+struct mlfs_commit {
+	struct mlfs_id id;
+	struct mlfs_id parent;
+	bool has_parent;
+	struct mlfs_id tree;
+	int64_t repo_id;
+	int64_t time;  /* seconds since the epoch */
+	char *author;  /* owned */
+	char *message; /* owned */
+};
+
+enum mlfs_ref_kind {
+	MLFS_REF_BRANCH = 'b',
+	MLFS_REF_TAG = 't',
+};
+
+struct mlfs_ref {
+	enum mlfs_ref_kind kind;
+	char name[MLFS_NAME_MAX + 1];
+	struct mlfs_id commit;
+};
+
+/* Returns 0 or -ENOENT. */
+MLFS_MUST_CHECK int mlfs_repo_get(struct mlfs_store *s, const char *ns,
+				  const char *name, struct mlfs_repo *out);
+/* All repositories sorted by ns, name; *out malloc'd (caller frees). */
+MLFS_MUST_CHECK int mlfs_repo_list(struct mlfs_store *s,
+				   struct mlfs_repo **out, size_t *n);
+/* Namespaces, sorted: *out is a malloc'd array of malloc'd strings;
+ * free with mlfs_strv_free. */
+MLFS_MUST_CHECK int mlfs_namespace_list(struct mlfs_store *s, char ***out,
+					size_t *n);
+void mlfs_strv_free(char **v, size_t n);
+
+/* Returns 0 or -ENOENT. Release with mlfs_commit_release. */
+MLFS_MUST_CHECK int mlfs_commit_get(struct mlfs_store *s,
+				    const struct mlfs_id *id,
+				    struct mlfs_commit *out);
+void mlfs_commit_release(struct mlfs_commit *c);
+
+/* Refs of @repo_id, of @kind or both when @kind is 0, sorted by kind then
+ * name. *out malloc'd. */
+MLFS_MUST_CHECK int mlfs_ref_list(struct mlfs_store *s, int64_t repo_id,
+				  int kind, struct mlfs_ref **out, size_t *n);
+/* Returns 0 or -ENOENT. */
+MLFS_MUST_CHECK int mlfs_ref_get(struct mlfs_store *s, int64_t repo_id,
+				 enum mlfs_ref_kind kind, const char *name,
+				 struct mlfs_id *commit);
+/* Create tag or branch @name at @commit (a commit of @repo_id).
+ * Returns 0, -EEXIST, -EINVAL (bad name), -ENOENT (no such commit). */
+MLFS_MUST_CHECK int mlfs_ref_create(struct mlfs_store *s, int64_t repo_id,
+				    enum mlfs_ref_kind kind, const char *name,
+				    const struct mlfs_id *commit);
+/* Delete a ref. Deleting the default branch is -EBUSY. Commits stay in
+ * the store (reachable through tags, other branches, or by id). */
+MLFS_MUST_CHECK int mlfs_ref_delete(struct mlfs_store *s, int64_t repo_id,
+				    enum mlfs_ref_kind kind, const char *name);
+
+/* How a reference resolved. */
+struct mlfs_resolved {
+	struct mlfs_repo repo;
+	struct mlfs_id commit;
+	/* What @rev named: MLFS_REF_TAG, MLFS_REF_BRANCH, or 'c' (commit id
+	 * prefix); the default branch when the spec had no @rev. */
+	int rev_kind;
+	/* True when the result can never change (tag or commit id, or a
+	 * date/~N form, which name a fixed past commit). */
+	bool immutable;
+};
+
+/*
+ * Resolve @spec: the repository, then @rev as tag, else branch, else
+ * commit-id prefix (tags win over branches, as in git), then "@{date}"
+ * (branch head at that time, from the branch history), then "~N".
+ * Returns 0; -ENOENT (no such repository, ref, commit or no history that
+ * old); -ENOTUNIQ (ambiguous prefix: *candidates, if non-NULL, gets a
+ * malloc'd array of the matching ids and *ncand its length).
+ */
+MLFS_MUST_CHECK int mlfs_resolve(struct mlfs_store *s,
+				 const struct mlfs_refspec *spec,
+				 struct mlfs_resolved *out,
+				 struct mlfs_id **candidates, size_t *ncand);
+
+/* First-parent history from @start, newest first, at most @max (0 = all).
+ * *out malloc'd array of commits; free with mlfs_commit_list_free. */
+MLFS_MUST_CHECK int mlfs_commit_history(struct mlfs_store *s,
+					const struct mlfs_id *start,
+					size_t max, struct mlfs_commit **out,
+					size_t *n);
+void mlfs_commit_list_free(struct mlfs_commit *v, size_t n);
+
+/* Every commit of @repo_id (0 = all repos), any order. */
+MLFS_MUST_CHECK int mlfs_commit_list_all(struct mlfs_store *s,
+					 int64_t repo_id,
+					 struct mlfs_commit **out, size_t *n);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * util.h - small helpers shared by every part of libmlfs: growable byte
+ * buffers, little-endian encoding, full pread/pwrite, attribute macros.
+ */
+#ifndef MLFS_UTIL_H
+#define MLFS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MLFS_MUST_CHECK __attribute__((warn_unused_result))
+#define MLFS_UNUSED __attribute__((unused))
+#define MLFS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A growable byte buffer. Owner frees with mlfs_buf_release(). */
+struct mlfs_buf {
+	uint8_t *data;
+	size_t len;
+	size_t cap;
+};
+#define MLFS_BUF_INIT { NULL, 0, 0 }
+
+/* Make room for at least @cap bytes. Returns 0 or -ENOMEM. */
+MLFS_MUST_CHECK int mlfs_buf_reserve(struct mlfs_buf *b, size_t cap);
+/* Append @len bytes. Returns 0 or -ENOMEM. */
+MLFS_MUST_CHECK int mlfs_buf_append(struct mlfs_buf *b, const void *p,
+				    size_t len);
+/* Free the storage and reset to empty; accepts an empty buffer. */
+void mlfs_buf_release(struct mlfs_buf *b);
+
+static inline void mlfs_put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint32_t mlfs_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline void mlfs_put_le64(uint8_t *p, uint64_t v)
+{
+	mlfs_put_le32(p, (uint32_t)v);
+	mlfs_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint64_t mlfs_get_le64(const uint8_t *p)
+{
+	return (uint64_t)mlfs_get_le32(p) | (uint64_t)mlfs_get_le32(p + 4) << 32;
+}
+
+/* Read exactly @len bytes at @off, retrying short reads and EINTR.
+ * Returns 0, -EIO on premature EOF, or -errno. */
+MLFS_MUST_CHECK int mlfs_pread_full(int fd, void *buf, size_t len,
+				    uint64_t off);
+/* Write exactly @len bytes at @off. Returns 0 or -errno. */
+MLFS_MUST_CHECK int mlfs_pwrite_full(int fd, const void *buf, size_t len,
+				     uint64_t off);
+/* Read up to @len bytes from the current position; stops only at EOF.
+ * Returns the count read (< @len only at EOF) or -errno. */
+MLFS_MUST_CHECK ssize_t mlfs_read_full(int fd, void *buf, size_t len);
+/* fsync the directory @path (after a create or rename in it). */
+MLFS_MUST_CHECK int mlfs_fsync_dir(const char *path);
+/* Write @len bytes to @path atomically: temp file, fsync, rename, fsync
+ * the directory. Returns 0 or -errno. */
+MLFS_MUST_CHECK int mlfs_write_file_atomic(const char *path, const void *p,
+					   size_t len, mode_t mode);
+/* Fill @p with @len bytes from the kernel's random source. */
+MLFS_MUST_CHECK int mlfs_random_bytes(void *p, size_t len);
+/* Monotonic clock in seconds, for progress and benchmarks. */
+double mlfs_now(void);
+
+#endif

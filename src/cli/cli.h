@@ -1,0 +1,73 @@
+/*
+ * cli.h - shared pieces of the mlfs command line: the command table
+ * signature, error reporting with git-style wording, store opening and
+ * reference resolution with the messages every command uses.
+ */
+#ifndef MLFS_CLI_H
+#define MLFS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "mlfs/repo.h"
+#include "mlfs/store.h"
+#include "mlfs/tree.h"
+
+/* Exit codes. */
+#define CLI_OK 0
+#define CLI_FAILED 1
+#define CLI_USAGE 2
+
+struct cli {
+	const char *store_dir; /* --store, or NULL: default location */
+	bool json;             /* --json was given (commands that support it) */
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(struct cli *c, int argc, char **argv);
+	const char *summary;
+};
+
+/* Print "mlfs: <msg>: strerror(-r)" (r < 0) or "mlfs: <msg>" (r == 0) to
+ * stderr, append mlfs_error_detail() when set. Returns CLI_FAILED. */
+int cli_error(int r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print "mlfs <cmd>: <msg>" and a usage hint; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Open the store (--store, $MLFS_STORE, default), with the message that
+ * says how to create one when it is missing. Returns CLI_OK or an exit
+ * code (already reported). */
+int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out);
+
+/* Parse and resolve "ns/name[@ref][/path]"; reports errors (exit 2 for a
+ * malformed reference, 1 for unknown repo/ref). */
+int cli_resolve(struct mlfs_store *s, const char *arg, bool allow_path,
+		struct mlfs_refspec *spec, struct mlfs_resolved *res);
+
+/* Print @s as a JSON string literal (with quotes) to @f. */
+void cli_json_str(FILE *f, const char *s);
+/* Format a byte count as "1.5 MiB" into @buf. */
+const char *cli_human_bytes(unsigned long long n, char *buf, size_t size);
+
+/* Handle "--help"/"-h" anywhere in argv: print @usage to stdout and
+ * return true. */
+bool cli_want_help(int argc, char **argv, const char *usage);
+
+/* Commands, one file each (src/cli/cmd_<name>.c). */
+int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_import(struct cli *c, int argc, char **argv);
+int cmd_tag(struct cli *c, int argc, char **argv);
+int cmd_branch(struct cli *c, int argc, char **argv);
+int cmd_repos(struct cli *c, int argc, char **argv);
+int cmd_log(struct cli *c, int argc, char **argv);
+int cmd_show(struct cli *c, int argc, char **argv);
+int cmd_ls(struct cli *c, int argc, char **argv);
+int cmd_cat(struct cli *c, int argc, char **argv);
+int cmd_export(struct cli *c, int argc, char **argv);
+int cmd_du(struct cli *c, int argc, char **argv);
+int cmd_fsck(struct cli *c, int argc, char **argv);
+
+#endif

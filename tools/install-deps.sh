@@ -1,0 +1,27 @@
+#!/bin/bash
+# Install the Debian packages mlfs needs to build, test and demo, only
+# when missing (quick when everything is there).
+set -euo pipefail
+
+pkgs=(build-essential pkg-config clang libfuse3-dev fuse3 libzstd-dev zstd
+      libxxhash-dev libsqlite3-dev sqlite3 libcmocka-dev python3
+      python3-numpy attr)
+if [ "${MLFS_WITH_FRAMEWORKS:-1}" = 1 ]; then
+	pkgs+=(python3-pandas python3-h5py python3-torch)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+			grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
