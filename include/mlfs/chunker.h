@@ -18,6 +18,7 @@
 #define MLFS_CHUNK_MAX_DEFAULT (256u * 1024)
 /* Largest chunk any store may be configured for (bounds every buffer). */
 #define MLFS_CHUNK_LIMIT (8u * 1024 * 1024)
+#define MLFS_CHUNK_LIMIT_BYTES ((uint32_t)MLFS_CHUNK_LIMIT)
 
 struct mlfs_chunk_params {
 	uint32_t min;

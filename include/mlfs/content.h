@@ -16,6 +16,7 @@
 #include "mlfs/util.h"
 
 struct mlfs_store;
+struct mlfs_chunk;
 
 struct mlfs_content {
 	struct mlfs_id digest;

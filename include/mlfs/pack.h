@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mlfs/chunker.h"
 #include "mlfs/codec.h"
 #include "mlfs/hash.h"
 #include "mlfs/util.h"
@@ -61,6 +62,9 @@ MLFS_MUST_CHECK int mlfs_pack_writer_append(struct mlfs_pack_writer *w,
 MLFS_MUST_CHECK int mlfs_pack_writer_sync(struct mlfs_pack_writer *w);
 /* Bytes appended so far (all packs). */
 uint64_t mlfs_pack_writer_bytes(const struct mlfs_pack_writer *w);
+/* Close and unlink every pack this writer created (after a failed
+ * import nothing references them). Accepts NULL; frees the writer. */
+void mlfs_pack_writer_discard(struct mlfs_pack_writer *w);
 /* Close fds; accepts NULL. Does not sync. */
 void mlfs_pack_writer_free(struct mlfs_pack_writer *w);
 

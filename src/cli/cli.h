@@ -18,6 +18,8 @@
 #define CLI_FAILED 1
 #define CLI_USAGE 2
 
+#define MLFS_VERSION_STRING "0.1.0"
+
 struct cli {
 	const char *store_dir; /* --store, or NULL: default location */
 	bool json;             /* --json was given (commands that support it) */

@@ -1,0 +1,62 @@
+/*
+ * cmd_init.c - mlfs init: create a store.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"usage: mlfs init [--store DIR] [--zstd-level N]\n\n"
+	"Create an empty store: DIR/mlfs.db, DIR/packs/ and DIR/config.\n"
+	"  --store DIR      where (default $MLFS_STORE, /var/lib/mlfs for "
+	"root,\n"
+	"                   ~/.local/share/mlfs otherwise)\n"
+	"  --zstd-level N   compression level for new chunks, 1-19 "
+	"(default 3)\n";
+
+int cmd_init(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "zstd-level", required_argument, NULL, 'z' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mlfs_store_init_opts o = { 0 };
+	char *dir;
+	int ch, r;
+
+	if (cli_want_help(argc, argv, usage))
+		return CLI_OK;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		char *end;
+
+		if (ch != 'z')
+			return cli_usage_error("init", "unknown option");
+		o.zstd_level = (int)strtol(optarg, &end, 10);
+		if (*end || o.zstd_level < 1 || o.zstd_level > 19)
+			return cli_usage_error("init", "--zstd-level must be "
+					       "1-19, not '%s'", optarg);
+	}
+	if (optind != argc)
+		return cli_usage_error("init", "unexpected argument '%s'",
+				       argv[optind]);
+	dir = c->store_dir ? strdup(c->store_dir) : mlfs_store_default_dir();
+	if (!dir)
+		return cli_error(-ENOMEM, "cannot find the store");
+	r = mlfs_store_init(dir, &o);
+	if (r == -EEXIST)
+		r = cli_error(0, "'%s' is already an mlfs store", dir);
+	else if (r == -ENOTEMPTY)
+		r = cli_error(0, "'%s' is not empty; choose an empty or new "
+			      "directory", dir);
+	else if (r < 0)
+		r = cli_error(r, "cannot create a store in '%s'", dir);
+	else
+		printf("initialized empty mlfs store in %s\n", dir);
+	free(dir);
+	return r;
+}

@@ -1,0 +1,163 @@
+/*
+ * cmd_log.c - mlfs log and mlfs show: commits, newest first, with the
+ * tags and branches that point at them.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char log_usage[] =
+	"usage: mlfs log NS/NAME[@REF] [-n N] [--json]\n\n"
+	"Show the first-parent history from REF (default: the default "
+	"branch),\n"
+	"newest first, with tags and branches pointing at each commit.\n";
+
+static const char show_usage[] =
+	"usage: mlfs show NS/NAME[@REF] [--json]\n\n"
+	"Show one commit: id, parent, tree, author, date, message, refs.\n";
+
+static void iso_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void print_commit(bool json, bool first, const struct mlfs_commit *c,
+			 const struct mlfs_ref *refs, size_t nref)
+{
+	char hex[MLFS_ID_HEX_LEN + 1], phex[MLFS_ID_HEX_LEN + 1];
+	char thex[MLFS_ID_HEX_LEN + 1], when[32];
+	bool any = false;
+
+	mlfs_id_to_hex(&c->id, hex);
+	mlfs_id_to_hex(&c->parent, phex);
+	mlfs_id_to_hex(&c->tree, thex);
+	iso_time(c->time, when, sizeof(when));
+	if (json) {
+		printf("%s{\"commit\": \"%s\", \"parent\": %s%s%s, "
+		       "\"tree\": \"%s\", \"author\": ", first ? "" : ", ",
+		       hex, c->has_parent ? "\"" : "",
+		       c->has_parent ? phex : "null",
+		       c->has_parent ? "\"" : "", thex);
+		cli_json_str(stdout, c->author);
+		printf(", \"time\": %lld, \"date\": \"%s\", \"message\": ",
+		       (long long)c->time, when);
+		cli_json_str(stdout, c->message);
+		printf(", \"tags\": [");
+		for (size_t i = 0; i < nref; i++) {
+			if (refs[i].kind != MLFS_REF_TAG ||
+			    memcmp(refs[i].commit.b, c->id.b, MLFS_ID_LEN))
+				continue;
+			printf("%s", any ? ", " : "");
+			cli_json_str(stdout, refs[i].name);
+			any = true;
+		}
+		printf("], \"branches\": [");
+		any = false;
+		for (size_t i = 0; i < nref; i++) {
+			if (refs[i].kind != MLFS_REF_BRANCH ||
+			    memcmp(refs[i].commit.b, c->id.b, MLFS_ID_LEN))
+				continue;
+			printf("%s", any ? ", " : "");
+			cli_json_str(stdout, refs[i].name);
+			any = true;
+		}
+		printf("]}");
+		return;
+	}
+	printf("commit %s", hex);
+	for (size_t i = 0; i < nref; i++) {
+		if (memcmp(refs[i].commit.b, c->id.b, MLFS_ID_LEN))
+			continue;
+		printf("%s%s%s", any ? ", " : " (",
+		       refs[i].kind == MLFS_REF_TAG ? "tag: " : "",
+		       refs[i].name);
+		any = true;
+	}
+	printf("%s\n", any ? ")" : "");
+	if (c->has_parent)
+		printf("Parent: %s\n", phex);
+	printf("Author: %s\nDate:   %s\n\n    %s\n\n", c->author, when,
+	       c->message);
+}
+
+static int run(struct cli *c, int argc, char **argv, bool show)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "max-count", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *name = show ? "show" : "log";
+	struct mlfs_commit *v = NULL;
+	struct mlfs_ref *refs = NULL;
+	struct mlfs_store *s = NULL;
+	struct mlfs_refspec spec;
+	struct mlfs_resolved res;
+	size_t n = 0, nref = 0, max = show ? 1 : 0;
+	int ch, r;
+
+	if (cli_want_help(argc, argv, show ? show_usage : log_usage))
+		return CLI_OK;
+	while ((ch = getopt_long(argc, argv, show ? "" : "n:", opts,
+				 NULL)) != -1) {
+		if (ch == 'j') {
+			c->json = true;
+		} else if (ch == 'n' && !show) {
+			char *end;
+
+			max = strtoul(optarg, &end, 10);
+			if (*end || !max)
+				return cli_usage_error(name, "-n needs a "
+						       "positive number");
+		} else {
+			return cli_usage_error(name, "unknown option");
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(name, "expected one NS/NAME[@REF]");
+	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
+	if (r)
+		return r;
+	r = cli_resolve(s, argv[optind], false, &spec, &res);
+	if (r)
+		goto out;
+	mlfs_refspec_release(&spec);
+	r = mlfs_commit_history(s, &res.commit, max, &v, &n);
+	if (r == 0)
+		r = mlfs_ref_list(s, res.repo.id, 0, &refs, &nref);
+	if (r < 0) {
+		r = cli_error(r, "cannot read the history of '%s'",
+			      argv[optind]);
+		goto out;
+	}
+	if (c->json && !show)
+		fputc('[', stdout);
+	for (size_t i = 0; i < n; i++)
+		print_commit(c->json, i == 0, &v[i], refs, nref);
+	if (c->json)
+		fputs(show ? "\n" : "]\n", stdout);
+	r = CLI_OK;
+out:
+	free(refs);
+	mlfs_commit_list_free(v, n);
+	mlfs_store_close(s);
+	return r;
+}
+
+int cmd_log(struct cli *c, int argc, char **argv)
+{
+	return run(c, argc, argv, false);
+}
+
+int cmd_show(struct cli *c, int argc, char **argv)
+{
+	return run(c, argc, argv, true);
+}

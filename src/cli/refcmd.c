@@ -1,0 +1,150 @@
+/*
+ * refcmd.c - what "mlfs tag" and "mlfs branch" share: create at a ref,
+ * list, delete. The two commands differ only in the kind of ref.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "refcmd.h"
+
+static int list_refs(struct cli *c, struct mlfs_store *s, const char *arg,
+		     enum mlfs_ref_kind kind)
+{
+	struct mlfs_refspec spec;
+	struct mlfs_resolved res;
+	struct mlfs_ref *v;
+	size_t n;
+	int r = cli_resolve(s, arg, false, &spec, &res);
+
+	if (r)
+		return r;
+	mlfs_refspec_release(&spec);
+	r = mlfs_ref_list(s, res.repo.id, kind, &v, &n);
+	if (r < 0)
+		return cli_error(r, "cannot list refs of '%s'", arg);
+	if (c->json)
+		fputc('[', stdout);
+	for (size_t i = 0; i < n; i++) {
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		mlfs_id_to_hex(&v[i].commit, hex);
+		if (c->json) {
+			printf("%s{\"name\": ", i ? ", " : "");
+			cli_json_str(stdout, v[i].name);
+			printf(", \"commit\": \"%s\"", hex);
+			if (kind == MLFS_REF_BRANCH)
+				printf(", \"default\": %s",
+				       strcmp(v[i].name,
+					      res.repo.default_branch) ?
+				       "false" : "true");
+			fputc('}', stdout);
+		} else if (kind == MLFS_REF_BRANCH) {
+			printf("%c %-20s %.12s\n",
+			       strcmp(v[i].name, res.repo.default_branch) ?
+			       ' ' : '*', v[i].name, hex);
+		} else {
+			printf("%-20s %.12s\n", v[i].name, hex);
+		}
+	}
+	if (c->json)
+		fputs("]\n", stdout);
+	free(v);
+	return CLI_OK;
+}
+
+int cli_ref_command(struct cli *c, int argc, char **argv,
+		    enum mlfs_ref_kind kind, const char *usage)
+{
+	static const struct option opts[] = {
+		{ "list", no_argument, NULL, 'l' },
+		{ "delete", no_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *what = kind == MLFS_REF_TAG ? "tag" : "branch";
+	struct mlfs_store *s = NULL;
+	struct mlfs_refspec spec;
+	struct mlfs_resolved res;
+	bool list = false, del = false;
+	const char *why;
+	int ch, r;
+
+	if (cli_want_help(argc, argv, usage))
+		return CLI_OK;
+	while ((ch = getopt_long(argc, argv, "ld", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			list = true;
+			break;
+		case 'd':
+			del = true;
+			break;
+		case 'j':
+			c->json = true;
+			break;
+		default:
+			return cli_usage_error(what, "unknown option");
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if ((list && argc != 1) || (!list && argc != 2) || (list && del))
+		return cli_usage_error(what, "wrong arguments");
+	if (!list && mlfs_name_check(argv[1], &why) < 0) {
+		fprintf(stderr, "mlfs: invalid %s name '%s': %s\n", what,
+			argv[1], why);
+		return CLI_USAGE;
+	}
+	r = cli_open_store(c, list ? MLFS_STORE_RDONLY : 0, &s);
+	if (r)
+		return r;
+	if (list) {
+		r = list_refs(c, s, argv[0], kind);
+		goto out;
+	}
+	r = cli_resolve(s, argv[0], false, &spec, &res);
+	if (r)
+		goto out;
+	if (del && (spec.rev[0] || spec.has_date || spec.back)) {
+		r = cli_usage_error(what, "--delete takes NS/NAME and the "
+				    "%s name", what);
+		goto out_spec;
+	}
+	if (del)
+		r = mlfs_ref_delete(s, res.repo.id, kind, argv[1]);
+	else
+		r = mlfs_ref_create(s, res.repo.id, kind, argv[1],
+				    &res.commit);
+	if (r == -EEXIST)
+		r = cli_error(0, "%s '%s' already exists in '%s/%s'", what,
+			      argv[1], spec.ns, spec.name);
+	else if (r == -ENOENT)
+		r = cli_error(0, "no %s '%s' in '%s/%s'", what, argv[1],
+			      spec.ns, spec.name);
+	else if (r == -EBUSY)
+		r = cli_error(0, "cannot delete '%s', the default branch of "
+			      "'%s/%s'", argv[1], spec.ns, spec.name);
+	else if (r < 0)
+		r = cli_error(r, "cannot %s %s '%s'", del ? "delete" :
+			      "create", what, argv[1]);
+	else {
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		mlfs_id_to_hex(&res.commit, hex);
+		if (del)
+			printf("deleted %s '%s' (its commits stay in the "
+			       "store)\n", what, argv[1]);
+		else
+			printf("%s '%s' -> %.12s\n", what, argv[1], hex);
+		r = CLI_OK;
+	}
+out_spec:
+	mlfs_refspec_release(&spec);
+out:
+	mlfs_store_close(s);
+	return r;
+}

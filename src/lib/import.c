@@ -1,0 +1,769 @@
+/*
+ * import.c - a file or directory tree becomes a commit. The calling
+ * thread walks, reads, chunks and hashes; chunks the store lacks go to a
+ * worker pool that compresses them and appends them to packs. Everything
+ * runs inside one write transaction that commits only after the packs
+ * are fsync'd (docs/design.md#crash-safety).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mlfs/idset.h"
+#include "mlfs/import.h"
+#include "mlfs/tree.h"
+#include "store_impl.h"
+
+#define READ_BUF (8u << 20)
+#define QUEUE_MAX_BYTES (64u << 20)
+#define MAX_WORKERS 16
+
+struct job {
+	struct mlfs_id id;
+	uint32_t len;
+	uint8_t *data;
+	struct job *next;
+};
+
+struct result {
+	struct mlfs_id id;
+	struct mlfs_chunk_loc loc;
+};
+
+struct pool {
+	pthread_mutex_t lock;
+	pthread_cond_t work, space;
+	struct job *head, *tail;  /* protected by lock */
+	size_t queued_bytes;      /* protected by lock: queued or in work */
+	struct result *results;   /* protected by lock */
+	size_t nresults, cap;     /* protected by lock */
+	int error;                /* protected by lock */
+	bool stop;                /* protected by lock */
+	uint64_t stored_bytes;    /* protected by lock */
+	struct mlfs_pack_writer *w;
+	int level;
+	pthread_t threads[MAX_WORKERS];
+	int nthreads;
+};
+
+static void *worker(void *arg)
+{
+	struct pool *p = arg;
+	struct mlfs_buf enc = MLFS_BUF_INIT;
+	void *cctx = NULL;
+
+	for (;;) {
+		struct mlfs_chunk_loc loc;
+		enum mlfs_codec codec;
+		struct job *j;
+		int r;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->head && !p->stop)
+			pthread_cond_wait(&p->work, &p->lock);
+		if (!p->head) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		j = p->head;
+		p->head = j->next;
+		if (!p->head)
+			p->tail = NULL;
+		pthread_mutex_unlock(&p->lock);
+
+		r = mlfs_codec_encode(&cctx, p->level, j->data, j->len, &enc,
+				      &codec);
+		if (r == 0)
+			r = mlfs_pack_writer_append(p->w, &j->id, codec,
+						    j->len, enc.data,
+						    (uint32_t)enc.len, &loc);
+		pthread_mutex_lock(&p->lock);
+		if (r == 0 && p->nresults == p->cap) {
+			size_t nc = p->cap ? p->cap * 2 : 1024;
+			struct result *nr = realloc(p->results,
+						    nc * sizeof(*nr));
+
+			if (nr) {
+				p->results = nr;
+				p->cap = nc;
+			} else {
+				r = -ENOMEM;
+			}
+		}
+		if (r == 0) {
+			p->results[p->nresults].id = j->id;
+			p->results[p->nresults].loc = loc;
+			p->nresults++;
+			p->stored_bytes += MLFS_PACK_ENTRY_HEADER_LEN + enc.len;
+		} else if (!p->error) {
+			p->error = r;
+		}
+		p->queued_bytes -= j->len;
+		pthread_cond_broadcast(&p->space);
+		pthread_mutex_unlock(&p->lock);
+		free(j->data);
+		free(j);
+	}
+	mlfs_buf_release(&enc);
+	mlfs_codec_cctx_free(cctx);
+	return NULL;
+}
+
+static int pool_start(struct pool *p, int n)
+{
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->work, NULL);
+	pthread_cond_init(&p->space, NULL);
+	for (int i = 0; i < n; i++) {
+		int r = pthread_create(&p->threads[i], NULL, worker, p);
+
+		if (r)
+			return -r;
+		p->nthreads++;
+	}
+	return 0;
+}
+
+static void pool_stop(struct pool *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	for (int i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	while (p->head) {
+		struct job *j = p->head;
+
+		p->head = j->next;
+		free(j->data);
+		free(j);
+	}
+	free(p->results);
+	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->space);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* Hand a copy of a new chunk to the workers; blocks while the queue is
+ * full so memory stays bounded. */
+static int pool_submit(struct pool *p, const struct mlfs_id *id,
+		       const uint8_t *data, uint32_t len)
+{
+	struct job *j = malloc(sizeof(*j));
+	int r;
+
+	if (!j)
+		return -ENOMEM;
+	j->data = malloc(len);
+	if (!j->data) {
+		free(j);
+		return -ENOMEM;
+	}
+	memcpy(j->data, data, len);
+	j->id = *id;
+	j->len = len;
+	j->next = NULL;
+	pthread_mutex_lock(&p->lock);
+	while (p->queued_bytes > QUEUE_MAX_BYTES && !p->error)
+		pthread_cond_wait(&p->space, &p->lock);
+	r = p->error;
+	if (r == 0) {
+		if (p->tail)
+			p->tail->next = j;
+		else
+			p->head = j;
+		p->tail = j;
+		p->queued_bytes += len;
+		pthread_cond_signal(&p->work);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (r < 0) {
+		free(j->data);
+		free(j);
+	}
+	return r;
+}
+
+/* Wait until every submitted chunk is written (or failed). */
+static int pool_drain_wait(struct pool *p)
+{
+	int r;
+
+	pthread_mutex_lock(&p->lock);
+	while (p->queued_bytes && !p->error)
+		pthread_cond_wait(&p->space, &p->lock);
+	r = p->error;
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+struct importer {
+	struct mlfs_store *s;
+	const struct mlfs_import_opts *o;
+	struct mlfs_import_stats *st;
+	struct pool pool;
+	struct mlfs_idset session; /* chunks submitted by this import */
+	uint8_t *buf;
+	struct mlfs_import_progress prog;
+	double t0, last_progress;
+};
+
+/* Record finished chunks in the index (inside the open transaction). */
+static int flush_results(struct importer *im)
+{
+	struct result *v;
+	size_t n;
+	int r = 0;
+
+	pthread_mutex_lock(&im->pool.lock);
+	v = im->pool.results;
+	n = im->pool.nresults;
+	im->pool.results = NULL;
+	im->pool.nresults = im->pool.cap = 0;
+	pthread_mutex_unlock(&im->pool.lock);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		r = mlfs_meta_pack_put(im->s->meta, v[i].loc.pack_id);
+		if (r == 0)
+			r = mlfs_meta_chunk_put(im->s->meta, &v[i].id,
+						&v[i].loc);
+	}
+	free(v);
+	return r;
+}
+
+static void progress(struct importer *im, bool force)
+{
+	double now;
+
+	if (!im->o || !im->o->progress)
+		return;
+	now = mlfs_now();
+	if (!force && now - im->last_progress < 0.25)
+		return;
+	im->last_progress = now;
+	im->prog.seconds = now - im->t0;
+	im->o->progress(im->o->ctx, &im->prog);
+}
+
+static int chunk_seen(struct importer *im, const struct mlfs_id *id)
+{
+	struct mlfs_chunk_loc loc;
+	int r;
+
+	if (mlfs_idset_get(&im->session, id))
+		return 1;
+	r = mlfs_meta_chunk_get(im->s->meta, id, &loc);
+	if (r == 0)
+		return 1;
+	return r == -ENOENT ? 0 : r;
+}
+
+static int import_file(struct importer *im, const char *path,
+		       struct mlfs_id *digest, uint64_t *size)
+{
+	const struct mlfs_chunk_params *cp = &im->s->cfg.chunk;
+	struct mlfs_buf list = MLFS_BUF_INIT;
+	struct mlfs_hasher h = { 0 };
+	size_t have = 0;
+	uint64_t total = 0;
+	bool eof = false;
+	int fd, r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = -errno;
+		mlfs_error_set("cannot open '%s'", path);
+		return r;
+	}
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	r = mlfs_hasher_init(&h, &im->s->cfg.key);
+	while (r == 0) {
+		size_t pos = 0;
+
+		if (!eof && have < READ_BUF) {
+			ssize_t n = mlfs_read_full(fd, im->buf + have,
+						   READ_BUF - have);
+
+			if (n < 0) {
+				r = (int)n;
+				mlfs_error_set("cannot read '%s'", path);
+				break;
+			}
+			if ((size_t)n < READ_BUF - have)
+				eof = true;
+			have += (size_t)n;
+		}
+		while (r == 0 && pos < have) {
+			uint8_t ent[MLFS_ID_LEN + 4];
+			struct mlfs_id id;
+			size_t cut = mlfs_chunker_next(cp, im->buf + pos,
+						       have - pos, eof);
+
+			if (!cut)
+				break;
+			mlfs_hash(&im->s->cfg.key, im->buf + pos, cut, &id);
+			mlfs_hasher_update(&h, im->buf + pos, cut);
+			memcpy(ent, id.b, MLFS_ID_LEN);
+			mlfs_put_le32(ent + MLFS_ID_LEN, (uint32_t)cut);
+			r = mlfs_buf_append(&list, ent, sizeof(ent));
+			if (r < 0)
+				break;
+			im->st->chunks++;
+			r = chunk_seen(im, &id);
+			if (r == 0) {
+				r = mlfs_idset_add(&im->session, &id, 0, NULL);
+				if (r >= 0)
+					r = pool_submit(&im->pool, &id,
+							im->buf + pos,
+							(uint32_t)cut);
+				if (r >= 0) {
+					im->st->new_chunks++;
+					im->st->new_raw_bytes += cut;
+				}
+			}
+			if (r > 0)
+				r = 0;
+			pos += cut;
+			total += cut;
+			im->prog.bytes_done += cut;
+		}
+		if (r < 0)
+			break;
+		memmove(im->buf, im->buf + pos, have - pos);
+		have -= pos;
+		progress(im, false);
+		if (eof && have == 0)
+			break;
+	}
+	close(fd);
+	if (r == 0) {
+		mlfs_hasher_final(&h, digest);
+		*size = total;
+		r = flush_results(im);
+	}
+	if (r == 0)
+		r = mlfs_meta_content_put(im->s->meta, digest, total,
+					  list.data, list.len);
+	mlfs_hasher_release(&h);
+	mlfs_buf_release(&list);
+	im->st->bytes += total;
+	im->st->files++;
+	im->prog.files_done++;
+	return r;
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+struct pending {
+	char *name;
+	struct mlfs_entry e;
+	char *target;
+};
+
+static int cmp_pending(const void *a, const void *b)
+{
+	return strcmp(((const struct pending *)a)->name,
+		      ((const struct pending *)b)->name);
+}
+
+static int import_entry(struct importer *im, const char *path,
+			const struct stat *st, struct pending *p);
+
+static int import_dir(struct importer *im, const char *path,
+		      struct mlfs_id *tree_id)
+{
+	struct mlfs_buf enc = MLFS_BUF_INIT;
+	struct pending *v = NULL;
+	struct mlfs_entry *ents = NULL;
+	size_t n = 0, cap = 0, kept = 0;
+	char child[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	d = opendir(path);
+	if (!d) {
+		r = -errno;
+		mlfs_error_set("cannot open directory '%s'", path);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			struct pending *nv = realloc(v, nc * sizeof(*nv));
+
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		v[n].name = strdup(de->d_name);
+		if (!v[n].name) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (r < 0)
+		goto out;
+	qsort(v, n, sizeof(*v), cmp_pending);
+	ents = calloc(n ? n : 1, sizeof(*ents));
+	if (!ents) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		if (snprintf(child, sizeof(child), "%s/%s", path, v[i].name) >=
+		    (int)sizeof(child)) {
+			mlfs_error_set("path too long: '%s/%s'", path,
+				       v[i].name);
+			r = -ENAMETOOLONG;
+			goto out;
+		}
+		if (lstat(child, &st) < 0) {
+			r = -errno;
+			mlfs_error_set("cannot stat '%s'", child);
+			goto out;
+		}
+		r = import_entry(im, child, &st, &v[i]);
+		if (r < 0)
+			goto out;
+		if (r == 0) {
+			v[i].e.name = v[i].name;
+			ents[kept++] = v[i].e;
+		}
+		r = 0;
+	}
+	r = mlfs_tree_encode(ents, kept, &enc);
+	if (r == 0)
+		r = mlfs_tree_store(im->s, &enc, tree_id);
+	im->st->dirs++;
+out:
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].target);
+	}
+	free(v);
+	free(ents);
+	mlfs_buf_release(&enc);
+	return r;
+}
+
+/* Fill @p->e for one source entry. Returns 0 (kept), 1 (skipped with a
+ * warning), or -errno. */
+static int import_entry(struct importer *im, const char *path,
+			const struct stat *st, struct pending *p)
+{
+	struct mlfs_entry *e = &p->e;
+	int r;
+
+	e->mode = st->st_mode & 07777;
+	e->mtime_ns = mtime_ns(st);
+	if (S_ISREG(st->st_mode)) {
+		e->type = MLFS_ENTRY_FILE;
+		return import_file(im, path, &e->id, &e->size);
+	}
+	if (S_ISDIR(st->st_mode)) {
+		e->type = MLFS_ENTRY_DIR;
+		return import_dir(im, path, &e->id);
+	}
+	if (S_ISLNK(st->st_mode)) {
+		char buf[PATH_MAX];
+		ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+		if (n < 0) {
+			r = -errno;
+			mlfs_error_set("cannot read link '%s'", path);
+			return r;
+		}
+		buf[n] = '\0';
+		p->target = strdup(buf);
+		if (!p->target)
+			return -ENOMEM;
+		e->type = MLFS_ENTRY_SYMLINK;
+		e->target = p->target;
+		e->size = (uint64_t)n;
+		im->st->symlinks++;
+		return 0;
+	}
+	im->st->skipped++;
+	if (im->o && im->o->warn)
+		im->o->warn(im->o->ctx, path,
+			    "not a regular file, directory or symlink: "
+			    "skipped");
+	return 1;
+}
+
+/* Sum sizes for the progress total; errors are found again later. */
+static void scan_totals(const char *path, struct mlfs_import_progress *p)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+
+	if (lstat(path, &st) < 0)
+		return;
+	if (S_ISREG(st.st_mode)) {
+		p->bytes_total += (uint64_t)st.st_size;
+		p->files_total++;
+		return;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return;
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char child[PATH_MAX];
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(child, sizeof(child), "%s/%s", path,
+			     de->d_name) < (int)sizeof(child))
+			scan_totals(child, p);
+	}
+	closedir(d);
+}
+
+static int make_root(struct importer *im, const char *src,
+		     struct mlfs_id *root)
+{
+	struct mlfs_buf enc = MLFS_BUF_INIT;
+	struct pending p = { 0 };
+	struct stat st;
+	const char *base;
+	char *copy;
+	int r;
+
+	if (stat(src, &st) < 0) {
+		r = -errno;
+		mlfs_error_set("cannot read '%s'", src);
+		return r;
+	}
+	if (S_ISDIR(st.st_mode))
+		return import_dir(im, src, root);
+	if (!S_ISREG(st.st_mode)) {
+		mlfs_error_set("'%s' is not a file or directory", src);
+		return -EINVAL;
+	}
+	/* A single file becomes a version holding just that file. */
+	copy = strdup(src);
+	if (!copy)
+		return -ENOMEM;
+	while (strlen(copy) > 1 && copy[strlen(copy) - 1] == '/')
+		copy[strlen(copy) - 1] = '\0';
+	base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
+	r = import_entry(im, src, &st, &p);
+	if (r == 0) {
+		p.e.name = base;
+		r = mlfs_tree_encode(&p.e, 1, &enc);
+	}
+	if (r == 0)
+		r = mlfs_tree_store(im->s, &enc, root);
+	mlfs_buf_release(&enc);
+	free(copy);
+	return r;
+}
+
+static void default_author(char *buf, size_t size)
+{
+	const char *u = getenv("USER");
+	struct passwd *pw;
+
+	if (!u || !*u) {
+		pw = getpwuid(geteuid());
+		u = pw ? pw->pw_name : "unknown";
+	}
+	snprintf(buf, size, "%s", u);
+}
+
+/* Commit id: keyed hash of everything that defines the commit. */
+static void commit_id(struct mlfs_store *s, const char *ns, const char *name,
+		      const struct mlfs_commit *c, struct mlfs_id *out)
+{
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	uint8_t t[8];
+	int r;
+
+	mlfs_put_le64(t, (uint64_t)c->time);
+	r = mlfs_buf_append(&b, "mlfs-commit-1", 14);
+	if (r == 0)
+		r = mlfs_buf_append(&b, ns, strlen(ns) + 1);
+	if (r == 0)
+		r = mlfs_buf_append(&b, name, strlen(name) + 1);
+	if (r == 0)
+		r = mlfs_buf_append(&b, c->has_parent ? c->parent.b :
+				    (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0"
+				    "\0\0\0\0\0", MLFS_ID_LEN);
+	if (r == 0)
+		r = mlfs_buf_append(&b, c->tree.b, MLFS_ID_LEN);
+	if (r == 0)
+		r = mlfs_buf_append(&b, t, sizeof(t));
+	if (r == 0)
+		r = mlfs_buf_append(&b, c->author, strlen(c->author) + 1);
+	if (r == 0)
+		r = mlfs_buf_append(&b, c->message, strlen(c->message) + 1);
+	mlfs_hash(&s->cfg.key, b.data, b.len, out);
+	mlfs_buf_release(&b);
+}
+
+int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
+		const char *name, const struct mlfs_import_opts *o,
+		struct mlfs_import_stats *st)
+{
+	struct importer im = { .s = s, .o = o, .st = st };
+	struct mlfs_commit c = { 0 };
+	struct mlfs_repo repo;
+	struct mlfs_id tag_at;
+	struct stat sst;
+	const char *branch, *why;
+	char author[256], msg_default[PATH_MAX + 16];
+	bool in_txn = false;
+	long ncpu;
+	int r, nthreads;
+
+	memset(st, 0, sizeof(*st));
+	mlfs_error_clear();
+	if (mlfs_name_check(ns, &why) < 0 || mlfs_name_check(name, &why) < 0 ||
+	    (o && o->branch && mlfs_name_check(o->branch, &why) < 0) ||
+	    (o && o->tag && mlfs_name_check(o->tag, &why) < 0)) {
+		mlfs_error_set("%s", why);
+		return -EINVAL;
+	}
+	if (s->rdonly)
+		return -EROFS;
+	if (stat(src, &sst) < 0) {
+		r = -errno;
+		mlfs_error_set("cannot read '%s'", src);
+		return r;
+	}
+	im.t0 = mlfs_now();
+	if (o && o->progress)
+		scan_totals(src, &im.prog);
+	im.buf = malloc(READ_BUF);
+	if (!im.buf)
+		return -ENOMEM;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	nthreads = o && o->threads > 0 ? o->threads : (int)(ncpu > 0 ? ncpu : 2);
+	if (nthreads > MAX_WORKERS)
+		nthreads = MAX_WORKERS;
+	im.pool.level = s->cfg.zstd_level;
+	r = mlfs_pack_writer_new(s->packs_dir, &im.pool.w);
+	if (r < 0) {
+		free(im.buf);
+		return r;
+	}
+	r = pool_start(&im.pool, nthreads);
+	if (r < 0)
+		goto out;
+
+	r = mlfs_meta_begin(s->meta);
+	if (r < 0)
+		goto out;
+	in_txn = true;
+	r = mlfs_meta_repo_get(s->meta, ns, name, &repo);
+	if (r == -ENOENT) {
+		r = mlfs_meta_repo_create(s->meta, ns, name, &repo);
+		st->created_repo = r == 0;
+	}
+	if (r < 0)
+		goto out;
+	if (o && o->tag &&
+	    mlfs_meta_ref_get(s->meta, repo.id, MLFS_REF_TAG, o->tag,
+			      &tag_at) == 0) {
+		mlfs_error_set("tag '%s' already exists in '%s/%s'", o->tag,
+			       ns, name);
+		r = -EEXIST;
+		goto out;
+	}
+	branch = o && o->branch ? o->branch : repo.default_branch;
+	r = mlfs_meta_ref_get(s->meta, repo.id, MLFS_REF_BRANCH, branch,
+			      &c.parent);
+	if (r == -ENOENT)
+		/* A new branch starts from the default branch's head. */
+		r = mlfs_meta_ref_get(s->meta, repo.id, MLFS_REF_BRANCH,
+				      repo.default_branch, &c.parent);
+	c.has_parent = r == 0;
+	if (r < 0 && r != -ENOENT)
+		goto out;
+
+	r = make_root(&im, src, &c.tree);
+	if (r < 0)
+		goto out;
+	r = pool_drain_wait(&im.pool);
+	if (r == 0)
+		r = flush_results(&im);
+	if (r < 0)
+		goto out;
+
+	default_author(author, sizeof(author));
+	snprintf(msg_default, sizeof(msg_default), "import %s", src);
+	c.author = o && o->author ? (char *)o->author : author;
+	c.message = o && o->message ? (char *)o->message : msg_default;
+	c.repo_id = repo.id;
+	c.time = (int64_t)time(NULL);
+	commit_id(s, ns, name, &c, &c.id);
+	r = mlfs_meta_commit_put(s->meta, &c);
+	if (r == 0)
+		r = mlfs_meta_ref_set(s->meta, repo.id, MLFS_REF_BRANCH,
+				      branch, &c.id, c.time);
+	if (r == 0 && o && o->tag)
+		r = mlfs_meta_ref_set(s->meta, repo.id, MLFS_REF_TAG, o->tag,
+				      &c.id, c.time);
+	if (r == 0) {
+		char detail[PATH_MAX + 300];
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		mlfs_id_to_hex(&c.id, hex);
+		snprintf(detail, sizeof(detail), "%s/%s@%s %s <- %s", ns,
+			 name, branch, hex, src);
+		r = mlfs_store_audit(s, "import", detail);
+	}
+	if (r < 0)
+		goto out;
+	/* The barrier: pack bytes reach the disk before the transaction
+	 * that references them commits. */
+	r = mlfs_pack_writer_sync(im.pool.w);
+	if (r < 0)
+		goto out;
+	in_txn = false;
+	r = mlfs_meta_commit(s->meta);
+	if (r < 0)
+		goto out;
+	st->commit = c.id;
+	progress(&im, true);
+out:
+	if (in_txn)
+		mlfs_meta_rollback(s->meta);
+	pool_stop(&im.pool);
+	st->new_stored_bytes = im.pool.stored_bytes;
+	st->seconds = mlfs_now() - im.t0;
+	if (r < 0)
+		mlfs_pack_writer_discard(im.pool.w);
+	else
+		mlfs_pack_writer_free(im.pool.w);
+	mlfs_idset_release(&im.session);
+	free(im.buf);
+	return r;
+}

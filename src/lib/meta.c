@@ -1,0 +1,1011 @@
+/*
+ * meta.c - every SQL statement of libmlfs. Statements are prepared once
+ * per connection and cached; values always go through sqlite3_bind_*.
+ * Connection settings (WAL, synchronous=FULL, foreign keys, busy timeout)
+ * follow ../shared/CONVENTIONS.md#8; the schema is in meta_schema.c.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meta.h"
+
+enum stmt_id {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_CHUNK_GET, ST_CHUNK_PUT, ST_PACK_PUT,
+	ST_CONTENT_GET, ST_CONTENT_EXISTS, ST_CONTENT_PUT,
+	ST_TREE_GET, ST_TREE_PUT,
+	ST_REPO_GET, ST_REPO_GET_ID, ST_REPO_CREATE, ST_REPO_LIST,
+	ST_COMMIT_GET, ST_COMMIT_PUT, ST_COMMIT_RANGE, ST_COMMIT_ALL,
+	ST_COMMIT_ALL_REPOS,
+	ST_REF_GET, ST_REF_SET, ST_REF_DELETE, ST_REF_LIST, ST_REF_LIST_KIND,
+	ST_REFLOG_ADD, ST_REFLOG_AT,
+	ST_AUDIT_ADD, ST_CHUNK_EACH,
+	ST_COUNT_CHUNKS, ST_COUNT_CONTENTS, ST_COUNT_TREES, ST_COUNT_COMMITS,
+	ST_MAX
+};
+
+static const char *const stmt_sql[ST_MAX] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_CHUNK_GET] = "SELECT pack_id, offset, stored_len, raw_len, codec "
+			 "FROM chunks WHERE id = ?1",
+	[ST_CHUNK_PUT] = "INSERT OR IGNORE INTO chunks(id, pack_id, offset, "
+			 "stored_len, raw_len, codec) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_PACK_PUT] = "INSERT OR IGNORE INTO packs(id, created) "
+			"VALUES (?1, strftime('%s','now'))",
+	[ST_CONTENT_GET] = "SELECT size, chunks FROM contents WHERE digest = ?1",
+	[ST_CONTENT_EXISTS] = "SELECT 1 FROM contents WHERE digest = ?1",
+	[ST_CONTENT_PUT] = "INSERT OR IGNORE INTO contents(digest, size, "
+			   "chunks) VALUES (?1, ?2, ?3)",
+	[ST_TREE_GET] = "SELECT data FROM trees WHERE id = ?1",
+	[ST_TREE_PUT] = "INSERT OR IGNORE INTO trees(id, data) VALUES (?1, ?2)",
+	[ST_REPO_GET] = "SELECT id, ns, name, default_branch, created "
+			"FROM repos WHERE ns = ?1 AND name = ?2",
+	[ST_REPO_GET_ID] = "SELECT id, ns, name, default_branch, created "
+			   "FROM repos WHERE id = ?1",
+	[ST_REPO_CREATE] = "INSERT INTO repos(ns, name, default_branch, "
+			   "created) VALUES (?1, ?2, 'main', "
+			   "strftime('%s','now'))",
+	[ST_REPO_LIST] = "SELECT id, ns, name, default_branch, created "
+			 "FROM repos ORDER BY ns, name",
+	[ST_COMMIT_GET] = "SELECT repo_id, parent, tree, author, time, "
+			  "message FROM commits WHERE id = ?1",
+	[ST_COMMIT_PUT] = "INSERT OR IGNORE INTO commits(id, repo_id, parent, "
+			  "tree, author, time, message) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_COMMIT_RANGE] = "SELECT id FROM commits WHERE repo_id = ?1 AND "
+			    "id >= ?2 AND id <= ?3 ORDER BY id LIMIT ?4",
+	[ST_COMMIT_ALL] = "SELECT id, repo_id, parent, tree, author, time, "
+			  "message FROM commits WHERE repo_id = ?1",
+	[ST_COMMIT_ALL_REPOS] = "SELECT id, repo_id, parent, tree, author, "
+				"time, message FROM commits",
+	[ST_REF_GET] = "SELECT commit_id FROM refs WHERE repo_id = ?1 AND "
+		       "kind = ?2 AND name = ?3",
+	[ST_REF_SET] = "INSERT OR REPLACE INTO refs(repo_id, kind, name, "
+		       "commit_id) VALUES (?1, ?2, ?3, ?4)",
+	[ST_REF_DELETE] = "DELETE FROM refs WHERE repo_id = ?1 AND kind = ?2 "
+			  "AND name = ?3",
+	[ST_REF_LIST] = "SELECT kind, name, commit_id FROM refs "
+			"WHERE repo_id = ?1 ORDER BY kind, name",
+	[ST_REF_LIST_KIND] = "SELECT kind, name, commit_id FROM refs "
+			     "WHERE repo_id = ?1 AND kind = ?2 ORDER BY name",
+	[ST_REFLOG_ADD] = "INSERT INTO reflog(repo_id, branch, commit_id, time) "
+			  "VALUES (?1, ?2, ?3, ?4)",
+	[ST_REFLOG_AT] = "SELECT commit_id FROM reflog WHERE repo_id = ?1 AND "
+			 "branch = ?2 AND time <= ?3 "
+			 "ORDER BY time DESC, id DESC LIMIT 1",
+	[ST_AUDIT_ADD] = "INSERT INTO audit(time, user, command, detail) "
+			 "VALUES (?1, ?2, ?3, ?4)",
+	[ST_CHUNK_EACH] = "SELECT id, pack_id, offset, stored_len, raw_len, "
+			  "codec FROM chunks",
+	[ST_COUNT_CHUNKS] = "SELECT count(*) FROM chunks",
+	[ST_COUNT_CONTENTS] = "SELECT count(*) FROM contents",
+	[ST_COUNT_TREES] = "SELECT count(*) FROM trees",
+	[ST_COUNT_COMMITS] = "SELECT count(*) FROM commits",
+};
+
+struct mlfs_meta {
+	pthread_mutex_t lock; /* recursive; guards db and stmts */
+	sqlite3 *db;
+	sqlite3_stmt *stmts[ST_MAX];
+};
+
+int mlfs_meta_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
+	default:
+		return -EIO;
+	}
+}
+
+void mlfs_meta_lock(struct mlfs_meta *m)
+{
+	pthread_mutex_lock(&m->lock);
+}
+
+void mlfs_meta_unlock(struct mlfs_meta *m)
+{
+	pthread_mutex_unlock(&m->lock);
+}
+
+sqlite3 *mlfs_meta_db(struct mlfs_meta *m)
+{
+	return m->db;
+}
+
+int mlfs_meta_exec(struct mlfs_meta *m, const char *sql)
+{
+	int rc;
+
+	mlfs_meta_lock(m);
+	rc = sqlite3_exec(m->db, sql, NULL, NULL, NULL);
+	mlfs_meta_unlock(m);
+	return mlfs_meta_errno(rc);
+}
+
+int mlfs_meta_open(const char *path, bool rdonly, bool create,
+		   struct mlfs_meta **out)
+{
+	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	pthread_mutexattr_t attr;
+	struct mlfs_meta *m;
+	int rc, r;
+
+	flags |= rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&m->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+	rc = sqlite3_open_v2(path, &m->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		r = mlfs_meta_errno(rc);
+		goto fail;
+	}
+	sqlite3_busy_timeout(m->db, 5000);
+	rc = sqlite3_exec(m->db,
+			  "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;",
+			  NULL, NULL, NULL);
+	if (rc == SQLITE_OK && !rdonly)
+		rc = sqlite3_exec(m->db, "PRAGMA journal_mode=WAL;", NULL,
+				  NULL, NULL);
+	if (rc != SQLITE_OK) {
+		r = mlfs_meta_errno(rc);
+		goto fail;
+	}
+	*out = m;
+	return 0;
+fail:
+	mlfs_meta_close(m);
+	return r;
+}
+
+void mlfs_meta_close(struct mlfs_meta *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < ST_MAX; i++)
+		sqlite3_finalize(m->stmts[i]);
+	sqlite3_close(m->db);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+/* Get a reset, unbound statement; called with the lock held. */
+static int stmt(struct mlfs_meta *m, enum stmt_id id, sqlite3_stmt **out)
+{
+	if (!m->stmts[id]) {
+		int rc = sqlite3_prepare_v3(m->db, stmt_sql[id], -1,
+					    SQLITE_PREPARE_PERSISTENT,
+					    &m->stmts[id], NULL);
+		if (rc != SQLITE_OK)
+			return mlfs_meta_errno(rc);
+	}
+	*out = m->stmts[id];
+	return 0;
+}
+
+static void done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static int bind_id(sqlite3_stmt *st, int i, const struct mlfs_id *id)
+{
+	return sqlite3_bind_blob(st, i, id->b, MLFS_ID_LEN, SQLITE_STATIC);
+}
+
+static int col_id(sqlite3_stmt *st, int i, struct mlfs_id *id)
+{
+	if (sqlite3_column_type(st, i) != SQLITE_BLOB ||
+	    sqlite3_column_bytes(st, i) != MLFS_ID_LEN)
+		return -EBADMSG;
+	memcpy(id->b, sqlite3_column_blob(st, i), MLFS_ID_LEN);
+	return 0;
+}
+
+static int col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t n = t ? strlen((const char *)t) : 0;
+
+	if (n >= size)
+		return -EBADMSG;
+	memcpy(dst, t ? (const char *)t : "", n + 1);
+	return 0;
+}
+
+/* Run a statement that returns no rows. */
+static int step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	done(st);
+	return rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
+}
+
+static int simple(struct mlfs_meta *m, enum stmt_id id)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	r = stmt(m, id, &st);
+	if (r == 0)
+		r = step_done(st);
+	return r;
+}
+
+int mlfs_meta_begin(struct mlfs_meta *m)
+{
+	int r;
+
+	mlfs_meta_lock(m);
+	r = simple(m, ST_BEGIN);
+	if (r < 0)
+		mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_commit(struct mlfs_meta *m)
+{
+	int r = simple(m, ST_COMMIT);
+
+	if (r < 0) {
+		(void)simple(m, ST_ROLLBACK); /* best effort after failure */
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+void mlfs_meta_rollback(struct mlfs_meta *m)
+{
+	(void)simple(m, ST_ROLLBACK); /* nothing more to do if it fails */
+	mlfs_meta_unlock(m);
+}
+
+int mlfs_meta_chunk_get(struct mlfs_meta *m, const struct mlfs_id *id,
+			struct mlfs_chunk_loc *loc)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_CHUNK_GET, &st);
+	if (r < 0)
+		goto out;
+	bind_id(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		loc->pack_id = (uint64_t)sqlite3_column_int64(st, 0);
+		loc->offset = (uint64_t)sqlite3_column_int64(st, 1);
+		loc->stored_len = (uint32_t)sqlite3_column_int64(st, 2);
+		loc->raw_len = (uint32_t)sqlite3_column_int64(st, 3);
+		loc->codec = (uint8_t)sqlite3_column_int(st, 4);
+		r = 0;
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	}
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_chunk_put(struct mlfs_meta *m, const struct mlfs_id *id,
+			const struct mlfs_chunk_loc *loc)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_CHUNK_PUT, &st);
+	if (r == 0) {
+		bind_id(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)loc->pack_id);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)loc->offset);
+		sqlite3_bind_int64(st, 4, loc->stored_len);
+		sqlite3_bind_int64(st, 5, loc->raw_len);
+		sqlite3_bind_int(st, 6, loc->codec);
+		r = step_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_pack_put(struct mlfs_meta *m, uint64_t pack_id)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_PACK_PUT, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)pack_id);
+		r = step_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_content_get(struct mlfs_meta *m, const struct mlfs_id *digest,
+			  uint64_t *size, struct mlfs_buf *chunks)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_CONTENT_GET, &st);
+	if (r < 0)
+		goto out;
+	bind_id(st, 1, digest);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*size = (uint64_t)sqlite3_column_int64(st, 0);
+		chunks->len = 0;
+		r = mlfs_buf_append(chunks, sqlite3_column_blob(st, 1),
+				    (size_t)sqlite3_column_bytes(st, 1));
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	}
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_content_exists(struct mlfs_meta *m,
+			     const struct mlfs_id *digest)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_CONTENT_EXISTS, &st);
+	if (r == 0) {
+		bind_id(st, 1, digest);
+		rc = sqlite3_step(st);
+		r = rc == SQLITE_ROW ? 1 :
+		    rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
+		done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_content_put(struct mlfs_meta *m, const struct mlfs_id *digest,
+			  uint64_t size, const void *chunks, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_CONTENT_PUT, &st);
+	if (r == 0) {
+		bind_id(st, 1, digest);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
+		/* zeroblob(0) rather than NULL for the empty file. */
+		sqlite3_bind_blob(st, 3, len ? chunks : "", (int)len,
+				  SQLITE_STATIC);
+		r = step_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_tree_get(struct mlfs_meta *m, const struct mlfs_id *id,
+		       struct mlfs_buf *data)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_TREE_GET, &st);
+	if (r < 0)
+		goto out;
+	bind_id(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		data->len = 0;
+		r = mlfs_buf_append(data, sqlite3_column_blob(st, 0),
+				    (size_t)sqlite3_column_bytes(st, 0));
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	}
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_tree_put(struct mlfs_meta *m, const struct mlfs_id *id,
+		       const void *data, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_TREE_PUT, &st);
+	if (r == 0) {
+		bind_id(st, 1, id);
+		sqlite3_bind_blob(st, 2, len ? data : "", (int)len,
+				  SQLITE_STATIC);
+		r = step_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+static int read_repo(sqlite3_stmt *st, struct mlfs_repo *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	r = col_text(st, 1, out->ns, sizeof(out->ns));
+	if (r == 0)
+		r = col_text(st, 2, out->name, sizeof(out->name));
+	if (r == 0)
+		r = col_text(st, 3, out->default_branch,
+			     sizeof(out->default_branch));
+	out->created = sqlite3_column_int64(st, 4);
+	return r;
+}
+
+static int repo_query(struct mlfs_meta *m, enum stmt_id sid, const char *ns,
+		      const char *name, int64_t id, struct mlfs_repo *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, sid, &st);
+	if (r < 0)
+		goto out;
+	if (ns) {
+		sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_int64(st, 1, id);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_repo(st, out);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_repo_get(struct mlfs_meta *m, const char *ns, const char *name,
+		       struct mlfs_repo *out)
+{
+	return repo_query(m, ST_REPO_GET, ns, name, 0, out);
+}
+
+int mlfs_meta_repo_get_id(struct mlfs_meta *m, int64_t id,
+			  struct mlfs_repo *out)
+{
+	return repo_query(m, ST_REPO_GET_ID, NULL, NULL, id, out);
+}
+
+int mlfs_meta_repo_create(struct mlfs_meta *m, const char *ns,
+			  const char *name, struct mlfs_repo *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_REPO_CREATE, &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		r = step_done(st);
+	}
+	if (r == 0)
+		r = mlfs_meta_repo_get(m, ns, name, out);
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+/* Grow a malloc'd array by one element. */
+static void *push(void *arr, size_t *n, size_t *cap, size_t elem)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		void *p = realloc(arr, nc * elem);
+
+		if (!p)
+			return NULL;
+		arr = p;
+		*cap = nc;
+	}
+	return arr;
+}
+
+int mlfs_meta_repo_list(struct mlfs_meta *m, struct mlfs_repo **out,
+			size_t *n)
+{
+	struct mlfs_repo *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_REPO_LIST, &st);
+	if (r < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = push(v, &cnt, &cap, sizeof(*v));
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		r = read_repo(st, &v[cnt]);
+		if (r < 0)
+			break;
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = mlfs_meta_errno(rc);
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+/* Columns: [id,] repo_id, parent, tree, author, time, message. */
+static int read_commit(sqlite3_stmt *st, int col, struct mlfs_commit *c)
+{
+	const unsigned char *a, *msg;
+	int r;
+
+	c->repo_id = sqlite3_column_int64(st, col);
+	c->has_parent = sqlite3_column_type(st, col + 1) != SQLITE_NULL;
+	memset(&c->parent, 0, sizeof(c->parent));
+	if (c->has_parent) {
+		r = col_id(st, col + 1, &c->parent);
+		if (r < 0)
+			return r;
+	}
+	r = col_id(st, col + 2, &c->tree);
+	if (r < 0)
+		return r;
+	a = sqlite3_column_text(st, col + 3);
+	c->time = sqlite3_column_int64(st, col + 4);
+	msg = sqlite3_column_text(st, col + 5);
+	c->author = strdup(a ? (const char *)a : "");
+	c->message = strdup(msg ? (const char *)msg : "");
+	if (!c->author || !c->message) {
+		free(c->author);
+		free(c->message);
+		c->author = c->message = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int mlfs_meta_commit_get(struct mlfs_meta *m, const struct mlfs_id *id,
+			 struct mlfs_commit *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(out, 0, sizeof(*out));
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_COMMIT_GET, &st);
+	if (r < 0)
+		goto out;
+	bind_id(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = *id;
+		r = read_commit(st, 0, out);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	}
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_commit_put(struct mlfs_meta *m, const struct mlfs_commit *c)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_COMMIT_PUT, &st);
+	if (r == 0) {
+		bind_id(st, 1, &c->id);
+		sqlite3_bind_int64(st, 2, c->repo_id);
+		if (c->has_parent)
+			bind_id(st, 3, &c->parent);
+		else
+			sqlite3_bind_null(st, 3);
+		bind_id(st, 4, &c->tree);
+		sqlite3_bind_text(st, 5, c->author, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, c->time);
+		sqlite3_bind_text(st, 7, c->message, -1, SQLITE_STATIC);
+		r = step_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_commit_range(struct mlfs_meta *m, int64_t repo_id,
+			   const struct mlfs_id *lo, const struct mlfs_id *hi,
+			   size_t max, struct mlfs_id **out, size_t *n)
+{
+	struct mlfs_id *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_COMMIT_RANGE, &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, repo_id);
+	bind_id(st, 2, lo);
+	bind_id(st, 3, hi);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = push(v, &cnt, &cap, sizeof(*v));
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		r = col_id(st, 0, &v[cnt]);
+		if (r < 0)
+			break;
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = mlfs_meta_errno(rc);
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int mlfs_meta_commit_all(struct mlfs_meta *m, int64_t repo_id,
+			 struct mlfs_commit **out, size_t *n)
+{
+	struct mlfs_commit *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, repo_id ? ST_COMMIT_ALL : ST_COMMIT_ALL_REPOS, &st);
+	if (r < 0)
+		goto out;
+	if (repo_id)
+		sqlite3_bind_int64(st, 1, repo_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		nv = push(v, &cnt, &cap, sizeof(*v));
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		memset(&v[cnt], 0, sizeof(v[cnt]));
+		r = col_id(st, 0, &v[cnt].id);
+		if (r == 0)
+			r = read_commit(st, 1, &v[cnt]);
+		if (r < 0)
+			break;
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = mlfs_meta_errno(rc);
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	if (r < 0) {
+		mlfs_commit_list_free(v, cnt);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static const char *kind_str(int kind)
+{
+	return kind == MLFS_REF_TAG ? "t" : "b";
+}
+
+int mlfs_meta_ref_get(struct mlfs_meta *m, int64_t repo_id, int kind,
+		      const char *name, struct mlfs_id *commit)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_REF_GET, &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, repo_id);
+	sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = col_id(st, 0, commit);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+static int reflog_add(struct mlfs_meta *m, int64_t repo_id, const char *name,
+		      const struct mlfs_id *commit, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r = stmt(m, ST_REFLOG_ADD, &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, repo_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (commit)
+		bind_id(st, 3, commit);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_int64(st, 4, now);
+	return step_done(st);
+}
+
+int mlfs_meta_ref_set(struct mlfs_meta *m, int64_t repo_id, int kind,
+		      const char *name, const struct mlfs_id *commit,
+		      int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_REF_SET, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, repo_id);
+		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		bind_id(st, 4, commit);
+		r = step_done(st);
+	}
+	if (r == 0 && kind == MLFS_REF_BRANCH)
+		r = reflog_add(m, repo_id, name, commit, now);
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_ref_delete(struct mlfs_meta *m, int64_t repo_id, int kind,
+			 const char *name, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_REF_DELETE, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, repo_id);
+		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		r = step_done(st);
+		if (r == 0 && sqlite3_changes(m->db) == 0)
+			r = -ENOENT;
+	}
+	if (r == 0 && kind == MLFS_REF_BRANCH)
+		r = reflog_add(m, repo_id, name, NULL, now);
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_ref_list(struct mlfs_meta *m, int64_t repo_id, int kind,
+		       struct mlfs_ref **out, size_t *n)
+{
+	struct mlfs_ref *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, kind ? ST_REF_LIST_KIND : ST_REF_LIST, &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, repo_id);
+	if (kind)
+		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *k = sqlite3_column_text(st, 0);
+
+		nv = push(v, &cnt, &cap, sizeof(*v));
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		v[cnt].kind = k && k[0] == 't' ? MLFS_REF_TAG : MLFS_REF_BRANCH;
+		r = col_text(st, 1, v[cnt].name, sizeof(v[cnt].name));
+		if (r == 0)
+			r = col_id(st, 2, &v[cnt].commit);
+		if (r < 0)
+			break;
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = mlfs_meta_errno(rc);
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int mlfs_meta_reflog_at(struct mlfs_meta *m, int64_t repo_id,
+			const char *branch, int64_t when,
+			struct mlfs_id *commit)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_REFLOG_AT, &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, repo_id);
+	sqlite3_bind_text(st, 2, branch, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, when);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		/* A NULL commit records a deletion: no branch then. */
+		r = sqlite3_column_type(st, 0) == SQLITE_NULL ? -ENOENT :
+		    col_id(st, 0, commit);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	}
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_audit_add(struct mlfs_meta *m, int64_t now, const char *user,
+			const char *cmd, const char *detail)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_AUDIT_ADD, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, cmd, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
+		r = step_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_each_chunk(struct mlfs_meta *m,
+	int (*fn)(void *ctx, const struct mlfs_id *id,
+		  const struct mlfs_chunk_loc *loc),
+	void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = stmt(m, ST_CHUNK_EACH, &st);
+	if (r < 0)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mlfs_chunk_loc loc;
+		struct mlfs_id id;
+
+		r = col_id(st, 0, &id);
+		if (r < 0)
+			break;
+		loc.pack_id = (uint64_t)sqlite3_column_int64(st, 1);
+		loc.offset = (uint64_t)sqlite3_column_int64(st, 2);
+		loc.stored_len = (uint32_t)sqlite3_column_int64(st, 3);
+		loc.raw_len = (uint32_t)sqlite3_column_int64(st, 4);
+		loc.codec = (uint8_t)sqlite3_column_int(st, 5);
+		r = fn(ctx, &id, &loc);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = mlfs_meta_errno(rc);
+	done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_count(struct mlfs_meta *m, const char *table, uint64_t *n)
+{
+	enum stmt_id sid;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if (!strcmp(table, "chunks"))
+		sid = ST_COUNT_CHUNKS;
+	else if (!strcmp(table, "contents"))
+		sid = ST_COUNT_CONTENTS;
+	else if (!strcmp(table, "trees"))
+		sid = ST_COUNT_TREES;
+	else if (!strcmp(table, "commits"))
+		sid = ST_COUNT_COMMITS;
+	else
+		return -EINVAL;
+	mlfs_meta_lock(m);
+	r = stmt(m, sid, &st);
+	if (r == 0) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*n = (uint64_t)sqlite3_column_int64(st, 0);
+		else
+			r = mlfs_meta_errno(rc);
+		done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}

@@ -1,0 +1,126 @@
+/*
+ * meta.h - the SQLite layer of libmlfs (internal: only src/lib uses it,
+ * only meta*.c runs SQL). One connection per store object; its calls are
+ * serialised by a recursive lock, which a write transaction holds from
+ * begin to commit so the importing thread's statements run in it.
+ */
+#ifndef MLFS_META_H
+#define MLFS_META_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mlfs/hash.h"
+#include "mlfs/pack.h"
+#include "mlfs/repo.h"
+#include "mlfs/util.h"
+
+struct mlfs_meta;
+
+/* Latest schema version (PRAGMA user_version). */
+#define MLFS_SCHEMA_VERSION 1
+
+MLFS_MUST_CHECK int mlfs_meta_open(const char *path, bool rdonly,
+				   bool create, struct mlfs_meta **out);
+void mlfs_meta_close(struct mlfs_meta *m);
+/* Apply pending migrations (meta_schema.c). */
+MLFS_MUST_CHECK int mlfs_meta_migrate(struct mlfs_meta *m);
+/* Map an SQLite result code to -errno. */
+int mlfs_meta_errno(int rc);
+
+MLFS_MUST_CHECK int mlfs_meta_begin(struct mlfs_meta *m);
+MLFS_MUST_CHECK int mlfs_meta_commit(struct mlfs_meta *m);
+void mlfs_meta_rollback(struct mlfs_meta *m);
+void mlfs_meta_lock(struct mlfs_meta *m);
+void mlfs_meta_unlock(struct mlfs_meta *m);
+/* Run constant SQL (migrations, pragmas). */
+MLFS_MUST_CHECK int mlfs_meta_exec(struct mlfs_meta *m, const char *sql);
+sqlite3 *mlfs_meta_db(struct mlfs_meta *m);
+
+MLFS_MUST_CHECK int mlfs_meta_chunk_get(struct mlfs_meta *m,
+					const struct mlfs_id *id,
+					struct mlfs_chunk_loc *loc);
+MLFS_MUST_CHECK int mlfs_meta_chunk_put(struct mlfs_meta *m,
+					const struct mlfs_id *id,
+					const struct mlfs_chunk_loc *loc);
+MLFS_MUST_CHECK int mlfs_meta_pack_put(struct mlfs_meta *m, uint64_t pack_id);
+
+MLFS_MUST_CHECK int mlfs_meta_content_get(struct mlfs_meta *m,
+					  const struct mlfs_id *digest,
+					  uint64_t *size,
+					  struct mlfs_buf *chunks);
+/* Returns 1 when present, 0 when not, or -errno. */
+MLFS_MUST_CHECK int mlfs_meta_content_exists(struct mlfs_meta *m,
+					     const struct mlfs_id *digest);
+MLFS_MUST_CHECK int mlfs_meta_content_put(struct mlfs_meta *m,
+					  const struct mlfs_id *digest,
+					  uint64_t size, const void *chunks,
+					  size_t len);
+MLFS_MUST_CHECK int mlfs_meta_tree_get(struct mlfs_meta *m,
+				       const struct mlfs_id *id,
+				       struct mlfs_buf *data);
+MLFS_MUST_CHECK int mlfs_meta_tree_put(struct mlfs_meta *m,
+				       const struct mlfs_id *id,
+				       const void *data, size_t len);
+
+MLFS_MUST_CHECK int mlfs_meta_repo_get(struct mlfs_meta *m, const char *ns,
+				       const char *name,
+				       struct mlfs_repo *out);
+MLFS_MUST_CHECK int mlfs_meta_repo_get_id(struct mlfs_meta *m, int64_t id,
+					  struct mlfs_repo *out);
+MLFS_MUST_CHECK int mlfs_meta_repo_create(struct mlfs_meta *m,
+					  const char *ns, const char *name,
+					  struct mlfs_repo *out);
+MLFS_MUST_CHECK int mlfs_meta_repo_list(struct mlfs_meta *m,
+					struct mlfs_repo **out, size_t *n);
+
+MLFS_MUST_CHECK int mlfs_meta_commit_get(struct mlfs_meta *m,
+					 const struct mlfs_id *id,
+					 struct mlfs_commit *out);
+MLFS_MUST_CHECK int mlfs_meta_commit_put(struct mlfs_meta *m,
+					 const struct mlfs_commit *c);
+/* Commits of @repo_id whose id lies in [lo, hi]; at most @max. */
+MLFS_MUST_CHECK int mlfs_meta_commit_range(struct mlfs_meta *m,
+					   int64_t repo_id,
+					   const struct mlfs_id *lo,
+					   const struct mlfs_id *hi,
+					   size_t max, struct mlfs_id **out,
+					   size_t *n);
+MLFS_MUST_CHECK int mlfs_meta_commit_all(struct mlfs_meta *m,
+					 int64_t repo_id,
+					 struct mlfs_commit **out, size_t *n);
+
+MLFS_MUST_CHECK int mlfs_meta_ref_get(struct mlfs_meta *m, int64_t repo_id,
+				      int kind, const char *name,
+				      struct mlfs_id *commit);
+/* Insert or replace; also appends the branch history for branches. */
+MLFS_MUST_CHECK int mlfs_meta_ref_set(struct mlfs_meta *m, int64_t repo_id,
+				      int kind, const char *name,
+				      const struct mlfs_id *commit,
+				      int64_t now);
+MLFS_MUST_CHECK int mlfs_meta_ref_delete(struct mlfs_meta *m,
+					 int64_t repo_id, int kind,
+					 const char *name, int64_t now);
+MLFS_MUST_CHECK int mlfs_meta_ref_list(struct mlfs_meta *m, int64_t repo_id,
+				       int kind, struct mlfs_ref **out,
+				       size_t *n);
+/* The branch head as of @when from its history: -ENOENT when the branch
+ * did not exist then. */
+MLFS_MUST_CHECK int mlfs_meta_reflog_at(struct mlfs_meta *m,
+					int64_t repo_id, const char *branch,
+					int64_t when, struct mlfs_id *commit);
+
+MLFS_MUST_CHECK int mlfs_meta_audit_add(struct mlfs_meta *m, int64_t now,
+					const char *user, const char *cmd,
+					const char *detail);
+
+/* Iterate all contents / all chunks. @fn returns < 0 to stop. */
+MLFS_MUST_CHECK int mlfs_meta_each_chunk(struct mlfs_meta *m,
+	int (*fn)(void *ctx, const struct mlfs_id *id,
+		  const struct mlfs_chunk_loc *loc),
+	void *ctx);
+MLFS_MUST_CHECK int mlfs_meta_count(struct mlfs_meta *m, const char *table,
+				    uint64_t *n);
+
+#endif

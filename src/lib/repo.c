@@ -1,0 +1,334 @@
+/*
+ * repo.c - repositories, refs and reference resolution on top of meta.c.
+ * Resolution order for "@word": tag, then branch, then commit-id prefix
+ * (tags win, as in git's refs/tags before refs/heads).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mlfs/repo.h"
+#include "store_impl.h"
+
+int mlfs_repo_get(struct mlfs_store *s, const char *ns, const char *name,
+		  struct mlfs_repo *out)
+{
+	return mlfs_meta_repo_get(s->meta, ns, name, out);
+}
+
+int mlfs_repo_list(struct mlfs_store *s, struct mlfs_repo **out, size_t *n)
+{
+	return mlfs_meta_repo_list(s->meta, out, n);
+}
+
+void mlfs_strv_free(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+int mlfs_namespace_list(struct mlfs_store *s, char ***out, size_t *n)
+{
+	struct mlfs_repo *repos;
+	size_t nr, cnt = 0;
+	char **v;
+	int r = mlfs_repo_list(s, &repos, &nr);
+
+	if (r < 0)
+		return r;
+	v = calloc(nr ? nr : 1, sizeof(*v));
+	if (!v) {
+		free(repos);
+		return -ENOMEM;
+	}
+	/* Repos come sorted by ns: distinct namespaces are the changes. */
+	for (size_t i = 0; i < nr; i++) {
+		if (cnt && !strcmp(v[cnt - 1], repos[i].ns))
+			continue;
+		v[cnt] = strdup(repos[i].ns);
+		if (!v[cnt]) {
+			mlfs_strv_free(v, cnt);
+			free(repos);
+			return -ENOMEM;
+		}
+		cnt++;
+	}
+	free(repos);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int mlfs_commit_get(struct mlfs_store *s, const struct mlfs_id *id,
+		    struct mlfs_commit *out)
+{
+	return mlfs_meta_commit_get(s->meta, id, out);
+}
+
+void mlfs_commit_release(struct mlfs_commit *c)
+{
+	free(c->author);
+	free(c->message);
+	c->author = c->message = NULL;
+}
+
+void mlfs_commit_list_free(struct mlfs_commit *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		mlfs_commit_release(&v[i]);
+	free(v);
+}
+
+int mlfs_ref_list(struct mlfs_store *s, int64_t repo_id, int kind,
+		  struct mlfs_ref **out, size_t *n)
+{
+	return mlfs_meta_ref_list(s->meta, repo_id, kind, out, n);
+}
+
+int mlfs_ref_get(struct mlfs_store *s, int64_t repo_id,
+		 enum mlfs_ref_kind kind, const char *name,
+		 struct mlfs_id *commit)
+{
+	return mlfs_meta_ref_get(s->meta, repo_id, kind, name, commit);
+}
+
+int mlfs_ref_create(struct mlfs_store *s, int64_t repo_id,
+		    enum mlfs_ref_kind kind, const char *name,
+		    const struct mlfs_id *commit)
+{
+	struct mlfs_commit c;
+	struct mlfs_id old;
+	const char *why;
+	int r;
+
+	if (mlfs_name_check(name, &why) < 0)
+		return -EINVAL;
+	r = mlfs_meta_begin(s->meta);
+	if (r < 0)
+		return r;
+	r = mlfs_meta_commit_get(s->meta, commit, &c);
+	if (r == 0) {
+		if (c.repo_id != repo_id)
+			r = -ENOENT;
+		mlfs_commit_release(&c);
+	}
+	if (r == 0) {
+		r = mlfs_meta_ref_get(s->meta, repo_id, kind, name, &old);
+		r = r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
+	}
+	if (r == 0)
+		r = mlfs_meta_ref_set(s->meta, repo_id, kind, name, commit,
+				      (int64_t)time(NULL));
+	if (r < 0) {
+		mlfs_meta_rollback(s->meta);
+		return r;
+	}
+	return mlfs_meta_commit(s->meta);
+}
+
+int mlfs_ref_delete(struct mlfs_store *s, int64_t repo_id,
+		    enum mlfs_ref_kind kind, const char *name)
+{
+	struct mlfs_repo repo;
+	int r;
+
+	r = mlfs_meta_begin(s->meta);
+	if (r < 0)
+		return r;
+	r = mlfs_meta_repo_get_id(s->meta, repo_id, &repo);
+	if (r == 0 && kind == MLFS_REF_BRANCH &&
+	    !strcmp(name, repo.default_branch))
+		r = -EBUSY;
+	if (r == 0)
+		r = mlfs_meta_ref_delete(s->meta, repo_id, kind, name,
+					 (int64_t)time(NULL));
+	if (r < 0) {
+		mlfs_meta_rollback(s->meta);
+		return r;
+	}
+	return mlfs_meta_commit(s->meta);
+}
+
+/* Resolve a hex prefix among @repo_id's commits. */
+static int resolve_prefix(struct mlfs_store *s, int64_t repo_id,
+			  const char *hex, struct mlfs_id *out,
+			  struct mlfs_id **candidates, size_t *ncand)
+{
+	char lo_hex[MLFS_ID_HEX_LEN + 1], hi_hex[MLFS_ID_HEX_LEN + 1];
+	size_t len = strlen(hex), n;
+	struct mlfs_id lo, hi, *v;
+	int r;
+
+	for (size_t i = 0; i < MLFS_ID_HEX_LEN; i++) {
+		char c = i < len ? hex[i] : 0;
+
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		lo_hex[i] = c ? c : '0';
+		hi_hex[i] = c ? c : 'f';
+	}
+	lo_hex[MLFS_ID_HEX_LEN] = hi_hex[MLFS_ID_HEX_LEN] = '\0';
+	if (mlfs_id_from_hex(lo_hex, &lo) < 0 ||
+	    mlfs_id_from_hex(hi_hex, &hi) < 0)
+		return -EINVAL;
+	r = mlfs_meta_commit_range(s->meta, repo_id, &lo, &hi, 16, &v, &n);
+	if (r < 0)
+		return r;
+	if (n == 1) {
+		*out = v[0];
+		free(v);
+		return 0;
+	}
+	if (n == 0) {
+		free(v);
+		return -ENOENT;
+	}
+	if (candidates) {
+		*candidates = v;
+		*ncand = n;
+	} else {
+		free(v);
+	}
+	return -ENOTUNIQ;
+}
+
+int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
+		 struct mlfs_resolved *out, struct mlfs_id **candidates,
+		 size_t *ncand)
+{
+	const char *branch = NULL;
+	int64_t now = (int64_t)time(NULL);
+	struct mlfs_id cur;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (candidates)
+		*candidates = NULL;
+	r = mlfs_repo_get(s, spec->ns, spec->name, &out->repo);
+	if (r < 0) {
+		mlfs_error_set("no repository '%s/%s'", spec->ns, spec->name);
+		return r;
+	}
+	if (!spec->rev[0]) {
+		branch = out->repo.default_branch;
+		out->rev_kind = MLFS_REF_BRANCH;
+	} else if (mlfs_ref_get(s, out->repo.id, MLFS_REF_TAG, spec->rev,
+				&cur) == 0) {
+		out->rev_kind = MLFS_REF_TAG;
+		out->immutable = true;
+	} else if (mlfs_ref_get(s, out->repo.id, MLFS_REF_BRANCH, spec->rev,
+				&cur) == 0) {
+		branch = spec->rev;
+		out->rev_kind = MLFS_REF_BRANCH;
+	} else if (mlfs_is_hex_prefix(spec->rev)) {
+		r = resolve_prefix(s, out->repo.id, spec->rev, &cur,
+				   candidates, ncand);
+		if (r == -ENOENT)
+			mlfs_error_set("no tag, branch or commit '%s' in "
+				       "'%s/%s'", spec->rev, spec->ns,
+				       spec->name);
+		else if (r == -ENOTUNIQ)
+			mlfs_error_set("commit prefix '%s' is ambiguous",
+				       spec->rev);
+		if (r < 0)
+			return r;
+		out->rev_kind = 'c';
+		out->immutable = true;
+	} else {
+		mlfs_error_set("no tag, branch or commit '%s' in '%s/%s'",
+			       spec->rev, spec->ns, spec->name);
+		return -ENOENT;
+	}
+	if (spec->has_date) {
+		if (!branch) {
+			mlfs_error_set("'@{date}' applies to branches, and "
+				       "'%s' is not one", spec->rev);
+			return -EINVAL;
+		}
+		r = mlfs_meta_reflog_at(s->meta, out->repo.id, branch,
+					spec->date, &cur);
+		if (r == -ENOENT)
+			mlfs_error_set("branch '%s' of '%s/%s' did not exist "
+				       "at that time", branch, spec->ns,
+				       spec->name);
+		if (r < 0)
+			return r;
+		out->immutable = spec->date < now;
+	} else if (branch) {
+		r = mlfs_ref_get(s, out->repo.id, MLFS_REF_BRANCH, branch,
+				 &cur);
+		if (r == -ENOENT)
+			mlfs_error_set("branch '%s' of '%s/%s' does not exist",
+				       branch, spec->ns, spec->name);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned i = 0; i < spec->back; i++) {
+		struct mlfs_commit c;
+
+		r = mlfs_commit_get(s, &cur, &c);
+		if (r < 0)
+			return r;
+		if (!c.has_parent) {
+			mlfs_commit_release(&c);
+			mlfs_error_set("history of '%s/%s' is only %u commits "
+				       "deep", spec->ns, spec->name, i + 1);
+			return -ENOENT;
+		}
+		cur = c.parent;
+		mlfs_commit_release(&c);
+	}
+	out->commit = cur;
+	return 0;
+}
+
+int mlfs_commit_history(struct mlfs_store *s, const struct mlfs_id *start,
+			size_t max, struct mlfs_commit **out, size_t *n)
+{
+	struct mlfs_commit *v = NULL;
+	size_t cnt = 0, cap = 0;
+	struct mlfs_id cur = *start;
+	int r = 0;
+
+	for (;;) {
+		if (max && cnt == max)
+			break;
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			struct mlfs_commit *nv = realloc(v, nc * sizeof(*v));
+
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		r = mlfs_commit_get(s, &cur, &v[cnt]);
+		if (r < 0)
+			break;
+		cnt++;
+		if (!v[cnt - 1].has_parent)
+			break;
+		cur = v[cnt - 1].parent;
+	}
+	if (r < 0) {
+		mlfs_commit_list_free(v, cnt);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+int mlfs_commit_list_all(struct mlfs_store *s, int64_t repo_id,
+			 struct mlfs_commit **out, size_t *n)
+{
+	return mlfs_meta_commit_all(s->meta, repo_id, out, n);
+}

@@ -1,0 +1,604 @@
+/*
+ * store.c - creating and opening a store, its config file, and verified
+ * chunk reads through a bounded cache of decompressed chunks. A chunk is
+ * handed out only after its bytes hash to its id: a mismatch is -EIO.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include "store_impl.h"
+
+/* ---- per-thread error detail ---- */
+
+static _Thread_local char error_detail[1024];
+
+const char *mlfs_error_detail(void)
+{
+	return error_detail;
+}
+
+void mlfs_error_set(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(error_detail, sizeof(error_detail), fmt, ap);
+	va_end(ap);
+}
+
+void mlfs_error_clear(void)
+{
+	error_detail[0] = '\0';
+}
+
+/* ---- location ---- */
+
+char *mlfs_store_default_dir(void)
+{
+	const char *env = getenv("MLFS_STORE"), *home;
+	char *out = NULL;
+
+	if (env && *env)
+		return strdup(env);
+	if (geteuid() == 0)
+		return strdup("/var/lib/mlfs");
+	env = getenv("XDG_DATA_HOME");
+	if (env && *env) {
+		if (asprintf(&out, "%s/mlfs", env) < 0)
+			return NULL;
+		return out;
+	}
+	home = getenv("HOME");
+	if (!home || !*home) {
+		struct passwd *pw = getpwuid(geteuid());
+
+		home = pw ? pw->pw_dir : "/";
+	}
+	if (asprintf(&out, "%s/.local/share/mlfs", home) < 0)
+		return NULL;
+	return out;
+}
+
+/* ---- config ---- */
+
+static int config_write(const char *dir, const struct mlfs_store_config *c)
+{
+	char path[PATH_MAX], text[1024], hex[2 * MLFS_HASH_KEY_LEN + 1];
+	int n;
+
+	for (int i = 0; i < MLFS_HASH_KEY_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", c->key.secret[i]);
+	n = snprintf(text, sizeof(text),
+		     "# mlfs store configuration (docs/format.md#config).\n"
+		     "# Do not edit: chunking and the hash key decide every "
+		     "object id.\n"
+		     "format = %u\n"
+		     "chunk_min = %u\n"
+		     "chunk_avg = %u\n"
+		     "chunk_max = %u\n"
+		     "zstd_level = %d\n"
+		     "hash = xxh3-128-keyed\n"
+		     "hash_key = %s\n",
+		     c->format, c->chunk.min, c->chunk.avg, c->chunk.max,
+		     c->zstd_level, hex);
+	if (n < 0 || n >= (int)sizeof(text))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "%s/config", dir);
+	return mlfs_write_file_atomic(path, text, (size_t)n, 0600);
+}
+
+static int parse_u32(const char *v, uint32_t *out)
+{
+	char *end;
+	unsigned long x;
+
+	errno = 0;
+	x = strtoul(v, &end, 10);
+	if (errno || *end || end == v || x > UINT32_MAX)
+		return -EBADMSG;
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int config_read(const char *dir, struct mlfs_store_config *c)
+{
+	char path[PATH_MAX], line[1024];
+	unsigned seen = 0;
+	FILE *f;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/config", dir);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -errno;
+	memset(c, 0, sizeof(*c));
+	while (r == 0 && fgets(line, sizeof(line), f)) {
+		char *eq, *k = line, *v, *e;
+		uint32_t u;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		eq = strchr(line, '=');
+		if (!eq) {
+			r = -EBADMSG;
+			break;
+		}
+		*eq = '\0';
+		v = eq + 1;
+		for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
+			e[-1] = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
+		v[strcspn(v, "\r\n")] = '\0';
+		if (!strcmp(k, "format")) {
+			r = parse_u32(v, &c->format);
+			seen |= 1;
+		} else if (!strcmp(k, "chunk_min")) {
+			r = parse_u32(v, &c->chunk.min);
+			seen |= 2;
+		} else if (!strcmp(k, "chunk_avg")) {
+			r = parse_u32(v, &c->chunk.avg);
+			seen |= 4;
+		} else if (!strcmp(k, "chunk_max")) {
+			r = parse_u32(v, &c->chunk.max);
+			seen |= 8;
+		} else if (!strcmp(k, "zstd_level")) {
+			r = parse_u32(v, &u);
+			c->zstd_level = (int)u;
+			seen |= 16;
+		} else if (!strcmp(k, "hash")) {
+			if (strcmp(v, "xxh3-128-keyed"))
+				r = -EBADMSG;
+		} else if (!strcmp(k, "hash_key")) {
+			if (strlen(v) != 2 * MLFS_HASH_KEY_LEN) {
+				r = -EBADMSG;
+				break;
+			}
+			for (int i = 0; i < MLFS_HASH_KEY_LEN; i++) {
+				unsigned b;
+
+				if (sscanf(v + 2 * i, "%2x", &b) != 1) {
+					r = -EBADMSG;
+					break;
+				}
+				c->key.secret[i] = (uint8_t)b;
+			}
+			seen |= 32;
+		}
+		/* Unknown keys are ignored: a newer minor mlfs may add
+		 * advisory settings; incompatible changes bump format. */
+	}
+	fclose(f);
+	if (r < 0)
+		return r;
+	if (seen != 63)
+		return -EBADMSG;
+	if (c->format > MLFS_FORMAT_VERSION)
+		return -EPROTONOSUPPORT;
+	if (mlfs_chunk_params_check(&c->chunk) < 0 || c->zstd_level < 1 ||
+	    c->zstd_level > 22)
+		return -EBADMSG;
+	return 0;
+}
+
+/* ---- init / open ---- */
+
+static int dir_is_empty(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int r = 1;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			r = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
+{
+	struct mlfs_store_config c = { 0 };
+	char path[PATH_MAX];
+	struct mlfs_meta *m = NULL;
+	struct stat st;
+	int r;
+
+	c.format = MLFS_FORMAT_VERSION;
+	c.zstd_level = o && o->zstd_level ? o->zstd_level :
+		       MLFS_ZSTD_LEVEL_DEFAULT;
+	if (o && o->chunk.avg) {
+		c.chunk = o->chunk;
+	} else {
+		c.chunk.min = MLFS_CHUNK_MIN_DEFAULT;
+		c.chunk.avg = MLFS_CHUNK_AVG_DEFAULT;
+		c.chunk.max = MLFS_CHUNK_MAX_DEFAULT;
+	}
+	if (mlfs_chunk_params_check(&c.chunk) < 0 || c.zstd_level < 1 ||
+	    c.zstd_level > 19)
+		return -EINVAL;
+	if (stat(dir, &st) == 0) {
+		snprintf(path, sizeof(path), "%s/config", dir);
+		if (access(path, F_OK) == 0)
+			return -EEXIST;
+		r = dir_is_empty(dir);
+		if (r < 0)
+			return r;
+		if (!r)
+			return -ENOTEMPTY;
+	} else if (errno != ENOENT || mkdir(dir, 0755) < 0) {
+		return -errno;
+	}
+	r = mlfs_random_bytes(c.key.secret, sizeof(c.key.secret));
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/packs", dir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/mlfs.db", dir);
+	r = mlfs_meta_open(path, false, true, &m);
+	if (r < 0)
+		return r;
+	r = mlfs_meta_migrate(m);
+	mlfs_meta_close(m);
+	if (r < 0)
+		return r;
+	/* The config goes last: its presence marks a complete store. */
+	return config_write(dir, &c);
+}
+
+static void cache_init(struct chunk_cache *c, size_t max_bytes);
+static void cache_release(struct chunk_cache *c);
+
+int mlfs_store_open(const char *dir, unsigned flags, struct mlfs_store **out)
+{
+	bool rdonly = flags & MLFS_STORE_RDONLY;
+	struct mlfs_store *s;
+	char path[PATH_MAX];
+	int r;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->rdonly = rdonly;
+	cache_init(&s->cache, 64u << 20);
+	s->dir = strdup(dir);
+	if (!s->dir || asprintf(&s->packs_dir, "%s/packs", dir) < 0) {
+		s->packs_dir = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = config_read(dir, &s->cfg);
+	if (r < 0)
+		goto fail;
+	if (!rdonly && access(s->packs_dir, W_OK) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/mlfs.db", dir);
+	r = mlfs_meta_open(path, rdonly, false, &s->meta);
+	if (r == -ENOENT)
+		r = -EBADMSG; /* config without database: damaged store */
+	if (r < 0)
+		goto fail;
+	if (!rdonly) {
+		r = mlfs_meta_migrate(s->meta);
+		if (r < 0)
+			goto fail;
+	}
+	r = mlfs_pack_set_new(s->packs_dir, &s->packs);
+	if (r < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	mlfs_store_close(s);
+	return r;
+}
+
+void mlfs_store_close(struct mlfs_store *s)
+{
+	if (!s)
+		return;
+	mlfs_meta_close(s->meta);
+	mlfs_pack_set_free(s->packs);
+	cache_release(&s->cache);
+	free(s->dir);
+	free(s->packs_dir);
+	free(s);
+}
+
+const struct mlfs_store_config *mlfs_store_config(const struct mlfs_store *s)
+{
+	return &s->cfg;
+}
+
+const char *mlfs_store_dir(const struct mlfs_store *s)
+{
+	return s->dir;
+}
+
+int mlfs_store_usage(struct mlfs_store *s, uint64_t *packs, uint64_t *db)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	*packs = *db = 0;
+	d = opendir(s->packs_dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "pack-", 5))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+			*packs += (uint64_t)st.st_size;
+	}
+	closedir(d);
+	for (int i = 0; i < 3; i++) {
+		static const char *const f[] = { "mlfs.db", "mlfs.db-wal",
+						 "mlfs.db-shm" };
+
+		snprintf(path, sizeof(path), "%s/%s", s->dir, f[i]);
+		if (stat(path, &st) == 0)
+			*db += (uint64_t)st.st_size;
+	}
+	return 0;
+}
+
+int mlfs_store_audit(struct mlfs_store *s, const char *cmd,
+		     const char *detail)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	const char *user = pw ? pw->pw_name : "?";
+
+	return mlfs_meta_audit_add(s->meta, (int64_t)time(NULL), user, cmd,
+				   detail);
+}
+
+/* ---- chunk cache ---- */
+
+struct cache_ent {
+	struct mlfs_chunk pub;
+	uint8_t *buf;
+	int refs;           /* protected by cache lock */
+	bool in_table;      /* protected by cache lock */
+	struct cache_ent *hnext, *prev, *next;
+};
+
+static void cache_init(struct chunk_cache *c, size_t max_bytes)
+{
+	pthread_mutex_init(&c->lock, NULL);
+	c->nbuckets = 8192;
+	c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
+	if (!c->buckets)
+		c->nbuckets = 0;
+	c->max_bytes = max_bytes;
+}
+
+static void ent_free(struct cache_ent *e)
+{
+	free(e->buf);
+	free(e);
+}
+
+/* Unlink @e from table and LRU; called with the lock held. */
+static void cache_unlink(struct chunk_cache *c, struct cache_ent *e)
+{
+	size_t b = (size_t)mlfs_get_le64(e->pub.id.b) & (c->nbuckets - 1);
+	struct cache_ent **pp = &c->buckets[b];
+
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		c->lru_head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		c->lru_tail = e->prev;
+	e->in_table = false;
+	c->bytes -= e->pub.len;
+}
+
+static void cache_evict(struct chunk_cache *c)
+{
+	while (c->bytes > c->max_bytes && c->lru_tail) {
+		struct cache_ent *e = c->lru_tail;
+
+		cache_unlink(c, e);
+		if (e->refs == 0)
+			ent_free(e);
+	}
+}
+
+static void cache_release(struct chunk_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->max_bytes = 0;
+	cache_evict(c);
+	pthread_mutex_unlock(&c->lock);
+	free(c->buckets);
+	pthread_mutex_destroy(&c->lock);
+}
+
+void mlfs_store_set_cache_size(struct mlfs_store *s, size_t bytes)
+{
+	pthread_mutex_lock(&s->cache.lock);
+	s->cache.max_bytes = bytes;
+	cache_evict(&s->cache);
+	pthread_mutex_unlock(&s->cache.lock);
+}
+
+static struct cache_ent *cache_find(struct chunk_cache *c,
+				    const struct mlfs_id *id)
+{
+	size_t b;
+	struct cache_ent *e;
+
+	if (!c->nbuckets)
+		return NULL;
+	b = (size_t)mlfs_get_le64(id->b) & (c->nbuckets - 1);
+	for (e = c->buckets[b]; e; e = e->hnext)
+		if (!memcmp(e->pub.id.b, id->b, MLFS_ID_LEN))
+			return e;
+	return NULL;
+}
+
+static void lru_front(struct chunk_cache *c, struct cache_ent *e)
+{
+	if (c->lru_head == e)
+		return;
+	if (e->prev)
+		e->prev->next = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else if (c->lru_tail == e)
+		c->lru_tail = e->prev;
+	e->prev = NULL;
+	e->next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->prev = e;
+	c->lru_head = e;
+	if (!c->lru_tail)
+		c->lru_tail = e;
+}
+
+/* Insert @e (refs already 1) unless an equal chunk is there; returns the
+ * entry the caller now holds a reference to. Lock held. */
+static struct cache_ent *cache_insert(struct chunk_cache *c,
+				      struct cache_ent *e)
+{
+	struct cache_ent *old = cache_find(c, &e->pub.id);
+	size_t b;
+
+	if (old) {
+		old->refs++;
+		lru_front(c, old);
+		ent_free(e);
+		return old;
+	}
+	if (!c->nbuckets || e->pub.len > c->max_bytes)
+		return e; /* uncached: freed on unref */
+	b = (size_t)mlfs_get_le64(e->pub.id.b) & (c->nbuckets - 1);
+	e->hnext = c->buckets[b];
+	c->buckets[b] = e;
+	e->in_table = true;
+	e->prev = e->next = NULL;
+	c->bytes += e->pub.len;
+	e->next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->prev = e;
+	c->lru_head = e;
+	if (!c->lru_tail)
+		c->lru_tail = e;
+	cache_evict(c);
+	return e;
+}
+
+void mlfs_chunk_unref(struct mlfs_store *s, const struct mlfs_chunk *c)
+{
+	struct cache_ent *e = (struct cache_ent *)c;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&s->cache.lock);
+	if (--e->refs == 0 && !e->in_table)
+		ent_free(e);
+	pthread_mutex_unlock(&s->cache.lock);
+}
+
+int mlfs_store_locate_chunk(struct mlfs_store *s, const struct mlfs_id *id,
+			    struct mlfs_chunk_loc *loc)
+{
+	return mlfs_meta_chunk_get(s->meta, id, loc);
+}
+
+int mlfs_store_get_chunk(struct mlfs_store *s, const struct mlfs_id *id,
+			 const struct mlfs_chunk_loc *loc,
+			 const struct mlfs_chunk **out)
+{
+	char hex[MLFS_ID_HEX_LEN + 1], pname[40];
+	struct mlfs_chunk_loc l;
+	struct cache_ent *e;
+	struct mlfs_id got;
+	int r;
+
+	pthread_mutex_lock(&s->cache.lock);
+	e = cache_find(&s->cache, id);
+	if (e) {
+		e->refs++;
+		lru_front(&s->cache, e);
+		pthread_mutex_unlock(&s->cache.lock);
+		*out = &e->pub;
+		return 0;
+	}
+	pthread_mutex_unlock(&s->cache.lock);
+
+	mlfs_id_to_hex(id, hex);
+	if (!loc) {
+		r = mlfs_meta_chunk_get(s->meta, id, &l);
+		if (r == -ENOENT)
+			mlfs_error_set("chunk %s is not in the index", hex);
+		if (r < 0)
+			return r;
+		loc = &l;
+	}
+	mlfs_pack_name(loc->pack_id, pname, sizeof(pname));
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->buf = malloc(loc->raw_len ? loc->raw_len : 1);
+	if (!e->buf) {
+		free(e);
+		return -ENOMEM;
+	}
+	r = mlfs_pack_set_read(s->packs, id, loc, e->buf);
+	if (r == 0) {
+		mlfs_hash(&s->cfg.key, e->buf, loc->raw_len, &got);
+		if (memcmp(got.b, id->b, MLFS_ID_LEN))
+			r = -EIO;
+	}
+	if (r < 0) {
+		const char *what = r == -EIO ? "hash mismatch" :
+				   r == -EBADMSG ? "corrupt entry" :
+				   r == -ENOENT ? "pack file missing" :
+				   strerror(-r);
+
+		mlfs_error_set("chunk %s in pack %s at offset %" PRIu64 ": %s",
+			       hex, pname, loc->offset, what);
+		if (r == -EBADMSG)
+			r = -EIO; /* to readers, corrupt data is an I/O error */
+		ent_free(e);
+		return r;
+	}
+	e->pub.id = *id;
+	e->pub.len = loc->raw_len;
+	e->pub.data = e->buf;
+	e->refs = 1;
+	pthread_mutex_lock(&s->cache.lock);
+	e = cache_insert(&s->cache, e);
+	pthread_mutex_unlock(&s->cache.lock);
+	*out = &e->pub;
+	return 0;
+}
