@@ -13,10 +13,18 @@
 enum mlfs_codec {
 	MLFS_CODEC_RAW = 0,
 	MLFS_CODEC_ZSTD = 1,
+	/* zstd over the two byte planes of the chunk (even-indexed bytes,
+	 * then odd-indexed): 16-bit tensors (float16, bfloat16) keep sign
+	 * and exponent in one byte of each element, which compresses far
+	 * better apart from the noisy mantissa byte. */
+	MLFS_CODEC_ZSTD_SHUF2 = 2,
 };
+#define MLFS_CODEC_MAX MLFS_CODEC_ZSTD_SHUF2
 
-/* Compress @len bytes at @level into @out (replacing its contents). Keeps
- * the chunk raw (codec RAW, a copy) unless zstd saves at least 1/32 of it.
+/* Compress @len bytes at @level into @out (replacing its contents). Uses
+ * ZSTD_SHUF2 when a sample shows the two byte planes differ (16-bit
+ * numeric data), else ZSTD. Keeps the chunk raw (codec RAW, a copy)
+ * unless that saves at least 1/32 of it.
  * @cctx_cache is per-thread scratch (a ZSTD_CCtx*, created on first use,
  * freed by mlfs_codec_cctx_free). Returns 0 or -ENOMEM/-EIO. */
 MLFS_MUST_CHECK int mlfs_codec_encode(void **cctx_cache, int level,

@@ -4,6 +4,8 @@
  * to exactly the length the index records.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,11 +42,72 @@ static ZSTD_DCtx *thread_dctx(void)
 	return d;
 }
 
+/* Shannon entropy (bits per byte) of every @stride-th byte from @start. */
+static double plane_entropy(const uint8_t *p, size_t len, size_t start,
+			    size_t stride)
+{
+	unsigned count[256] = { 0 };
+	size_t n = 0;
+	double h = 0;
+
+	for (size_t i = start; i < len; i += stride, n++)
+		count[p[i]]++;
+	for (int i = 0; i < 256; i++) {
+		double q;
+
+		if (!count[i])
+			continue;
+		q = (double)count[i] / (double)n;
+		h -= q * log2(q);
+	}
+	return h;
+}
+
+/* Do the even and odd bytes look like the two halves of 16-bit numbers?
+ * A sample decides; the plane order does not matter for compression, so
+ * the chunk's parity within its file is irrelevant. */
+static bool looks_16bit(const uint8_t *p, size_t len)
+{
+	size_t sample = len < 8192 ? len : 8192;
+
+	if (len < 1024)
+		return false;
+	return fabs(plane_entropy(p, sample, 0, 2) -
+		    plane_entropy(p, sample, 1, 2)) > 1.0;
+}
+
+static void shuffle2(const uint8_t *in, size_t len, uint8_t *out)
+{
+	size_t half = (len + 1) / 2;
+
+	for (size_t i = 0; i < len / 2; i++) {
+		out[i] = in[2 * i];
+		out[half + i] = in[2 * i + 1];
+	}
+	if (len & 1)
+		out[half - 1] = in[len - 1];
+}
+
+static void unshuffle2(const uint8_t *in, size_t len, uint8_t *out)
+{
+	size_t half = (len + 1) / 2;
+
+	for (size_t i = 0; i < len / 2; i++) {
+		out[2 * i] = in[i];
+		out[2 * i + 1] = in[half + i];
+	}
+	if (len & 1)
+		out[len - 1] = in[half - 1];
+}
+
+static _Thread_local struct mlfs_buf shuffle_scratch;
+
 int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 		      size_t len, struct mlfs_buf *out, enum mlfs_codec *codec)
 {
 	size_t bound = ZSTD_compressBound(len), n;
 	ZSTD_CCtx *cctx = *cctx_cache;
+	enum mlfs_codec want = MLFS_CODEC_ZSTD;
 	int r;
 
 	if (!cctx) {
@@ -57,11 +120,40 @@ int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 	r = mlfs_buf_reserve(out, bound > len ? bound : len);
 	if (r < 0)
 		return r;
-	n = ZSTD_compressCCtx(cctx, out->data, bound, in, len, level);
-	if (ZSTD_isError(n))
-		return -EIO;
-	/* Keep it raw unless zstd saves at least 1/32: decoding raw data
-	 * costs nothing, so a marginal gain is not worth it on reads. */
+	if (looks_16bit(in, len)) {
+		/* Each plane gets its own frame: zstd keeps one literal
+		 * Huffman table per block, and a chunk fits in one block, so
+		 * planes sharing a frame would share a table. */
+		size_t half = (len + 1) / 2, n1, n2;
+
+		r = mlfs_buf_reserve(&shuffle_scratch, len);
+		if (r < 0)
+			return r;
+		shuffle2(in, len, shuffle_scratch.data);
+		r = mlfs_buf_reserve(out, 4 + ZSTD_compressBound(half) +
+				     ZSTD_compressBound(len - half));
+		if (r < 0)
+			return r;
+		bound = out->cap;
+		n1 = ZSTD_compressCCtx(cctx, out->data + 4, bound - 4,
+				       shuffle_scratch.data, half, level);
+		if (ZSTD_isError(n1))
+			return -EIO;
+		n2 = ZSTD_compressCCtx(cctx, out->data + 4 + n1, bound - 4 - n1,
+				       shuffle_scratch.data + half, len - half,
+				       level);
+		if (ZSTD_isError(n2))
+			return -EIO;
+		mlfs_put_le32(out->data, (uint32_t)n1);
+		n = 4 + n1 + n2;
+		want = MLFS_CODEC_ZSTD_SHUF2;
+	} else {
+		n = ZSTD_compressCCtx(cctx, out->data, bound, in, len, level);
+		if (ZSTD_isError(n))
+			return -EIO;
+	}
+	/* Keep it raw unless compression saves at least 1/32: decoding raw
+	 * data costs nothing, so a marginal gain is not worth it on reads. */
 	if (n >= len - len / 32) {
 		memcpy(out->data, in, len);
 		out->len = len;
@@ -69,21 +161,40 @@ int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 		return 0;
 	}
 	out->len = n;
-	*codec = MLFS_CODEC_ZSTD;
+	*codec = want;
 	return 0;
 }
 
 void mlfs_codec_cctx_free(void *cctx)
 {
 	ZSTD_freeCCtx(cctx);
+	/* The same thread owns the shuffle scratch: free it with the cctx. */
+	mlfs_buf_release(&shuffle_scratch);
+}
+
+static int zstd_decode(const void *in, size_t stored_len, void *out,
+		       size_t raw_len)
+{
+	unsigned long long fcs = ZSTD_getFrameContentSize(in, stored_len);
+	ZSTD_DCtx *d;
+	size_t n;
+
+	if (fcs != raw_len)
+		return -EBADMSG;
+	d = thread_dctx();
+	if (!d)
+		return -ENOMEM;
+	n = ZSTD_decompressDCtx(d, out, raw_len, in, stored_len);
+	if (ZSTD_isError(n) || n != raw_len)
+		return -EBADMSG;
+	return 0;
 }
 
 int mlfs_codec_decode(enum mlfs_codec codec, const void *in,
 		      size_t stored_len, void *out, size_t raw_len)
 {
-	unsigned long long fcs;
-	ZSTD_DCtx *d;
-	size_t n;
+	uint8_t *tmp;
+	int r;
 
 	switch (codec) {
 	case MLFS_CODEC_RAW:
@@ -92,16 +203,28 @@ int mlfs_codec_decode(enum mlfs_codec codec, const void *in,
 		memcpy(out, in, raw_len);
 		return 0;
 	case MLFS_CODEC_ZSTD:
-		fcs = ZSTD_getFrameContentSize(in, stored_len);
-		if (fcs != raw_len)
+		return zstd_decode(in, stored_len, out, raw_len);
+	case MLFS_CODEC_ZSTD_SHUF2: {
+		size_t half = (raw_len + 1) / 2, n1;
+
+		if (stored_len < 4)
 			return -EBADMSG;
-		d = thread_dctx();
-		if (!d)
+		n1 = mlfs_get_le32(in);
+		if (n1 > stored_len - 4)
+			return -EBADMSG;
+		tmp = malloc(raw_len ? raw_len : 1);
+		if (!tmp)
 			return -ENOMEM;
-		n = ZSTD_decompressDCtx(d, out, raw_len, in, stored_len);
-		if (ZSTD_isError(n) || n != raw_len)
-			return -EBADMSG;
-		return 0;
+		r = zstd_decode((const uint8_t *)in + 4, n1, tmp, half);
+		if (r == 0)
+			r = zstd_decode((const uint8_t *)in + 4 + n1,
+					stored_len - 4 - n1, tmp + half,
+					raw_len - half);
+		if (r == 0)
+			unshuffle2(tmp, raw_len, out);
+		free(tmp);
+		return r;
+	}
 	}
 	return -EBADMSG;
 }

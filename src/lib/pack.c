@@ -44,7 +44,7 @@ int mlfs_pack_entry_parse(const uint8_t *h, struct mlfs_id *id,
 {
 	if (mlfs_get_le32(h) != MLFS_PACK_ENTRY_MAGIC ||
 	    mlfs_get_le64(h + 32) != XXH3_64bits(h, 32) || h[5] || h[6] ||
-	    h[7] || h[4] > MLFS_CODEC_ZSTD)
+	    h[7] || h[4] > MLFS_CODEC_MAX)
 		return -EBADMSG;
 	*codec = h[4];
 	*raw_len = mlfs_get_le32(h + 8);
@@ -67,6 +67,8 @@ int mlfs_pack_header_check(const uint8_t *h, uint64_t *pack_id)
 }
 
 /* ---- writer ---- */
+
+#define WRITEBACK_WINDOW (8ull << 20)
 
 struct written_pack {
 	uint64_t id;
@@ -205,6 +207,17 @@ int mlfs_pack_writer_append(struct mlfs_pack_writer *w,
 			return r;
 		}
 		done += (size_t)n;
+	}
+	/* Start writeback of each completed 8 MiB window now, so the fsync
+	 * before commit finds little left to write and the disk works in
+	 * parallel with compression. */
+	if ((off + len) / WRITEBACK_WINDOW != off / WRITEBACK_WINDOW) {
+		uint64_t end = (off + len) / WRITEBACK_WINDOW *
+			       WRITEBACK_WINDOW;
+
+		(void)sync_file_range(fd, (off_t)(end - WRITEBACK_WINDOW),
+				      WRITEBACK_WINDOW,
+				      SYNC_FILE_RANGE_WRITE); /* a hint */
 	}
 	loc->pack_id = pack_id;
 	loc->offset = off;
