@@ -16,13 +16,14 @@ struct mlfs_store;
 struct mlfs_du_row {
 	struct mlfs_id commit;
 	int64_t repo_id;
+	int64_t time;      /* commit time */
 	uint64_t files;
 	uint64_t logical;  /* sum of file sizes */
 	uint64_t stored;   /* pack bytes of the distinct chunks it uses */
 	uint64_t unique;   /* pack bytes of chunks no other commit uses */
 };
 
-/* One row per commit of @repo_id (0 = every repository), or only for
+/* One row per commit of @repo_id, oldest first, (0 = every repository), or only for
  * @only when non-NULL. *rows malloc'd. Also returns totals over the store:
  * logical bytes of all listed commits and stored bytes of all chunks they
  * reference (each counted once). */

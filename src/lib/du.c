@@ -110,6 +110,17 @@ static int sum_all(void *ctx, const struct mlfs_id *id MLFS_UNUSED,
 	return 0;
 }
 
+static int cmp_row(const void *a, const void *b)
+{
+	const struct mlfs_du_row *x = a, *y = b;
+
+	if (x->repo_id != y->repo_id)
+		return x->repo_id < y->repo_id ? -1 : 1;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return memcmp(x->commit.b, y->commit.b, MLFS_ID_LEN);
+}
+
 int mlfs_du(struct mlfs_store *s, int64_t repo_id, const struct mlfs_id *only,
 	    struct mlfs_du_row **rows, size_t *n, uint64_t *total_logical,
 	    uint64_t *total_stored)
@@ -153,6 +164,7 @@ int mlfs_du(struct mlfs_store *s, int64_t repo_id, const struct mlfs_id *only,
 		(void)mlfs_idset_each(&walks[i].chunks, sum_chunk, &sc);
 		out[nout].commit = cv[i].id;
 		out[nout].repo_id = cv[i].repo_id;
+		out[nout].time = cv[i].time;
 		out[nout].files = walks[i].files;
 		out[nout].logical = walks[i].logical;
 		out[nout].stored = sc.stored;
@@ -173,6 +185,7 @@ int mlfs_du(struct mlfs_store *s, int64_t repo_id, const struct mlfs_id *only,
 			goto out;
 	}
 	(void)mlfs_idset_each(&listed, sum_all, total_stored);
+	qsort(out, nout, sizeof(*out), cmp_row);
 	*rows = out;
 	*n = nout;
 	out = NULL;

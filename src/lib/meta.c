@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "meta.h"
 
@@ -150,6 +151,38 @@ int mlfs_meta_exec(struct mlfs_meta *m, const char *sql)
 	return mlfs_meta_errno(rc);
 }
 
+/* Can this connection read the schema? A WAL database opened read-only
+ * fails here, not at open, when it cannot create its -shm file. */
+static int probe(sqlite3 *db)
+{
+	return sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
+			    NULL, NULL);
+}
+
+static int open_db(const char *path, int flags, bool immutable, sqlite3 **db)
+{
+	char *uri = NULL;
+	int rc;
+
+	if (immutable) {
+		/* Only for stores on read-only media: nobody can write
+		 * them, so SQLite may skip locking and the -shm file. */
+		uri = sqlite3_mprintf("file:%s?immutable=1", path);
+		if (!uri)
+			return SQLITE_NOMEM;
+		flags |= SQLITE_OPEN_URI;
+	}
+	rc = sqlite3_open_v2(uri ? uri : path, db, flags, NULL);
+	sqlite3_free(uri);
+	if (rc == SQLITE_OK)
+		rc = probe(*db);
+	if (rc != SQLITE_OK) {
+		sqlite3_close(*db);
+		*db = NULL;
+	}
+	return rc;
+}
+
 int mlfs_meta_open(const char *path, bool rdonly, bool create,
 		   struct mlfs_meta **out)
 {
@@ -168,7 +201,10 @@ int mlfs_meta_open(const char *path, bool rdonly, bool create,
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&m->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
-	rc = sqlite3_open_v2(path, &m->db, flags, NULL);
+	rc = open_db(path, flags, false, &m->db);
+	if (rc != SQLITE_OK && rdonly && access(path, R_OK) == 0 &&
+	    access(path, W_OK) < 0 && errno == EROFS)
+		rc = open_db(path, flags, true, &m->db);
 	if (rc != SQLITE_OK) {
 		r = mlfs_meta_errno(rc);
 		goto fail;
