@@ -362,9 +362,17 @@ static int import_file(struct importer *im, const char *path,
 	return r;
 }
 
+/* Nanoseconds since the epoch. int64 covers 1677-2262; a time outside
+ * that range is clamped (documented in docs/format.md). */
 static int64_t mtime_ns(const struct stat *st)
 {
-	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+	int64_t ns;
+
+	if (__builtin_mul_overflow((int64_t)st->st_mtim.tv_sec,
+				   (int64_t)1000000000, &ns) ||
+	    __builtin_add_overflow(ns, (int64_t)st->st_mtim.tv_nsec, &ns))
+		return st->st_mtim.tv_sec < 0 ? INT64_MIN : INT64_MAX;
+	return ns;
 }
 
 struct pending {
@@ -425,7 +433,8 @@ static int import_dir(struct importer *im, const char *path,
 	closedir(d);
 	if (r < 0)
 		goto out;
-	qsort(v, n, sizeof(*v), cmp_pending);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_pending);
 	ents = calloc(n ? n : 1, sizeof(*ents));
 	if (!ents) {
 		r = -ENOMEM;
