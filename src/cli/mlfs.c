@@ -24,6 +24,8 @@ static const struct cmd commands[] = {
 	{ "export", cmd_export, "write a version to a directory" },
 	{ "du", cmd_du, "show logical, stored and unique bytes" },
 	{ "fsck", cmd_fsck, "check the store for damage" },
+	{ "mount", cmd_mount, "mount the store read-only with FUSE" },
+	{ "umount", cmd_umount, "unmount an mlfs mount" },
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,384 @@
+/*
+ * daemon.c - start-up and shutdown of the FUSE daemon: mountpoint checks,
+ * fork with a readiness pipe (the parent returns only once the mount
+ * answers), the libfuse session and multi-threaded loop, the log, and
+ * unmounting through fusermount3 or umount -l.
+ */
+#define FUSE_USE_VERSION 312
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "mount.h"
+
+extern char **environ;
+
+/* What the child tells the parent through the readiness pipe. */
+struct ready_msg {
+	int err;        /* 0 or -errno */
+	char why[256];  /* explanation when err < 0 */
+};
+
+int mlfs_mount_check_point(const char *mnt)
+{
+	char parent[4096];
+	struct stat st, pst;
+	struct dirent *d;
+	DIR *dir;
+	int r = 0;
+
+	if (stat(mnt, &st) < 0)
+		return -errno; /* ENOTCONN: a FUSE mount whose daemon died */
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if ((size_t)snprintf(parent, sizeof(parent), "%s/..", mnt) >=
+	    sizeof(parent))
+		return -ENAMETOOLONG;
+	if (stat(parent, &pst) < 0)
+		return -errno;
+	/* a mount point sits on another device than its parent ("/" aside) */
+	if (st.st_dev != pst.st_dev)
+		return -EBUSY;
+	dir = opendir(mnt);
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		if (strcmp(d->d_name, ".") && strcmp(d->d_name, "..")) {
+			r = -ENOTEMPTY;
+			break;
+		}
+	}
+	closedir(dir);
+	return r;
+}
+
+/* Raise the mount's bdi read-ahead (the kernel caps FUSE at 128 KiB by
+ * default) so sequential readers get 1 MiB requests. Best effort: only
+ * root may write sysfs. */
+static void raise_readahead(const char *mnt)
+{
+	char path[128], val[32];
+	struct stat st;
+	int fd, k;
+
+	if (stat(mnt, &st) < 0)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb",
+		 major(st.st_dev), minor(st.st_dev));
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	k = snprintf(val, sizeof(val), "%u", 4096u);
+	if (write(fd, val, (size_t)k) < 0) {
+		/* keep the kernel default */
+	}
+	close(fd);
+}
+
+struct ready_ctx {
+	const char *mnt;
+	int fd; /* write end of the readiness pipe, or -1 */
+};
+
+/* Runs beside the session loop: the first stat() of the root is answered
+ * only once the kernel's INIT is done, i.e. the mount is usable. */
+static void *ready_thread(void *arg)
+{
+	struct ready_ctx *rc = arg;
+	struct ready_msg m;
+	struct stat st;
+
+	memset(&m, 0, sizeof(m));
+	if (stat(rc->mnt, &st) < 0) {
+		m.err = -errno;
+		snprintf(m.why, sizeof(m.why), "mount did not answer");
+	}
+	raise_readahead(rc->mnt);
+	if (rc->fd >= 0) {
+		if (write(rc->fd, &m, sizeof(m)) != sizeof(m)) {
+			/* the parent died; nothing to tell */
+		}
+		close(rc->fd);
+	}
+	return NULL;
+}
+
+static void report(int fd, int err, const char *why)
+{
+	struct ready_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.err = err;
+	snprintf(m.why, sizeof(m.why), "%s", why);
+	if (fd >= 0 && write(fd, &m, sizeof(m)) != sizeof(m)) {
+		/* parent gone */
+	}
+}
+
+/* Open the store, build the session, mount, serve. Reports start-up
+ * failures on @ready_fd (or, in the foreground, in @why). */
+static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
+		 char *why, size_t why_size)
+{
+	struct mlfs_fs fs;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	struct fuse_loop_config *cfg = NULL;
+	struct ready_ctx rc = { .mnt = o->mountpoint, .fd = ready_fd };
+	char *optstr = NULL;
+	bool itable = false, mounted = false, handlers = false;
+	pthread_t rt;
+	int r;
+
+	memset(&fs, 0, sizeof(fs));
+	fs.log_fd = log_fd;
+	fs.uid = getuid();
+	fs.gid = getgid();
+	fs.readahead = o->readahead;
+	r = mlfs_store_open(o->store_dir, 0, &fs.store);
+	if (r == -EACCES || r == -EROFS || r == -EPERM)
+		r = mlfs_store_open(o->store_dir, MLFS_STORE_RDONLY, &fs.store);
+	if (r < 0) {
+		snprintf(why, why_size, "cannot open store '%s'", o->store_dir);
+		goto out;
+	}
+	if (o->cache_size)
+		mlfs_store_set_cache_size(fs.store, o->cache_size);
+	r = mlfs_itable_init(&fs.itable);
+	if (r < 0) {
+		snprintf(why, why_size, "cannot set up the inode table");
+		goto out;
+	}
+	itable = true;
+	r = mlfs_prefetch_new(fs.store, &fs.itable, MLFS_MOUNT_PREFETCH_THREADS,
+			      &fs.prefetch);
+	if (r < 0) {
+		snprintf(why, why_size, "cannot start read-ahead threads");
+		goto out;
+	}
+
+	/* ro: the kernel itself refuses writes with EROFS; the callbacks
+	 * say EROFS too for anything that gets through */
+	if (asprintf(&optstr, "ro,default_permissions,fsname=mlfs,"
+		     "subtype=mlfs%s%s", o->fuse_opts ? "," : "",
+		     o->fuse_opts ? o->fuse_opts : "") < 0) {
+		optstr = NULL;
+		r = -ENOMEM;
+		snprintf(why, why_size, "out of memory");
+		goto out;
+	}
+	if (fuse_opt_add_arg(&args, "mlfs") || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, optstr) ||
+	    (o->debug && fuse_opt_add_arg(&args, "-d"))) {
+		r = -ENOMEM;
+		snprintf(why, why_size, "out of memory");
+		goto out;
+	}
+	se = fuse_session_new(&args, &mlfs_fuse_ops, sizeof(mlfs_fuse_ops),
+			      &fs);
+	if (!se) {
+		r = -EINVAL;
+		snprintf(why, why_size, "bad mount options '%s'", optstr);
+		goto out;
+	}
+	if (fuse_set_signal_handlers(se) < 0) {
+		r = -EIO;
+		snprintf(why, why_size, "cannot install signal handlers");
+		goto out;
+	}
+	handlers = true;
+	if (fuse_session_mount(se, o->mountpoint) < 0) {
+		r = -EIO;
+		snprintf(why, why_size, "cannot mount on '%s' (see %s)",
+			 o->mountpoint, o->foreground ? "above" : "the log");
+		goto out;
+	}
+	mounted = true;
+
+	cfg = fuse_loop_cfg_create();
+	if (!cfg) {
+		r = -ENOMEM;
+		snprintf(why, why_size, "out of memory");
+		goto out;
+	}
+	fuse_loop_cfg_set_max_threads(cfg, MLFS_MOUNT_MAX_THREADS);
+	fuse_loop_cfg_set_idle_threads(cfg, MLFS_MOUNT_MAX_THREADS / 2);
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+
+	r = -pthread_create(&rt, NULL, ready_thread, &rc);
+	if (r < 0) {
+		snprintf(why, why_size, "cannot start a thread");
+		goto out;
+	}
+	ready_fd = -1; /* the ready thread reports from now on */
+	mlfs_fs_log(&fs, "serving store '%s' on '%s'", o->store_dir,
+		    o->mountpoint);
+	r = fuse_session_loop_mt(se, cfg);
+	pthread_join(rt, NULL);
+	mlfs_fs_log(&fs, "unmounted '%s'", o->mountpoint);
+	r = r < 0 ? r : 0;
+	why[0] = '\0';
+out:
+	if (r < 0 && ready_fd >= 0)
+		report(ready_fd, r, why);
+	if (mounted)
+		fuse_session_unmount(se);
+	if (handlers)
+		fuse_remove_signal_handlers(se);
+	if (se)
+		fuse_session_destroy(se);
+	fuse_loop_cfg_destroy(cfg);
+	fuse_opt_free_args(&args);
+	free(optstr);
+	/* stop read-ahead before the files and store it uses go away */
+	mlfs_prefetch_free(fs.prefetch);
+	if (itable)
+		mlfs_itable_release(&fs.itable);
+	mlfs_store_close(fs.store);
+	return r;
+}
+
+static int open_log(const struct mlfs_mount_opts *o)
+{
+	char *path = NULL;
+	int fd;
+
+	if (o->log_path)
+		return open(o->log_path,
+			    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (asprintf(&path, "%s/mount.log", o->store_dir) < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	free(path);
+	return fd;
+}
+
+int mlfs_mount_start(const struct mlfs_mount_opts *o, char *why_buf,
+		     size_t why_size)
+{
+	struct ready_msg m;
+	int pfd[2] = { -1, -1 }, log_fd, null_fd, status;
+	ssize_t k;
+	pid_t pid;
+
+	why_buf[0] = '\0';
+	if (o->foreground) {
+		if (o->log_path) {
+			log_fd = open_log(o);
+			if (log_fd < 0) {
+				snprintf(why_buf, why_size,
+					 "cannot open log '%s'", o->log_path);
+				return -errno;
+			}
+		} else {
+			log_fd = STDERR_FILENO;
+		}
+		return serve(o, -1, log_fd, why_buf, why_size);
+	}
+
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		snprintf(why_buf, why_size, "cannot create a pipe");
+		return -errno;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		snprintf(why_buf, why_size, "cannot fork");
+		return -errno;
+	}
+	if (pid == 0) {
+		char why[256];
+		int r;
+
+		close(pfd[0]);
+		if (setsid() < 0 || chdir("/") < 0) {
+			/* keep going: still a working daemon */
+		}
+		log_fd = open_log(o);
+		if (log_fd < 0) {
+			report(pfd[1], -errno, "cannot open the daemon log");
+			_exit(1);
+		}
+		/* libfuse and SQLite may write to stderr: into the log */
+		null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null_fd >= 0) {
+			dup2(null_fd, STDIN_FILENO);
+			dup2(null_fd, STDOUT_FILENO);
+			close(null_fd);
+		}
+		dup2(log_fd, STDERR_FILENO);
+		why[0] = '\0';
+		r = serve(o, pfd[1], log_fd, why, sizeof(why));
+		_exit(r < 0 ? 1 : 0);
+	}
+
+	close(pfd[1]);
+	do {
+		k = read(pfd[0], &m, sizeof(m));
+	} while (k < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (k != (ssize_t)sizeof(m)) {
+		/* the child died before it could say anything */
+		waitpid(pid, &status, 0);
+		snprintf(why_buf, why_size, "the mount daemon exited during "
+			 "start-up (see %s/mount.log)", o->store_dir);
+		return -EIO;
+	}
+	if (m.err < 0) {
+		waitpid(pid, &status, 0);
+		snprintf(why_buf, why_size, "%s", m.why);
+		return m.err;
+	}
+	return 0;
+}
+
+/* Run @argv quietly; returns its exit status or -errno. */
+static int run_quiet(char *const argv[])
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int r, status;
+
+	r = -posix_spawn_file_actions_init(&fa);
+	if (r < 0)
+		return r;
+	(void)posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+					       O_WRONLY, 0);
+	(void)posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+					       O_WRONLY, 0);
+	r = -posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r < 0)
+		return r;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int mlfs_mount_unmount(const char *mnt)
+{
+	char *fm[] = { "fusermount3", "-u", "-q", (char *)mnt, NULL };
+	char *um[] = { "umount", "-l", (char *)mnt, NULL };
+
+	if (run_quiet(fm) == 0)
+		return 0;
+	/* fusermount3 refuses some dead mounts; a lazy umount (root) does not */
+	if (run_quiet(um) == 0)
+		return 0;
+	return -EINVAL;
+}

@@ -1,0 +1,210 @@
+/*
+ * mount.h - the FUSE daemon behind `mlfs mount`: start-up (daemon.c), the
+ * inode map (inode.c), open files and read-ahead (file.c) and the
+ * low-level callbacks (ops.c). Private to src/fuse and cmd_mount.c.
+ * Design notes: docs/mount.md.
+ */
+#ifndef MLFS_FUSE_MOUNT_H
+#define MLFS_FUSE_MOUNT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* store.h first: content.h uses struct mlfs_chunk undeclared */
+#include "mlfs/store.h"
+#include "mlfs/content.h"
+#include "mlfs/hash.h"
+#include "mlfs/tree.h"
+#include "mlfs/util.h"
+
+/* Kernel cache timeouts, seconds. */
+#define MLFS_TIMEOUT_IMMUTABLE 86400.0 /* anything inside a version */
+#define MLFS_TIMEOUT_BRANCH 0.5        /* "<name>" and "<name>@<branch>" */
+#define MLFS_TIMEOUT_LISTING 1.0       /* the root and namespace dirs */
+
+/* Defaults of the -o options. */
+#define MLFS_MOUNT_READAHEAD_DEFAULT (4u * 1024 * 1024)
+#define MLFS_MOUNT_PREFETCH_THREADS 2
+#define MLFS_MOUNT_MAX_THREADS 16
+
+struct mlfs_mount_opts {
+	const char *store_dir;  /* absolute */
+	const char *mountpoint; /* absolute */
+	bool foreground;        /* -f: no fork, log to stderr */
+	bool debug;             /* -d: libfuse debug output (implies -f) */
+	size_t cache_size;      /* decompressed-chunk cache bytes, 0 = default */
+	size_t readahead;       /* bytes decoded ahead of a sequential reader */
+	const char *log_path;   /* NULL: STORE/mount.log (stderr with -f) */
+	char *fuse_opts;        /* extra -o options for libfuse, or NULL */
+};
+
+/*
+ * Check that @mnt can be mounted on: an existing, empty directory that is
+ * not a mount point already. Returns 0, -ENOENT, -ENOTDIR, -ENOTEMPTY,
+ * -EBUSY (already mounted), -ENOTCONN (a dead FUSE mount: unmount it).
+ */
+MLFS_MUST_CHECK int mlfs_mount_check_point(const char *mnt);
+
+/*
+ * Mount and serve. Without o->foreground, forks: the parent returns 0 once
+ * the child's mount answers a stat(), or the child's error; the child
+ * never returns. With o->foreground, serves until unmounted or signalled
+ * and returns 0. On failure *why gets a static or @why_buf explanation.
+ */
+MLFS_MUST_CHECK int mlfs_mount_start(const struct mlfs_mount_opts *o,
+				     char *why_buf, size_t why_size);
+
+/* Unmount @mnt: fusermount3 -u, else umount -l (works when the daemon
+ * died). Returns 0 or -EINVAL (nothing mounted there / both failed). */
+MLFS_MUST_CHECK int mlfs_mount_unmount(const char *mnt);
+
+/* ---- inode map (inode.c) ---- */
+
+enum mlfs_node_kind {
+	MLFS_NODE_ROOT = 1, /* lists namespaces */
+	MLFS_NODE_NS,       /* lists <name>, <name>@<ref> */
+	MLFS_NODE_VERSION,  /* root dir of one commit, named by a ref */
+	MLFS_NODE_ENTRY,    /* a file, dir or symlink inside a version */
+};
+
+struct mlfs_ofile;
+
+/*
+ * One node the kernel knows (or knew). Everything but the fields marked
+ * "protected by lock" is set at creation and never changes: a node under a
+ * version is one entry of one immutable commit, so a branch head that
+ * moves yields new nodes instead of changing old ones.
+ */
+struct mlfs_node {
+	uint64_t nodeid;       /* FUSE node id, never reused */
+	uint64_t ino;          /* st_ino: stable hash of the path identity */
+	uint64_t parent;       /* parent's node id (0 for the root) */
+	uint64_t parent_ino;   /* parent's st_ino, for ".." */
+	char *name;
+	enum mlfs_node_kind kind;
+	bool branch_head;      /* VERSION: named a branch (short timeout) */
+	struct mlfs_id commit; /* VERSION, ENTRY: the commit it belongs to */
+	enum mlfs_entry_type type;
+	uint32_t mode;         /* permission bits */
+	int64_t mtime_ns;
+	uint64_t size;
+	struct mlfs_id id;     /* file digest or tree id */
+	char *target;          /* symlink target */
+
+	uint64_t nlookup;          /* protected by lock */
+	bool hashed;               /* in the name table; protected by lock */
+	struct mlfs_tree *tree;    /* dir: decoded, lazily; protected by lock */
+	struct mlfs_ofile *file;   /* shared open state; protected by lock */
+	struct mlfs_node *id_next;   /* protected by lock */
+	struct mlfs_node *name_next; /* protected by lock */
+};
+
+struct mlfs_itable {
+	pthread_mutex_t lock;
+	struct mlfs_node **by_id;   /* protected by lock */
+	struct mlfs_node **by_name; /* (parent, name); protected by lock */
+	size_t nbuckets;            /* protected by lock */
+	size_t count;               /* protected by lock */
+	uint64_t next_id;           /* protected by lock */
+};
+
+MLFS_MUST_CHECK int mlfs_itable_init(struct mlfs_itable *t);
+void mlfs_itable_release(struct mlfs_itable *t);
+
+/* The node with @nodeid, or NULL. The pointer stays valid until the
+ * kernel forgets the node, which it does not while a request on it runs. */
+struct mlfs_node *mlfs_itable_get(struct mlfs_itable *t, uint64_t nodeid);
+
+/*
+ * Find the child of @parent that is identical to @tmpl (same name, kind,
+ * commit and entry) or create it from @tmpl (strings copied), and count
+ * one lookup. A different child of that name (an old branch head) is
+ * unhashed, not freed: the kernel may still use it. Returns 0 or -ENOMEM.
+ */
+MLFS_MUST_CHECK int mlfs_itable_link(struct mlfs_itable *t,
+				     const struct mlfs_node *parent,
+				     const struct mlfs_node *tmpl,
+				     struct mlfs_node **out);
+/* Drop @n lookups of @nodeid; frees the node at zero. */
+void mlfs_itable_forget(struct mlfs_itable *t, uint64_t nodeid, uint64_t n);
+
+/* The st_ino of child @name of a node with st_ino @parent_ino; @commit is
+ * mixed in for version roots (NULL otherwise). Never 0 or 1. */
+uint64_t mlfs_itable_ino(uint64_t parent_ino, const char *name,
+			 const struct mlfs_id *commit);
+
+/* The decoded tree of directory node @n, loading it once. Returns 0 or the
+ * mlfs_tree_load() error; *out is owned by the node. */
+MLFS_MUST_CHECK int mlfs_itable_tree(struct mlfs_itable *t,
+				     struct mlfs_store *s,
+				     struct mlfs_node *n,
+				     const struct mlfs_tree **out);
+
+/* "ns/name@ref/dir/file" of @n into @buf, for log lines. */
+void mlfs_itable_path(struct mlfs_itable *t, const struct mlfs_node *n,
+		      char *buf, size_t size);
+
+/* ---- open files and read-ahead (file.c) ---- */
+
+/* A regular file's chunk list, resolved once and shared by every open of
+ * the same node. */
+struct mlfs_ofile {
+	struct mlfs_content *c;
+	struct mlfs_node *node;  /* NULL once the last open is released;
+				  * protected by the itable lock */
+	unsigned opens;          /* protected by the itable lock */
+	unsigned refs;           /* opens + queued prefetches; itable lock */
+	pthread_mutex_t ra_lock;
+	uint64_t ra_end;         /* end of the last read; protected by ra_lock */
+	size_t ra_next;          /* first chunk not yet prefetched; ra_lock */
+};
+
+struct mlfs_prefetch;
+
+/* Start @nthreads workers that decode chunks into the store's cache.
+ * Returns 0 or -errno. */
+MLFS_MUST_CHECK int mlfs_prefetch_new(struct mlfs_store *s,
+				      struct mlfs_itable *t,
+				      unsigned nthreads,
+				      struct mlfs_prefetch **out);
+/* Stop the workers, drop queued work; accepts NULL. */
+void mlfs_prefetch_free(struct mlfs_prefetch *p);
+
+/* Open node @n: share its ofile or load the content. Returns 0 or the
+ * mlfs_content_load() error. */
+MLFS_MUST_CHECK int mlfs_ofile_open(struct mlfs_itable *t,
+				    struct mlfs_store *s,
+				    struct mlfs_node *n,
+				    struct mlfs_ofile **out);
+/* Release one open (fuse release). */
+void mlfs_ofile_close(struct mlfs_itable *t, struct mlfs_ofile *f);
+
+/* A read has covered chunks up to @last (exclusive end offset @end): when
+ * the reader is sequential, queue the chunks of the next @window bytes. */
+void mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
+			  uint64_t off, uint64_t end, size_t window);
+
+/* ---- the file system (ops.c) ---- */
+
+struct fuse_lowlevel_ops;
+
+struct mlfs_fs {
+	struct mlfs_store *store;  /* owned by the daemon */
+	struct mlfs_itable itable;
+	struct mlfs_prefetch *prefetch;
+	size_t readahead;
+	uid_t uid;
+	gid_t gid;
+	int log_fd;                /* daemon log; lines written whole */
+};
+
+extern const struct fuse_lowlevel_ops mlfs_fuse_ops;
+
+/* Append one line (timestamped) to the daemon log. */
+void mlfs_fs_log(struct mlfs_fs *fs, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,937 @@
+/*
+ * ops.c - the low-level FUSE callbacks. Layout: / lists namespaces,
+ * /<ns> lists <name> and <name>@<ref>, and any ref form the CLI accepts
+ * resolves on lookup. Every node below a version is immutable (inode.c),
+ * so entries, attributes and data get long kernel timeouts and
+ * keep_cache; only the names of branch heads expire quickly. Each
+ * callback ends in one fuse_reply_* at its `out:` label.
+ */
+#define FUSE_USE_VERSION 312
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "mlfs/names.h"
+#include "mlfs/repo.h"
+#include "mount.h"
+
+#define XATTR_COMMIT "user.mlfs.commit"
+#define XATTR_DIGEST "user.mlfs.digest"
+/* st_blksize: big enough that cp and Python buffer 1 MiB per read(2) */
+#define BLKSIZE (1024 * 1024)
+
+static struct mlfs_fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+void mlfs_fs_log(struct mlfs_fs *fs, const char *fmt, ...)
+{
+	char line[1024];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	size_t n;
+	int k;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ mlfs: ", &tm);
+	va_start(ap, fmt);
+	k = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return;
+	n += (size_t)k < sizeof(line) - n - 1 ? (size_t)k
+					      : sizeof(line) - n - 2;
+	line[n++] = '\n';
+	/* one write per line, O_APPEND: lines from threads never interleave */
+	if (write(fs->log_fd, line, n) < 0)
+		return; /* nowhere left to report it */
+}
+
+static void node_stat(const struct mlfs_fs *fs, const struct mlfs_node *n,
+		      struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = n->ino;
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = BLKSIZE;
+	st->st_mtim.tv_sec = n->mtime_ns / 1000000000;
+	st->st_mtim.tv_nsec = n->mtime_ns % 1000000000;
+	if (st->st_mtim.tv_nsec < 0) {
+		st->st_mtim.tv_sec--;
+		st->st_mtim.tv_nsec += 1000000000;
+	}
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+	switch (n->type) {
+	case MLFS_ENTRY_DIR:
+		st->st_mode = S_IFDIR | (n->mode & 07777);
+		st->st_nlink = 2;
+		break;
+	case MLFS_ENTRY_SYMLINK:
+		st->st_mode = S_IFLNK | 0777;
+		st->st_nlink = 1;
+		st->st_size = (off_t)n->size;
+		break;
+	case MLFS_ENTRY_FILE:
+	default:
+		st->st_mode = S_IFREG | (n->mode & 07777);
+		st->st_nlink = 1;
+		st->st_size = (off_t)n->size;
+		st->st_blocks = (blkcnt_t)((n->size + 511) / 512);
+		break;
+	}
+}
+
+/* Attribute timeout of @n: listings can change, versions cannot. */
+static double attr_timeout(const struct mlfs_node *n)
+{
+	return n->kind == MLFS_NODE_ROOT || n->kind == MLFS_NODE_NS ?
+	       MLFS_TIMEOUT_LISTING : MLFS_TIMEOUT_IMMUTABLE;
+}
+
+/* Entry (name -> node) timeout of @n within its parent. */
+static double entry_timeout(const struct mlfs_node *n)
+{
+	switch (n->kind) {
+	case MLFS_NODE_NS:
+		return MLFS_TIMEOUT_LISTING;
+	case MLFS_NODE_VERSION:
+		return n->branch_head ? MLFS_TIMEOUT_BRANCH
+				      : MLFS_TIMEOUT_IMMUTABLE;
+	default:
+		return MLFS_TIMEOUT_IMMUTABLE;
+	}
+}
+
+static void fill_entry(const struct mlfs_fs *fs, const struct mlfs_node *n,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = n->nodeid;
+	e->generation = 0; /* node ids are never reused */
+	node_stat(fs, n, &e->attr);
+	e->attr_timeout = attr_timeout(n);
+	e->entry_timeout = entry_timeout(n);
+}
+
+static int ns_exists(struct mlfs_store *s, const char *ns)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int r = mlfs_namespace_list(s, &v, &n);
+
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], ns))
+			r = 0;
+	mlfs_strv_free(v, n);
+	return r;
+}
+
+/* Build the VERSION node for component @name ("<name>[@<rev>]") of
+ * namespace @ns: parse it as the CLI would, resolve it, read the commit. */
+static int version_template(struct mlfs_store *s, const char *ns,
+			    const char *name, struct mlfs_node *tmpl)
+{
+	char spec_s[2 * MLFS_NAME_MAX + 300];
+	struct mlfs_refspec spec;
+	struct mlfs_resolved res;
+	struct mlfs_commit c;
+	const char *why;
+	int r;
+
+	memset(&spec, 0, sizeof(spec));
+	memset(&c, 0, sizeof(c));
+	if (strchr(name, '/') ||
+	    (size_t)snprintf(spec_s, sizeof(spec_s), "%s/%s", ns, name) >=
+		    sizeof(spec_s))
+		return -ENOENT;
+	r = mlfs_refspec_parse(spec_s, false, &spec, &why);
+	if (r < 0)
+		return -ENOENT; /* not a name at all: nothing by that name */
+	r = mlfs_resolve(s, &spec, &res, NULL, NULL);
+	if (r < 0) {
+		r = r == -ENOTUNIQ || r == -EINVAL ? -ENOENT : r;
+		goto out;
+	}
+	r = mlfs_commit_get(s, &res.commit, &c);
+	if (r < 0)
+		goto out;
+	tmpl->name = (char *)name;
+	tmpl->kind = MLFS_NODE_VERSION;
+	tmpl->branch_head = !res.immutable;
+	tmpl->commit = res.commit;
+	tmpl->type = MLFS_ENTRY_DIR;
+	tmpl->mode = 0755;
+	tmpl->mtime_ns = c.time * 1000000000;
+	tmpl->id = c.tree;
+out:
+	mlfs_commit_release(&c);
+	mlfs_refspec_release(&spec);
+	return r;
+}
+
+static void entry_template(const struct mlfs_node *parent,
+			   const struct mlfs_entry *e, struct mlfs_node *tmpl)
+{
+	tmpl->name = (char *)e->name;
+	tmpl->kind = MLFS_NODE_ENTRY;
+	tmpl->commit = parent->commit;
+	tmpl->type = e->type;
+	tmpl->mode = e->mode;
+	tmpl->mtime_ns = e->mtime_ns;
+	tmpl->size = e->size;
+	tmpl->id = e->id;
+	tmpl->target = (char *)e->target;
+}
+
+/*
+ * Look @name up in @p and count one kernel lookup of the result. A name
+ * absent from a version (which can never change) returns 1, so the caller
+ * can let the kernel cache the negative entry; elsewhere -ENOENT.
+ */
+static int do_lookup(struct mlfs_fs *fs, struct mlfs_node *p,
+		     const char *name, struct fuse_entry_param *e)
+{
+	struct mlfs_node tmpl, *n;
+	const struct mlfs_tree *tree;
+	const struct mlfs_entry *ent;
+	int r;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	switch (p->kind) {
+	case MLFS_NODE_ROOT:
+		r = ns_exists(fs->store, name);
+		if (r < 0)
+			return r;
+		tmpl.name = (char *)name;
+		tmpl.kind = MLFS_NODE_NS;
+		tmpl.type = MLFS_ENTRY_DIR;
+		tmpl.mode = 0755;
+		break;
+	case MLFS_NODE_NS:
+		r = version_template(fs->store, p->name, name, &tmpl);
+		if (r < 0)
+			return r;
+		break;
+	default:
+		if (p->type != MLFS_ENTRY_DIR)
+			return -ENOTDIR;
+		r = mlfs_itable_tree(&fs->itable, fs->store, p, &tree);
+		if (r < 0)
+			return r;
+		ent = mlfs_tree_find(tree, name);
+		if (!ent)
+			return 1;
+		entry_template(p, ent, &tmpl);
+		break;
+	}
+	r = mlfs_itable_link(&fs->itable, p, &tmpl, &n);
+	if (r < 0)
+		return r;
+	fill_entry(fs, n, e);
+	return 0;
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct mlfs_node *p = mlfs_itable_get(&fs->itable, parent);
+	struct fuse_entry_param e;
+	int r;
+
+	if (!p) {
+		r = -ESTALE;
+		goto out;
+	}
+	r = do_lookup(fs, p, name, &e);
+	if (r == 1) {
+		/* absent from an immutable tree: let the kernel remember */
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = MLFS_TIMEOUT_IMMUTABLE;
+		r = 0;
+	}
+out:
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	mlfs_itable_forget(&fs_of(req)->itable, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	struct mlfs_fs *fs = fs_of(req);
+
+	for (size_t i = 0; i < count; i++)
+		mlfs_itable_forget(&fs->itable, forgets[i].ino,
+				   forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi MLFS_UNUSED)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
+	struct stat st;
+
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	node_stat(fs, n, &st);
+	fuse_reply_attr(req, &st, attr_timeout(n));
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct mlfs_node *n = mlfs_itable_get(&fs_of(req)->itable, ino);
+
+	if (!n)
+		fuse_reply_err(req, ESTALE);
+	else if (n->type != MLFS_ENTRY_SYMLINK || !n->target)
+		fuse_reply_err(req, EINVAL);
+	else
+		fuse_reply_readlink(req, n->target);
+}
+
+/* ---- directories ---- */
+
+struct dent {
+	char *name;
+	uint64_t ino;
+	mode_t type; /* S_IFDIR ... */
+};
+
+struct dirh {
+	struct mlfs_node *node;
+	size_t n;
+	struct dent *d;
+};
+
+static void dirh_free(struct dirh *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->n; i++)
+		free(h->d[i].name);
+	free(h->d);
+	free(h);
+}
+
+static int dirh_add(struct dirh *h, size_t *cap, const char *name,
+		    uint64_t ino, mode_t type)
+{
+	if (h->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		struct dent *d = realloc(h->d, nc * sizeof(*d));
+
+		if (!d)
+			return -ENOMEM;
+		h->d = d;
+		*cap = nc;
+	}
+	h->d[h->n].name = strdup(name);
+	if (!h->d[h->n].name)
+		return -ENOMEM;
+	h->d[h->n].ino = ino;
+	h->d[h->n].type = type;
+	h->n++;
+	return 0;
+}
+
+static int list_root(struct mlfs_fs *fs, struct dirh *h, size_t *cap)
+{
+	char **v = NULL;
+	size_t n = 0;
+	int r = mlfs_namespace_list(fs->store, &v, &n);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = dirh_add(h, cap, v[i], mlfs_itable_ino(FUSE_ROOT_ID, v[i],
+							   NULL), S_IFDIR);
+	mlfs_strv_free(v, n);
+	return r;
+}
+
+static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
+		   struct dirh *h, size_t *cap)
+{
+	struct mlfs_repo *repos = NULL;
+	struct mlfs_ref *refs = NULL;
+	size_t nrepos = 0, nrefs = 0;
+	char comp[2 * MLFS_NAME_MAX + 2];
+	int r = mlfs_repo_list(fs->store, &repos, &nrepos);
+
+	for (size_t i = 0; r >= 0 && i < nrepos; i++) {
+		const struct mlfs_repo *rp = &repos[i];
+
+		if (strcmp(rp->ns, dir->name))
+			continue;
+		free(refs);
+		refs = NULL;
+		r = mlfs_ref_list(fs->store, rp->id, 0, &refs, &nrefs);
+		for (size_t j = 0; r >= 0 && j < nrefs; j++) {
+			const struct mlfs_ref *f = &refs[j];
+			bool is_default = f->kind == MLFS_REF_BRANCH &&
+					  !strcmp(f->name, rp->default_branch);
+
+			if (is_default) {
+				snprintf(comp, sizeof(comp), "%s", rp->name);
+			} else {
+				/* a branch hidden by a same-named tag
+				 * (tags win in resolve) is not listed */
+				bool hidden = false;
+
+				for (size_t k = 0; f->kind == MLFS_REF_BRANCH &&
+						   k < nrefs; k++)
+					hidden |= refs[k].kind == MLFS_REF_TAG &&
+						  !strcmp(refs[k].name,
+							  f->name);
+				if (hidden)
+					continue;
+				snprintf(comp, sizeof(comp), "%s@%s", rp->name,
+					 f->name);
+			}
+			r = dirh_add(h, cap, comp,
+				     mlfs_itable_ino(dir->ino, comp,
+						     &f->commit), S_IFDIR);
+		}
+	}
+	free(refs);
+	free(repos);
+	return r;
+}
+
+static int list_tree(struct mlfs_fs *fs, struct mlfs_node *dir,
+		     struct dirh *h, size_t *cap)
+{
+	const struct mlfs_tree *t;
+	int r = mlfs_itable_tree(&fs->itable, fs->store, dir, &t);
+
+	for (size_t i = 0; r >= 0 && i < t->n; i++) {
+		const struct mlfs_entry *e = &t->e[i];
+		mode_t type = e->type == MLFS_ENTRY_DIR ? S_IFDIR :
+			      e->type == MLFS_ENTRY_SYMLINK ? S_IFLNK : S_IFREG;
+
+		r = dirh_add(h, cap, e->name,
+			     mlfs_itable_ino(dir->ino, e->name, NULL), type);
+	}
+	return r;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
+	struct dirh *h = NULL;
+	size_t cap = 0;
+	int r;
+
+	if (!n) {
+		r = -ESTALE;
+		goto out;
+	}
+	if (n->type != MLFS_ENTRY_DIR) {
+		r = -ENOTDIR;
+		goto out;
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		r = -ENOMEM;
+		goto out;
+	}
+	h->node = n;
+	if (n->kind == MLFS_NODE_ROOT)
+		r = list_root(fs, h, &cap);
+	else if (n->kind == MLFS_NODE_NS)
+		r = list_ns(fs, n, h, &cap);
+	else
+		r = list_tree(fs, n, h, &cap);
+	if (r < 0)
+		goto out;
+	fi->fh = (uintptr_t)h;
+	/* a version's listing never changes; namespaces do */
+	fi->cache_readdir = n->kind != MLFS_NODE_ROOT &&
+			    n->kind != MLFS_NODE_NS;
+	fi->keep_cache = fi->cache_readdir;
+	h = NULL;
+out:
+	dirh_free(h);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_open(req, fi);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+		       size_t size, off_t off, struct fuse_file_info *fi,
+		       bool plus)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct dirh *h = (struct dirh *)(uintptr_t)fi->fh;
+	char *buf = NULL;
+	size_t used = 0;
+	int r = 0;
+
+	buf = malloc(size);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* offsets: 1 after ".", 2 after "..", i + 3 after entry i */
+	for (size_t i = off < 0 ? 0 : (size_t)off; i < h->n + 2; i++) {
+		struct fuse_entry_param e;
+		const char *name;
+		size_t k;
+
+		memset(&e, 0, sizeof(e));
+		if (i < 2) {
+			name = i ? ".." : ".";
+			e.attr.st_ino = i ? (h->node->parent_ino ?
+					     h->node->parent_ino : FUSE_ROOT_ID)
+					  : h->node->ino;
+			e.attr.st_mode = S_IFDIR;
+		} else {
+			const struct dent *d = &h->d[i - 2];
+
+			name = d->name;
+			e.attr.st_ino = d->ino;
+			e.attr.st_mode = d->type;
+			if (plus) {
+				r = do_lookup(fs, h->node, name, &e);
+				if (r == 1 || r == -ENOENT) {
+					/* vanished since opendir: skip */
+					r = 0;
+					continue;
+				}
+				if (r < 0)
+					goto out;
+			}
+		}
+		if (plus)
+			k = fuse_add_direntry_plus(req, buf + used,
+						   size - used, name, &e,
+						   (off_t)i + 1);
+		else
+			k = fuse_add_direntry(req, buf + used, size - used,
+					      name, &e.attr, (off_t)i + 1);
+		if (k > size - used) {
+			/* did not fit: undo the lookup it counted */
+			if (plus && e.ino)
+				mlfs_itable_forget(&fs->itable, e.ino, 1);
+			break;
+		}
+		used += k;
+	}
+out:
+	/* a failure after some entries still returns those entries */
+	if (r < 0 && !used)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+			  struct fuse_file_info *fi)
+{
+	dirh_free((struct dirh *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- files ---- */
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
+	struct mlfs_ofile *f = NULL;
+	int r;
+
+	if (!n) {
+		r = -ESTALE;
+		goto out;
+	}
+	if (n->type == MLFS_ENTRY_DIR) {
+		r = -EISDIR;
+		goto out;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		r = -EROFS;
+		goto out;
+	}
+	if (n->type != MLFS_ENTRY_FILE) {
+		r = -EINVAL;
+		goto out;
+	}
+	r = mlfs_ofile_open(&fs->itable, fs->store, n, &f);
+	if (r < 0) {
+		char path[1024];
+
+		mlfs_itable_path(&fs->itable, n, path, sizeof(path));
+		mlfs_fs_log(fs, "open '%s': %s%s%s", path, strerror(-r),
+			    *mlfs_error_detail() ? ": " : "",
+			    mlfs_error_detail());
+		r = r == -ENOENT || r == -EBADMSG ? -EIO : r;
+		goto out;
+	}
+	fi->fh = (uintptr_t)f;
+	/* this node's bytes can never change: a moved branch head is a new
+	 * node, so whatever the kernel cached stays right */
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+out:
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_open(req, fi);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+		    off_t off, struct fuse_file_info *fi)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct mlfs_ofile *f = (struct mlfs_ofile *)(uintptr_t)fi->fh;
+	const struct mlfs_content *c = f->c;
+	const struct mlfs_chunk *stack_ch[64], **ch = stack_ch;
+	struct iovec stack_iov[64], *iov = stack_iov;
+	size_t nch = 0, first, last, idx = 0;
+	uint64_t pos, end;
+	int r = 0;
+
+	if (off < 0) {
+		r = -EINVAL;
+		goto out;
+	}
+	pos = (uint64_t)off;
+	if (pos >= c->size || !size)
+		goto out; /* EOF: empty reply */
+	end = size < c->size - pos ? pos + size : c->size;
+	first = mlfs_content_chunk_index(c, pos);
+	last = mlfs_content_chunk_index(c, end - 1);
+	nch = last - first + 1;
+	if (nch > MLFS_ARRAY_SIZE(stack_ch)) {
+		ch = calloc(nch, sizeof(*ch));
+		iov = calloc(nch, sizeof(*iov));
+		if (!ch || !iov) {
+			nch = 0;
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	mlfs_ofile_readahead(fs->prefetch, f, pos, end, fs->readahead);
+	for (idx = 0; idx < nch; idx++) {
+		size_t i = first + idx;
+		uint64_t cs = c->offs[i], from, to;
+
+		r = mlfs_content_get_chunk(fs->store, c, i, &ch[idx]);
+		if (r < 0) {
+			char path[1024], hex[MLFS_ID_HEX_LEN + 1];
+
+			mlfs_id_to_hex(&c->ids[i], hex);
+			/* the node is alive: this file is open */
+			mlfs_itable_path(&fs->itable,
+					 mlfs_itable_get(&fs->itable, ino),
+					 path, sizeof(path));
+			mlfs_fs_log(fs, "read '%s' chunk %zu (%s) at offset "
+				    "%llu: %s%s%s", path, i, hex,
+				    (unsigned long long)cs, strerror(-r),
+				    *mlfs_error_detail() ? ": " : "",
+				    mlfs_error_detail());
+			r = -EIO; /* never hand out wrong or partial bytes */
+			goto out;
+		}
+		from = pos > cs ? pos - cs : 0;
+		to = (end < c->offs[i + 1] ? end : c->offs[i + 1]) - cs;
+		if (ch[idx]->len < to) {
+			idx++;
+			r = -EIO;
+			goto out;
+		}
+		iov[idx].iov_base = (void *)(ch[idx]->data + from);
+		iov[idx].iov_len = (size_t)(to - from);
+	}
+out:
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else if (!nch)
+		fuse_reply_buf(req, NULL, 0);
+	else
+		fuse_reply_iov(req, iov, (int)nch);
+	/* the reply has been written: the cached chunks may go */
+	for (size_t i = 0; i < idx && i < nch; i++)
+		mlfs_chunk_unref(fs->store, ch[i]);
+	if (ch != stack_ch)
+		free(ch);
+	if (iov != stack_iov)
+		free(iov);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+		       struct fuse_file_info *fi)
+{
+	mlfs_ofile_close(&fs_of(req)->itable,
+			 (struct mlfs_ofile *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct statvfs sv;
+	uint64_t packs = 0, db = 0;
+	int r = mlfs_store_usage(fs->store, &packs, &db);
+
+	if (r < 0) {
+		fuse_reply_err(req, -r);
+		return;
+	}
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	/* the store's bytes on disk; nothing is free: versions are
+	 * read-only, like squashfs */
+	sv.f_blocks = (packs + db + 4095) / 4096;
+	pthread_mutex_lock(&fs->itable.lock);
+	sv.f_files = fs->itable.count;
+	pthread_mutex_unlock(&fs->itable.lock);
+	sv.f_namemax = 255;
+	sv.f_flag = ST_RDONLY;
+	fuse_reply_statfs(req, &sv);
+}
+
+/* ---- extended attributes ---- */
+
+static void reply_xattr(fuse_req_t req, const char *val, size_t len,
+			size_t size)
+{
+	if (!size)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, val, len);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct mlfs_node *n = mlfs_itable_get(&fs_of(req)->itable, ino);
+	char hex[MLFS_ID_HEX_LEN + 1];
+	bool versioned;
+
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	versioned = n->kind == MLFS_NODE_VERSION || n->kind == MLFS_NODE_ENTRY;
+	if (versioned && !strcmp(name, XATTR_COMMIT)) {
+		mlfs_id_to_hex(&n->commit, hex);
+	} else if (n->kind == MLFS_NODE_ENTRY && n->type == MLFS_ENTRY_FILE &&
+		   !strcmp(name, XATTR_DIGEST)) {
+		mlfs_id_to_hex(&n->id, hex);
+	} else {
+		fuse_reply_err(req, ENODATA);
+		return;
+	}
+	reply_xattr(req, hex, strlen(hex), size);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	static const char both[] = XATTR_COMMIT "\0" XATTR_DIGEST;
+	struct mlfs_node *n = mlfs_itable_get(&fs_of(req)->itable, ino);
+	size_t len = 0;
+
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (n->kind == MLFS_NODE_ENTRY && n->type == MLFS_ENTRY_FILE)
+		len = sizeof(both);
+	else if (n->kind == MLFS_NODE_VERSION || n->kind == MLFS_NODE_ENTRY)
+		len = sizeof(XATTR_COMMIT);
+	reply_xattr(req, both, len, size);
+}
+
+/* ---- writes: the mount is read-only, say so with EROFS ---- */
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+		       struct stat *attr MLFS_UNUSED, int to_set MLFS_UNUSED,
+		       struct fuse_file_info *fi MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
+		     const char *name MLFS_UNUSED, mode_t mode MLFS_UNUSED,
+		     dev_t rdev MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
+		     const char *name MLFS_UNUSED, mode_t mode MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
+		      const char *name MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_symlink(fuse_req_t req, const char *link MLFS_UNUSED,
+		       fuse_ino_t parent MLFS_UNUSED,
+		       const char *name MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
+		      const char *name MLFS_UNUSED,
+		      fuse_ino_t newparent MLFS_UNUSED,
+		      const char *newname MLFS_UNUSED,
+		      unsigned int flags MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+		    fuse_ino_t newparent MLFS_UNUSED,
+		    const char *newname MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+		     const char *buf MLFS_UNUSED, size_t size MLFS_UNUSED,
+		     off_t off MLFS_UNUSED,
+		     struct fuse_file_info *fi MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
+		      const char *name MLFS_UNUSED, mode_t mode MLFS_UNUSED,
+		      struct fuse_file_info *fi MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+			const char *name MLFS_UNUSED,
+			const char *value MLFS_UNUSED,
+			size_t size MLFS_UNUSED, int flags MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+			   const char *name MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+			 int mode MLFS_UNUSED, off_t offset MLFS_UNUSED,
+			 off_t length MLFS_UNUSED,
+			 struct fuse_file_info *fi MLFS_UNUSED)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_init(void *userdata MLFS_UNUSED, struct fuse_conn_info *conn)
+{
+	/* reads of up to 1 MiB (libfuse asks for max_pages = 256), and as
+	 * much kernel read-ahead as the kernel grants; daemon.c raises the
+	 * bdi's read_ahead_kb after mounting */
+	conn->max_readahead = 16u * 1024 * 1024;
+	conn->max_background = 64;
+	conn->congestion_threshold = 48;
+	if (conn->capable & FUSE_CAP_ASYNC_READ)
+		conn->want |= FUSE_CAP_ASYNC_READ;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO)
+		conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* node contents never change: nothing to invalidate on mtime */
+	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	/* we reply from memory with writev; splice would only add a copy */
+	conn->want &= ~(unsigned)(FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE |
+				  FUSE_CAP_SPLICE_READ);
+}
+
+const struct fuse_lowlevel_ops mlfs_fuse_ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.release = op_release,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.create = op_create,
+	.fallocate = op_fallocate,
+};

@@ -1,0 +1,167 @@
+#!/bin/bash
+# tools/bench/read.sh - read performance of the mount beside local disk,
+# in the same run (a benchmark, not a test: it prints figures, it does
+# not fail on them). Needs root for dropping the page cache.
+#
+#   sequential MB/s of a ~1 GiB model file, cold (caches dropped) and warm
+#   random 4 KiB pread latency, cold: median and p99
+#   open + first 4 KiB read latency
+#   find, du and read-all over 100,000 small files (2-16 KiB) in 1,000 dirs
+#
+# Aims (issue 4): cold seq >= 1.2 GB/s, warm >= 80 % of local, random 4K
+# cold median <= 0.5 ms, find/du within 3x local.
+#
+# Usage: tools/bench/read.sh [--size-mib N] [--files N] [--keep DIR]
+set -u
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+MLFS=${MLFS:-$top/build/mlfs}
+PY=/usr/bin/python3
+GEN=$top/tools/gen-data
+size_mib=1024
+nfiles=100000
+work=""
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--size-mib) size_mib=$2; shift 2 ;;
+	--files) nfiles=$2; shift 2 ;;
+	--keep) work=$2; shift 2 ;;
+	*) echo "usage: $0 [--size-mib N] [--files N] [--keep DIR]" >&2
+	   exit 2 ;;
+	esac
+done
+
+keep=1
+if [ -z "$work" ]; then
+	work=$(mktemp -d /var/tmp/mlfs-bench.XXXXXX)
+	keep=0
+fi
+store=$work/store
+mnt=$work/mnt
+src=$work/src
+
+cleanup() {
+	fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+	[ "$keep" = 1 ] || rm -rf "$work" || true
+}
+trap cleanup EXIT
+
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+mlfs() { "$MLFS" --store "$store" "$@"; }
+
+mkdir -p "$mnt" "$src/model" "$src/small"
+if [ ! -e "$store" ]; then
+	echo "# generating fixtures in $work"
+	"$GEN" model "$src/model/model.safetensors" --seed 1 \
+		--size-mib "$size_mib" >/dev/null
+	$PY - "$src/small" "$nfiles" <<'EOF'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+rng = random.Random(3)
+per = max(1, n // 1000)
+for i in range(n):
+    d = os.path.join(root, "d%04d" % (i // per))
+    if i % per == 0:
+        os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%06d.bin" % i), "wb") as f:
+        f.write(rng.randbytes(rng.randint(2048, 16384)))
+EOF
+	mlfs init >/dev/null
+	mlfs import -q "$src/model" bench/model >/dev/null
+	mlfs import -q "$src/small" bench/small >/dev/null
+fi
+mlfs mount "$mnt" || exit 1
+m_model=$mnt/bench/model/model.safetensors
+l_model=$src/model/model.safetensors
+
+# seq_read FILE -> MB/s (1 MiB reads, like cp/dd)
+seq_read() {
+	$PY - "$1" <<'EOF'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+t = time.monotonic(); n = 0
+while True:
+    b = os.read(fd, 1 << 20)
+    if not b:
+        break
+    n += len(b)
+dt = time.monotonic() - t
+print("%.0f" % (n / dt / 1e6))
+EOF
+}
+
+# rand_read FILE -> "median_ms p99_ms" of 2000 4 KiB preads, cold
+rand_read() {
+	$PY - "$1" <<'EOF'
+import os, random, statistics, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+rng = random.Random(5)
+lat = []
+for _ in range(2000):
+    o = rng.randrange(size // 4096) * 4096
+    t = time.perf_counter()
+    os.pread(fd, 4096, o)
+    lat.append((time.perf_counter() - t) * 1e3)
+lat.sort()
+print("%.3f %.3f" % (statistics.median(lat), lat[int(len(lat) * 0.99)]))
+EOF
+}
+
+timeit() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" >/dev/null 2>&1
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+echo "# mlfs read benchmark: $(nproc) cores, ${size_mib} MiB model, $nfiles small files"
+
+drop; l=$(seq_read "$l_model"); drop; m=$(seq_read "$m_model")
+echo "seq cold:   mount $m MB/s, local $l MB/s, ratio $(ratio "$m" "$l") (aim >= 1200 MB/s)"
+l=$(seq_read "$l_model"); m=$(seq_read "$m_model"); m=$(seq_read "$m_model")
+echo "seq warm:   mount $m MB/s, local $l MB/s, ratio $(ratio "$m" "$l") (aim >= 0.80)"
+
+drop; read -r lmed lp99 <<<"$(rand_read "$l_model")"
+drop; read -r mmed mp99 <<<"$(rand_read "$m_model")"
+echo "rand 4K cold: mount median $mmed ms p99 $mp99 ms; local median $lmed ms p99 $lp99 ms (aim median <= 0.5 ms)"
+
+of() {
+	$PY - "$1" <<'EOF'
+import os, statistics, sys, time
+root = sys.argv[1]
+dirs = sorted(os.listdir(root))[:200:10]
+files = [os.path.join(root, d, sorted(os.listdir(os.path.join(root, d)))[0])
+         for d in dirs]
+os.system("sync; echo 3 > /proc/sys/vm/drop_caches")
+lat = []
+for f in files:
+    t = time.perf_counter()
+    fd = os.open(f, os.O_RDONLY)
+    os.read(fd, 4096)
+    lat.append((time.perf_counter() - t) * 1e3)
+    os.close(fd)
+print("%.3f" % statistics.median(lat))
+EOF
+}
+l=$(of "$src/small"); m=$(of "$mnt/bench/small")
+echo "open+first read (cold, median): mount $m ms, local $l ms"
+
+for what in find du readall; do
+	case $what in
+	find) cmd=(find . -type f) ;;
+	du) cmd=(du -s .) ;;
+	readall) cmd=(bash -c 'find . -type f -print0 | xargs -0 cat >/dev/null') ;;
+	esac
+	drop; l=$(cd "$src/small" && timeit "${cmd[@]}")
+	drop; m=$(cd "$mnt/bench/small" && timeit "${cmd[@]}")
+	echo "$what 100k cold: mount ${m}s, local ${l}s, ratio $(ratio "$m" "$l") (aim <= 3)"
+done
+l=$(cd "$src/small" && timeit find . -type f)
+m=$(cd "$mnt/bench/small" && timeit find . -type f)
+echo "find 100k warm: mount ${m}s, local ${l}s, ratio $(ratio "$m" "$l")"
+echo "daemon RSS: $(ps -o rss= -p "$(pgrep -f -- "mount $mnt\$" | head -n1)" 2>/dev/null) KiB"
