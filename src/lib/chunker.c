@@ -51,6 +51,37 @@ int mlfs_chunk_params_check(const struct mlfs_chunk_params *p)
 	return 0;
 }
 
+/*
+ * Scan [i, end) for the first position where the hash has no bit of
+ * @mask set; returns the cut length, or 0 with *fpp updated. Two bytes
+ * per step: the second hash is computed from the first step's inputs
+ * ((fp << 2) + (g0 << 1) + g1), so the serial dependency is one shift
+ * and add per two bytes. Cuts are exactly those of the one-byte loop.
+ */
+static size_t scan(const uint8_t *buf, size_t i, size_t end, uint64_t mask,
+		   uint64_t *fpp)
+{
+	uint64_t fp = *fpp;
+
+	for (; i + 2 <= end; i += 2) {
+		uint64_t g0 = gear[buf[i]], g1 = gear[buf[i + 1]];
+		uint64_t f1 = (fp << 1) + g0;
+
+		fp = (fp << 2) + (g0 << 1) + g1;
+		if (!(f1 & mask))
+			return i + 1;
+		if (!(fp & mask))
+			return i + 2;
+	}
+	for (; i < end; i++) {
+		fp = (fp << 1) + gear[buf[i]];
+		if (!(fp & mask))
+			return i + 1;
+	}
+	*fpp = fp;
+	return 0;
+}
+
 size_t mlfs_chunker_next(const struct mlfs_chunk_params *p,
 			 const uint8_t *buf, size_t len, bool eof)
 {
@@ -59,21 +90,17 @@ size_t mlfs_chunker_next(const struct mlfs_chunk_params *p,
 	size_t limit = len < p->max ? len : p->max;
 	size_t normal = p->avg < limit ? p->avg : limit;
 	uint64_t fp = 0;
-	size_t i = p->min;
+	size_t cut;
 
 	pthread_once(&gear_once, gear_init);
 	if (len <= p->min)
 		return eof || len == p->max ? len : 0;
-	for (; i < normal; i++) {
-		fp = (fp << 1) + gear[buf[i]];
-		if (!(fp & mask_s))
-			return i + 1;
-	}
-	for (; i < limit; i++) {
-		fp = (fp << 1) + gear[buf[i]];
-		if (!(fp & mask_l))
-			return i + 1;
-	}
+	cut = scan(buf, p->min, normal, mask_s, &fp);
+	if (cut)
+		return cut;
+	cut = scan(buf, normal > p->min ? normal : p->min, limit, mask_l, &fp);
+	if (cut)
+		return cut;
 	if (limit == p->max)
 		return p->max;
 	return eof ? len : 0;
