@@ -85,16 +85,24 @@ static double plane_entropy(const uint8_t *p, size_t len, size_t start,
 
 /* Do the even and odd bytes look like the two halves of 16-bit numbers?
  * A sample decides; the plane order does not matter for compression, so
- * the chunk's parity within its file is irrelevant. */
-static bool looks_16bit(const uint8_t *p, size_t len)
+ * the chunk's parity within its file is irrelevant. Also returns each
+ * plane's sampled entropy. */
+static bool looks_16bit(const uint8_t *p, size_t len, double *h_even,
+			double *h_odd)
 {
-	size_t sample = len < 8192 ? len : 8192;
+	size_t sample = len < 4096 ? len : 4096;
 
 	if (len < 1024)
 		return false;
-	return fabs(plane_entropy(p, sample, 0, 2) -
-		    plane_entropy(p, sample, 1, 2)) > 1.0;
+	*h_even = plane_entropy(p, sample, 0, 2);
+	*h_odd = plane_entropy(p, sample, 1, 2);
+	return fabs(*h_even - *h_odd) > 1.0;
 }
+
+/* A plane that samples as nearly random (mantissa bytes) is not worth
+ * zstd's match search: a fast level stores it at memory speed. */
+#define NOISE_BITS 7.5
+#define NOISE_LEVEL (-5)
 
 /* Split @in into its even-indexed bytes (first half of @out, rounded up)
  * and odd-indexed bytes (second half). SSE2 does 32 bytes a step: this
@@ -158,6 +166,7 @@ int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 	size_t bound = ZSTD_compressBound(len), n;
 	ZSTD_CCtx *cctx = *cctx_cache;
 	enum mlfs_codec want = MLFS_CODEC_ZSTD;
+	double h_even = 0, h_odd = 0;
 	int r;
 
 	if (!cctx) {
@@ -170,7 +179,7 @@ int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 	r = mlfs_buf_reserve(out, bound > len ? bound : len);
 	if (r < 0)
 		return r;
-	if (looks_16bit(in, len)) {
+	if (looks_16bit(in, len, &h_even, &h_odd)) {
 		/* Each plane gets its own frame: zstd keeps one literal
 		 * Huffman table per block, and a chunk fits in one block, so
 		 * planes sharing a frame would share a table. */
@@ -186,11 +195,14 @@ int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 			return r;
 		bound = out->cap;
 		n1 = ZSTD_compressCCtx(cctx, out->data + 4, bound - 4,
-				       shuffle_scratch.data, half, level);
+				       shuffle_scratch.data, half,
+				       h_even > NOISE_BITS ? NOISE_LEVEL :
+				       level);
 		if (ZSTD_isError(n1))
 			return -EIO;
 		n2 = ZSTD_compressCCtx(cctx, out->data + 4 + n1, bound - 4 - n1,
 				       shuffle_scratch.data + half, len - half,
+				       h_odd > NOISE_BITS ? NOISE_LEVEL :
 				       level);
 		if (ZSTD_isError(n2))
 			return -EIO;
