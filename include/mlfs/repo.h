@@ -88,8 +88,8 @@ struct mlfs_resolved {
 	/* What @rev named: MLFS_REF_TAG, MLFS_REF_BRANCH, or 'c' (commit id
 	 * prefix); the default branch when the spec had no @rev. */
 	int rev_kind;
-	/* True when the result can never change (tag or commit id, or a
-	 * date/~N form, which name a fixed past commit). */
+	/* True when the result can never change: a tag, a commit id, or a
+	 * "@{date}" in the past. A branch and "branch~N" move. */
 	bool immutable;
 };
 

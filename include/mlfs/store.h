@@ -38,8 +38,9 @@ struct mlfs_store_init_opts {
  * ~/.local/share/mlfs. Returns a malloc'd path (caller frees) or NULL. */
 char *mlfs_store_default_dir(void);
 
-/* Create a store in @dir (created if missing; must be empty or absent).
- * Returns 0, -EEXIST (already a store or not empty), -EINVAL (bad opts),
+/* Create a store in @dir (created if missing; must be empty or absent;
+ * leftovers of an interrupted init are cleared). Returns 0, -EEXIST
+ * (already a store), -ENOTEMPTY (holds other files), -EINVAL (bad opts),
  * -errno. */
 MLFS_MUST_CHECK int mlfs_store_init(const char *dir,
 				    const struct mlfs_store_init_opts *o);
@@ -84,6 +85,19 @@ MLFS_MUST_CHECK int mlfs_store_get_chunk(struct mlfs_store *s,
 					 const struct mlfs_chunk_loc *loc,
 					 const struct mlfs_chunk **out);
 void mlfs_chunk_unref(struct mlfs_store *s, const struct mlfs_chunk *c);
+
+/* @on false: chunk reads get no kernel read-ahead of the pack files, so
+ * a random read costs only its chunk's bytes; the caller then announces
+ * sequential reads with mlfs_store_prefetch_chunks(). Default on. */
+void mlfs_store_set_readahead(struct mlfs_store *s, bool on);
+
+/* Start reading the stored bytes of the chunks at @locs[0..n) from disk
+ * without waiting (neighbours in one pack are merged into one request),
+ * so decoding them later does not wait for the disk. A hint: returns 0
+ * or the first error (-ENOENT: a pack file is missing). */
+MLFS_MUST_CHECK int mlfs_store_prefetch_chunks(struct mlfs_store *s,
+					const struct mlfs_chunk_loc *locs,
+					size_t n);
 
 /* Last failure detail of the calling thread ("chunk ... in pack ...:
  * hash mismatch"), or "" when there is none. Valid until the next call. */

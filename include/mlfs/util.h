@@ -5,6 +5,7 @@
 #ifndef MLFS_UTIL_H
 #define MLFS_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -26,6 +27,12 @@ MLFS_MUST_CHECK int mlfs_buf_reserve(struct mlfs_buf *b, size_t cap);
 /* Append @len bytes. Returns 0 or -ENOMEM. */
 MLFS_MUST_CHECK int mlfs_buf_append(struct mlfs_buf *b, const void *p,
 				    size_t len);
+/* Append printf-formatted text (no NUL). Returns 0 or -ENOMEM. */
+MLFS_MUST_CHECK int mlfs_buf_printf(struct mlfs_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+MLFS_MUST_CHECK int mlfs_buf_vprintf(struct mlfs_buf *b, const char *fmt,
+				     va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* Free the storage and reset to empty; accepts an empty buffer. */
 void mlfs_buf_release(struct mlfs_buf *b);
 

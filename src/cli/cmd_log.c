@@ -84,6 +84,7 @@ static void print_commit(bool json, bool first, const struct mlfs_commit *c,
 	printf("%s\n", any ? ")" : "");
 	if (c->has_parent)
 		printf("Parent: %s\n", phex);
+	printf("Tree:   %s\n", thex);
 	printf("Author: %s\nDate:   %s\n\n    %s\n\n", c->author, when,
 	       c->message);
 }

@@ -26,6 +26,7 @@ static const struct cmd commands[] = {
 	{ "fsck", cmd_fsck, "check the store for damage" },
 	{ "mount", cmd_mount, "mount the store read-only with FUSE" },
 	{ "umount", cmd_umount, "unmount an mlfs mount" },
+	{ "diff", cmd_diff, "show what changed between two versions" },
 };
 
 static void usage(FILE *f)

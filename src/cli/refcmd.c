@@ -125,9 +125,11 @@ int cli_ref_command(struct cli *c, int argc, char **argv,
 	else if (r == -ENOENT)
 		r = cli_error(0, "no %s '%s' in '%s/%s'", what, argv[1],
 			      spec.ns, spec.name);
-	else if (r == -EBUSY)
+	else if (r == -EBUSY && del && kind == MLFS_REF_BRANCH)
 		r = cli_error(0, "cannot delete '%s', the default branch of "
 			      "'%s/%s'", argv[1], spec.ns, spec.name);
+	else if (r == -EBUSY)
+		r = cli_error(r, "store is busy; try again");
 	else if (r < 0)
 		r = cli_error(r, "cannot %s %s '%s'", del ? "delete" :
 			      "create", what, argv[1]);

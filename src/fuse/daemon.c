@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -143,6 +144,13 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	pthread_t rt;
 	int r;
 
+	/* Chunk buffers (up to a few hundred KiB) come and go thousands of
+	 * times a second: keep them in the heap instead of mmap/munmap and
+	 * trimming, each of which costs page faults and zeroing on reuse.
+	 * The chunk cache bounds what the heap holds. */
+	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20); /* a tuning hint */
+	(void)mallopt(M_TRIM_THRESHOLD, 128 << 20);
+
 	memset(&fs, 0, sizeof(fs));
 	fs.log_fd = log_fd;
 	fs.uid = getuid();
@@ -157,6 +165,10 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	}
 	if (o->cache_size)
 		mlfs_store_set_cache_size(fs.store, o->cache_size);
+	/* the daemon reads packs ahead itself (file.c), exactly as far as a
+	 * sequential reader needs; a random read then costs one chunk */
+	if (o->readahead)
+		mlfs_store_set_readahead(fs.store, false);
 	r = mlfs_itable_init(&fs.itable);
 	if (r < 0) {
 		snprintf(why, why_size, "cannot set up the inode table");

@@ -1,9 +1,13 @@
 /*
  * file.c - open files and sequential read-ahead. An open loads the file's
  * chunk list with every chunk's location once (the only SQLite work of a
- * read), shared by all opens of the node. A small worker pool decodes the
- * chunks a sequential reader is about to ask for into the store's bounded
- * chunk cache, so decompression and hashing overlap the kernel's requests.
+ * read), shared by all opens of the node. For a sequential reader the
+ * daemon runs two pipelines ahead of the kernel's requests: the disk reads
+ * of the packs (posix_fadvise, far ahead) and a small worker pool that
+ * decodes the next chunks into the store's bounded chunk cache. A per-chunk
+ * state makes sure no chunk is decoded twice at the same time: a read that
+ * needs a chunk a worker is decoding waits for it, and takes over one that
+ * is only queued.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +16,17 @@
 #include "mount.h"
 
 /* Queued prefetches; more are dropped (the reader decodes them itself). */
-#define QUEUE_LEN 256u
+#define QUEUE_LEN 512u
+
+/* Disk read-ahead runs this many decode windows ahead of the reader. */
+#define IO_WINDOWS 8u
+
+/* Per-chunk decode state (mlfs_ofile.state). */
+enum {
+	CH_IDLE = 0, /* nobody is working on it (it may well be cached) */
+	CH_QUEUED,   /* a prefetch job is queued for it */
+	CH_BUSY,     /* a thread is decoding it: wait, do not redo it */
+};
 
 struct job {
 	struct mlfs_ofile *f;
@@ -36,8 +50,17 @@ static void ofile_free(struct mlfs_ofile *f)
 	if (!f)
 		return;
 	mlfs_content_free(f->c);
+	free(f->state);
+	pthread_cond_destroy(&f->ra_cond);
 	pthread_mutex_destroy(&f->ra_lock);
 	free(f);
+}
+
+static void ofile_get(struct mlfs_itable *t, struct mlfs_ofile *f)
+{
+	pthread_mutex_lock(&t->lock);
+	f->refs++;
+	pthread_mutex_unlock(&t->lock);
 }
 
 static void ofile_put(struct mlfs_itable *t, struct mlfs_ofile *f)
@@ -49,6 +72,24 @@ static void ofile_put(struct mlfs_itable *t, struct mlfs_ofile *f)
 	pthread_mutex_unlock(&t->lock);
 	if (last)
 		ofile_free(f);
+}
+
+static struct mlfs_ofile *ofile_new(void)
+{
+	struct mlfs_ofile *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	if (pthread_mutex_init(&f->ra_lock, NULL)) {
+		free(f);
+		return NULL;
+	}
+	if (pthread_cond_init(&f->ra_cond, NULL)) {
+		pthread_mutex_destroy(&f->ra_lock);
+		free(f);
+		return NULL;
+	}
+	return f;
 }
 
 int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
@@ -67,19 +108,19 @@ int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 	}
 	pthread_mutex_unlock(&t->lock);
 
-	f = calloc(1, sizeof(*f));
+	f = ofile_new();
 	if (!f)
 		return -ENOMEM;
-	r = -pthread_mutex_init(&f->ra_lock, NULL);
-	if (r < 0) {
-		free(f);
-		return r;
-	}
 	r = mlfs_content_load(s, &n->id, MLFS_CONTENT_LOCATE, &f->c);
 	if (r < 0)
 		goto out;
 	if (f->c->size != n->size) {
 		r = -EBADMSG; /* tree and content disagree: never serve it */
+		goto out;
+	}
+	f->state = calloc(f->c->n ? f->c->n : 1, 1);
+	if (!f->state) {
+		r = -ENOMEM;
 		goto out;
 	}
 
@@ -120,6 +161,38 @@ void mlfs_ofile_close(struct mlfs_itable *t, struct mlfs_ofile *f)
 		ofile_free(f);
 }
 
+/* Chunk @idx is no longer being decoded by the caller. */
+static void chunk_done(struct mlfs_ofile *f, size_t idx)
+{
+	pthread_mutex_lock(&f->ra_lock);
+	f->state[idx] = CH_IDLE;
+	if (f->waiters)
+		pthread_cond_broadcast(&f->ra_cond);
+	pthread_mutex_unlock(&f->ra_lock);
+}
+
+int mlfs_ofile_get_chunk(struct mlfs_store *s, struct mlfs_ofile *f,
+			 size_t idx, const struct mlfs_chunk **out)
+{
+	int r;
+
+	if (idx >= f->c->n)
+		return -EINVAL;
+	pthread_mutex_lock(&f->ra_lock);
+	while (f->state[idx] == CH_BUSY) {
+		f->waiters++;
+		pthread_cond_wait(&f->ra_cond, &f->ra_lock);
+		f->waiters--;
+	}
+	/* idle or only queued: decode it here (the queued job will find it
+	 * taken), while others needing it wait for us */
+	f->state[idx] = CH_BUSY;
+	pthread_mutex_unlock(&f->ra_lock);
+	r = mlfs_content_get_chunk(s, f->c, idx, out);
+	chunk_done(f, idx);
+	return r;
+}
+
 static void *worker(void *arg)
 {
 	struct mlfs_prefetch *p = arg;
@@ -127,6 +200,7 @@ static void *worker(void *arg)
 	for (;;) {
 		struct job j;
 		const struct mlfs_chunk *ch;
+		bool mine;
 
 		pthread_mutex_lock(&p->lock);
 		while (!p->len && !p->stop)
@@ -140,9 +214,18 @@ static void *worker(void *arg)
 		p->len--;
 		pthread_mutex_unlock(&p->lock);
 
+		pthread_mutex_lock(&j.f->ra_lock);
+		mine = j.f->state[j.idx] == CH_QUEUED;
+		if (mine)
+			j.f->state[j.idx] = CH_BUSY;
+		pthread_mutex_unlock(&j.f->ra_lock);
 		/* errors are left for the read itself to meet and report */
-		if (mlfs_content_get_chunk(p->store, j.f->c, j.idx, &ch) == 0)
-			mlfs_chunk_unref(p->store, ch);
+		if (mine) {
+			if (mlfs_content_get_chunk(p->store, j.f->c, j.idx,
+						   &ch) == 0)
+				mlfs_chunk_unref(p->store, ch);
+			chunk_done(j.f, j.idx);
+		}
 		ofile_put(p->itable, j.f);
 	}
 }
@@ -194,47 +277,123 @@ void mlfs_prefetch_free(struct mlfs_prefetch *p)
 	free(p);
 }
 
-void mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
-			  uint64_t off, uint64_t end, size_t window)
+int mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
+			 uint64_t off, uint64_t end, size_t window)
 {
 	const struct mlfs_content *c = f->c;
-	size_t first, last;
-	uint64_t limit;
+	size_t first, last, io_first, io_last, i, nq;
+	uint64_t io_end = end + (uint64_t)IO_WINDOWS * window;
+	struct job jobs[64];
+	int io = MLFS_RA_NONE;
+	bool seq;
 
-	if (!p || !window || end >= c->size)
-		return;
+	if (!p || !window || !c->n)
+		return MLFS_RA_NONE;
 	pthread_mutex_lock(&f->ra_lock);
 	/* sequential: this read starts where the last one ended, or overlaps
-	 * it (the kernel's readahead windows can arrive out of order) */
+	 * it (the kernel's readahead requests are served by several threads
+	 * and arrive out of order); a reader starting at 0 is taken to be
+	 * sequential at once (cat, cp, np.load) */
+	seq = (off <= f->ra_end && off + window >= f->ra_end &&
+	       (f->ra_seq || off == 0));
 	if (off > f->ra_end || off + window < f->ra_end) {
-		f->ra_end = end;
-		pthread_mutex_unlock(&f->ra_lock);
-		return;
+		/* a jump: start over from here */
+		f->ra_next = 0;
+		f->io_next = 0;
+		f->io_from = f->io_to = 0;
 	}
-	if (end > f->ra_end)
+	f->ra_seq = seq || (off == f->ra_end && f->ra_end);
+	if (end > f->ra_end || !seq)
 		f->ra_end = end;
+	if (!seq) {
+		pthread_mutex_unlock(&f->ra_lock);
+		return MLFS_RA_NONE;
+	}
+	/* disk first: every chunk up to 8 windows ahead not yet asked for,
+	 * from this read's own chunks on (they are read now if nobody asked
+	 * for them before: the start of a file, or after a jump) */
+	io_first = mlfs_content_chunk_index(c, off);
+	io_last = mlfs_content_chunk_index(c, io_end < c->size ? io_end :
+					   c->size - 1);
+	if (f->io_next < io_first)
+		f->io_next = io_first;
+	if (f->io_next <= io_last && c->locs) {
+		io = f->io_next == io_first ? MLFS_RA_NOW : MLFS_RA_LATER;
+		if (f->io_from == f->io_to || f->io_to != f->io_next)
+			f->io_from = f->io_next;
+		f->io_to = io_last + 1;
+		f->io_next = io_last + 1;
+	}
+	if (end >= c->size) {
+		pthread_mutex_unlock(&f->ra_lock);
+		return io;
+	}
+	/* then decoding: the chunks of the next @window bytes */
 	first = mlfs_content_chunk_index(c, end);
-	limit = end + window < c->size ? end + window : c->size - 1;
-	last = mlfs_content_chunk_index(c, limit);
+	last = mlfs_content_chunk_index(c, end + window < c->size ?
+					   end + window : c->size - 1);
 	if (first < f->ra_next)
 		first = f->ra_next;
-	if (first > last) {
-		pthread_mutex_unlock(&f->ra_lock);
-		return;
+	nq = 0;
+	for (i = first; i <= last && nq < MLFS_ARRAY_SIZE(jobs); i++) {
+		if (f->state[i] != CH_IDLE)
+			continue;
+		f->state[i] = CH_QUEUED;
+		jobs[nq++] = (struct job){ .f = f, .idx = i };
 	}
-	f->ra_next = last + 1;
+	if (i > f->ra_next)
+		f->ra_next = i;
 	pthread_mutex_unlock(&f->ra_lock);
+	if (!nq)
+		return io;
 
+	pthread_mutex_lock(&p->itable->lock);
+	f->refs += (unsigned)nq;
+	pthread_mutex_unlock(&p->itable->lock);
 	pthread_mutex_lock(&p->lock);
-	for (size_t i = first; i <= last && p->len < QUEUE_LEN && !p->stop;
-	     i++) {
-		pthread_mutex_lock(&p->itable->lock);
-		f->refs++;
-		pthread_mutex_unlock(&p->itable->lock);
-		p->q[(p->head + p->len) % QUEUE_LEN] =
-			(struct job){ .f = f, .idx = i };
+	for (i = 0; i < nq && p->len < QUEUE_LEN && !p->stop; i++) {
+		p->q[(p->head + p->len) % QUEUE_LEN] = jobs[i];
 		p->len++;
 	}
 	pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
+	if (i < nq) {
+		/* queue full: leave those to the reader */
+		pthread_mutex_lock(&f->ra_lock);
+		for (size_t k = i; k < nq; k++)
+			if (f->state[jobs[k].idx] == CH_QUEUED)
+				f->state[jobs[k].idx] = CH_IDLE;
+		pthread_mutex_unlock(&f->ra_lock);
+		pthread_mutex_lock(&p->itable->lock);
+		f->refs -= (unsigned)(nq - i);
+		pthread_mutex_unlock(&p->itable->lock);
+	}
+	return io;
+}
+
+void mlfs_ofile_advise(struct mlfs_prefetch *p, struct mlfs_ofile *f)
+{
+	size_t from, to;
+	int r;
+
+	pthread_mutex_lock(&f->ra_lock);
+	from = f->io_from;
+	to = f->io_to;
+	f->io_from = f->io_to = 0;
+	pthread_mutex_unlock(&f->ra_lock);
+	if (from < to) {
+		r = mlfs_store_prefetch_chunks(p->store, &f->c->locs[from],
+					       to - from);
+		(void)r; /* a hint: a missing pack is the read's own error */
+	}
+}
+
+void mlfs_ofile_hold(struct mlfs_prefetch *p, struct mlfs_ofile *f)
+{
+	ofile_get(p->itable, f);
+}
+
+void mlfs_ofile_drop(struct mlfs_prefetch *p, struct mlfs_ofile *f)
+{
+	ofile_put(p->itable, f);
 }

@@ -150,16 +150,26 @@ void mlfs_itable_path(struct mlfs_itable *t, const struct mlfs_node *n,
 /* ---- open files and read-ahead (file.c) ---- */
 
 /* A regular file's chunk list, resolved once and shared by every open of
- * the same node. */
+ * the same node, and its read-ahead state. */
 struct mlfs_ofile {
 	struct mlfs_content *c;
 	struct mlfs_node *node;  /* NULL once the last open is released;
 				  * protected by the itable lock */
 	unsigned opens;          /* protected by the itable lock */
-	unsigned refs;           /* opens + queued prefetches; itable lock */
+	unsigned refs;           /* opens + queued prefetches + reads that
+				  * still advise; itable lock */
 	pthread_mutex_t ra_lock;
+	pthread_cond_t ra_cond;  /* a chunk stopped being decoded */
+	uint8_t *state;          /* per chunk: idle, queued, being decoded;
+				  * protected by ra_lock */
+	unsigned waiters;        /* threads waiting on ra_cond; ra_lock */
+	bool ra_seq;             /* the last read looked sequential; ra_lock */
 	uint64_t ra_end;         /* end of the last read; protected by ra_lock */
-	size_t ra_next;          /* first chunk not yet prefetched; ra_lock */
+	size_t ra_next;          /* first chunk not yet queued; ra_lock */
+	size_t io_next;          /* first chunk not yet read ahead from disk;
+				  * protected by ra_lock */
+	size_t io_from, io_to;   /* chunks whose disk read-ahead is still to
+				  * be started; protected by ra_lock */
 };
 
 struct mlfs_prefetch;
@@ -182,10 +192,31 @@ MLFS_MUST_CHECK int mlfs_ofile_open(struct mlfs_itable *t,
 /* Release one open (fuse release). */
 void mlfs_ofile_close(struct mlfs_itable *t, struct mlfs_ofile *f);
 
-/* A read has covered chunks up to @last (exclusive end offset @end): when
- * the reader is sequential, queue the chunks of the next @window bytes. */
-void mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
-			  uint64_t off, uint64_t end, size_t window);
+/* Chunk @idx of @f from the cache, decoding it if needed; waits instead
+ * when another thread is decoding it. Release with mlfs_chunk_unref().
+ * Returns 0 or the mlfs_content_get_chunk() error. */
+MLFS_MUST_CHECK int mlfs_ofile_get_chunk(struct mlfs_store *s,
+					 struct mlfs_ofile *f, size_t idx,
+					 const struct mlfs_chunk **out);
+
+enum {
+	MLFS_RA_NONE = 0, /* nothing to read ahead from disk */
+	MLFS_RA_NOW,      /* this read's own chunks were not asked for yet:
+			   * call mlfs_ofile_advise() before decoding them */
+	MLFS_RA_LATER,    /* only chunks further on: advise after replying */
+};
+
+/* A read of [@off, @end) arrived: when the reader is sequential, queue
+ * the decoding of the chunks of the next @window bytes and note the disk
+ * read-ahead up to 8 windows ahead. Returns MLFS_RA_*; for LATER, hold
+ * the file with mlfs_ofile_hold() across the reply. */
+int mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
+			 uint64_t off, uint64_t end, size_t window);
+/* Start the disk reads noted by mlfs_ofile_readahead(). */
+void mlfs_ofile_advise(struct mlfs_prefetch *p, struct mlfs_ofile *f);
+/* Keep @f alive past the reply (the kernel may release it then). */
+void mlfs_ofile_hold(struct mlfs_prefetch *p, struct mlfs_ofile *f);
+void mlfs_ofile_drop(struct mlfs_prefetch *p, struct mlfs_ofile *f);
 
 /* ---- the file system (ops.c) ---- */
 

@@ -634,6 +634,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct iovec stack_iov[64], *iov = stack_iov;
 	size_t nch = 0, first, last, idx = 0;
 	uint64_t pos, end;
+	int io = MLFS_RA_NONE;
 	int r = 0;
 
 	if (off < 0) {
@@ -656,12 +657,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			goto out;
 		}
 	}
-	mlfs_ofile_readahead(fs->prefetch, f, pos, end, fs->readahead);
+	io = mlfs_ofile_readahead(fs->prefetch, f, pos, end, fs->readahead);
+	if (io == MLFS_RA_NOW)
+		mlfs_ofile_advise(fs->prefetch, f);
+	else if (io == MLFS_RA_LATER)
+		mlfs_ofile_hold(fs->prefetch, f);
 	for (idx = 0; idx < nch; idx++) {
 		size_t i = first + idx;
 		uint64_t cs = c->offs[i], from, to;
 
-		r = mlfs_content_get_chunk(fs->store, c, i, &ch[idx]);
+		r = mlfs_ofile_get_chunk(fs->store, f, i, &ch[idx]);
 		if (r < 0) {
 			char path[1024], hex[MLFS_ID_HEX_LEN + 1];
 
@@ -702,6 +707,11 @@ out:
 		free(ch);
 	if (iov != stack_iov)
 		free(iov);
+	/* off the reply's path: start the disk reads of what comes next */
+	if (io == MLFS_RA_LATER) {
+		mlfs_ofile_advise(fs->prefetch, f);
+		mlfs_ofile_drop(fs->prefetch, f);
+	}
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,

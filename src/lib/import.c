@@ -207,19 +207,38 @@ static int pool_drain_wait(struct pool *p)
 	return r;
 }
 
+/* A content or tree row, buffered until the commit transaction. */
+struct row {
+	bool is_tree;
+	struct mlfs_id id;
+	uint64_t size;
+	struct mlfs_buf blob; /* owned */
+};
+
 struct importer {
 	struct mlfs_store *s;
+	/* Index rows wait in memory: the write transaction only spans the
+	 * final inserts, so other writers (tags, imports) are not blocked
+	 * for the length of an import. */
+	struct result *chunk_rows;
+	size_t nchunk_rows, cap_chunk_rows;
+	struct row *rows;
+	size_t nrows, cap_rows;
+	struct mlfs_idset row_ids;
 	const struct mlfs_import_opts *o;
 	struct mlfs_import_stats *st;
 	struct pool pool;
 	struct mlfs_idset session; /* chunks submitted by this import */
+	/* Where files are cut: the plug-in point for format-aware splitters
+	 * (e.g. at safetensors tensor boundaries), chosen per file. */
+	const struct mlfs_splitter *splitter;
 	uint8_t *buf;
 	struct mlfs_import_progress prog;
 	double t0, last_progress;
 };
 
-/* Record finished chunks in the index (inside the open transaction). */
-static int flush_results(struct importer *im)
+/* Take the workers' finished chunks into the rows to insert. */
+static int collect_results(struct importer *im)
 {
 	struct result *v;
 	size_t n;
@@ -231,13 +250,94 @@ static int flush_results(struct importer *im)
 	im->pool.results = NULL;
 	im->pool.nresults = im->pool.cap = 0;
 	pthread_mutex_unlock(&im->pool.lock);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		r = mlfs_meta_pack_put(im->s->meta, v[i].loc.pack_id);
-		if (r == 0)
-			r = mlfs_meta_chunk_put(im->s->meta, &v[i].id,
-						&v[i].loc);
+	if (!n) {
+		free(v);
+		return 0;
+	}
+	if (im->nchunk_rows + n > im->cap_chunk_rows) {
+		size_t nc = (im->nchunk_rows + n) * 2;
+		struct result *nv = realloc(im->chunk_rows, nc * sizeof(*nv));
+
+		if (!nv)
+			r = -ENOMEM;
+		else {
+			im->chunk_rows = nv;
+			im->cap_chunk_rows = nc;
+		}
+	}
+	if (r == 0) {
+		memcpy(im->chunk_rows + im->nchunk_rows, v, n * sizeof(*v));
+		im->nchunk_rows += n;
 	}
 	free(v);
+	return r;
+}
+
+/* Buffer a content or tree row; takes @blob's storage (left empty). */
+static int add_row(struct importer *im, bool is_tree, const struct mlfs_id *id,
+		   uint64_t size, struct mlfs_buf *blob)
+{
+	int r = mlfs_idset_add(&im->row_ids, id, 0, NULL);
+
+	if (r <= 0)
+		return r; /* already buffered (or -ENOMEM) */
+	if (im->nrows == im->cap_rows) {
+		size_t nc = im->cap_rows ? im->cap_rows * 2 : 256;
+		struct row *nv = realloc(im->rows, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		im->rows = nv;
+		im->cap_rows = nc;
+	}
+	im->rows[im->nrows].is_tree = is_tree;
+	im->rows[im->nrows].id = *id;
+	im->rows[im->nrows].size = size;
+	im->rows[im->nrows].blob = *blob;
+	im->nrows++;
+	memset(blob, 0, sizeof(*blob));
+	return 0;
+}
+
+/* Encode a directory and buffer it; its id is the hash of the encoding. */
+static int add_tree(struct importer *im, const struct mlfs_entry *e, size_t n,
+		    struct mlfs_id *id)
+{
+	struct mlfs_buf enc = MLFS_BUF_INIT;
+	int r = mlfs_tree_encode(e, n, &enc);
+
+	if (r == 0) {
+		mlfs_hash(&im->s->cfg.key, enc.data, enc.len, id);
+		r = add_row(im, true, id, 0, &enc);
+	}
+	mlfs_buf_release(&enc);
+	return r;
+}
+
+/* Insert every buffered row; inside the commit transaction. */
+static int insert_rows(struct importer *im)
+{
+	struct mlfs_meta *m = im->s->meta;
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < im->nchunk_rows; i++) {
+		const struct result *x = &im->chunk_rows[i];
+
+		if (i == 0 || x->loc.pack_id != x[-1].loc.pack_id)
+			r = mlfs_meta_pack_put(m, x->loc.pack_id);
+		if (r == 0)
+			r = mlfs_meta_chunk_put(m, &x->id, &x->loc);
+	}
+	for (size_t i = 0; r == 0 && i < im->nrows; i++) {
+		const struct row *x = &im->rows[i];
+
+		if (x->is_tree)
+			r = mlfs_meta_tree_put(m, &x->id, x->blob.data,
+					       x->blob.len);
+		else
+			r = mlfs_meta_content_put(m, &x->id, x->size,
+						  x->blob.data, x->blob.len);
+	}
 	return r;
 }
 
@@ -268,7 +368,7 @@ static int chunk_seen(struct importer *im, const struct mlfs_id *id)
 	return r == -ENOENT ? 0 : r;
 }
 
-static int import_file(struct importer *im, const char *path,
+static int import_file(struct importer *im, const char *path, bool follow,
 		       struct mlfs_id *digest, uint64_t *size)
 {
 	const struct mlfs_chunk_params *cp = &im->s->cfg.chunk;
@@ -279,7 +379,10 @@ static int import_file(struct importer *im, const char *path,
 	bool eof = false;
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Inside a tree a symlink is kept as a symlink, never followed (and
+	 * an entry swapped for one after lstat is refused); only SRC itself
+	 * may be a link to the file to import. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0) {
 		r = -errno;
 		mlfs_error_set("cannot open '%s'", path);
@@ -306,8 +409,9 @@ static int import_file(struct importer *im, const char *path,
 		while (r == 0 && pos < have) {
 			uint8_t ent[MLFS_ID_LEN + 4];
 			struct mlfs_id id;
-			size_t cut = mlfs_chunker_next(cp, im->buf + pos,
-						       have - pos, eof);
+			size_t cut = im->splitter->next(cp, NULL,
+							im->buf + pos,
+							have - pos, eof);
 
 			if (!cut)
 				break;
@@ -349,11 +453,10 @@ static int import_file(struct importer *im, const char *path,
 	if (r == 0) {
 		mlfs_hasher_final(&h, digest);
 		*size = total;
-		r = flush_results(im);
+		r = collect_results(im);
 	}
 	if (r == 0)
-		r = mlfs_meta_content_put(im->s->meta, digest, total,
-					  list.data, list.len);
+		r = add_row(im, false, digest, total, &list);
 	mlfs_hasher_release(&h);
 	mlfs_buf_release(&list);
 	im->st->bytes += total;
@@ -388,12 +491,11 @@ static int cmp_pending(const void *a, const void *b)
 }
 
 static int import_entry(struct importer *im, const char *path,
-			const struct stat *st, struct pending *p);
+			const struct stat *st, bool follow, struct pending *p);
 
 static int import_dir(struct importer *im, const char *path,
 		      struct mlfs_id *tree_id)
 {
-	struct mlfs_buf enc = MLFS_BUF_INIT;
 	struct pending *v = NULL;
 	struct mlfs_entry *ents = NULL;
 	size_t n = 0, cap = 0, kept = 0;
@@ -455,7 +557,7 @@ static int import_dir(struct importer *im, const char *path,
 			mlfs_error_set("cannot stat '%s'", child);
 			goto out;
 		}
-		r = import_entry(im, child, &st, &v[i]);
+		r = import_entry(im, child, &st, false, &v[i]);
 		if (r < 0)
 			goto out;
 		if (r == 0) {
@@ -464,9 +566,7 @@ static int import_dir(struct importer *im, const char *path,
 		}
 		r = 0;
 	}
-	r = mlfs_tree_encode(ents, kept, &enc);
-	if (r == 0)
-		r = mlfs_tree_store(im->s, &enc, tree_id);
+	r = add_tree(im, ents, kept, tree_id);
 	im->st->dirs++;
 out:
 	for (size_t i = 0; i < n; i++) {
@@ -475,14 +575,13 @@ out:
 	}
 	free(v);
 	free(ents);
-	mlfs_buf_release(&enc);
 	return r;
 }
 
 /* Fill @p->e for one source entry. Returns 0 (kept), 1 (skipped with a
  * warning), or -errno. */
 static int import_entry(struct importer *im, const char *path,
-			const struct stat *st, struct pending *p)
+			const struct stat *st, bool follow, struct pending *p)
 {
 	struct mlfs_entry *e = &p->e;
 	int r;
@@ -491,7 +590,7 @@ static int import_entry(struct importer *im, const char *path,
 	e->mtime_ns = mtime_ns(st);
 	if (S_ISREG(st->st_mode)) {
 		e->type = MLFS_ENTRY_FILE;
-		return import_file(im, path, &e->id, &e->size);
+		return import_file(im, path, follow, &e->id, &e->size);
 	}
 	if (S_ISDIR(st->st_mode)) {
 		e->type = MLFS_ENTRY_DIR;
@@ -558,7 +657,6 @@ static void scan_totals(const char *path, struct mlfs_import_progress *p)
 static int make_root(struct importer *im, const char *src,
 		     struct mlfs_id *root)
 {
-	struct mlfs_buf enc = MLFS_BUF_INIT;
 	struct pending p = { 0 };
 	struct stat st;
 	const char *base;
@@ -583,14 +681,12 @@ static int make_root(struct importer *im, const char *src,
 	while (strlen(copy) > 1 && copy[strlen(copy) - 1] == '/')
 		copy[strlen(copy) - 1] = '\0';
 	base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
-	r = import_entry(im, src, &st, &p);
+	r = import_entry(im, src, &st, true, &p);
 	if (r == 0) {
 		p.e.name = base;
-		r = mlfs_tree_encode(&p.e, 1, &enc);
+		r = add_tree(im, &p.e, 1, root);
 	}
-	if (r == 0)
-		r = mlfs_tree_store(im->s, &enc, root);
-	mlfs_buf_release(&enc);
+	free(p.target);
 	free(copy);
 	return r;
 }
@@ -641,7 +737,8 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		const char *name, const struct mlfs_import_opts *o,
 		struct mlfs_import_stats *st)
 {
-	struct importer im = { .s = s, .o = o, .st = st };
+	struct importer im = { .s = s, .o = o, .st = st,
+			       .splitter = &mlfs_splitter_fastcdc };
 	struct mlfs_commit c = { 0 };
 	struct mlfs_repo repo;
 	struct mlfs_id tag_at;
@@ -687,6 +784,30 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	if (r < 0)
 		goto out;
 
+	/* Refuse an existing tag before doing the work (checked again in
+	 * the transaction, where it counts). */
+	if (o && o->tag && mlfs_meta_repo_get(s->meta, ns, name, &repo) == 0 &&
+	    mlfs_meta_ref_get(s->meta, repo.id, MLFS_REF_TAG, o->tag,
+			      &tag_at) == 0) {
+		mlfs_error_set("tag '%s' already exists in '%s/%s'", o->tag,
+			       ns, name);
+		r = -EEXIST;
+		goto out;
+	}
+	r = make_root(&im, src, &c.tree);
+	if (r < 0)
+		goto out;
+	r = pool_drain_wait(&im.pool);
+	if (r == 0)
+		r = collect_results(&im);
+	if (r < 0)
+		goto out;
+	/* The barrier: pack bytes reach the disk before the transaction
+	 * that references them commits. */
+	r = mlfs_pack_writer_sync(im.pool.w);
+	if (r < 0)
+		goto out;
+
 	r = mlfs_meta_begin(s->meta);
 	if (r < 0)
 		goto out;
@@ -706,6 +827,8 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		r = -EEXIST;
 		goto out;
 	}
+	/* The parent is the branch head now, in the transaction: a commit
+	 * that landed on the branch during this import stays in history. */
 	branch = o && o->branch ? o->branch : repo.default_branch;
 	r = mlfs_meta_ref_get(s->meta, repo.id, MLFS_REF_BRANCH, branch,
 			      &c.parent);
@@ -716,13 +839,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	c.has_parent = r == 0;
 	if (r < 0 && r != -ENOENT)
 		goto out;
-
-	r = make_root(&im, src, &c.tree);
-	if (r < 0)
-		goto out;
-	r = pool_drain_wait(&im.pool);
-	if (r == 0)
-		r = flush_results(&im);
+	r = insert_rows(&im);
 	if (r < 0)
 		goto out;
 
@@ -751,11 +868,6 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	}
 	if (r < 0)
 		goto out;
-	/* The barrier: pack bytes reach the disk before the transaction
-	 * that references them commits. */
-	r = mlfs_pack_writer_sync(im.pool.w);
-	if (r < 0)
-		goto out;
 	in_txn = false;
 	r = mlfs_meta_commit(s->meta);
 	if (r < 0)
@@ -773,6 +885,11 @@ out:
 	else
 		mlfs_pack_writer_free(im.pool.w);
 	mlfs_idset_release(&im.session);
+	mlfs_idset_release(&im.row_ids);
+	for (size_t i = 0; i < im.nrows; i++)
+		mlfs_buf_release(&im.rows[i].blob);
+	free(im.rows);
+	free(im.chunk_rows);
 	free(im.buf);
 	return r;
 }

@@ -6,26 +6,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "meta.h"
+#include "meta_internal.h"
 
-enum stmt_id {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
-	ST_CHUNK_GET, ST_CHUNK_PUT, ST_PACK_PUT,
-	ST_CONTENT_GET, ST_CONTENT_EXISTS, ST_CONTENT_PUT,
-	ST_TREE_GET, ST_TREE_PUT,
-	ST_REPO_GET, ST_REPO_GET_ID, ST_REPO_CREATE, ST_REPO_LIST,
-	ST_COMMIT_GET, ST_COMMIT_PUT, ST_COMMIT_RANGE, ST_COMMIT_ALL,
-	ST_COMMIT_ALL_REPOS,
-	ST_REF_GET, ST_REF_SET, ST_REF_DELETE, ST_REF_LIST, ST_REF_LIST_KIND,
-	ST_REFLOG_ADD, ST_REFLOG_AT,
-	ST_AUDIT_ADD, ST_CHUNK_EACH,
-	ST_COUNT_CHUNKS, ST_COUNT_CONTENTS, ST_COUNT_TREES, ST_COUNT_COMMITS,
-	ST_MAX
-};
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -89,11 +76,6 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_COUNT_COMMITS] = "SELECT count(*) FROM commits",
 };
 
-struct mlfs_meta {
-	pthread_mutex_t lock; /* recursive; guards db and stmts */
-	sqlite3 *db;
-	sqlite3_stmt *stmts[ST_MAX];
-};
 
 int mlfs_meta_errno(int rc)
 {
@@ -183,6 +165,26 @@ static int open_db(const char *path, int flags, bool immutable, sqlite3 **db)
 	return rc;
 }
 
+/* Can we create or write the database's -wal and -shm files? A reader
+ * without that right (a read-only medium, an immutable directory, a user
+ * who may read but not write the store) cannot take WAL read locks. */
+static bool can_write_wal(const char *path)
+{
+	char dir[4096], shm[4200];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	snprintf(shm, sizeof(shm), "%s-shm", path);
+	if (access(shm, F_OK) == 0)
+		return access(shm, W_OK) == 0 && access(dir, W_OK) == 0;
+	return access(dir, W_OK) == 0;
+}
+
 int mlfs_meta_open(const char *path, bool rdonly, bool create,
 		   struct mlfs_meta **out)
 {
@@ -203,7 +205,7 @@ int mlfs_meta_open(const char *path, bool rdonly, bool create,
 	pthread_mutexattr_destroy(&attr);
 	rc = open_db(path, flags, false, &m->db);
 	if (rc != SQLITE_OK && rdonly && access(path, R_OK) == 0 &&
-	    access(path, W_OK) < 0 && errno == EROFS)
+	    !can_write_wal(path))
 		rc = open_db(path, flags, true, &m->db);
 	if (rc != SQLITE_OK) {
 		r = mlfs_meta_errno(rc);
@@ -239,7 +241,7 @@ void mlfs_meta_close(struct mlfs_meta *m)
 }
 
 /* Get a reset, unbound statement; called with the lock held. */
-static int stmt(struct mlfs_meta *m, enum stmt_id id, sqlite3_stmt **out)
+int meta_stmt(struct mlfs_meta *m, enum stmt_id id, sqlite3_stmt **out)
 {
 	if (!m->stmts[id]) {
 		int rc = sqlite3_prepare_v3(m->db, stmt_sql[id], -1,
@@ -252,18 +254,18 @@ static int stmt(struct mlfs_meta *m, enum stmt_id id, sqlite3_stmt **out)
 	return 0;
 }
 
-static void done(sqlite3_stmt *st)
+void meta_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 }
 
-static int bind_id(sqlite3_stmt *st, int i, const struct mlfs_id *id)
+int meta_bind_id(sqlite3_stmt *st, int i, const struct mlfs_id *id)
 {
 	return sqlite3_bind_blob(st, i, id->b, MLFS_ID_LEN, SQLITE_STATIC);
 }
 
-static int col_id(sqlite3_stmt *st, int i, struct mlfs_id *id)
+int meta_col_id(sqlite3_stmt *st, int i, struct mlfs_id *id)
 {
 	if (sqlite3_column_type(st, i) != SQLITE_BLOB ||
 	    sqlite3_column_bytes(st, i) != MLFS_ID_LEN)
@@ -272,7 +274,7 @@ static int col_id(sqlite3_stmt *st, int i, struct mlfs_id *id)
 	return 0;
 }
 
-static int col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
+int meta_col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	size_t n = t ? strlen((const char *)t) : 0;
@@ -284,12 +286,49 @@ static int col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
 }
 
 /* Run a statement that returns no rows. */
-static int step_done(sqlite3_stmt *st)
+int meta_step_done(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	done(st);
+	meta_done(st);
 	return rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
+}
+
+/* Step @st (bound, lock held) to its end, one element of @elem bytes per
+ * row, filled by @read, into a malloc'd *out. On failure *out and *n
+ * still hold the elements read so far, for the caller to release. */
+int meta_collect(sqlite3_stmt *st, size_t elem,
+		   int (*read)(sqlite3_stmt *st, void *e), void **out,
+		   size_t *n)
+{
+	uint8_t *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	int r = 0, rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+
+			nv = realloc(v, nc * elem);
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		memset(v + cnt * elem, 0, elem);
+		r = read(st, v + cnt * elem);
+		if (r < 0)
+			break;
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = mlfs_meta_errno(rc);
+	meta_done(st);
+	*out = v;
+	*n = cnt;
+	return r;
 }
 
 static int simple(struct mlfs_meta *m, enum stmt_id id)
@@ -297,9 +336,9 @@ static int simple(struct mlfs_meta *m, enum stmt_id id)
 	sqlite3_stmt *st = NULL;
 	int r;
 
-	r = stmt(m, id, &st);
+	r = meta_stmt(m, id, &st);
 	if (r == 0)
-		r = step_done(st);
+		r = meta_step_done(st);
 	return r;
 }
 
@@ -338,10 +377,10 @@ int mlfs_meta_chunk_get(struct mlfs_meta *m, const struct mlfs_id *id,
 	int r, rc;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_CHUNK_GET, &st);
+	r = meta_stmt(m, ST_CHUNK_GET, &st);
 	if (r < 0)
 		goto out;
-	bind_id(st, 1, id);
+	meta_bind_id(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		loc->pack_id = (uint64_t)sqlite3_column_int64(st, 0);
@@ -353,7 +392,7 @@ int mlfs_meta_chunk_get(struct mlfs_meta *m, const struct mlfs_id *id,
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
 	}
-	done(st);
+	meta_done(st);
 out:
 	mlfs_meta_unlock(m);
 	return r;
@@ -366,15 +405,15 @@ int mlfs_meta_chunk_put(struct mlfs_meta *m, const struct mlfs_id *id,
 	int r;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_CHUNK_PUT, &st);
+	r = meta_stmt(m, ST_CHUNK_PUT, &st);
 	if (r == 0) {
-		bind_id(st, 1, id);
+		meta_bind_id(st, 1, id);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)loc->pack_id);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)loc->offset);
 		sqlite3_bind_int64(st, 4, loc->stored_len);
 		sqlite3_bind_int64(st, 5, loc->raw_len);
 		sqlite3_bind_int(st, 6, loc->codec);
-		r = step_done(st);
+		r = meta_step_done(st);
 	}
 	mlfs_meta_unlock(m);
 	return r;
@@ -386,10 +425,10 @@ int mlfs_meta_pack_put(struct mlfs_meta *m, uint64_t pack_id)
 	int r;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_PACK_PUT, &st);
+	r = meta_stmt(m, ST_PACK_PUT, &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)pack_id);
-		r = step_done(st);
+		r = meta_step_done(st);
 	}
 	mlfs_meta_unlock(m);
 	return r;
@@ -402,10 +441,10 @@ int mlfs_meta_content_get(struct mlfs_meta *m, const struct mlfs_id *digest,
 	int r, rc;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_CONTENT_GET, &st);
+	r = meta_stmt(m, ST_CONTENT_GET, &st);
 	if (r < 0)
 		goto out;
-	bind_id(st, 1, digest);
+	meta_bind_id(st, 1, digest);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*size = (uint64_t)sqlite3_column_int64(st, 0);
@@ -415,7 +454,7 @@ int mlfs_meta_content_get(struct mlfs_meta *m, const struct mlfs_id *digest,
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
 	}
-	done(st);
+	meta_done(st);
 out:
 	mlfs_meta_unlock(m);
 	return r;
@@ -428,13 +467,13 @@ int mlfs_meta_content_exists(struct mlfs_meta *m,
 	int r, rc;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_CONTENT_EXISTS, &st);
+	r = meta_stmt(m, ST_CONTENT_EXISTS, &st);
 	if (r == 0) {
-		bind_id(st, 1, digest);
+		meta_bind_id(st, 1, digest);
 		rc = sqlite3_step(st);
 		r = rc == SQLITE_ROW ? 1 :
 		    rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
-		done(st);
+		meta_done(st);
 	}
 	mlfs_meta_unlock(m);
 	return r;
@@ -447,14 +486,14 @@ int mlfs_meta_content_put(struct mlfs_meta *m, const struct mlfs_id *digest,
 	int r;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_CONTENT_PUT, &st);
+	r = meta_stmt(m, ST_CONTENT_PUT, &st);
 	if (r == 0) {
-		bind_id(st, 1, digest);
+		meta_bind_id(st, 1, digest);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)size);
 		/* zeroblob(0) rather than NULL for the empty file. */
 		sqlite3_bind_blob(st, 3, len ? chunks : "", (int)len,
 				  SQLITE_STATIC);
-		r = step_done(st);
+		r = meta_step_done(st);
 	}
 	mlfs_meta_unlock(m);
 	return r;
@@ -467,10 +506,10 @@ int mlfs_meta_tree_get(struct mlfs_meta *m, const struct mlfs_id *id,
 	int r, rc;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_TREE_GET, &st);
+	r = meta_stmt(m, ST_TREE_GET, &st);
 	if (r < 0)
 		goto out;
-	bind_id(st, 1, id);
+	meta_bind_id(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		data->len = 0;
@@ -479,7 +518,7 @@ int mlfs_meta_tree_get(struct mlfs_meta *m, const struct mlfs_id *id,
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
 	}
-	done(st);
+	meta_done(st);
 out:
 	mlfs_meta_unlock(m);
 	return r;
@@ -492,471 +531,13 @@ int mlfs_meta_tree_put(struct mlfs_meta *m, const struct mlfs_id *id,
 	int r;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_TREE_PUT, &st);
+	r = meta_stmt(m, ST_TREE_PUT, &st);
 	if (r == 0) {
-		bind_id(st, 1, id);
+		meta_bind_id(st, 1, id);
 		sqlite3_bind_blob(st, 2, len ? data : "", (int)len,
 				  SQLITE_STATIC);
-		r = step_done(st);
+		r = meta_step_done(st);
 	}
-	mlfs_meta_unlock(m);
-	return r;
-}
-
-static int read_repo(sqlite3_stmt *st, struct mlfs_repo *out)
-{
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	out->id = sqlite3_column_int64(st, 0);
-	r = col_text(st, 1, out->ns, sizeof(out->ns));
-	if (r == 0)
-		r = col_text(st, 2, out->name, sizeof(out->name));
-	if (r == 0)
-		r = col_text(st, 3, out->default_branch,
-			     sizeof(out->default_branch));
-	out->created = sqlite3_column_int64(st, 4);
-	return r;
-}
-
-static int repo_query(struct mlfs_meta *m, enum stmt_id sid, const char *ns,
-		      const char *name, int64_t id, struct mlfs_repo *out)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, sid, &st);
-	if (r < 0)
-		goto out;
-	if (ns) {
-		sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	} else {
-		sqlite3_bind_int64(st, 1, id);
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = read_repo(st, out);
-	else
-		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	done(st);
-out:
-	mlfs_meta_unlock(m);
-	return r;
-}
-
-int mlfs_meta_repo_get(struct mlfs_meta *m, const char *ns, const char *name,
-		       struct mlfs_repo *out)
-{
-	return repo_query(m, ST_REPO_GET, ns, name, 0, out);
-}
-
-int mlfs_meta_repo_get_id(struct mlfs_meta *m, int64_t id,
-			  struct mlfs_repo *out)
-{
-	return repo_query(m, ST_REPO_GET_ID, NULL, NULL, id, out);
-}
-
-int mlfs_meta_repo_create(struct mlfs_meta *m, const char *ns,
-			  const char *name, struct mlfs_repo *out)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, ST_REPO_CREATE, &st);
-	if (r == 0) {
-		sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-		r = step_done(st);
-	}
-	if (r == 0)
-		r = mlfs_meta_repo_get(m, ns, name, out);
-	mlfs_meta_unlock(m);
-	return r;
-}
-
-/* Grow a malloc'd array by one element. */
-static void *push(void *arr, size_t *n, size_t *cap, size_t elem)
-{
-	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		void *p = realloc(arr, nc * elem);
-
-		if (!p)
-			return NULL;
-		arr = p;
-		*cap = nc;
-	}
-	return arr;
-}
-
-int mlfs_meta_repo_list(struct mlfs_meta *m, struct mlfs_repo **out,
-			size_t *n)
-{
-	struct mlfs_repo *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, ST_REPO_LIST, &st);
-	if (r < 0)
-		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = push(v, &cnt, &cap, sizeof(*v));
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		r = read_repo(st, &v[cnt]);
-		if (r < 0)
-			break;
-		cnt++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-out:
-	mlfs_meta_unlock(m);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-/* Columns: [id,] repo_id, parent, tree, author, time, message. */
-static int read_commit(sqlite3_stmt *st, int col, struct mlfs_commit *c)
-{
-	const unsigned char *a, *msg;
-	int r;
-
-	c->repo_id = sqlite3_column_int64(st, col);
-	c->has_parent = sqlite3_column_type(st, col + 1) != SQLITE_NULL;
-	memset(&c->parent, 0, sizeof(c->parent));
-	if (c->has_parent) {
-		r = col_id(st, col + 1, &c->parent);
-		if (r < 0)
-			return r;
-	}
-	r = col_id(st, col + 2, &c->tree);
-	if (r < 0)
-		return r;
-	a = sqlite3_column_text(st, col + 3);
-	c->time = sqlite3_column_int64(st, col + 4);
-	msg = sqlite3_column_text(st, col + 5);
-	c->author = strdup(a ? (const char *)a : "");
-	c->message = strdup(msg ? (const char *)msg : "");
-	if (!c->author || !c->message) {
-		free(c->author);
-		free(c->message);
-		c->author = c->message = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-int mlfs_meta_commit_get(struct mlfs_meta *m, const struct mlfs_id *id,
-			 struct mlfs_commit *out)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	memset(out, 0, sizeof(*out));
-	mlfs_meta_lock(m);
-	r = stmt(m, ST_COMMIT_GET, &st);
-	if (r < 0)
-		goto out;
-	bind_id(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->id = *id;
-		r = read_commit(st, 0, out);
-	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	}
-	done(st);
-out:
-	mlfs_meta_unlock(m);
-	return r;
-}
-
-int mlfs_meta_commit_put(struct mlfs_meta *m, const struct mlfs_commit *c)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, ST_COMMIT_PUT, &st);
-	if (r == 0) {
-		bind_id(st, 1, &c->id);
-		sqlite3_bind_int64(st, 2, c->repo_id);
-		if (c->has_parent)
-			bind_id(st, 3, &c->parent);
-		else
-			sqlite3_bind_null(st, 3);
-		bind_id(st, 4, &c->tree);
-		sqlite3_bind_text(st, 5, c->author, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, c->time);
-		sqlite3_bind_text(st, 7, c->message, -1, SQLITE_STATIC);
-		r = step_done(st);
-	}
-	mlfs_meta_unlock(m);
-	return r;
-}
-
-int mlfs_meta_commit_range(struct mlfs_meta *m, int64_t repo_id,
-			   const struct mlfs_id *lo, const struct mlfs_id *hi,
-			   size_t max, struct mlfs_id **out, size_t *n)
-{
-	struct mlfs_id *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, ST_COMMIT_RANGE, &st);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, repo_id);
-	bind_id(st, 2, lo);
-	bind_id(st, 3, hi);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = push(v, &cnt, &cap, sizeof(*v));
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		r = col_id(st, 0, &v[cnt]);
-		if (r < 0)
-			break;
-		cnt++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-out:
-	mlfs_meta_unlock(m);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-int mlfs_meta_commit_all(struct mlfs_meta *m, int64_t repo_id,
-			 struct mlfs_commit **out, size_t *n)
-{
-	struct mlfs_commit *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, repo_id ? ST_COMMIT_ALL : ST_COMMIT_ALL_REPOS, &st);
-	if (r < 0)
-		goto out;
-	if (repo_id)
-		sqlite3_bind_int64(st, 1, repo_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nv = push(v, &cnt, &cap, sizeof(*v));
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		memset(&v[cnt], 0, sizeof(v[cnt]));
-		r = col_id(st, 0, &v[cnt].id);
-		if (r == 0)
-			r = read_commit(st, 1, &v[cnt]);
-		if (r < 0)
-			break;
-		cnt++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-out:
-	mlfs_meta_unlock(m);
-	if (r < 0) {
-		mlfs_commit_list_free(v, cnt);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-static const char *kind_str(int kind)
-{
-	return kind == MLFS_REF_TAG ? "t" : "b";
-}
-
-int mlfs_meta_ref_get(struct mlfs_meta *m, int64_t repo_id, int kind,
-		      const char *name, struct mlfs_id *commit)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, ST_REF_GET, &st);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, repo_id);
-	sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = col_id(st, 0, commit);
-	else
-		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	done(st);
-out:
-	mlfs_meta_unlock(m);
-	return r;
-}
-
-static int reflog_add(struct mlfs_meta *m, int64_t repo_id, const char *name,
-		      const struct mlfs_id *commit, int64_t now)
-{
-	sqlite3_stmt *st = NULL;
-	int r = stmt(m, ST_REFLOG_ADD, &st);
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, repo_id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	if (commit)
-		bind_id(st, 3, commit);
-	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_int64(st, 4, now);
-	return step_done(st);
-}
-
-int mlfs_meta_ref_set(struct mlfs_meta *m, int64_t repo_id, int kind,
-		      const char *name, const struct mlfs_id *commit,
-		      int64_t now)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, ST_REF_SET, &st);
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, repo_id);
-		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-		bind_id(st, 4, commit);
-		r = step_done(st);
-	}
-	if (r == 0 && kind == MLFS_REF_BRANCH)
-		r = reflog_add(m, repo_id, name, commit, now);
-	mlfs_meta_unlock(m);
-	return r;
-}
-
-int mlfs_meta_ref_delete(struct mlfs_meta *m, int64_t repo_id, int kind,
-			 const char *name, int64_t now)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, ST_REF_DELETE, &st);
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, repo_id);
-		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-		r = step_done(st);
-		if (r == 0 && sqlite3_changes(m->db) == 0)
-			r = -ENOENT;
-	}
-	if (r == 0 && kind == MLFS_REF_BRANCH)
-		r = reflog_add(m, repo_id, name, NULL, now);
-	mlfs_meta_unlock(m);
-	return r;
-}
-
-int mlfs_meta_ref_list(struct mlfs_meta *m, int64_t repo_id, int kind,
-		       struct mlfs_ref **out, size_t *n)
-{
-	struct mlfs_ref *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, kind ? ST_REF_LIST_KIND : ST_REF_LIST, &st);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, repo_id);
-	if (kind)
-		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *k = sqlite3_column_text(st, 0);
-
-		nv = push(v, &cnt, &cap, sizeof(*v));
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		v[cnt].kind = k && k[0] == 't' ? MLFS_REF_TAG : MLFS_REF_BRANCH;
-		r = col_text(st, 1, v[cnt].name, sizeof(v[cnt].name));
-		if (r == 0)
-			r = col_id(st, 2, &v[cnt].commit);
-		if (r < 0)
-			break;
-		cnt++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-out:
-	mlfs_meta_unlock(m);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
-}
-
-int mlfs_meta_reflog_at(struct mlfs_meta *m, int64_t repo_id,
-			const char *branch, int64_t when,
-			struct mlfs_id *commit)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	mlfs_meta_lock(m);
-	r = stmt(m, ST_REFLOG_AT, &st);
-	if (r < 0)
-		goto out;
-	sqlite3_bind_int64(st, 1, repo_id);
-	sqlite3_bind_text(st, 2, branch, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, when);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		/* A NULL commit records a deletion: no branch then. */
-		r = sqlite3_column_type(st, 0) == SQLITE_NULL ? -ENOENT :
-		    col_id(st, 0, commit);
-	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	}
-	done(st);
-out:
 	mlfs_meta_unlock(m);
 	return r;
 }
@@ -968,13 +549,13 @@ int mlfs_meta_audit_add(struct mlfs_meta *m, int64_t now, const char *user,
 	int r;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_AUDIT_ADD, &st);
+	r = meta_stmt(m, ST_AUDIT_ADD, &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, cmd, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
-		r = step_done(st);
+		r = meta_step_done(st);
 	}
 	mlfs_meta_unlock(m);
 	return r;
@@ -989,14 +570,14 @@ int mlfs_meta_each_chunk(struct mlfs_meta *m,
 	int r, rc;
 
 	mlfs_meta_lock(m);
-	r = stmt(m, ST_CHUNK_EACH, &st);
+	r = meta_stmt(m, ST_CHUNK_EACH, &st);
 	if (r < 0)
 		goto out;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct mlfs_chunk_loc loc;
 		struct mlfs_id id;
 
-		r = col_id(st, 0, &id);
+		r = meta_col_id(st, 0, &id);
 		if (r < 0)
 			break;
 		loc.pack_id = (uint64_t)sqlite3_column_int64(st, 1);
@@ -1010,7 +591,7 @@ int mlfs_meta_each_chunk(struct mlfs_meta *m,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = mlfs_meta_errno(rc);
-	done(st);
+	meta_done(st);
 out:
 	mlfs_meta_unlock(m);
 	return r;
@@ -1033,14 +614,14 @@ int mlfs_meta_count(struct mlfs_meta *m, const char *table, uint64_t *n)
 	else
 		return -EINVAL;
 	mlfs_meta_lock(m);
-	r = stmt(m, sid, &st);
+	r = meta_stmt(m, sid, &st);
 	if (r == 0) {
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
 			*n = (uint64_t)sqlite3_column_int64(st, 0);
 		else
 			r = mlfs_meta_errno(rc);
-		done(st);
+		meta_done(st);
 	}
 	mlfs_meta_unlock(m);
 	return r;

@@ -111,7 +111,7 @@ int mlfs_parse_date(const char *s, int64_t *out)
 		}
 	}
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60 || zh > 23 || zm > 59)
+	    sec > 59 || zh > 23 || zm > 59)
 		return -EINVAL;
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;

@@ -240,6 +240,10 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 			return r;
 		out->rev_kind = 'c';
 		out->immutable = true;
+	} else if (spec->has_date) {
+		/* A deleted branch still has its history: "@dev@{date}". */
+		branch = spec->rev;
+		out->rev_kind = MLFS_REF_BRANCH;
 	} else {
 		mlfs_error_set("no tag, branch or commit '%s' in '%s/%s'",
 			       spec->rev, spec->ns, spec->name);

@@ -187,29 +187,63 @@ static int config_read(const char *dir, struct mlfs_store_config *c)
 	if (c->format > MLFS_FORMAT_VERSION)
 		return -EPROTONOSUPPORT;
 	if (mlfs_chunk_params_check(&c->chunk) < 0 || c->zstd_level < 1 ||
-	    c->zstd_level > 22)
+	    c->zstd_level > 19)
 		return -EBADMSG;
 	return 0;
 }
 
 /* ---- init / open ---- */
 
-static int dir_is_empty(const char *dir)
+static int dir_entries(const char *dir, bool *only_leftovers)
 {
+	bool has_db = false, has_packs = false, other = false;
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	int r = 1;
 
 	if (!d)
 		return -errno;
 	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
-			r = 0;
-			break;
-		}
+		const char *n = de->d_name;
+
+		if (!strcmp(n, ".") || !strcmp(n, ".."))
+			continue;
+		if (!strcmp(n, "mlfs.db") || !strcmp(n, "mlfs.db-wal") ||
+		    !strcmp(n, "mlfs.db-shm") || !strcmp(n, "mlfs.db-journal"))
+			has_db = true;
+		else if (!strcmp(n, "packs"))
+			has_packs = true;
+		else
+			other = true;
 	}
 	closedir(d);
-	return r;
+	*only_leftovers = !other && (!has_db || has_packs);
+	return has_db || has_packs || other;
+}
+
+/* Empty, or holding only what an interrupted init leaves before it
+ * writes the config that marks a complete store: an empty packs/ and
+ * (made after it) the database. Those leftovers are removed. Returns 1
+ * when the directory can take a new store, 0 when it cannot. */
+static int dir_is_empty(const char *dir)
+{
+	static const char *const f[] = { "mlfs.db", "mlfs.db-wal",
+					 "mlfs.db-shm", "mlfs.db-journal" };
+	char p[PATH_MAX];
+	bool leftovers = false;
+	int r = dir_entries(dir, &leftovers);
+
+	if (r <= 0)
+		return r < 0 ? r : 1;
+	if (!leftovers)
+		return 0;
+	snprintf(p, sizeof(p), "%s/packs", dir);
+	if (rmdir(p) < 0 && errno != ENOENT)
+		return 0; /* packs/ holds data: not an interrupted init */
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(f); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, f[i]);
+		(void)unlink(p); /* absent is fine */
+	}
+	return 1;
 }
 
 int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
@@ -532,6 +566,40 @@ int mlfs_store_locate_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 			    struct mlfs_chunk_loc *loc)
 {
 	return mlfs_meta_chunk_get(s->meta, id, loc);
+}
+
+void mlfs_store_set_readahead(struct mlfs_store *s, bool on)
+{
+	mlfs_pack_set_readahead(s->packs, on);
+}
+
+int mlfs_store_prefetch_chunks(struct mlfs_store *s,
+			       const struct mlfs_chunk_loc *locs, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n;) {
+		uint64_t pack = locs[i].pack_id, off = locs[i].offset;
+		uint64_t end = off + MLFS_PACK_ENTRY_HEADER_LEN +
+			       locs[i].stored_len;
+		int k;
+
+		/* merge entries that follow each other in one pack (a small
+		 * gap too: one request beats two) */
+		for (i++; i < n && locs[i].pack_id == pack &&
+			  locs[i].offset >= off &&
+			  locs[i].offset <= end + 65536; i++) {
+			uint64_t e = locs[i].offset +
+				     MLFS_PACK_ENTRY_HEADER_LEN +
+				     locs[i].stored_len;
+
+			end = e > end ? e : end;
+		}
+		k = mlfs_pack_set_advise(s->packs, pack, off, end - off);
+		if (k < 0 && !r)
+			r = k;
+	}
+	return r;
 }
 
 int mlfs_store_get_chunk(struct mlfs_store *s, const struct mlfs_id *id,

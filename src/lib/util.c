@@ -51,6 +51,30 @@ int mlfs_buf_append(struct mlfs_buf *b, const void *p, size_t len)
 	return 0;
 }
 
+int mlfs_buf_vprintf(struct mlfs_buf *b, const char *fmt, va_list ap)
+{
+	char *s = NULL;
+	int n, r;
+
+	n = vasprintf(&s, fmt, ap);
+	if (n < 0)
+		return -ENOMEM;
+	r = mlfs_buf_append(b, s, (size_t)n);
+	free(s);
+	return r;
+}
+
+int mlfs_buf_printf(struct mlfs_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = mlfs_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
 void mlfs_buf_release(struct mlfs_buf *b)
 {
 	free(b->data);

@@ -1,0 +1,974 @@
+/*
+ * diff_csv.c - CSV/TSV diffs: header columns added, removed, reordered;
+ * rows added, removed, changed, matched by a key column or as a multiset.
+ * Streaming: each row becomes a fixed 48-byte record (128-bit hash of the
+ * key or the row, row hash, offset), records are partitioned by hash (to
+ * temporary files when the inputs are large), each partition is sorted
+ * and scanned. Examples are re-read from their offsets at the end, so
+ * memory does not grow with row length or file size.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "mlfs/diff.h"
+
+#define RD_BLOCK (1u << 20)
+#define RECORD_MAX (16u << 20)
+#define FIELDS_MAX 65536u
+#define PART_BYTES (64ull << 20)
+#define PARTS_MAX 1024u
+#define SIDE_BIT (1ull << 63)
+
+/* ---- reader ---------------------------------------------------------- */
+
+struct rd {
+	const struct mlfs_diff_src *src;
+	char delim;
+	uint8_t *buf;
+	size_t len, at;
+	uint64_t pos;           /* file offset of buf[0] */
+	struct mlfs_buf rec;    /* field bytes of the current record */
+	size_t *fend;           /* end of field i in rec */
+	size_t nf, fcap;
+	uint64_t line;          /* line of the next byte (1-based) */
+	uint64_t rec_off, rec_line;
+};
+
+static void rd_release(struct rd *r)
+{
+	free(r->buf);
+	free(r->fend);
+	mlfs_buf_release(&r->rec);
+}
+
+static int rd_init(struct rd *r, const struct mlfs_diff_src *src, char delim,
+		   uint64_t off)
+{
+	memset(r, 0, sizeof(*r));
+	r->src = src;
+	r->delim = delim;
+	r->pos = off;
+	r->line = 1;
+	r->buf = malloc(RD_BLOCK);
+	return r->buf ? 0 : -ENOMEM;
+}
+
+/* Next byte, -1 at EOF, or -errno - 1 (never collides: errno > 0). */
+static int rd_byte(struct rd *r, int *err)
+{
+	if (r->at == r->len) {
+		uint64_t left = r->src->size - (r->pos + r->len);
+		size_t n = left < RD_BLOCK ? (size_t)left : RD_BLOCK;
+		int e;
+
+		r->pos += r->len;
+		r->len = r->at = 0;
+		if (n == 0)
+			return -1;
+		e = mlfs_diff_src_read(r->src, r->buf, n, r->pos);
+		if (e < 0) {
+			*err = e;
+			return -1;
+		}
+		r->len = n;
+	}
+	return r->buf[r->at++];
+}
+
+static int end_field(struct rd *r)
+{
+	if (r->nf == r->fcap) {
+		size_t nc = r->fcap ? r->fcap * 2 : 16;
+		size_t *n;
+
+		if (r->fcap >= FIELDS_MAX)
+			return -E2BIG;
+		n = realloc(r->fend, nc * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		r->fend = n;
+		r->fcap = nc;
+	}
+	r->fend[r->nf++] = r->rec.len;
+	return 0;
+}
+
+static const char *field(const struct rd *r, size_t i, size_t *len)
+{
+	size_t s = i ? r->fend[i - 1] : 0;
+
+	if (i >= r->nf) {
+		*len = 0;
+		return "";
+	}
+	*len = r->fend[i] - s;
+	return (const char *)r->rec.data + s;
+}
+
+/*
+ * Read one record (RFC 4180 quoting; lenient about stray quotes in
+ * unquoted fields). Returns 1, 0 at EOF, -EBADMSG (unclosed quote,
+ * record over RECORD_MAX, too many fields: @err says which line), -errno.
+ */
+static int rd_next(struct rd *r, char *err, size_t errlen)
+{
+	bool quoted = false, was_quoted = false, any = false;
+	uint64_t qline = 0;
+	int e = 0, c;
+
+	for (;;) {
+		r->rec.len = 0;
+		r->nf = 0;
+		r->rec_off = r->pos + r->at;
+		r->rec_line = r->line;
+		any = false;
+		for (;;) {
+			c = rd_byte(r, &e);
+			if (e)
+				return e;
+			if (c < 0) {
+				if (quoted) {
+					snprintf(err, errlen, "quote opened on "
+						 "line %" PRIu64 " is never closed",
+						 qline);
+					return -EBADMSG;
+				}
+				if (!any)
+					return 0;
+				break;
+			}
+			any = true;
+			if (c == '\n')
+				r->line++;
+			if (quoted) {
+				if (c == '"') {
+					int n = rd_byte(r, &e);
+
+					if (e)
+						return e;
+					if (n == '"') {
+						c = '"';
+					} else {
+						quoted = false;
+						/* Re-read @n as a plain byte. */
+						if (n >= 0)
+							r->at--;
+						continue;
+					}
+				}
+			} else if (c == '"' && (r->nf == 0 ? r->rec.len == 0 :
+				   r->rec.len == r->fend[r->nf - 1])) {
+				quoted = was_quoted = true;
+				qline = r->line;
+				continue;
+			} else if (c == r->delim) {
+				e = end_field(r);
+				if (e < 0)
+					goto toolong;
+				was_quoted = false;
+				continue;
+			} else if (c == '\n') {
+				break;
+			}
+			if (r->rec.len >= RECORD_MAX)
+				goto toolong;
+			e = mlfs_buf_append(&r->rec, &(char){ (char)c }, 1);
+			if (e < 0)
+				return e;
+		}
+		/* CRLF: drop the CR of an unquoted last field. */
+		if (!was_quoted && r->rec.len &&
+		    r->rec.data[r->rec.len - 1] == '\r' &&
+		    (r->nf == 0 || r->rec.len > r->fend[r->nf - 1]))
+			r->rec.len--;
+		e = end_field(r);
+		if (e < 0)
+			goto toolong;
+		/* Skip blank lines. */
+		if (r->nf == 1 && r->rec.len == 0 && !was_quoted)
+			continue;
+		return 1;
+	}
+toolong:
+	if (e == -ENOMEM)
+		return e;
+	snprintf(err, errlen, "record starting on line %" PRIu64 " is over %u "
+		 "bytes or %u fields (unclosed quote?)", r->rec_line, RECORD_MAX,
+		 FIELDS_MAX);
+	return -EBADMSG;
+}
+
+/* ---- records and partitions --------------------------------------- */
+
+struct rowrec {
+	uint64_t k[2];   /* key hash (or row hash without a key) */
+	uint64_t h[2];   /* hash of the common columns */
+	uint64_t off;    /* SIDE_BIT | offset of the row */
+	uint64_t line;
+};
+
+struct part {
+	struct mlfs_buf mem;
+	FILE *f;
+};
+
+static int cmp_rec(const void *x, const void *y)
+{
+	const struct rowrec *a = x, *b = y;
+
+	if (a->k[0] != b->k[0])
+		return a->k[0] < b->k[0] ? -1 : 1;
+	if (a->k[1] != b->k[1])
+		return a->k[1] < b->k[1] ? -1 : 1;
+	return a->off < b->off ? -1 : a->off > b->off;
+}
+
+/* Keep the @max records with the smallest offsets (file order). */
+struct ex {
+	struct rowrec *v;   /* for changed rows: pairs, B's offset orders */
+	struct rowrec *pa;  /* changed: the A side of v[i] */
+	size_t n, max;
+};
+
+static void ex_add(struct ex *e, const struct rowrec *r,
+		   const struct rowrec *a)
+{
+	size_t i;
+	uint64_t off = r->off & ~SIDE_BIT;
+
+	if (e->max == 0)
+		return;
+	if (e->n == e->max && (e->v[e->n - 1].off & ~SIDE_BIT) <= off)
+		return;
+	if (e->n < e->max)
+		e->n++;
+	for (i = e->n - 1; i > 0 && (e->v[i - 1].off & ~SIDE_BIT) > off; i--) {
+		e->v[i] = e->v[i - 1];
+		if (e->pa)
+			e->pa[i] = e->pa[i - 1];
+	}
+	e->v[i] = *r;
+	if (e->pa && a)
+		e->pa[i] = *a;
+}
+
+struct csv {
+	const struct mlfs_diff_src *src[2];
+	char delim[2];
+	struct rd hdr[2];       /* header records */
+	size_t ncommon;
+	size_t *ca, *cb;        /* common column i in A and in B */
+	long key[2];            /* key column index, -1 */
+	struct part *parts;
+	size_t nparts;
+	struct ex ex_add, ex_rm, ex_ch;
+	struct mlfs_csv_result res;
+	uint64_t ragged_line[2];
+	size_t ragged_nf[2];
+	char err[200];
+};
+
+static int part_put(struct csv *x, const struct rowrec *rec)
+{
+	struct part *p = &x->parts[x->nparts == 1 ? 0 : rec->k[0] % x->nparts];
+
+	if (p->f)
+		return fwrite(rec, sizeof(*rec), 1, p->f) == 1 ? 0 : -EIO;
+	return mlfs_buf_append(&p->mem, rec, sizeof(*rec));
+}
+
+static char detect_delim(const struct mlfs_diff_src *s)
+{
+	size_t pl = s->path ? strlen(s->path) : 0;
+	uint8_t head[4096];
+	size_t n = s->size < sizeof(head) ? (size_t)s->size : sizeof(head);
+	size_t tabs = 0, commas = 0;
+
+	if (pl >= 4 && (!strcmp(s->path + pl - 4, ".tsv") ||
+			!strcmp(s->path + pl - 4, ".tab")))
+		return '\t';
+	if (mlfs_diff_src_read(s, head, n, 0) < 0)
+		return ',';
+	for (size_t i = 0; i < n && head[i] != '\n'; i++) {
+		tabs += head[i] == '\t';
+		commas += head[i] == ',';
+	}
+	return tabs > commas ? '\t' : ',';
+}
+
+static bool field_eq(const struct rd *r, size_t i, const struct rd *q, size_t j)
+{
+	size_t la, lb;
+	const char *a = field(r, i, &la), *b = field(q, j, &lb);
+
+	return la == lb && !memcmp(a, b, la);
+}
+
+static long find_col(const struct rd *h, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (size_t i = 0; i < h->nf; i++) {
+		size_t l;
+		const char *f = field(h, i, &l);
+
+		if (l == nl && !memcmp(f, name, l))
+			return (long)i;
+	}
+	return -1;
+}
+
+static int columns(struct csv *x)
+{
+	const struct rd *a = &x->hdr[0], *b = &x->hdr[1];
+	size_t prev = 0;
+
+	x->ca = calloc(a->nf + 1, sizeof(*x->ca));
+	x->cb = calloc(a->nf + 1, sizeof(*x->cb));
+	if (!x->ca || !x->cb)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->nf; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < b->nf && !found; j++) {
+			if (!field_eq(a, i, b, j))
+				continue;
+			/* A duplicated column name pairs with its first
+			 * occurrence only. */
+			found = true;
+			for (size_t k = 0; k < i; k++)
+				if (field_eq(a, k, a, i))
+					found = false;
+			if (!found)
+				break;
+			x->ca[x->ncommon] = i;
+			x->cb[x->ncommon] = j;
+			if (x->ncommon && j < prev)
+				x->res.cols_reordered = true;
+			prev = j;
+			x->ncommon++;
+		}
+		if (!found)
+			x->res.cols_removed++;
+	}
+	x->res.cols_added = b->nf - x->ncommon;
+	return 0;
+}
+
+static void hash_fields(const struct rd *r, const size_t *cols, size_t n,
+			XXH3_state_t *st, uint64_t out[2])
+{
+	XXH128_hash_t h;
+
+	(void)XXH3_128bits_reset(st);
+	for (size_t i = 0; i < n; i++) {
+		size_t l;
+		const char *f = field(r, cols[i], &l);
+		uint8_t le[8];
+
+		/* Length-prefixed, so ("a,b","c") and ("a","b,c") differ. */
+		mlfs_put_le64(le, l);
+		(void)XXH3_128bits_update(st, le, 8);
+		(void)XXH3_128bits_update(st, f, l);
+	}
+	h = XXH3_128bits_digest(st);
+	out[0] = h.high64;
+	out[1] = h.low64;
+}
+
+/* Stream one side into partition records. */
+static int scan_side(struct csv *x, int side, XXH3_state_t *st)
+{
+	const struct mlfs_diff_src *s = x->src[side];
+	const size_t *cols = side ? x->cb : x->ca;
+	size_t hdr_nf = x->hdr[side].nf;
+	struct rd r;
+	int e;
+
+	e = rd_init(&r, s, x->delim[side], 0);
+	if (e < 0)
+		goto out;
+	e = rd_next(&r, x->err, sizeof(x->err)); /* the header again */
+	while (e > 0) {
+		struct rowrec rec;
+
+		e = rd_next(&r, x->err, sizeof(x->err));
+		if (e <= 0)
+			break;
+		if (side)
+			x->res.rows_b++;
+		else
+			x->res.rows_a++;
+		if (r.nf != hdr_nf) {
+			if (side ? !x->res.ragged_b++ : !x->res.ragged_a++) {
+				x->ragged_line[side] = r.rec_line;
+				x->ragged_nf[side] = r.nf;
+			}
+		}
+		hash_fields(&r, cols, x->ncommon, st, rec.h);
+		if (x->key[0] >= 0) {
+			size_t kc = (size_t)x->key[side];
+
+			hash_fields(&r, &kc, 1, st, rec.k);
+		} else {
+			rec.k[0] = rec.h[0];
+			rec.k[1] = rec.h[1];
+		}
+		rec.off = r.rec_off | (side ? SIDE_BIT : 0);
+		rec.line = r.rec_line;
+		e = part_put(x, &rec);
+		if (e < 0)
+			break;
+		e = 1;
+	}
+	if (e == -EBADMSG) {
+		char tmp[sizeof(x->err)];
+
+		snprintf(tmp, sizeof(tmp), "%s version: %.180s", side ? "new" : "old",
+			 x->err);
+		memcpy(x->err, tmp, sizeof(tmp));
+	}
+out:
+	rd_release(&r);
+	return e < 0 ? e : 0;
+}
+
+static int load_part(struct part *p, struct rowrec **v, size_t *n)
+{
+	long sz;
+
+	if (!p->f) {
+		*v = (struct rowrec *)p->mem.data;
+		*n = p->mem.len / sizeof(**v);
+		return 0;
+	}
+	if (fflush(p->f) != 0 || (sz = ftell(p->f)) < 0)
+		return -EIO;
+	*n = (size_t)sz / sizeof(**v);
+	*v = malloc(*n ? (size_t)sz : 1);
+	if (!*v)
+		return -ENOMEM;
+	rewind(p->f);
+	if (*n && fread(*v, sizeof(**v), *n, p->f) != *n) {
+		free(*v);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void scan_group(struct csv *x, const struct rowrec *g, size_t n)
+{
+	size_t na = 0, nb;
+
+	while (na < n && !(g[na].off & SIDE_BIT))
+		na++;
+	nb = n - na;
+	if (x->key[0] >= 0) {
+		size_t m = na < nb ? na : nb;
+
+		if (na > 1)
+			x->res.dup_keys_a += na - 1;
+		if (nb > 1)
+			x->res.dup_keys_b += nb - 1;
+		for (size_t i = 0; i < m; i++) {
+			if (g[i].h[0] == g[na + i].h[0] &&
+			    g[i].h[1] == g[na + i].h[1]) {
+				x->res.rows_same++;
+			} else {
+				x->res.rows_changed++;
+				ex_add(&x->ex_ch, &g[na + i], &g[i]);
+			}
+		}
+		for (size_t i = m; i < na; i++) {
+			x->res.rows_removed++;
+			ex_add(&x->ex_rm, &g[i], NULL);
+		}
+		for (size_t i = m; i < nb; i++) {
+			x->res.rows_added++;
+			ex_add(&x->ex_add, &g[na + i], NULL);
+		}
+		return;
+	}
+	/* Multiset: the surplus occurrences (the last ones) are the change. */
+	if (na > nb) {
+		x->res.rows_removed += na - nb;
+		x->res.rows_same += nb;
+		for (size_t i = nb; i < na; i++)
+			ex_add(&x->ex_rm, &g[i], NULL);
+	} else {
+		x->res.rows_added += nb - na;
+		x->res.rows_same += na;
+		for (size_t i = na + na; i < n; i++)
+			ex_add(&x->ex_add, &g[i], NULL);
+	}
+}
+
+static int scan_parts(struct csv *x)
+{
+	for (size_t p = 0; p < x->nparts; p++) {
+		struct rowrec *v;
+		size_t n, i = 0;
+		int e = load_part(&x->parts[p], &v, &n);
+
+		if (e < 0)
+			return e;
+		qsort(v, n, sizeof(*v), cmp_rec);
+		while (i < n) {
+			size_t j = i + 1;
+
+			while (j < n && v[j].k[0] == v[i].k[0] &&
+			       v[j].k[1] == v[i].k[1])
+				j++;
+			scan_group(x, v + i, j - i);
+			i = j;
+		}
+		if (x->parts[p].f) {
+			free(v);
+			fclose(x->parts[p].f);
+			x->parts[p].f = NULL;
+		} else {
+			mlfs_buf_release(&x->parts[p].mem);
+		}
+	}
+	return 0;
+}
+
+/* ---- output ------------------------------------------------------ */
+
+static int say(struct mlfs_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int say(struct mlfs_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = mlfs_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* Append field text, escaped for one line and cut at 80 bytes. */
+static int say_field(struct mlfs_buf *b, const char *f, size_t l)
+{
+	size_t n = l > 80 ? 80 : l;
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		char c = f[i];
+
+		r = c == '\n' ? mlfs_buf_append(b, "\\n", 2) :
+		    c == '\t' ? mlfs_buf_append(b, "\\t", 2) :
+		    mlfs_buf_append(b, &c, 1);
+	}
+	if (r == 0 && l > n)
+		r = mlfs_buf_append(b, "...", 3);
+	return r;
+}
+
+static int read_row(struct csv *x, int side, uint64_t off, struct rd *r)
+{
+	int e = rd_init(r, x->src[side], x->delim[side], off);
+	char err[128];
+
+	if (e == 0)
+		e = rd_next(r, err, sizeof(err));
+	return e < 0 ? e : e == 0 ? -EIO : 0;
+}
+
+static int show_row(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
+		    int side, const struct rowrec *rec)
+{
+	const struct rd *h = &x->hdr[side];
+	struct rd r;
+	int e = read_row(x, side, rec->off & ~SIDE_BIT, &r);
+
+	if (e < 0)
+		goto out;
+	mlfs_jw_obj(w);
+	mlfs_jw_key(w, "line");
+	mlfs_jw_u64(w, rec->line);
+	mlfs_jw_key(w, "row");
+	mlfs_jw_obj(w);
+	e = say(t, "%c line %" PRIu64 ":", side ? '+' : '-', rec->line);
+	for (size_t i = 0; i < r.nf && e == 0; i++) {
+		size_t hl, l;
+		const char *hn = field(h, i, &hl), *f = field(&r, i, &l);
+		char *k = strndup(hn, hl);
+
+		if (!k) {
+			e = -ENOMEM;
+			break;
+		}
+		mlfs_jw_key(w, i < h->nf ? k : "");
+		mlfs_jw_strn(w, f, l);
+		free(k);
+		e = say(t, "%s", i ? "," : " ");
+		if (e == 0)
+			e = say_field(t, f, l);
+	}
+	mlfs_jw_obj_end(w);
+	mlfs_jw_obj_end(w);
+	if (e == 0)
+		e = say(t, "\n");
+out:
+	rd_release(&r);
+	return e;
+}
+
+static int show_changed(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
+			const struct rowrec *rb, const struct rowrec *ra)
+{
+	struct rd a, b;
+	size_t kl;
+	const char *kv;
+	int e;
+
+	memset(&b, 0, sizeof(b));
+	e = read_row(x, 0, ra->off & ~SIDE_BIT, &a);
+	if (e == 0)
+		e = read_row(x, 1, rb->off & ~SIDE_BIT, &b);
+	if (e < 0)
+		goto out;
+	kv = field(&b, (size_t)x->key[1], &kl);
+	mlfs_jw_obj(w);
+	mlfs_jw_key(w, "key");
+	mlfs_jw_strn(w, kv, kl);
+	mlfs_jw_key(w, "line_a");
+	mlfs_jw_u64(w, ra->line);
+	mlfs_jw_key(w, "line_b");
+	mlfs_jw_u64(w, rb->line);
+	mlfs_jw_key(w, "columns");
+	mlfs_jw_obj(w);
+	e = say(t, "~ ");
+	if (e == 0) {
+		size_t hl;
+		const char *hn = field(&x->hdr[1], (size_t)x->key[1], &hl);
+
+		e = say_field(t, hn, hl);
+		if (e == 0)
+			e = say(t, "=");
+		if (e == 0)
+			e = say_field(t, kv, kl);
+		if (e == 0)
+			e = say(t, " (line %" PRIu64 " -> %" PRIu64 "):",
+				ra->line, rb->line);
+	}
+	for (size_t i = 0; i < x->ncommon && e == 0; i++) {
+		size_t la, lb, hl;
+		const char *fa = field(&a, x->ca[i], &la);
+		const char *fb = field(&b, x->cb[i], &lb);
+		const char *hn = field(&x->hdr[0], x->ca[i], &hl);
+		char *k;
+
+		if (la == lb && !memcmp(fa, fb, la))
+			continue;
+		k = strndup(hn, hl);
+		if (!k) {
+			e = -ENOMEM;
+			break;
+		}
+		mlfs_jw_key(w, k);
+		free(k);
+		mlfs_jw_obj(w);
+		mlfs_jw_key(w, "old");
+		mlfs_jw_strn(w, fa, la);
+		mlfs_jw_key(w, "new");
+		mlfs_jw_strn(w, fb, lb);
+		mlfs_jw_obj_end(w);
+		e = say(t, " ");
+		if (e == 0)
+			e = say_field(t, hn, hl);
+		if (e == 0)
+			e = say(t, ": ");
+		if (e == 0)
+			e = say_field(t, fa, la);
+		if (e == 0)
+			e = say(t, " -> ");
+		if (e == 0)
+			e = say_field(t, fb, lb);
+	}
+	mlfs_jw_obj_end(w);
+	mlfs_jw_obj_end(w);
+	if (e == 0)
+		e = say(t, "\n");
+out:
+	rd_release(&a);
+	rd_release(&b);
+	return e;
+}
+
+static void jw_cols(struct mlfs_jw *w, const struct rd *h, const struct rd *o)
+{
+	mlfs_jw_arr(w);
+	for (size_t i = 0; i < h->nf; i++) {
+		size_t l;
+		const char *f = field(h, i, &l);
+		bool in = false;
+
+		for (size_t j = 0; j < o->nf && !in; j++)
+			in = field_eq(h, i, o, j);
+		if (!in)
+			mlfs_jw_strn(w, f, l);
+	}
+	mlfs_jw_arr_end(w);
+}
+
+static int say_cols(struct mlfs_buf *t, char sign, const struct rd *h,
+		    const struct rd *o)
+{
+	int e = 0;
+
+	for (size_t i = 0; i < h->nf && e == 0; i++) {
+		size_t l;
+		const char *f = field(h, i, &l);
+		bool in = false;
+
+		for (size_t j = 0; j < o->nf && !in; j++)
+			in = field_eq(h, i, o, j);
+		if (in)
+			continue;
+		e = say(t, "%c column ", sign);
+		if (e == 0)
+			e = say_field(t, f, l);
+		if (e == 0)
+			e = say(t, "\n");
+	}
+	return e;
+}
+
+static int report(struct csv *x, const struct mlfs_diff_content_opts *o,
+		  struct mlfs_diff_out *out)
+{
+	struct mlfs_csv_result *s = &x->res;
+	struct mlfs_buf *t = &out->text;
+	struct mlfs_jw w;
+	int e;
+
+	mlfs_jw_init(&w, &out->json);
+	mlfs_jw_obj(&w);
+	mlfs_jw_key(&w, "format");
+	mlfs_jw_str(&w, x->delim[1] == '\t' ? "tsv" : "csv");
+	mlfs_jw_key(&w, "key");
+	mlfs_jw_str(&w, x->key[0] >= 0 ? o->key : NULL);
+	mlfs_jw_key(&w, "columns_added");
+	jw_cols(&w, &x->hdr[1], &x->hdr[0]);
+	mlfs_jw_key(&w, "columns_removed");
+	jw_cols(&w, &x->hdr[0], &x->hdr[1]);
+	mlfs_jw_key(&w, "columns_reordered");
+	mlfs_jw_bool(&w, s->cols_reordered);
+	mlfs_jw_key(&w, "rows_a");
+	mlfs_jw_u64(&w, s->rows_a);
+	mlfs_jw_key(&w, "rows_b");
+	mlfs_jw_u64(&w, s->rows_b);
+	mlfs_jw_key(&w, "rows_added");
+	mlfs_jw_u64(&w, s->rows_added);
+	mlfs_jw_key(&w, "rows_removed");
+	mlfs_jw_u64(&w, s->rows_removed);
+	mlfs_jw_key(&w, "rows_changed");
+	mlfs_jw_u64(&w, s->rows_changed);
+	mlfs_jw_key(&w, "rows_unchanged");
+	mlfs_jw_u64(&w, s->rows_same);
+	mlfs_jw_key(&w, "ragged_rows_a");
+	mlfs_jw_u64(&w, s->ragged_a);
+	mlfs_jw_key(&w, "ragged_rows_b");
+	mlfs_jw_u64(&w, s->ragged_b);
+	mlfs_jw_key(&w, "duplicate_keys_a");
+	mlfs_jw_u64(&w, s->dup_keys_a);
+	mlfs_jw_key(&w, "duplicate_keys_b");
+	mlfs_jw_u64(&w, s->dup_keys_b);
+
+	e = say_cols(t, '+', &x->hdr[1], &x->hdr[0]);
+	if (e == 0)
+		e = say_cols(t, '-', &x->hdr[0], &x->hdr[1]);
+	if (e == 0 && s->cols_reordered)
+		e = say(t, "columns reordered\n");
+	if (e == 0 && o->key && x->key[0] < 0)
+		e = say(t, "key column '%s' is not in both headers: rows "
+			"compared by content\n", o->key);
+	for (int side = 0; side < 2 && e == 0; side++)
+		if (side ? s->ragged_b : s->ragged_a)
+			e = say(t, "%s version: %" PRIu64 " rows with a wrong "
+				"field count (first: line %" PRIu64 ", %zu fields,"
+				" header has %zu)\n", side ? "new" : "old",
+				side ? s->ragged_b : s->ragged_a,
+				x->ragged_line[side], x->ragged_nf[side],
+				x->hdr[side].nf);
+	for (int side = 0; side < 2 && e == 0; side++)
+		if (side ? s->dup_keys_b : s->dup_keys_a)
+			e = say(t, "%s version: %" PRIu64 " rows repeat a key\n",
+				side ? "new" : "old",
+				side ? s->dup_keys_b : s->dup_keys_a);
+	if (e == 0)
+		e = say(t, "rows: %" PRIu64 " -> %" PRIu64 ": %" PRIu64
+			" added, %" PRIu64 " removed, %" PRIu64 " changed, %"
+			PRIu64 " unchanged%s\n", s->rows_a, s->rows_b,
+			s->rows_added, s->rows_removed, s->rows_changed,
+			s->rows_same, x->key[0] >= 0 ? " (by key)" :
+			" (as a multiset of rows)");
+
+	mlfs_jw_key(&w, "examples");
+	mlfs_jw_obj(&w);
+	mlfs_jw_key(&w, "added");
+	mlfs_jw_arr(&w);
+	for (size_t i = 0; i < x->ex_add.n && e == 0; i++)
+		e = show_row(x, &w, t, 1, &x->ex_add.v[i]);
+	mlfs_jw_arr_end(&w);
+	mlfs_jw_key(&w, "removed");
+	mlfs_jw_arr(&w);
+	for (size_t i = 0; i < x->ex_rm.n && e == 0; i++)
+		e = show_row(x, &w, t, 0, &x->ex_rm.v[i]);
+	mlfs_jw_arr_end(&w);
+	mlfs_jw_key(&w, "changed");
+	mlfs_jw_arr(&w);
+	for (size_t i = 0; i < x->ex_ch.n && e == 0; i++)
+		e = show_changed(x, &w, t, &x->ex_ch.v[i], &x->ex_ch.pa[i]);
+	mlfs_jw_arr_end(&w);
+	mlfs_jw_obj_end(&w);
+	mlfs_jw_obj_end(&w);
+	out->equal = !s->rows_added && !s->rows_removed && !s->rows_changed &&
+		     !s->cols_added && !s->cols_removed && !s->cols_reordered;
+	return e ? e : w.err;
+}
+
+int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+		  const struct mlfs_diff_content_opts *o,
+		  struct mlfs_diff_out *out, struct mlfs_csv_result *res)
+{
+	struct csv *x = calloc(1, sizeof(*x));
+	XXH3_state_t *st = XXH3_createState();
+	uint64_t total;
+	int e = -ENOMEM;
+
+	if (!x || !st)
+		goto out;
+	out->format = "csv";
+	x->src[0] = a;
+	x->src[1] = b;
+	for (int side = 0; side < 2; side++) {
+		x->delim[side] = detect_delim(x->src[side]);
+		e = rd_init(&x->hdr[side], x->src[side], x->delim[side], 0);
+		if (e < 0)
+			goto out;
+		e = rd_next(&x->hdr[side], x->err, sizeof(x->err));
+		if (e == 0) {
+			snprintf(x->err, sizeof(x->err), "no header row");
+			e = -EBADMSG;
+		}
+		if (e == -EBADMSG) {
+			snprintf(out->err, sizeof(out->err), "%s version: %s",
+				 side ? "new" : "old", x->err);
+			goto out;
+		}
+		if (e < 0)
+			goto out;
+		/* The header record stays; its block buffer is not needed. */
+		free(x->hdr[side].buf);
+		x->hdr[side].buf = NULL;
+	}
+	e = columns(x);
+	if (e < 0)
+		goto out;
+	x->key[0] = x->key[1] = -1;
+	if (o->key) {
+		x->key[0] = find_col(&x->hdr[0], o->key);
+		x->key[1] = find_col(&x->hdr[1], o->key);
+		if (x->key[0] < 0 || x->key[1] < 0)
+			x->key[0] = x->key[1] = -1;
+	}
+	x->ex_add.max = x->ex_rm.max = x->ex_ch.max = o->max_examples;
+	if (o->max_examples) {
+		x->ex_add.v = calloc(o->max_examples, sizeof(struct rowrec));
+		x->ex_rm.v = calloc(o->max_examples, sizeof(struct rowrec));
+		x->ex_ch.v = calloc(o->max_examples, sizeof(struct rowrec));
+		x->ex_ch.pa = calloc(o->max_examples, sizeof(struct rowrec));
+		if (!x->ex_add.v || !x->ex_rm.v || !x->ex_ch.v || !x->ex_ch.pa) {
+			e = -ENOMEM;
+			goto out;
+		}
+	}
+	/* Large inputs spill to temporary files, one per partition, so
+	 * each partition's records fit in memory when sorted. */
+	total = a->size + b->size;
+	x->nparts = total / PART_BYTES + 1;
+	if (x->nparts > PARTS_MAX)
+		x->nparts = PARTS_MAX;
+	x->parts = calloc(x->nparts, sizeof(*x->parts));
+	if (!x->parts)
+		goto out;
+	for (size_t p = 0; p < x->nparts && x->nparts > 1; p++) {
+		x->parts[p].f = tmpfile();
+		if (!x->parts[p].f) {
+			e = -errno;
+			goto out;
+		}
+	}
+	e = scan_side(x, 0, st);
+	if (e == 0)
+		e = scan_side(x, 1, st);
+	if (e == -EBADMSG)
+		memcpy(out->err, x->err, sizeof(out->err) < sizeof(x->err) ?
+		       sizeof(out->err) : sizeof(x->err));
+	if (e < 0)
+		goto out;
+	e = scan_parts(x);
+	if (e < 0)
+		goto out;
+	x->res.cols_added = x->hdr[1].nf - x->ncommon;
+	e = report(x, o, out);
+	if (res)
+		*res = x->res;
+out:
+	if (x) {
+		for (size_t p = 0; x->parts && p < x->nparts; p++) {
+			if (x->parts[p].f)
+				fclose(x->parts[p].f);
+			mlfs_buf_release(&x->parts[p].mem);
+		}
+		free(x->parts);
+		rd_release(&x->hdr[0]);
+		rd_release(&x->hdr[1]);
+		free(x->ca);
+		free(x->cb);
+		free(x->ex_add.v);
+		free(x->ex_rm.v);
+		free(x->ex_ch.v);
+		free(x->ex_ch.pa);
+		free(x);
+	}
+	XXH3_freeState(st);
+	return e;
+}
+
+static int csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+		    const struct mlfs_diff_content_opts *o,
+		    struct mlfs_diff_out *out)
+{
+	return mlfs_csv_diff(a, b, o, out, NULL);
+}
+
+static int csv_detect(const char *path, const uint8_t *head, size_t len,
+		      uint64_t size)
+{
+	size_t pl = strlen(path);
+
+	(void)head;
+	(void)len;
+	(void)size;
+	if (pl >= 4 && (!strcmp(path + pl - 4, ".csv") ||
+			!strcmp(path + pl - 4, ".tsv") ||
+			!strcmp(path + pl - 4, ".tab")))
+		return 1;
+	return 0;
+}
+
+const struct mlfs_diff_format mlfs_diff_format_csv = {
+	.name = "csv",
+	.detect = csv_detect,
+	.diff = csv_diff,
+};

@@ -1,0 +1,51 @@
+/*
+ * meta_internal.h - what the SQL files of libmlfs (meta.c, meta_refs.c)
+ * share: the connection object, the statement cache and row helpers.
+ * Every helper is called with the connection's lock held.
+ */
+#ifndef MLFS_META_INTERNAL_H
+#define MLFS_META_INTERNAL_H
+
+#include <pthread.h>
+
+#include "meta.h"
+
+enum stmt_id {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+	ST_CHUNK_GET, ST_CHUNK_PUT, ST_PACK_PUT,
+	ST_CONTENT_GET, ST_CONTENT_EXISTS, ST_CONTENT_PUT,
+	ST_TREE_GET, ST_TREE_PUT,
+	ST_REPO_GET, ST_REPO_GET_ID, ST_REPO_CREATE, ST_REPO_LIST,
+	ST_COMMIT_GET, ST_COMMIT_PUT, ST_COMMIT_RANGE, ST_COMMIT_ALL,
+	ST_COMMIT_ALL_REPOS,
+	ST_REF_GET, ST_REF_SET, ST_REF_DELETE, ST_REF_LIST, ST_REF_LIST_KIND,
+	ST_REFLOG_ADD, ST_REFLOG_AT,
+	ST_AUDIT_ADD, ST_CHUNK_EACH,
+	ST_COUNT_CHUNKS, ST_COUNT_CONTENTS, ST_COUNT_TREES, ST_COUNT_COMMITS,
+	ST_MAX
+};
+
+struct mlfs_meta {
+	pthread_mutex_t lock; /* recursive; guards db and stmts */
+	sqlite3 *db;
+	sqlite3_stmt *stmts[ST_MAX];
+};
+
+/* The cached statement @id, prepared on first use; reset after use with
+ * meta_done(). Returns 0 or -errno. */
+int meta_stmt(struct mlfs_meta *m, enum stmt_id id, sqlite3_stmt **out);
+void meta_done(sqlite3_stmt *st);
+int meta_bind_id(sqlite3_stmt *st, int i, const struct mlfs_id *id);
+/* Read column @i as an id (-EBADMSG unless a 16-byte blob). */
+int meta_col_id(sqlite3_stmt *st, int i, struct mlfs_id *id);
+/* Copy text column @i into @dst (-EBADMSG if it does not fit). */
+int meta_col_text(sqlite3_stmt *st, int i, char *dst, size_t size);
+/* Run a statement that returns no rows, then reset it. */
+int meta_step_done(sqlite3_stmt *st);
+/* Step @st to its end, one @elem-byte element per row filled by @read,
+ * into a malloc'd *out; on failure *out and *n hold what was read. */
+int meta_collect(sqlite3_stmt *st, size_t elem,
+		 int (*read)(sqlite3_stmt *st, void *e), void **out,
+		 size_t *n);
+
+#endif

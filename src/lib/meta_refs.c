@@ -1,0 +1,409 @@
+/*
+ * meta_refs.c - the SQL of repositories, commits, refs and the branch
+ * history (reflog) that "@{date}" reads. Statements live in meta.c's
+ * cache; see meta_internal.h.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meta_internal.h"
+
+static int read_repo(sqlite3_stmt *st, struct mlfs_repo *out)
+{
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	r = meta_col_text(st, 1, out->ns, sizeof(out->ns));
+	if (r == 0)
+		r = meta_col_text(st, 2, out->name, sizeof(out->name));
+	if (r == 0)
+		r = meta_col_text(st, 3, out->default_branch,
+			     sizeof(out->default_branch));
+	out->created = sqlite3_column_int64(st, 4);
+	return r;
+}
+
+static int repo_query(struct mlfs_meta *m, enum stmt_id sid, const char *ns,
+		      const char *name, int64_t id, struct mlfs_repo *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, sid, &st);
+	if (r < 0)
+		goto out;
+	if (ns) {
+		sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_int64(st, 1, id);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = read_repo(st, out);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	meta_done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_repo_get(struct mlfs_meta *m, const char *ns, const char *name,
+		       struct mlfs_repo *out)
+{
+	return repo_query(m, ST_REPO_GET, ns, name, 0, out);
+}
+
+int mlfs_meta_repo_get_id(struct mlfs_meta *m, int64_t id,
+			  struct mlfs_repo *out)
+{
+	return repo_query(m, ST_REPO_GET_ID, NULL, NULL, id, out);
+}
+
+int mlfs_meta_repo_create(struct mlfs_meta *m, const char *ns,
+			  const char *name, struct mlfs_repo *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_REPO_CREATE, &st);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, ns, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		r = meta_step_done(st);
+	}
+	if (r == 0)
+		r = mlfs_meta_repo_get(m, ns, name, out);
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+
+static int read_repo_row(sqlite3_stmt *st, void *e)
+{
+	return read_repo(st, e);
+}
+
+int mlfs_meta_repo_list(struct mlfs_meta *m, struct mlfs_repo **out,
+			size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	void *v = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_REPO_LIST, &st);
+	if (r == 0)
+		r = meta_collect(st, sizeof(struct mlfs_repo), read_repo_row, &v, n);
+	mlfs_meta_unlock(m);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Columns: [id,] repo_id, parent, tree, author, time, message. */
+static int read_commit(sqlite3_stmt *st, int col, struct mlfs_commit *c)
+{
+	const unsigned char *a, *msg;
+	int r;
+
+	c->repo_id = sqlite3_column_int64(st, col);
+	c->has_parent = sqlite3_column_type(st, col + 1) != SQLITE_NULL;
+	memset(&c->parent, 0, sizeof(c->parent));
+	if (c->has_parent) {
+		r = meta_col_id(st, col + 1, &c->parent);
+		if (r < 0)
+			return r;
+	}
+	r = meta_col_id(st, col + 2, &c->tree);
+	if (r < 0)
+		return r;
+	a = sqlite3_column_text(st, col + 3);
+	c->time = sqlite3_column_int64(st, col + 4);
+	msg = sqlite3_column_text(st, col + 5);
+	c->author = strdup(a ? (const char *)a : "");
+	c->message = strdup(msg ? (const char *)msg : "");
+	if (!c->author || !c->message) {
+		free(c->author);
+		free(c->message);
+		c->author = c->message = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int mlfs_meta_commit_get(struct mlfs_meta *m, const struct mlfs_id *id,
+			 struct mlfs_commit *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(out, 0, sizeof(*out));
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_COMMIT_GET, &st);
+	if (r < 0)
+		goto out;
+	meta_bind_id(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = *id;
+		r = read_commit(st, 0, out);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	}
+	meta_done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_commit_put(struct mlfs_meta *m, const struct mlfs_commit *c)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_COMMIT_PUT, &st);
+	if (r == 0) {
+		meta_bind_id(st, 1, &c->id);
+		sqlite3_bind_int64(st, 2, c->repo_id);
+		if (c->has_parent)
+			meta_bind_id(st, 3, &c->parent);
+		else
+			sqlite3_bind_null(st, 3);
+		meta_bind_id(st, 4, &c->tree);
+		sqlite3_bind_text(st, 5, c->author, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, c->time);
+		sqlite3_bind_text(st, 7, c->message, -1, SQLITE_STATIC);
+		r = meta_step_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+static int read_id_row(sqlite3_stmt *st, void *e)
+{
+	return meta_col_id(st, 0, e);
+}
+
+int mlfs_meta_commit_range(struct mlfs_meta *m, int64_t repo_id,
+			   const struct mlfs_id *lo, const struct mlfs_id *hi,
+			   size_t max, struct mlfs_id **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	void *v = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_COMMIT_RANGE, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, repo_id);
+		meta_bind_id(st, 2, lo);
+		meta_bind_id(st, 3, hi);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+		r = meta_collect(st, sizeof(struct mlfs_id), read_id_row, &v, n);
+	}
+	mlfs_meta_unlock(m);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+static int read_commit_row(sqlite3_stmt *st, void *e)
+{
+	struct mlfs_commit *c = e;
+	int r = meta_col_id(st, 0, &c->id);
+
+	return r < 0 ? r : read_commit(st, 1, c);
+}
+
+int mlfs_meta_commit_all(struct mlfs_meta *m, int64_t repo_id,
+			 struct mlfs_commit **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	void *v = NULL;
+	int r;
+
+	*n = 0;
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, repo_id ? ST_COMMIT_ALL : ST_COMMIT_ALL_REPOS, &st);
+	if (r == 0) {
+		if (repo_id)
+			sqlite3_bind_int64(st, 1, repo_id);
+		r = meta_collect(st, sizeof(struct mlfs_commit), read_commit_row,
+			    &v, n);
+	}
+	mlfs_meta_unlock(m);
+	if (r < 0) {
+		mlfs_commit_list_free(v, *n);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+static const char *kind_str(int kind)
+{
+	return kind == MLFS_REF_TAG ? "t" : "b";
+}
+
+int mlfs_meta_ref_get(struct mlfs_meta *m, int64_t repo_id, int kind,
+		      const char *name, struct mlfs_id *commit)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_REF_GET, &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, repo_id);
+	sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = meta_col_id(st, 0, commit);
+	else
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	meta_done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+static int reflog_add(struct mlfs_meta *m, int64_t repo_id, const char *name,
+		      const struct mlfs_id *commit, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r = meta_stmt(m, ST_REFLOG_ADD, &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, repo_id);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	if (commit)
+		meta_bind_id(st, 3, commit);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_int64(st, 4, now);
+	return meta_step_done(st);
+}
+
+int mlfs_meta_ref_set(struct mlfs_meta *m, int64_t repo_id, int kind,
+		      const char *name, const struct mlfs_id *commit,
+		      int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_REF_SET, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, repo_id);
+		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		meta_bind_id(st, 4, commit);
+		r = meta_step_done(st);
+	}
+	if (r == 0 && kind == MLFS_REF_BRANCH)
+		r = reflog_add(m, repo_id, name, commit, now);
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_ref_delete(struct mlfs_meta *m, int64_t repo_id, int kind,
+			 const char *name, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_REF_DELETE, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, repo_id);
+		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+		r = meta_step_done(st);
+		if (r == 0 && sqlite3_changes(m->db) == 0)
+			r = -ENOENT;
+	}
+	if (r == 0 && kind == MLFS_REF_BRANCH)
+		r = reflog_add(m, repo_id, name, NULL, now);
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+static int read_ref_row(sqlite3_stmt *st, void *e)
+{
+	const unsigned char *k = sqlite3_column_text(st, 0);
+	struct mlfs_ref *ref = e;
+	int r;
+
+	ref->kind = k && k[0] == 't' ? MLFS_REF_TAG : MLFS_REF_BRANCH;
+	r = meta_col_text(st, 1, ref->name, sizeof(ref->name));
+	return r < 0 ? r : meta_col_id(st, 2, &ref->commit);
+}
+
+int mlfs_meta_ref_list(struct mlfs_meta *m, int64_t repo_id, int kind,
+		       struct mlfs_ref **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	void *v = NULL;
+	int r;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, kind ? ST_REF_LIST_KIND : ST_REF_LIST, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, repo_id);
+		if (kind)
+			sqlite3_bind_text(st, 2, kind_str(kind), -1,
+					  SQLITE_STATIC);
+		r = meta_collect(st, sizeof(struct mlfs_ref), read_ref_row, &v, n);
+	}
+	mlfs_meta_unlock(m);
+	if (r < 0) {
+		free(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+int mlfs_meta_reflog_at(struct mlfs_meta *m, int64_t repo_id,
+			const char *branch, int64_t when,
+			struct mlfs_id *commit)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_REFLOG_AT, &st);
+	if (r < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, repo_id);
+	sqlite3_bind_text(st, 2, branch, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, when);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		/* A NULL commit records a deletion: no branch then. */
+		r = sqlite3_column_type(st, 0) == SQLITE_NULL ? -ENOENT :
+		    meta_col_id(st, 0, commit);
+	} else {
+		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	}
+	meta_done(st);
+out:
+	mlfs_meta_unlock(m);
+	return r;
+}

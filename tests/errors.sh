@@ -1,0 +1,210 @@
+#!/bin/bash
+# errors.sh - clear errors for a missing store, a read-only store (real
+# read-only mount, and chattr +i), a full disk, a missing SRC, special
+# files in SRC, bad DEST; --help on every command; usage errors exit 2.
+. "$(dirname "$0")/lib.sh"
+
+W=$(mktmp)
+echo data >"$W/f.txt"
+cmds=(init import tag branch repos log show ls cat export du fsck)
+# Plus whatever else `mlfs --help` lists (later issues add commands).
+for c in $("$MLFS" --help 2>/dev/null | sed -n 's/^   \([a-z][a-z-]*\)  .*/\1/p'); do
+	[[ " ${cmds[*]} " == *" $c "* ]] || cmds+=("$c")
+done
+
+# --- help and usage -----------------------------------------------------------
+for c in "${cmds[@]}"; do
+	expect_exit 0 "$MLFS" "$c" --help
+	if [ -s "$OUT_F" ] && grep -qi "usage" "$OUT_F"; then
+		ok "'mlfs $c --help' prints usage on stdout"
+	else
+		fail "'mlfs $c --help' prints no usage on stdout"
+	fi
+done
+expect_exit 0 "$MLFS" --help
+for c in init import log cat export; do
+	grep -q "$c" "$OUT_F" || fail "'mlfs --help' does not list $c"
+done
+expect_exit 2 "$MLFS"
+expect_exit 2 "$MLFS" no-such-command
+expect_err 'no-such-command' "unknown command is named in the message"
+expect_err_prefix "unknown command"
+expect_exit 2 "$MLFS" log --no-such-option
+expect_exit 2 "$MLFS" import
+expect_exit 2 "$MLFS" import "$W/f.txt"
+expect_exit 2 "$MLFS" import "$W/f.txt" ns/r extra-arg
+expect_exit 2 "$MLFS" cat
+expect_exit 2 "$MLFS" export ns/r
+expect_exit 2 "$MLFS" tag
+expect_exit 2 "$MLFS" log -n notanumber ns/r
+expect_exit 2 "$MLFS" --store
+expect_exit 2 "$MLFS" init --zstd-level abc --store "$W/zs"
+expect_exit 2 "$MLFS" init --zstd-level 99 --store "$W/zs"
+[ -e "$W/zs/mlfs.db" ] && fail "init with a bad --zstd-level created a store"
+
+# --- missing store ------------------------------------------------------------------
+for c in "repos" "log ns/r" "cat ns/r/f" "import $W/f.txt ns/r" "du" "fsck"; do
+	# shellcheck disable=SC2086
+	expect_exit 1 "$MLFS" --store "$W/nostore" $c
+	expect_err 'mlfs init' "'$c' with no store says how to create one (mlfs init)"
+done
+[ -e "$W/nostore" ] && fail "a read command created the missing store directory"
+mkdir "$W/emptydir"
+expect_exit 1 "$MLFS" --store "$W/emptydir" repos
+expect_err 'mlfs init' "an empty directory is not a store: says mlfs init"
+MLFS_STORE=$W/nostore2 run "$MLFS" repos
+[ "$RC" -eq 1 ] && grep -q 'mlfs init' "$ERR_F" && ok "\$MLFS_STORE honoured (missing store)" ||
+	{ fail "\$MLFS_STORE=missing: exit $RC"; show_last; }
+if [ ! -e /var/lib/mlfs ] && [ "$(id -u)" = 0 ]; then
+	run env -u MLFS_STORE "$MLFS" repos
+	[ "$RC" -eq 1 ] && grep -q '/var/lib/mlfs' "$ERR_F" &&
+		ok "default store for root is /var/lib/mlfs (named in the error)" ||
+		{ fail "default store: exit $RC"; show_last; }
+	[ -e /var/lib/mlfs ] && fail "a read command created /var/lib/mlfs"
+fi
+
+# --- init --------------------------------------------------------------------------------
+S=$W/store
+expect_exit 0 "$MLFS" init --store "$S"
+[ -f "$S/mlfs.db" ] && [ -d "$S/packs" ] && [ -f "$S/config" ] &&
+	ok "init creates mlfs.db, packs/, config" || fail "init layout"
+expect_exit 0 "$MLFS" --store "$S" repos
+expect_exit 0 "$MLFS" repos --store "$S" --json
+json_ok "repos --json of an empty store is an empty list" "d == [] or d.get('repos') == []"
+expect_exit 0 "$MLFS" import --store "$S" "$W/f.txt" ns/r -q
+expect_exit 1 "$MLFS" init --store "$S"
+expect_err 'exist|already' "init on an existing store refuses"
+expect_exit 0 "$MLFS" cat --store "$S" ns/r/f.txt
+mkdir "$W/nonempty" && echo x >"$W/nonempty/file"
+expect_exit 1 "$MLFS" init --store "$W/nonempty"
+expect_exit 0 "$MLFS" init --store "$W/zstore" --zstd-level 19
+MLFS_STORE=$W/envstore run "$MLFS" init
+[ "$RC" -eq 0 ] && [ -f "$W/envstore/mlfs.db" ] && ok "init uses \$MLFS_STORE" ||
+	fail "init with \$MLFS_STORE: exit $RC"
+MLFS_STORE=$W/envstore run "$MLFS" import "$W/f.txt" env/r -q
+[ "$RC" -eq 0 ] && ok "import uses \$MLFS_STORE" || fail "import with \$MLFS_STORE: exit $RC"
+expect_exit 0 "$MLFS" log env/r --store "$W/envstore"
+expect_exit 1 "$MLFS" init --store "$W/no/such/parent/x"
+# A damaged config and a missing database are reported, not crashed on.
+cp -a "$S" "$W/dmg"
+echo "garbage" >"$W/dmg/config"
+run "$MLFS" repos --store "$W/dmg"
+[ "$RC" -eq 1 ] && ok "damaged config: exit 1" || { fail "damaged config: exit $RC"; show_last; }
+expect_err_prefix "damaged config"
+cp -a "$S" "$W/nodb"
+rm -f "$W/nodb/mlfs.db"*
+run "$MLFS" log ns/r --store "$W/nodb"
+[ "$RC" -eq 1 ] && ok "missing mlfs.db: exit 1" || { fail "missing mlfs.db: exit $RC"; show_last; }
+[ -e "$W/nodb/mlfs.db" ] && [ ! -s "$W/nodb/mlfs.db" ] && echo "   note: reading a store without mlfs.db created an empty one"
+
+# --- SRC problems --------------------------------------------------------------------------
+expect_exit 1 "$MLFS" import --store "$S" "$W/does-not-exist" ns/r -q
+expect_err 'does-not-exist' "non-existent SRC: the path is named"
+expect_err_prefix "non-existent SRC"
+expect_exit 1 "$MLFS" log ns/new --store "$S"
+# Special files and hard links: kept or reported, never a silent failure.
+sp=$W/special
+mkdir -p "$sp/d"
+echo regular >"$sp/regular"
+ln "$sp/regular" "$sp/hardlink"
+mkfifo "$sp/fifo"
+expect_exit 0 "$MLFS" import --store "$S" "$sp" ns/special -q
+expect_err 'fifo' "import warns about the skipped fifo on stderr"
+expect_exit 0 "$MLFS" export --store "$S" ns/special "$W/special-out"
+[ ! -e "$W/special-out/fifo" ] && ok "fifo not exported" || fail "fifo exported?"
+cmp -s "$W/special-out/hardlink" "$sp/regular" && ok "hard link exported as a file with the content" ||
+	fail "hard link content"
+# Unreadable file (as root, only possible through a file we cannot open:
+# a directory we cannot search does not stop root) - skipped.
+# SRC that is a symlink to a directory.
+ln -s "$sp/d" "$W/link-to-dir"
+run "$MLFS" import --store "$S" "$W/link-to-dir" ns/linksrc -q
+echo "   note: import of a SRC that is a symlink to a dir: exit $RC"
+
+# --- export DEST problems -------------------------------------------------------------------
+expect_exit 1 "$MLFS" export --store "$S" ns/r "$W"
+expect_err 'exist' "export onto an existing dir names the problem"
+expect_exit 1 "$MLFS" export --store "$S" ns/r "$W/no/such/parent/dest"
+expect_exit 1 "$MLFS" export --store "$S" ns/r/no-such-path "$W/dest-x"
+[ -e "$W/dest-x" ] && fail "failed export left DEST behind"
+
+# --- read-only store: a real read-only mount --------------------------------------------------
+ro=$W/ro
+mkdir "$ro"
+if mount -t tmpfs -o size=64m tmpfs "$ro" 2>/dev/null; then
+	at_exit "umount -l '$ro'"
+	RS=$ro/store
+	expect_exit 0 "$MLFS" init --store "$RS"
+	expect_exit 0 "$MLFS" import --store "$RS" "$W/f.txt" ro/r -q -t v1
+	mount -o remount,ro "$ro"
+	expect_exit 1 "$MLFS" import --store "$RS" "$sp" ro/r -q
+	expect_err 'read-only|read only|EROFS' "import into a read-only store says read-only"
+	expect_err_prefix "read-only import"
+	expect_exit 0 "$MLFS" log --store "$RS" ro/r
+	expect_exit 0 "$MLFS" ls --store "$RS" ro/r
+	expect_exit 0 "$MLFS" cat --store "$RS" ro/r/f.txt
+	expect_out '^data$' "cat from a read-only store returns the bytes"
+	expect_exit 0 "$MLFS" repos --store "$RS"
+	expect_exit 0 "$MLFS" du --store "$RS"
+	expect_exit 0 "$MLFS" fsck --store "$RS" --read-data
+	expect_exit 0 "$MLFS" export --store "$RS" ro/r "$W/ro-out"
+	expect_exit 1 "$MLFS" tag --store "$RS" ro/r@v1 v2
+	expect_err 'read-only|read only' "tag in a read-only store says read-only"
+	mount -o remount,rw "$ro"
+	expect_exit 0 "$MLFS" fsck --store "$RS"
+	expect_exit 0 "$MLFS" import --store "$RS" "$sp" ro/r -q
+	# --- full disk ---------------------------------------------------------------------
+	umount "$ro"
+	mount -t tmpfs -o size=24m tmpfs "$ro"
+	FS=$ro/store
+	expect_exit 0 "$MLFS" init --store "$FS"
+	expect_exit 0 "$MLFS" import --store "$FS" "$W/f.txt" full/r -q -t v1
+	gen random "$W/big40" --size-mib 40 --seed 5
+	expect_exit 1 "$MLFS" import --store "$FS" "$W/big40" full/r -q
+	expect_err 'space' "import on a full disk says no space"
+	rm -f "$W/big40"
+	expect_exit 0 "$MLFS" fsck --store "$FS" --read-data
+	expect_exit 0 "$MLFS" cat --store "$FS" full/r@v1/f.txt
+	expect_exit 0 "$MLFS" log --store "$FS" full/r
+	if [ "$(grep -c . "$OUT_F")" -ge 1 ]; then ok "full disk: earlier commit intact"; fi
+	umount "$ro"
+else
+	fail "cannot mount a tmpfs for the read-only and full-disk checks"
+fi
+
+# --- read-only store: chattr +i ----------------------------------------------------------------
+IS=$W/istore
+expect_exit 0 "$MLFS" init --store "$IS"
+expect_exit 0 "$MLFS" import --store "$IS" "$W/f.txt" imm/r -q -t v1
+if chattr -R +i "$IS" 2>/dev/null; then
+	at_exit "chattr -R -i '$IS'"
+	expect_exit 1 "$MLFS" import --store "$IS" "$sp" imm/r -q
+	expect_err 'read-only|permission|not permitted|cannot write' "import into an immutable store fails clearly"
+	expect_exit 0 "$MLFS" cat --store "$IS" imm/r/f.txt
+	expect_exit 0 "$MLFS" log --store "$IS" imm/r
+	expect_exit 0 "$MLFS" fsck --store "$IS" --read-data
+	chattr -R -i "$IS"
+	expect_exit 0 "$MLFS" fsck --store "$IS"
+	expect_exit 0 "$MLFS" import --store "$IS" "$sp" imm/r -q
+else
+	echo "   note: chattr +i unsupported here; skipped"
+fi
+
+# --- read-only store directory for a non-root user (chmod a-w) -----------------
+if command -v runuser >/dev/null && id nobody >/dev/null 2>&1; then
+	US=$W/ustore
+	expect_exit 0 "$MLFS" init --store "$US"
+	expect_exit 0 "$MLFS" import --store "$US" "$W/f.txt" usr/r -q -t v1
+	chmod o+x "$_tmp_root" "$W"
+	chown -R nobody "$US"
+	chmod -R a-w "$US"
+	asnobody() { runuser -u nobody -- "$@"; }
+	expect_exit 1 asnobody "$MLFS" import --store "$US" "$W/f.txt" usr/r -q
+	expect_err 'read-only|permission|cannot write' "chmod a-w store: import fails clearly"
+	expect_exit 0 asnobody "$MLFS" log --store "$US" usr/r
+	expect_exit 0 asnobody "$MLFS" cat --store "$US" usr/r/f.txt
+	expect_exit 0 asnobody "$MLFS" fsck --store "$US" --read-data
+	chmod -R u+w "$US"
+fi
+
+summary

@@ -1,0 +1,423 @@
+/*
+ * test_codec.c - chunk compression: codec choice (RAW fallback, ZSTD,
+ * ZSTD_SHUF2 for 16-bit data), round trips, and a decoder that rejects
+ * every malformed input without crashing.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <zstd.h>
+
+#include "mlfs/codec.h"
+
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint8_t *random_data(size_t len, uint64_t seed)
+{
+	uint8_t *p = malloc(len ? len : 1);
+
+	assert_non_null(p);
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)splitmix(&seed);
+	return p;
+}
+
+static uint8_t *text_data(size_t len)
+{
+	static const char words[] = "the quick brown fox jumps over the "
+				    "lazy dog; weights and biases, ";
+	uint8_t *p = malloc(len);
+
+	assert_non_null(p);
+	for (size_t i = 0; i < len; i++)
+		p[i] = (uint8_t)words[(i * 7 + i / 97) % (sizeof(words) - 1)];
+	return p;
+}
+
+/* float -> IEEE half by bit manipulation (truncating, flush to zero). */
+static uint16_t to_half(float f)
+{
+	uint32_t x;
+	uint16_t sign;
+	int exp;
+
+	memcpy(&x, &f, 4);
+	sign = (uint16_t)((x >> 16) & 0x8000);
+	exp = (int)((x >> 23) & 0xff) - 127 + 15;
+	if (exp <= 0)
+		return sign;
+	if (exp >= 31)
+		return (uint16_t)(sign | 0x7c00);
+	return (uint16_t)(sign | (unsigned)exp << 10 | ((x >> 13) & 0x3ff));
+}
+
+/* Little-endian float16 of normal-ish values, as in a weight tensor. */
+static uint8_t *f16_data(size_t len, uint64_t seed)
+{
+	uint8_t *p = malloc(len + 1);
+
+	assert_non_null(p);
+	for (size_t i = 0; i < len; i += 2) {
+		float u = 0;
+		uint16_t h;
+
+		for (int k = 0; k < 4; k++)
+			u += (float)(splitmix(&seed) >> 40) / (float)(1 << 24);
+		h = to_half((u - 2.0f) * 0.05f);
+		p[i] = (uint8_t)h;
+		p[i + 1] = (uint8_t)(h >> 8);
+	}
+	return p;
+}
+
+struct enc {
+	void *cctx;
+	struct mlfs_buf out;
+	enum mlfs_codec codec;
+};
+
+static void encode(struct enc *e, const void *in, size_t len)
+{
+	e->codec = (enum mlfs_codec)99;
+	assert_int_equal(mlfs_codec_encode(&e->cctx, 3, in, len, &e->out,
+					   &e->codec), 0);
+}
+
+static void enc_release(struct enc *e)
+{
+	mlfs_buf_release(&e->out);
+	mlfs_codec_cctx_free(e->cctx);
+	e->cctx = NULL;
+}
+
+static void round_trip(const struct enc *e, const uint8_t *in, size_t len)
+{
+	uint8_t *back = malloc(len ? len : 1);
+
+	assert_non_null(back);
+	memset(back, 0xee, len);
+	assert_int_equal(mlfs_codec_decode(e->codec, e->out.data, e->out.len,
+					   back, len), 0);
+	assert_memory_equal(back, in, len);
+	free(back);
+}
+
+static void test_codec_compressible_data_uses_zstd(void **state)
+{
+	struct enc e = { 0 };
+	size_t len = 65536;
+	uint8_t *p = text_data(len);
+
+	(void)state;
+	encode(&e, p, len);
+	assert_int_equal(e.codec, MLFS_CODEC_ZSTD);
+	assert_true(e.out.len < len / 4);
+	assert_int_equal(ZSTD_getFrameContentSize(e.out.data, e.out.len), len);
+	round_trip(&e, p, len);
+	enc_release(&e);
+	free(p);
+}
+
+static void test_codec_random_data_stays_raw(void **state)
+{
+	struct enc e = { 0 };
+	static const size_t lens[] = { 1, 100, 1023, 1024, 65536, 65537 };
+
+	(void)state;
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(lens); i++) {
+		uint8_t *p = random_data(lens[i], i + 1);
+
+		encode(&e, p, lens[i]);
+		assert_int_equal(e.codec, MLFS_CODEC_RAW);
+		assert_int_equal(e.out.len, lens[i]);
+		assert_memory_equal(e.out.data, p, lens[i]);
+		round_trip(&e, p, lens[i]);
+		free(p);
+	}
+	enc_release(&e);
+}
+
+static void test_codec_empty_input_is_raw_empty(void **state)
+{
+	struct enc e = { 0 };
+	uint8_t dummy = 0;
+
+	(void)state;
+	encode(&e, &dummy, 0);
+	assert_int_equal(e.codec, MLFS_CODEC_RAW);
+	assert_int_equal(e.out.len, 0);
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_RAW, &dummy, 0, &dummy,
+					   0), 0);
+	enc_release(&e);
+}
+
+static void test_codec_float16_data_uses_shuf2_and_round_trips(void **state)
+{
+	static const size_t lens[] = { 1024, 4097, 65536, 65537, 262143 };
+	struct enc e = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(lens); i++) {
+		size_t len = lens[i];
+		uint8_t *p = f16_data(len, 100 + i);
+		size_t plain_cap = ZSTD_compressBound(len), plain;
+		uint8_t *z = malloc(plain_cap);
+
+		assert_non_null(z);
+		encode(&e, p, len);
+		assert_int_equal(e.codec, MLFS_CODEC_ZSTD_SHUF2);
+		assert_true(e.out.len < len - len / 32);
+		/* Beats zstd over the interleaved bytes. */
+		plain = ZSTD_compress(z, plain_cap, p, len, 3);
+		assert_false(ZSTD_isError(plain));
+		assert_true(e.out.len < plain);
+		/* Layout: le32 first-frame length, two frames. */
+		assert_true(mlfs_get_le32(e.out.data) < e.out.len - 4);
+		assert_int_equal(ZSTD_getFrameContentSize(e.out.data + 4,
+							  e.out.len - 4),
+				 (len + 1) / 2);
+		round_trip(&e, p, len);
+		free(z);
+		free(p);
+	}
+	enc_release(&e);
+}
+
+/* Even bytes random, odd bytes from 4 values: the simplest 16-bit shape. */
+static void test_codec_two_plane_bytes_use_shuf2(void **state)
+{
+	static const uint8_t hi[] = { 0x3c, 0x3d, 0xbc, 0xbd };
+	struct enc e = { 0 };
+	size_t len = 100001;
+	uint8_t *p = random_data(len, 5);
+
+	(void)state;
+	for (size_t i = 1; i < len; i += 2)
+		p[i] = hi[p[i] & 3];
+	encode(&e, p, len);
+	assert_int_equal(e.codec, MLFS_CODEC_ZSTD_SHUF2);
+	round_trip(&e, p, len);
+	enc_release(&e);
+	free(p);
+}
+
+static void test_codec_short_input_never_shuf2(void **state)
+{
+	struct enc e = { 0 };
+	uint8_t *p = f16_data(1022, 9);
+
+	(void)state;
+	encode(&e, p, 1022);
+	assert_int_not_equal(e.codec, MLFS_CODEC_ZSTD_SHUF2);
+	round_trip(&e, p, 1022);
+	enc_release(&e);
+	free(p);
+}
+
+static void test_codec_decode_rejects_truncated_zstd_frame(void **state)
+{
+	struct enc e = { 0 };
+	size_t len = 65536;
+	uint8_t *p = text_data(len), *back = malloc(len);
+
+	(void)state;
+	assert_non_null(back);
+	encode(&e, p, len);
+	assert_int_equal(e.codec, MLFS_CODEC_ZSTD);
+	for (size_t cut = 0; cut < e.out.len; cut++)
+		assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD, e.out.data,
+						   cut, back, len), -EBADMSG);
+	enc_release(&e);
+	free(back);
+	free(p);
+}
+
+static void test_codec_decode_rejects_wrong_raw_len(void **state)
+{
+	struct enc e = { 0 };
+	size_t len = 65536;
+	uint8_t *p = text_data(len), *back = malloc(len + 1);
+	uint8_t *f = f16_data(len, 1);
+
+	(void)state;
+	assert_non_null(back);
+	encode(&e, p, len);
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD, e.out.data,
+					   e.out.len, back, len + 1), -EBADMSG);
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD, e.out.data,
+					   e.out.len, back, len - 1), -EBADMSG);
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD, e.out.data,
+					   e.out.len, back, 0), -EBADMSG);
+	/* RAW: stored must equal raw. */
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_RAW, p, len, back,
+					   len + 1), -EBADMSG);
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_RAW, p, len, back,
+					   len - 1), -EBADMSG);
+	/* SHUF2. */
+	encode(&e, f, len);
+	assert_int_equal(e.codec, MLFS_CODEC_ZSTD_SHUF2);
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF2, e.out.data,
+					   e.out.len, back, len + 1), -EBADMSG);
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF2, e.out.data,
+					   e.out.len, back, len - 1), -EBADMSG);
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF2, e.out.data,
+					   e.out.len, back, 0), -EBADMSG);
+	enc_release(&e);
+	free(back);
+	free(f);
+	free(p);
+}
+
+static void test_codec_decode_rejects_unknown_codec(void **state)
+{
+	uint8_t in[16] = { 0 }, out[16];
+
+	(void)state;
+	assert_int_equal(mlfs_codec_decode((enum mlfs_codec)3, in, 16, out,
+					   16), -EBADMSG);
+	assert_int_equal(mlfs_codec_decode((enum mlfs_codec)255, in, 16, out,
+					   16), -EBADMSG);
+	assert_int_equal(mlfs_codec_decode((enum mlfs_codec)(MLFS_CODEC_MAX +
+							     1), in, 16, out,
+					   16), -EBADMSG);
+}
+
+static void test_codec_decode_rejects_lying_shuf2_first_length(void **state)
+{
+	struct enc e = { 0 };
+	size_t len = 65536;
+	uint8_t *f = f16_data(len, 2), *back = malloc(len), *bad;
+	uint32_t n1;
+	static const int64_t deltas[] = { -1, 1, 2, -100 };
+
+	(void)state;
+	assert_non_null(back);
+	encode(&e, f, len);
+	assert_int_equal(e.codec, MLFS_CODEC_ZSTD_SHUF2);
+	n1 = mlfs_get_le32(e.out.data);
+	bad = malloc(e.out.len);
+	assert_non_null(bad);
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(deltas); i++) {
+		memcpy(bad, e.out.data, e.out.len);
+		mlfs_put_le32(bad, (uint32_t)((int64_t)n1 + deltas[i]));
+		assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF2, bad,
+						   e.out.len, back, len),
+				 -EBADMSG);
+	}
+	static const uint32_t absurd[] = { 0, 0xffffffffu, 0xfffffffcu,
+					   0x80000000u };
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(absurd); i++) {
+		memcpy(bad, e.out.data, e.out.len);
+		mlfs_put_le32(bad, absurd[i]);
+		assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF2, bad,
+						   e.out.len, back, len),
+				 -EBADMSG);
+	}
+	/* Exactly the whole blob as the first frame: nothing for the second. */
+	memcpy(bad, e.out.data, e.out.len);
+	mlfs_put_le32(bad, (uint32_t)(e.out.len - 4));
+	assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF2, bad,
+					   e.out.len, back, len), -EBADMSG);
+	/* Shorter than the length field. */
+	for (size_t l = 0; l < 4; l++)
+		assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF2,
+						   e.out.data, l, back, len),
+				 -EBADMSG);
+	free(bad);
+	enc_release(&e);
+	free(back);
+	free(f);
+}
+
+static void test_codec_decode_every_shuf2_prefix_fails(void **state)
+{
+	struct enc e = { 0 };
+	size_t len = 4096;
+	uint8_t *f = f16_data(len, 3), *back = malloc(len);
+
+	(void)state;
+	assert_non_null(back);
+	encode(&e, f, len);
+	assert_int_equal(e.codec, MLFS_CODEC_ZSTD_SHUF2);
+	for (size_t cut = 0; cut < e.out.len; cut++) {
+		/* A heap copy of exactly @cut bytes, so ASan sees overreads. */
+		uint8_t *c = malloc(cut ? cut : 1);
+
+		assert_non_null(c);
+		memcpy(c, e.out.data, cut);
+		assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF2, c,
+						   cut, back, len), -EBADMSG);
+		free(c);
+	}
+	enc_release(&e);
+	free(back);
+	free(f);
+}
+
+/* Random byte damage: any result but a crash or an overrun; a success
+ * must have filled exactly raw_len bytes (ASan checks the bounds). */
+static void test_codec_decode_survives_corruption(void **state)
+{
+	struct enc e = { 0 };
+	size_t len = 8192;
+	uint8_t *f = f16_data(len, 4), *t = text_data(len);
+	uint8_t *back = malloc(len), *bad;
+	uint64_t seed = 12345;
+
+	(void)state;
+	assert_non_null(back);
+	for (int which = 0; which < 2; which++) {
+		encode(&e, which ? f : t, len);
+		bad = malloc(e.out.len);
+		assert_non_null(bad);
+		for (int k = 0; k < 2000; k++) {
+			int r;
+
+			memcpy(bad, e.out.data, e.out.len);
+			for (int j = 0; j < 1 + k % 3; j++)
+				bad[splitmix(&seed) % e.out.len] ^=
+					(uint8_t)(1 + splitmix(&seed) % 255);
+			r = mlfs_codec_decode(e.codec, bad, e.out.len, back,
+					      len);
+			assert_true(r == 0 || r == -EBADMSG);
+		}
+		free(bad);
+	}
+	enc_release(&e);
+	free(back);
+	free(t);
+	free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_codec_compressible_data_uses_zstd),
+		cmocka_unit_test(test_codec_random_data_stays_raw),
+		cmocka_unit_test(test_codec_empty_input_is_raw_empty),
+		cmocka_unit_test(test_codec_float16_data_uses_shuf2_and_round_trips),
+		cmocka_unit_test(test_codec_two_plane_bytes_use_shuf2),
+		cmocka_unit_test(test_codec_short_input_never_shuf2),
+		cmocka_unit_test(test_codec_decode_rejects_truncated_zstd_frame),
+		cmocka_unit_test(test_codec_decode_rejects_wrong_raw_len),
+		cmocka_unit_test(test_codec_decode_rejects_unknown_codec),
+		cmocka_unit_test(test_codec_decode_rejects_lying_shuf2_first_length),
+		cmocka_unit_test(test_codec_decode_every_shuf2_prefix_fails),
+		cmocka_unit_test(test_codec_decode_survives_corruption),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

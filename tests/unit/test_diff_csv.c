@@ -1,0 +1,271 @@
+/*
+ * test_diff_csv.c - CSV/TSV diffs on memory buffers: columns, rows by
+ * multiset and by key, quoting, and hostile input (ragged rows, a quote
+ * never closed, no header).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "mlfs/diff.h"
+
+static int run(const char *path, const char *a, const char *b,
+	       const char *key, struct mlfs_csv_result *res,
+	       struct mlfs_diff_out *out)
+{
+	struct mlfs_diff_src sa = { path, strlen(a), (const uint8_t *)a,
+				    NULL, NULL };
+	struct mlfs_diff_src sb = { path, strlen(b), (const uint8_t *)b,
+				    NULL, NULL };
+	struct mlfs_diff_content_opts o = { .key = key, .max_examples = 5 };
+
+	memset(out, 0, sizeof(*out));
+	memset(res, 0, sizeof(*res));
+	return mlfs_csv_diff(&sa, &sb, &o, out, res);
+}
+
+static void test_csv_multiset_counts_added_and_removed_rows(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "id,x\n1,a\n2,b\n2,b\n3,c\n",
+			     "id,x\n3,c\n2,b\n1,z\n4,d\n", NULL, &r, &out), 0);
+	assert_int_equal(r.rows_a, 4);
+	assert_int_equal(r.rows_b, 4);
+	assert_int_equal(r.rows_added, 2);   /* 1,z and 4,d */
+	assert_int_equal(r.rows_removed, 2); /* 1,a and one 2,b */
+	assert_int_equal(r.rows_changed, 0);
+	assert_int_equal(r.rows_same, 2);
+	assert_false(out.equal);
+	assert_non_null(strstr((char *)out.text.data, "+ line 4: 1,z\n"));
+	assert_non_null(strstr((char *)out.text.data, "- line 2: 1,a\n"));
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_row_order_only_is_equal(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "a,b\n1,2\n3,4\n", "a,b\r\n3,4\r\n1,2\r\n",
+			     NULL, &r, &out), 0);
+	assert_true(out.equal);
+	assert_int_equal(r.rows_same, 2);
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_key_reports_changed_rows_and_columns(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+	struct mlfs_json *j = NULL;
+	const struct mlfs_json *ch;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(run("d.csv", "id,price,name\n1,3.5,a\n2,4,b\n3,5,c\n",
+			     "id,price,name\n1,3.7,a\n3,5,c\n5,9,e\n", "id",
+			     &r, &out), 0);
+	assert_int_equal(r.rows_changed, 1);
+	assert_int_equal(r.rows_added, 1);
+	assert_int_equal(r.rows_removed, 1);
+	assert_int_equal(r.rows_same, 1);
+	assert_non_null(strstr((char *)out.text.data,
+			       "~ id=1 (line 2 -> 2): price: 3.5 -> 3.7\n"));
+	assert_int_equal(mlfs_json_parse((char *)out.json.data, out.json.len,
+					 &j, err, sizeof(err)), 0);
+	ch = mlfs_json_get(mlfs_json_get(j, "examples"), "changed");
+	assert_int_equal(ch->n, 1);
+	assert_string_equal(mlfs_json_get(ch->v[0], "key")->str, "1");
+	assert_string_equal(mlfs_json_get(mlfs_json_get(mlfs_json_get(ch->v[0],
+			    "columns"), "price"), "new")->str, "3.7");
+	assert_string_equal(mlfs_json_get(j, "key")->str, "id");
+	mlfs_json_free(j);
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_added_column_leaves_rows_unchanged(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "id,x\n1,a\n2,b\n",
+			     "x,id,y\na,1,q\nb,2,r\n", "id", &r, &out), 0);
+	assert_int_equal(r.cols_added, 1);
+	assert_int_equal(r.cols_removed, 0);
+	assert_true(r.cols_reordered);
+	assert_int_equal(r.rows_same, 2);
+	assert_int_equal(r.rows_changed, 0);
+	assert_non_null(strstr((char *)out.text.data, "+ column y\n"));
+	assert_non_null(strstr((char *)out.text.data, "columns reordered\n"));
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_quoted_fields_with_delimiters_and_newlines(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "k,v\n1,\"a,b\"\n2,\"x\ny\"\n",
+			     "k,v\n1,\"a,b\"\n2,\"x\ny\"\"\"\n", "k", &r, &out), 0);
+	assert_int_equal(r.rows_a, 2);
+	assert_int_equal(r.rows_b, 2);
+	assert_int_equal(r.rows_same, 1);
+	assert_int_equal(r.rows_changed, 1);
+	assert_non_null(strstr((char *)out.text.data,
+			       "v: x\\ny -> x\\ny\"\n"));
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_ragged_rows_are_counted_not_fatal(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "a,b,c\n1,2,3\n", "a,b,c\n1,2,3\n4,5\n"
+			     "6,7,8,9\n", NULL, &r, &out), 0);
+	assert_int_equal(r.ragged_b, 2);
+	assert_int_equal(r.ragged_a, 0);
+	assert_int_equal(r.rows_added, 2);
+	assert_non_null(strstr((char *)out.text.data,
+			       "new version: 2 rows with a wrong field count "
+			       "(first: line 3, 2 fields, header has 3)\n"));
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_unclosed_quote_is_ebadmsg_with_line(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "a,b\n1,2\n", "a,b\n1,2\n3,\"open\n4,5\n",
+			     NULL, &r, &out), -EBADMSG);
+	assert_string_equal(out.err, "new version: quote opened on line 3 is "
+			    "never closed");
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_unclosed_quote_falls_back_to_binary(void **state)
+{
+	const char *a = "a,b\n1,2\n", *b = "a,b\n\"1,2\n";
+	struct mlfs_diff_src sa = { "d.csv", strlen(a), (const uint8_t *)a,
+				    NULL, NULL };
+	struct mlfs_diff_src sb = { "d.csv", strlen(b), (const uint8_t *)b,
+				    NULL, NULL };
+	struct mlfs_diff_content_opts o = { .max_examples = 5 };
+	struct mlfs_diff_out out;
+
+	(void)state;
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(mlfs_diff_content(&sa, &sb, &o, &out), 0);
+	assert_string_equal(out.format, "binary");
+	assert_string_equal(out.err, "new version: quote opened on line 2 is "
+			    "never closed");
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_empty_file_has_no_header(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "", "a\n1\n", NULL, &r, &out), -EBADMSG);
+	assert_string_equal(out.err, "old version: no header row");
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_tsv_by_extension(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.tsv", "a\tb\n1,5\t2\n", "a\tb\n1,5\t3\n", "a",
+			     &r, &out), 0);
+	assert_int_equal(r.rows_changed, 1);
+	assert_non_null(strstr((char *)out.json.data, "\"format\":\"tsv\""));
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_missing_key_column_compares_by_content(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "a\n1\n", "a\n2\n", "nope", &r, &out), 0);
+	assert_int_equal(r.rows_added, 1);
+	assert_int_equal(r.rows_removed, 1);
+	assert_non_null(strstr((char *)out.text.data,
+			       "key column 'nope' is not in both headers"));
+	mlfs_diff_out_release(&out);
+}
+
+static void test_csv_examples_are_capped_and_in_file_order(void **state)
+{
+	struct mlfs_buf a = MLFS_BUF_INIT, b = MLFS_BUF_INIT;
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+	char line[32];
+	struct mlfs_json *j = NULL;
+	const struct mlfs_json *ex;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(mlfs_buf_append(&a, "n\n", 2), 0);
+	assert_int_equal(mlfs_buf_append(&b, "n\n", 2), 0);
+	for (int i = 0; i < 1000; i++) {
+		int l = snprintf(line, sizeof(line), "%d\n", i);
+
+		assert_int_equal(mlfs_buf_append(&b, line, (size_t)l), 0);
+	}
+	assert_int_equal(mlfs_buf_append(&a, "\0", 1), 0);
+	assert_int_equal(mlfs_buf_append(&b, "\0", 1), 0);
+	assert_int_equal(run("d.csv", (char *)a.data, (char *)b.data, NULL, &r,
+			     &out), 0);
+	assert_int_equal(r.rows_added, 1000);
+	assert_int_equal(mlfs_json_parse((char *)out.json.data, out.json.len,
+					 &j, err, sizeof(err)), 0);
+	ex = mlfs_json_get(mlfs_json_get(j, "examples"), "added");
+	assert_int_equal(ex->n, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_true(mlfs_json_get(ex->v[i], "line")->num == (double)i + 2);
+	mlfs_json_free(j);
+	mlfs_diff_out_release(&out);
+	mlfs_buf_release(&a);
+	mlfs_buf_release(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_csv_multiset_counts_added_and_removed_rows),
+		cmocka_unit_test(test_csv_row_order_only_is_equal),
+		cmocka_unit_test(test_csv_key_reports_changed_rows_and_columns),
+		cmocka_unit_test(test_csv_added_column_leaves_rows_unchanged),
+		cmocka_unit_test(test_csv_quoted_fields_with_delimiters_and_newlines),
+		cmocka_unit_test(test_csv_ragged_rows_are_counted_not_fatal),
+		cmocka_unit_test(test_csv_unclosed_quote_is_ebadmsg_with_line),
+		cmocka_unit_test(test_csv_unclosed_quote_falls_back_to_binary),
+		cmocka_unit_test(test_csv_empty_file_has_no_header),
+		cmocka_unit_test(test_csv_tsv_by_extension),
+		cmocka_unit_test(test_csv_missing_key_column_compares_by_content),
+		cmocka_unit_test(test_csv_examples_are_capped_and_in_file_order),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
