@@ -48,9 +48,15 @@ struct mlfs_pack_writer;
  * Returns 0 or -errno. */
 MLFS_MUST_CHECK int mlfs_pack_writer_new(const char *dir,
 					 struct mlfs_pack_writer **out);
-/* Append one chunk entry. @stored is the encoded bytes. Fills @loc.
- * Thread-safe. Returns 0 or -errno (-ENOSPC on a full disk). */
+/* Writers appending concurrently should use different slots: each slot
+ * fills its own pack, so appends do not contend on one file's lock. */
+#define MLFS_PACK_WRITER_SLOTS 16
+
+/* Append one chunk entry to the pack of @slot (< MLFS_PACK_WRITER_SLOTS).
+ * @stored is the encoded bytes. Fills @loc. Thread-safe. Returns 0 or
+ * -errno (-ENOSPC on a full disk, -EINVAL for a bad slot). */
 MLFS_MUST_CHECK int mlfs_pack_writer_append(struct mlfs_pack_writer *w,
+					    unsigned slot,
 					    const struct mlfs_id *id,
 					    enum mlfs_codec codec,
 					    uint32_t raw_len,

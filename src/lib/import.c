@@ -43,12 +43,17 @@ struct pool {
 	pthread_mutex_t lock;
 	pthread_cond_t work, space;
 	struct job *head, *tail;  /* protected by lock */
+	/* Finished jobs keep their max-chunk-sized buffers for reuse:
+	 * fresh buffers for every chunk cost a page fault per 4 KiB. */
+	struct job *free_jobs;    /* protected by lock */
+	size_t job_cap;
 	size_t queued_bytes;      /* protected by lock: queued or in work */
 	struct result *results;   /* protected by lock */
 	size_t nresults, cap;     /* protected by lock */
 	int error;                /* protected by lock */
 	bool stop;                /* protected by lock */
 	uint64_t stored_bytes;    /* protected by lock */
+	unsigned next_slot;       /* protected by lock */
 	struct mlfs_pack_writer *w;
 	int level;
 	pthread_t threads[MAX_WORKERS];
@@ -60,6 +65,12 @@ static void *worker(void *arg)
 	struct pool *p = arg;
 	struct mlfs_buf enc = MLFS_BUF_INIT;
 	void *cctx = NULL;
+	unsigned slot;
+
+	/* Each worker appends to packs of its own. */
+	pthread_mutex_lock(&p->lock);
+	slot = p->next_slot++ % MLFS_PACK_WRITER_SLOTS;
+	pthread_mutex_unlock(&p->lock);
 
 	for (;;) {
 		struct mlfs_chunk_loc loc;
@@ -83,7 +94,7 @@ static void *worker(void *arg)
 		r = mlfs_codec_encode(&cctx, p->level, j->data, j->len, &enc,
 				      &codec);
 		if (r == 0)
-			r = mlfs_pack_writer_append(p->w, &j->id, codec,
+			r = mlfs_pack_writer_append(p->w, slot, &j->id, codec,
 						    j->len, enc.data,
 						    (uint32_t)enc.len, &loc);
 		pthread_mutex_lock(&p->lock);
@@ -108,10 +119,10 @@ static void *worker(void *arg)
 			p->error = r;
 		}
 		p->queued_bytes -= j->len;
+		j->next = p->free_jobs;
+		p->free_jobs = j;
 		pthread_cond_broadcast(&p->space);
 		pthread_mutex_unlock(&p->lock);
-		free(j->data);
-		free(j);
 	}
 	mlfs_buf_release(&enc);
 	mlfs_codec_cctx_free(cctx);
@@ -141,12 +152,16 @@ static void pool_stop(struct pool *p)
 	pthread_mutex_unlock(&p->lock);
 	for (int i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
-	while (p->head) {
-		struct job *j = p->head;
+	for (int list = 0; list < 2; list++) {
+		struct job **head = list ? &p->free_jobs : &p->head;
 
-		p->head = j->next;
-		free(j->data);
-		free(j);
+		while (*head) {
+			struct job *j = *head;
+
+			*head = j->next;
+			free(j->data);
+			free(j);
+		}
 	}
 	free(p->results);
 	pthread_cond_destroy(&p->work);
@@ -159,15 +174,23 @@ static void pool_stop(struct pool *p)
 static int pool_submit(struct pool *p, const struct mlfs_id *id,
 		       const uint8_t *data, uint32_t len)
 {
-	struct job *j = malloc(sizeof(*j));
+	struct job *j;
 	int r;
 
-	if (!j)
-		return -ENOMEM;
-	j->data = malloc(len);
-	if (!j->data) {
-		free(j);
-		return -ENOMEM;
+	pthread_mutex_lock(&p->lock);
+	j = p->free_jobs;
+	if (j)
+		p->free_jobs = j->next;
+	pthread_mutex_unlock(&p->lock);
+	if (!j) {
+		j = malloc(sizeof(*j));
+		if (!j)
+			return -ENOMEM;
+		j->data = malloc(p->job_cap);
+		if (!j->data) {
+			free(j);
+			return -ENOMEM;
+		}
 	}
 	memcpy(j->data, data, len);
 	j->id = *id;
@@ -775,6 +798,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	if (nthreads > MAX_WORKERS)
 		nthreads = MAX_WORKERS;
 	im.pool.level = s->cfg.zstd_level;
+	im.pool.job_cap = s->cfg.chunk.max;
 	r = mlfs_pack_writer_new(s->packs_dir, &im.pool.w);
 	if (r < 0) {
 		free(im.buf);

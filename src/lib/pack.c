@@ -75,12 +75,17 @@ struct written_pack {
 	int fd;
 };
 
+struct writer_slot {
+	struct written_pack cur;    /* the pack this slot appends to */
+	uint64_t size;              /* its size; 0 = no pack yet */
+};
+
 struct mlfs_pack_writer {
 	pthread_mutex_t lock;
 	char *dir;
-	struct written_pack *packs; /* protected by lock */
+	struct written_pack *packs; /* protected by lock: all, for sync */
 	size_t npacks;              /* protected by lock */
-	uint64_t cur_size;          /* protected by lock; of packs[npacks-1] */
+	struct writer_slot slots[MLFS_PACK_WRITER_SLOTS]; /* protected by lock */
 	uint64_t total;             /* protected by lock */
 	int error;                  /* protected by lock: first write error */
 };
@@ -137,13 +142,14 @@ int mlfs_pack_writer_new(const char *dir, struct mlfs_pack_writer **out)
 	return 0;
 }
 
-/* Reserve room for @len bytes; called with the lock held. */
-static int reserve(struct mlfs_pack_writer *w, uint64_t len, int *fd,
-		   uint64_t *pack_id, uint64_t *off)
+/* Reserve room for @len bytes in @slot's pack, starting a new pack when
+ * it would pass the target size; called with the lock held. */
+static int reserve(struct mlfs_pack_writer *w, struct writer_slot *sl,
+		   uint64_t len, int *fd, uint64_t *pack_id, uint64_t *off)
 {
 	if (w->error)
 		return w->error;
-	if (!w->npacks || w->cur_size + len > MLFS_PACK_TARGET_SIZE) {
+	if (!sl->size || sl->size + len > MLFS_PACK_TARGET_SIZE) {
 		struct written_pack np, *v;
 		int r;
 
@@ -155,18 +161,19 @@ static int reserve(struct mlfs_pack_writer *w, uint64_t len, int *fd,
 		if (r < 0)
 			return r;
 		w->packs[w->npacks++] = np;
-		w->cur_size = MLFS_PACK_HEADER_LEN;
+		sl->cur = np;
+		sl->size = MLFS_PACK_HEADER_LEN;
 		w->total += MLFS_PACK_HEADER_LEN;
 	}
-	*fd = w->packs[w->npacks - 1].fd;
-	*pack_id = w->packs[w->npacks - 1].id;
-	*off = w->cur_size;
-	w->cur_size += len;
+	*fd = sl->cur.fd;
+	*pack_id = sl->cur.id;
+	*off = sl->size;
+	sl->size += len;
 	w->total += len;
 	return 0;
 }
 
-int mlfs_pack_writer_append(struct mlfs_pack_writer *w,
+int mlfs_pack_writer_append(struct mlfs_pack_writer *w, unsigned slot,
 			    const struct mlfs_id *id, enum mlfs_codec codec,
 			    uint32_t raw_len, const void *stored,
 			    uint32_t stored_len, struct mlfs_chunk_loc *loc)
@@ -178,9 +185,11 @@ int mlfs_pack_writer_append(struct mlfs_pack_writer *w,
 	size_t done = 0;
 	int fd = -1, r;
 
+	if (slot >= MLFS_PACK_WRITER_SLOTS)
+		return -EINVAL;
 	entry_header(hdr, id, codec, raw_len, stored_len);
 	pthread_mutex_lock(&w->lock);
-	r = reserve(w, len, &fd, &pack_id, &off);
+	r = reserve(w, &w->slots[slot], len, &fd, &pack_id, &off);
 	pthread_mutex_unlock(&w->lock);
 	if (r < 0)
 		return r;

@@ -125,7 +125,7 @@ static int setup(void **state)
 						   f->len[i], &enc,
 						   &f->codec[i]), 0);
 		f->stored_len[i] = (uint32_t)enc.len;
-		assert_int_equal(mlfs_pack_writer_append(f->w, &f->id[i],
+		assert_int_equal(mlfs_pack_writer_append(f->w, 0, &f->id[i],
 							 f->codec[i],
 							 (uint32_t)f->len[i],
 							 enc.data,
@@ -568,7 +568,7 @@ static void test_pack_writer_rolls_over_past_target_size(void **state)
 	for (int i = 0; i < 8; i++) {
 		id.b[0] = (uint8_t)i;
 		buf[0] = (uint8_t)i;
-		assert_int_equal(mlfs_pack_writer_append(w, &id, MLFS_CODEC_RAW,
+		assert_int_equal(mlfs_pack_writer_append(w, 0, &id, MLFS_CODEC_RAW,
 							 len, buf, len,
 							 &loc[i]), 0);
 	}
