@@ -58,6 +58,7 @@ int mlfs_content_load(struct mlfs_store *s, const struct mlfs_id *digest,
 	struct mlfs_buf b = MLFS_BUF_INIT;
 	struct mlfs_content *c;
 	uint64_t size;
+	size_t bad = 0;
 	int r;
 
 	c = calloc(1, sizeof(*c));
@@ -72,22 +73,24 @@ int mlfs_content_load(struct mlfs_store *s, const struct mlfs_id *digest,
 		c->locs = malloc((c->n ? c->n : 1) * sizeof(*c->locs));
 		if (!c->locs)
 			r = -ENOMEM;
+		if (r == 0)
+			r = mlfs_meta_chunk_get_many(s->meta, c->ids, c->n,
+						     c->locs, &bad);
 		for (size_t i = 0; r == 0 && i < c->n; i++) {
-			r = mlfs_meta_chunk_get(s->meta, &c->ids[i],
-						&c->locs[i]);
-			if (r == 0 && c->locs[i].raw_len !=
-				      c->offs[i + 1] - c->offs[i])
+			if (c->locs[i].raw_len != c->offs[i + 1] - c->offs[i]) {
 				r = -EBADMSG;
-			if (r < 0) {
-				char hex[MLFS_ID_HEX_LEN + 1];
-
-				mlfs_id_to_hex(&c->ids[i], hex);
-				mlfs_error_set("chunk %s: %s", hex,
-					       r == -ENOENT ?
-					       "missing from the index" :
-					       "index entry disagrees with "
-					       "the file's chunk list");
+				bad = i;
 			}
+		}
+		if (r < 0 && r != -ENOMEM) {
+			char hex[MLFS_ID_HEX_LEN + 1];
+
+			mlfs_id_to_hex(&c->ids[bad], hex);
+			mlfs_error_set("chunk %s: %s", hex,
+				       r == -ENOENT ?
+				       "missing from the index" :
+				       "index entry disagrees with the "
+				       "file's chunk list");
 		}
 	}
 	if (r < 0) {

@@ -130,13 +130,17 @@ int mlfs_du(struct mlfs_store *s, int64_t repo_id, const struct mlfs_id *only,
 	struct walk *walks = NULL;
 	struct mlfs_du_row *out = NULL;
 	size_t nc = 0, nout = 0;
+	bool began;
 	int r;
 
 	*total_logical = *total_stored = 0;
+	began = mlfs_meta_read_begin(s->meta);
 	/* Uniqueness is store-wide, so every commit is walked. */
 	r = mlfs_commit_list_all(s, 0, &cv, &nc);
-	if (r < 0)
+	if (r < 0) {
+		mlfs_meta_read_end(s->meta, began);
 		return r;
+	}
 	walks = calloc(nc ? nc : 1, sizeof(*walks));
 	out = calloc(nc ? nc : 1, sizeof(*out));
 	if (!walks || !out) {
@@ -201,5 +205,6 @@ out:
 	mlfs_idset_release(&global);
 	mlfs_idset_release(&listed);
 	mlfs_commit_list_free(cv, nc);
+	mlfs_meta_read_end(s->meta, began);
 	return r;
 }

@@ -326,9 +326,11 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 			  .ctx = ctx, .st = st };
 	struct mlfs_repo *repos = NULL;
 	size_t nrepos = 0;
+	bool began;
 	int r;
 
 	memset(st, 0, sizeof(*st));
+	began = mlfs_meta_read_begin(s->meta); /* one consistent snapshot */
 	r = mlfs_meta_each_chunk(s->meta, check_chunk, &f);
 	if (r < 0)
 		goto out;
@@ -383,6 +385,7 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 	}
 	r = 0;
 out:
+	mlfs_meta_read_end(s->meta, began);
 	free(repos);
 	mlfs_idset_release(&f.bad_chunks);
 	mlfs_idset_release(&f.contents);

@@ -18,6 +18,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_BEGIN_READ] = "BEGIN",
 	[ST_CHUNK_GET] = "SELECT pack_id, offset, stored_len, raw_len, codec "
 			 "FROM chunks WHERE id = ?1",
 	[ST_CHUNK_PUT] = "INSERT OR IGNORE INTO chunks(id, pack_id, offset, "
@@ -368,6 +369,41 @@ void mlfs_meta_rollback(struct mlfs_meta *m)
 {
 	(void)simple(m, ST_ROLLBACK); /* nothing more to do if it fails */
 	mlfs_meta_unlock(m);
+}
+
+bool mlfs_meta_read_begin(struct mlfs_meta *m)
+{
+	bool began = false;
+
+	mlfs_meta_lock(m);
+	if (sqlite3_get_autocommit(m->db))
+		began = simple(m, ST_BEGIN_READ) == 0;
+	return began;
+}
+
+void mlfs_meta_read_end(struct mlfs_meta *m, bool began)
+{
+	if (began)
+		(void)simple(m, ST_COMMIT); /* read-only: nothing to lose */
+	mlfs_meta_unlock(m);
+}
+
+int mlfs_meta_chunk_get_many(struct mlfs_meta *m, const struct mlfs_id *ids,
+			      size_t n, struct mlfs_chunk_loc *locs,
+			      size_t *bad)
+{
+	/* One read transaction for the batch: each statement on its own
+	 * would take and drop the database's file locks. */
+	bool began = mlfs_meta_read_begin(m);
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		r = mlfs_meta_chunk_get(m, &ids[i], &locs[i]);
+		if (r < 0 && bad)
+			*bad = i;
+	}
+	mlfs_meta_read_end(m, began);
+	return r;
 }
 
 int mlfs_meta_chunk_get(struct mlfs_meta *m, const struct mlfs_id *id,

@@ -41,6 +41,19 @@ sqlite3 *mlfs_meta_db(struct mlfs_meta *m);
 MLFS_MUST_CHECK int mlfs_meta_chunk_get(struct mlfs_meta *m,
 					const struct mlfs_id *id,
 					struct mlfs_chunk_loc *loc);
+/* Run the calling thread's next queries in one read transaction (one
+ * snapshot, no file locking per statement), holding the connection's
+ * lock until mlfs_meta_read_end(). Inside a write transaction it joins
+ * that one. Returns whether a transaction was begun, for _end. */
+bool mlfs_meta_read_begin(struct mlfs_meta *m);
+void mlfs_meta_read_end(struct mlfs_meta *m, bool began);
+/* Look up @n chunks in one read transaction. On -ENOENT (or another
+ * error) *bad is the index of the chunk that failed. */
+MLFS_MUST_CHECK int mlfs_meta_chunk_get_many(struct mlfs_meta *m,
+					     const struct mlfs_id *ids,
+					     size_t n,
+					     struct mlfs_chunk_loc *locs,
+					     size_t *bad);
 MLFS_MUST_CHECK int mlfs_meta_chunk_put(struct mlfs_meta *m,
 					const struct mlfs_id *id,
 					const struct mlfs_chunk_loc *loc);
