@@ -4,7 +4,8 @@
 CC ?= cc
 PREFIX ?= /usr/local
 DESTDIR ?=
-BUILD ?= build
+# Objects of different compilers never mix: clang builds go to build-clang.
+BUILD ?= build$(if $(findstring clang,$(notdir $(CC))),-clang,)
 PKGS := fuse3 libzstd libxxhash sqlite3
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
