@@ -3,6 +3,7 @@
 # chunk's data (raw or zstd), a damaged entry header, a truncated or
 # missing pack make cat/export fail (exit 1) with a message naming the
 # chunk and pack, and fsck exit 1 naming the file; other files still read.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 S=$(new_store) || exit 1

@@ -4,6 +4,7 @@
 # made before, with its files' exact bytes. A commit is all there or
 # absent; a first import of a new repository killed leaves no half repo.
 # Also two concurrent imports into one repository.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 ITER=${CRASH_ITER:-20}
@@ -59,8 +60,9 @@ for ((i = 1; i <= ITER; i++)); do
 	if ((i % 2)); then new_big $((2000 + i)); else small_change $((3000 + i)); fi
 	echo "iter $i" >"$src/marker.txt"
 	sum=$(md5sum <"$src/big.bin" | cut -c1-32)
-	# Kill somewhere in [0, 1.15 T]: start, chunking, pack writes, commit.
-	delay=$(awk -v t="$T" -v r=$RANDOM 'BEGIN { printf "%.3f", t * 1.15 * r / 32767 }')
+	# Kill somewhere in [0, 1.4 T]: start, chunking, pack writes, commit,
+	# and some after the import finished (so late commits are checked too).
+	delay=$(awk -v t="$T" -v r=$RANDOM 'BEGIN { printf "%.3f", t * 1.4 * r / 32767 }')
 	"$MLFS" import --store "$S" "$src" $repo -q -m "iter $i" >"$W/out" 2>"$W/err" &
 	pid=$!
 	sleep "$delay"

@@ -4,6 +4,7 @@
 # middle, or one byte removed) shares >= 90 % of its chunks with the
 # original; identical content in another repository costs nothing; du
 # reports logical vs stored vs unique bytes consistently.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 S=$(new_store) || exit 1
@@ -91,7 +92,6 @@ mkdir "$F"
 gen random "$F/data.bin" --size-mib 48 --seed 11
 size=$(stat -c %s "$F/data.bin")
 expect_exit 0 "$MLFS" import --store "$S" "$F/data.bin" dd/ins -t orig -q
-pa=$(packs)
 
 try_edit() { # DESC PYTHON-EXPR-OVER-b
 	local desc=$1 expr=$2

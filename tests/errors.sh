@@ -2,6 +2,7 @@
 # errors.sh - clear errors for a missing store, a read-only store (real
 # read-only mount, and chattr +i), a full disk, a missing SRC, special
 # files in SRC, bad DEST; --help on every command; usage errors exit 2.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 W=$(mktmp)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/lib.sh - shared helpers of the mlfs integration tests.
 # Source it first thing: `. "$(dirname "$0")/lib.sh"`.
 #

@@ -2,6 +2,7 @@
 # names.sh - every malformed repository, branch or tag name and every
 # malformed reference gets exit 2 and a message naming the rule; a
 # well-formed name that does not exist gets exit 1; edge-valid names work.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 S=$(new_store) || exit 1
@@ -12,6 +13,8 @@ c1=$(tr -d '[:space:]' <"$OUT_F")
 echo hello2 >"$W/f.txt"
 expect_exit 0 "$MLFS" import --store "$S" "$W/f.txt" ns/repo -q
 c2=$(tr -d '[:space:]' <"$OUT_F")
+[ "$(resolve "$S" ns/repo)" = "$c2" ] && ok "ns/repo resolves to its main head" ||
+	fail "ns/repo does not resolve to $c2"
 
 RULE='A-Za-z0-9\._-|1-128|128 char'
 n129=$(printf 'a%.0s' $(seq 129))
@@ -195,8 +198,8 @@ for n in "$n128" "a" "A-b_c.9" "9start" "x.y-z_" "UPPER"; do
 		show_last
 	fi
 done
-run "$MLFS" import --store "$S" "$W/f.txt" "ns/a..b" -q
-echo "   note: 'ns/a..b' (valid by the character rule, contains '..') -> exit $RC"
+expect_exit 2 "$MLFS" import --store "$S" "$W/f.txt" "ns/a..b" -q
+expect_err "'\.\.'" "'ns/a..b' is refused naming '..'"
 expect_exit 0 "$MLFS" import --store "$S" "$W/f.txt" "$n128/$n128" -q
 expect_exit 0 "$MLFS" cat --store "$S" "$n128/$n128@main/f.txt"
 expect_exit 0 "$MLFS" fsck --store "$S"

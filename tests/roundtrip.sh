@@ -3,6 +3,7 @@
 # nested and empty dirs, symlinks, odd names, modes, odd mtimes) comes
 # back byte-identical from export; versions, cat, ls, log, show and
 # --json; every reference form resolves to the right commit.
+# shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 BIG_MIB=${ROUNDTRIP_BIG_MIB:-300}

@@ -142,11 +142,11 @@ int cmd_du(struct cli *c, int argc, char **argv)
 		       db);
 	} else {
 		printf("total: %s logical in %zu versions, %s stored "
-		       "(%.2fx saved by dedup and compression); on disk: "
-		       "packs %s",
+		       "(%.2fx of logical after dedup and compression); on "
+		       "disk: packs %s",
 		       cli_human_bytes(tl, b1, sizeof(b1)), n,
 		       cli_human_bytes(ts, b2, sizeof(b2)),
-		       ts ? (double)tl / (double)ts : 0.0,
+		       tl ? (double)ts / (double)tl : 0.0,
 		       cli_human_bytes(packs, b3, sizeof(b3)));
 		printf(", database %s\n", cli_human_bytes(db, b1, sizeof(b1)));
 	}

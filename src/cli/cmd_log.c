@@ -115,7 +115,7 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 			char *end;
 
 			max = strtoul(optarg, &end, 10);
-			if (*end || !max)
+			if (*end || !max || optarg[0] == '-')
 				return cli_usage_error(name, "-n needs a "
 						       "positive number");
 		} else {

@@ -768,7 +768,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	struct stat sst;
 	const char *branch, *why;
 	char author[256], msg_default[PATH_MAX + 16];
-	bool in_txn = false;
+	bool in_txn = false, began;
 	long ncpu;
 	int r, nthreads;
 
@@ -818,7 +818,11 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		r = -EEXIST;
 		goto out;
 	}
+	/* The walk's dedup lookups (one per chunk) share one read snapshot
+	 * instead of taking SQLite's file locks per statement. */
+	began = mlfs_meta_read_begin(s->meta);
 	r = make_root(&im, src, &c.tree);
+	mlfs_meta_read_end(s->meta, began);
 	if (r < 0)
 		goto out;
 	r = pool_drain_wait(&im.pool);

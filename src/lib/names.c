@@ -34,6 +34,11 @@ int mlfs_name_check(const char *s, const char **why)
 		*why = "name starts with '.' or '-'; " MLFS_NAME_RULE;
 		return -EINVAL;
 	}
+	if (strstr(s, "..")) {
+		/* Never a path step, whatever a consumer does with it. */
+		*why = "name contains '..'; " MLFS_NAME_RULE;
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!name_char((unsigned char)s[i]) ||
 		    (unsigned char)s[i] >= 0x80) {

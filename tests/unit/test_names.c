@@ -58,6 +58,8 @@ static void test_names_bad_names_are_einval_with_reason(void **state)
 	expect_bad_name("-flag", "starts with '.' or '-'");
 	expect_bad_name(".", "starts with '.' or '-'");
 	expect_bad_name("..", "starts with '.' or '-'");
+	expect_bad_name("a..b", "contains '..'");
+	expect_bad_name("v1..", "contains '..'");
 	expect_bad_name("a/b", "outside [A-Za-z0-9._-]");
 	expect_bad_name("a@b", "outside");
 	expect_bad_name("a~1", "outside");

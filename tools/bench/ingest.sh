@@ -1,4 +1,5 @@
 #!/bin/bash
+# shellcheck disable=SC2154 # model_* are assigned through eval
 # tools/bench/ingest.sh - ingest benchmark (not a test).
 #
 # Workload: a ~1 GiB safetensors model of float16 weights (normal(0, 0.02))
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
 	--dir) bench_dir=$2; shift ;;
 	--keep) keep=1 ;;
 	--drop-caches) drop=1 ;;
-	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "ingest.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -77,6 +78,12 @@ for v in 1 2 3; do
 done
 echo "   ($(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')s)"
 
+TIMECMD=
+if [ -x /usr/bin/time ]; then
+	TIMECMD="/usr/bin/time -o $work/cpu -f %U+%S"
+fi
+echo "== load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)" \
+	"(other work on the machine skews every figure, mlfs and references alike)"
 echo "== machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo) RAM;" \
 	"page cache $( [ $drop = 1 ] && echo 'dropped before each run' || echo 'warm (not dropped)')"
 echo "   mlfs $("$MLFS" --version 2>/dev/null | head -1)"
@@ -90,7 +97,7 @@ bench_series() {
 	rm -rf "$store" "$cpdir" "$zdir"
 	mkdir -p "$cpdir" "$zdir"
 	"$MLFS" init --store "$store" >/dev/null || exit 1
-	local v=0 first=""
+	local v=0 first="" cpu_note=""
 	printf '\n== %s\n' "$name"
 	printf '%-4s %9s | %8s %10s | %8s %8s | %8s %10s | %s\n' \
 		ver "size MB" "mlfs MB/s" "growth MB" "cp MB/s" "zstd MB/s" "zstd MB" \
@@ -108,10 +115,12 @@ bench_series() {
 		b0=$(bytes "$store")
 		drop_caches
 		t1=$(now)
-		"$MLFS" import --store "$store" "$work/src-$name" "$repo" -q -t "v$v" \
-			>/dev/null || { echo "mlfs import failed" >&2; exit 1; }
+		$TIMECMD "$MLFS" import --store "$store" "$work/src-$name" "$repo" -q \
+			-t "v$v" >/dev/null || { echo "mlfs import failed" >&2; exit 1; }
 		t2=$(now)
 		mt=$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')
+		cpu=$(cat "$work/cpu" 2>/dev/null)
+		[ -n "$cpu" ] && cpu_note+=" v$v:$(awk -v c="$cpu" -v t="$mt" 'BEGIN { split(c, a, "+"); printf "%.0f%%", 100 * (a[1] + a[2]) / t }')"
 		mg=$(( $(bytes "$store") - b0 ))
 		# cp + sync
 		drop_caches
@@ -137,6 +146,7 @@ bench_series() {
 		eval "${name}_mt_$v=$mt ${name}_growth_$v=$mg"
 	done
 	local total cp_total z_total
+	[ -n "$cpu_note" ] && echo "mlfs import CPU use (user+sys / wall; 200% = both cores):$cpu_note"
 	total=$(bytes "$store")
 	z_total=$(bytes "$zdir")
 	cp_total=0
@@ -171,6 +181,7 @@ t2=$(now)
 echo
 echo "unchanged re-import of v5: $(mbps "$(fsize "${models[4]}")" "$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')") MB/s"
 
+# model_* are set by bench_series through eval.
 sz1=$(fsize "${models[0]}")
 sz2=$(fsize "${models[1]}")
 echo "aims: first import >= 400 MB/s: $(mbps "$sz1" "$model_mt_1") MB/s;" \
