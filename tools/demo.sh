@@ -1,7 +1,9 @@
 #!/bin/bash
 # tools/demo.sh - the `make demo` tour: make a small model (float16
 # safetensors) and a CSV dataset, two versions each, import them into
-# ./demo-store, and show log, ls, du, and a file read back and verified.
+# ./demo-store, show log, ls, du, a file read back and verified, then
+# mount the store and read both versions side by side with Python by
+# path, and show what changed with mlfs diff.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -67,5 +69,63 @@ done
 
 step "Checking the store: mlfs fsck --read-data"
 mlfs fsck --read-data
+
+step "What changed: mlfs diff demo/model@v1 demo/model@v2 (tensors)"
+mlfs diff demo/model@v1 demo/model@v2 || [ $? -eq 1 ]
+
+step "What changed: mlfs diff --key id demo/dataset@v1 demo/dataset@v2 (rows)"
+mlfs diff --key id --max-examples 3 demo/dataset@v1 demo/dataset@v2 ||
+	[ $? -eq 1 ]
+
+MNT=$(mktemp -d /tmp/mlfs-demo-mnt.XXXXXX)
+unmount() {
+	"$MLFS" umount "$MNT" 2>/dev/null || fusermount3 -u "$MNT" 2>/dev/null ||
+		umount -l "$MNT" 2>/dev/null || true
+	rmdir "$MNT" 2>/dev/null || true
+}
+trap unmount EXIT
+step "Mounting the store on $MNT: every version is a directory"
+mlfs mount "$MNT"
+ls "$MNT" "$MNT/demo"
+
+step "Reading both versions side by side with Python, by path"
+/usr/bin/python3 - "$MNT" <<'PYEOF'
+import csv, json, os, struct, sys
+import numpy as np
+
+mnt = sys.argv[1]
+
+def tensors(path):
+    # safetensors: 8-byte little-endian header length, JSON header, data
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = t["data_offsets"]
+        out[name] = data[a:b].view(np.float16).reshape(t["shape"])
+    return out
+
+v1 = tensors(f"{mnt}/demo/model@v1/model.safetensors")
+v2 = tensors(f"{mnt}/demo/model@v2/model.safetensors")
+changed = [k for k in v1 if k in v2 and v1[k].shape == v2[k].shape
+           and not np.array_equal(v1[k], v2[k])]
+print(f"model: {len(v1)} tensors in v1, {len(v2)} in v2; "
+      f"{len(changed)} changed, e.g. {changed[:3]}")
+for v in ("v1", "v2"):
+    with open(f"{mnt}/demo/dataset@{v}/train.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    commit = os.getxattr(f"{mnt}/demo/dataset@{v}/train.csv",
+                         "user.mlfs.commit").decode()
+    print(f"dataset@{v}: {len(rows) - 1} rows, columns {rows[0]}, "
+          f"commit {commit[:12]}")
+PYEOF
+
+step "Unmounting"
+unmount
+trap - EXIT
 
 printf '\nDemo done. Try:  %s --store %s ls -R demo/model@v1\n' "$MLFS" "$STORE"
