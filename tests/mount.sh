@@ -288,6 +288,40 @@ check "head matches v3" same_manifest "$tmp/v3" "$mnt/test/data"
 check "tag v2 unchanged" same_manifest "$tmp/v2" "$mnt/test/data@v2"
 check "no new-file in v2" test ! -e "$mnt/test/data@v2/new-file.txt"
 
+# ---- walks: readdirplus gives names only to a walker that stats nothing
+# (find) and attributes to one that does (du, ls -l); both must stay right
+$PY - "$tmp/walk" <<'EOF'
+import os, sys
+for d in range(40):
+    p = os.path.join(sys.argv[1], "d%02d" % d)
+    os.makedirs(p)
+    for f in range(3):
+        with open(os.path.join(p, "f%d" % f), "wb") as fh:
+            fh.write(b"x" * (d * 3 + f + 1))
+EOF
+mlfs import -q "$tmp/walk" test/walk >/dev/null
+check "import walk tree" test $? -eq 0
+walk() {
+	(cd "$1" && { find . -type f -printf '%p %s %m %T@\n'
+		      find . -mindepth 1 ! -type f -printf '%p %y %m %T@\n'
+		    } | sort)
+}
+sync
+echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+for round in 1 2; do
+	n=$(cd "$mnt/test/walk" && find . -type f | wc -l)
+	check "find -type f counts every file, round $round ($n)" \
+		test "$n" = 120
+done
+check "stat of every entry after names-only listings" \
+	test "$(walk "$tmp/walk")" = "$(walk "$mnt/test/walk")"
+check "du of every file agrees" \
+	test "$(cd "$tmp/walk" && du -ab . | grep /f | sort)" = \
+	"$(cd "$mnt/test/walk" && du -ab . | grep /f | sort)"
+lsl() { ls -l --time-style=+%s "$1" | awk '{print $1, $5, $6, $7}'; }
+check "ls -l of a listed directory" \
+	test "$(lsl "$tmp/walk/d39")" = "$(lsl "$mnt/test/walk/d39")"
+
 # ---- a corrupted pack: EIO for that file only, the daemon keeps going
 mkdir -p "$tmp/c1" "$tmp/c2"
 "$GEN" random "$tmp/c1/bad.bin" --size-mib 1 --seed 9 >/dev/null

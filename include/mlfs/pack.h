@@ -98,18 +98,6 @@ MLFS_MUST_CHECK int mlfs_pack_set_read(struct mlfs_pack_set *s,
 				       const struct mlfs_id *id,
 				       const struct mlfs_chunk_loc *loc,
 				       void *out);
-/* Start reading bytes [@off, @off + @len) of pack @pack_id into the page
- * cache without waiting for them (posix_fadvise WILLNEED), so a later
- * mlfs_pack_set_read() of that range does not wait for the disk. A hint:
- * returns 0, -ENOENT (pack file missing) or -errno. */
-MLFS_MUST_CHECK int mlfs_pack_set_advise(struct mlfs_pack_set *s,
-					 uint64_t pack_id, uint64_t off,
-					 uint64_t len);
-/* @on false: reads of packs get no kernel read-ahead (POSIX_FADV_RANDOM
- * on every pack fd, open or opened later), so a random chunk read costs
- * just its own bytes; the caller announces sequential reads with
- * mlfs_pack_set_advise(). Default on. */
-void mlfs_pack_set_readahead(struct mlfs_pack_set *s, bool on);
 /* Size of a pack file, or -ENOENT. */
 MLFS_MUST_CHECK int mlfs_pack_set_size(struct mlfs_pack_set *s,
 				       uint64_t pack_id, uint64_t *size);

@@ -86,19 +86,6 @@ MLFS_MUST_CHECK int mlfs_store_get_chunk(struct mlfs_store *s,
 					 const struct mlfs_chunk **out);
 void mlfs_chunk_unref(struct mlfs_store *s, const struct mlfs_chunk *c);
 
-/* @on false: chunk reads get no kernel read-ahead of the pack files, so
- * a random read costs only its chunk's bytes; the caller then announces
- * sequential reads with mlfs_store_prefetch_chunks(). Default on. */
-void mlfs_store_set_readahead(struct mlfs_store *s, bool on);
-
-/* Start reading the stored bytes of the chunks at @locs[0..n) from disk
- * without waiting (neighbours in one pack are merged into one request),
- * so decoding them later does not wait for the disk. A hint: returns 0
- * or the first error (-ENOENT: a pack file is missing). */
-MLFS_MUST_CHECK int mlfs_store_prefetch_chunks(struct mlfs_store *s,
-					const struct mlfs_chunk_loc *locs,
-					size_t n);
-
 /* Last failure detail of the calling thread ("chunk ... in pack ...:
  * hash mismatch"), or "" when there is none. Valid until the next call. */
 const char *mlfs_error_detail(void);

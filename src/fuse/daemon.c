@@ -146,16 +146,19 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 
 	/* Chunk buffers (up to a few hundred KiB) come and go thousands of
 	 * times a second: keep them in the heap instead of mmap/munmap and
-	 * trimming, each of which costs page faults and zeroing on reuse.
-	 * The chunk cache bounds what the heap holds. */
-	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20); /* a tuning hint */
-	(void)mallopt(M_TRIM_THRESHOLD, 128 << 20);
+	 * trimming (glibc's default trims anything past twice the last freed
+	 * mmap), each of which costs page faults and zeroing on reuse. The
+	 * chunk cache bounds what the heap holds; an arena still gives back
+	 * a free top of more than 16 MiB. Tuning hints: results ignored. */
+	(void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	(void)mallopt(M_TRIM_THRESHOLD, 16 << 20);
 
 	memset(&fs, 0, sizeof(fs));
 	fs.log_fd = log_fd;
 	fs.uid = getuid();
 	fs.gid = getgid();
 	fs.readahead = o->readahead;
+	fs.rdplus_attrs = true;
 	r = mlfs_store_open(o->store_dir, 0, &fs.store);
 	if (r == -EACCES || r == -EROFS || r == -EPERM)
 		r = mlfs_store_open(o->store_dir, MLFS_STORE_RDONLY, &fs.store);
@@ -165,10 +168,6 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	}
 	if (o->cache_size)
 		mlfs_store_set_cache_size(fs.store, o->cache_size);
-	/* the daemon reads packs ahead itself (file.c), exactly as far as a
-	 * sequential reader needs; a random read then costs one chunk */
-	if (o->readahead)
-		mlfs_store_set_readahead(fs.store, false);
 	r = mlfs_itable_init(&fs.itable);
 	if (r < 0) {
 		snprintf(why, why_size, "cannot set up the inode table");
@@ -181,6 +180,11 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 		snprintf(why, why_size, "cannot start read-ahead threads");
 		goto out;
 	}
+
+	/* best effort: without it, walks are just slower when cold */
+	if (mlfs_dirahead_new(o->store_dir, MLFS_MOUNT_DIRAHEAD_THREADS,
+			      &fs.dirahead) < 0)
+		fs.dirahead = NULL;
 
 	/* ro: the kernel itself refuses writes with EROFS; the callbacks
 	 * say EROFS too for anything that gets through */
@@ -257,6 +261,7 @@ out:
 	free(optstr);
 	/* stop read-ahead before the files and store it uses go away */
 	mlfs_prefetch_free(fs.prefetch);
+	mlfs_dirahead_free(fs.dirahead);
 	if (itable)
 		mlfs_itable_release(&fs.itable);
 	mlfs_store_close(fs.store);

@@ -1,13 +1,13 @@
 /*
  * file.c - open files and sequential read-ahead. An open loads the file's
  * chunk list with every chunk's location once (the only SQLite work of a
- * read), shared by all opens of the node. For a sequential reader the
- * daemon runs two pipelines ahead of the kernel's requests: the disk reads
- * of the packs (posix_fadvise, far ahead) and a small worker pool that
- * decodes the next chunks into the store's bounded chunk cache. A per-chunk
- * state makes sure no chunk is decoded twice at the same time: a read that
- * needs a chunk a worker is decoding waits for it, and takes over one that
- * is only queued.
+ * read), shared by all opens of the node. A small worker pool decodes the
+ * chunks a sequential reader is about to ask for into the store's bounded
+ * chunk cache, so decompression and hashing overlap the kernel's requests.
+ * A per-chunk state makes sure no chunk is decoded twice at once: a read
+ * that needs a chunk a worker is decoding waits for it, and takes over
+ * one that is only queued. Disk read-ahead of the packs is the kernel's
+ * (see docs/mount.md for why not posix_fadvise).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,9 +17,6 @@
 
 /* Queued prefetches; more are dropped (the reader decodes them itself). */
 #define QUEUE_LEN 512u
-
-/* Disk read-ahead runs this many decode windows ahead of the reader. */
-#define IO_WINDOWS 8u
 
 /* Per-chunk decode state (mlfs_ofile.state). */
 enum {
@@ -54,13 +51,6 @@ static void ofile_free(struct mlfs_ofile *f)
 	pthread_cond_destroy(&f->ra_cond);
 	pthread_mutex_destroy(&f->ra_lock);
 	free(f);
-}
-
-static void ofile_get(struct mlfs_itable *t, struct mlfs_ofile *f)
-{
-	pthread_mutex_lock(&t->lock);
-	f->refs++;
-	pthread_mutex_unlock(&t->lock);
 }
 
 static void ofile_put(struct mlfs_itable *t, struct mlfs_ofile *f)
@@ -277,58 +267,34 @@ void mlfs_prefetch_free(struct mlfs_prefetch *p)
 	free(p);
 }
 
-int mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
-			 uint64_t off, uint64_t end, size_t window)
+void mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
+			  uint64_t off, uint64_t end, size_t window)
 {
 	const struct mlfs_content *c = f->c;
-	size_t first, last, io_first, io_last, i, nq;
-	uint64_t io_end = end + (uint64_t)IO_WINDOWS * window;
+	size_t first, last, i, nq;
 	struct job jobs[64];
-	int io = MLFS_RA_NONE;
 	bool seq;
 
 	if (!p || !window || !c->n)
-		return MLFS_RA_NONE;
+		return;
 	pthread_mutex_lock(&f->ra_lock);
 	/* sequential: this read starts where the last one ended, or overlaps
 	 * it (the kernel's readahead requests are served by several threads
-	 * and arrive out of order); a reader starting at 0 is taken to be
-	 * sequential at once (cat, cp, np.load) */
-	seq = (off <= f->ra_end && off + window >= f->ra_end &&
-	       (f->ra_seq || off == 0));
-	if (off > f->ra_end || off + window < f->ra_end) {
-		/* a jump: start over from here */
-		f->ra_next = 0;
-		f->io_next = 0;
-		f->io_from = f->io_to = 0;
-	}
+	 * and arrive out of order), after a read that did the same; a reader
+	 * starting at 0 is taken to be sequential at once (cat, cp,
+	 * np.load). One random read that happens to land near the last one
+	 * does not start read-ahead. */
+	seq = off <= f->ra_end && off + window >= f->ra_end &&
+	      (f->ra_seq || off == 0);
+	if (off > f->ra_end || off + window < f->ra_end)
+		f->ra_next = 0; /* a jump: start over from here */
 	f->ra_seq = seq || (off == f->ra_end && f->ra_end);
 	if (end > f->ra_end || !seq)
 		f->ra_end = end;
-	if (!seq) {
+	if (!seq || end >= c->size) {
 		pthread_mutex_unlock(&f->ra_lock);
-		return MLFS_RA_NONE;
+		return;
 	}
-	/* disk first: every chunk up to 8 windows ahead not yet asked for,
-	 * from this read's own chunks on (they are read now if nobody asked
-	 * for them before: the start of a file, or after a jump) */
-	io_first = mlfs_content_chunk_index(c, off);
-	io_last = mlfs_content_chunk_index(c, io_end < c->size ? io_end :
-					   c->size - 1);
-	if (f->io_next < io_first)
-		f->io_next = io_first;
-	if (f->io_next <= io_last && c->locs) {
-		io = f->io_next == io_first ? MLFS_RA_NOW : MLFS_RA_LATER;
-		if (f->io_from == f->io_to || f->io_to != f->io_next)
-			f->io_from = f->io_next;
-		f->io_to = io_last + 1;
-		f->io_next = io_last + 1;
-	}
-	if (end >= c->size) {
-		pthread_mutex_unlock(&f->ra_lock);
-		return io;
-	}
-	/* then decoding: the chunks of the next @window bytes */
 	first = mlfs_content_chunk_index(c, end);
 	last = mlfs_content_chunk_index(c, end + window < c->size ?
 					   end + window : c->size - 1);
@@ -345,7 +311,7 @@ int mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
 		f->ra_next = i;
 	pthread_mutex_unlock(&f->ra_lock);
 	if (!nq)
-		return io;
+		return;
 
 	pthread_mutex_lock(&p->itable->lock);
 	f->refs += (unsigned)nq;
@@ -368,32 +334,4 @@ int mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
 		f->refs -= (unsigned)(nq - i);
 		pthread_mutex_unlock(&p->itable->lock);
 	}
-	return io;
-}
-
-void mlfs_ofile_advise(struct mlfs_prefetch *p, struct mlfs_ofile *f)
-{
-	size_t from, to;
-	int r;
-
-	pthread_mutex_lock(&f->ra_lock);
-	from = f->io_from;
-	to = f->io_to;
-	f->io_from = f->io_to = 0;
-	pthread_mutex_unlock(&f->ra_lock);
-	if (from < to) {
-		r = mlfs_store_prefetch_chunks(p->store, &f->c->locs[from],
-					       to - from);
-		(void)r; /* a hint: a missing pack is the read's own error */
-	}
-}
-
-void mlfs_ofile_hold(struct mlfs_prefetch *p, struct mlfs_ofile *f)
-{
-	ofile_get(p->itable, f);
-}
-
-void mlfs_ofile_drop(struct mlfs_prefetch *p, struct mlfs_ofile *f)
-{
-	ofile_put(p->itable, f);
 }

@@ -72,14 +72,27 @@ static size_t name_bucket(const struct mlfs_itable *t, uint64_t parent,
 			(t->nbuckets - 1));
 }
 
+/* A zeroed node with a copy of @name in the same allocation (one malloc
+ * per node: a walk of a big tree creates one per file). */
+static struct mlfs_node *node_alloc(const char *name)
+{
+	size_t len = strlen(name);
+	struct mlfs_node *n = calloc(1, sizeof(*n) + len + 1);
+
+	if (!n)
+		return NULL;
+	n->name = (char *)(n + 1);
+	memcpy(n->name, name, len + 1);
+	return n;
+}
+
 static void free_node(struct mlfs_node *n)
 {
 	if (!n)
 		return;
 	mlfs_tree_free(n->tree);
-	free(n->name);
 	free(n->target);
-	free(n);
+	free(n); /* the name lives in the node's allocation */
 }
 
 int mlfs_itable_init(struct mlfs_itable *t)
@@ -94,13 +107,8 @@ int mlfs_itable_init(struct mlfs_itable *t)
 	t->nbuckets = INITIAL_BUCKETS;
 	t->by_id = calloc(t->nbuckets, sizeof(*t->by_id));
 	t->by_name = calloc(t->nbuckets, sizeof(*t->by_name));
-	root = calloc(1, sizeof(*root));
+	root = node_alloc("");
 	if (!t->by_id || !t->by_name || !root) {
-		r = -ENOMEM;
-		goto out;
-	}
-	root->name = strdup("");
-	if (!root->name) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -240,17 +248,22 @@ int mlfs_itable_link(struct mlfs_itable *t, const struct mlfs_node *parent,
 	int r = 0;
 
 	/* allocate outside the lock; lookups of other names go on meanwhile */
-	fresh = calloc(1, sizeof(*fresh));
+	fresh = node_alloc(tmpl->name);
 	if (!fresh)
 		return -ENOMEM;
-	*fresh = *tmpl;
-	fresh->name = strdup(tmpl->name);
+	{
+		char *name = fresh->name;
+
+		*fresh = *tmpl;
+		fresh->name = name;
+	}
 	fresh->target = tmpl->target ? strdup(tmpl->target) : NULL;
 	fresh->tree = NULL;
+	fresh->dirahead = false;
 	fresh->file = NULL;
 	fresh->id_next = fresh->name_next = NULL;
 	fresh->hashed = false;
-	if (!fresh->name || (tmpl->target && !fresh->target)) {
+	if (tmpl->target && !fresh->target) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -279,8 +292,12 @@ int mlfs_itable_link(struct mlfs_itable *t, const struct mlfs_node *parent,
 	n->nlookup = 1;
 	n->id_next = t->by_id[id_bucket(t, n->nodeid)];
 	t->by_id[id_bucket(t, n->nodeid)] = n;
-	n->name_next = t->by_name[name_bucket(t, n->parent, n->name)];
-	t->by_name[name_bucket(t, n->parent, n->name)] = n;
+	{
+		size_t b = name_bucket(t, n->parent, n->name);
+
+		n->name_next = t->by_name[b];
+		t->by_name[b] = n;
+	}
 	n->hashed = true;
 	t->count++;
 	*out = n;

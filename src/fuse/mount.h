@@ -1,7 +1,8 @@
 /*
  * mount.h - the FUSE daemon behind `mlfs mount`: start-up (daemon.c), the
- * inode map (inode.c), open files and read-ahead (file.c) and the
- * low-level callbacks (ops.c). Private to src/fuse and cmd_mount.c.
+ * inode map (inode.c), open files and read-ahead (file.c), tree
+ * read-ahead for directory walks (dirahead.c) and the low-level
+ * callbacks (ops.c). Private to src/fuse and cmd_mount.c.
  * Design notes: docs/mount.md.
  */
 #ifndef MLFS_FUSE_MOUNT_H
@@ -28,6 +29,7 @@
 /* Defaults of the -o options. */
 #define MLFS_MOUNT_READAHEAD_DEFAULT (4u * 1024 * 1024)
 #define MLFS_MOUNT_PREFETCH_THREADS 2
+#define MLFS_MOUNT_DIRAHEAD_THREADS 4
 #define MLFS_MOUNT_MAX_THREADS 16
 
 struct mlfs_mount_opts {
@@ -97,6 +99,10 @@ struct mlfs_node {
 	uint64_t nlookup;          /* protected by lock */
 	bool hashed;               /* in the name table; protected by lock */
 	struct mlfs_tree *tree;    /* dir: decoded, lazily; protected by lock */
+	bool dirahead;             /* dir: children's trees were queued for
+				    * read-ahead; protected by lock */
+	bool listed_bare;          /* dir: readdirplus gave names only;
+				    * protected by lock */
 	struct mlfs_ofile *file;   /* shared open state; protected by lock */
 	struct mlfs_node *id_next;   /* protected by lock */
 	struct mlfs_node *name_next; /* protected by lock */
@@ -156,8 +162,7 @@ struct mlfs_ofile {
 	struct mlfs_node *node;  /* NULL once the last open is released;
 				  * protected by the itable lock */
 	unsigned opens;          /* protected by the itable lock */
-	unsigned refs;           /* opens + queued prefetches + reads that
-				  * still advise; itable lock */
+	unsigned refs;           /* opens + queued prefetches; itable lock */
 	pthread_mutex_t ra_lock;
 	pthread_cond_t ra_cond;  /* a chunk stopped being decoded */
 	uint8_t *state;          /* per chunk: idle, queued, being decoded;
@@ -166,10 +171,6 @@ struct mlfs_ofile {
 	bool ra_seq;             /* the last read looked sequential; ra_lock */
 	uint64_t ra_end;         /* end of the last read; protected by ra_lock */
 	size_t ra_next;          /* first chunk not yet queued; ra_lock */
-	size_t io_next;          /* first chunk not yet read ahead from disk;
-				  * protected by ra_lock */
-	size_t io_from, io_to;   /* chunks whose disk read-ahead is still to
-				  * be started; protected by ra_lock */
 };
 
 struct mlfs_prefetch;
@@ -199,24 +200,26 @@ MLFS_MUST_CHECK int mlfs_ofile_get_chunk(struct mlfs_store *s,
 					 struct mlfs_ofile *f, size_t idx,
 					 const struct mlfs_chunk **out);
 
-enum {
-	MLFS_RA_NONE = 0, /* nothing to read ahead from disk */
-	MLFS_RA_NOW,      /* this read's own chunks were not asked for yet:
-			   * call mlfs_ofile_advise() before decoding them */
-	MLFS_RA_LATER,    /* only chunks further on: advise after replying */
-};
-
 /* A read of [@off, @end) arrived: when the reader is sequential, queue
- * the decoding of the chunks of the next @window bytes and note the disk
- * read-ahead up to 8 windows ahead. Returns MLFS_RA_*; for LATER, hold
- * the file with mlfs_ofile_hold() across the reply. */
-int mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
-			 uint64_t off, uint64_t end, size_t window);
-/* Start the disk reads noted by mlfs_ofile_readahead(). */
-void mlfs_ofile_advise(struct mlfs_prefetch *p, struct mlfs_ofile *f);
-/* Keep @f alive past the reply (the kernel may release it then). */
-void mlfs_ofile_hold(struct mlfs_prefetch *p, struct mlfs_ofile *f);
-void mlfs_ofile_drop(struct mlfs_prefetch *p, struct mlfs_ofile *f);
+ * the decoding of the chunks of the next @window bytes. */
+void mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
+			  uint64_t off, uint64_t end, size_t window);
+
+/* ---- directory read-ahead (dirahead.c) ---- */
+
+struct mlfs_dirahead;
+
+/* Start @nthreads (at most 4) threads, each with its own read-only handle
+ * on the store in @store_dir. Returns 0 or the mlfs_store_open() error. */
+MLFS_MUST_CHECK int mlfs_dirahead_new(const char *store_dir,
+				      unsigned nthreads,
+				      struct mlfs_dirahead **out);
+/* Stop the threads, close their handles; accepts NULL. */
+void mlfs_dirahead_free(struct mlfs_dirahead *d);
+/* Directory @t is being listed: load its subdirectories' trees in the
+ * background (into the page cache), first child first. @d may be NULL. */
+void mlfs_dirahead_children(struct mlfs_dirahead *d,
+			    const struct mlfs_tree *t);
 
 /* ---- the file system (ops.c) ---- */
 
@@ -226,10 +229,16 @@ struct mlfs_fs {
 	struct mlfs_store *store;  /* owned by the daemon */
 	struct mlfs_itable itable;
 	struct mlfs_prefetch *prefetch;
+	struct mlfs_dirahead *dirahead; /* NULL: off */
 	size_t readahead;
 	uid_t uid;
 	gid_t gid;
 	int log_fd;                /* daemon log; lines written whole */
+	/* readdirplus with attributes, or names only (ops.c): */
+	bool rdplus_attrs;         /* protected by itable.lock */
+	unsigned rdplus_count;     /* listings since the last probe; lock */
+	uint64_t rdplus_probe;     /* node id of the probe listing, or 0 */
+	bool rdplus_probe_hit;     /* a file in it was looked up; lock */
 };
 
 extern const struct fuse_lowlevel_ops mlfs_fuse_ops;

@@ -250,6 +250,70 @@ static int do_lookup(struct mlfs_fs *fs, struct mlfs_node *p,
 	return 0;
 }
 
+/* do_lookup() of entry @ent of directory @p's tree (readdirplus: the
+ * entry is at hand, no search). */
+static int lookup_entry(struct mlfs_fs *fs, struct mlfs_node *p,
+			const struct mlfs_entry *ent,
+			struct fuse_entry_param *e)
+{
+	struct mlfs_node tmpl, *n;
+	int r;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	entry_template(p, ent, &tmpl);
+	r = mlfs_itable_link(&fs->itable, p, &tmpl, &n);
+	if (r < 0)
+		return r;
+	fill_entry(fs, n, e);
+	return 0;
+}
+
+/*
+ * Readdirplus with attributes makes the kernel build an inode for every
+ * entry: right for a walker that stats them (du, ls -l, os.walk with
+ * stat) since it saves a lookup per file, but for one that only wants
+ * names (find, ls) that costs about three times a local listing. So:
+ * attributes while the walker looks files up, names only while it does
+ * not. A lookup of a file in a directory listed with names only means it
+ * does (attributes from the next listing on); while attributes are on,
+ * every PROBE_EVERY-th listing gives names only, and if none of its files
+ * is looked up before the next listing starts, names only it is.
+ */
+#define PROBE_EVERY 16u
+
+static void rdplus_saw_lookup(struct mlfs_fs *fs, struct mlfs_node *dir)
+{
+	pthread_mutex_lock(&fs->itable.lock);
+	if (dir->listed_bare) {
+		fs->rdplus_attrs = true;
+		if (dir->nodeid == fs->rdplus_probe)
+			fs->rdplus_probe_hit = true;
+	}
+	pthread_mutex_unlock(&fs->itable.lock);
+}
+
+/* A new listing of @dir starts: give attributes with its entries? */
+static bool rdplus_want_attrs(struct mlfs_fs *fs, struct mlfs_node *dir)
+{
+	bool attrs;
+
+	pthread_mutex_lock(&fs->itable.lock);
+	if (fs->rdplus_probe && !fs->rdplus_probe_hit)
+		fs->rdplus_attrs = false; /* nobody looked at the probe's files */
+	fs->rdplus_probe = 0;
+	attrs = fs->rdplus_attrs;
+	if (attrs && ++fs->rdplus_count >= PROBE_EVERY) {
+		fs->rdplus_count = 0;
+		fs->rdplus_probe = dir->nodeid;
+		fs->rdplus_probe_hit = false;
+		attrs = false;
+	}
+	if (!attrs)
+		dir->listed_bare = true;
+	pthread_mutex_unlock(&fs->itable.lock);
+	return attrs;
+}
+
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct mlfs_fs *fs = fs_of(req);
@@ -268,6 +332,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		e.entry_timeout = MLFS_TIMEOUT_IMMUTABLE;
 		r = 0;
 	}
+	if (r == 0 && e.ino && !S_ISDIR(e.attr.st_mode))
+		rdplus_saw_lookup(fs, p);
 out:
 	if (r < 0)
 		fuse_reply_err(req, -r);
@@ -330,14 +396,18 @@ struct dent {
 struct dirh {
 	struct mlfs_node *node;
 	size_t n;
-	struct dent *d;
+	struct dent *d;                /* root and namespace listings */
+	const struct mlfs_tree *tree;  /* inside a version: the node's own
+					* tree, alive while it is open */
+	int attrs;                     /* readdirplus: -1 undecided, 0 names
+					* only, 1 with attributes */
 };
 
 static void dirh_free(struct dirh *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < h->n; i++)
+	for (size_t i = 0; h->d && i < h->n; i++)
 		free(h->d[i].name);
 	free(h->d);
 	free(h);
@@ -427,20 +497,27 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 }
 
 static int list_tree(struct mlfs_fs *fs, struct mlfs_node *dir,
-		     struct dirh *h, size_t *cap)
+		     struct dirh *h)
 {
 	const struct mlfs_tree *t;
+	bool first;
 	int r = mlfs_itable_tree(&fs->itable, fs->store, dir, &t);
 
-	for (size_t i = 0; r >= 0 && i < t->n; i++) {
-		const struct mlfs_entry *e = &t->e[i];
-		mode_t type = e->type == MLFS_ENTRY_DIR ? S_IFDIR :
-			      e->type == MLFS_ENTRY_SYMLINK ? S_IFLNK : S_IFREG;
-
-		r = dirh_add(h, cap, e->name,
-			     mlfs_itable_ino(dir->ino, e->name, NULL), type);
-	}
-	return r;
+	if (r < 0)
+		return r;
+	/* a walk lists the subdirectories next: fetch their trees now, in
+	 * parallel, once per directory node */
+	pthread_mutex_lock(&fs->itable.lock);
+	first = !dir->dirahead;
+	dir->dirahead = true;
+	pthread_mutex_unlock(&fs->itable.lock);
+	if (first)
+		mlfs_dirahead_children(fs->dirahead, t);
+	/* the tree is immutable and freed only with the node, which the
+	 * kernel keeps while the directory is open: list it in place */
+	h->tree = t;
+	h->n = t->n;
+	return 0;
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -466,12 +543,13 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 		goto out;
 	}
 	h->node = n;
+	h->attrs = -1;
 	if (n->kind == MLFS_NODE_ROOT)
 		r = list_root(fs, h, &cap);
 	else if (n->kind == MLFS_NODE_NS)
 		r = list_ns(fs, n, h, &cap);
 	else
-		r = list_tree(fs, n, h, &cap);
+		r = list_tree(fs, n, h);
 	if (r < 0)
 		goto out;
 	fi->fh = (uintptr_t)h;
@@ -503,6 +581,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
 		r = -ENOMEM;
 		goto out;
 	}
+	if (plus && h->tree && h->attrs < 0)
+		h->attrs = rdplus_want_attrs(fs, h->node);
 	/* offsets: 1 after ".", 2 after "..", i + 3 after entry i */
 	for (size_t i = off < 0 ? 0 : (size_t)off; i < h->n + 2; i++) {
 		struct fuse_entry_param e;
@@ -516,6 +596,23 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
 					     h->node->parent_ino : FUSE_ROOT_ID)
 					  : h->node->ino;
 			e.attr.st_mode = S_IFDIR;
+		} else if (h->tree) {
+			const struct mlfs_entry *ent = &h->tree->e[i - 2];
+
+			name = ent->name;
+			e.attr.st_mode = ent->type == MLFS_ENTRY_DIR ? S_IFDIR :
+					 ent->type == MLFS_ENTRY_SYMLINK ?
+					 S_IFLNK : S_IFREG;
+			if (plus && h->attrs) {
+				r = lookup_entry(fs, h->node, ent, &e);
+				if (r < 0)
+					goto out;
+			} else {
+				/* names only: e.ino 0 tells the kernel to
+				 * build no inode (and count no lookup) */
+				e.attr.st_ino = mlfs_itable_ino(h->node->ino,
+								name, NULL);
+			}
 		} else {
 			const struct dent *d = &h->d[i - 2];
 
@@ -634,7 +731,6 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct iovec stack_iov[64], *iov = stack_iov;
 	size_t nch = 0, first, last, idx = 0;
 	uint64_t pos, end;
-	int io = MLFS_RA_NONE;
 	int r = 0;
 
 	if (off < 0) {
@@ -657,11 +753,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			goto out;
 		}
 	}
-	io = mlfs_ofile_readahead(fs->prefetch, f, pos, end, fs->readahead);
-	if (io == MLFS_RA_NOW)
-		mlfs_ofile_advise(fs->prefetch, f);
-	else if (io == MLFS_RA_LATER)
-		mlfs_ofile_hold(fs->prefetch, f);
+	mlfs_ofile_readahead(fs->prefetch, f, pos, end, fs->readahead);
 	for (idx = 0; idx < nch; idx++) {
 		size_t i = first + idx;
 		uint64_t cs = c->offs[i], from, to;
@@ -707,11 +799,6 @@ out:
 		free(ch);
 	if (iov != stack_iov)
 		free(iov);
-	/* off the reply's path: start the disk reads of what comes next */
-	if (io == MLFS_RA_LATER) {
-		mlfs_ofile_advise(fs->prefetch, f);
-		mlfs_ofile_drop(fs->prefetch, f);
-	}
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,

@@ -294,7 +294,6 @@ struct open_pack {
 struct mlfs_pack_set {
 	pthread_rwlock_t lock;
 	char *dir;
-	bool no_readahead;      /* protected by lock */
 	struct open_pack *open; /* protected by lock */
 	size_t nopen;           /* protected by lock */
 };
@@ -360,8 +359,6 @@ static int acquire_fd(struct mlfs_pack_set *s, uint64_t id, int *fd)
 	if (find_fd(s, id) >= 0) {
 		close(nfd);
 	} else {
-		if (s->no_readahead) /* a hint */
-			(void)posix_fadvise(nfd, 0, 0, POSIX_FADV_RANDOM);
 		if (s->nopen == PACK_SET_MAX_FDS) {
 			/* Evict the oldest; no reader holds it (we have the
 			 * write lock). */
@@ -425,33 +422,6 @@ int mlfs_pack_set_read(struct mlfs_pack_set *s, const struct mlfs_id *id,
 			      stored_len, out, raw_len);
 out:
 	free(raw);
-	return r;
-}
-
-void mlfs_pack_set_readahead(struct mlfs_pack_set *s, bool on)
-{
-	pthread_rwlock_wrlock(&s->lock);
-	s->no_readahead = !on;
-	for (size_t i = 0; i < s->nopen; i++)
-		(void)posix_fadvise(s->open[i].fd, 0, 0, on ?
-				    POSIX_FADV_NORMAL : POSIX_FADV_RANDOM);
-	pthread_rwlock_unlock(&s->lock);
-}
-
-int mlfs_pack_set_advise(struct mlfs_pack_set *s, uint64_t pack_id,
-			 uint64_t off, uint64_t len)
-{
-	int fd, r;
-
-	for (int tries = 0;; tries++) {
-		r = acquire_fd(s, pack_id, &fd);
-		if (r != -EAGAIN || tries > 3)
-			break;
-	}
-	if (r < 0)
-		return r;
-	r = -posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
-	pthread_rwlock_unlock(&s->lock);
 	return r;
 }
 

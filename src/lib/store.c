@@ -568,40 +568,6 @@ int mlfs_store_locate_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 	return mlfs_meta_chunk_get(s->meta, id, loc);
 }
 
-void mlfs_store_set_readahead(struct mlfs_store *s, bool on)
-{
-	mlfs_pack_set_readahead(s->packs, on);
-}
-
-int mlfs_store_prefetch_chunks(struct mlfs_store *s,
-			       const struct mlfs_chunk_loc *locs, size_t n)
-{
-	int r = 0;
-
-	for (size_t i = 0; i < n;) {
-		uint64_t pack = locs[i].pack_id, off = locs[i].offset;
-		uint64_t end = off + MLFS_PACK_ENTRY_HEADER_LEN +
-			       locs[i].stored_len;
-		int k;
-
-		/* merge entries that follow each other in one pack (a small
-		 * gap too: one request beats two) */
-		for (i++; i < n && locs[i].pack_id == pack &&
-			  locs[i].offset >= off &&
-			  locs[i].offset <= end + 65536; i++) {
-			uint64_t e = locs[i].offset +
-				     MLFS_PACK_ENTRY_HEADER_LEN +
-				     locs[i].stored_len;
-
-			end = e > end ? e : end;
-		}
-		k = mlfs_pack_set_advise(s->packs, pack, off, end - off);
-		if (k < 0 && !r)
-			r = k;
-	}
-	return r;
-}
-
 int mlfs_store_get_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 			 const struct mlfs_chunk_loc *loc,
 			 const struct mlfs_chunk **out)
