@@ -24,6 +24,9 @@ struct mlfs_fsck_problem {
 struct mlfs_fsck_stats {
 	uint64_t repos, commits, trees, contents, chunks, chunks_read;
 	uint64_t problems;
+	/* Not damage: pack files no version references (interrupted or
+	 * running imports), which 'mlfs gc' reclaims. */
+	uint64_t unreferenced_packs, unreferenced_bytes;
 };
 
 /* Runs the check; calls @report per problem. Returns 0 when the check ran

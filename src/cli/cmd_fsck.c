@@ -106,8 +106,11 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 		printf("], \"repos\": %" PRIu64 ", \"commits\": %" PRIu64
 		       ", \"trees\": %" PRIu64 ", \"contents\": %" PRIu64
 		       ", \"chunks\": %" PRIu64 ", \"chunks_read\": %" PRIu64
+		       ", \"unreferenced_packs\": %" PRIu64
+		       ", \"unreferenced_bytes\": %" PRIu64
 		       ", \"ok\": %s}\n", st.repos, st.commits, st.trees,
 		       st.contents, st.chunks, st.chunks_read,
+		       st.unreferenced_packs, st.unreferenced_bytes,
 		       st.problems ? "false" : "true");
 	else
 		fprintf(st.problems ? stderr : stdout,
@@ -117,6 +120,15 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 			PRIu64 " problems\n", st.repos, st.commits, st.trees,
 			st.contents, st.chunks,
 			read_data ? " (data read)" : "", st.problems);
+	if (st.unreferenced_packs && !o.json) {
+		char b[32];
+
+		fprintf(stderr, "note: %" PRIu64 " pack files (%s) hold no "
+			"data of any version (left by interrupted imports, or "
+			"written by one running now); 'mlfs gc' removes them\n",
+			st.unreferenced_packs,
+			cli_human_bytes(st.unreferenced_bytes, b, sizeof(b)));
+	}
 	r = st.problems ? CLI_FAILED : CLI_OK;
 out:
 	mlfs_store_close(s);

@@ -24,6 +24,7 @@ static const struct cmd commands[] = {
 	{ "export", cmd_export, "write a version to a directory" },
 	{ "du", cmd_du, "show logical, stored and unique bytes" },
 	{ "fsck", cmd_fsck, "check the store for damage" },
+	{ "gc", cmd_gc, "remove pack files no version references" },
 	{ "mount", cmd_mount, "mount the store read-only with FUSE" },
 	{ "umount", cmd_umount, "unmount an mlfs mount" },
 	{ "diff", cmd_diff, "show what changed between two versions" },

@@ -16,6 +16,7 @@
 
 #include "mlfs/content.h"
 #include "mlfs/fsck.h"
+#include "mlfs/gc.h"
 #include "mlfs/idset.h"
 #include "mlfs/tree.h"
 #include "store_impl.h"
@@ -325,6 +326,7 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 	struct fsck f = { .s = s, .read_data = read_data, .report = report,
 			  .ctx = ctx, .st = st };
 	struct mlfs_repo *repos = NULL;
+	struct mlfs_gc_stats gs;
 	size_t nrepos = 0;
 	bool began;
 	int r;
@@ -383,7 +385,9 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 		if (r < 0)
 			goto out;
 	}
-	r = 0;
+	r = mlfs_gc_scan(s, &gs);
+	st->unreferenced_packs = gs.packs_unreferenced;
+	st->unreferenced_bytes = gs.bytes_unreferenced;
 out:
 	mlfs_meta_read_end(s->meta, began);
 	free(repos);

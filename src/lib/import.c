@@ -770,7 +770,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	char author[256], msg_default[PATH_MAX + 16];
 	bool in_txn = false, began;
 	long ncpu;
-	int r, nthreads;
+	int r, nthreads, lock_fd = -1;
 
 	memset(st, 0, sizeof(*st));
 	mlfs_error_clear();
@@ -797,10 +797,19 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	nthreads = o && o->threads > 0 ? o->threads : (int)(ncpu > 0 ? ncpu : 2);
 	if (nthreads > MAX_WORKERS)
 		nthreads = MAX_WORKERS;
+	/* Shared with other imports, exclusive of gc: our packs are not
+	 * referenced until we commit, and gc must not take them for debris. */
+	r = store_lock(s, false, true, &lock_fd);
+	if (r < 0) {
+		free(im.buf);
+		mlfs_error_set("cannot take the store's lock");
+		return r;
+	}
 	im.pool.level = s->cfg.zstd_level;
 	im.pool.job_cap = s->cfg.chunk.max;
 	r = mlfs_pack_writer_new(s->packs_dir, &im.pool.w);
 	if (r < 0) {
+		store_unlock(lock_fd);
 		free(im.buf);
 		return r;
 	}
@@ -919,5 +928,6 @@ out:
 	free(im.rows);
 	free(im.chunk_rows);
 	free(im.buf);
+	store_unlock(lock_fd);
 	return r;
 }

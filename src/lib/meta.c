@@ -24,6 +24,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_CHUNK_PUT] = "INSERT OR IGNORE INTO chunks(id, pack_id, offset, "
 			 "stored_len, raw_len, codec) "
 			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_PACK_EXISTS] = "SELECT 1 FROM packs WHERE id = ?1",
 	[ST_PACK_PUT] = "INSERT OR IGNORE INTO packs(id, created) "
 			"VALUES (?1, strftime('%s','now'))",
 	[ST_CONTENT_GET] = "SELECT size, chunks FROM contents WHERE digest = ?1",
@@ -450,6 +451,24 @@ int mlfs_meta_chunk_put(struct mlfs_meta *m, const struct mlfs_id *id,
 		sqlite3_bind_int64(st, 5, loc->raw_len);
 		sqlite3_bind_int(st, 6, loc->codec);
 		r = meta_step_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
+int mlfs_meta_pack_exists(struct mlfs_meta *m, uint64_t pack_id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_PACK_EXISTS, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)pack_id);
+		rc = sqlite3_step(st);
+		r = rc == SQLITE_ROW ? 1 :
+		    rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
+		meta_done(st);
 	}
 	mlfs_meta_unlock(m);
 	return r;

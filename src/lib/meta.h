@@ -58,6 +58,10 @@ MLFS_MUST_CHECK int mlfs_meta_chunk_put(struct mlfs_meta *m,
 					const struct mlfs_id *id,
 					const struct mlfs_chunk_loc *loc);
 MLFS_MUST_CHECK int mlfs_meta_pack_put(struct mlfs_meta *m, uint64_t pack_id);
+/* Returns 1 when a committed chunk references pack @pack_id, 0 when none
+ * does, or -errno. */
+MLFS_MUST_CHECK int mlfs_meta_pack_exists(struct mlfs_meta *m,
+					  uint64_t pack_id);
 
 MLFS_MUST_CHECK int mlfs_meta_content_get(struct mlfs_meta *m,
 					  const struct mlfs_id *digest,

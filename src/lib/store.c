@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -405,6 +406,35 @@ int mlfs_store_audit(struct mlfs_store *s, const char *cmd,
 
 	return mlfs_meta_audit_add(s->meta, (int64_t)time(NULL), user, cmd,
 				   detail);
+}
+
+/* ---- writer lock ---- */
+
+int store_lock(struct mlfs_store *s, bool exclusive, bool wait, int *fd)
+{
+	char path[PATH_MAX];
+	int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
+
+	snprintf(path, sizeof(path), "%s/lock", s->dir);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (*fd < 0)
+		return -errno;
+	while (flock(*fd, op) < 0) {
+		int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		if (errno == EINTR)
+			continue;
+		close(*fd);
+		*fd = -1;
+		return r;
+	}
+	return 0;
+}
+
+void store_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd); /* closing drops the flock */
 }
 
 /* ---- chunk cache ---- */

@@ -31,4 +31,11 @@ struct mlfs_store {
 	bool rdonly;
 };
 
+/* The store's writer lock, STORE/lock: imports hold it shared while
+ * they write packs, gc exclusively while it removes unreferenced ones.
+ * Returns 0 with *fd set, -EBUSY (not @wait and held), -errno. */
+int store_lock(struct mlfs_store *s, bool exclusive, bool wait, int *fd);
+/* Release a lock taken with store_lock; accepts -1. */
+void store_unlock(int fd);
+
 #endif

@@ -1,0 +1,35 @@
+/*
+ * gc.h - reclaim space that no version references. Today: whole pack
+ * files left by imports that were killed or failed before their commit
+ * (their chunks were never indexed). Imports hold the store's lock
+ * shared while they write packs; gc takes it exclusively, so it never
+ * sees a running import's packs.
+ */
+#ifndef MLFS_GC_H
+#define MLFS_GC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mlfs/util.h"
+
+struct mlfs_store;
+
+struct mlfs_gc_stats {
+	uint64_t packs_seen;
+	uint64_t packs_unreferenced;
+	uint64_t bytes_unreferenced;
+};
+
+/* Count pack files that no committed chunk references (a read-only
+ * look: a running import's packs are counted too). Returns 0 or -errno. */
+MLFS_MUST_CHECK int mlfs_gc_scan(struct mlfs_store *s,
+				 struct mlfs_gc_stats *st);
+
+/* Remove unreferenced pack files (with @dry_run, only count them).
+ * Returns 0, -EBUSY (an import is running: nothing removed), -EROFS,
+ * -errno. */
+MLFS_MUST_CHECK int mlfs_gc(struct mlfs_store *s, bool dry_run,
+			    struct mlfs_gc_stats *st);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * cmd_gc.c - mlfs gc: reclaim pack files no version references.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "mlfs/gc.h"
+
+static const char usage[] =
+	"usage: mlfs gc [--dry-run] [--json]\n\n"
+	"Remove pack files that hold no data of any version: what imports\n"
+	"killed or failed before their commit leave behind. Waits for "
+	"nothing:\n"
+	"while an import runs, gc exits 1 and removes nothing. Versions are\n"
+	"never deleted (deleting a tag or branch keeps its commits), so gc\n"
+	"never frees data a version can reach.\n"
+	"  --dry-run  only count what would be removed\n";
+
+int cmd_gc(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mlfs_store *s = NULL;
+	struct mlfs_gc_stats st;
+	bool dry = false;
+	char b[32];
+	int ch, r;
+
+	if (cli_want_help(argc, argv, usage))
+		return CLI_OK;
+	while ((ch = getopt_long(argc, argv, "n", opts, NULL)) != -1) {
+		if (ch == 'n')
+			dry = true;
+		else if (ch == 'j')
+			c->json = true;
+		else
+			return cli_usage_error("gc", "unknown option");
+	}
+	if (optind != argc)
+		return cli_usage_error("gc", "unexpected argument '%s'",
+				       argv[optind]);
+	r = cli_open_store(c, dry ? MLFS_STORE_RDONLY : 0, &s);
+	if (r)
+		return r;
+	r = mlfs_gc(s, dry, &st);
+	if (r == -EBUSY) {
+		r = cli_error(0, "an import is running; run gc when it has "
+			      "finished");
+		goto out;
+	}
+	if (r < 0) {
+		r = cli_error(r, "gc failed");
+		goto out;
+	}
+	if (c->json)
+		printf("{\"dry_run\": %s, \"packs\": %" PRIu64
+		       ", \"unreferenced_packs\": %" PRIu64
+		       ", \"unreferenced_bytes\": %" PRIu64 "}\n",
+		       dry ? "true" : "false", st.packs_seen,
+		       st.packs_unreferenced, st.bytes_unreferenced);
+	else
+		printf("%s %" PRIu64 " of %" PRIu64 " pack files (%s) that no "
+		       "version references\n", dry ? "would remove" : "removed",
+		       st.packs_unreferenced, st.packs_seen,
+		       cli_human_bytes(st.bytes_unreferenced, b, sizeof(b)));
+	r = CLI_OK;
+out:
+	mlfs_store_close(s);
+	return r;
+}
