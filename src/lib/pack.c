@@ -381,48 +381,129 @@ static int acquire_fd(struct mlfs_pack_set *s, uint64_t id, int *fd)
 	return 0;
 }
 
-int mlfs_pack_set_read(struct mlfs_pack_set *s, const struct mlfs_id *id,
-		       const struct mlfs_chunk_loc *loc, void *out)
+/* Per-thread buffer for stored chunk bytes: readers (FUSE workers, the
+ * read-ahead pool) fetch chunk after chunk, and a malloc per chunk
+ * costs page faults. Freed by the key's destructor at thread exit. */
+struct read_buf {
+	uint8_t *p;
+	size_t cap;
+};
+
+static pthread_key_t read_buf_key;
+static pthread_once_t read_buf_once = PTHREAD_ONCE_INIT;
+
+static void read_buf_destroy(void *v)
 {
-	size_t len = MLFS_PACK_ENTRY_HEADER_LEN + (size_t)loc->stored_len;
-	uint32_t raw_len, stored_len;
-	enum mlfs_codec codec;
-	struct mlfs_id hid;
-	uint8_t *raw;
+	struct read_buf *b = v;
+
+	free(b->p);
+	free(b);
+}
+
+static void read_buf_key_init(void)
+{
+	(void)pthread_key_create(&read_buf_key, read_buf_destroy);
+}
+
+static uint8_t *read_buf(size_t len)
+{
+	struct read_buf *b;
+
+	pthread_once(&read_buf_once, read_buf_key_init);
+	b = pthread_getspecific(read_buf_key);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b)
+			return NULL;
+		if (pthread_setspecific(read_buf_key, b)) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b->cap < len) {
+		uint8_t *np = realloc(b->p, len);
+
+		if (!np)
+			return NULL;
+		b->p = np;
+		b->cap = len;
+	}
+	return b->p;
+}
+
+/* Read the entry at @loc: header into @hdr, stored bytes into @data. */
+static int read_entry(struct mlfs_pack_set *s, const struct mlfs_chunk_loc *loc,
+		      uint8_t *hdr, uint8_t *data)
+{
+	struct iovec iov[2] = {
+		{ hdr, MLFS_PACK_ENTRY_HEADER_LEN },
+		{ data, loc->stored_len },
+	};
+	size_t want = MLFS_PACK_ENTRY_HEADER_LEN + loc->stored_len, done = 0;
 	int fd, r;
 
-	if (loc->stored_len > MLFS_CHUNK_LIMIT_BYTES * 2 ||
-	    loc->raw_len > MLFS_CHUNK_LIMIT_BYTES)
-		return -EBADMSG;
-	raw = malloc(len);
-	if (!raw)
-		return -ENOMEM;
 	for (int tries = 0;; tries++) {
 		r = acquire_fd(s, loc->pack_id, &fd);
 		if (r != -EAGAIN || tries > 3)
 			break;
 	}
 	if (r < 0)
-		goto out;
-	r = mlfs_pread_full(fd, raw, len, loc->offset);
-	pthread_rwlock_unlock(&s->lock);
-	if (r == -EIO)
-		r = -EBADMSG; /* pack shorter than the index says */
-	if (r < 0)
-		goto out;
-	r = mlfs_pack_entry_parse(raw, &hid, &codec, &raw_len, &stored_len);
-	if (r < 0)
-		goto out;
-	if (memcmp(hid.b, id->b, MLFS_ID_LEN) || raw_len != loc->raw_len ||
-	    stored_len != loc->stored_len || codec != loc->codec) {
-		r = -EBADMSG;
-		goto out;
+		return r;
+	while (done < want) {
+		ssize_t n = preadv(fd, iov, 2, (off_t)(loc->offset + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* Short: the pack ends before the index says. */
+			r = n < 0 ? -errno : -EBADMSG;
+			break;
+		}
+		done += (size_t)n;
+		for (int i = 0; i < 2 && n > 0; i++) {
+			size_t k = (size_t)n < iov[i].iov_len ? (size_t)n :
+				   iov[i].iov_len;
+
+			iov[i].iov_base = (uint8_t *)iov[i].iov_base + k;
+			iov[i].iov_len -= k;
+			n -= (ssize_t)k;
+		}
 	}
-	r = mlfs_codec_decode(codec, raw + MLFS_PACK_ENTRY_HEADER_LEN,
-			      stored_len, out, raw_len);
-out:
-	free(raw);
+	pthread_rwlock_unlock(&s->lock);
 	return r;
+}
+
+int mlfs_pack_set_read(struct mlfs_pack_set *s, const struct mlfs_id *id,
+		       const struct mlfs_chunk_loc *loc, void *out)
+{
+	uint8_t hdr[MLFS_PACK_ENTRY_HEADER_LEN], *data;
+	uint32_t raw_len, stored_len;
+	enum mlfs_codec codec;
+	struct mlfs_id hid;
+	int r;
+
+	if (loc->stored_len > MLFS_CHUNK_LIMIT_BYTES * 2 ||
+	    loc->raw_len > MLFS_CHUNK_LIMIT_BYTES)
+		return -EBADMSG;
+	/* A raw chunk is read straight into @out: no copy. */
+	if (loc->codec == MLFS_CODEC_RAW && loc->stored_len == loc->raw_len)
+		data = out;
+	else
+		data = read_buf(loc->stored_len ? loc->stored_len : 1);
+	if (!data)
+		return -ENOMEM;
+	r = read_entry(s, loc, hdr, data);
+	if (r < 0)
+		return r;
+	r = mlfs_pack_entry_parse(hdr, &hid, &codec, &raw_len, &stored_len);
+	if (r < 0)
+		return r;
+	if (memcmp(hid.b, id->b, MLFS_ID_LEN) || raw_len != loc->raw_len ||
+	    stored_len != loc->stored_len || codec != loc->codec)
+		return -EBADMSG;
+	if (data == out)
+		return 0;
+	return mlfs_codec_decode(codec, data, stored_len, out, raw_len);
 }
 
 int mlfs_pack_set_size(struct mlfs_pack_set *s, uint64_t pack_id,
