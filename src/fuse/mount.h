@@ -2,7 +2,9 @@
  * mount.h - the FUSE daemon behind `mlfs mount`: start-up (daemon.c), the
  * inode map (inode.c), open files and read-ahead (file.c), tree
  * read-ahead for directory walks (dirahead.c) and the low-level
- * callbacks (ops.c). Private to src/fuse and cmd_mount.c.
+ * callbacks (ops.c, with listings in dir.c and extended attributes in
+ * xattr.c; what those share is in ops.h). Private to src/fuse and
+ * cmd_mount.c.
  * Design notes: docs/mount.md.
  */
 #ifndef MLFS_FUSE_MOUNT_H
@@ -221,7 +223,7 @@ void mlfs_dirahead_free(struct mlfs_dirahead *d);
 void mlfs_dirahead_children(struct mlfs_dirahead *d,
 			    const struct mlfs_tree *t);
 
-/* ---- the file system (ops.c) ---- */
+/* ---- the file system (ops.c, dir.c, xattr.c) ---- */
 
 struct fuse_lowlevel_ops;
 
@@ -234,7 +236,7 @@ struct mlfs_fs {
 	uid_t uid;
 	gid_t gid;
 	int log_fd;                /* daemon log; lines written whole */
-	/* readdirplus with attributes, or names only (ops.c): */
+	/* readdirplus with attributes, or names only (dir.c): */
 	bool rdplus_attrs;         /* protected by itable.lock */
 	unsigned rdplus_count;     /* listings since the last probe; lock */
 	uint64_t rdplus_probe;     /* node id of the probe listing, or 0 */
