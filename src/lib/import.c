@@ -21,9 +21,9 @@
 #include "mlfs/idset.h"
 #include "mlfs/import.h"
 #include "mlfs/tree.h"
+#include "import_read.h"
 #include "store_impl.h"
 
-#define READ_BUF (8u << 20)
 #define QUEUE_MAX_BYTES (64u << 20)
 #define MAX_WORKERS 16
 
@@ -255,7 +255,6 @@ struct importer {
 	/* Where files are cut: the plug-in point for format-aware splitters
 	 * (e.g. at safetensors tensor boundaries), chosen per file. */
 	const struct mlfs_splitter *splitter;
-	uint8_t *buf;
 	struct mlfs_import_progress prog;
 	double t0, last_progress;
 };
@@ -391,15 +390,49 @@ static int chunk_seen(struct importer *im, const struct mlfs_id *id)
 	return r == -ENOENT ? 0 : r;
 }
 
+/* Files at least this large are read and chunked on a thread of their
+ * own, one buffer ahead of the hashing and dedup done here. */
+#define THREADED_READ_MIN (16u << 20)
+
+/* Hash, record and (when new) hand one chunk to the workers. */
+static int add_chunk(struct importer *im, struct mlfs_hasher *h,
+		     struct mlfs_buf *list, const uint8_t *p, size_t len)
+{
+	uint8_t ent[MLFS_ID_LEN + 4];
+	struct mlfs_id id;
+	int r;
+
+	mlfs_hash(&im->s->cfg.key, p, len, &id);
+	mlfs_hasher_update(h, p, len);
+	memcpy(ent, id.b, MLFS_ID_LEN);
+	mlfs_put_le32(ent + MLFS_ID_LEN, (uint32_t)len);
+	r = mlfs_buf_append(list, ent, sizeof(ent));
+	if (r < 0)
+		return r;
+	im->st->chunks++;
+	r = chunk_seen(im, &id);
+	if (r == 0) {
+		r = mlfs_idset_add(&im->session, &id, 0, NULL);
+		if (r >= 0)
+			r = pool_submit(&im->pool, &id, p, (uint32_t)len);
+		if (r >= 0) {
+			im->st->new_chunks++;
+			im->st->new_raw_bytes += len;
+		}
+	}
+	im->prog.bytes_done += len;
+	return r < 0 ? r : 0;
+}
+
 static int import_file(struct importer *im, const char *path, bool follow,
 		       struct mlfs_id *digest, uint64_t *size)
 {
-	const struct mlfs_chunk_params *cp = &im->s->cfg.chunk;
 	struct mlfs_buf list = MLFS_BUF_INIT;
 	struct mlfs_hasher h = { 0 };
-	size_t have = 0;
+	struct file_reader *fr = NULL;
+	struct read_batch b = { .last = false };
 	uint64_t total = 0;
-	bool eof = false;
+	struct stat st;
 	int fd, r;
 
 	/* Inside a tree a symlink is kept as a symlink, never followed (and
@@ -412,66 +445,29 @@ static int import_file(struct importer *im, const char *path, bool follow,
 		return r;
 	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = mlfs_hasher_init(&h, &im->s->cfg.key);
-	while (r == 0) {
-		size_t pos = 0;
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	if (r == 0)
+		r = mlfs_hasher_init(&h, &im->s->cfg.key);
+	if (r == 0)
+		r = file_reader_open(fd, &im->s->cfg.chunk, im->splitter,
+				     st.st_size >= THREADED_READ_MIN, &fr);
+	while (r == 0 && !b.last) {
+		size_t start = 0;
 
-		if (!eof && have < READ_BUF) {
-			ssize_t n = mlfs_read_full(fd, im->buf + have,
-						   READ_BUF - have);
-
-			if (n < 0) {
-				r = (int)n;
-				mlfs_error_set("cannot read '%s'", path);
-				break;
-			}
-			if ((size_t)n < READ_BUF - have)
-				eof = true;
-			have += (size_t)n;
-		}
-		while (r == 0 && pos < have) {
-			uint8_t ent[MLFS_ID_LEN + 4];
-			struct mlfs_id id;
-			size_t cut = im->splitter->next(cp, NULL,
-							im->buf + pos,
-							have - pos, eof);
-
-			if (!cut)
-				break;
-			mlfs_hash(&im->s->cfg.key, im->buf + pos, cut, &id);
-			mlfs_hasher_update(&h, im->buf + pos, cut);
-			memcpy(ent, id.b, MLFS_ID_LEN);
-			mlfs_put_le32(ent + MLFS_ID_LEN, (uint32_t)cut);
-			r = mlfs_buf_append(&list, ent, sizeof(ent));
-			if (r < 0)
-				break;
-			im->st->chunks++;
-			r = chunk_seen(im, &id);
-			if (r == 0) {
-				r = mlfs_idset_add(&im->session, &id, 0, NULL);
-				if (r >= 0)
-					r = pool_submit(&im->pool, &id,
-							im->buf + pos,
-							(uint32_t)cut);
-				if (r >= 0) {
-					im->st->new_chunks++;
-					im->st->new_raw_bytes += cut;
-				}
-			}
-			if (r > 0)
-				r = 0;
-			pos += cut;
-			total += cut;
-			im->prog.bytes_done += cut;
-		}
-		if (r < 0)
+		r = file_reader_next(fr, &b);
+		if (r < 0) {
+			mlfs_error_set("cannot read '%s'", path);
 			break;
-		memmove(im->buf, im->buf + pos, have - pos);
-		have -= pos;
+		}
+		for (size_t i = 0; r == 0 && i < b.n; i++) {
+			r = add_chunk(im, &h, &list, b.data + start,
+				      b.ends[i] - start);
+			total += b.ends[i] - start;
+			start = b.ends[i];
+		}
 		progress(im, false);
-		if (eof && have == 0)
-			break;
 	}
+	file_reader_close(fr);
 	close(fd);
 	if (r == 0) {
 		mlfs_hasher_final(&h, digest);
@@ -790,9 +786,6 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	im.t0 = mlfs_now();
 	if (o && o->progress)
 		scan_totals(src, &im.prog);
-	im.buf = malloc(READ_BUF);
-	if (!im.buf)
-		return -ENOMEM;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	nthreads = o && o->threads > 0 ? o->threads : (int)(ncpu > 0 ? ncpu : 2);
 	if (nthreads > MAX_WORKERS)
@@ -801,7 +794,6 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	 * referenced until we commit, and gc must not take them for debris. */
 	r = store_lock(s, false, true, &lock_fd);
 	if (r < 0) {
-		free(im.buf);
 		mlfs_error_set("cannot take the store's lock");
 		return r;
 	}
@@ -810,7 +802,6 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	r = mlfs_pack_writer_new(s->packs_dir, &im.pool.w);
 	if (r < 0) {
 		store_unlock(lock_fd);
-		free(im.buf);
 		return r;
 	}
 	r = pool_start(&im.pool, nthreads);
@@ -927,7 +918,6 @@ out:
 		mlfs_buf_release(&im.rows[i].blob);
 	free(im.rows);
 	free(im.chunk_rows);
-	free(im.buf);
 	store_unlock(lock_fd);
 	return r;
 }
