@@ -20,6 +20,7 @@ fail=0
 
 cleanup() {
 	fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+	umount -l "$tmp/ro" 2>/dev/null || true
 	rm -rf "$tmp" || true
 }
 trap cleanup EXIT
@@ -390,6 +391,22 @@ check "no sanitizer report in the daemon log" \
 check "mountpoint empty after umount" test -z "$(ls -A "$mnt")"
 out=$(mlfs umount "$mnt" 2>&1)
 check "umount of nothing exits 1" test $? -eq 1
+
+# a store on read-only media mounts too (the mount never writes it; its
+# log goes to a per-user file instead of STORE/mount.log)
+mkdir -p "$tmp/ro"
+if mount -t tmpfs tmpfs "$tmp/ro" 2>/dev/null; then
+	cp -a "$store" "$tmp/ro/store"
+	mount -o remount,ro "$tmp/ro"
+	"$MLFS" --store "$tmp/ro/store" mount "$mnt"
+	check "mount of a store on read-only media" test $? -eq 0
+	check "reads from a read-only store" same_manifest "$tmp/v1" "$mnt/test/data@v1"
+	"$MLFS" umount "$mnt"
+	check "umount of the read-only store's mount" test $? -eq 0
+	umount "$tmp/ro"
+else
+	echo "SKIP - cannot mount a tmpfs for the read-only store test"
+fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -154,8 +154,9 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 
-	/* the store must exist; opening it gives the usual message */
-	r = cli_open_store(c, 0, &s);
+	/* the store must exist; opening it gives the usual message (read
+	 * access is enough: the mount never writes the store) */
+	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
 	if (r)
 		goto out;
 	store_dir = strdup(mlfs_store_dir(s));

@@ -280,6 +280,16 @@ static int open_log(const struct mlfs_mount_opts *o)
 		return -1;
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	free(path);
+	if (fd >= 0 || (errno != EROFS && errno != EACCES && errno != EPERM))
+		return fd;
+	/* A store we may only read (read-only media, another user's):
+	 * log beside other per-user runtime files instead. */
+	if (asprintf(&path, "%s/mlfs-mount.%u.log",
+		     getenv("XDG_RUNTIME_DIR") ? getenv("XDG_RUNTIME_DIR") :
+		     "/tmp", (unsigned)getuid()) < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
 	return fd;
 }
 
