@@ -23,8 +23,8 @@ struct mlfs_du_row {
 	uint64_t unique;   /* pack bytes of chunks no other commit uses */
 };
 
-/* One row per commit of @repo_id, oldest first, (0 = every repository), or only for
- * @only when non-NULL. *rows malloc'd. Also returns totals over the store:
+/* One row per commit of @repo_id (0 = every repository), oldest first,
+ * or only for @only when non-NULL. *rows malloc'd. Also returns totals:
  * logical bytes of all listed commits and stored bytes of all chunks they
  * reference (each counted once). */
 MLFS_MUST_CHECK int mlfs_du(struct mlfs_store *s, int64_t repo_id,

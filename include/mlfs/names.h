@@ -14,7 +14,8 @@
 #define MLFS_NAME_MAX 128
 /* Rule text quoted by every name error. */
 #define MLFS_NAME_RULE \
-	"names are 1-128 characters of [A-Za-z0-9._-], not starting with '.' or '-', without '..'"
+	"names are 1-128 characters of [A-Za-z0-9._-], not starting with " \
+	"'.' or '-', without '..'"
 
 /* Check one name part (namespace, repository name, branch, tag).
  * Returns 0 or -EINVAL with *why set to a static explanation. */

@@ -105,9 +105,9 @@ MLFS_MUST_CHECK int mlfs_pack_set_size(struct mlfs_pack_set *s,
 /* Walk every entry of one pack file (for fsck and repair). Calls @fn per
  * entry with its location; stops at a torn tail (reported via @tail_bad).
  * Returns 0, -EBADMSG for a bad pack header, or @fn's negative result. */
-MLFS_MUST_CHECK int mlfs_pack_scan(const char *path,
-				   int (*fn)(void *ctx, const struct mlfs_id *id,
-					     const struct mlfs_chunk_loc *loc),
+typedef int (*mlfs_pack_scan_fn)(void *ctx, const struct mlfs_id *id,
+				 const struct mlfs_chunk_loc *loc);
+MLFS_MUST_CHECK int mlfs_pack_scan(const char *path, mlfs_pack_scan_fn fn,
 				   void *ctx, bool *tail_bad);
 
 #endif

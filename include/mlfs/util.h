@@ -58,7 +58,8 @@ static inline void mlfs_put_le64(uint8_t *p, uint64_t v)
 
 static inline uint64_t mlfs_get_le64(const uint8_t *p)
 {
-	return (uint64_t)mlfs_get_le32(p) | (uint64_t)mlfs_get_le32(p + 4) << 32;
+	return (uint64_t)mlfs_get_le32(p) |
+	       (uint64_t)mlfs_get_le32(p + 4) << 32;
 }
 
 /* Read exactly @len bytes at @off, retrying short reads and EINTR.

@@ -540,19 +540,6 @@ static int scan_parts(struct csv *x)
 
 /* ---- output ------------------------------------------------------ */
 
-static int say(struct mlfs_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int say(struct mlfs_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = mlfs_buf_vprintf(b, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* Append field text, escaped for one line and cut at 80 bytes. */
 static int say_field(struct mlfs_buf *b, const char *f, size_t l)
 {
@@ -595,7 +582,7 @@ static int show_row(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 	mlfs_jw_u64(w, rec->line);
 	mlfs_jw_key(w, "row");
 	mlfs_jw_obj(w);
-	e = say(t, "%c line %" PRIu64 ":", side ? '+' : '-', rec->line);
+	e = mlfs_buf_printf(t, "%c line %" PRIu64 ":", side ? '+' : '-', rec->line);
 	for (size_t i = 0; i < r.nf && e == 0; i++) {
 		size_t hl, l;
 		const char *hn = field(h, i, &hl), *f = field(&r, i, &l);
@@ -608,14 +595,14 @@ static int show_row(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 		mlfs_jw_key(w, i < h->nf ? k : "");
 		mlfs_jw_strn(w, f, l);
 		free(k);
-		e = say(t, "%s", i ? "," : " ");
+		e = mlfs_buf_printf(t, "%s", i ? "," : " ");
 		if (e == 0)
 			e = say_field(t, f, l);
 	}
 	mlfs_jw_obj_end(w);
 	mlfs_jw_obj_end(w);
 	if (e == 0)
-		e = say(t, "\n");
+		e = mlfs_buf_printf(t, "\n");
 out:
 	rd_release(&r);
 	return e;
@@ -645,18 +632,18 @@ static int show_changed(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 	mlfs_jw_u64(w, rb->line);
 	mlfs_jw_key(w, "columns");
 	mlfs_jw_obj(w);
-	e = say(t, "~ ");
+	e = mlfs_buf_printf(t, "~ ");
 	if (e == 0) {
 		size_t hl;
 		const char *hn = field(&x->hdr[1], (size_t)x->key[1], &hl);
 
 		e = say_field(t, hn, hl);
 		if (e == 0)
-			e = say(t, "=");
+			e = mlfs_buf_printf(t, "=");
 		if (e == 0)
 			e = say_field(t, kv, kl);
 		if (e == 0)
-			e = say(t, " (line %" PRIu64 " -> %" PRIu64 "):",
+			e = mlfs_buf_printf(t, " (line %" PRIu64 " -> %" PRIu64 "):",
 				ra->line, rb->line);
 	}
 	for (size_t i = 0; i < x->ncommon && e == 0; i++) {
@@ -681,22 +668,22 @@ static int show_changed(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 		mlfs_jw_key(w, "new");
 		mlfs_jw_strn(w, fb, lb);
 		mlfs_jw_obj_end(w);
-		e = say(t, " ");
+		e = mlfs_buf_printf(t, " ");
 		if (e == 0)
 			e = say_field(t, hn, hl);
 		if (e == 0)
-			e = say(t, ": ");
+			e = mlfs_buf_printf(t, ": ");
 		if (e == 0)
 			e = say_field(t, fa, la);
 		if (e == 0)
-			e = say(t, " -> ");
+			e = mlfs_buf_printf(t, " -> ");
 		if (e == 0)
 			e = say_field(t, fb, lb);
 	}
 	mlfs_jw_obj_end(w);
 	mlfs_jw_obj_end(w);
 	if (e == 0)
-		e = say(t, "\n");
+		e = mlfs_buf_printf(t, "\n");
 out:
 	rd_release(&a);
 	rd_release(&b);
@@ -733,11 +720,11 @@ static int say_cols(struct mlfs_buf *t, char sign, const struct rd *h,
 			in = field_eq(h, i, o, j);
 		if (in)
 			continue;
-		e = say(t, "%c column ", sign);
+		e = mlfs_buf_printf(t, "%c column ", sign);
 		if (e == 0)
 			e = say_field(t, f, l);
 		if (e == 0)
-			e = say(t, "\n");
+			e = mlfs_buf_printf(t, "\n");
 	}
 	return e;
 }
@@ -787,13 +774,13 @@ static int report(struct csv *x, const struct mlfs_diff_content_opts *o,
 	if (e == 0)
 		e = say_cols(t, '-', &x->hdr[0], &x->hdr[1]);
 	if (e == 0 && s->cols_reordered)
-		e = say(t, "columns reordered\n");
+		e = mlfs_buf_printf(t, "columns reordered\n");
 	if (e == 0 && o->key && x->key[0] < 0)
-		e = say(t, "key column '%s' is not in both headers: rows "
+		e = mlfs_buf_printf(t, "key column '%s' is not in both headers: rows "
 			"compared by content\n", o->key);
 	for (int side = 0; side < 2 && e == 0; side++)
 		if (side ? s->ragged_b : s->ragged_a)
-			e = say(t, "%s version: %" PRIu64 " rows with a wrong "
+			e = mlfs_buf_printf(t, "%s version: %" PRIu64 " rows with a wrong "
 				"field count (first: line %" PRIu64 ", %zu fields,"
 				" header has %zu)\n", side ? "new" : "old",
 				side ? s->ragged_b : s->ragged_a,
@@ -801,11 +788,11 @@ static int report(struct csv *x, const struct mlfs_diff_content_opts *o,
 				x->hdr[side].nf);
 	for (int side = 0; side < 2 && e == 0; side++)
 		if (side ? s->dup_keys_b : s->dup_keys_a)
-			e = say(t, "%s version: %" PRIu64 " rows repeat a key\n",
+			e = mlfs_buf_printf(t, "%s version: %" PRIu64 " rows repeat a key\n",
 				side ? "new" : "old",
 				side ? s->dup_keys_b : s->dup_keys_a);
 	if (e == 0)
-		e = say(t, "rows: %" PRIu64 " -> %" PRIu64 ": %" PRIu64
+		e = mlfs_buf_printf(t, "rows: %" PRIu64 " -> %" PRIu64 ": %" PRIu64
 			" added, %" PRIu64 " removed, %" PRIu64 " changed, %"
 			PRIu64 " unchanged%s\n", s->rows_a, s->rows_b,
 			s->rows_added, s->rows_removed, s->rows_changed,

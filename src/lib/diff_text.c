@@ -175,19 +175,6 @@ out:
 	return r;
 }
 
-static int put(struct mlfs_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int put(struct mlfs_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = mlfs_buf_vprintf(b, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 static int put_line(struct mlfs_buf *b, char t, const struct line *l)
 {
 	int r = mlfs_buf_append(b, &t, 1);
@@ -234,7 +221,7 @@ static int emit_hunks(const struct line *la, const struct line *lb,
 			if (ops[j].t != '-')
 				bn++;
 		}
-		r = put(out, "@@ -%zu,%zu +%zu,%zu @@\n", an ? as + 1 : as, an,
+		r = mlfs_buf_printf(out, "@@ -%zu,%zu +%zu,%zu @@\n", an ? as + 1 : as, an,
 			bn ? bs + 1 : bs, bn);
 		for (size_t j = first; j < end && r == 0; j++)
 			r = put_line(out, ops[j].t, ops[j].t == '+' ?
@@ -344,7 +331,7 @@ static int text_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *
 	if (why) {
 		mlfs_jw_key(&w, "summary");
 		mlfs_jw_str(&w, why);
-		r = put(&out->text, "%s (%" PRIu64 " -> %" PRIu64 " bytes)\n",
+		r = mlfs_buf_printf(&out->text, "%s (%" PRIu64 " -> %" PRIu64 " bytes)\n",
 			why, a->size, b->size);
 	} else {
 		mlfs_jw_key(&w, "lines_added");

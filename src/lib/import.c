@@ -787,7 +787,8 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	if (o && o->progress)
 		scan_totals(src, &im.prog);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	nthreads = o && o->threads > 0 ? o->threads : (int)(ncpu > 0 ? ncpu : 2);
+	nthreads = o && o->threads > 0 ? o->threads :
+		   (int)(ncpu > 0 ? ncpu : 2);
 	if (nthreads > MAX_WORKERS)
 		nthreads = MAX_WORKERS;
 	/* Shared with other imports, exclusive of gc: our packs are not

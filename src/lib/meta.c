@@ -27,7 +27,8 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_PACK_EXISTS] = "SELECT 1 FROM packs WHERE id = ?1",
 	[ST_PACK_PUT] = "INSERT OR IGNORE INTO packs(id, created) "
 			"VALUES (?1, strftime('%s','now'))",
-	[ST_CONTENT_GET] = "SELECT size, chunks FROM contents WHERE digest = ?1",
+	[ST_CONTENT_GET] = "SELECT size, chunks FROM contents "
+			   "WHERE digest = ?1",
 	[ST_CONTENT_EXISTS] = "SELECT 1 FROM contents WHERE digest = ?1",
 	[ST_CONTENT_PUT] = "INSERT OR IGNORE INTO contents(digest, size, "
 			   "chunks) VALUES (?1, ?2, ?3)",
@@ -63,7 +64,8 @@ static const char *const stmt_sql[ST_MAX] = {
 			"WHERE repo_id = ?1 ORDER BY kind, name",
 	[ST_REF_LIST_KIND] = "SELECT kind, name, commit_id FROM refs "
 			     "WHERE repo_id = ?1 AND kind = ?2 ORDER BY name",
-	[ST_REFLOG_ADD] = "INSERT INTO reflog(repo_id, branch, commit_id, time) "
+	[ST_REFLOG_ADD] = "INSERT INTO reflog(repo_id, branch, commit_id, "
+			  "time) "
 			  "VALUES (?1, ?2, ?3, ?4)",
 	[ST_REFLOG_AT] = "SELECT commit_id FROM reflog WHERE repo_id = ?1 AND "
 			 "branch = ?2 AND time <= ?3 "

@@ -99,7 +99,8 @@ int mlfs_meta_repo_list(struct mlfs_meta *m, struct mlfs_repo **out,
 	mlfs_meta_lock(m);
 	r = meta_stmt(m, ST_REPO_LIST, &st);
 	if (r == 0)
-		r = meta_collect(st, sizeof(struct mlfs_repo), read_repo_row, &v, n);
+		r = meta_collect(st, sizeof(struct mlfs_repo), read_repo_row,
+				 &v, n);
 	mlfs_meta_unlock(m);
 	if (r < 0) {
 		free(v);
@@ -209,7 +210,8 @@ int mlfs_meta_commit_range(struct mlfs_meta *m, int64_t repo_id,
 		meta_bind_id(st, 2, lo);
 		meta_bind_id(st, 3, hi);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
-		r = meta_collect(st, sizeof(struct mlfs_id), read_id_row, &v, n);
+		r = meta_collect(st, sizeof(struct mlfs_id), read_id_row, &v,
+				 n);
 	}
 	mlfs_meta_unlock(m);
 	if (r < 0) {
@@ -241,7 +243,8 @@ int mlfs_meta_commit_all(struct mlfs_meta *m, int64_t repo_id,
 	if (r == 0) {
 		if (repo_id)
 			sqlite3_bind_int64(st, 1, repo_id);
-		r = meta_collect(st, sizeof(struct mlfs_commit), read_commit_row,
+		r = meta_collect(st, sizeof(struct mlfs_commit),
+				 read_commit_row,
 			    &v, n);
 	}
 	mlfs_meta_unlock(m);
@@ -369,7 +372,8 @@ int mlfs_meta_ref_list(struct mlfs_meta *m, int64_t repo_id, int kind,
 		if (kind)
 			sqlite3_bind_text(st, 2, kind_str(kind), -1,
 					  SQLITE_STATIC);
-		r = meta_collect(st, sizeof(struct mlfs_ref), read_ref_row, &v, n);
+		r = meta_collect(st, sizeof(struct mlfs_ref), read_ref_row, &v,
+				 n);
 	}
 	mlfs_meta_unlock(m);
 	if (r < 0) {

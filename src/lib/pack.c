@@ -85,7 +85,8 @@ struct mlfs_pack_writer {
 	char *dir;
 	struct written_pack *packs; /* protected by lock: all, for sync */
 	size_t npacks;              /* protected by lock */
-	struct writer_slot slots[MLFS_PACK_WRITER_SLOTS]; /* protected by lock */
+	/* protected by lock */
+	struct writer_slot slots[MLFS_PACK_WRITER_SLOTS];
 	uint64_t total;             /* protected by lock */
 	int error;                  /* protected by lock: first write error */
 };
@@ -197,7 +198,8 @@ int mlfs_pack_writer_append(struct mlfs_pack_writer *w, unsigned slot,
 	while (done < len) {
 		ssize_t n;
 
-		iov[0].iov_base = hdr + (done < sizeof(hdr) ? done : sizeof(hdr));
+		iov[0].iov_base = hdr + (done < sizeof(hdr) ? done :
+					 sizeof(hdr));
 		iov[0].iov_len = done < sizeof(hdr) ? sizeof(hdr) - done : 0;
 		iov[1].iov_base = (uint8_t *)stored +
 				  (done > sizeof(hdr) ? done - sizeof(hdr) : 0);
@@ -265,7 +267,8 @@ void mlfs_pack_writer_discard(struct mlfs_pack_writer *w)
 	for (size_t i = 0; i < w->npacks; i++) {
 		mlfs_pack_name(w->packs[i].id, name, sizeof(name));
 		snprintf(path, sizeof(path), "%s/%s", w->dir, name);
-		(void)unlink(path); /* best effort: an orphan pack is harmless */
+		/* best effort: an orphan pack is harmless (gc removes it) */
+		(void)unlink(path);
 	}
 	mlfs_pack_writer_free(w);
 }
@@ -520,10 +523,8 @@ int mlfs_pack_set_size(struct mlfs_pack_set *s, uint64_t pack_id,
 	return 0;
 }
 
-int mlfs_pack_scan(const char *path,
-		   int (*fn)(void *ctx, const struct mlfs_id *id,
-			     const struct mlfs_chunk_loc *loc),
-		   void *ctx, bool *tail_bad)
+int mlfs_pack_scan(const char *path, mlfs_pack_scan_fn fn, void *ctx,
+		   bool *tail_bad)
 {
 	uint8_t hdr[MLFS_PACK_HEADER_LEN], eh[MLFS_PACK_ENTRY_HEADER_LEN];
 	uint64_t pack_id, off = MLFS_PACK_HEADER_LEN, size;
