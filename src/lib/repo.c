@@ -281,8 +281,9 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 			return r;
 		if (!c.has_parent) {
 			mlfs_commit_release(&c);
-			mlfs_error_set("history of '%s/%s' is only %u commits "
-				       "deep", spec->ns, spec->name, i + 1);
+			mlfs_error_set("history of '%s/%s' from there has "
+				       "only %u commit%s", spec->ns, spec->name,
+				       i + 1, i ? "s" : "");
 			return -ENOENT;
 		}
 		cur = c.parent;

@@ -491,7 +491,7 @@ static void test_store_resolve_back_steps(void **state)
 	expect_resolves(f, "t/m@dev~2", &f->c1, MLFS_REF_BRANCH, false);
 	expect_resolve_fails(f, "t/m@main~2", -ENOENT);
 	expect_resolve_fails(f, "t/m@v1~1", -ENOENT);
-	assert_non_null(strstr(mlfs_error_detail(), "only 1 commits deep"));
+	assert_non_null(strstr(mlfs_error_detail(), "has only 1 commit"));
 }
 
 static void test_store_resolve_commit_prefix(void **state)
