@@ -52,11 +52,6 @@ MLFS_MUST_CHECK int mlfs_tree_decode(const void *p, size_t len,
 MLFS_MUST_CHECK int mlfs_tree_load(struct mlfs_store *s,
 				   const struct mlfs_id *id,
 				   struct mlfs_tree **out);
-/* Store an encoded tree (idempotent) and return its id. Must be called
- * inside a write transaction (import). */
-MLFS_MUST_CHECK int mlfs_tree_store(struct mlfs_store *s,
-				    const struct mlfs_buf *enc,
-				    struct mlfs_id *id);
 void mlfs_tree_free(struct mlfs_tree *t);
 
 /* Binary search for @name; NULL when absent. */

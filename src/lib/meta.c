@@ -29,7 +29,6 @@ static const char *const stmt_sql[ST_MAX] = {
 			"VALUES (?1, strftime('%s','now'))",
 	[ST_CONTENT_GET] = "SELECT size, chunks FROM contents "
 			   "WHERE digest = ?1",
-	[ST_CONTENT_EXISTS] = "SELECT 1 FROM contents WHERE digest = ?1",
 	[ST_CONTENT_PUT] = "INSERT OR IGNORE INTO contents(digest, size, "
 			   "chunks) VALUES (?1, ?2, ?3)",
 	[ST_TREE_GET] = "SELECT data FROM trees WHERE id = ?1",
@@ -74,10 +73,6 @@ static const char *const stmt_sql[ST_MAX] = {
 			 "VALUES (?1, ?2, ?3, ?4)",
 	[ST_CHUNK_EACH] = "SELECT id, pack_id, offset, stored_len, raw_len, "
 			  "codec FROM chunks",
-	[ST_COUNT_CHUNKS] = "SELECT count(*) FROM chunks",
-	[ST_COUNT_CONTENTS] = "SELECT count(*) FROM contents",
-	[ST_COUNT_TREES] = "SELECT count(*) FROM trees",
-	[ST_COUNT_COMMITS] = "SELECT count(*) FROM commits",
 };
 
 
@@ -517,25 +512,6 @@ out:
 	return r;
 }
 
-int mlfs_meta_content_exists(struct mlfs_meta *m,
-			     const struct mlfs_id *digest)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	mlfs_meta_lock(m);
-	r = meta_stmt(m, ST_CONTENT_EXISTS, &st);
-	if (r == 0) {
-		meta_bind_id(st, 1, digest);
-		rc = sqlite3_step(st);
-		r = rc == SQLITE_ROW ? 1 :
-		    rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
-		meta_done(st);
-	}
-	mlfs_meta_unlock(m);
-	return r;
-}
-
 int mlfs_meta_content_put(struct mlfs_meta *m, const struct mlfs_id *digest,
 			  uint64_t size, const void *chunks, size_t len)
 {
@@ -654,32 +630,3 @@ out:
 	return r;
 }
 
-int mlfs_meta_count(struct mlfs_meta *m, const char *table, uint64_t *n)
-{
-	enum stmt_id sid;
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if (!strcmp(table, "chunks"))
-		sid = ST_COUNT_CHUNKS;
-	else if (!strcmp(table, "contents"))
-		sid = ST_COUNT_CONTENTS;
-	else if (!strcmp(table, "trees"))
-		sid = ST_COUNT_TREES;
-	else if (!strcmp(table, "commits"))
-		sid = ST_COUNT_COMMITS;
-	else
-		return -EINVAL;
-	mlfs_meta_lock(m);
-	r = meta_stmt(m, sid, &st);
-	if (r == 0) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			*n = (uint64_t)sqlite3_column_int64(st, 0);
-		else
-			r = mlfs_meta_errno(rc);
-		meta_done(st);
-	}
-	mlfs_meta_unlock(m);
-	return r;
-}

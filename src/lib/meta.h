@@ -67,9 +67,6 @@ MLFS_MUST_CHECK int mlfs_meta_content_get(struct mlfs_meta *m,
 					  const struct mlfs_id *digest,
 					  uint64_t *size,
 					  struct mlfs_buf *chunks);
-/* Returns 1 when present, 0 when not, or -errno. */
-MLFS_MUST_CHECK int mlfs_meta_content_exists(struct mlfs_meta *m,
-					     const struct mlfs_id *digest);
 MLFS_MUST_CHECK int mlfs_meta_content_put(struct mlfs_meta *m,
 					  const struct mlfs_id *digest,
 					  uint64_t size, const void *chunks,
@@ -137,7 +134,5 @@ MLFS_MUST_CHECK int mlfs_meta_each_chunk(struct mlfs_meta *m,
 	int (*fn)(void *ctx, const struct mlfs_id *id,
 		  const struct mlfs_chunk_loc *loc),
 	void *ctx);
-MLFS_MUST_CHECK int mlfs_meta_count(struct mlfs_meta *m, const char *table,
-				    uint64_t *n);
 
 #endif

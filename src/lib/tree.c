@@ -169,13 +169,6 @@ int mlfs_tree_load(struct mlfs_store *s, const struct mlfs_id *id,
 	return r;
 }
 
-int mlfs_tree_store(struct mlfs_store *s, const struct mlfs_buf *enc,
-		    struct mlfs_id *id)
-{
-	mlfs_hash(&s->cfg.key, enc->data, enc->len, id);
-	return mlfs_meta_tree_put(s->meta, id, enc->data, enc->len);
-}
-
 const struct mlfs_entry *mlfs_tree_find(const struct mlfs_tree *t,
 					const char *name)
 {
