@@ -158,7 +158,8 @@ struct mlfs_diff_format {
 	const char *name;
 	int (*detect)(const char *path, const uint8_t *head, size_t len,
 		      uint64_t size);
-	int (*diff)(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+	int (*diff)(const struct mlfs_diff_src *a,
+		    const struct mlfs_diff_src *b,
 		    const struct mlfs_diff_content_opts *o,
 		    struct mlfs_diff_out *out);
 };
@@ -193,11 +194,11 @@ MLFS_MUST_CHECK int mlfs_diff_content(const struct mlfs_diff_src *a,
 /* Load files @a and @b (digests) with LOCATE and run mlfs_diff_content.
  * Returns 0 or -errno. */
 MLFS_MUST_CHECK int mlfs_diff_content_stored(struct mlfs_store *s,
-					     const char *path,
-					     const struct mlfs_id *a,
-					     const struct mlfs_id *b,
-					     const struct mlfs_diff_content_opts *o,
-					     struct mlfs_diff_out *out);
+				const char *path,
+				const struct mlfs_id *a,
+				const struct mlfs_id *b,
+				const struct mlfs_diff_content_opts *o,
+				struct mlfs_diff_out *out);
 
 /*
  * Sharded safetensors: when directory @dir ("" = root) holds a
@@ -258,7 +259,8 @@ void mlfs_st_file_release(struct mlfs_st_file *f);
  * Returns 0 or -errno. */
 struct mlfs_st_cmp {
 	uint64_t ndiff;     /* elements whose bits differ */
-	uint64_t nonfinite; /* differing pairs with a NaN/Inf: not in max/mean */
+	uint64_t nonfinite; /* differing pairs with a NaN/Inf: not in
+			     * max/mean */
 	double max_abs;
 	double sum_abs;
 	uint64_t bytes_read; /* both sides; chunk-proven spans are skipped */

@@ -18,10 +18,13 @@
 #define CLI_TROUBLE 2
 
 static const char diff_usage[] =
-	"usage: mlfs diff [options] <ns/name[@ref]> <ns/name[@ref]> [-- <path>...]\n"
+	"usage: mlfs diff [options] <ns/name[@ref]> <ns/name[@ref]> "
+	"[-- <path>...]\n"
 	"\n"
-	"    --stat             per-file size and new bytes, and a summary line\n"
-	"    --name-status      only the status letter and path of each change\n"
+	"    --stat             per-file size and new bytes, and a summary "
+	"line\n"
+	"    --name-status      only the status letter and path of each "
+	"change\n"
 	"    --json             one JSON document (schema: docs/diff.md)\n"
 	"    --no-content       do not diff file contents\n"
 	"    --no-renames       report moved files as removed + added\n"
@@ -174,7 +177,8 @@ static int content_for(struct diff_cli *d, const struct mlfs_diff_rec *r,
 			}
 		}
 	}
-	if (r->status != MLFS_DIFF_MODIFIED || !(r->what & MLFS_DIFF_F_CONTENT) ||
+	if (r->status != MLFS_DIFF_MODIFIED ||
+	    !(r->what & MLFS_DIFF_F_CONTENT) ||
 	    r->b->type != MLFS_ENTRY_FILE)
 		return 0;
 	return mlfs_diff_content_stored(d->s, r->path, &r->a->id, &r->b->id,
@@ -195,7 +199,8 @@ static void print_record(struct diff_cli *d, const struct mlfs_diff_rec *r)
 	if (r->status == MLFS_DIFF_ADDED && r->b->type == MLFS_ENTRY_FILE)
 		printf("  (%s)", cli_human_bytes(r->b->size, h1, sizeof(h1)));
 	if (r->status == MLFS_DIFF_TYPE)
-		printf("  (%s -> %s)", type_word(r->a->type), type_word(r->b->type));
+		printf("  (%s -> %s)", type_word(r->a->type),
+		       type_word(r->b->type));
 	if (r->what & MLFS_DIFF_F_MODE)
 		printf("  mode %04o -> %04o", r->a->mode & 07777,
 		       r->b->mode & 07777);
@@ -248,7 +253,8 @@ static int on_change(void *ctx, const struct mlfs_diff_rec *r)
 	if (d->content) {
 		e = content_for(d, r, &out, &label);
 		if (e < 0) {
-			cli_error(e, "cannot diff the content of '%s'", r->path);
+			cli_error(e, "cannot diff the content of '%s'",
+				  r->path);
 			goto out;
 		}
 	}
@@ -335,7 +341,8 @@ static int parse_num(const char *s, unsigned long *out)
 }
 
 static void json_side(struct mlfs_jw *w, const char *key, const char *arg,
-		      const struct mlfs_resolved *res, const struct mlfs_id *tree)
+		      const struct mlfs_resolved *res,
+		      const struct mlfs_id *tree)
 {
 	char hex[MLFS_ID_HEX_LEN + 1];
 
@@ -411,10 +418,11 @@ int cmd_diff(struct cli *c, int argc, char **argv)
 		} else if (!strcmp(a, "--no-renames")) {
 			o.flags |= MLFS_DIFF_NO_RENAMES;
 		} else if (!strcmp(a, "--key") || !strncmp(a, "--key=", 6)) {
-			d.co.key = a[5] == '=' ? a + 6 : i + 1 < argc ? argv[++i] :
-				   NULL;
+			d.co.key = a[5] == '=' ? a + 6 :
+				   i + 1 < argc ? argv[++i] : NULL;
 			if (!d.co.key || !*d.co.key) {
-				ret = cli_usage_error("diff", "--key needs a column name");
+				ret = cli_usage_error("diff", "--key needs a "
+						      "column name");
 				goto out;
 			}
 		} else if (!strcmp(a, "--max-examples") ||
@@ -423,17 +431,22 @@ int cmd_diff(struct cli *c, int argc, char **argv)
 					argv[++i] : NULL;
 
 			if (parse_num(v, &num) < 0) {
-				ret = cli_usage_error("diff", "--max-examples needs a "
+				ret = cli_usage_error("diff",
+						      "--max-examples needs a "
 						      "number (0-1000000)");
 				goto out;
 			}
 			d.co.max_examples = num;
-		} else if (!strncmp(a, "-U", 2) || !strncmp(a, "--unified=", 10)) {
-			const char *v = a[1] == 'U' ? (a[2] ? a + 2 : i + 1 < argc ?
-					argv[++i] : NULL) : a + 10;
+		} else if (!strncmp(a, "-U", 2) ||
+			   !strncmp(a, "--unified=", 10)) {
+			const char *v = a[1] == 'U' ?
+					(a[2] ? a + 2 :
+					 i + 1 < argc ? argv[++i] : NULL) :
+					a + 10;
 
 			if (parse_num(v, &num) < 0) {
-				ret = cli_usage_error("diff", "-U needs a number");
+				ret = cli_usage_error("diff",
+						      "-U needs a number");
 				goto out;
 			}
 			d.co.context = (unsigned)num;
@@ -443,8 +456,8 @@ int cmd_diff(struct cli *c, int argc, char **argv)
 		} else if (nrefs < 2) {
 			refs[nrefs++] = a;
 		} else {
-			ret = cli_usage_error("diff", "too many versions (paths "
-					      "go after '--')");
+			ret = cli_usage_error("diff", "too many versions "
+					      "(paths go after '--')");
 			goto out;
 		}
 	}
@@ -455,7 +468,8 @@ int cmd_diff(struct cli *c, int argc, char **argv)
 	if (cli_open_store(c, MLFS_STORE_RDONLY, &d.s) != CLI_OK)
 		goto out;
 	for (int k = 0; k < 2; k++) {
-		if (cli_resolve(d.s, refs[k], false, &spec[k], &res[k]) != CLI_OK)
+		if (cli_resolve(d.s, refs[k], false, &spec[k], &res[k]) !=
+		    CLI_OK)
 			goto out;
 		have_spec[k] = true;
 		r = mlfs_commit_get(d.s, &res[k].commit, &cm[k]);
@@ -499,7 +513,8 @@ int cmd_diff(struct cli *c, int argc, char **argv)
 			fflush(stdout);
 		/* A content failure was reported where it happened. */
 		if (r != -EIO || !d.changes)
-			cli_error(r, "cannot diff '%s' and '%s'", refs[0], refs[1]);
+			cli_error(r, "cannot diff '%s' and '%s'", refs[0],
+				  refs[1]);
 		goto out;
 	}
 	if (d.mode == MODE_JSON) {

@@ -86,8 +86,9 @@ static int parse_opts(const char *opts, struct mlfs_mount_opts *o)
 		} else if (*tok) {
 			char *n = NULL;
 
-			if (asprintf(&n, "%s%s%s", o->fuse_opts ? o->fuse_opts
-					: "", o->fuse_opts ? "," : "", tok) < 0) {
+			if (asprintf(&n, "%s%s%s",
+				     o->fuse_opts ? o->fuse_opts : "",
+				     o->fuse_opts ? "," : "", tok) < 0) {
 				r = cli_error(-ENOMEM, "cannot parse options");
 				goto out;
 			}

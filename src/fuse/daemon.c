@@ -404,7 +404,8 @@ int mlfs_mount_unmount(const char *mnt)
 
 	if (run_quiet(fm) == 0)
 		return 0;
-	/* fusermount3 refuses some dead mounts; a lazy umount (root) does not */
+	/* fusermount3 refuses some dead mounts; a lazy umount (root)
+	 * does not */
 	if (run_quiet(um) == 0)
 		return 0;
 	return -EINVAL;

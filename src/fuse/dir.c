@@ -48,7 +48,8 @@ static bool rdplus_want_attrs(struct mlfs_fs *fs, struct mlfs_node *dir)
 
 	pthread_mutex_lock(&fs->itable.lock);
 	if (fs->rdplus_probe && !fs->rdplus_probe_hit)
-		fs->rdplus_attrs = false; /* nobody looked at the probe's files */
+		fs->rdplus_attrs = false; /* nobody looked at the probe's
+					   * files */
 	fs->rdplus_probe = 0;
 	attrs = fs->rdplus_attrs;
 	if (attrs && ++fs->rdplus_count >= PROBE_EVERY) {
@@ -154,9 +155,9 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 
 				for (size_t k = 0; f->kind == MLFS_REF_BRANCH &&
 						   k < nrefs; k++)
-					hidden |= refs[k].kind == MLFS_REF_TAG &&
-						  !strcmp(refs[k].name,
-							  f->name);
+					hidden |=
+						refs[k].kind == MLFS_REF_TAG &&
+						!strcmp(refs[k].name, f->name);
 				if (hidden)
 					continue;
 				snprintf(comp, sizeof(comp), "%s@%s", rp->name,

@@ -275,7 +275,8 @@ int mlfs_itable_link(struct mlfs_itable *t, const struct mlfs_node *parent,
 
 	pthread_mutex_lock(&t->lock);
 	n = t->by_name[name_bucket(t, parent->nodeid, tmpl->name)];
-	while (n && (n->parent != parent->nodeid || strcmp(n->name, tmpl->name)))
+	while (n && (n->parent != parent->nodeid ||
+		     strcmp(n->name, tmpl->name)))
 		n = n->name_next;
 	if (n && same_node(n, fresh)) {
 		n->nlookup++;

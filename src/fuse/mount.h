@@ -39,7 +39,8 @@ struct mlfs_mount_opts {
 	const char *mountpoint; /* absolute */
 	bool foreground;        /* -f: no fork, log to stderr */
 	bool debug;             /* -d: libfuse debug output (implies -f) */
-	size_t cache_size;      /* decompressed-chunk cache bytes, 0 = default */
+	size_t cache_size;      /* decompressed-chunk cache bytes,
+				 * 0 = default */
 	size_t readahead;       /* bytes decoded ahead of a sequential reader */
 	const char *log_path;   /* NULL: STORE/mount.log (stderr with -f) */
 	char *fuse_opts;        /* extra -o options for libfuse, or NULL */
@@ -171,7 +172,8 @@ struct mlfs_ofile {
 				  * protected by ra_lock */
 	unsigned waiters;        /* threads waiting on ra_cond; ra_lock */
 	bool ra_seq;             /* the last read looked sequential; ra_lock */
-	uint64_t ra_end;         /* end of the last read; protected by ra_lock */
+	uint64_t ra_end;         /* end of the last read; protected by
+				  * ra_lock */
 	size_t ra_next;          /* first chunk not yet queued; ra_lock */
 };
 

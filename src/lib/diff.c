@@ -162,7 +162,8 @@ static int both_sides(struct walk *w, const struct mlfs_entry *a,
 
 	if (a->type == MLFS_ENTRY_DIR && b->type == MLFS_ENTRY_DIR) {
 		if (inside && a->mode != b->mode) {
-			r = add_rec(w, MLFS_DIFF_MODIFIED, MLFS_DIFF_F_MODE, a, b);
+			r = add_rec(w, MLFS_DIFF_MODIFIED, MLFS_DIFF_F_MODE,
+				    a, b);
 			if (r < 0)
 				return r;
 		}
@@ -235,7 +236,8 @@ static int walk(struct walk *w, const struct mlfs_id *ta,
 		if (r < 0)
 			break;
 		match = inside ? MATCH_INSIDE :
-			filter_match(w, (const char *)w->path.data, w->path.len);
+			filter_match(w, (const char *)w->path.data,
+				     w->path.len);
 		if (match == MATCH_NONE)
 			continue;
 		if (c == 0)
@@ -266,8 +268,8 @@ static int find_renames(struct walk *w)
 		struct rec *x = &w->v[i];
 		uint64_t *head;
 
-		if (x->status != MLFS_DIFF_REMOVED || x->a.type != MLFS_ENTRY_FILE ||
-		    x->a.size == 0)
+		if (x->status != MLFS_DIFF_REMOVED ||
+		    x->a.type != MLFS_ENTRY_FILE || x->a.size == 0)
 			continue;
 		r = mlfs_idset_add(&set, &x->a.id, i + 1, &head);
 		if (r < 0)
@@ -285,8 +287,8 @@ static int find_renames(struct walk *w)
 		uint64_t *v;
 		size_t k;
 
-		if (x->status != MLFS_DIFF_ADDED || x->b.type != MLFS_ENTRY_FILE ||
-		    x->b.size == 0)
+		if (x->status != MLFS_DIFF_ADDED ||
+		    x->b.type != MLFS_ENTRY_FILE || x->b.size == 0)
 			continue;
 		v = mlfs_idset_get(&set, &x->b.id);
 		if (!v || !*v)
@@ -370,7 +372,8 @@ static int emit(struct walk *w, struct rec *x)
 	d.a = x->has_a ? &x->a : NULL;
 	d.b = x->has_b ? &x->b : NULL;
 	d.what = x->what;
-	if (x->status == MLFS_DIFF_MODIFIED && (x->what & MLFS_DIFF_F_CONTENT) &&
+	if (x->status == MLFS_DIFF_MODIFIED &&
+	    (x->what & MLFS_DIFF_F_CONTENT) &&
 	    (w->o->flags & MLFS_DIFF_CHUNK_STATS)) {
 		r = chunk_stats(w->s, &x->a.id, &x->b.id, &d.chunks);
 		if (r < 0)

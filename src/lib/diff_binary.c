@@ -88,7 +88,8 @@ static int ranges_from_bytes(const struct mlfs_diff_src *a,
 	if (!ba || !bb)
 		goto out;
 	for (uint64_t off = 0; off < b->size; off += BLOCK) {
-		size_t nb = b->size - off < BLOCK ? (size_t)(b->size - off) : BLOCK;
+		size_t nb = b->size - off < BLOCK ?
+			    (size_t)(b->size - off) : BLOCK;
 		size_t na = off >= a->size ? 0 : a->size - off < BLOCK ?
 			    (size_t)(a->size - off) : BLOCK;
 
@@ -124,7 +125,8 @@ static int binary_diff(const struct mlfs_diff_src *a,
 	g.w = &w;
 	g.text = &out->text;
 	g.max = o->max_examples;
-	n = snprintf(line, sizeof(line), "size %" PRIu64 " -> %" PRIu64 " bytes\n",
+	n = snprintf(line, sizeof(line),
+		     "size %" PRIu64 " -> %" PRIu64 " bytes\n",
 		     a->size, b->size);
 	r = mlfs_buf_append(&out->text, line, (size_t)n);
 	if (r < 0)
@@ -151,7 +153,8 @@ static int binary_diff(const struct mlfs_diff_src *a,
 	mlfs_jw_u64(&w, g.bytes);
 	mlfs_jw_obj_end(&w);
 	if (g.count > g.max && !g.err) {
-		n = snprintf(line, sizeof(line), "  ... %" PRIu64 " more ranges\n",
+		n = snprintf(line, sizeof(line),
+			     "  ... %" PRIu64 " more ranges\n",
 			     g.count - g.max);
 		g.err = mlfs_buf_append(&out->text, line, (size_t)n);
 	}

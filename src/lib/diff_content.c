@@ -109,7 +109,8 @@ int mlfs_diff_content(const struct mlfs_diff_src *a,
 		 * still say something useful about the file. */
 		memcpy(why, out->err, sizeof(why));
 		if (!why[0])
-			snprintf(why, sizeof(why), "malformed %s file", f->name);
+			snprintf(why, sizeof(why), "malformed %s file",
+				 f->name);
 		mlfs_diff_out_release(out);
 		memset(out, 0, sizeof(*out));
 		r = mlfs_diff_format_binary.diff(a, b, o, out);

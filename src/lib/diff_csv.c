@@ -133,8 +133,9 @@ static int rd_next(struct rd *r, char *err, size_t errlen)
 				return e;
 			if (c < 0) {
 				if (quoted) {
-					snprintf(err, errlen, "quote opened on "
-						 "line %" PRIu64 " is never closed",
+					snprintf(err, errlen,
+						 "quote opened on line %"
+						 PRIu64 " is never closed",
 						 qline);
 					return -EBADMSG;
 				}
@@ -155,7 +156,8 @@ static int rd_next(struct rd *r, char *err, size_t errlen)
 						c = '"';
 					} else {
 						quoted = false;
-						/* Re-read @n as a plain byte. */
+						/* Re-read @n as a plain
+						 * byte. */
 						if (n >= 0)
 							r->at--;
 						continue;
@@ -198,8 +200,8 @@ toolong:
 	if (e == -ENOMEM)
 		return e;
 	snprintf(err, errlen, "record starting on line %" PRIu64 " is over %u "
-		 "bytes or %u fields (unclosed quote?)", r->rec_line, RECORD_MAX,
-		 FIELDS_MAX);
+		 "bytes or %u fields (unclosed quote?)", r->rec_line,
+		 RECORD_MAX, FIELDS_MAX);
 	return -EBADMSG;
 }
 
@@ -429,8 +431,8 @@ static int scan_side(struct csv *x, int side, XXH3_state_t *st)
 	if (e == -EBADMSG) {
 		char tmp[sizeof(x->err)];
 
-		snprintf(tmp, sizeof(tmp), "%s version: %.180s", side ? "new" : "old",
-			 x->err);
+		snprintf(tmp, sizeof(tmp), "%s version: %.180s",
+			 side ? "new" : "old", x->err);
 		memcpy(x->err, tmp, sizeof(tmp));
 	}
 out:
@@ -582,7 +584,8 @@ static int show_row(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 	mlfs_jw_u64(w, rec->line);
 	mlfs_jw_key(w, "row");
 	mlfs_jw_obj(w);
-	e = mlfs_buf_printf(t, "%c line %" PRIu64 ":", side ? '+' : '-', rec->line);
+	e = mlfs_buf_printf(t, "%c line %" PRIu64 ":", side ? '+' : '-',
+			    rec->line);
 	for (size_t i = 0; i < r.nf && e == 0; i++) {
 		size_t hl, l;
 		const char *hn = field(h, i, &hl), *f = field(&r, i, &l);
@@ -643,8 +646,8 @@ static int show_changed(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 		if (e == 0)
 			e = say_field(t, kv, kl);
 		if (e == 0)
-			e = mlfs_buf_printf(t, " (line %" PRIu64 " -> %" PRIu64 "):",
-				ra->line, rb->line);
+			e = mlfs_buf_printf(t, " (line %" PRIu64 " -> %"
+					    PRIu64 "):", ra->line, rb->line);
 	}
 	for (size_t i = 0; i < x->ncommon && e == 0; i++) {
 		size_t la, lb, hl;
@@ -776,28 +779,36 @@ static int report(struct csv *x, const struct mlfs_diff_content_opts *o,
 	if (e == 0 && s->cols_reordered)
 		e = mlfs_buf_printf(t, "columns reordered\n");
 	if (e == 0 && o->key && x->key[0] < 0)
-		e = mlfs_buf_printf(t, "key column '%s' is not in both headers: rows "
-			"compared by content\n", o->key);
+		e = mlfs_buf_printf(t, "key column '%s' is not in both "
+				    "headers: rows compared by content\n",
+				    o->key);
 	for (int side = 0; side < 2 && e == 0; side++)
 		if (side ? s->ragged_b : s->ragged_a)
-			e = mlfs_buf_printf(t, "%s version: %" PRIu64 " rows with a wrong "
-				"field count (first: line %" PRIu64 ", %zu fields,"
-				" header has %zu)\n", side ? "new" : "old",
-				side ? s->ragged_b : s->ragged_a,
-				x->ragged_line[side], x->ragged_nf[side],
-				x->hdr[side].nf);
+			e = mlfs_buf_printf(t, "%s version: %" PRIu64
+					    " rows with a wrong field count "
+					    "(first: line %" PRIu64 ", %zu "
+					    "fields, header has %zu)\n",
+					    side ? "new" : "old",
+					    side ? s->ragged_b : s->ragged_a,
+					    x->ragged_line[side],
+					    x->ragged_nf[side],
+					    x->hdr[side].nf);
 	for (int side = 0; side < 2 && e == 0; side++)
 		if (side ? s->dup_keys_b : s->dup_keys_a)
-			e = mlfs_buf_printf(t, "%s version: %" PRIu64 " rows repeat a key\n",
-				side ? "new" : "old",
-				side ? s->dup_keys_b : s->dup_keys_a);
+			e = mlfs_buf_printf(t, "%s version: %" PRIu64
+					    " rows repeat a key\n",
+					    side ? "new" : "old",
+					    side ? s->dup_keys_b :
+						   s->dup_keys_a);
 	if (e == 0)
-		e = mlfs_buf_printf(t, "rows: %" PRIu64 " -> %" PRIu64 ": %" PRIu64
-			" added, %" PRIu64 " removed, %" PRIu64 " changed, %"
-			PRIu64 " unchanged%s\n", s->rows_a, s->rows_b,
-			s->rows_added, s->rows_removed, s->rows_changed,
-			s->rows_same, x->key[0] >= 0 ? " (by key)" :
-			" (as a multiset of rows)");
+		e = mlfs_buf_printf(t, "rows: %" PRIu64 " -> %" PRIu64
+				    ": %" PRIu64 " added, %" PRIu64
+				    " removed, %" PRIu64 " changed, %" PRIu64
+				    " unchanged%s\n", s->rows_a, s->rows_b,
+				    s->rows_added, s->rows_removed,
+				    s->rows_changed, s->rows_same,
+				    x->key[0] >= 0 ? " (by key)" :
+				    " (as a multiset of rows)");
 
 	mlfs_jw_key(&w, "examples");
 	mlfs_jw_obj(&w);
@@ -874,7 +885,8 @@ int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 		x->ex_rm.v = calloc(o->max_examples, sizeof(struct rowrec));
 		x->ex_ch.v = calloc(o->max_examples, sizeof(struct rowrec));
 		x->ex_ch.pa = calloc(o->max_examples, sizeof(struct rowrec));
-		if (!x->ex_add.v || !x->ex_rm.v || !x->ex_ch.v || !x->ex_ch.pa) {
+		if (!x->ex_add.v || !x->ex_rm.v || !x->ex_ch.v ||
+		    !x->ex_ch.pa) {
 			e = -ENOMEM;
 			goto out;
 		}
@@ -932,7 +944,8 @@ out:
 	return e;
 }
 
-static int csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+static int csv_diff(const struct mlfs_diff_src *a,
+		    const struct mlfs_diff_src *b,
 		    const struct mlfs_diff_content_opts *o,
 		    struct mlfs_diff_out *out)
 {

@@ -142,7 +142,10 @@ static void jw_fmt(struct mlfs_jw *w, const char *fmt, ...)
 
 void mlfs_jw_u64(struct mlfs_jw *w, uint64_t v) { jw_fmt(w, "%" PRIu64, v); }
 void mlfs_jw_i64(struct mlfs_jw *w, int64_t v) { jw_fmt(w, "%" PRId64, v); }
-void mlfs_jw_bool(struct mlfs_jw *w, bool v) { jw_fmt(w, "%s", v ? "true" : "false"); }
+void mlfs_jw_bool(struct mlfs_jw *w, bool v)
+{
+	jw_fmt(w, "%s", v ? "true" : "false");
+}
 void mlfs_jw_null(struct mlfs_jw *w) { jw_fmt(w, "null"); }
 
 void mlfs_jw_f64(struct mlfs_jw *w, double v)
@@ -303,7 +306,8 @@ static int jp_string(struct jp *j, char **out, size_t *outlen)
 					return jp_fail(j, "unpaired surrogate");
 				}
 				j->p += 6;
-				u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+				u = 0x10000 + ((u - 0xd800) << 10) +
+				    (lo - 0xdc00);
 			} else if (u >= 0xdc00 && u < 0xe000) {
 				free(s);
 				return jp_fail(j, "unpaired surrogate");
@@ -496,7 +500,8 @@ static int jp_value(struct jp *j, struct mlfs_json **out)
 		break;
 	case 't': case 'f': case 'n': {
 		static const struct { const char *w; enum mlfs_json_type t; }
-		lit[] = { { "true", MLFS_JSON_TRUE }, { "false", MLFS_JSON_FALSE },
+		lit[] = { { "true", MLFS_JSON_TRUE },
+			  { "false", MLFS_JSON_FALSE },
 			  { "null", MLFS_JSON_NULL } };
 		size_t i;
 
@@ -687,8 +692,10 @@ static void path_push_key(struct jd *d, const char *k, size_t kl)
 	struct mlfs_jw w;
 
 	for (size_t i = 0; i < kl; i++)
-		if (!((k[i] >= 'a' && k[i] <= 'z') || (k[i] >= 'A' && k[i] <= 'Z') ||
-		      (k[i] >= '0' && k[i] <= '9') || k[i] == '_' || k[i] == '-'))
+		if (!((k[i] >= 'a' && k[i] <= 'z') ||
+		      (k[i] >= 'A' && k[i] <= 'Z') ||
+		      (k[i] >= '0' && k[i] <= '9') ||
+		      k[i] == '_' || k[i] == '-'))
 			plain = false;
 	if (plain) {
 		if (!d->err)
@@ -751,7 +758,8 @@ static void jd_walk(struct jd *d, const struct mlfs_json *a,
 			int l = snprintf(idx, sizeof(idx), "[%zu]", i);
 
 			if (!d->err)
-				d->err = mlfs_buf_append(&d->path, idx, (size_t)l);
+				d->err = mlfs_buf_append(&d->path, idx,
+							 (size_t)l);
 			if (i >= b->n)
 				jd_report(d, "removed", a->v[i], NULL);
 			else if (i >= a->n)
@@ -782,7 +790,8 @@ static int load_all(const struct mlfs_diff_src *s, uint64_t max,
 	return 0;
 }
 
-static int json_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+static int json_diff(const struct mlfs_diff_src *a,
+		     const struct mlfs_diff_src *b,
 		     const struct mlfs_diff_content_opts *o,
 		     struct mlfs_diff_out *out)
 {
@@ -805,14 +814,18 @@ static int json_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *
 	}
 	if (r < 0)
 		goto out;
-	r = mlfs_json_parse((const char *)ba.data, ba.len, &ja, err, sizeof(err));
+	r = mlfs_json_parse((const char *)ba.data, ba.len, &ja, err,
+			    sizeof(err));
 	if (r == -EBADMSG)
-		snprintf(out->err, sizeof(out->err), "old version: malformed JSON: %s", err);
+		snprintf(out->err, sizeof(out->err),
+			 "old version: malformed JSON: %s", err);
 	if (r < 0)
 		goto out;
-	r = mlfs_json_parse((const char *)bb.data, bb.len, &jb, err, sizeof(err));
+	r = mlfs_json_parse((const char *)bb.data, bb.len, &jb, err,
+			    sizeof(err));
 	if (r == -EBADMSG)
-		snprintf(out->err, sizeof(out->err), "new version: malformed JSON: %s", err);
+		snprintf(out->err, sizeof(out->err),
+			 "new version: malformed JSON: %s", err);
 	if (r < 0)
 		goto out;
 
@@ -838,7 +851,8 @@ static int json_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *
 	mlfs_jw_obj_end(&w);
 	out->equal = d.changed + d.added + d.removed == 0;
 	if (!d.err && d.shown > d.max_shown)
-		text_printf(&d, "... %zu more changes\n", d.shown - d.max_shown);
+		text_printf(&d, "... %zu more changes\n",
+			    d.shown - d.max_shown);
 	if (!d.err && out->equal)
 		text_printf(&d, "same JSON value (formatting only)\n");
 	r = d.err ? d.err : w.err;

@@ -29,13 +29,20 @@ static const struct {
 	const char *name;
 	unsigned size;
 } dtypes[] = {
-	[MLFS_ST_BOOL] = { "BOOL", 1 },     [MLFS_ST_U8] = { "U8", 1 },
-	[MLFS_ST_I8] = { "I8", 1 },         [MLFS_ST_F8_E5M2] = { "F8_E5M2", 1 },
-	[MLFS_ST_F8_E4M3] = { "F8_E4M3", 1 }, [MLFS_ST_U16] = { "U16", 2 },
-	[MLFS_ST_I16] = { "I16", 2 },       [MLFS_ST_F16] = { "F16", 2 },
-	[MLFS_ST_BF16] = { "BF16", 2 },     [MLFS_ST_U32] = { "U32", 4 },
-	[MLFS_ST_I32] = { "I32", 4 },       [MLFS_ST_F32] = { "F32", 4 },
-	[MLFS_ST_U64] = { "U64", 8 },       [MLFS_ST_I64] = { "I64", 8 },
+	[MLFS_ST_BOOL] = { "BOOL", 1 },
+	[MLFS_ST_U8] = { "U8", 1 },
+	[MLFS_ST_I8] = { "I8", 1 },
+	[MLFS_ST_F8_E5M2] = { "F8_E5M2", 1 },
+	[MLFS_ST_F8_E4M3] = { "F8_E4M3", 1 },
+	[MLFS_ST_U16] = { "U16", 2 },
+	[MLFS_ST_I16] = { "I16", 2 },
+	[MLFS_ST_F16] = { "F16", 2 },
+	[MLFS_ST_BF16] = { "BF16", 2 },
+	[MLFS_ST_U32] = { "U32", 4 },
+	[MLFS_ST_I32] = { "I32", 4 },
+	[MLFS_ST_F32] = { "F32", 4 },
+	[MLFS_ST_U64] = { "U64", 8 },
+	[MLFS_ST_I64] = { "I64", 8 },
 	[MLFS_ST_F64] = { "F64", 8 },
 };
 
@@ -120,8 +127,8 @@ static int parse_tensor(const char *name, size_t namelen,
 		if (!strcmp(dt->str, dtypes[d].name))
 			break;
 	if (d == MLFS_ARRAY_SIZE(dtypes))
-		return fail(err, errlen, "tensor '%s' has unknown dtype '%.32s'",
-			    name, dt->str);
+		return fail(err, errlen, "tensor '%s' has unknown dtype "
+			    "'%.32s'", name, dt->str);
 	t->dtype = (enum mlfs_st_dtype)d;
 	if (!sh || sh->type != MLFS_JSON_ARRAY)
 		return fail(err, errlen, "tensor '%s' has no shape", name);
@@ -140,12 +147,14 @@ static int parse_tensor(const char *name, size_t namelen,
 	}
 	if (!of || of->type != MLFS_JSON_ARRAY || of->n != 2 ||
 	    !json_u64(of->v[0], &begin) || !json_u64(of->v[1], &end))
-		return fail(err, errlen, "tensor '%s' has bad data_offsets", name);
+		return fail(err, errlen, "tensor '%s' has bad data_offsets",
+			    name);
 	if (begin > end || end > data_len)
 		return fail(err, errlen, "tensor '%s': data_offsets [%" PRIu64
 			    ", %" PRIu64 "] outside the %" PRIu64
 			    "-byte data section", name, begin, end, data_len);
-	if (__builtin_mul_overflow(t->nelem, (uint64_t)dtypes[d].size, &bytes) ||
+	if (__builtin_mul_overflow(t->nelem, (uint64_t)dtypes[d].size,
+				   &bytes) ||
 	    bytes != end - begin)
 		return fail(err, errlen, "tensor '%s': %" PRIu64 " bytes for %"
 			    PRIu64 " %s elements", name, end - begin, t->nelem,
@@ -221,23 +230,24 @@ int mlfs_st_parse(const struct mlfs_diff_src *src, int file,
 			for (size_t k = 0; k < v->n; k++) {
 				if (v->v[k]->type != MLFS_JSON_STRING) {
 					r = fail(err, errlen, "__metadata__ "
-						 "value of '%s' is not a string",
-						 v->keys[k]);
+						 "value of '%s' is not a "
+						 "string", v->keys[k]);
 					goto out;
 				}
 				out->meta[2 * k] = strdup(v->keys[k]);
 				out->meta[2 * k + 1] = strdup(v->v[k]->str);
 				out->nmeta = k + 1;
-				if (!out->meta[2 * k] || !out->meta[2 * k + 1]) {
+				if (!out->meta[2 * k] ||
+				    !out->meta[2 * k + 1]) {
 					r = -ENOMEM;
 					goto out;
 				}
 			}
 			continue;
 		}
-		r = parse_tensor(root->keys[i], root->key_lens[i], v, data_start,
-				 src->size - data_start, &out->t[out->n],
-				 err, errlen);
+		r = parse_tensor(root->keys[i], root->key_lens[i], v,
+				 data_start, src->size - data_start,
+				 &out->t[out->n], err, errlen);
 		if (r < 0)
 			goto out;
 		out->t[out->n++].file = file;
@@ -245,7 +255,8 @@ int mlfs_st_parse(const struct mlfs_diff_src *src, int file,
 	/* Ranges must not overlap (empty tensors take no room). */
 	qsort(out->t, out->n, sizeof(*out->t), cmp_off);
 	for (size_t i = 1; i < out->n; i++) {
-		const struct mlfs_st_tensor *p = &out->t[i - 1], *c = &out->t[i];
+		const struct mlfs_st_tensor *p = &out->t[i - 1],
+					    *c = &out->t[i];
 
 		if (c->len && p->len && c->off < p->off + p->len) {
 			r = fail(err, errlen, "tensors '%s' and '%s' overlap",
@@ -369,7 +380,8 @@ add:
 }
 
 /* Compare bytes [start, end) of the two tensors (element-aligned). */
-static int cmp_span(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+static int cmp_span(const struct mlfs_diff_src *a,
+		    const struct mlfs_diff_src *b,
 		    enum mlfs_st_dtype dtype, uint64_t off_a, uint64_t off_b,
 		    uint64_t start, uint64_t end, uint8_t *ba, uint8_t *bb,
 		    struct mlfs_st_cmp *out)
@@ -427,7 +439,8 @@ static bool chunk_proven(const struct mlfs_content *ca,
  * chunk of A are skipped: only the rest (typically the chunks at the
  * tensor's edges, plus changed ones) is read.
  */
-int mlfs_st_compare(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+int mlfs_st_compare(const struct mlfs_diff_src *a,
+		    const struct mlfs_diff_src *b,
 		    enum mlfs_st_dtype dtype, uint64_t nelem, uint64_t off_a,
 		    uint64_t off_b, struct mlfs_st_cmp *out)
 {
@@ -448,7 +461,8 @@ int mlfs_st_compare(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b
 		r = cmp_span(a, b, dtype, off_a, off_b, 0, total, ba, bb, out);
 		goto out;
 	}
-	for (size_t j = mlfs_content_chunk_index(cb, off_b); rel < total && j < cb->n; j++) {
+	for (size_t j = mlfs_content_chunk_index(cb, off_b);
+	     rel < total && j < cb->n; j++) {
 		uint64_t e = cb->offs[j + 1] - off_b;
 		bool proven = chunk_proven(ca, cb, j, off_a, off_b);
 
@@ -460,7 +474,8 @@ int mlfs_st_compare(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b
 		}
 		if (proven && open) {
 			/* Widen to whole elements; never re-read one. */
-			uint64_t s0 = us / es * es, e0 = (rel + es - 1) / es * es;
+			uint64_t s0 = us / es * es,
+				 e0 = (rel + es - 1) / es * es;
 
 			if (s0 < done)
 				s0 = done;
@@ -588,8 +603,8 @@ static int side_index(struct st_side *s, const char *label, char *err,
 	qsort(s->t, s->n, sizeof(*s->t), cmp_tptr);
 	for (size_t i = 1; i < s->n; i++)
 		if (!strcmp(s->t[i - 1]->name, s->t[i]->name))
-			return fail(err, errlen, "%s: tensor '%s' is in two shards",
-				    label, s->t[i]->name);
+			return fail(err, errlen, "%s: tensor '%s' is in two "
+				    "shards", label, s->t[i]->name);
 	return 0;
 }
 
@@ -651,7 +666,8 @@ static bool same_layout(const struct mlfs_st_tensor *a,
 }
 
 static void meta_diff(struct st_out *o, struct mlfs_jw *w,
-		      const struct mlfs_st_file *a, const struct mlfs_st_file *b,
+		      const struct mlfs_st_file *a,
+		      const struct mlfs_st_file *b,
 		      uint64_t *nchanged)
 {
 	mlfs_jw_key(w, "metadata");
@@ -682,8 +698,8 @@ static void meta_diff(struct st_out *o, struct mlfs_jw *w,
 			if (pass)
 				say(o, "metadata + %s: \"%.200s\"\n", k, v);
 			else if (other)
-				say(o, "metadata ~ %s: \"%.200s\" -> \"%.200s\"\n",
-				    k, v, other);
+				say(o, "metadata ~ %s: \"%.200s\" -> "
+				    "\"%.200s\"\n", k, v, other);
 			else
 				say(o, "metadata - %s: \"%.200s\"\n", k, v);
 		}
@@ -716,8 +732,8 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 			i++;
 			removed++;
 			shape_str(ta, sa, sizeof(sa));
-			say(&o, "- %s %s %s\n", ta->name, dtypes[ta->dtype].name,
-			    sa);
+			say(&o, "- %s %s %s\n", ta->name,
+			    dtypes[ta->dtype].name, sa);
 			mlfs_jw_obj(&cw);
 			mlfs_jw_key(&cw, "name");
 			mlfs_jw_str(&cw, ta->name);
@@ -731,8 +747,8 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 			j++;
 			added++;
 			shape_str(tb, sb, sizeof(sb));
-			say(&o, "+ %s %s %s\n", tb->name, dtypes[tb->dtype].name,
-			    sb);
+			say(&o, "+ %s %s %s\n", tb->name,
+			    dtypes[tb->dtype].name, sb);
 			mlfs_jw_obj(&cw);
 			mlfs_jw_key(&cw, "name");
 			mlfs_jw_str(&cw, tb->name);
@@ -749,12 +765,14 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 			shape_str(ta, sa, sizeof(sa));
 			shape_str(tb, sb, sizeof(sb));
 			say(&o, "~ %s %s %s -> %s %s\n", ta->name,
-			    dtypes[ta->dtype].name, sa, dtypes[tb->dtype].name, sb);
+			    dtypes[ta->dtype].name, sa,
+			    dtypes[tb->dtype].name, sb);
 			mlfs_jw_obj(&cw);
 			mlfs_jw_key(&cw, "name");
 			mlfs_jw_str(&cw, ta->name);
 			mlfs_jw_key(&cw, "change");
-			mlfs_jw_str(&cw, ta->dtype != tb->dtype ? "dtype" : "shape");
+			mlfs_jw_str(&cw, ta->dtype != tb->dtype ?
+				    "dtype" : "shape");
 			jw_tensor(&cw, "a", ta);
 			jw_tensor(&cw, "b", tb);
 			mlfs_jw_obj_end(&cw);
@@ -767,7 +785,8 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 			continue;
 		}
 		r = mlfs_st_compare(&A->src[ta->file], &B->src[tb->file],
-				    ta->dtype, ta->nelem, ta->off, tb->off, &cmp);
+				    ta->dtype, ta->nelem, ta->off, tb->off,
+				    &cmp);
 		if (r < 0)
 			goto out;
 		bytes_read += cmp.bytes_read;
@@ -783,7 +802,8 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 		shape_str(ta, sa, sizeof(sa));
 		{
 			uint64_t nfin = cmp.ndiff - cmp.nonfinite;
-			double mean = ta->nelem ? cmp.sum_abs / (double)ta->nelem : 0;
+			double mean = ta->nelem ?
+				      cmp.sum_abs / (double)ta->nelem : 0;
 
 			say(&o, "~ %s %s %s: %" PRIu64 " of %" PRIu64
 			    " elements differ (%.4g%%)", ta->name,
@@ -958,7 +978,8 @@ static int add_shard(struct st_side *s, struct mlfs_store *st,
 	}
 	/* Arrays grow by one: shard counts are small. */
 	{
-		struct mlfs_diff_src *ns = realloc(s->src, (i + 1) * sizeof(*ns));
+		struct mlfs_diff_src *ns = realloc(s->src,
+						   (i + 1) * sizeof(*ns));
 		struct mlfs_content **nc;
 		char **nn;
 
@@ -1037,7 +1058,8 @@ static int side_from_dir(struct st_side *s, struct mlfs_store *st,
 			goto out;
 		r = mlfs_json_parse(buf, ic->size, &idx, jerr, sizeof(jerr));
 		if (r == -EBADMSG)
-			r = fail(err, errlen, "%s: %s: %s", label, ie->name, jerr);
+			r = fail(err, errlen, "%s: %s: %s", label, ie->name,
+				 jerr);
 		if (r < 0)
 			goto out;
 		map = mlfs_json_get(idx, "weight_map");
@@ -1058,9 +1080,9 @@ static int side_from_dir(struct st_side *s, struct mlfs_store *st,
 			}
 			se = mlfs_tree_find(t, f->str);
 			if (!se || se->type != MLFS_ENTRY_FILE) {
-				r = fail(err, errlen, "%s: shard '%.100s' named "
-					 "by %s is missing", label, f->str,
-					 ie->name);
+				r = fail(err, errlen, "%s: shard '%.100s' "
+					 "named by %s is missing", label,
+					 f->str, ie->name);
 				goto out;
 			}
 			r = add_shard(s, st, se, dir);

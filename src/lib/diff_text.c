@@ -102,7 +102,8 @@ static int myers(const struct line *a, size_t n, const struct line *b,
 	off = dmax + 1;
 	for (long d = 0; d <= dmax && D < 0; d++) {
 		for (long k = -d; k <= d; k += 2) {
-			if (k == -d || (k != d && v[off + k - 1] < v[off + k + 1]))
+			if (k == -d ||
+			    (k != d && v[off + k - 1] < v[off + k + 1]))
 				x = v[off + k + 1];
 			else
 				x = v[off + k - 1] + 1;
@@ -221,8 +222,8 @@ static int emit_hunks(const struct line *la, const struct line *lb,
 			if (ops[j].t != '-')
 				bn++;
 		}
-		r = mlfs_buf_printf(out, "@@ -%zu,%zu +%zu,%zu @@\n", an ? as + 1 : as, an,
-			bn ? bs + 1 : bs, bn);
+		r = mlfs_buf_printf(out, "@@ -%zu,%zu +%zu,%zu @@\n",
+				    an ? as + 1 : as, an, bn ? bs + 1 : bs, bn);
 		for (size_t j = first; j < end && r == 0; j++)
 			r = put_line(out, ops[j].t, ops[j].t == '+' ?
 				     &lb[ops[j].bi] : &la[ops[j].ai]);
@@ -290,7 +291,8 @@ static int load(const struct mlfs_diff_src *s, struct mlfs_buf *b)
 	return r;
 }
 
-static int text_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+static int text_diff(const struct mlfs_diff_src *a,
+		     const struct mlfs_diff_src *b,
 		     const struct mlfs_diff_content_opts *o,
 		     struct mlfs_diff_out *out)
 {
@@ -331,8 +333,8 @@ static int text_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *
 	if (why) {
 		mlfs_jw_key(&w, "summary");
 		mlfs_jw_str(&w, why);
-		r = mlfs_buf_printf(&out->text, "%s (%" PRIu64 " -> %" PRIu64 " bytes)\n",
-			why, a->size, b->size);
+		r = mlfs_buf_printf(&out->text, "%s (%" PRIu64 " -> %"
+				    PRIu64 " bytes)\n", why, a->size, b->size);
 	} else {
 		mlfs_jw_key(&w, "lines_added");
 		mlfs_jw_u64(&w, added);
