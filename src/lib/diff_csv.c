@@ -1,11 +1,9 @@
 /*
  * diff_csv.c - CSV/TSV diffs: header columns added, removed, reordered;
  * rows added, removed, changed, matched by a key column or as a multiset.
- * Streaming: each row becomes a fixed 48-byte record (128-bit hash of the
- * key or the row, row hash, offset), records are partitioned by hash (to
- * temporary files when the inputs are large), each partition is sorted
- * and scanned. Examples are re-read from their offsets at the end, so
- * memory does not grow with row length or file size.
+ * diff_csv_read.c turns each row into a 48-byte record in partitions by
+ * hash; here each partition is sorted and scanned, and examples are
+ * re-read from their offsets at the end, so memory stays bounded.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,209 +13,12 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "mlfs/diff.h"
+#include "diff_csv.h"
 
-#define RD_BLOCK (1u << 20)
-#define RECORD_MAX (16u << 20)
-#define FIELDS_MAX 65536u
 #define PART_BYTES (64ull << 20)
 #define PARTS_MAX 1024u
-#define SIDE_BIT (1ull << 63)
 
-/* ---- reader ---------------------------------------------------------- */
-
-struct rd {
-	const struct mlfs_diff_src *src;
-	char delim;
-	uint8_t *buf;
-	size_t len, at;
-	uint64_t pos;           /* file offset of buf[0] */
-	struct mlfs_buf rec;    /* field bytes of the current record */
-	size_t *fend;           /* end of field i in rec */
-	size_t nf, fcap;
-	uint64_t line;          /* line of the next byte (1-based) */
-	uint64_t rec_off, rec_line;
-};
-
-static void rd_release(struct rd *r)
-{
-	free(r->buf);
-	free(r->fend);
-	mlfs_buf_release(&r->rec);
-}
-
-static int rd_init(struct rd *r, const struct mlfs_diff_src *src, char delim,
-		   uint64_t off)
-{
-	memset(r, 0, sizeof(*r));
-	r->src = src;
-	r->delim = delim;
-	r->pos = off;
-	r->line = 1;
-	r->buf = malloc(RD_BLOCK);
-	return r->buf ? 0 : -ENOMEM;
-}
-
-/* Next byte, -1 at EOF, or -errno - 1 (never collides: errno > 0). */
-static int rd_byte(struct rd *r, int *err)
-{
-	if (r->at == r->len) {
-		uint64_t left = r->src->size - (r->pos + r->len);
-		size_t n = left < RD_BLOCK ? (size_t)left : RD_BLOCK;
-		int e;
-
-		r->pos += r->len;
-		r->len = r->at = 0;
-		if (n == 0)
-			return -1;
-		e = mlfs_diff_src_read(r->src, r->buf, n, r->pos);
-		if (e < 0) {
-			*err = e;
-			return -1;
-		}
-		r->len = n;
-	}
-	return r->buf[r->at++];
-}
-
-static int end_field(struct rd *r)
-{
-	if (r->nf == r->fcap) {
-		size_t nc = r->fcap ? r->fcap * 2 : 16;
-		size_t *n;
-
-		if (r->fcap >= FIELDS_MAX)
-			return -E2BIG;
-		n = realloc(r->fend, nc * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		r->fend = n;
-		r->fcap = nc;
-	}
-	r->fend[r->nf++] = r->rec.len;
-	return 0;
-}
-
-static const char *field(const struct rd *r, size_t i, size_t *len)
-{
-	size_t s = i ? r->fend[i - 1] : 0;
-
-	if (i >= r->nf) {
-		*len = 0;
-		return "";
-	}
-	*len = r->fend[i] - s;
-	return (const char *)r->rec.data + s;
-}
-
-/*
- * Read one record (RFC 4180 quoting; lenient about stray quotes in
- * unquoted fields). Returns 1, 0 at EOF, -EBADMSG (unclosed quote,
- * record over RECORD_MAX, too many fields: @err says which line), -errno.
- */
-static int rd_next(struct rd *r, char *err, size_t errlen)
-{
-	bool quoted = false, was_quoted = false, any = false;
-	uint64_t qline = 0;
-	int e = 0, c;
-
-	for (;;) {
-		r->rec.len = 0;
-		r->nf = 0;
-		r->rec_off = r->pos + r->at;
-		r->rec_line = r->line;
-		any = false;
-		for (;;) {
-			c = rd_byte(r, &e);
-			if (e)
-				return e;
-			if (c < 0) {
-				if (quoted) {
-					snprintf(err, errlen,
-						 "quote opened on line %"
-						 PRIu64 " is never closed",
-						 qline);
-					return -EBADMSG;
-				}
-				if (!any)
-					return 0;
-				break;
-			}
-			any = true;
-			if (c == '\n')
-				r->line++;
-			if (quoted) {
-				if (c == '"') {
-					int n = rd_byte(r, &e);
-
-					if (e)
-						return e;
-					if (n == '"') {
-						c = '"';
-					} else {
-						quoted = false;
-						/* Re-read @n as a plain
-						 * byte. */
-						if (n >= 0)
-							r->at--;
-						continue;
-					}
-				}
-			} else if (c == '"' && (r->nf == 0 ? r->rec.len == 0 :
-				   r->rec.len == r->fend[r->nf - 1])) {
-				quoted = was_quoted = true;
-				qline = r->line;
-				continue;
-			} else if (c == r->delim) {
-				e = end_field(r);
-				if (e < 0)
-					goto toolong;
-				was_quoted = false;
-				continue;
-			} else if (c == '\n') {
-				break;
-			}
-			if (r->rec.len >= RECORD_MAX)
-				goto toolong;
-			e = mlfs_buf_append(&r->rec, &(char){ (char)c }, 1);
-			if (e < 0)
-				return e;
-		}
-		/* CRLF: drop the CR of an unquoted last field. */
-		if (!was_quoted && r->rec.len &&
-		    r->rec.data[r->rec.len - 1] == '\r' &&
-		    (r->nf == 0 || r->rec.len > r->fend[r->nf - 1]))
-			r->rec.len--;
-		e = end_field(r);
-		if (e < 0)
-			goto toolong;
-		/* Skip blank lines. */
-		if (r->nf == 1 && r->rec.len == 0 && !was_quoted)
-			continue;
-		return 1;
-	}
-toolong:
-	if (e == -ENOMEM)
-		return e;
-	snprintf(err, errlen, "record starting on line %" PRIu64 " is over %u "
-		 "bytes or %u fields (unclosed quote?)", r->rec_line,
-		 RECORD_MAX, FIELDS_MAX);
-	return -EBADMSG;
-}
-
-/* ---- records and partitions --------------------------------------- */
-
-struct rowrec {
-	uint64_t k[2];   /* key hash (or row hash without a key) */
-	uint64_t h[2];   /* hash of the common columns */
-	uint64_t off;    /* SIDE_BIT | offset of the row */
-	uint64_t line;
-};
-
-struct part {
-	struct mlfs_buf mem;
-	FILE *f;
-};
+/* ---- matching rows ------------------------------------------------ */
 
 static int cmp_rec(const void *x, const void *y)
 {
@@ -229,13 +30,6 @@ static int cmp_rec(const void *x, const void *y)
 		return a->k[1] < b->k[1] ? -1 : 1;
 	return a->off < b->off ? -1 : a->off > b->off;
 }
-
-/* Keep the @max records with the smallest offsets (file order). */
-struct ex {
-	struct rowrec *v;   /* for changed rows: pairs, B's offset orders */
-	struct rowrec *pa;  /* changed: the A side of v[i] */
-	size_t n, max;
-};
 
 static void ex_add(struct ex *e, const struct rowrec *r,
 		   const struct rowrec *a)
@@ -258,55 +52,10 @@ static void ex_add(struct ex *e, const struct rowrec *r,
 	if (e->pa && a)
 		e->pa[i] = *a;
 }
-
-struct csv {
-	const struct mlfs_diff_src *src[2];
-	char delim[2];
-	struct rd hdr[2];       /* header records */
-	size_t ncommon;
-	size_t *ca, *cb;        /* common column i in A and in B */
-	long key[2];            /* key column index, -1 */
-	struct part *parts;
-	size_t nparts;
-	struct ex ex_add, ex_rm, ex_ch;
-	struct mlfs_csv_result res;
-	uint64_t ragged_line[2];
-	size_t ragged_nf[2];
-	char err[200];
-};
-
-static int part_put(struct csv *x, const struct rowrec *rec)
-{
-	struct part *p = &x->parts[x->nparts == 1 ? 0 : rec->k[0] % x->nparts];
-
-	if (p->f)
-		return fwrite(rec, sizeof(*rec), 1, p->f) == 1 ? 0 : -EIO;
-	return mlfs_buf_append(&p->mem, rec, sizeof(*rec));
-}
-
-static char detect_delim(const struct mlfs_diff_src *s)
-{
-	size_t pl = s->path ? strlen(s->path) : 0;
-	uint8_t head[4096];
-	size_t n = s->size < sizeof(head) ? (size_t)s->size : sizeof(head);
-	size_t tabs = 0, commas = 0;
-
-	if (pl >= 4 && (!strcmp(s->path + pl - 4, ".tsv") ||
-			!strcmp(s->path + pl - 4, ".tab")))
-		return '\t';
-	if (mlfs_diff_src_read(s, head, n, 0) < 0)
-		return ',';
-	for (size_t i = 0; i < n && head[i] != '\n'; i++) {
-		tabs += head[i] == '\t';
-		commas += head[i] == ',';
-	}
-	return tabs > commas ? '\t' : ',';
-}
-
 static bool field_eq(const struct rd *r, size_t i, const struct rd *q, size_t j)
 {
 	size_t la, lb;
-	const char *a = field(r, i, &la), *b = field(q, j, &lb);
+	const char *a = csv_field(r, i, &la), *b = csv_field(q, j, &lb);
 
 	return la == lb && !memcmp(a, b, la);
 }
@@ -317,7 +66,7 @@ static long find_col(const struct rd *h, const char *name)
 
 	for (size_t i = 0; i < h->nf; i++) {
 		size_t l;
-		const char *f = field(h, i, &l);
+		const char *f = csv_field(h, i, &l);
 
 		if (l == nl && !memcmp(f, name, l))
 			return (long)i;
@@ -359,107 +108,6 @@ static int columns(struct csv *x)
 			x->res.cols_removed++;
 	}
 	x->res.cols_added = b->nf - x->ncommon;
-	return 0;
-}
-
-static void hash_fields(const struct rd *r, const size_t *cols, size_t n,
-			XXH3_state_t *st, uint64_t out[2])
-{
-	XXH128_hash_t h;
-
-	(void)XXH3_128bits_reset(st);
-	for (size_t i = 0; i < n; i++) {
-		size_t l;
-		const char *f = field(r, cols[i], &l);
-		uint8_t le[8];
-
-		/* Length-prefixed, so ("a,b","c") and ("a","b,c") differ. */
-		mlfs_put_le64(le, l);
-		(void)XXH3_128bits_update(st, le, 8);
-		(void)XXH3_128bits_update(st, f, l);
-	}
-	h = XXH3_128bits_digest(st);
-	out[0] = h.high64;
-	out[1] = h.low64;
-}
-
-/* Stream one side into partition records. */
-static int scan_side(struct csv *x, int side, XXH3_state_t *st)
-{
-	const struct mlfs_diff_src *s = x->src[side];
-	const size_t *cols = side ? x->cb : x->ca;
-	size_t hdr_nf = x->hdr[side].nf;
-	struct rd r;
-	int e;
-
-	e = rd_init(&r, s, x->delim[side], 0);
-	if (e < 0)
-		goto out;
-	e = rd_next(&r, x->err, sizeof(x->err)); /* the header again */
-	while (e > 0) {
-		struct rowrec rec;
-
-		e = rd_next(&r, x->err, sizeof(x->err));
-		if (e <= 0)
-			break;
-		if (side)
-			x->res.rows_b++;
-		else
-			x->res.rows_a++;
-		if (r.nf != hdr_nf) {
-			if (side ? !x->res.ragged_b++ : !x->res.ragged_a++) {
-				x->ragged_line[side] = r.rec_line;
-				x->ragged_nf[side] = r.nf;
-			}
-		}
-		hash_fields(&r, cols, x->ncommon, st, rec.h);
-		if (x->key[0] >= 0) {
-			size_t kc = (size_t)x->key[side];
-
-			hash_fields(&r, &kc, 1, st, rec.k);
-		} else {
-			rec.k[0] = rec.h[0];
-			rec.k[1] = rec.h[1];
-		}
-		rec.off = r.rec_off | (side ? SIDE_BIT : 0);
-		rec.line = r.rec_line;
-		e = part_put(x, &rec);
-		if (e < 0)
-			break;
-		e = 1;
-	}
-	if (e == -EBADMSG) {
-		char tmp[sizeof(x->err)];
-
-		snprintf(tmp, sizeof(tmp), "%s version: %.180s",
-			 side ? "new" : "old", x->err);
-		memcpy(x->err, tmp, sizeof(tmp));
-	}
-out:
-	rd_release(&r);
-	return e < 0 ? e : 0;
-}
-
-static int load_part(struct part *p, struct rowrec **v, size_t *n)
-{
-	long sz;
-
-	if (!p->f) {
-		*v = (struct rowrec *)p->mem.data;
-		*n = p->mem.len / sizeof(**v);
-		return 0;
-	}
-	if (fflush(p->f) != 0 || (sz = ftell(p->f)) < 0)
-		return -EIO;
-	*n = (size_t)sz / sizeof(**v);
-	*v = malloc(*n ? (size_t)sz : 1);
-	if (!*v)
-		return -ENOMEM;
-	rewind(p->f);
-	if (*n && fread(*v, sizeof(**v), *n, p->f) != *n) {
-		free(*v);
-		return -EIO;
-	}
 	return 0;
 }
 
@@ -515,7 +163,7 @@ static int scan_parts(struct csv *x)
 	for (size_t p = 0; p < x->nparts; p++) {
 		struct rowrec *v;
 		size_t n, i = 0;
-		int e = load_part(&x->parts[p], &v, &n);
+		int e = csv_load_part(&x->parts[p], &v, &n);
 
 		if (e < 0)
 			return e;
@@ -560,22 +208,12 @@ static int say_field(struct mlfs_buf *b, const char *f, size_t l)
 	return r;
 }
 
-static int read_row(struct csv *x, int side, uint64_t off, struct rd *r)
-{
-	int e = rd_init(r, x->src[side], x->delim[side], off);
-	char err[128];
-
-	if (e == 0)
-		e = rd_next(r, err, sizeof(err));
-	return e < 0 ? e : e == 0 ? -EIO : 0;
-}
-
 static int show_row(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 		    int side, const struct rowrec *rec)
 {
 	const struct rd *h = &x->hdr[side];
 	struct rd r;
-	int e = read_row(x, side, rec->off & ~SIDE_BIT, &r);
+	int e = csv_read_row(x, side, rec->off & ~SIDE_BIT, &r);
 
 	if (e < 0)
 		goto out;
@@ -588,7 +226,8 @@ static int show_row(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 			    rec->line);
 	for (size_t i = 0; i < r.nf && e == 0; i++) {
 		size_t hl, l;
-		const char *hn = field(h, i, &hl), *f = field(&r, i, &l);
+		const char *hn = csv_field(h, i, &hl);
+		const char *f = csv_field(&r, i, &l);
 		char *k = strndup(hn, hl);
 
 		if (!k) {
@@ -607,7 +246,7 @@ static int show_row(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 	if (e == 0)
 		e = mlfs_buf_printf(t, "\n");
 out:
-	rd_release(&r);
+	csv_rd_release(&r);
 	return e;
 }
 
@@ -620,12 +259,12 @@ static int show_changed(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 	int e;
 
 	memset(&b, 0, sizeof(b));
-	e = read_row(x, 0, ra->off & ~SIDE_BIT, &a);
+	e = csv_read_row(x, 0, ra->off & ~SIDE_BIT, &a);
 	if (e == 0)
-		e = read_row(x, 1, rb->off & ~SIDE_BIT, &b);
+		e = csv_read_row(x, 1, rb->off & ~SIDE_BIT, &b);
 	if (e < 0)
 		goto out;
-	kv = field(&b, (size_t)x->key[1], &kl);
+	kv = csv_field(&b, (size_t)x->key[1], &kl);
 	mlfs_jw_obj(w);
 	mlfs_jw_key(w, "key");
 	mlfs_jw_strn(w, kv, kl);
@@ -638,7 +277,7 @@ static int show_changed(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 	e = mlfs_buf_printf(t, "~ ");
 	if (e == 0) {
 		size_t hl;
-		const char *hn = field(&x->hdr[1], (size_t)x->key[1], &hl);
+		const char *hn = csv_field(&x->hdr[1], (size_t)x->key[1], &hl);
 
 		e = say_field(t, hn, hl);
 		if (e == 0)
@@ -651,9 +290,9 @@ static int show_changed(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 	}
 	for (size_t i = 0; i < x->ncommon && e == 0; i++) {
 		size_t la, lb, hl;
-		const char *fa = field(&a, x->ca[i], &la);
-		const char *fb = field(&b, x->cb[i], &lb);
-		const char *hn = field(&x->hdr[0], x->ca[i], &hl);
+		const char *fa = csv_field(&a, x->ca[i], &la);
+		const char *fb = csv_field(&b, x->cb[i], &lb);
+		const char *hn = csv_field(&x->hdr[0], x->ca[i], &hl);
 		char *k;
 
 		if (la == lb && !memcmp(fa, fb, la))
@@ -688,8 +327,8 @@ static int show_changed(struct csv *x, struct mlfs_jw *w, struct mlfs_buf *t,
 	if (e == 0)
 		e = mlfs_buf_printf(t, "\n");
 out:
-	rd_release(&a);
-	rd_release(&b);
+	csv_rd_release(&a);
+	csv_rd_release(&b);
 	return e;
 }
 
@@ -698,7 +337,7 @@ static void jw_cols(struct mlfs_jw *w, const struct rd *h, const struct rd *o)
 	mlfs_jw_arr(w);
 	for (size_t i = 0; i < h->nf; i++) {
 		size_t l;
-		const char *f = field(h, i, &l);
+		const char *f = csv_field(h, i, &l);
 		bool in = false;
 
 		for (size_t j = 0; j < o->nf && !in; j++)
@@ -716,7 +355,7 @@ static int say_cols(struct mlfs_buf *t, char sign, const struct rd *h,
 
 	for (size_t i = 0; i < h->nf && e == 0; i++) {
 		size_t l;
-		const char *f = field(h, i, &l);
+		const char *f = csv_field(h, i, &l);
 		bool in = false;
 
 		for (size_t j = 0; j < o->nf && !in; j++)
@@ -849,11 +488,11 @@ int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 	x->src[0] = a;
 	x->src[1] = b;
 	for (int side = 0; side < 2; side++) {
-		x->delim[side] = detect_delim(x->src[side]);
-		e = rd_init(&x->hdr[side], x->src[side], x->delim[side], 0);
+		x->delim[side] = csv_detect_delim(x->src[side]);
+		e = csv_rd_init(&x->hdr[side], x->src[side], x->delim[side], 0);
 		if (e < 0)
 			goto out;
-		e = rd_next(&x->hdr[side], x->err, sizeof(x->err));
+		e = csv_rd_next(&x->hdr[side], x->err, sizeof(x->err));
 		if (e == 0) {
 			snprintf(x->err, sizeof(x->err), "no header row");
 			e = -EBADMSG;
@@ -907,9 +546,9 @@ int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 			goto out;
 		}
 	}
-	e = scan_side(x, 0, st);
+	e = csv_scan_side(x, 0, st);
 	if (e == 0)
-		e = scan_side(x, 1, st);
+		e = csv_scan_side(x, 1, st);
 	if (e == -EBADMSG)
 		memcpy(out->err, x->err, sizeof(out->err) < sizeof(x->err) ?
 		       sizeof(out->err) : sizeof(x->err));
@@ -930,8 +569,8 @@ out:
 			mlfs_buf_release(&x->parts[p].mem);
 		}
 		free(x->parts);
-		rd_release(&x->hdr[0]);
-		rd_release(&x->hdr[1]);
+		csv_rd_release(&x->hdr[0]);
+		csv_rd_release(&x->hdr[1]);
 		free(x->ca);
 		free(x->cb);
 		free(x->ex_add.v);

@@ -1,0 +1,96 @@
+/*
+ * diff_csv.h - what the two halves of the CSV/TSV diff share (internal to
+ * diff_csv.c and diff_csv_read.c): the record reader, the 48-byte row
+ * records and their partitions, and the state of one diff.
+ */
+#ifndef MLFS_DIFF_CSV_H
+#define MLFS_DIFF_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <xxhash.h>
+
+#include "mlfs/diff.h"
+
+#define SIDE_BIT (1ull << 63)
+
+struct rd {
+	const struct mlfs_diff_src *src;
+	char delim;
+	uint8_t *buf;
+	size_t len, at;
+	uint64_t pos;           /* file offset of buf[0] */
+	struct mlfs_buf rec;    /* field bytes of the current record */
+	size_t *fend;           /* end of field i in rec */
+	size_t nf, fcap;
+	uint64_t line;          /* line of the next byte (1-based) */
+	uint64_t rec_off, rec_line;
+};
+
+struct rowrec {
+	uint64_t k[2];   /* key hash (or row hash without a key) */
+	uint64_t h[2];   /* hash of the common columns */
+	uint64_t off;    /* SIDE_BIT | offset of the row */
+	uint64_t line;
+};
+
+struct part {
+	struct mlfs_buf mem;
+	FILE *f;
+};
+
+/* Keep the @max records with the smallest offsets (file order). */
+struct ex {
+	struct rowrec *v;   /* for changed rows: pairs, B's offset orders */
+	struct rowrec *pa;  /* changed: the A side of v[i] */
+	size_t n, max;
+};
+
+struct csv {
+	const struct mlfs_diff_src *src[2];
+	char delim[2];
+	struct rd hdr[2];       /* header records */
+	size_t ncommon;
+	size_t *ca, *cb;        /* common column i in A and in B */
+	long key[2];            /* key column index, -1 */
+	struct part *parts;
+	size_t nparts;
+	struct ex ex_add, ex_rm, ex_ch;
+	struct mlfs_csv_result res;
+	uint64_t ragged_line[2];
+	size_t ragged_nf[2];
+	char err[200];
+};
+
+/* Set up @r to read @src from offset @off, fields split at @delim (@src
+ * borrowed). Release with csv_rd_release, also after a failure. Returns 0
+ * or -ENOMEM. */
+int csv_rd_init(struct rd *r, const struct mlfs_diff_src *src, char delim,
+		uint64_t off);
+/* Free @r's buffers (not @r itself). */
+void csv_rd_release(struct rd *r);
+/*
+ * Read one record (RFC 4180 quoting; lenient about stray quotes in
+ * unquoted fields). Returns 1, 0 at EOF, -EBADMSG (unclosed quote,
+ * record over RECORD_MAX, too many fields: @err says which line), -errno.
+ */
+int csv_rd_next(struct rd *r, char *err, size_t errlen);
+/* Field @i of the current record ("" past the last one); not terminated,
+ * valid until the next csv_rd_next. */
+const char *csv_field(const struct rd *r, size_t i, size_t *len);
+/* Re-read the record at @off of @side into @r (released by the caller,
+ * also after a failure). Returns 0, -EIO (nothing there), -errno. */
+int csv_read_row(struct csv *x, int side, uint64_t off, struct rd *r);
+/* '\t' for a .tsv or .tab path or a first line with more tabs than
+ * commas, else ','. */
+char csv_detect_delim(const struct mlfs_diff_src *s);
+/* Stream one side into partition records, counting rows and ragged rows
+ * in @x->res. Returns 0, -EBADMSG (@x->err says why), -errno. */
+int csv_scan_side(struct csv *x, int side, XXH3_state_t *st);
+/* The records of @p: its own buffer (not a copy) or, for a spilled
+ * partition, a malloc'd copy the caller frees. Returns 0, -ENOMEM, -EIO. */
+int csv_load_part(struct part *p, struct rowrec **v, size_t *n);
+
+#endif
