@@ -537,8 +537,10 @@ int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 	if (x->nparts > PARTS_MAX)
 		x->nparts = PARTS_MAX;
 	x->parts = calloc(x->nparts, sizeof(*x->parts));
-	if (!x->parts)
+	if (!x->parts) {
+		e = -ENOMEM;
 		goto out;
+	}
 	for (size_t p = 0; p < x->nparts && x->nparts > 1; p++) {
 		x->parts[p].f = tmpfile();
 		if (!x->parts[p].f) {
