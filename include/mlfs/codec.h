@@ -18,12 +18,15 @@ enum mlfs_codec {
 	 * and exponent in one byte of each element, which compresses far
 	 * better apart from the noisy mantissa byte. */
 	MLFS_CODEC_ZSTD_SHUF2 = 2,
+	/* The same over four byte planes (i mod 4), for 32-bit tensors
+	 * (float32: the sign-and-exponent byte apart from the mantissa). */
+	MLFS_CODEC_ZSTD_SHUF4 = 3,
 };
-#define MLFS_CODEC_MAX MLFS_CODEC_ZSTD_SHUF2
+#define MLFS_CODEC_MAX MLFS_CODEC_ZSTD_SHUF4
 
 /* Compress @len bytes at @level into @out (replacing its contents). Uses
- * ZSTD_SHUF2 when a sample shows the two byte planes differ (16-bit
- * numeric data), else ZSTD. Keeps the chunk raw (codec RAW, a copy)
+ * ZSTD_SHUF4 or ZSTD_SHUF2 when a sample shows byte planes of 32- or
+ * 16-bit numbers would compress better apart, else ZSTD. Keeps the chunk raw (codec RAW, a copy)
  * unless that saves at least 1/32 of it.
  * @cctx_cache is per-thread scratch (a ZSTD_CCtx*, created on first use,
  * freed by mlfs_codec_cctx_free). Returns 0 or -ENOMEM/-EIO. */

@@ -83,20 +83,39 @@ static double plane_entropy(const uint8_t *p, size_t len, size_t start,
 	return h;
 }
 
-/* Do the even and odd bytes look like the two halves of 16-bit numbers?
- * A sample decides; the plane order does not matter for compression, so
- * the chunk's parity within its file is irrelevant. Also returns each
- * plane's sampled entropy. */
-static bool looks_16bit(const uint8_t *p, size_t len, double *h_even,
-			double *h_odd)
+/*
+ * How many byte planes to split a chunk into: 2 for 16-bit numbers
+ * (sign and exponent in one byte of each element), 4 for 32-bit ones,
+ * 1 (no split) otherwise. A 4 KiB sample decides, by the mean entropy of
+ * the planes each split would give; a plane's position in the file does
+ * not matter (planes are only permuted), so neither does the chunk's.
+ * Fills @h with the chosen planes' sampled entropies.
+ */
+static unsigned choose_planes(const uint8_t *p, size_t len, double h[4])
 {
 	size_t sample = len < 4096 ? len : 4096;
+	double h1, h2[2], h4[4], e2, e4;
 
 	if (len < 1024)
-		return false;
-	*h_even = plane_entropy(p, sample, 0, 2);
-	*h_odd = plane_entropy(p, sample, 1, 2);
-	return fabs(*h_even - *h_odd) > 1.0;
+		return 1;
+	h1 = plane_entropy(p, sample, 0, 1);
+	for (unsigned j = 0; j < 2; j++)
+		h2[j] = plane_entropy(p, sample, j, 2);
+	for (unsigned j = 0; j < 4; j++)
+		h4[j] = plane_entropy(p, sample, j, 4);
+	e2 = (h2[0] + h2[1]) / 2;
+	e4 = (h4[0] + h4[1] + h4[2] + h4[3]) / 4;
+	/* Smaller samples read as less random, so four planes must win by
+	 * a margin to be worth their extra frames. */
+	if (e4 + 0.25 < e2 && e4 + 0.25 < h1) {
+		memcpy(h, h4, sizeof(h4));
+		return 4;
+	}
+	if (fabs(h2[0] - h2[1]) > 1.0) {
+		memcpy(h, h2, sizeof(h2));
+		return 2;
+	}
+	return 1;
 }
 
 /* A plane that samples as nearly random (mantissa bytes) is not worth
@@ -158,6 +177,74 @@ static void unshuffle2(const uint8_t *in, size_t len, uint8_t *out)
 		out[len - 1] = in[half - 1];
 }
 
+/* Bytes in plane @j of @n bytes split @k ways. */
+static size_t plane_len(size_t n, unsigned k, unsigned j)
+{
+	return n / k + (j < n % k);
+}
+
+static void shuffle4(const uint8_t *in, size_t n, uint8_t *out)
+{
+	uint8_t *pl[4];
+	size_t off = 0;
+
+	for (unsigned j = 0; j < 4; j++) {
+		pl[j] = out + off;
+		off += plane_len(n, 4, j);
+	}
+	for (size_t i = 0; i < n; i++)
+		pl[i & 3][i >> 2] = in[i];
+}
+
+/* The inverse of shuffle4; SSE2 interleaves 64 bytes a step (it runs on
+ * every read of 32-bit tensor data). */
+static void unshuffle4(const uint8_t *in, size_t n, uint8_t *out)
+{
+	const uint8_t *pl[4];
+	size_t off = 0, i = 0, q = n / 4;
+
+	for (unsigned j = 0; j < 4; j++) {
+		pl[j] = in + off;
+		off += plane_len(n, 4, j);
+	}
+#ifdef __SSE2__
+	for (; i + 16 <= q; i += 16) {
+		__m128i p0 = _mm_loadu_si128((const __m128i *)(pl[0] + i));
+		__m128i p1 = _mm_loadu_si128((const __m128i *)(pl[1] + i));
+		__m128i p2 = _mm_loadu_si128((const __m128i *)(pl[2] + i));
+		__m128i p3 = _mm_loadu_si128((const __m128i *)(pl[3] + i));
+		__m128i a_lo = _mm_unpacklo_epi8(p0, p1);
+		__m128i a_hi = _mm_unpackhi_epi8(p0, p1);
+		__m128i b_lo = _mm_unpacklo_epi8(p2, p3);
+		__m128i b_hi = _mm_unpackhi_epi8(p2, p3);
+		__m128i *o = (__m128i *)(out + 4 * i);
+
+		_mm_storeu_si128(o, _mm_unpacklo_epi16(a_lo, b_lo));
+		_mm_storeu_si128(o + 1, _mm_unpackhi_epi16(a_lo, b_lo));
+		_mm_storeu_si128(o + 2, _mm_unpacklo_epi16(a_hi, b_hi));
+		_mm_storeu_si128(o + 3, _mm_unpackhi_epi16(a_hi, b_hi));
+	}
+#endif
+	for (i *= 4; i < n; i++)
+		out[i] = pl[i & 3][i >> 2];
+}
+
+static void shuffle(const uint8_t *in, size_t n, unsigned k, uint8_t *out)
+{
+	if (k == 2)
+		shuffle2(in, n, out);
+	else
+		shuffle4(in, n, out);
+}
+
+static void unshuffle(const uint8_t *in, size_t n, unsigned k, uint8_t *out)
+{
+	if (k == 2)
+		unshuffle2(in, n, out);
+	else
+		unshuffle4(in, n, out);
+}
+
 static _Thread_local struct mlfs_buf shuffle_scratch;
 
 int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
@@ -166,7 +253,8 @@ int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 	size_t bound = ZSTD_compressBound(len), n;
 	ZSTD_CCtx *cctx = *cctx_cache;
 	enum mlfs_codec want = MLFS_CODEC_ZSTD;
-	double h_even = 0, h_odd = 0;
+	double h[4] = { 0 };
+	unsigned k;
 	int r;
 
 	if (!cctx) {
@@ -179,36 +267,40 @@ int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 	r = mlfs_buf_reserve(out, bound > len ? bound : len);
 	if (r < 0)
 		return r;
-	if (looks_16bit(in, len, &h_even, &h_odd)) {
+	k = choose_planes(in, len, h);
+	if (k > 1) {
 		/* Each plane gets its own frame: zstd keeps one literal
 		 * Huffman table per block, and a chunk fits in one block, so
-		 * planes sharing a frame would share a table. */
-		size_t half = (len + 1) / 2, n1, n2;
+		 * planes sharing a frame would share a table. Layout: the
+		 * lengths of all frames but the last (le32), then frames. */
+		size_t hdr = 4 * (k - 1), pos = hdr, cap = hdr;
+		const uint8_t *src;
 
+		for (unsigned j = 0; j < k; j++)
+			cap += ZSTD_compressBound(plane_len(len, k, j));
 		r = mlfs_buf_reserve(&shuffle_scratch, len);
+		if (r == 0)
+			r = mlfs_buf_reserve(out, cap);
 		if (r < 0)
 			return r;
-		shuffle2(in, len, shuffle_scratch.data);
-		r = mlfs_buf_reserve(out, 4 + ZSTD_compressBound(half) +
-				     ZSTD_compressBound(len - half));
-		if (r < 0)
-			return r;
-		bound = out->cap;
-		n1 = ZSTD_compressCCtx(cctx, out->data + 4, bound - 4,
-				       shuffle_scratch.data, half,
-				       h_even > NOISE_BITS ? NOISE_LEVEL :
-				       level);
-		if (ZSTD_isError(n1))
-			return -EIO;
-		n2 = ZSTD_compressCCtx(cctx, out->data + 4 + n1, bound - 4 - n1,
-				       shuffle_scratch.data + half, len - half,
-				       h_odd > NOISE_BITS ? NOISE_LEVEL :
-				       level);
-		if (ZSTD_isError(n2))
-			return -EIO;
-		mlfs_put_le32(out->data, (uint32_t)n1);
-		n = 4 + n1 + n2;
-		want = MLFS_CODEC_ZSTD_SHUF2;
+		shuffle(in, len, k, shuffle_scratch.data);
+		src = shuffle_scratch.data;
+		for (unsigned j = 0; j < k; j++) {
+			size_t pl = plane_len(len, k, j);
+			size_t nj = ZSTD_compressCCtx(cctx, out->data + pos,
+						      out->cap - pos, src, pl,
+						      h[j] > NOISE_BITS ?
+						      NOISE_LEVEL : level);
+
+			if (ZSTD_isError(nj))
+				return -EIO;
+			if (j < k - 1)
+				mlfs_put_le32(out->data + 4 * j, (uint32_t)nj);
+			pos += nj;
+			src += pl;
+		}
+		n = pos;
+		want = k == 2 ? MLFS_CODEC_ZSTD_SHUF2 : MLFS_CODEC_ZSTD_SHUF4;
 	} else {
 		n = ZSTD_compressCCtx(cctx, out->data, bound, in, len, level);
 		if (ZSTD_isError(n))
@@ -254,13 +346,47 @@ static int zstd_decode(const void *in, size_t stored_len, void *out,
 	return 0;
 }
 
+/* Decode @k zstd frames (one per byte plane; lengths are untrusted) and
+ * interleave the planes back into @out. */
+static int planes_decode(unsigned k, const uint8_t *in, size_t stored_len,
+			 uint8_t *out, size_t raw_len)
+{
+	size_t hdr = 4 * (k - 1), pos = hdr, plane_off = 0;
+	struct decode_state *st;
+	int r = 0;
+
+	if (stored_len < hdr)
+		return -EBADMSG;
+	st = thread_state();
+	if (!st)
+		return -ENOMEM;
+	if (st->cap < raw_len) {
+		uint8_t *tmp = realloc(st->scratch, raw_len);
+
+		if (!tmp)
+			return -ENOMEM;
+		st->scratch = tmp;
+		st->cap = raw_len;
+	}
+	for (unsigned j = 0; r == 0 && j < k; j++) {
+		size_t nj = j < k - 1 ? mlfs_get_le32(in + 4 * j) :
+			    stored_len - pos;
+		size_t pl = plane_len(raw_len, k, j);
+
+		if (nj > stored_len - pos)
+			return -EBADMSG;
+		r = zstd_decode(in + pos, nj, st->scratch + plane_off, pl);
+		pos += nj;
+		plane_off += pl;
+	}
+	if (r == 0)
+		unshuffle(st->scratch, raw_len, k, out);
+	return r;
+}
+
 int mlfs_codec_decode(enum mlfs_codec codec, const void *in,
 		      size_t stored_len, void *out, size_t raw_len)
 {
-	struct decode_state *st;
-	uint8_t *tmp;
-	int r;
-
 	if (raw_len > MLFS_CHUNK_LIMIT)
 		return -EBADMSG;
 	switch (codec) {
@@ -271,34 +397,10 @@ int mlfs_codec_decode(enum mlfs_codec codec, const void *in,
 		return 0;
 	case MLFS_CODEC_ZSTD:
 		return zstd_decode(in, stored_len, out, raw_len);
-	case MLFS_CODEC_ZSTD_SHUF2: {
-		size_t half = (raw_len + 1) / 2, n1;
-
-		if (stored_len < 4)
-			return -EBADMSG;
-		n1 = mlfs_get_le32(in);
-		if (n1 > stored_len - 4)
-			return -EBADMSG;
-		st = thread_state();
-		if (!st)
-			return -ENOMEM;
-		if (st->cap < raw_len) {
-			tmp = realloc(st->scratch, raw_len);
-			if (!tmp)
-				return -ENOMEM;
-			st->scratch = tmp;
-			st->cap = raw_len;
-		}
-		tmp = st->scratch;
-		r = zstd_decode((const uint8_t *)in + 4, n1, tmp, half);
-		if (r == 0)
-			r = zstd_decode((const uint8_t *)in + 4 + n1,
-					stored_len - 4 - n1, tmp + half,
-					raw_len - half);
-		if (r == 0)
-			unshuffle2(tmp, raw_len, out);
-		return r;
-	}
+	case MLFS_CODEC_ZSTD_SHUF2:
+	case MLFS_CODEC_ZSTD_SHUF4:
+		return planes_decode(codec == MLFS_CODEC_ZSTD_SHUF2 ? 2 : 4,
+				     in, stored_len, out, raw_len);
 	}
 	return -EBADMSG;
 }

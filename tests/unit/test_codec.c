@@ -83,6 +83,23 @@ static uint8_t *f16_data(size_t len, uint64_t seed)
 	return p;
 }
 
+/* Little-endian float32 of normal-ish values, as in a weight tensor. */
+static uint8_t *f32_data(size_t len, uint64_t seed)
+{
+	uint8_t *p = malloc(len + 4);
+
+	assert_non_null(p);
+	for (size_t i = 0; i < len; i += 4) {
+		float u = 0;
+
+		for (int k = 0; k < 4; k++)
+			u += (float)(splitmix(&seed) >> 40) / (float)(1 << 24);
+		u = (u - 2.0f) * 0.05f;
+		memcpy(p + i, &u, 4);
+	}
+	return p;
+}
+
 struct enc {
 	void *cctx;
 	struct mlfs_buf out;
@@ -227,6 +244,85 @@ static void test_codec_short_input_never_shuf2(void **state)
 	free(p);
 }
 
+static void test_codec_float32_data_uses_shuf4_and_round_trips(void **state)
+{
+	/* Every length mod 4, so planes of unequal length are covered. */
+	static const size_t lens[] = { 4096, 4097, 65538, 65539, 262140 };
+	struct enc e = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(lens); i++) {
+		size_t len = lens[i];
+		uint8_t *p = f32_data(len, 200 + i);
+		size_t plain_cap = ZSTD_compressBound(len), plain, sum = 12;
+		uint8_t *z = malloc(plain_cap);
+
+		assert_non_null(z);
+		encode(&e, p, len);
+		assert_int_equal(e.codec, MLFS_CODEC_ZSTD_SHUF4);
+		plain = ZSTD_compress(z, plain_cap, p, len, 3);
+		assert_false(ZSTD_isError(plain));
+		assert_true(e.out.len < plain);
+		/* Layout: three le32 frame lengths, four frames. */
+		for (int j = 0; j < 3; j++)
+			sum += mlfs_get_le32(e.out.data + 4 * j);
+		assert_true(sum < e.out.len);
+		assert_int_equal(ZSTD_getFrameContentSize(e.out.data + 12,
+							  e.out.len - 12),
+				 len / 4 + (len % 4 > 0));
+		round_trip(&e, p, len);
+		free(z);
+		free(p);
+	}
+	enc_release(&e);
+}
+
+static void test_codec_float16_data_does_not_use_shuf4(void **state)
+{
+	struct enc e = { 0 };
+	uint8_t *p = f16_data(65536, 77);
+
+	(void)state;
+	encode(&e, p, 65536);
+	assert_int_equal(e.codec, MLFS_CODEC_ZSTD_SHUF2);
+	enc_release(&e);
+	free(p);
+}
+
+static void test_codec_decode_rejects_lying_shuf4_lengths(void **state)
+{
+	struct enc e = { 0 };
+	uint8_t *p = f32_data(65536, 9), *back = malloc(65536), *bad;
+	static const uint32_t lies[] = { 0, 1, 0xffffffffu, 0x7fffffffu };
+
+	(void)state;
+	assert_non_null(back);
+	encode(&e, p, 65536);
+	assert_int_equal(e.codec, MLFS_CODEC_ZSTD_SHUF4);
+	bad = malloc(e.out.len);
+	assert_non_null(bad);
+	for (int j = 0; j < 3; j++) {
+		for (size_t k = 0; k < MLFS_ARRAY_SIZE(lies); k++) {
+			memcpy(bad, e.out.data, e.out.len);
+			mlfs_put_le32(bad + 4 * j, lies[k]);
+			assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF4,
+							   bad, e.out.len,
+							   back, 65536),
+					 -EBADMSG);
+		}
+	}
+	/* Every strict prefix of the stored bytes fails too. */
+	for (size_t n = 0; n < e.out.len; n += 97)
+		assert_int_equal(mlfs_codec_decode(MLFS_CODEC_ZSTD_SHUF4,
+						   e.out.data, n, back, 65536),
+				 -EBADMSG);
+	round_trip(&e, p, 65536);
+	enc_release(&e);
+	free(bad);
+	free(back);
+	free(p);
+}
+
 static void test_codec_decode_rejects_truncated_zstd_frame(void **state)
 {
 	struct enc e = { 0 };
@@ -286,7 +382,7 @@ static void test_codec_decode_rejects_unknown_codec(void **state)
 	uint8_t in[16] = { 0 }, out[16];
 
 	(void)state;
-	assert_int_equal(mlfs_codec_decode((enum mlfs_codec)3, in, 16, out,
+	assert_int_equal(mlfs_codec_decode((enum mlfs_codec)4, in, 16, out,
 					   16), -EBADMSG);
 	assert_int_equal(mlfs_codec_decode((enum mlfs_codec)255, in, 16, out,
 					   16), -EBADMSG);
@@ -411,6 +507,9 @@ int main(void)
 		cmocka_unit_test(test_codec_float16_data_uses_shuf2_and_round_trips),
 		cmocka_unit_test(test_codec_two_plane_bytes_use_shuf2),
 		cmocka_unit_test(test_codec_short_input_never_shuf2),
+		cmocka_unit_test(test_codec_float32_data_uses_shuf4_and_round_trips),
+		cmocka_unit_test(test_codec_float16_data_does_not_use_shuf4),
+		cmocka_unit_test(test_codec_decode_rejects_lying_shuf4_lengths),
 		cmocka_unit_test(test_codec_decode_rejects_truncated_zstd_frame),
 		cmocka_unit_test(test_codec_decode_rejects_wrong_raw_len),
 		cmocka_unit_test(test_codec_decode_rejects_unknown_codec),
