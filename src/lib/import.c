@@ -1,9 +1,9 @@
 /*
  * import.c - a file or directory tree becomes a commit. The calling
- * thread walks, reads, chunks and hashes; chunks the store lacks go to a
- * worker pool that compresses them and appends them to packs. Everything
- * runs inside one write transaction that commits only after the packs
- * are fsync'd (docs/design.md#crash-safety).
+ * thread walks and hashes (large files are read and cut ahead by
+ * import_read.c); chunks the store lacks go to the worker pool of
+ * import_pool.c. Index rows wait in memory for one short transaction
+ * that commits after the packs are fsync'd (docs/design.md#crash-safety).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,214 +21,9 @@
 #include "mlfs/idset.h"
 #include "mlfs/import.h"
 #include "mlfs/tree.h"
+#include "import_pool.h"
 #include "import_read.h"
 #include "store_impl.h"
-
-#define QUEUE_MAX_BYTES (64u << 20)
-#define MAX_WORKERS 16
-
-struct job {
-	struct mlfs_id id;
-	uint32_t len;
-	uint8_t *data;
-	struct job *next;
-};
-
-struct result {
-	struct mlfs_id id;
-	struct mlfs_chunk_loc loc;
-};
-
-struct pool {
-	pthread_mutex_t lock;
-	pthread_cond_t work, space;
-	struct job *head, *tail;  /* protected by lock */
-	/* Finished jobs keep their max-chunk-sized buffers for reuse:
-	 * fresh buffers for every chunk cost a page fault per 4 KiB. */
-	struct job *free_jobs;    /* protected by lock */
-	size_t job_cap;
-	size_t queued_bytes;      /* protected by lock: queued or in work */
-	struct result *results;   /* protected by lock */
-	size_t nresults, cap;     /* protected by lock */
-	int error;                /* protected by lock */
-	bool stop;                /* protected by lock */
-	uint64_t stored_bytes;    /* protected by lock */
-	unsigned next_slot;       /* protected by lock */
-	struct mlfs_pack_writer *w;
-	int level;
-	pthread_t threads[MAX_WORKERS];
-	int nthreads;
-};
-
-static void *worker(void *arg)
-{
-	struct pool *p = arg;
-	struct mlfs_buf enc = MLFS_BUF_INIT;
-	void *cctx = NULL;
-	unsigned slot;
-
-	/* Each worker appends to packs of its own. */
-	pthread_mutex_lock(&p->lock);
-	slot = p->next_slot++ % MLFS_PACK_WRITER_SLOTS;
-	pthread_mutex_unlock(&p->lock);
-
-	for (;;) {
-		struct mlfs_chunk_loc loc;
-		enum mlfs_codec codec;
-		struct job *j;
-		int r;
-
-		pthread_mutex_lock(&p->lock);
-		while (!p->head && !p->stop)
-			pthread_cond_wait(&p->work, &p->lock);
-		if (!p->head) {
-			pthread_mutex_unlock(&p->lock);
-			break;
-		}
-		j = p->head;
-		p->head = j->next;
-		if (!p->head)
-			p->tail = NULL;
-		pthread_mutex_unlock(&p->lock);
-
-		r = mlfs_codec_encode(&cctx, p->level, j->data, j->len, &enc,
-				      &codec);
-		if (r == 0)
-			r = mlfs_pack_writer_append(p->w, slot, &j->id, codec,
-						    j->len, enc.data,
-						    (uint32_t)enc.len, &loc);
-		pthread_mutex_lock(&p->lock);
-		if (r == 0 && p->nresults == p->cap) {
-			size_t nc = p->cap ? p->cap * 2 : 1024;
-			struct result *nr = realloc(p->results,
-						    nc * sizeof(*nr));
-
-			if (nr) {
-				p->results = nr;
-				p->cap = nc;
-			} else {
-				r = -ENOMEM;
-			}
-		}
-		if (r == 0) {
-			p->results[p->nresults].id = j->id;
-			p->results[p->nresults].loc = loc;
-			p->nresults++;
-			p->stored_bytes += MLFS_PACK_ENTRY_HEADER_LEN + enc.len;
-		} else if (!p->error) {
-			p->error = r;
-		}
-		p->queued_bytes -= j->len;
-		j->next = p->free_jobs;
-		p->free_jobs = j;
-		pthread_cond_broadcast(&p->space);
-		pthread_mutex_unlock(&p->lock);
-	}
-	mlfs_buf_release(&enc);
-	mlfs_codec_cctx_free(cctx);
-	return NULL;
-}
-
-static int pool_start(struct pool *p, int n)
-{
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->space, NULL);
-	for (int i = 0; i < n; i++) {
-		int r = pthread_create(&p->threads[i], NULL, worker, p);
-
-		if (r)
-			return -r;
-		p->nthreads++;
-	}
-	return 0;
-}
-
-static void pool_stop(struct pool *p)
-{
-	pthread_mutex_lock(&p->lock);
-	p->stop = true;
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	for (int i = 0; i < p->nthreads; i++)
-		pthread_join(p->threads[i], NULL);
-	for (int list = 0; list < 2; list++) {
-		struct job **head = list ? &p->free_jobs : &p->head;
-
-		while (*head) {
-			struct job *j = *head;
-
-			*head = j->next;
-			free(j->data);
-			free(j);
-		}
-	}
-	free(p->results);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->space);
-	pthread_mutex_destroy(&p->lock);
-}
-
-/* Hand a copy of a new chunk to the workers; blocks while the queue is
- * full so memory stays bounded. */
-static int pool_submit(struct pool *p, const struct mlfs_id *id,
-		       const uint8_t *data, uint32_t len)
-{
-	struct job *j;
-	int r;
-
-	pthread_mutex_lock(&p->lock);
-	j = p->free_jobs;
-	if (j)
-		p->free_jobs = j->next;
-	pthread_mutex_unlock(&p->lock);
-	if (!j) {
-		j = malloc(sizeof(*j));
-		if (!j)
-			return -ENOMEM;
-		j->data = malloc(p->job_cap);
-		if (!j->data) {
-			free(j);
-			return -ENOMEM;
-		}
-	}
-	memcpy(j->data, data, len);
-	j->id = *id;
-	j->len = len;
-	j->next = NULL;
-	pthread_mutex_lock(&p->lock);
-	while (p->queued_bytes > QUEUE_MAX_BYTES && !p->error)
-		pthread_cond_wait(&p->space, &p->lock);
-	r = p->error;
-	if (r == 0) {
-		if (p->tail)
-			p->tail->next = j;
-		else
-			p->head = j;
-		p->tail = j;
-		p->queued_bytes += len;
-		pthread_cond_signal(&p->work);
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (r < 0) {
-		free(j->data);
-		free(j);
-	}
-	return r;
-}
-
-/* Wait until every submitted chunk is written (or failed). */
-static int pool_drain_wait(struct pool *p)
-{
-	int r;
-
-	pthread_mutex_lock(&p->lock);
-	while (p->queued_bytes && !p->error)
-		pthread_cond_wait(&p->space, &p->lock);
-	r = p->error;
-	pthread_mutex_unlock(&p->lock);
-	return r;
-}
 
 /* A content or tree row, buffered until the commit transaction. */
 struct row {
@@ -243,14 +38,14 @@ struct importer {
 	/* Index rows wait in memory: the write transaction only spans the
 	 * final inserts, so other writers (tags, imports) are not blocked
 	 * for the length of an import. */
-	struct result *chunk_rows;
+	struct pool_result *chunk_rows;
 	size_t nchunk_rows, cap_chunk_rows;
 	struct row *rows;
 	size_t nrows, cap_rows;
 	struct mlfs_idset row_ids;
 	const struct mlfs_import_opts *o;
 	struct mlfs_import_stats *st;
-	struct pool pool;
+	struct import_pool pool;
 	struct mlfs_idset session; /* chunks submitted by this import */
 	/* Where files are cut: the plug-in point for format-aware splitters
 	 * (e.g. at safetensors tensor boundaries), chosen per file. */
@@ -262,23 +57,19 @@ struct importer {
 /* Take the workers' finished chunks into the rows to insert. */
 static int collect_results(struct importer *im)
 {
-	struct result *v;
+	struct pool_result *v;
 	size_t n;
 	int r = 0;
 
-	pthread_mutex_lock(&im->pool.lock);
-	v = im->pool.results;
-	n = im->pool.nresults;
-	im->pool.results = NULL;
-	im->pool.nresults = im->pool.cap = 0;
-	pthread_mutex_unlock(&im->pool.lock);
+	import_pool_take_results(&im->pool, &v, &n);
 	if (!n) {
 		free(v);
 		return 0;
 	}
 	if (im->nchunk_rows + n > im->cap_chunk_rows) {
 		size_t nc = (im->nchunk_rows + n) * 2;
-		struct result *nv = realloc(im->chunk_rows, nc * sizeof(*nv));
+		struct pool_result *nv = realloc(im->chunk_rows,
+						 nc * sizeof(*nv));
 
 		if (!nv)
 			r = -ENOMEM;
@@ -343,7 +134,7 @@ static int insert_rows(struct importer *im)
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < im->nchunk_rows; i++) {
-		const struct result *x = &im->chunk_rows[i];
+		const struct pool_result *x = &im->chunk_rows[i];
 
 		if (i == 0 || x->loc.pack_id != x[-1].loc.pack_id)
 			r = mlfs_meta_pack_put(m, x->loc.pack_id);
@@ -414,7 +205,8 @@ static int add_chunk(struct importer *im, struct mlfs_hasher *h,
 	if (r == 0) {
 		r = mlfs_idset_add(&im->session, &id, 0, NULL);
 		if (r >= 0)
-			r = pool_submit(&im->pool, &id, p, (uint32_t)len);
+			r = import_pool_submit(&im->pool, &id, p,
+					       (uint32_t)len);
 		if (r >= 0) {
 			im->st->new_chunks++;
 			im->st->new_raw_bytes += len;
@@ -789,8 +581,8 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	nthreads = o && o->threads > 0 ? o->threads :
 		   (int)(ncpu > 0 ? ncpu : 2);
-	if (nthreads > MAX_WORKERS)
-		nthreads = MAX_WORKERS;
+	if (nthreads > IMPORT_POOL_MAX_WORKERS)
+		nthreads = IMPORT_POOL_MAX_WORKERS;
 	/* Shared with other imports, exclusive of gc: our packs are not
 	 * referenced until we commit, and gc must not take them for debris. */
 	r = store_lock(s, false, true, &lock_fd);
@@ -805,7 +597,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		store_unlock(lock_fd);
 		return r;
 	}
-	r = pool_start(&im.pool, nthreads);
+	r = import_pool_start(&im.pool, nthreads);
 	if (r < 0)
 		goto out;
 
@@ -826,7 +618,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	mlfs_meta_read_end(s->meta, began);
 	if (r < 0)
 		goto out;
-	r = pool_drain_wait(&im.pool);
+	r = import_pool_drain(&im.pool);
 	if (r == 0)
 		r = collect_results(&im);
 	if (r < 0)
@@ -906,7 +698,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 out:
 	if (in_txn)
 		mlfs_meta_rollback(s->meta);
-	pool_stop(&im.pool);
+	import_pool_stop(&im.pool);
 	st->new_stored_bytes = im.pool.stored_bytes;
 	st->seconds = mlfs_now() - im.t0;
 	if (r < 0)
