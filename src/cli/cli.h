@@ -49,6 +49,12 @@ int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out);
 int cli_resolve(struct mlfs_store *s, const char *arg, bool allow_path,
 		struct mlfs_refspec *spec, struct mlfs_resolved *res);
 
+/* Resolve "ns/name[@ref][/path]" and look up the entry it names (the
+ * version's root without a path); reports errors. Release @ent with
+ * mlfs_entry_copy_release (also after a failure). */
+int cli_lookup(struct mlfs_store *s, const char *arg,
+	       struct mlfs_entry_copy *ent);
+
 /* Print @s as a JSON string literal (with quotes) to @f. */
 void cli_json_str(FILE *f, const char *s);
 /* Format a byte count as "1.5 MiB" into @buf. */

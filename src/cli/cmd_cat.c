@@ -17,10 +17,7 @@ static const char usage[] =
 int cmd_cat(struct cli *c, int argc, char **argv)
 {
 	struct mlfs_entry_copy ent = { 0 };
-	struct mlfs_commit commit = { 0 };
 	struct mlfs_store *s = NULL;
-	struct mlfs_refspec spec;
-	struct mlfs_resolved res;
 	int r;
 
 	if (cli_want_help(argc, argv, usage))
@@ -31,16 +28,9 @@ int cmd_cat(struct cli *c, int argc, char **argv)
 	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
 	if (r)
 		return r;
-	r = cli_resolve(s, argv[1], true, &spec, &res);
+	r = cli_lookup(s, argv[1], &ent);
 	if (r)
-		goto out_store;
-	r = mlfs_commit_get(s, &res.commit, &commit);
-	if (r == 0)
-		r = mlfs_tree_lookup_path(s, &commit.tree, spec.path, &ent);
-	if (r < 0) {
-		r = cli_error(r, "cannot read '%s'", argv[1]);
 		goto out;
-	}
 	if (ent.e.type == MLFS_ENTRY_DIR) {
 		r = cli_error(-EISDIR, "cannot cat '%s'", argv[1]);
 		goto out;
@@ -54,9 +44,6 @@ int cmd_cat(struct cli *c, int argc, char **argv)
 	r = r < 0 ? cli_error(r, "cannot read '%s'", argv[1]) : CLI_OK;
 out:
 	mlfs_entry_copy_release(&ent);
-	mlfs_commit_release(&commit);
-	mlfs_refspec_release(&spec);
-out_store:
 	mlfs_store_close(s);
 	return r;
 }

@@ -22,11 +22,8 @@ static const char usage[] =
 int cmd_export(struct cli *c, int argc, char **argv)
 {
 	struct mlfs_entry_copy ent = { 0 };
-	struct mlfs_commit commit = { 0 };
 	struct mlfs_export_stats st;
 	struct mlfs_store *s = NULL;
-	struct mlfs_refspec spec;
-	struct mlfs_resolved res;
 	bool quiet = false;
 	int r, i = 1;
 
@@ -42,16 +39,9 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
 	if (r)
 		return r;
-	r = cli_resolve(s, argv[i], true, &spec, &res);
+	r = cli_lookup(s, argv[i], &ent);
 	if (r)
-		goto out_store;
-	r = mlfs_commit_get(s, &res.commit, &commit);
-	if (r == 0)
-		r = mlfs_tree_lookup_path(s, &commit.tree, spec.path, &ent);
-	if (r < 0) {
-		r = cli_error(r, "cannot read '%s'", argv[i]);
 		goto out;
-	}
 	r = mlfs_export(s, &ent.e, argv[i + 1], &st);
 	if (r == -EEXIST) {
 		mlfs_error_clear();
@@ -70,9 +60,6 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	r = CLI_OK;
 out:
 	mlfs_entry_copy_release(&ent);
-	mlfs_commit_release(&commit);
-	mlfs_refspec_release(&spec);
-out_store:
 	mlfs_store_close(s);
 	return r;
 }

@@ -107,9 +107,6 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 	};
 	struct ls l = { .first = true };
 	struct mlfs_entry_copy ent = { 0 };
-	struct mlfs_refspec spec;
-	struct mlfs_resolved res;
-	struct mlfs_commit commit = { 0 };
 	int ch, r;
 
 	if (cli_want_help(argc, argv, usage))
@@ -130,16 +127,9 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 	r = cli_open_store(c, MLFS_STORE_RDONLY, &l.s);
 	if (r)
 		return r;
-	r = cli_resolve(l.s, argv[optind], true, &spec, &res);
+	r = cli_lookup(l.s, argv[optind], &ent);
 	if (r)
-		goto out_store;
-	r = mlfs_commit_get(l.s, &res.commit, &commit);
-	if (r == 0)
-		r = mlfs_tree_lookup_path(l.s, &commit.tree, spec.path, &ent);
-	if (r < 0) {
-		r = cli_error(r, "cannot list '%s'", argv[optind]);
 		goto out;
-	}
 	if (l.json)
 		fputc('[', stdout);
 	if (ent.e.type == MLFS_ENTRY_DIR)
@@ -151,9 +141,6 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 	r = r < 0 ? cli_error(r, "cannot list '%s'", argv[optind]) : CLI_OK;
 out:
 	mlfs_entry_copy_release(&ent);
-	mlfs_commit_release(&commit);
-	mlfs_refspec_release(&spec);
-out_store:
 	mlfs_store_close(l.s);
 	return r;
 }

@@ -170,6 +170,25 @@ int cli_resolve(struct mlfs_store *s, const char *arg, bool allow_path,
 	return CLI_OK;
 }
 
+int cli_lookup(struct mlfs_store *s, const char *arg,
+	       struct mlfs_entry_copy *ent)
+{
+	struct mlfs_commit commit = { 0 };
+	struct mlfs_refspec spec;
+	struct mlfs_resolved res;
+	int r = cli_resolve(s, arg, true, &spec, &res);
+
+	memset(ent, 0, sizeof(*ent));
+	if (r)
+		return r;
+	r = mlfs_commit_get(s, &res.commit, &commit);
+	if (r == 0)
+		r = mlfs_tree_lookup_path(s, &commit.tree, spec.path, ent);
+	mlfs_commit_release(&commit);
+	mlfs_refspec_release(&spec);
+	return r < 0 ? cli_error(r, "cannot read '%s'", arg) : CLI_OK;
+}
+
 void cli_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
