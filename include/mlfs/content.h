@@ -49,7 +49,7 @@ MLFS_MUST_CHECK int mlfs_content_get_chunk(struct mlfs_store *s,
 					   const struct mlfs_chunk **out);
 
 /* Copy up to @len bytes at @off into @buf. Returns the count (short only
- * at end of file), or -EIO/-EBADMSG/-ENOENT when a chunk is bad (the
+ * at end of file), or -EIO/-ENOENT when a chunk is bad or missing (the
  * caller gets no partial data then). */
 MLFS_MUST_CHECK ssize_t mlfs_content_read(struct mlfs_store *s,
 					  const struct mlfs_content *c,

@@ -78,8 +78,9 @@ MLFS_MUST_CHECK int mlfs_store_locate_chunk(struct mlfs_store *s,
 
 /* Get chunk @id, decompressed and checked against its id. @loc may be
  * NULL (then it is looked up). Returns 0, -ENOENT (unknown chunk or pack
- * missing), -EBADMSG (corrupt entry), -EIO (hash mismatch). On failure
- * mlfs_error_detail() names the chunk and pack. */
+ * missing), -EIO (hash mismatch, or a damaged entry or zstd frame: to a
+ * reader both are bad data), -ENOMEM. On failure mlfs_error_detail()
+ * names the chunk and pack and says which. */
 MLFS_MUST_CHECK int mlfs_store_get_chunk(struct mlfs_store *s,
 					 const struct mlfs_id *id,
 					 const struct mlfs_chunk_loc *loc,
