@@ -293,6 +293,28 @@ int meta_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
 }
 
+int meta_row_by_id(struct mlfs_meta *m, enum stmt_id sid,
+		   const struct mlfs_id *id,
+		   int (*read)(sqlite3_stmt *st, void *ctx), void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, sid, &st);
+	if (r == 0) {
+		meta_bind_id(st, 1, id);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			r = read(st, ctx);
+		else
+			r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+		meta_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
 /* Step @st (bound, lock held) to its end, one element of @elem bytes per
  * row, filled by @read, into a malloc'd *out. On failure *out and *n
  * still hold the elements read so far, for the caller to release. */
@@ -404,32 +426,22 @@ int mlfs_meta_chunk_get_many(struct mlfs_meta *m, const struct mlfs_id *ids,
 	return r;
 }
 
+static int read_loc(sqlite3_stmt *st, void *ctx)
+{
+	struct mlfs_chunk_loc *loc = ctx;
+
+	loc->pack_id = (uint64_t)sqlite3_column_int64(st, 0);
+	loc->offset = (uint64_t)sqlite3_column_int64(st, 1);
+	loc->stored_len = (uint32_t)sqlite3_column_int64(st, 2);
+	loc->raw_len = (uint32_t)sqlite3_column_int64(st, 3);
+	loc->codec = (uint8_t)sqlite3_column_int(st, 4);
+	return 0;
+}
+
 int mlfs_meta_chunk_get(struct mlfs_meta *m, const struct mlfs_id *id,
 			struct mlfs_chunk_loc *loc)
 {
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	mlfs_meta_lock(m);
-	r = meta_stmt(m, ST_CHUNK_GET, &st);
-	if (r < 0)
-		goto out;
-	meta_bind_id(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		loc->pack_id = (uint64_t)sqlite3_column_int64(st, 0);
-		loc->offset = (uint64_t)sqlite3_column_int64(st, 1);
-		loc->stored_len = (uint32_t)sqlite3_column_int64(st, 2);
-		loc->raw_len = (uint32_t)sqlite3_column_int64(st, 3);
-		loc->codec = (uint8_t)sqlite3_column_int(st, 4);
-		r = 0;
-	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	}
-	meta_done(st);
-out:
-	mlfs_meta_unlock(m);
-	return r;
+	return meta_row_by_id(m, ST_CHUNK_GET, id, read_loc, loc);
 }
 
 int mlfs_meta_chunk_put(struct mlfs_meta *m, const struct mlfs_id *id,
@@ -486,30 +498,30 @@ int mlfs_meta_pack_put(struct mlfs_meta *m, uint64_t pack_id)
 	return r;
 }
 
+struct blob_row {
+	uint64_t *size;     /* NULL: the row has no size column */
+	struct mlfs_buf *buf;
+};
+
+/* Columns: [size,] blob. */
+static int read_blob(sqlite3_stmt *st, void *ctx)
+{
+	struct blob_row *b = ctx;
+	int col = 0;
+
+	if (b->size)
+		*b->size = (uint64_t)sqlite3_column_int64(st, col++);
+	b->buf->len = 0;
+	return mlfs_buf_append(b->buf, sqlite3_column_blob(st, col),
+			       (size_t)sqlite3_column_bytes(st, col));
+}
+
 int mlfs_meta_content_get(struct mlfs_meta *m, const struct mlfs_id *digest,
 			  uint64_t *size, struct mlfs_buf *chunks)
 {
-	sqlite3_stmt *st = NULL;
-	int r, rc;
+	struct blob_row b = { size, chunks };
 
-	mlfs_meta_lock(m);
-	r = meta_stmt(m, ST_CONTENT_GET, &st);
-	if (r < 0)
-		goto out;
-	meta_bind_id(st, 1, digest);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*size = (uint64_t)sqlite3_column_int64(st, 0);
-		chunks->len = 0;
-		r = mlfs_buf_append(chunks, sqlite3_column_blob(st, 1),
-				    (size_t)sqlite3_column_bytes(st, 1));
-	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	}
-	meta_done(st);
-out:
-	mlfs_meta_unlock(m);
-	return r;
+	return meta_row_by_id(m, ST_CONTENT_GET, digest, read_blob, &b);
 }
 
 int mlfs_meta_content_put(struct mlfs_meta *m, const struct mlfs_id *digest,
@@ -535,26 +547,9 @@ int mlfs_meta_content_put(struct mlfs_meta *m, const struct mlfs_id *digest,
 int mlfs_meta_tree_get(struct mlfs_meta *m, const struct mlfs_id *id,
 		       struct mlfs_buf *data)
 {
-	sqlite3_stmt *st = NULL;
-	int r, rc;
+	struct blob_row b = { NULL, data };
 
-	mlfs_meta_lock(m);
-	r = meta_stmt(m, ST_TREE_GET, &st);
-	if (r < 0)
-		goto out;
-	meta_bind_id(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		data->len = 0;
-		r = mlfs_buf_append(data, sqlite3_column_blob(st, 0),
-				    (size_t)sqlite3_column_bytes(st, 0));
-	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	}
-	meta_done(st);
-out:
-	mlfs_meta_unlock(m);
-	return r;
+	return meta_row_by_id(m, ST_TREE_GET, id, read_blob, &b);
 }
 
 int mlfs_meta_tree_put(struct mlfs_meta *m, const struct mlfs_id *id,

@@ -41,6 +41,12 @@ int meta_col_id(sqlite3_stmt *st, int i, struct mlfs_id *id);
 int meta_col_text(sqlite3_stmt *st, int i, char *dst, size_t size);
 /* Run a statement that returns no rows, then reset it. */
 int meta_step_done(sqlite3_stmt *st);
+/* Run the one-id query @sid (id bound as ?1) and hand its row to @read;
+ * takes the lock itself. Returns @read's result, -ENOENT (no row), or
+ * -errno. */
+int meta_row_by_id(struct mlfs_meta *m, enum stmt_id sid,
+		   const struct mlfs_id *id,
+		   int (*read)(sqlite3_stmt *st, void *ctx), void *ctx);
 /* Step @st to its end, one @elem-byte element per row filled by @read,
  * into a malloc'd *out; on failure *out and *n hold what was read. */
 int meta_collect(sqlite3_stmt *st, size_t elem,

@@ -141,29 +141,17 @@ static int read_commit(sqlite3_stmt *st, int col, struct mlfs_commit *c)
 	return 0;
 }
 
+static int read_commit_by_id(sqlite3_stmt *st, void *ctx)
+{
+	return read_commit(st, 0, ctx);
+}
+
 int mlfs_meta_commit_get(struct mlfs_meta *m, const struct mlfs_id *id,
 			 struct mlfs_commit *out)
 {
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
 	memset(out, 0, sizeof(*out));
-	mlfs_meta_lock(m);
-	r = meta_stmt(m, ST_COMMIT_GET, &st);
-	if (r < 0)
-		goto out;
-	meta_bind_id(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->id = *id;
-		r = read_commit(st, 0, out);
-	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	}
-	meta_done(st);
-out:
-	mlfs_meta_unlock(m);
-	return r;
+	out->id = *id;
+	return meta_row_by_id(m, ST_COMMIT_GET, id, read_commit_by_id, out);
 }
 
 int mlfs_meta_commit_put(struct mlfs_meta *m, const struct mlfs_commit *c)
