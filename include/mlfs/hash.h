@@ -43,6 +43,17 @@ void mlfs_hasher_update(struct mlfs_hasher *h, const void *p, size_t len);
 void mlfs_hasher_final(struct mlfs_hasher *h, struct mlfs_id *out);
 void mlfs_hasher_release(struct mlfs_hasher *h);
 
+/* One piece of a hashed record (see mlfs_hash_parts). */
+struct mlfs_span {
+	const void *p;
+	size_t len;
+};
+
+/* Keyed hash of the concatenation of @n spans; needs no allocation. */
+void mlfs_hash_parts(const struct mlfs_hash_key *k,
+		     const struct mlfs_span *parts, size_t n,
+		     struct mlfs_id *out);
+
 /* Lower-case hex, NUL-terminated; @hex holds MLFS_ID_HEX_LEN + 1. */
 void mlfs_id_to_hex(const struct mlfs_id *id, char *hex);
 /* Parse exactly 32 hex digits. Returns 0 or -EINVAL. */

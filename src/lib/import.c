@@ -23,6 +23,7 @@
 #include "mlfs/tree.h"
 #include "import_pool.h"
 #include "import_read.h"
+#include "objid.h"
 #include "store_impl.h"
 
 /* A content or tree row, buffered until the commit transaction. */
@@ -514,36 +515,6 @@ static void default_author(char *buf, size_t size)
 	snprintf(buf, size, "%s", u);
 }
 
-/* Commit id: keyed hash of everything that defines the commit. */
-static void commit_id(struct mlfs_store *s, const char *ns, const char *name,
-		      const struct mlfs_commit *c, struct mlfs_id *out)
-{
-	struct mlfs_buf b = MLFS_BUF_INIT;
-	uint8_t t[8];
-	int r;
-
-	mlfs_put_le64(t, (uint64_t)c->time);
-	r = mlfs_buf_append(&b, "mlfs-commit-1", 14);
-	if (r == 0)
-		r = mlfs_buf_append(&b, ns, strlen(ns) + 1);
-	if (r == 0)
-		r = mlfs_buf_append(&b, name, strlen(name) + 1);
-	if (r == 0)
-		r = mlfs_buf_append(&b, c->has_parent ? c->parent.b :
-				    (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0"
-				    "\0\0\0\0\0", MLFS_ID_LEN);
-	if (r == 0)
-		r = mlfs_buf_append(&b, c->tree.b, MLFS_ID_LEN);
-	if (r == 0)
-		r = mlfs_buf_append(&b, t, sizeof(t));
-	if (r == 0)
-		r = mlfs_buf_append(&b, c->author, strlen(c->author) + 1);
-	if (r == 0)
-		r = mlfs_buf_append(&b, c->message, strlen(c->message) + 1);
-	mlfs_hash(&s->cfg.key, b.data, b.len, out);
-	mlfs_buf_release(&b);
-}
-
 int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		const char *name, const struct mlfs_import_opts *o,
 		struct mlfs_import_stats *st)
@@ -670,7 +641,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	c.message = o && o->message ? (char *)o->message : msg_default;
 	c.repo_id = repo.id;
 	c.time = (int64_t)time(NULL);
-	commit_id(s, ns, name, &c, &c.id);
+	mlfs_objid_commit(&s->cfg.key, ns, name, &c, &c.id);
 	r = mlfs_meta_commit_put(s->meta, &c);
 	if (r == 0)
 		r = mlfs_meta_ref_set(s->meta, repo.id, MLFS_REF_BRANCH,

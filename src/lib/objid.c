@@ -1,0 +1,96 @@
+/*
+ * objid.c - ids and check values of metadata rows: each is the store's
+ * keyed hash over a domain string and the row's fields, strings with
+ * their NUL, integers as le64, so no two field lists encode alike.
+ * Byte layouts: docs/format.md#ids.
+ */
+#include <string.h>
+
+#include "objid.h"
+
+static const uint8_t zero_id[MLFS_ID_LEN];
+
+static struct mlfs_span str_span(const char *s)
+{
+	return (struct mlfs_span){ s, strlen(s) + 1 };
+}
+
+void mlfs_objid_commit(const struct mlfs_hash_key *k, const char *ns,
+		       const char *name, const struct mlfs_commit *c,
+		       struct mlfs_id *out)
+{
+	static const char domain[] = "mlfs-commit-1";
+	uint8_t t[8];
+	struct mlfs_span p[8];
+
+	mlfs_put_le64(t, (uint64_t)c->time);
+	p[0] = (struct mlfs_span){ domain, sizeof(domain) };
+	p[1] = str_span(ns);
+	p[2] = str_span(name);
+	p[3] = (struct mlfs_span){ c->has_parent ? c->parent.b : zero_id,
+				   MLFS_ID_LEN };
+	p[4] = (struct mlfs_span){ c->tree.b, MLFS_ID_LEN };
+	p[5] = (struct mlfs_span){ t, sizeof(t) };
+	p[6] = str_span(c->author);
+	p[7] = str_span(c->message);
+	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
+}
+
+void mlfs_objid_content_mac(const struct mlfs_hash_key *k,
+			    const struct mlfs_id *digest, uint64_t size,
+			    const void *chunks, size_t len,
+			    struct mlfs_id *out)
+{
+	static const char domain[] = "mlfs-content-1";
+	uint8_t sz[8], n[8];
+	struct mlfs_span p[5];
+
+	mlfs_put_le64(sz, size);
+	mlfs_put_le64(n, (uint64_t)len);
+	p[0] = (struct mlfs_span){ domain, sizeof(domain) };
+	p[1] = (struct mlfs_span){ digest->b, MLFS_ID_LEN };
+	p[2] = (struct mlfs_span){ sz, sizeof(sz) };
+	p[3] = (struct mlfs_span){ n, sizeof(n) };
+	p[4] = (struct mlfs_span){ chunks, len };
+	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
+}
+
+void mlfs_objid_ref_mac(const struct mlfs_hash_key *k, const char *ns,
+			const char *name, int kind, const char *ref,
+			const struct mlfs_id *commit, struct mlfs_id *out)
+{
+	static const char domain[] = "mlfs-ref-1";
+	char kc[2] = { (char)kind, '\0' };
+	struct mlfs_span p[6];
+
+	p[0] = (struct mlfs_span){ domain, sizeof(domain) };
+	p[1] = str_span(ns);
+	p[2] = str_span(name);
+	p[3] = (struct mlfs_span){ kc, sizeof(kc) };
+	p[4] = str_span(ref);
+	p[5] = (struct mlfs_span){ commit->b, MLFS_ID_LEN };
+	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
+}
+
+void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,
+			   const char *ns, const char *name,
+			   const char *branch, const struct mlfs_id *commit,
+			   int64_t time, struct mlfs_id *out)
+{
+	static const char domain[] = "mlfs-reflog-1";
+	uint8_t r8[8], t8[8], has = commit != NULL;
+	struct mlfs_span p[8];
+
+	mlfs_put_le64(r8, (uint64_t)row);
+	mlfs_put_le64(t8, (uint64_t)time);
+	p[0] = (struct mlfs_span){ domain, sizeof(domain) };
+	p[1] = (struct mlfs_span){ r8, sizeof(r8) };
+	p[2] = str_span(ns);
+	p[3] = str_span(name);
+	p[4] = str_span(branch);
+	p[5] = (struct mlfs_span){ &has, 1 };
+	p[6] = (struct mlfs_span){ commit ? commit->b : zero_id,
+				   MLFS_ID_LEN };
+	p[7] = (struct mlfs_span){ t8, sizeof(t8) };
+	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
+}

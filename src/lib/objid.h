@@ -1,0 +1,44 @@
+/*
+ * objid.h - how the ids and check values of metadata rows are derived
+ * from their fields and the store key (docs/format.md#ids). The writers
+ * (import, refs) and the readers that verify rows (meta*.c) share these,
+ * so a row is checked with exactly the bytes it was written with.
+ * Internal to libmlfs.
+ */
+#ifndef MLFS_OBJID_H
+#define MLFS_OBJID_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlfs/hash.h"
+#include "mlfs/repo.h"
+
+/* Id of commit @c of repository @ns/@name: the keyed hash of the commit
+ * record (docs/format.md#commits). Reads @c's parent, tree, time, author
+ * and message; ignores @c->id and @c->repo_id. */
+void mlfs_objid_commit(const struct mlfs_hash_key *k, const char *ns,
+		       const char *name, const struct mlfs_commit *c,
+		       struct mlfs_id *out);
+
+/* Check value of a contents row: covers the digest, the size and every
+ * byte of the chunk list, so any changed, reordered, added or dropped
+ * chunk entry changes it. */
+void mlfs_objid_content_mac(const struct mlfs_hash_key *k,
+			    const struct mlfs_id *digest, uint64_t size,
+			    const void *chunks, size_t len,
+			    struct mlfs_id *out);
+
+/* Check value of a refs row: repository, kind ('b'/'t'), name, commit. */
+void mlfs_objid_ref_mac(const struct mlfs_hash_key *k, const char *ns,
+			const char *name, int kind, const char *ref,
+			const struct mlfs_id *commit, struct mlfs_id *out);
+
+/* Check value of a reflog row: its row id, repository, branch, commit
+ * (NULL for a deletion) and time. */
+void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,
+			   const char *ns, const char *name,
+			   const char *branch, const struct mlfs_id *commit,
+			   int64_t time, struct mlfs_id *out);
+
+#endif
