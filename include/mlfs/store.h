@@ -12,21 +12,14 @@
 #include <stdint.h>
 
 #include "mlfs/chunker.h"
+#include "mlfs/config.h"
 #include "mlfs/hash.h"
 #include "mlfs/pack.h"
 #include "mlfs/util.h"
 
-#define MLFS_FORMAT_VERSION 1u
 #define MLFS_ZSTD_LEVEL_DEFAULT 3
 
 struct mlfs_store;
-
-struct mlfs_store_config {
-	uint32_t format;
-	struct mlfs_chunk_params chunk;
-	int zstd_level;
-	struct mlfs_hash_key key;
-};
 
 struct mlfs_store_init_opts {
 	int zstd_level;                  /* 0 = default */

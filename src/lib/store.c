@@ -1,7 +1,8 @@
 /*
- * store.c - creating and opening a store, its config file, and verified
- * chunk reads through a bounded cache of decompressed chunks. A chunk is
- * handed out only after its bytes hash to its id: a mismatch is -EIO.
+ * store.c - creating and opening a store (its config file is config.c),
+ * and verified chunk reads through a bounded cache of decompressed
+ * chunks. A chunk is handed out only after its bytes hash to its id: a
+ * mismatch is -EIO.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,128 +70,6 @@ char *mlfs_store_default_dir(void)
 	if (asprintf(&out, "%s/.local/share/mlfs", home) < 0)
 		return NULL;
 	return out;
-}
-
-/* ---- config ---- */
-
-static int config_write(const char *dir, const struct mlfs_store_config *c)
-{
-	char path[PATH_MAX], text[1024], hex[2 * MLFS_HASH_KEY_LEN + 1];
-	int n;
-
-	for (int i = 0; i < MLFS_HASH_KEY_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", c->key.secret[i]);
-	n = snprintf(text, sizeof(text),
-		     "# mlfs store configuration (docs/format.md#config).\n"
-		     "# Do not edit: chunking and the hash key decide every "
-		     "object id.\n"
-		     "format = %u\n"
-		     "chunk_min = %u\n"
-		     "chunk_avg = %u\n"
-		     "chunk_max = %u\n"
-		     "zstd_level = %d\n"
-		     "hash = xxh3-128-keyed\n"
-		     "hash_key = %s\n",
-		     c->format, c->chunk.min, c->chunk.avg, c->chunk.max,
-		     c->zstd_level, hex);
-	if (n < 0 || n >= (int)sizeof(text))
-		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/config", dir);
-	return mlfs_write_file_atomic(path, text, (size_t)n, 0600);
-}
-
-static int parse_u32(const char *v, uint32_t *out)
-{
-	char *end;
-	unsigned long x;
-
-	errno = 0;
-	x = strtoul(v, &end, 10);
-	if (errno || *end || end == v || x > UINT32_MAX)
-		return -EBADMSG;
-	*out = (uint32_t)x;
-	return 0;
-}
-
-static int config_read(const char *dir, struct mlfs_store_config *c)
-{
-	char path[PATH_MAX], line[1024];
-	unsigned seen = 0;
-	FILE *f;
-	int r = 0;
-
-	snprintf(path, sizeof(path), "%s/config", dir);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -errno;
-	memset(c, 0, sizeof(*c));
-	while (r == 0 && fgets(line, sizeof(line), f)) {
-		char *eq, *k = line, *v, *e;
-		uint32_t u;
-
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		eq = strchr(line, '=');
-		if (!eq) {
-			r = -EBADMSG;
-			break;
-		}
-		*eq = '\0';
-		v = eq + 1;
-		for (e = eq; e > k && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			e[-1] = '\0';
-		while (*v == ' ' || *v == '\t')
-			v++;
-		v[strcspn(v, "\r\n")] = '\0';
-		if (!strcmp(k, "format")) {
-			r = parse_u32(v, &c->format);
-			seen |= 1;
-		} else if (!strcmp(k, "chunk_min")) {
-			r = parse_u32(v, &c->chunk.min);
-			seen |= 2;
-		} else if (!strcmp(k, "chunk_avg")) {
-			r = parse_u32(v, &c->chunk.avg);
-			seen |= 4;
-		} else if (!strcmp(k, "chunk_max")) {
-			r = parse_u32(v, &c->chunk.max);
-			seen |= 8;
-		} else if (!strcmp(k, "zstd_level")) {
-			r = parse_u32(v, &u);
-			c->zstd_level = (int)u;
-			seen |= 16;
-		} else if (!strcmp(k, "hash")) {
-			if (strcmp(v, "xxh3-128-keyed"))
-				r = -EBADMSG;
-		} else if (!strcmp(k, "hash_key")) {
-			if (strlen(v) != 2 * MLFS_HASH_KEY_LEN) {
-				r = -EBADMSG;
-				break;
-			}
-			for (int i = 0; i < MLFS_HASH_KEY_LEN; i++) {
-				unsigned b;
-
-				if (sscanf(v + 2 * i, "%2x", &b) != 1) {
-					r = -EBADMSG;
-					break;
-				}
-				c->key.secret[i] = (uint8_t)b;
-			}
-			seen |= 32;
-		}
-		/* Unknown keys are ignored: a newer minor mlfs may add
-		 * advisory settings; incompatible changes bump format. */
-	}
-	fclose(f);
-	if (r < 0)
-		return r;
-	if (seen != 63)
-		return -EBADMSG;
-	if (c->format > MLFS_FORMAT_VERSION)
-		return -EPROTONOSUPPORT;
-	if (mlfs_chunk_params_check(&c->chunk) < 0 || c->zstd_level < 1 ||
-	    c->zstd_level > 19)
-		return -EBADMSG;
-	return 0;
 }
 
 /* ---- init / open ---- */
@@ -295,7 +174,7 @@ int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
 	if (r < 0)
 		return r;
 	/* The config goes last: its presence marks a complete store. */
-	return config_write(dir, &c);
+	return mlfs_config_write(dir, &c, 0600);
 }
 
 static void cache_init(struct chunk_cache *c, size_t max_bytes);
@@ -319,7 +198,7 @@ int mlfs_store_open(const char *dir, unsigned flags, struct mlfs_store **out)
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = config_read(dir, &s->cfg);
+	r = mlfs_config_read(dir, &s->cfg);
 	if (r < 0)
 		goto fail;
 	if (!rdonly && access(s->packs_dir, W_OK) < 0) {
