@@ -248,4 +248,29 @@ expect_exit 1 M diff --no-content ml/fraud@v1 ml/fraud@v2
 grep -q '^    ' "$OUT_F" && fail "--no-content shows no content" ||
 	ok "--no-content shows no content"
 
+
+# --- hostile CSV: a row wider than its header ------------------------------
+# 52 bytes: header "id,v", then a row of 42 commas. Showing that row read
+# the header's field table out of bounds (caught by the ASan build).
+hostile=$(mktmp)
+mkdir -p "$hostile/h1" "$hostile/h2"
+printf 'id,v\n1,a\n' > "$hostile/h1/data.csv"
+{ printf 'id,v\n1,a\n'; printf ',%.0s' $(seq 42); printf '\n'; } \
+	> "$hostile/h2/data.csv"
+M import "$hostile/h1" data/hostile -t h1 -q >/dev/null
+M import "$hostile/h2" data/hostile -t h2 -q >/dev/null
+[ "$(wc -c < "$hostile/h2/data.csv")" -eq 52 ] && ok "hostile CSV is 52 bytes" ||
+	fail "hostile CSV is 52 bytes"
+expect_exit 1 M diff data/hostile@h1 data/hostile@h2
+grep -q '^    rows: 1 -> 2: 1 added, 0 removed, 0 changed, 1 unchanged' \
+	"$OUT_F" && grep -q '^    + line 3: ,,,,' "$OUT_F" &&
+	ok "row wider than the header is shown" || { fail "wide row"; show_last; }
+expect_exit 1 M diff --json data/hostile@h1 data/hostile@h2
+"$PY" - "$OUT_F" <<'PYEOF' && ok "wide row in --json" || fail "wide row in --json"
+import json, sys
+c = json.load(open(sys.argv[1]))["changes"][0]["content"]
+assert c["ragged_rows_b"] == 1, c
+assert c["examples"]["added"][0]["line"] == 3, c["examples"]
+PYEOF
+
 summary

@@ -167,7 +167,8 @@ static int scan_parts(struct csv *x)
 
 		if (e < 0)
 			return e;
-		qsort(v, n, sizeof(*v), cmp_rec);
+		if (n > 1) /* an empty partition has no buffer */
+			qsort(v, n, sizeof(*v), cmp_rec);
 		while (i < n) {
 			size_t j = i + 1;
 

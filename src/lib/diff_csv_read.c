@@ -80,13 +80,18 @@ static int end_field(struct rd *r)
 
 const char *csv_field(const struct rd *r, size_t i, size_t *len)
 {
-	size_t s = i ? r->fend[i - 1] : 0;
+	size_t s;
 
+	/* Bounds first: callers ask the header for a data row's field. */
 	if (i >= r->nf) {
 		*len = 0;
 		return "";
 	}
+	s = i ? r->fend[i - 1] : 0;
 	*len = r->fend[i] - s;
+	/* A record of empty fields has no buffer: no NULL + 0. */
+	if (*len == 0)
+		return "";
 	return (const char *)r->rec.data + s;
 }
 

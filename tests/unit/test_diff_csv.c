@@ -250,6 +250,55 @@ static void test_csv_examples_are_capped_and_in_file_order(void **state)
 	mlfs_buf_release(&b);
 }
 
+/* A data row with more fields than the header: each extra field is shown
+ * under an empty column name (csv_field on the header past its last
+ * field read fend[] out of bounds, found by ASan). */
+static void test_csv_row_wider_than_header_shows_extra_fields(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+	char row[64];
+
+	(void)state;
+	memset(row, ',', 42);
+	memcpy(row + 42, "\n", 2);
+	row[44] = 0;
+	{
+		char b[128];
+
+		snprintf(b, sizeof(b), "id,v\n1,a\n%s", row);
+		assert_int_equal(strlen(b), 52);
+		assert_int_equal(run("data.csv", "id,v\n1,a\n", b, NULL, &r,
+				     &out), 0);
+	}
+	assert_int_equal(r.rows_added, 1);
+	assert_int_equal(r.ragged_b, 1);
+	assert_non_null(strstr((char *)out.text.data, "+ line 3: ,,,"));
+	assert_non_null(strstr((char *)out.json.data,
+			       "\"row\":{\"id\":\"\",\"v\":\"\",\"\":\"\","));
+	mlfs_diff_out_release(&out);
+}
+
+/* Empty records and empty partitions: no NULL + 0, no qsort(NULL, 0). */
+static void test_csv_empty_fields_and_partitions_are_defined(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "a,b\n", "a,b\n", NULL, &r, &out), 0);
+	assert_true(out.equal);
+	assert_int_equal(r.rows_a, 0);
+	mlfs_diff_out_release(&out);
+	assert_int_equal(run("d.csv", "a,b\n,\n", "a,b\n,\n,\n", "a", &r,
+			     &out), 0);
+	assert_int_equal(r.rows_same, 1);
+	assert_int_equal(r.rows_added, 1);
+	assert_int_equal(r.dup_keys_b, 1);
+	assert_non_null(strstr((char *)out.text.data, "+ line 3: ,\n"));
+	mlfs_diff_out_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -265,6 +314,8 @@ int main(void)
 		cmocka_unit_test(test_csv_tsv_by_extension),
 		cmocka_unit_test(test_csv_missing_key_column_compares_by_content),
 		cmocka_unit_test(test_csv_examples_are_capped_and_in_file_order),
+		cmocka_unit_test(test_csv_row_wider_than_header_shows_extra_fields),
+		cmocka_unit_test(test_csv_empty_fields_and_partitions_are_defined),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
