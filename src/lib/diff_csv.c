@@ -13,6 +13,9 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "mlfs/store.h"
+#include "mlfs/config.h"
+
 #include "diff_csv.h"
 
 #define PART_BYTES (64ull << 20)
@@ -488,6 +491,16 @@ int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 	out->format = "csv";
 	x->src[0] = a;
 	x->src[1] = b;
+	/* Stored files: the store's key. Memory sources have none: a fresh
+	 * random one (nothing in the result depends on its value). */
+	if (a->store) {
+		x->hkey = &mlfs_store_config(a->store)->key;
+	} else {
+		e = mlfs_random_bytes(&x->own_key, sizeof(x->own_key));
+		if (e < 0)
+			goto out;
+		x->hkey = &x->own_key;
+	}
 	for (int side = 0; side < 2; side++) {
 		x->delim[side] = csv_detect_delim(x->src[side]);
 		e = csv_rd_init(&x->hdr[side], x->src[side], x->delim[side], 0);

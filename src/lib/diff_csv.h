@@ -59,6 +59,10 @@ struct csv {
 	size_t nparts;
 	struct ex ex_add, ex_rm, ex_ch;
 	struct mlfs_csv_result res;
+	/* Row hashes are keyed with the store's secret, as chunk ids are,
+	 * so rows cannot be crafted to collide; borrowed, or @own_key. */
+	const struct mlfs_hash_key *hkey;
+	struct mlfs_hash_key own_key;
 	uint64_t ragged_line[2];
 	size_t ragged_nf[2];
 	char err[200];
@@ -86,8 +90,15 @@ int csv_read_row(struct csv *x, int side, uint64_t off, struct rd *r);
 /* '\t' for a .tsv or .tab path or a first line with more tabs than
  * commas, else ','. */
 char csv_detect_delim(const struct mlfs_diff_src *s);
-/* Stream one side into partition records, counting rows and ragged rows
- * in @x->res. Returns 0, -EBADMSG (@x->err says why), -errno. */
+/* XXH3-128 keyed with @key of fields @cols[0..n) of @r's record, each
+ * prefixed with its length as le64 (the mlfs_hash_parts of those spans);
+ * @st is scratch. out[0] is the high half. */
+void csv_hash_fields(const struct rd *r, const size_t *cols, size_t n,
+		     const struct mlfs_hash_key *key, XXH3_state_t *st,
+		     uint64_t out[2]);
+/* Stream one side into partition records (row hashes keyed with
+ * @x->hkey), counting rows and ragged rows in @x->res. Returns 0, -EBADMSG
+ * (@x->err says why), -errno. */
 int csv_scan_side(struct csv *x, int side, XXH3_state_t *st);
 /* The records of @p: its own buffer (not a copy) or, for a spilled
  * partition, a malloc'd copy the caller frees. Returns 0, -ENOMEM, -EIO. */

@@ -1,9 +1,10 @@
 /*
  * diff_csv_read.c - the read side of the CSV/TSV diff: a streaming record
  * reader (RFC 4180 quoting, CRLF, blank lines skipped) and the scan that
- * turns each row into a 48-byte record (XXH3-128 of the key and of the
- * common columns, offset, line) in hash partitions, which spill to
- * temporary files when large. Bytes come from mlfs_diff_src_read.
+ * turns each row into a 48-byte record (XXH3-128, keyed with the store's
+ * secret, of the key and of the common columns; offset, line) in hash
+ * partitions, which spill to temporary files when large. Bytes come from
+ * mlfs_diff_src_read.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -215,12 +216,16 @@ char csv_detect_delim(const struct mlfs_diff_src *s)
 	return tabs > commas ? '\t' : ',';
 }
 
-static void hash_fields(const struct rd *r, const size_t *cols, size_t n,
-			XXH3_state_t *st, uint64_t out[2])
+void csv_hash_fields(const struct rd *r, const size_t *cols, size_t n,
+		     const struct mlfs_hash_key *key, XXH3_state_t *st,
+		     uint64_t out[2])
 {
 	XXH128_hash_t h;
 
-	(void)XXH3_128bits_reset(st);
+	/* Cannot fail: the secret is MLFS_HASH_KEY_LEN bytes, above XXH3's
+	 * minimum. */
+	(void)XXH3_128bits_reset_withSecret(st, key->secret,
+					    sizeof(key->secret));
 	for (size_t i = 0; i < n; i++) {
 		size_t l;
 		const char *f = csv_field(r, cols[i], &l);
@@ -265,11 +270,11 @@ int csv_scan_side(struct csv *x, int side, XXH3_state_t *st)
 				x->ragged_nf[side] = r.nf;
 			}
 		}
-		hash_fields(&r, cols, x->ncommon, st, rec.h);
+		csv_hash_fields(&r, cols, x->ncommon, x->hkey, st, rec.h);
 		if (x->key[0] >= 0) {
 			size_t kc = (size_t)x->key[side];
 
-			hash_fields(&r, &kc, 1, st, rec.k);
+			csv_hash_fields(&r, &kc, 1, x->hkey, st, rec.k);
 		} else {
 			rec.k[0] = rec.h[0];
 			rec.k[1] = rec.h[1];

@@ -14,6 +14,9 @@
 #include <cmocka.h>
 
 #include "mlfs/diff.h"
+#include "mlfs/hash.h"
+
+#include "diff_csv.h"
 
 static int run(const char *path, const char *a, const char *b,
 	       const char *key, struct mlfs_csv_result *res,
@@ -299,6 +302,49 @@ static void test_csv_empty_fields_and_partitions_are_defined(void **state)
 	mlfs_diff_out_release(&out);
 }
 
+/* Row hashes are the store-keyed hash of the length-prefixed fields, so
+ * two keys give two hashes of one row. */
+static void test_csv_row_hash_is_keyed(void **state)
+{
+	static const char csv[] = "x,yz\n";
+	struct mlfs_diff_src src = { "d.csv", sizeof(csv) - 1,
+				     (const uint8_t *)csv, NULL, NULL };
+	struct mlfs_hash_key k1, k2;
+	XXH3_state_t *st = XXH3_createState();
+	size_t cols[2] = { 0, 1 };
+	uint64_t h1[2], h2[2], want[2] = { 0, 0 };
+	uint8_t l1[8], l2[8];
+	struct mlfs_span sp[4];
+	struct mlfs_id id;
+	struct rd r;
+	char err[64];
+
+	(void)state;
+	assert_non_null(st);
+	memset(&k1, 0x5a, sizeof(k1));
+	for (size_t i = 0; i < sizeof(k2.secret); i++)
+		k2.secret[i] = (uint8_t)(i * 7 + 1);
+	assert_int_equal(csv_rd_init(&r, &src, ',', 0), 0);
+	assert_int_equal(csv_rd_next(&r, err, sizeof(err)), 1);
+	csv_hash_fields(&r, cols, 2, &k1, st, h1);
+	csv_hash_fields(&r, cols, 2, &k2, st, h2);
+	assert_false(h1[0] == h2[0] && h1[1] == h2[1]);
+	mlfs_put_le64(l1, 1);
+	mlfs_put_le64(l2, 2);
+	sp[0] = (struct mlfs_span){ l1, 8 };
+	sp[1] = (struct mlfs_span){ "x", 1 };
+	sp[2] = (struct mlfs_span){ l2, 8 };
+	sp[3] = (struct mlfs_span){ "yz", 2 };
+	mlfs_hash_parts(&k1, sp, 4, &id);
+	for (int i = 0; i < 8; i++) {
+		want[0] = want[0] << 8 | id.b[i];
+		want[1] = want[1] << 8 | id.b[8 + i];
+	}
+	assert_true(h1[0] == want[0] && h1[1] == want[1]);
+	csv_rd_release(&r);
+	XXH3_freeState(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_csv_examples_are_capped_and_in_file_order),
 		cmocka_unit_test(test_csv_row_wider_than_header_shows_extra_fields),
 		cmocka_unit_test(test_csv_empty_fields_and_partitions_are_defined),
+		cmocka_unit_test(test_csv_row_hash_is_keyed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
