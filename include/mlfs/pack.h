@@ -81,6 +81,21 @@ MLFS_MUST_CHECK int mlfs_pack_entry_parse(const uint8_t *hdr,
 					  enum mlfs_codec *codec,
 					  uint32_t *raw_len,
 					  uint32_t *stored_len);
+/* Write the MLFS_PACK_ENTRY_HEADER_LEN-byte entry header for a chunk
+ * into @hdr: the exact bytes mlfs_pack_entry_parse accepts back. */
+void mlfs_pack_entry_format(uint8_t *hdr, const struct mlfs_id *id,
+			    enum mlfs_codec codec, uint32_t raw_len,
+			    uint32_t stored_len);
+/* Check the entry header @hdr read at offset @off of pack @pack_id, a
+ * file of @pack_size bytes (all untrusted): the header must parse
+ * (mlfs_pack_entry_parse), start past the pack header and its stored
+ * bytes end within the file. Fills @id and @loc. This is the step of
+ * mlfs_pack_scan, without I/O. Returns 0 or -EBADMSG. */
+MLFS_MUST_CHECK int mlfs_pack_entry_locate(const uint8_t *hdr,
+					   uint64_t pack_id, uint64_t off,
+					   uint64_t pack_size,
+					   struct mlfs_id *id,
+					   struct mlfs_chunk_loc *loc);
 /* Check a pack header. Returns 0 or -EBADMSG. */
 MLFS_MUST_CHECK int mlfs_pack_header_check(const uint8_t *hdr,
 					   uint64_t *pack_id);

@@ -25,9 +25,9 @@ void mlfs_pack_name(uint64_t pack_id, char *buf, size_t size)
 	snprintf(buf, size, "pack-%016" PRIx64 ".mlp", pack_id);
 }
 
-static void entry_header(uint8_t *h, const struct mlfs_id *id,
-			 enum mlfs_codec codec, uint32_t raw_len,
-			 uint32_t stored_len)
+void mlfs_pack_entry_format(uint8_t *h, const struct mlfs_id *id,
+			    enum mlfs_codec codec, uint32_t raw_len,
+			    uint32_t stored_len)
 {
 	memset(h, 0, MLFS_PACK_ENTRY_HEADER_LEN);
 	mlfs_put_le32(h, MLFS_PACK_ENTRY_MAGIC);
@@ -54,6 +54,28 @@ int mlfs_pack_entry_parse(const uint8_t *h, struct mlfs_id *id,
 	    *stored_len > MLFS_CHUNK_LIMIT_BYTES + MLFS_CHUNK_LIMIT_BYTES / 8 ||
 	    (*codec == MLFS_CODEC_RAW && *raw_len != *stored_len))
 		return -EBADMSG;
+	return 0;
+}
+
+int mlfs_pack_entry_locate(const uint8_t *h, uint64_t pack_id, uint64_t off,
+			   uint64_t pack_size, struct mlfs_id *id,
+			   struct mlfs_chunk_loc *loc)
+{
+	enum mlfs_codec codec;
+	int r;
+
+	if (off < MLFS_PACK_HEADER_LEN || off > pack_size ||
+	    pack_size - off < MLFS_PACK_ENTRY_HEADER_LEN)
+		return -EBADMSG;
+	r = mlfs_pack_entry_parse(h, id, &codec, &loc->raw_len,
+				  &loc->stored_len);
+	if (r < 0)
+		return r;
+	if (pack_size - off - MLFS_PACK_ENTRY_HEADER_LEN < loc->stored_len)
+		return -EBADMSG;
+	loc->pack_id = pack_id;
+	loc->offset = off;
+	loc->codec = (uint8_t)codec;
 	return 0;
 }
 
@@ -188,7 +210,7 @@ int mlfs_pack_writer_append(struct mlfs_pack_writer *w, unsigned slot,
 
 	if (slot >= MLFS_PACK_WRITER_SLOTS)
 		return -EINVAL;
-	entry_header(hdr, id, codec, raw_len, stored_len);
+	mlfs_pack_entry_format(hdr, id, codec, raw_len, stored_len);
 	pthread_mutex_lock(&w->lock);
 	r = reserve(w, &w->slots[slot], len, &fd, &pack_id, &off);
 	pthread_mutex_unlock(&w->lock);
@@ -549,20 +571,15 @@ int mlfs_pack_scan(const char *path, mlfs_pack_scan_fn fn, void *ctx,
 	}
 	while (off < size) {
 		struct mlfs_chunk_loc loc;
-		enum mlfs_codec codec;
 		struct mlfs_id id;
 
 		if (size - off < sizeof(eh) ||
 		    mlfs_pread_full(fd, eh, sizeof(eh), off) < 0 ||
-		    mlfs_pack_entry_parse(eh, &id, &codec, &loc.raw_len,
-					  &loc.stored_len) < 0 ||
-		    size - off - sizeof(eh) < loc.stored_len) {
+		    mlfs_pack_entry_locate(eh, pack_id, off, size, &id,
+					   &loc) < 0) {
 			*tail_bad = true;
 			break;
 		}
-		loc.pack_id = pack_id;
-		loc.offset = off;
-		loc.codec = (uint8_t)codec;
 		r = fn(ctx, &id, &loc);
 		if (r < 0)
 			goto out;
