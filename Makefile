@@ -31,7 +31,7 @@ LIBMLFS := $(BUILD)/libmlfs.a
 MLFS := $(BUILD)/mlfs
 
 .PHONY: all check unit-check integration-check asan-check demo install \
-	deps clean bench
+	deps clean bench fuzz fuzz-check fuzz-seeds
 
 all: $(MLFS) $(UNIT_BIN)
 
@@ -51,6 +51,46 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBMLFS)
 	$(CC) $(ALL_CFLAGS) -Isrc/lib -o $@ $< $(LIBMLFS) $(ALL_LDFLAGS) \
 		$(LIBS) -lcmocka
 
+# libFuzzer harnesses (tests/fuzz/README.md): every tests/fuzz/fuzz_*.c,
+# against the library built by clang with fuzzer coverage, ASan and UBSan
+# in build-fuzz/ (never mixed with the objects of build/).
+FUZZ_CC ?= clang
+FUZZ_BUILD := build-fuzz
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) \
+	-O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -Iinclude $(PKG_CFLAGS)
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_LIB := $(FUZZ_BUILD)/libmlfs.a
+# Runs per harness in fuzz-check, on top of its seed corpus.
+FUZZ_RUNS ?= 30000
+
+$(FUZZ_BUILD)/%.o: %.c $(wildcard include/mlfs/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -Isrc/lib \
+		-c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Isrc/lib -o $@ $< \
+		$(FUZZ_LIB) $(LIBS)
+
+$(FUZZ_BUILD)/gen_seeds: tests/fuzz/gen_seeds.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Isrc/lib -o $@ $< $(FUZZ_LIB) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+
+# Rewrite the generated seeds of tests/fuzz/corpus/ (checked in).
+fuzz-seeds: $(FUZZ_BUILD)/gen_seeds
+	$(FUZZ_BUILD)/gen_seeds tests/fuzz/corpus
+
+fuzz-check: fuzz
+	@bash tests/fuzz/check.sh $(FUZZ_BUILD) $(FUZZ_RUNS) $(FUZZ_BIN)
+
 deps:
 	@bash tools/install-deps.sh
 
@@ -64,6 +104,7 @@ integration-check: $(MLFS)
 check: deps
 	$(MAKE) all
 	$(MAKE) unit-check
+	$(MAKE) fuzz-check
 	$(MAKE) integration-check
 
 asan-check: deps
@@ -89,4 +130,4 @@ install: $(MLFS)
 	install -m 0644 docs/mlfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/mlfs.1
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

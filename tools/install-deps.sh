@@ -3,9 +3,10 @@
 # when missing (quick when everything is there).
 set -euo pipefail
 
-pkgs=(build-essential pkg-config clang libfuse3-dev fuse3 libzstd-dev zstd
-      libxxhash-dev libsqlite3-dev sqlite3 libcmocka-dev python3
-      python3-numpy attr)
+# libclang-rt-dev: the libFuzzer and sanitizer runtimes (make fuzz).
+pkgs=(build-essential pkg-config clang libclang-rt-dev libfuse3-dev fuse3
+      libzstd-dev zstd libxxhash-dev libsqlite3-dev sqlite3 libcmocka-dev
+      python3 python3-numpy attr)
 if [ "${MLFS_WITH_FRAMEWORKS:-1}" = 1 ]; then
 	pkgs+=(python3-pandas python3-h5py python3-torch)
 fi
