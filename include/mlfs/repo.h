@@ -32,6 +32,9 @@ struct mlfs_commit {
 	int64_t time;  /* seconds since the epoch */
 	char *author;  /* owned */
 	char *message; /* owned */
+	/* Only in lists (mlfs_commit_list_all): the row failed verification;
+	 * no field but id may be used. mlfs_commit_get fails instead. */
+	bool damaged;
 };
 
 enum mlfs_ref_kind {
@@ -43,6 +46,9 @@ struct mlfs_ref {
 	enum mlfs_ref_kind kind;
 	char name[MLFS_NAME_MAX + 1];
 	struct mlfs_id commit;
+	/* The row failed its check: @commit must not be used (resolving the
+	 * name fails with -EIO). Listed so that damage is seen, not hidden. */
+	bool damaged;
 };
 
 /* Returns 0 or -ENOENT. */
@@ -88,18 +94,22 @@ struct mlfs_resolved {
 	/* What @rev named: MLFS_REF_TAG, MLFS_REF_BRANCH, or 'c' (commit id
 	 * prefix); the default branch when the spec had no @rev. */
 	int rev_kind;
-	/* True when the result can never change: a tag, a commit id, or a
-	 * "@{date}" in the past. A branch and "branch~N" move. */
+	/* True when the result can never change: a commit id (prefix), or
+	 * a "@{date}" in the past. Branches, "branch~N" and tags (which
+	 * can be deleted and made again on another commit) move. */
 	bool immutable;
 };
 
 /*
  * Resolve @spec: the repository, then @rev as tag, else branch, else
  * commit-id prefix (tags win over branches, as in git), then "@{date}"
- * (branch head at that time, from the branch history), then "~N".
+ * (branch head at that time, from the branch history), then "~N". The
+ * commit reached is loaded and verified.
  * Returns 0; -ENOENT (no such repository, ref, commit or no history that
  * old); -ENOTUNIQ (ambiguous prefix: *candidates, if non-NULL, gets a
- * malloc'd array of the matching ids and *ncand its length).
+ * malloc'd array of the matching ids and *ncand its length); -EIO (a
+ * ref, history entry or commit on the way failed verification: the
+ * error detail names it).
  */
 MLFS_MUST_CHECK int mlfs_resolve(struct mlfs_store *s,
 				 const struct mlfs_refspec *spec,
@@ -114,7 +124,9 @@ MLFS_MUST_CHECK int mlfs_commit_history(struct mlfs_store *s,
 					size_t *n);
 void mlfs_commit_list_free(struct mlfs_commit *v, size_t n);
 
-/* Every commit of @repo_id (0 = all repos), any order. */
+/* Every commit of @repo_id (0 = all repos), any order. A commit whose row
+ * fails verification is listed with ->damaged set: callers must skip or
+ * report it, never use its fields. */
 MLFS_MUST_CHECK int mlfs_commit_list_all(struct mlfs_store *s,
 					 int64_t repo_id,
 					 struct mlfs_commit **out, size_t *n);

@@ -151,6 +151,15 @@ int mlfs_du(struct mlfs_store *s, int64_t repo_id, const struct mlfs_id *only,
 		struct count_ctx cc = { s, &global, 0 };
 
 		walks[i].s = s;
+		if (cv[i].damaged) {
+			char hex[MLFS_ID_HEX_LEN + 1];
+
+			mlfs_id_to_hex(&cv[i].id, hex);
+			mlfs_error_set("commit %s: hash mismatch (damaged "
+				       "database)", hex);
+			r = -EIO;
+			goto out;
+		}
 		r = walk_tree(&walks[i], &cv[i].tree);
 		if (r < 0)
 			goto out;

@@ -5,6 +5,7 @@
  * follow ../shared/CONVENTIONS.md#8; the schema is in meta_schema.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@
 #include <unistd.h>
 
 #include "meta_internal.h"
+#include "mlfs/codec.h"
+#include "mlfs/store.h"
+#include "objid.h"
 
 
 static const char *const stmt_sql[ST_MAX] = {
@@ -27,10 +31,10 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_PACK_EXISTS] = "SELECT 1 FROM packs WHERE id = ?1",
 	[ST_PACK_PUT] = "INSERT OR IGNORE INTO packs(id, created) "
 			"VALUES (?1, strftime('%s','now'))",
-	[ST_CONTENT_GET] = "SELECT size, chunks FROM contents "
+	[ST_CONTENT_GET] = "SELECT size, chunks, mac FROM contents "
 			   "WHERE digest = ?1",
 	[ST_CONTENT_PUT] = "INSERT OR IGNORE INTO contents(digest, size, "
-			   "chunks) VALUES (?1, ?2, ?3)",
+			   "chunks, mac) VALUES (?1, ?2, ?3, ?4)",
 	[ST_TREE_GET] = "SELECT data FROM trees WHERE id = ?1",
 	[ST_TREE_PUT] = "INSERT OR IGNORE INTO trees(id, data) VALUES (?1, ?2)",
 	[ST_REPO_GET] = "SELECT id, ns, name, default_branch, created "
@@ -42,33 +46,47 @@ static const char *const stmt_sql[ST_MAX] = {
 			   "strftime('%s','now'))",
 	[ST_REPO_LIST] = "SELECT id, ns, name, default_branch, created "
 			 "FROM repos ORDER BY ns, name",
-	[ST_COMMIT_GET] = "SELECT repo_id, parent, tree, author, time, "
-			  "message FROM commits WHERE id = ?1",
+	[ST_COMMIT_GET] = "SELECT c.repo_id, c.parent, c.tree, c.author, "
+			  "c.time, c.message, r.ns, r.name FROM commits c "
+			  "LEFT JOIN repos r ON r.id = c.repo_id "
+			  "WHERE c.id = ?1",
 	[ST_COMMIT_PUT] = "INSERT OR IGNORE INTO commits(id, repo_id, parent, "
 			  "tree, author, time, message) "
 			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_COMMIT_RANGE] = "SELECT id FROM commits WHERE repo_id = ?1 AND "
 			    "id >= ?2 AND id <= ?3 ORDER BY id LIMIT ?4",
-	[ST_COMMIT_ALL] = "SELECT id, repo_id, parent, tree, author, time, "
-			  "message FROM commits WHERE repo_id = ?1",
-	[ST_COMMIT_ALL_REPOS] = "SELECT id, repo_id, parent, tree, author, "
-				"time, message FROM commits",
-	[ST_REF_GET] = "SELECT commit_id FROM refs WHERE repo_id = ?1 AND "
-		       "kind = ?2 AND name = ?3",
+	[ST_COMMIT_ALL] = "SELECT c.id, c.repo_id, c.parent, c.tree, "
+			  "c.author, c.time, c.message, r.ns, r.name "
+			  "FROM commits c LEFT JOIN repos r "
+			  "ON r.id = c.repo_id WHERE c.repo_id = ?1",
+	[ST_COMMIT_ALL_REPOS] = "SELECT c.id, c.repo_id, c.parent, c.tree, "
+				"c.author, c.time, c.message, r.ns, r.name "
+				"FROM commits c LEFT JOIN repos r "
+				"ON r.id = c.repo_id",
+	[ST_REF_GET] = "SELECT f.kind, f.name, f.commit_id, f.mac, r.ns, "
+		       "r.name FROM refs f JOIN repos r ON r.id = f.repo_id "
+		       "WHERE f.repo_id = ?1 AND f.kind = ?2 AND f.name = ?3",
 	[ST_REF_SET] = "INSERT OR REPLACE INTO refs(repo_id, kind, name, "
-		       "commit_id) VALUES (?1, ?2, ?3, ?4)",
+		       "commit_id, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_REF_DELETE] = "DELETE FROM refs WHERE repo_id = ?1 AND kind = ?2 "
 			  "AND name = ?3",
-	[ST_REF_LIST] = "SELECT kind, name, commit_id FROM refs "
-			"WHERE repo_id = ?1 ORDER BY kind, name",
-	[ST_REF_LIST_KIND] = "SELECT kind, name, commit_id FROM refs "
-			     "WHERE repo_id = ?1 AND kind = ?2 ORDER BY name",
+	[ST_REF_LIST] = "SELECT f.kind, f.name, f.commit_id, f.mac, r.ns, "
+			"r.name FROM refs f JOIN repos r "
+			"ON r.id = f.repo_id WHERE f.repo_id = ?1 "
+			"ORDER BY f.kind, f.name",
+	[ST_REF_LIST_KIND] = "SELECT f.kind, f.name, f.commit_id, f.mac, "
+			     "r.ns, r.name FROM refs f JOIN repos r "
+			     "ON r.id = f.repo_id WHERE f.repo_id = ?1 AND "
+			     "f.kind = ?2 ORDER BY f.name",
 	[ST_REFLOG_ADD] = "INSERT INTO reflog(repo_id, branch, commit_id, "
 			  "time) "
 			  "VALUES (?1, ?2, ?3, ?4)",
-	[ST_REFLOG_AT] = "SELECT commit_id FROM reflog WHERE repo_id = ?1 AND "
-			 "branch = ?2 AND time <= ?3 "
-			 "ORDER BY time DESC, id DESC LIMIT 1",
+	[ST_REFLOG_SET_MAC] = "UPDATE reflog SET mac = ?2 WHERE id = ?1",
+	[ST_REFLOG_AT] = "SELECT l.id, l.commit_id, l.time, l.mac, r.ns, "
+			 "r.name FROM reflog l JOIN repos r "
+			 "ON r.id = l.repo_id WHERE l.repo_id = ?1 AND "
+			 "l.branch = ?2 AND l.time <= ?3 "
+			 "ORDER BY l.time DESC, l.id DESC LIMIT 1",
 	[ST_AUDIT_ADD] = "INSERT INTO audit(time, user, command, detail) "
 			 "VALUES (?1, ?2, ?3, ?4)",
 	[ST_CHUNK_EACH] = "SELECT id, pack_id, offset, stored_len, raw_len, "
@@ -259,6 +277,21 @@ void meta_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
+void mlfs_meta_set_key(struct mlfs_meta *m, const struct mlfs_hash_key *k)
+{
+	m->key = k;
+}
+
+int meta_damaged(const char *what, const struct mlfs_id *id,
+		 const char *why)
+{
+	char hex[MLFS_ID_HEX_LEN + 1];
+
+	mlfs_id_to_hex(id, hex);
+	mlfs_error_set("%s %s: %s (damaged database)", what, hex, why);
+	return -EIO;
+}
+
 int meta_bind_id(sqlite3_stmt *st, int i, const struct mlfs_id *id)
 {
 	return sqlite3_bind_blob(st, i, id->b, MLFS_ID_LEN, SQLITE_STATIC);
@@ -319,8 +352,8 @@ int meta_row_by_id(struct mlfs_meta *m, enum stmt_id sid,
  * row, filled by @read, into a malloc'd *out. On failure *out and *n
  * still hold the elements read so far, for the caller to release. */
 int meta_collect(sqlite3_stmt *st, size_t elem,
-		   int (*read)(sqlite3_stmt *st, void *e), void **out,
-		   size_t *n)
+		 int (*read)(sqlite3_stmt *st, void *ctx, void *e),
+		 void *ctx, void **out, size_t *n)
 {
 	uint8_t *v = NULL, *nv;
 	size_t cnt = 0, cap = 0;
@@ -339,7 +372,7 @@ int meta_collect(sqlite3_stmt *st, size_t elem,
 			cap = nc;
 		}
 		memset(v + cnt * elem, 0, elem);
-		r = read(st, v + cnt * elem);
+		r = read(st, ctx, v + cnt * elem);
 		if (r < 0)
 			break;
 		cnt++;
@@ -426,22 +459,54 @@ int mlfs_meta_chunk_get_many(struct mlfs_meta *m, const struct mlfs_id *ids,
 	return r;
 }
 
+/* Columns from @col: pack_id, offset, stored_len, raw_len, codec. The
+ * values are untrusted: each is range-checked before anything sizes a
+ * buffer by it (the pack read checks them against the entry header too). */
+static int read_loc_cols(sqlite3_stmt *st, int col, const struct mlfs_id *id,
+			 struct mlfs_chunk_loc *loc)
+{
+	sqlite3_int64 off = sqlite3_column_int64(st, col + 1);
+	sqlite3_int64 stored = sqlite3_column_int64(st, col + 2);
+	sqlite3_int64 raw = sqlite3_column_int64(st, col + 3);
+	sqlite3_int64 codec = sqlite3_column_int64(st, col + 4);
+
+	if (off < MLFS_PACK_HEADER_LEN || raw < 1 ||
+	    raw > MLFS_CHUNK_LIMIT_BYTES || stored < 0 ||
+	    stored > MLFS_CHUNK_LIMIT_BYTES + MLFS_CHUNK_LIMIT_BYTES / 8 ||
+	    codec < 0 || codec > 255) {
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		mlfs_id_to_hex(id, hex);
+		mlfs_error_set("chunk %s: index entry out of range (damaged "
+			       "database)", hex);
+		return -EBADMSG;
+	}
+	loc->pack_id = (uint64_t)sqlite3_column_int64(st, col);
+	loc->offset = (uint64_t)off;
+	loc->stored_len = (uint32_t)stored;
+	loc->raw_len = (uint32_t)raw;
+	loc->codec = (uint8_t)codec;
+	return 0;
+}
+
+struct loc_row {
+	const struct mlfs_id *id;
+	struct mlfs_chunk_loc *loc;
+};
+
 static int read_loc(sqlite3_stmt *st, void *ctx)
 {
-	struct mlfs_chunk_loc *loc = ctx;
+	struct loc_row *l = ctx;
 
-	loc->pack_id = (uint64_t)sqlite3_column_int64(st, 0);
-	loc->offset = (uint64_t)sqlite3_column_int64(st, 1);
-	loc->stored_len = (uint32_t)sqlite3_column_int64(st, 2);
-	loc->raw_len = (uint32_t)sqlite3_column_int64(st, 3);
-	loc->codec = (uint8_t)sqlite3_column_int(st, 4);
-	return 0;
+	return read_loc_cols(st, 0, l->id, l->loc);
 }
 
 int mlfs_meta_chunk_get(struct mlfs_meta *m, const struct mlfs_id *id,
 			struct mlfs_chunk_loc *loc)
 {
-	return meta_row_by_id(m, ST_CHUNK_GET, id, read_loc, loc);
+	struct loc_row l = { id, loc };
+
+	return meta_row_by_id(m, ST_CHUNK_GET, id, read_loc, &l);
 }
 
 int mlfs_meta_chunk_put(struct mlfs_meta *m, const struct mlfs_id *id,
@@ -499,27 +564,51 @@ int mlfs_meta_pack_put(struct mlfs_meta *m, uint64_t pack_id)
 }
 
 struct blob_row {
-	uint64_t *size;     /* NULL: the row has no size column */
+	struct mlfs_meta *m;
+	const struct mlfs_id *id;
+	uint64_t *size;     /* NULL: a tree row (no size, no mac column) */
 	struct mlfs_buf *buf;
 };
 
-/* Columns: [size,] blob. */
+/* Columns: blob (trees) or size, blob, mac (contents). The row is
+ * checked before it is handed out: a tree against its id, a contents row
+ * against its check value. */
 static int read_blob(sqlite3_stmt *st, void *ctx)
 {
 	struct blob_row *b = ctx;
-	int col = 0;
+	int col = b->size ? 1 : 0, r;
+	struct mlfs_id got, mac;
 
-	if (b->size)
-		*b->size = (uint64_t)sqlite3_column_int64(st, col++);
 	b->buf->len = 0;
-	return mlfs_buf_append(b->buf, sqlite3_column_blob(st, col),
-			       (size_t)sqlite3_column_bytes(st, col));
+	r = mlfs_buf_append(b->buf, sqlite3_column_blob(st, col),
+			    (size_t)sqlite3_column_bytes(st, col));
+	if (r < 0)
+		return r;
+	if (!b->size) {
+		mlfs_hash(b->m->key, b->buf->data, b->buf->len, &got);
+		if (mlfs_id_cmp(&got, b->id))
+			return meta_damaged("tree", b->id, "hash mismatch");
+		return 0;
+	}
+	if (sqlite3_column_int64(st, 0) < 0)
+		return meta_damaged("contents row", b->id, "negative size");
+	*b->size = (uint64_t)sqlite3_column_int64(st, 0);
+	if (meta_col_id(st, 2, &mac) < 0)
+		return meta_damaged("contents row", b->id,
+				    "check value missing");
+	mlfs_objid_content_mac(b->m->key, b->id, *b->size, b->buf->data,
+			       b->buf->len, &got);
+	if (mlfs_id_cmp(&got, &mac))
+		return meta_damaged("contents row", b->id,
+				    "chunk list or size does not match its "
+				    "check value");
+	return 0;
 }
 
 int mlfs_meta_content_get(struct mlfs_meta *m, const struct mlfs_id *digest,
 			  uint64_t *size, struct mlfs_buf *chunks)
 {
-	struct blob_row b = { size, chunks };
+	struct blob_row b = { m, digest, size, chunks };
 
 	return meta_row_by_id(m, ST_CONTENT_GET, digest, read_blob, &b);
 }
@@ -528,8 +617,12 @@ int mlfs_meta_content_put(struct mlfs_meta *m, const struct mlfs_id *digest,
 			  uint64_t size, const void *chunks, size_t len)
 {
 	sqlite3_stmt *st = NULL;
+	struct mlfs_id mac;
 	int r;
 
+	if (len > INT_MAX || size > INT64_MAX)
+		return -EFBIG;
+	mlfs_objid_content_mac(m->key, digest, size, chunks, len, &mac);
 	mlfs_meta_lock(m);
 	r = meta_stmt(m, ST_CONTENT_PUT, &st);
 	if (r == 0) {
@@ -538,6 +631,7 @@ int mlfs_meta_content_put(struct mlfs_meta *m, const struct mlfs_id *digest,
 		/* zeroblob(0) rather than NULL for the empty file. */
 		sqlite3_bind_blob(st, 3, len ? chunks : "", (int)len,
 				  SQLITE_STATIC);
+		meta_bind_id(st, 4, &mac);
 		r = meta_step_done(st);
 	}
 	mlfs_meta_unlock(m);
@@ -547,7 +641,7 @@ int mlfs_meta_content_put(struct mlfs_meta *m, const struct mlfs_id *digest,
 int mlfs_meta_tree_get(struct mlfs_meta *m, const struct mlfs_id *id,
 		       struct mlfs_buf *data)
 {
-	struct blob_row b = { NULL, data };
+	struct blob_row b = { m, id, NULL, data };
 
 	return meta_row_by_id(m, ST_TREE_GET, id, read_blob, &b);
 }
@@ -608,11 +702,9 @@ int mlfs_meta_each_chunk(struct mlfs_meta *m,
 		r = meta_col_id(st, 0, &id);
 		if (r < 0)
 			break;
-		loc.pack_id = (uint64_t)sqlite3_column_int64(st, 1);
-		loc.offset = (uint64_t)sqlite3_column_int64(st, 2);
-		loc.stored_len = (uint32_t)sqlite3_column_int64(st, 3);
-		loc.raw_len = (uint32_t)sqlite3_column_int64(st, 4);
-		loc.codec = (uint8_t)sqlite3_column_int(st, 5);
+		r = read_loc_cols(st, 1, &id, &loc);
+		if (r < 0)
+			break;
 		r = fn(ctx, &id, &loc);
 		if (r < 0)
 			break;

@@ -19,13 +19,23 @@
 struct mlfs_meta;
 
 /* Latest schema version (PRAGMA user_version). */
-#define MLFS_SCHEMA_VERSION 1
+#define MLFS_SCHEMA_VERSION 2
 
 MLFS_MUST_CHECK int mlfs_meta_open(const char *path, bool rdonly,
 				   bool create, struct mlfs_meta **out);
 void mlfs_meta_close(struct mlfs_meta *m);
-/* Apply pending migrations (meta_schema.c). */
-MLFS_MUST_CHECK int mlfs_meta_migrate(struct mlfs_meta *m);
+/* The key every row is verified with (borrowed: must outlive @m). Call
+ * before any other function but open. */
+void mlfs_meta_set_key(struct mlfs_meta *m, const struct mlfs_hash_key *k);
+/* Apply pending migrations (meta_schema.c); needs the key (migration 2
+ * computes check values). Returns 0, -EPROTONOSUPPORT (newer database),
+ * -errno. *from gets the version found (may be NULL). */
+MLFS_MUST_CHECK int mlfs_meta_migrate(struct mlfs_meta *m, int *from);
+/* For read-only opens: 0 when the schema is current, -ESTALE when it is
+ * older (a writing open or `mlfs upgrade` migrates it), -EPROTONOSUPPORT
+ * when newer. *version gets the version found (may be NULL). */
+MLFS_MUST_CHECK int mlfs_meta_check_version(struct mlfs_meta *m,
+					    int *version);
 /* Map an SQLite result code to -errno. */
 int mlfs_meta_errno(int rc);
 
@@ -63,6 +73,13 @@ MLFS_MUST_CHECK int mlfs_meta_pack_put(struct mlfs_meta *m, uint64_t pack_id);
 MLFS_MUST_CHECK int mlfs_meta_pack_exists(struct mlfs_meta *m,
 					  uint64_t pack_id);
 
+/*
+ * Every get below verifies the row before returning it: a tree blob
+ * hashes to its id, a commit row recomputes its id (with its repository's
+ * ns/name), a contents row and a ref or reflog row match their check
+ * value (objid.h). Damage is -EIO with mlfs_error_detail() naming the
+ * object; a field out of range is -EBADMSG.
+ */
 MLFS_MUST_CHECK int mlfs_meta_content_get(struct mlfs_meta *m,
 					  const struct mlfs_id *digest,
 					  uint64_t *size,
@@ -101,6 +118,9 @@ MLFS_MUST_CHECK int mlfs_meta_commit_range(struct mlfs_meta *m,
 					   const struct mlfs_id *hi,
 					   size_t max, struct mlfs_id **out,
 					   size_t *n);
+/* Every commit of @repo_id (0: all). A row that fails verification is
+ * returned with ->damaged set (its fields other than id are not to be
+ * used) rather than failing the whole list, so fsck can name it. */
 MLFS_MUST_CHECK int mlfs_meta_commit_all(struct mlfs_meta *m,
 					 int64_t repo_id,
 					 struct mlfs_commit **out, size_t *n);
@@ -116,6 +136,7 @@ MLFS_MUST_CHECK int mlfs_meta_ref_set(struct mlfs_meta *m, int64_t repo_id,
 MLFS_MUST_CHECK int mlfs_meta_ref_delete(struct mlfs_meta *m,
 					 int64_t repo_id, int kind,
 					 const char *name, int64_t now);
+/* Refs whose row fails its check come back with ->damaged set. */
 MLFS_MUST_CHECK int mlfs_meta_ref_list(struct mlfs_meta *m, int64_t repo_id,
 				       int kind, struct mlfs_ref **out,
 				       size_t *n);

@@ -19,7 +19,7 @@ enum stmt_id {
 	ST_COMMIT_GET, ST_COMMIT_PUT, ST_COMMIT_RANGE, ST_COMMIT_ALL,
 	ST_COMMIT_ALL_REPOS,
 	ST_REF_GET, ST_REF_SET, ST_REF_DELETE, ST_REF_LIST, ST_REF_LIST_KIND,
-	ST_REFLOG_ADD, ST_REFLOG_AT,
+	ST_REFLOG_ADD, ST_REFLOG_SET_MAC, ST_REFLOG_AT,
 	ST_AUDIT_ADD, ST_CHUNK_EACH,
 	ST_MAX
 };
@@ -28,7 +28,15 @@ struct mlfs_meta {
 	pthread_mutex_t lock; /* recursive; guards db and stmts */
 	sqlite3 *db;
 	sqlite3_stmt *stmts[ST_MAX];
+	/* The store's key, borrowed (the store outlives its meta); every
+	 * row is checked with it before use. Set once before any read. */
+	const struct mlfs_hash_key *key;
 };
+
+/* Report damage found in a row: sets the error detail to "<what> <id>:
+ * <why> (damaged database)" and returns -EIO. */
+int meta_damaged(const char *what, const struct mlfs_id *id,
+		 const char *why);
 
 /* The cached statement @id, prepared on first use; reset after use with
  * meta_done(). Returns 0 or -errno. */
@@ -47,10 +55,11 @@ int meta_step_done(sqlite3_stmt *st);
 int meta_row_by_id(struct mlfs_meta *m, enum stmt_id sid,
 		   const struct mlfs_id *id,
 		   int (*read)(sqlite3_stmt *st, void *ctx), void *ctx);
-/* Step @st to its end, one @elem-byte element per row filled by @read,
+/* Step @st to its end, one @elem-byte element per row filled by @read
+ * (given @ctx),
  * into a malloc'd *out; on failure *out and *n hold what was read. */
 int meta_collect(sqlite3_stmt *st, size_t elem,
-		 int (*read)(sqlite3_stmt *st, void *e), void **out,
-		 size_t *n);
+		 int (*read)(sqlite3_stmt *st, void *ctx, void *e),
+		 void *ctx, void **out, size_t *n);
 
 #endif

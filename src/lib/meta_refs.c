@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "meta_internal.h"
+#include "mlfs/store.h"
+#include "objid.h"
 
 static int read_repo(sqlite3_stmt *st, struct mlfs_repo *out)
 {
@@ -84,8 +86,9 @@ int mlfs_meta_repo_create(struct mlfs_meta *m, const char *ns,
 }
 
 
-static int read_repo_row(sqlite3_stmt *st, void *e)
+static int read_repo_row(sqlite3_stmt *st, void *ctx, void *e)
 {
+	(void)ctx;
 	return read_repo(st, e);
 }
 
@@ -100,13 +103,32 @@ int mlfs_meta_repo_list(struct mlfs_meta *m, struct mlfs_repo **out,
 	r = meta_stmt(m, ST_REPO_LIST, &st);
 	if (r == 0)
 		r = meta_collect(st, sizeof(struct mlfs_repo), read_repo_row,
-				 &v, n);
+				 NULL, &v, n);
 	mlfs_meta_unlock(m);
 	if (r < 0) {
 		free(v);
 		return r;
 	}
 	*out = v;
+	return 0;
+}
+
+/* Does commit row @c (columns from @col, the repository's ns and name
+ * after the message) recompute to its id? */
+static int verify_commit(struct mlfs_meta *m, sqlite3_stmt *st, int col,
+			 const struct mlfs_commit *c)
+{
+	const unsigned char *ns = sqlite3_column_text(st, col + 6);
+	const unsigned char *name = sqlite3_column_text(st, col + 7);
+	struct mlfs_id got;
+
+	if (!ns || !name)
+		return meta_damaged("commit", &c->id,
+				    "its repository is missing");
+	mlfs_objid_commit(m->key, (const char *)ns, (const char *)name, c,
+			  &got);
+	if (mlfs_id_cmp(&got, &c->id))
+		return meta_damaged("commit", &c->id, "hash mismatch");
 	return 0;
 }
 
@@ -141,17 +163,33 @@ static int read_commit(sqlite3_stmt *st, int col, struct mlfs_commit *c)
 	return 0;
 }
 
+struct commit_row {
+	struct mlfs_meta *m;
+	struct mlfs_commit *c;
+};
+
 static int read_commit_by_id(sqlite3_stmt *st, void *ctx)
 {
-	return read_commit(st, 0, ctx);
+	struct commit_row *cr = ctx;
+	int r = read_commit(st, 0, cr->c);
+
+	if (r == 0)
+		r = verify_commit(cr->m, st, 0, cr->c);
+	return r;
 }
 
 int mlfs_meta_commit_get(struct mlfs_meta *m, const struct mlfs_id *id,
 			 struct mlfs_commit *out)
 {
+	struct commit_row cr = { m, out };
+	int r;
+
 	memset(out, 0, sizeof(*out));
 	out->id = *id;
-	return meta_row_by_id(m, ST_COMMIT_GET, id, read_commit_by_id, out);
+	r = meta_row_by_id(m, ST_COMMIT_GET, id, read_commit_by_id, &cr);
+	if (r < 0)
+		mlfs_commit_release(out);
+	return r;
 }
 
 int mlfs_meta_commit_put(struct mlfs_meta *m, const struct mlfs_commit *c)
@@ -178,8 +216,9 @@ int mlfs_meta_commit_put(struct mlfs_meta *m, const struct mlfs_commit *c)
 	return r;
 }
 
-static int read_id_row(sqlite3_stmt *st, void *e)
+static int read_id_row(sqlite3_stmt *st, void *ctx, void *e)
 {
+	(void)ctx;
 	return meta_col_id(st, 0, e);
 }
 
@@ -198,8 +237,8 @@ int mlfs_meta_commit_range(struct mlfs_meta *m, int64_t repo_id,
 		meta_bind_id(st, 2, lo);
 		meta_bind_id(st, 3, hi);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
-		r = meta_collect(st, sizeof(struct mlfs_id), read_id_row, &v,
-				 n);
+		r = meta_collect(st, sizeof(struct mlfs_id), read_id_row,
+				 NULL, &v, n);
 	}
 	mlfs_meta_unlock(m);
 	if (r < 0) {
@@ -210,12 +249,25 @@ int mlfs_meta_commit_range(struct mlfs_meta *m, int64_t repo_id,
 	return 0;
 }
 
-static int read_commit_row(sqlite3_stmt *st, void *e)
+/* A list row that fails verification is kept, flagged: the caller
+ * names it (fsck) or skips it; only allocation failure stops the list. */
+static int read_commit_row(sqlite3_stmt *st, void *ctx, void *e)
 {
 	struct mlfs_commit *c = e;
 	int r = meta_col_id(st, 0, &c->id);
 
-	return r < 0 ? r : read_commit(st, 1, c);
+	if (r < 0)
+		return r; /* no id to name it by: the table is damaged */
+	r = read_commit(st, 1, c);
+	if (r == -ENOMEM)
+		return r;
+	if (r == 0)
+		r = verify_commit(ctx, st, 1, c);
+	if (r < 0) {
+		c->damaged = true;
+		mlfs_error_clear();
+	}
+	return 0;
 }
 
 int mlfs_meta_commit_all(struct mlfs_meta *m, int64_t repo_id,
@@ -232,8 +284,7 @@ int mlfs_meta_commit_all(struct mlfs_meta *m, int64_t repo_id,
 		if (repo_id)
 			sqlite3_bind_int64(st, 1, repo_id);
 		r = meta_collect(st, sizeof(struct mlfs_commit),
-				 read_commit_row,
-			    &v, n);
+				 read_commit_row, m, &v, n);
 	}
 	mlfs_meta_unlock(m);
 	if (r < 0) {
@@ -249,10 +300,51 @@ static const char *kind_str(int kind)
 	return kind == MLFS_REF_TAG ? "t" : "b";
 }
 
+/* A pseudo-id naming a ref in damage reports: its check value slot is
+ * what failed, so name the commit it claims instead. */
+static int ref_damaged(const struct mlfs_ref *ref)
+{
+	char hex[MLFS_ID_HEX_LEN + 1];
+
+	mlfs_id_to_hex(&ref->commit, hex);
+	mlfs_error_set("%s '%s' (-> %s): check value mismatch (damaged "
+		       "database)", ref->kind == MLFS_REF_TAG ? "tag" :
+		       "branch", ref->name, hex);
+	return -EIO;
+}
+
+/* Columns: kind, name, commit_id, mac, repository ns, name. Fills @ref
+ * and checks the row against its check value: -EIO when it fails (the
+ * error detail names it), -EBADMSG when a column is malformed. */
+static int read_ref(struct mlfs_meta *m, sqlite3_stmt *st,
+		    struct mlfs_ref *ref)
+{
+	const unsigned char *k = sqlite3_column_text(st, 0);
+	const unsigned char *ns = sqlite3_column_text(st, 4);
+	const unsigned char *rname = sqlite3_column_text(st, 5);
+	struct mlfs_id mac, got;
+	int r;
+
+	ref->kind = k && k[0] == 't' ? MLFS_REF_TAG : MLFS_REF_BRANCH;
+	r = meta_col_text(st, 1, ref->name, sizeof(ref->name));
+	if (r == 0)
+		r = meta_col_id(st, 2, &ref->commit);
+	if (r < 0)
+		return r;
+	if (meta_col_id(st, 3, &mac) < 0 || !ns || !rname)
+		return ref_damaged(ref);
+	mlfs_objid_ref_mac(m->key, (const char *)ns, (const char *)rname,
+			   ref->kind, ref->name, &ref->commit, &got);
+	if (mlfs_id_cmp(&got, &mac))
+		return ref_damaged(ref);
+	return 0;
+}
+
 int mlfs_meta_ref_get(struct mlfs_meta *m, int64_t repo_id, int kind,
 		      const char *name, struct mlfs_id *commit)
 {
 	sqlite3_stmt *st = NULL;
+	struct mlfs_ref ref;
 	int r, rc;
 
 	mlfs_meta_lock(m);
@@ -264,30 +356,57 @@ int mlfs_meta_ref_get(struct mlfs_meta *m, int64_t repo_id, int kind,
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		r = meta_col_id(st, 0, commit);
+		r = read_ref(m, st, &ref);
 	else
 		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
 	meta_done(st);
+	if (r == 0)
+		*commit = ref.commit;
 out:
 	mlfs_meta_unlock(m);
 	return r;
 }
 
-static int reflog_add(struct mlfs_meta *m, int64_t repo_id, const char *name,
-		      const struct mlfs_id *commit, int64_t now)
+/* The repository's ns and name, which every check value covers. */
+static int repo_names(struct mlfs_meta *m, int64_t repo_id,
+		      struct mlfs_repo *repo)
+{
+	int r = mlfs_meta_repo_get_id(m, repo_id, repo);
+
+	return r == -ENOENT ? -EINVAL : r;
+}
+
+/* Append a branch-history row and seal it: its check value covers the
+ * row id, which SQLite assigns at the insert. */
+static int reflog_add(struct mlfs_meta *m, const struct mlfs_repo *repo,
+		      const char *name, const struct mlfs_id *commit,
+		      int64_t now)
 {
 	sqlite3_stmt *st = NULL;
+	struct mlfs_id mac;
+	int64_t row;
 	int r = meta_stmt(m, ST_REFLOG_ADD, &st);
 
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, repo_id);
+	sqlite3_bind_int64(st, 1, repo->id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	if (commit)
 		meta_bind_id(st, 3, commit);
 	else
 		sqlite3_bind_null(st, 3);
 	sqlite3_bind_int64(st, 4, now);
+	r = meta_step_done(st);
+	if (r < 0)
+		return r;
+	row = sqlite3_last_insert_rowid(m->db);
+	mlfs_objid_reflog_mac(m->key, row, repo->ns, repo->name, name, commit,
+			      now, &mac);
+	r = meta_stmt(m, ST_REFLOG_SET_MAC, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, row);
+	meta_bind_id(st, 2, &mac);
 	return meta_step_done(st);
 }
 
@@ -296,19 +415,27 @@ int mlfs_meta_ref_set(struct mlfs_meta *m, int64_t repo_id, int kind,
 		      int64_t now)
 {
 	sqlite3_stmt *st = NULL;
+	struct mlfs_repo repo;
+	struct mlfs_id mac;
 	int r;
 
 	mlfs_meta_lock(m);
-	r = meta_stmt(m, ST_REF_SET, &st);
+	r = repo_names(m, repo_id, &repo);
+	if (r == 0)
+		r = meta_stmt(m, ST_REF_SET, &st);
 	if (r == 0) {
+		mlfs_objid_ref_mac(m->key, repo.ns, repo.name,
+				   kind == MLFS_REF_TAG ? 't' : 'b', name,
+				   commit, &mac);
 		sqlite3_bind_int64(st, 1, repo_id);
 		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 		meta_bind_id(st, 4, commit);
+		meta_bind_id(st, 5, &mac);
 		r = meta_step_done(st);
 	}
 	if (r == 0 && kind == MLFS_REF_BRANCH)
-		r = reflog_add(m, repo_id, name, commit, now);
+		r = reflog_add(m, &repo, name, commit, now);
 	mlfs_meta_unlock(m);
 	return r;
 }
@@ -317,10 +444,13 @@ int mlfs_meta_ref_delete(struct mlfs_meta *m, int64_t repo_id, int kind,
 			 const char *name, int64_t now)
 {
 	sqlite3_stmt *st = NULL;
+	struct mlfs_repo repo;
 	int r;
 
 	mlfs_meta_lock(m);
-	r = meta_stmt(m, ST_REF_DELETE, &st);
+	r = repo_names(m, repo_id, &repo);
+	if (r == 0)
+		r = meta_stmt(m, ST_REF_DELETE, &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, repo_id);
 		sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
@@ -330,20 +460,23 @@ int mlfs_meta_ref_delete(struct mlfs_meta *m, int64_t repo_id, int kind,
 			r = -ENOENT;
 	}
 	if (r == 0 && kind == MLFS_REF_BRANCH)
-		r = reflog_add(m, repo_id, name, NULL, now);
+		r = reflog_add(m, &repo, name, NULL, now);
 	mlfs_meta_unlock(m);
 	return r;
 }
 
-static int read_ref_row(sqlite3_stmt *st, void *e)
+/* A row that fails its check is listed, flagged, so damage is seen. */
+static int read_ref_row(sqlite3_stmt *st, void *ctx, void *e)
 {
-	const unsigned char *k = sqlite3_column_text(st, 0);
 	struct mlfs_ref *ref = e;
-	int r;
+	int r = read_ref(ctx, st, ref);
 
-	ref->kind = k && k[0] == 't' ? MLFS_REF_TAG : MLFS_REF_BRANCH;
-	r = meta_col_text(st, 1, ref->name, sizeof(ref->name));
-	return r < 0 ? r : meta_col_id(st, 2, &ref->commit);
+	if (r == -EIO) {
+		ref->damaged = true;
+		mlfs_error_clear();
+		r = 0;
+	}
+	return r;
 }
 
 int mlfs_meta_ref_list(struct mlfs_meta *m, int64_t repo_id, int kind,
@@ -360,8 +493,8 @@ int mlfs_meta_ref_list(struct mlfs_meta *m, int64_t repo_id, int kind,
 		if (kind)
 			sqlite3_bind_text(st, 2, kind_str(kind), -1,
 					  SQLITE_STATIC);
-		r = meta_collect(st, sizeof(struct mlfs_ref), read_ref_row, &v,
-				 n);
+		r = meta_collect(st, sizeof(struct mlfs_ref), read_ref_row, m,
+				 &v, n);
 	}
 	mlfs_meta_unlock(m);
 	if (r < 0) {
@@ -370,6 +503,37 @@ int mlfs_meta_ref_list(struct mlfs_meta *m, int64_t repo_id, int kind,
 	}
 	*out = v;
 	return 0;
+}
+
+/* Columns: id, commit_id, time, mac, repository ns, name. A NULL
+ * commit records a deletion: -ENOENT, no branch then. */
+static int read_reflog(struct mlfs_meta *m, sqlite3_stmt *st,
+		       const char *branch, struct mlfs_id *commit)
+{
+	const unsigned char *ns = sqlite3_column_text(st, 4);
+	const unsigned char *rname = sqlite3_column_text(st, 5);
+	bool deleted = sqlite3_column_type(st, 1) == SQLITE_NULL;
+	struct mlfs_id mac, got, c = { { 0 } };
+	int64_t row = sqlite3_column_int64(st, 0);
+
+	if (!deleted && meta_col_id(st, 1, &c) < 0)
+		return -EBADMSG;
+	if (meta_col_id(st, 3, &mac) < 0 || !ns || !rname)
+		goto damaged;
+	mlfs_objid_reflog_mac(m->key, row, (const char *)ns,
+			      (const char *)rname, branch,
+			      deleted ? NULL : &c,
+			      sqlite3_column_int64(st, 2), &got);
+	if (mlfs_id_cmp(&got, &mac))
+		goto damaged;
+	if (deleted)
+		return -ENOENT;
+	*commit = c;
+	return 0;
+damaged:
+	mlfs_error_set("history of branch '%s', entry %lld: check value "
+		       "mismatch (damaged database)", branch, (long long)row);
+	return -EIO;
 }
 
 int mlfs_meta_reflog_at(struct mlfs_meta *m, int64_t repo_id,
@@ -388,9 +552,7 @@ int mlfs_meta_reflog_at(struct mlfs_meta *m, int64_t repo_id,
 	sqlite3_bind_int64(st, 3, when);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		/* A NULL commit records a deletion: no branch then. */
-		r = sqlite3_column_type(st, 0) == SQLITE_NULL ? -ENOENT :
-		    meta_col_id(st, 0, commit);
+		r = read_reflog(m, st, branch, commit);
 	} else {
 		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
 	}

@@ -4,11 +4,16 @@
  * transaction; a database newer than this mlfs is refused. Ids are the
  * 16-byte canonical hashes; big tables are WITHOUT ROWID keyed by them;
  * a file's chunk list is one packed blob (docs/format.md#schema).
+ * Migration 2 seals existing rows with check values computed by SQL
+ * functions registered here, after checking what can be checked.
  */
 #include <errno.h>
 #include <sqlite3.h>
+#include <string.h>
 
-#include "meta.h"
+#include "meta_internal.h"
+#include "mlfs/chunker.h"
+#include "objid.h"
 
 static const char *const migrations[] = {
 	/* 1: initial schema */
@@ -69,10 +74,189 @@ static const char *const migrations[] = {
 	"  user TEXT,"
 	"  command TEXT NOT NULL,"
 	"  detail TEXT);",
+	/* 2: check values on the rows that no id covers (chunk lists, refs,
+	 * branch history); NULL reads as damaged. Existing rows are sealed
+	 * here only when they pass every check that is possible: a chunk
+	 * list must add up to its size, a ref or history entry must name a
+	 * commit of its own repository whose id verifies. */
+	"ALTER TABLE contents ADD COLUMN mac BLOB;"
+	"ALTER TABLE refs ADD COLUMN mac BLOB;"
+	"ALTER TABLE reflog ADD COLUMN mac BLOB;"
+	"UPDATE contents SET mac = mlfs_content_mac(digest, size, chunks);"
+	"UPDATE refs SET mac = CASE WHEN (SELECT mlfs_commit_ok(c.id, r.ns,"
+	"    r.name, c.parent, c.tree, c.time, c.author, c.message)"
+	"  FROM commits c JOIN repos r ON r.id = c.repo_id"
+	"  WHERE c.id = refs.commit_id AND c.repo_id = refs.repo_id)"
+	"  THEN mlfs_ref_mac((SELECT ns FROM repos WHERE id = refs.repo_id),"
+	"    (SELECT name FROM repos WHERE id = refs.repo_id), kind, name,"
+	"    commit_id) END;"
+	"UPDATE reflog SET mac = CASE WHEN commit_id IS NULL OR"
+	"  (SELECT mlfs_commit_ok(c.id, r.ns, r.name, c.parent, c.tree,"
+	"    c.time, c.author, c.message)"
+	"  FROM commits c JOIN repos r ON r.id = c.repo_id"
+	"  WHERE c.id = reflog.commit_id AND c.repo_id = reflog.repo_id)"
+	"  THEN mlfs_reflog_mac(id,"
+	"    (SELECT ns FROM repos WHERE id = reflog.repo_id),"
+	"    (SELECT name FROM repos WHERE id = reflog.repo_id), branch,"
+	"    commit_id, time) END;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 	       MLFS_SCHEMA_VERSION, "one migration per schema version");
+
+/* PRAGMA takes no bound values; the version is one of our constants. */
+static const char *const set_version[] = {
+	"PRAGMA user_version = 1",
+	"PRAGMA user_version = 2",
+};
+
+/* ---- SQL functions for migration 2 (the key is their user data) ---- */
+
+static const struct mlfs_hash_key *fn_key(sqlite3_context *ctx)
+{
+	return sqlite3_user_data(ctx);
+}
+
+static bool arg_id(sqlite3_value *v, struct mlfs_id *id)
+{
+	if (sqlite3_value_type(v) != SQLITE_BLOB ||
+	    sqlite3_value_bytes(v) != MLFS_ID_LEN)
+		return false;
+	memcpy(id->b, sqlite3_value_blob(v), MLFS_ID_LEN);
+	return true;
+}
+
+static const char *arg_text(sqlite3_value *v)
+{
+	return sqlite3_value_type(v) == SQLITE_TEXT ?
+	       (const char *)sqlite3_value_text(v) : NULL;
+}
+
+static void result_id(sqlite3_context *ctx, const struct mlfs_id *id)
+{
+	sqlite3_result_blob(ctx, id->b, MLFS_ID_LEN, SQLITE_TRANSIENT);
+}
+
+/* mlfs_content_mac(digest, size, chunks): the check value, or NULL when
+ * the chunk list is malformed or does not add up to the size. */
+static void fn_content_mac(sqlite3_context *ctx, int argc,
+			   sqlite3_value **argv)
+{
+	const uint8_t *b = sqlite3_value_blob(argv[2]);
+	size_t len = (size_t)sqlite3_value_bytes(argv[2]);
+	sqlite3_int64 size = sqlite3_value_int64(argv[1]);
+	uint64_t sum = 0;
+	struct mlfs_id digest, mac;
+
+	(void)argc;
+	if (!arg_id(argv[0], &digest) || size < 0 ||
+	    sqlite3_value_type(argv[2]) != SQLITE_BLOB || len % 20)
+		goto bad;
+	for (size_t i = 0; i < len; i += 20) {
+		uint32_t l = mlfs_get_le32(b + i + MLFS_ID_LEN);
+
+		if (l == 0 || l > MLFS_CHUNK_LIMIT)
+			goto bad;
+		sum += l;
+	}
+	if (sum != (uint64_t)size)
+		goto bad;
+	mlfs_objid_content_mac(fn_key(ctx), &digest, (uint64_t)size,
+			       len ? b : (const uint8_t *)"", len, &mac);
+	result_id(ctx, &mac);
+	return;
+bad:
+	sqlite3_result_null(ctx);
+}
+
+/* mlfs_commit_ok(id, ns, name, parent, tree, time, author, message). */
+static void fn_commit_ok(sqlite3_context *ctx, int argc,
+			 sqlite3_value **argv)
+{
+	const char *ns = arg_text(argv[1]), *name = arg_text(argv[2]);
+	struct mlfs_commit c = { 0 };
+	struct mlfs_id id, got;
+
+	(void)argc;
+	c.has_parent = sqlite3_value_type(argv[3]) != SQLITE_NULL;
+	c.time = sqlite3_value_int64(argv[5]);
+	c.author = (char *)arg_text(argv[6]);
+	c.message = (char *)arg_text(argv[7]);
+	if (!arg_id(argv[0], &id) || !ns || !name || !c.author ||
+	    !c.message || (c.has_parent && !arg_id(argv[3], &c.parent)) ||
+	    !arg_id(argv[4], &c.tree)) {
+		sqlite3_result_int(ctx, 0);
+		return;
+	}
+	mlfs_objid_commit(fn_key(ctx), ns, name, &c, &got);
+	sqlite3_result_int(ctx, mlfs_id_cmp(&got, &id) == 0);
+}
+
+/* mlfs_ref_mac(ns, name, kind, ref, commit). */
+static void fn_ref_mac(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	const char *ns = arg_text(argv[0]), *name = arg_text(argv[1]);
+	const char *kind = arg_text(argv[2]), *ref = arg_text(argv[3]);
+	struct mlfs_id commit, mac;
+
+	(void)argc;
+	if (!ns || !name || !kind || !ref || !arg_id(argv[4], &commit) ||
+	    (strcmp(kind, "b") && strcmp(kind, "t"))) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	mlfs_objid_ref_mac(fn_key(ctx), ns, name, kind[0], ref, &commit,
+			   &mac);
+	result_id(ctx, &mac);
+}
+
+/* mlfs_reflog_mac(row, ns, name, branch, commit or NULL, time). */
+static void fn_reflog_mac(sqlite3_context *ctx, int argc,
+			  sqlite3_value **argv)
+{
+	const char *ns = arg_text(argv[1]), *name = arg_text(argv[2]);
+	const char *branch = arg_text(argv[3]);
+	bool deleted = sqlite3_value_type(argv[4]) == SQLITE_NULL;
+	struct mlfs_id commit, mac;
+
+	(void)argc;
+	if (!ns || !name || !branch ||
+	    (!deleted && !arg_id(argv[4], &commit))) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	mlfs_objid_reflog_mac(fn_key(ctx), sqlite3_value_int64(argv[0]), ns,
+			      name, branch, deleted ? NULL : &commit,
+			      sqlite3_value_int64(argv[5]), &mac);
+	result_id(ctx, &mac);
+}
+
+static int register_functions(struct mlfs_meta *m)
+{
+	static const struct {
+		const char *name;
+		int nargs;
+		void (*fn)(sqlite3_context *, int, sqlite3_value **);
+	} fns[] = {
+		{ "mlfs_content_mac", 3, fn_content_mac },
+		{ "mlfs_commit_ok", 8, fn_commit_ok },
+		{ "mlfs_ref_mac", 5, fn_ref_mac },
+		{ "mlfs_reflog_mac", 6, fn_reflog_mac },
+	};
+
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(fns); i++) {
+		int rc = sqlite3_create_function_v2(
+			m->db, fns[i].name, fns[i].nargs,
+			SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+			(void *)m->key, fns[i].fn, NULL, NULL, NULL);
+
+		if (rc != SQLITE_OK)
+			return mlfs_meta_errno(rc);
+	}
+	return 0;
+}
+
+/* ---- applying migrations ---- */
 
 static int user_version(sqlite3 *db, int *v)
 {
@@ -88,25 +272,45 @@ static int user_version(sqlite3 *db, int *v)
 	return rc == SQLITE_ROW ? 0 : mlfs_meta_errno(rc);
 }
 
-/* PRAGMA takes no bound values; the version is one of our constants. */
-static const char *const set_version[] = {
-	"PRAGMA user_version = 1",
-};
-
-int mlfs_meta_migrate(struct mlfs_meta *m)
+int mlfs_meta_check_version(struct mlfs_meta *m, int *version)
 {
-	sqlite3 *db = mlfs_meta_db(m);
 	int v = 0, r;
 
-	r = user_version(db, &v);
+	mlfs_meta_lock(m);
+	r = user_version(m->db, &v);
+	mlfs_meta_unlock(m);
 	if (r < 0)
 		return r;
+	if (version)
+		*version = v;
 	if (v > MLFS_SCHEMA_VERSION)
 		return -EPROTONOSUPPORT;
-	for (; v < MLFS_SCHEMA_VERSION; v++) {
+	return v < MLFS_SCHEMA_VERSION ? -ESTALE : 0;
+}
+
+int mlfs_meta_migrate(struct mlfs_meta *m, int *from)
+{
+	int v = 0, r;
+
+	r = mlfs_meta_check_version(m, &v);
+	if (from)
+		*from = v;
+	if (r != -ESTALE)
+		return r;
+	r = register_functions(m);
+	if (r < 0)
+		return r;
+	for (;;) {
 		r = mlfs_meta_begin(m);
 		if (r < 0)
 			return r;
+		/* Read again under the write lock: another process may have
+		 * migrated between our first look and now. */
+		r = user_version(m->db, &v);
+		if (r < 0 || v >= MLFS_SCHEMA_VERSION) {
+			mlfs_meta_rollback(m);
+			return r;
+		}
 		r = mlfs_meta_exec(m, migrations[v]);
 		if (r == 0)
 			r = mlfs_meta_exec(m, set_version[v]);
@@ -118,5 +322,4 @@ int mlfs_meta_migrate(struct mlfs_meta *m)
 		if (r < 0)
 			return r;
 	}
-	return 0;
 }

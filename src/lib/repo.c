@@ -155,6 +155,16 @@ int mlfs_ref_delete(struct mlfs_store *s, int64_t repo_id,
 	return mlfs_meta_commit(s->meta);
 }
 
+static int commit_foreign(const struct mlfs_id *id)
+{
+	char hex[MLFS_ID_HEX_LEN + 1];
+
+	mlfs_id_to_hex(id, hex);
+	mlfs_error_set("commit %s belongs to another repository (damaged "
+		       "database)", hex);
+	return -EIO;
+}
+
 /* Resolve a hex prefix among @repo_id's commits. */
 static int resolve_prefix(struct mlfs_store *s, int64_t repo_id,
 			  const char *hex, struct mlfs_id *out,
@@ -204,8 +214,9 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 {
 	const char *branch = NULL;
 	int64_t now = (int64_t)time(NULL);
+	struct mlfs_commit head;
 	struct mlfs_id cur;
-	int r;
+	int r, rt = -ENOENT, rb = -ENOENT;
 
 	memset(out, 0, sizeof(*out));
 	if (candidates)
@@ -215,15 +226,25 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 		mlfs_error_set("no repository '%s/%s'", spec->ns, spec->name);
 		return r;
 	}
+	/* A damaged tag or branch row is an error, never a reason to try
+	 * the next kind of name: that would serve another version. */
+	if (spec->rev[0]) {
+		rt = mlfs_ref_get(s, out->repo.id, MLFS_REF_TAG, spec->rev,
+				  &cur);
+		if (rt == -ENOENT)
+			rb = mlfs_ref_get(s, out->repo.id, MLFS_REF_BRANCH,
+					  spec->rev, &cur);
+		if ((rt < 0 && rt != -ENOENT) || (rb < 0 && rb != -ENOENT))
+			return rt != -ENOENT ? rt : rb;
+	}
 	if (!spec->rev[0]) {
 		branch = out->repo.default_branch;
 		out->rev_kind = MLFS_REF_BRANCH;
-	} else if (mlfs_ref_get(s, out->repo.id, MLFS_REF_TAG, spec->rev,
-				&cur) == 0) {
+	} else if (rt == 0) {
+		/* Tags can be deleted and made again elsewhere: not
+		 * immutable, unlike a commit id. */
 		out->rev_kind = MLFS_REF_TAG;
-		out->immutable = true;
-	} else if (mlfs_ref_get(s, out->repo.id, MLFS_REF_BRANCH, spec->rev,
-				&cur) == 0) {
+	} else if (rb == 0) {
 		branch = spec->rev;
 		out->rev_kind = MLFS_REF_BRANCH;
 	} else if (mlfs_is_hex_prefix(spec->rev)) {
@@ -289,6 +310,23 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 		cur = c.parent;
 		mlfs_commit_release(&c);
 	}
+	/* The name led to a commit: it must verify and be this
+	 * repository's own. */
+	r = mlfs_commit_get(s, &cur, &head);
+	if (r == -ENOENT) {
+		mlfs_error_set("'%s/%s@%s' names a commit that is not in the "
+			       "store (damaged database)", spec->ns, spec->name,
+			       spec->rev[0] ? spec->rev :
+			       out->repo.default_branch);
+		return -EIO;
+	}
+	if (r < 0)
+		return r;
+	if (head.repo_id != out->repo.id)
+		r = commit_foreign(&cur);
+	mlfs_commit_release(&head);
+	if (r < 0)
+		return r;
 	out->commit = cur;
 	return 0;
 }

@@ -169,7 +169,8 @@ int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
 	r = mlfs_meta_open(path, false, true, &m);
 	if (r < 0)
 		return r;
-	r = mlfs_meta_migrate(m);
+	mlfs_meta_set_key(m, &c.key);
+	r = mlfs_meta_migrate(m, NULL);
 	mlfs_meta_close(m);
 	if (r < 0)
 		return r;
@@ -211,11 +212,16 @@ int mlfs_store_open(const char *dir, unsigned flags, struct mlfs_store **out)
 		r = -EBADMSG; /* config without database: damaged store */
 	if (r < 0)
 		goto fail;
-	if (!rdonly) {
-		r = mlfs_meta_migrate(s->meta);
-		if (r < 0)
-			goto fail;
-	}
+	mlfs_meta_set_key(s->meta, &s->cfg.key);
+	/* Writers bring an older schema up to date; readers (and the
+	 * daemon, which opens read-only) never change the store: -ESTALE
+	 * tells them to ask for `mlfs upgrade`. */
+	if (rdonly)
+		r = mlfs_meta_check_version(s->meta, NULL);
+	else
+		r = mlfs_meta_migrate(s->meta, NULL);
+	if (r < 0)
+		goto fail;
 	r = mlfs_pack_set_new(s->packs_dir, &s->packs);
 	if (r < 0)
 		goto fail;
