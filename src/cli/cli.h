@@ -78,6 +78,7 @@ int cmd_export(struct cli *c, int argc, char **argv);
 int cmd_du(struct cli *c, int argc, char **argv);
 int cmd_fsck(struct cli *c, int argc, char **argv);
 int cmd_gc(struct cli *c, int argc, char **argv);
+int cmd_upgrade(struct cli *c, int argc, char **argv);
 int cmd_mount(struct cli *c, int argc, char **argv);
 int cmd_umount(struct cli *c, int argc, char **argv);
 int cmd_diff(struct cli *c, int argc, char **argv);

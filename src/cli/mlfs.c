@@ -25,6 +25,7 @@ static const struct cmd commands[] = {
 	{ "du", cmd_du, "show logical, stored and unique bytes" },
 	{ "fsck", cmd_fsck, "check the store for damage" },
 	{ "gc", cmd_gc, "remove pack files no version references" },
+	{ "upgrade", cmd_upgrade, "migrate a store made by an older mlfs" },
 	{ "mount", cmd_mount, "mount the store read-only with FUSE" },
 	{ "umount", cmd_umount, "unmount an mlfs mount" },
 	{ "diff", cmd_diff, "show what changed between two versions" },
@@ -109,6 +110,9 @@ int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out)
 	else if (r == -EPROTONOSUPPORT)
 		cli_error(0, "store '%s' was made by a newer mlfs; upgrade "
 			  "mlfs to use it", dir);
+	else if (r == -ESTALE)
+		cli_error(0, "store '%s' was made by an older mlfs; run "
+			  "'mlfs upgrade --store %s' to upgrade it", dir, dir);
 	else if (r == -EROFS || r == -EACCES || r == -EPERM)
 		cli_error(r, "cannot write to store '%s' (this command "
 			  "changes the store)", dir);
