@@ -43,7 +43,8 @@ static void refs_of(struct mlfs_store *s, int64_t repo_id,
 	for (size_t i = 0; i < n; i++) {
 		int k;
 
-		if (memcmp(refs[i].commit.b, commit->b, MLFS_ID_LEN))
+		if (refs[i].damaged ||
+		    memcmp(refs[i].commit.b, commit->b, MLFS_ID_LEN))
 			continue;
 		k = snprintf(buf + used, size - used, "%s%s", used ? "," : "",
 			     refs[i].name);

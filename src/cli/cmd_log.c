@@ -52,7 +52,7 @@ static void print_commit(bool json, bool first, const struct mlfs_commit *c,
 		cli_json_str(stdout, c->message);
 		printf(", \"tags\": [");
 		for (size_t i = 0; i < nref; i++) {
-			if (refs[i].kind != MLFS_REF_TAG ||
+			if (refs[i].kind != MLFS_REF_TAG || refs[i].damaged ||
 			    memcmp(refs[i].commit.b, c->id.b, MLFS_ID_LEN))
 				continue;
 			printf("%s", any ? ", " : "");
@@ -63,6 +63,7 @@ static void print_commit(bool json, bool first, const struct mlfs_commit *c,
 		any = false;
 		for (size_t i = 0; i < nref; i++) {
 			if (refs[i].kind != MLFS_REF_BRANCH ||
+			    refs[i].damaged ||
 			    memcmp(refs[i].commit.b, c->id.b, MLFS_ID_LEN))
 				continue;
 			printf("%s", any ? ", " : "");
@@ -74,7 +75,9 @@ static void print_commit(bool json, bool first, const struct mlfs_commit *c,
 	}
 	printf("commit %s", hex);
 	for (size_t i = 0; i < nref; i++) {
-		if (memcmp(refs[i].commit.b, c->id.b, MLFS_ID_LEN))
+		/* A damaged ref's target is unknown: decorate nothing. */
+		if (refs[i].damaged ||
+		    memcmp(refs[i].commit.b, c->id.b, MLFS_ID_LEN))
 			continue;
 		printf("%s%s%s", any ? ", " : " (",
 		       refs[i].kind == MLFS_REF_TAG ? "tag: " : "",

@@ -17,7 +17,7 @@ static int list_refs(struct cli *c, struct mlfs_store *s, const char *arg,
 	struct mlfs_refspec spec;
 	struct mlfs_resolved res;
 	struct mlfs_ref *v;
-	size_t n;
+	size_t n, damaged = 0;
 	int r = cli_resolve(s, arg, false, &spec, &res);
 
 	if (r)
@@ -32,10 +32,19 @@ static int list_refs(struct cli *c, struct mlfs_store *s, const char *arg,
 		char hex[MLFS_ID_HEX_LEN + 1];
 
 		mlfs_id_to_hex(&v[i].commit, hex);
+		/* Listed, not hidden, but its target is not shown: it is
+		 * exactly what cannot be trusted. */
+		if (v[i].damaged) {
+			damaged++;
+			snprintf(hex, sizeof(hex), "(damaged)");
+		}
 		if (c->json) {
 			printf("%s{\"name\": ", i ? ", " : "");
 			cli_json_str(stdout, v[i].name);
-			printf(", \"commit\": \"%s\"", hex);
+			if (v[i].damaged)
+				printf(", \"commit\": null, \"damaged\": true");
+			else
+				printf(", \"commit\": \"%s\"", hex);
 			if (kind == MLFS_REF_BRANCH)
 				printf(", \"default\": %s",
 				       strcmp(v[i].name,
@@ -53,6 +62,10 @@ static int list_refs(struct cli *c, struct mlfs_store *s, const char *arg,
 	if (c->json)
 		fputs("]\n", stdout);
 	free(v);
+	if (damaged)
+		return cli_error(0, "%zu %s of '%s' %s damaged; run 'mlfs "
+				 "fsck'", damaged, damaged == 1 ? "ref" :
+				 "refs", arg, damaged == 1 ? "is" : "are");
 	return CLI_OK;
 }
 

@@ -1,0 +1,74 @@
+#!/bin/bash
+# tests/verify.sh - the command line over verified metadata: a tag whose
+# row was changed is listed as damaged (exit 1), never decorates a
+# commit and never resolves; a store made by the previous schema is
+# refused by reading commands with the upgrade hint and upgraded by
+# 'mlfs upgrade', after which everything reads back byte for byte.
+. "$(dirname "$0")/lib.sh"
+
+S=$(new_store)
+W=$(mktmp)
+mkdir -p "$W/src"
+echo one >"$W/src/a"
+expect_exit 0 "$MLFS" import --store "$S" "$W/src" t/r -q -t v1
+echo two >"$W/src/a"
+expect_exit 0 "$MLFS" import --store "$S" "$W/src" t/r -q -t v2
+
+# Point v1 at v2's commit behind mlfs's back.
+sqlite3 "$S/mlfs.db" "UPDATE refs SET commit_id = (SELECT commit_id FROM
+	refs WHERE name = 'v2') WHERE name = 'v1'"
+expect_exit 1 "$MLFS" tag --store "$S" --list t/r
+expect_out '^v1 +\(damaged\)$' "a moved tag is listed as damaged"
+expect_out '^v2 +[0-9a-f]{12}$' "the sound tag is listed with its commit"
+expect_err "1 ref of 't/r' is damaged; run 'mlfs fsck'" "tag --list says what is wrong"
+expect_exit 1 "$MLFS" tag --store "$S" --list t/r --json
+json_ok "tag --list --json flags the damaged tag" \
+	'[t["name"] for t in d if t.get("damaged") and t["commit"] is None] == ["v1"]'
+expect_exit 1 "$MLFS" cat --store "$S" t/r@v1/a
+expect_err "tag 'v1'.*check value mismatch" "cat of a damaged tag names it"
+[ ! -s "$OUT_F" ] && ok "cat of a damaged tag prints no bytes" ||
+	fail "cat of a damaged tag printed '$(cat "$OUT_F")'"
+expect_exit 0 "$MLFS" log --store "$S" t/r
+if grep -q "tag: v1" "$OUT_F"; then
+	fail "log decorates a commit with the damaged tag"
+else
+	ok "log does not decorate with a damaged tag"
+fi
+expect_exit 0 "$MLFS" cat --store "$S" t/r@v2/a
+expect_out '^two$' "the sound tag still reads"
+
+# A schema-1 store: what mlfs 0.1 wrote (no check values).
+S1=$(new_store)
+echo one >"$W/src/a"
+expect_exit 0 "$MLFS" import --store "$S1" "$W/src" t/r -q -t v1
+sqlite3 "$S1/mlfs.db" "ALTER TABLE contents DROP COLUMN mac;
+	ALTER TABLE refs DROP COLUMN mac; ALTER TABLE reflog DROP COLUMN mac;
+	PRAGMA user_version = 1;"
+for cmd in "cat t/r@v1/a" "ls t/r" "log t/r" "fsck"; do
+	# shellcheck disable=SC2086
+	expect_exit 1 "$MLFS" $cmd --store "$S1"
+	expect_err "made by an older mlfs; run 'mlfs upgrade --store $S1'" \
+		"'$cmd' on a schema-1 store asks for mlfs upgrade"
+done
+[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 1 ] &&
+	ok "reading commands leave the schema alone" ||
+	fail "a reading command migrated the store"
+expect_exit 0 "$MLFS" upgrade --store "$S1"
+expect_out "upgraded store" "upgrade says it upgraded"
+[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 2 ] &&
+	ok "upgrade moves the schema to 2" || fail "schema not upgraded"
+expect_exit 0 "$MLFS" upgrade --store "$S1"
+expect_out "is up to date" "a second upgrade has nothing to do"
+expect_exit 0 "$MLFS" cat --store "$S1" t/r@v1/a
+expect_out '^one$' "the upgraded store reads back"
+expect_exit 0 "$MLFS" fsck --store "$S1" --read-data
+
+# A store newer than this mlfs is refused, not touched.
+S2=$(new_store)
+sqlite3 "$S2/mlfs.db" "PRAGMA user_version = 99"
+expect_exit 1 "$MLFS" upgrade --store "$S2"
+expect_err "made by a newer mlfs" "upgrade refuses a newer store"
+expect_exit 1 "$MLFS" repos --store "$S2"
+expect_err "made by a newer mlfs" "repos refuses a newer store"
+
+summary
