@@ -151,8 +151,11 @@ void mlfs_diff_out_release(struct mlfs_diff_out *out);
  * name or a weak content hint, 0 = not this format. @diff compares two
  * sources and fills @out; it returns 0, -EBADMSG for a malformed file
  * (with @out->err set: the caller reports it and falls back to the binary
- * summary), or -ENOMEM/-EIO/-errno. A format never allocates in
- * proportion to an untrusted length without checking it against a limit.
+ * summary), -E2BIG for a file over one of the format's hard limits (with
+ * @out->err "... too large to diff (limit ...)": the same fallback), or
+ * -ENOMEM/-EIO/-errno. A format never allocates in proportion to an
+ * untrusted length without checking it against a limit, and its memory
+ * is bounded by a small multiple of its input (docs/diff.md#memory).
  */
 struct mlfs_diff_format {
 	const char *name;
@@ -182,8 +185,8 @@ const struct mlfs_diff_format *mlfs_diff_detect(const char *path,
 						size_t len_b, uint64_t size_b);
 
 /*
- * Diff two sources with the detected format; on -EBADMSG from it, keep
- * its message in @out->err and run the binary summary instead. @out must
+ * Diff two sources with the detected format; on -EBADMSG or -E2BIG from
+ * it, keep its message in @out->err and run the binary summary instead. @out must
  * be zeroed. Returns 0 or -errno (I/O, memory).
  */
 MLFS_MUST_CHECK int mlfs_diff_content(const struct mlfs_diff_src *a,
@@ -227,20 +230,24 @@ enum mlfs_st_dtype {
 #define MLFS_ST_HEADER_MAX (100u * 1024 * 1024)
 #define MLFS_ST_RANK_MAX 16
 
+/* 56 bytes: a header of a million tiny tensors takes about as much
+ * memory as its text. */
 struct mlfs_st_tensor {
-	char *name;
-	enum mlfs_st_dtype dtype;
-	unsigned rank;
-	uint64_t shape[MLFS_ST_RANK_MAX];
+	const char *name;       /* in the file's @names */
+	const uint64_t *shape;  /* @rank dims, in the file's @dims */
 	uint64_t nelem;
 	uint64_t off;  /* absolute offset of the data in its file */
 	uint64_t len;
+	enum mlfs_st_dtype dtype;
+	unsigned rank;
 	int file;      /* index of the shard (0 for a single file) */
 };
 
 struct mlfs_st_file {
 	size_t n;
 	struct mlfs_st_tensor *t;   /* sorted by name */
+	char *names;                /* the tensors' names, NUL-separated */
+	uint64_t *dims;             /* their shapes, one after another */
 	size_t nmeta;
 	char **meta;                /* 2 * nmeta: key, value, ... */
 	uint64_t header_len;
@@ -275,44 +282,81 @@ bool mlfs_st_range_same_chunks(const struct mlfs_content *a, uint64_t off_a,
 			       const struct mlfs_content *b, uint64_t off_b,
 			       uint64_t len);
 
-/* JSON values (hostile-input-safe parser, diff_json.c). */
+/*
+ * JSON documents (hostile-input-safe parser, diff_json_parse.c). A
+ * document holds its text, with strings decoded in place, and a tape of
+ * 32-bit words, one or two per value, so it takes at most the input plus
+ * 4 bytes per input byte (docs/diff.md#memory). Values are positions on
+ * the tape (struct mlfs_jv), valid while the document lives.
+ */
 enum mlfs_json_type {
 	MLFS_JSON_NULL, MLFS_JSON_FALSE, MLFS_JSON_TRUE, MLFS_JSON_NUMBER,
 	MLFS_JSON_STRING, MLFS_JSON_ARRAY, MLFS_JSON_OBJECT,
 };
 
-struct mlfs_json {
-	enum mlfs_json_type type;
-	char *str;             /* STRING: decoded, NUL-terminated (may hold
-				* NULs: see len); NUMBER: the literal */
-	size_t len;
-	double num;            /* NUMBER */
-	size_t n;              /* ARRAY/OBJECT: children */
-	char **keys;           /* OBJECT: n keys */
-	size_t *key_lens;
-	struct mlfs_json **v;  /* n children */
+#define MLFS_JSON_DEPTH_MAX 128
+/* Largest text a document holds (tape words carry 28-bit offsets). */
+#define MLFS_JSON_MAX (255u << 20)
+
+struct mlfs_json; /* a document */
+
+/* A value of a document; @doc NULL: no value (a failed lookup). */
+struct mlfs_jv {
+	const struct mlfs_json *doc;
+	uint32_t at;
 };
 
-#define MLFS_JSON_DEPTH_MAX 128
-
-/* Parse @len bytes. Rejects trailing garbage, depth over
- * MLFS_JSON_DEPTH_MAX, invalid UTF-8 escapes. Returns 0, -EBADMSG (@err
- * says where and why), -ENOMEM. */
+/* Parse @len bytes (copied). Rejects trailing garbage, depth over
+ * MLFS_JSON_DEPTH_MAX, bad escapes and unpaired surrogates. Returns 0,
+ * -EBADMSG (@err says where and why), -E2BIG (over MLFS_JSON_MAX, @err
+ * says so), -ENOMEM. The caller frees *@out with mlfs_json_free. */
 MLFS_MUST_CHECK int mlfs_json_parse(const char *p, size_t len,
 				    struct mlfs_json **out, char *err,
 				    size_t errlen);
+/* The same on @text's bytes, without a copy: the document takes @text's
+ * memory (@text is left empty, on failure too). */
+MLFS_MUST_CHECK int mlfs_json_parse_buf(struct mlfs_buf *text,
+					struct mlfs_json **out, char *err,
+					size_t errlen);
+/* Accepts NULL. */
 void mlfs_json_free(struct mlfs_json *j);
-/* Member @key of an object, or NULL. */
-const struct mlfs_json *mlfs_json_get(const struct mlfs_json *obj,
-				      const char *key);
+/* Bytes @j holds: at most 5 per byte of its text plus a few hundred. */
+size_t mlfs_json_size(const struct mlfs_json *j);
+struct mlfs_jv mlfs_json_root(const struct mlfs_json *j);
+/* Type of @v (MLFS_JSON_NULL for no value). */
+enum mlfs_json_type mlfs_jv_type(struct mlfs_jv v);
+/* Children of an array or object (0 for anything else). */
+size_t mlfs_jv_count(struct mlfs_jv v);
+/* First child (an object's: its first member's value), or no value;
+ * then mlfs_jv_next, mlfs_jv_count(parent) - 1 times: past the last
+ * child it returns an unspecified value. */
+struct mlfs_jv mlfs_jv_first(struct mlfs_jv v);
+struct mlfs_jv mlfs_jv_next(struct mlfs_jv v);
+/* Key of an object member's value @v (NUL-terminated; *@len counts NUL
+ * bytes inside), or NULL when @v is not a member. */
+const char *mlfs_jv_key(struct mlfs_jv v, size_t *len);
+/* A STRING's decoded bytes (NUL-terminated, may hold NULs: see *@len), a
+ * NUMBER's literal (not terminated), else NULL. */
+const char *mlfs_jv_str(struct mlfs_jv v, size_t *len);
+/* A NUMBER's value (strtod of its literal), else 0. */
+double mlfs_jv_num(struct mlfs_jv v);
+/* Member @key of object @obj (the last of duplicates), or no value. */
+struct mlfs_jv mlfs_jv_get(struct mlfs_jv obj, const char *key);
+/* Element @i of array @arr, or no value (linear in @i). */
+struct mlfs_jv mlfs_jv_at(struct mlfs_jv arr, size_t i);
 
-/* A tiny JSON writer over a buffer. Errors are sticky in @err. */
+/* A tiny JSON writer over a buffer. Errors are sticky in @err. With
+ * @limit set, output past @limit bytes is dropped (and counted in
+ * @total), to show the head of a large value. */
 struct mlfs_jw {
 	struct mlfs_buf *b;
 	int err;
 	unsigned depth;
-	bool need_comma[64];
+	/* A parsed value nests MLFS_JSON_DEPTH_MAX deep, inside a report. */
+	bool need_comma[MLFS_JSON_DEPTH_MAX + 32];
 	bool after_key;
+	size_t limit;  /* 0: none */
+	uint64_t total; /* bytes written, dropped ones included */
 };
 void mlfs_jw_init(struct mlfs_jw *w, struct mlfs_buf *b);
 void mlfs_jw_obj(struct mlfs_jw *w);
@@ -328,7 +372,7 @@ void mlfs_jw_f64(struct mlfs_jw *w, double v); /* NaN/Inf as null */
 void mlfs_jw_bool(struct mlfs_jw *w, bool v);
 void mlfs_jw_null(struct mlfs_jw *w);
 /* A parsed value, re-encoded. */
-void mlfs_jw_value(struct mlfs_jw *w, const struct mlfs_json *v);
+void mlfs_jw_value(struct mlfs_jw *w, struct mlfs_jv v);
 
 /* Text diff core on memory: lines of @a and @b, unified format with
  * @context lines, into @out. Returns 0, -E2BIG (edit distance over the

@@ -1,7 +1,8 @@
 /*
  * diff_content.c - the content-diff driver: byte sources over memory or
  * stored content, the format table, detection (content first, then name)
- * and the fallback to the binary summary when a parser rejects a file.
+ * and the fallback to the binary summary when a parser rejects a file or
+ * finds it too large.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -102,7 +103,11 @@ int mlfs_diff_content(const struct mlfs_diff_src *a,
 	f = mlfs_diff_detect(b->path ? b->path : "", ha, la, a->size,
 			     hb, lb, b->size);
 	r = f->diff(a, b, o, out);
-	if (r == -EBADMSG && f != &mlfs_diff_format_binary) {
+	/* Malformed (-EBADMSG) or over a parser's hard cap (-E2BIG): the
+	 * binary summary, which needs no memory in proportion to anything,
+	 * with the parser's reason. */
+	if ((r == -EBADMSG || r == -E2BIG) &&
+	    f != &mlfs_diff_format_binary) {
 		char why[sizeof(out->err)];
 
 		/* Keep the parser's reason, drop its partial output, and

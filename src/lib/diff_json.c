@@ -1,8 +1,9 @@
 /*
- * diff_json.c - JSON for diffs: a small parser for hostile input (depth
- * limit, no allocation larger than the input), a writer used by every
- * content diff for its --json member, and the JSON content diff itself
- * (changed keys with old and new values, by path).
+ * diff_json.c - JSON for diffs: a writer used by every content diff for
+ * its --json member, and the JSON content diff itself (changed keys with
+ * old and new values, by path), over documents of diff_json_parse.c.
+ * Objects are compared through sorted key indexes, so a diff is
+ * O(n log n) however the keys are ordered.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +21,13 @@ static void jw_raw(struct mlfs_jw *w, const char *s, size_t len)
 {
 	if (w->err)
 		return;
+	w->total += len;
+	if (w->limit && w->b->len + len > w->limit) {
+		if (w->limit > w->b->len)
+			w->err = mlfs_buf_append(w->b, s,
+						 w->limit - w->b->len);
+		return;
+	}
 	w->err = mlfs_buf_append(w->b, s, len);
 }
 
@@ -156,422 +164,44 @@ void mlfs_jw_f64(struct mlfs_jw *w, double v)
 		jw_fmt(w, "%.17g", v);
 }
 
-void mlfs_jw_value(struct mlfs_jw *w, const struct mlfs_json *v)
+void mlfs_jw_value(struct mlfs_jw *w, struct mlfs_jv v)
 {
-	switch (v->type) {
+	size_t n = mlfs_jv_count(v), len;
+	struct mlfs_jv c = mlfs_jv_first(v);
+	const char *str;
+
+	switch (mlfs_jv_type(v)) {
 	case MLFS_JSON_NULL: mlfs_jw_null(w); break;
 	case MLFS_JSON_FALSE: mlfs_jw_bool(w, false); break;
 	case MLFS_JSON_TRUE: mlfs_jw_bool(w, true); break;
 	case MLFS_JSON_NUMBER:
+		str = mlfs_jv_str(v, &len);
 		jw_sep(w);
-		jw_raw(w, v->str, v->len);
+		jw_raw(w, str, len);
 		break;
-	case MLFS_JSON_STRING: mlfs_jw_strn(w, v->str, v->len); break;
+	case MLFS_JSON_STRING:
+		str = mlfs_jv_str(v, &len);
+		mlfs_jw_strn(w, str, len);
+		break;
 	case MLFS_JSON_ARRAY:
 		mlfs_jw_arr(w);
-		for (size_t i = 0; i < v->n; i++)
-			mlfs_jw_value(w, v->v[i]);
+		for (size_t i = 0; i < n && !w->err; i++, c = mlfs_jv_next(c))
+			mlfs_jw_value(w, c);
 		mlfs_jw_arr_end(w);
 		break;
 	case MLFS_JSON_OBJECT:
 		mlfs_jw_obj(w);
-		for (size_t i = 0; i < v->n; i++) {
+		for (size_t i = 0; i < n && !w->err; i++, c = mlfs_jv_next(c)) {
+			str = mlfs_jv_key(c, &len);
 			jw_sep(w);
-			jw_quoted(w, v->keys[i], v->key_lens[i]);
+			jw_quoted(w, str, len);
 			jw_raw(w, ":", 1);
 			w->after_key = true;
-			mlfs_jw_value(w, v->v[i]);
+			mlfs_jw_value(w, c);
 		}
 		mlfs_jw_obj_end(w);
 		break;
 	}
-}
-
-/* ---- parser ------------------------------------------------------- */
-
-struct jp {
-	const char *p, *end, *start;
-	unsigned depth;
-	char *err;
-	size_t errlen;
-};
-
-static int jp_fail(struct jp *j, const char *what)
-{
-	if (j->err && j->errlen)
-		snprintf(j->err, j->errlen, "%s at byte %zu", what,
-			 (size_t)(j->p - j->start));
-	return -EBADMSG;
-}
-
-static void jp_ws(struct jp *j)
-{
-	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' ||
-				 *j->p == '\n' || *j->p == '\r'))
-		j->p++;
-}
-
-void mlfs_json_free(struct mlfs_json *j)
-{
-	if (!j)
-		return;
-	for (size_t i = 0; i < j->n; i++) {
-		mlfs_json_free(j->v[i]);
-		if (j->keys)
-			free(j->keys[i]);
-	}
-	free(j->keys);
-	free(j->key_lens);
-	free(j->v);
-	free(j->str);
-	free(j);
-}
-
-static int hex4(const char *p, unsigned *out)
-{
-	unsigned v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			v |= (unsigned)(c - 'A' + 10);
-		else
-			return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Decode a string literal at j->p (the opening quote); the decoded form
- * is never longer than the literal, so one allocation of that size. */
-static int jp_string(struct jp *j, char **out, size_t *outlen)
-{
-	const char *q = j->p + 1;
-	char *s, *d;
-	size_t cap;
-
-	while (q < j->end && *q != '"') {
-		if (*q == '\\' && q + 1 < j->end)
-			q++;
-		q++;
-	}
-	if (q >= j->end)
-		return jp_fail(j, "unterminated string");
-	cap = (size_t)(q - j->p);
-	s = malloc(cap + 1);
-	if (!s)
-		return -ENOMEM;
-	d = s;
-	j->p++;
-	while (*j->p != '"') {
-		unsigned char c = (unsigned char)*j->p;
-		unsigned u, lo;
-
-		if (c < 0x20) {
-			free(s);
-			return jp_fail(j, "control character in string");
-		}
-		if (c != '\\') {
-			*d++ = (char)c;
-			j->p++;
-			continue;
-		}
-		j->p++;
-		switch (*j->p) {
-		case '"': *d++ = '"'; break;
-		case '\\': *d++ = '\\'; break;
-		case '/': *d++ = '/'; break;
-		case 'b': *d++ = '\b'; break;
-		case 'f': *d++ = '\f'; break;
-		case 'n': *d++ = '\n'; break;
-		case 'r': *d++ = '\r'; break;
-		case 't': *d++ = '\t'; break;
-		case 'u':
-			if (j->end - j->p < 5 || hex4(j->p + 1, &u) < 0) {
-				free(s);
-				return jp_fail(j, "bad \\u escape");
-			}
-			j->p += 4;
-			if (u >= 0xd800 && u < 0xdc00) {
-				if (j->end - j->p < 7 || j->p[1] != '\\' ||
-				    j->p[2] != 'u' || hex4(j->p + 3, &lo) < 0 ||
-				    lo < 0xdc00 || lo >= 0xe000) {
-					free(s);
-					return jp_fail(j, "unpaired surrogate");
-				}
-				j->p += 6;
-				u = 0x10000 + ((u - 0xd800) << 10) +
-				    (lo - 0xdc00);
-			} else if (u >= 0xdc00 && u < 0xe000) {
-				free(s);
-				return jp_fail(j, "unpaired surrogate");
-			}
-			/* \uXXXX is 6 bytes (12 for a pair), UTF-8 at most
-			 * 3 (4): the output still fits. */
-			if (u < 0x80) {
-				*d++ = (char)u;
-			} else if (u < 0x800) {
-				*d++ = (char)(0xc0 | u >> 6);
-				*d++ = (char)(0x80 | (u & 0x3f));
-			} else if (u < 0x10000) {
-				*d++ = (char)(0xe0 | u >> 12);
-				*d++ = (char)(0x80 | ((u >> 6) & 0x3f));
-				*d++ = (char)(0x80 | (u & 0x3f));
-			} else {
-				*d++ = (char)(0xf0 | u >> 18);
-				*d++ = (char)(0x80 | ((u >> 12) & 0x3f));
-				*d++ = (char)(0x80 | ((u >> 6) & 0x3f));
-				*d++ = (char)(0x80 | (u & 0x3f));
-			}
-			break;
-		default:
-			free(s);
-			return jp_fail(j, "bad escape");
-		}
-		j->p++;
-	}
-	j->p++;
-	*d = 0;
-	*out = s;
-	*outlen = (size_t)(d - s);
-	return 0;
-}
-
-static int jp_number(struct jp *j, struct mlfs_json *v)
-{
-	const char *s = j->p;
-	char *endp;
-
-	if (j->p < j->end && *j->p == '-')
-		j->p++;
-	if (j->p >= j->end || *j->p < '0' || *j->p > '9')
-		return jp_fail(j, "bad number");
-	if (*j->p == '0')
-		j->p++;
-	else
-		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-			j->p++;
-	if (j->p < j->end && *j->p == '.') {
-		j->p++;
-		if (j->p >= j->end || *j->p < '0' || *j->p > '9')
-			return jp_fail(j, "bad number");
-		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-			j->p++;
-	}
-	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
-		j->p++;
-		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
-			j->p++;
-		if (j->p >= j->end || *j->p < '0' || *j->p > '9')
-			return jp_fail(j, "bad number");
-		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
-			j->p++;
-	}
-	v->len = (size_t)(j->p - s);
-	v->str = strndup(s, v->len);
-	if (!v->str)
-		return -ENOMEM;
-	v->num = strtod(v->str, &endp);
-	return 0;
-}
-
-static int jp_value(struct jp *j, struct mlfs_json **out);
-
-static int jp_push(struct mlfs_json *v, size_t *cap, struct mlfs_json *child,
-		   char *key, size_t klen)
-{
-	if (v->n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 4;
-		struct mlfs_json **nv = realloc(v->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		v->v = nv;
-		if (v->type == MLFS_JSON_OBJECT) {
-			char **nk = realloc(v->keys, nc * sizeof(*nk));
-			size_t *nl;
-
-			if (!nk)
-				return -ENOMEM;
-			v->keys = nk;
-			nl = realloc(v->key_lens, nc * sizeof(*nl));
-			if (!nl)
-				return -ENOMEM;
-			v->key_lens = nl;
-		}
-		*cap = nc;
-	}
-	v->v[v->n] = child;
-	if (v->type == MLFS_JSON_OBJECT) {
-		v->keys[v->n] = key;
-		v->key_lens[v->n] = klen;
-	}
-	v->n++;
-	return 0;
-}
-
-static int jp_container(struct jp *j, struct mlfs_json *v)
-{
-	char close = v->type == MLFS_JSON_OBJECT ? '}' : ']';
-	size_t cap = 0;
-	int r;
-
-	if (++j->depth > MLFS_JSON_DEPTH_MAX)
-		return jp_fail(j, "nesting too deep");
-	j->p++;
-	jp_ws(j);
-	if (j->p < j->end && *j->p == close) {
-		j->p++;
-		j->depth--;
-		return 0;
-	}
-	for (;;) {
-		struct mlfs_json *child = NULL;
-		char *key = NULL;
-		size_t klen = 0;
-
-		jp_ws(j);
-		if (v->type == MLFS_JSON_OBJECT) {
-			if (j->p >= j->end || *j->p != '"')
-				return jp_fail(j, "expected a key");
-			r = jp_string(j, &key, &klen);
-			if (r < 0)
-				return r;
-			jp_ws(j);
-			if (j->p >= j->end || *j->p != ':') {
-				free(key);
-				return jp_fail(j, "expected ':'");
-			}
-			j->p++;
-		}
-		r = jp_value(j, &child);
-		if (r == 0)
-			r = jp_push(v, &cap, child, key, klen);
-		if (r < 0) {
-			mlfs_json_free(child);
-			free(key);
-			return r;
-		}
-		jp_ws(j);
-		if (j->p < j->end && *j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (j->p < j->end && *j->p == close) {
-			j->p++;
-			break;
-		}
-		return jp_fail(j, v->type == MLFS_JSON_OBJECT ?
-			       "expected ',' or '}'" : "expected ',' or ']'");
-	}
-	j->depth--;
-	return 0;
-}
-
-static int jp_value(struct jp *j, struct mlfs_json **out)
-{
-	struct mlfs_json *v;
-	int r = 0;
-
-	jp_ws(j);
-	if (j->p >= j->end)
-		return jp_fail(j, "unexpected end of input");
-	v = calloc(1, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	switch (*j->p) {
-	case '{':
-		v->type = MLFS_JSON_OBJECT;
-		r = jp_container(j, v);
-		break;
-	case '[':
-		v->type = MLFS_JSON_ARRAY;
-		r = jp_container(j, v);
-		break;
-	case '"':
-		v->type = MLFS_JSON_STRING;
-		r = jp_string(j, &v->str, &v->len);
-		break;
-	case 't': case 'f': case 'n': {
-		static const struct { const char *w; enum mlfs_json_type t; }
-		lit[] = { { "true", MLFS_JSON_TRUE },
-			  { "false", MLFS_JSON_FALSE },
-			  { "null", MLFS_JSON_NULL } };
-		size_t i;
-
-		for (i = 0; i < MLFS_ARRAY_SIZE(lit); i++) {
-			size_t l = strlen(lit[i].w);
-
-			if ((size_t)(j->end - j->p) >= l &&
-			    !memcmp(j->p, lit[i].w, l)) {
-				v->type = lit[i].t;
-				j->p += l;
-				break;
-			}
-		}
-		if (i == MLFS_ARRAY_SIZE(lit))
-			r = jp_fail(j, "unexpected character");
-		break;
-	}
-	default:
-		if (*j->p == '-' || (*j->p >= '0' && *j->p <= '9')) {
-			v->type = MLFS_JSON_NUMBER;
-			r = jp_number(j, v);
-		} else {
-			r = jp_fail(j, "unexpected character");
-		}
-	}
-	if (r < 0) {
-		mlfs_json_free(v);
-		return r;
-	}
-	*out = v;
-	return 0;
-}
-
-int mlfs_json_parse(const char *p, size_t len, struct mlfs_json **out,
-		    char *err, size_t errlen)
-{
-	struct jp j = { p, p + len, p, 0, err, errlen };
-	struct mlfs_json *v = NULL;
-	int r;
-
-	*out = NULL;
-	if (err && errlen)
-		err[0] = 0;
-	/* A UTF-8 byte order mark is allowed before the value. */
-	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
-		j.p += 3;
-	r = jp_value(&j, &v);
-	if (r < 0)
-		return r;
-	jp_ws(&j);
-	if (j.p != j.end) {
-		mlfs_json_free(v);
-		return jp_fail(&j, "trailing data after the value");
-	}
-	*out = v;
-	return 0;
-}
-
-const struct mlfs_json *mlfs_json_get(const struct mlfs_json *obj,
-				      const char *key)
-{
-	size_t kl = strlen(key);
-
-	if (!obj || obj->type != MLFS_JSON_OBJECT)
-		return NULL;
-	/* Last duplicate wins, as in most parsers. */
-	for (size_t i = obj->n; i-- > 0;)
-		if (obj->key_lens[i] == kl && !memcmp(obj->keys[i], key, kl))
-			return obj->v[i];
-	return NULL;
 }
 
 /* ---- the JSON content diff ---------------------------------------- */
@@ -581,36 +211,91 @@ struct jd {
 	struct mlfs_buf *text;
 	struct mlfs_buf path;
 	uint64_t changed, added, removed;
-	size_t shown, max_shown;
+	size_t shown, hidden, max_shown;
+	size_t out_max; /* stop showing once the output is this large */
 	int err;
 };
 
-static bool json_equal(const struct mlfs_json *a, const struct mlfs_json *b)
+/* An object's members sorted by key, equal keys in document order. */
+struct kidx {
+	struct mlfs_jv *v;
+	size_t n;
+};
+
+static int key_cmp(struct mlfs_jv a, struct mlfs_jv b)
 {
-	if (a->type != b->type)
+	size_t la, lb;
+	const char *ka = mlfs_jv_key(a, &la), *kb = mlfs_jv_key(b, &lb);
+	int c = memcmp(ka, kb, la < lb ? la : lb);
+
+	return c ? c : la < lb ? -1 : la > lb;
+}
+
+static int kidx_cmp(const void *x, const void *y)
+{
+	const struct mlfs_jv *a = x, *b = y;
+	int c = key_cmp(*a, *b);
+
+	return c ? c : a->at < b->at ? -1 : a->at > b->at;
+}
+
+static int kidx_build(struct mlfs_jv obj, struct kidx *k)
+{
+	struct mlfs_jv c = mlfs_jv_first(obj);
+
+	k->n = mlfs_jv_count(obj);
+	k->v = malloc((k->n ? k->n : 1) * sizeof(*k->v));
+	if (!k->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < k->n; i++, c = mlfs_jv_next(c))
+		k->v[i] = c;
+	if (k->n > 1)
+		qsort(k->v, k->n, sizeof(*k->v), kidx_cmp);
+	return 0;
+}
+
+/* The member of @k whose key is @key's (the last duplicate), or none. */
+static struct mlfs_jv kidx_find(const struct kidx *k, struct mlfs_jv key)
+{
+	size_t lo = 0, hi = k->n;
+
+	/* First entry with a greater key; the one before it is the last
+	 * duplicate of @key, if any. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (key_cmp(k->v[mid], key) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && key_cmp(k->v[lo - 1], key) == 0)
+		return k->v[lo - 1];
+	return (struct mlfs_jv){ NULL, 0 };
+}
+
+/* Scalars (and an empty container against one of its own type). */
+static bool scalar_equal(struct mlfs_jv a, struct mlfs_jv b)
+{
+	enum mlfs_json_type t = mlfs_jv_type(a);
+	size_t la, lb;
+	const char *sa, *sb;
+
+	if (t != mlfs_jv_type(b))
 		return false;
-	switch (a->type) {
+	switch (t) {
 	case MLFS_JSON_NUMBER:
-		return a->num == b->num || (a->len == b->len &&
-					    !memcmp(a->str, b->str, a->len));
+		sa = mlfs_jv_str(a, &la);
+		sb = mlfs_jv_str(b, &lb);
+		return (la == lb && !memcmp(sa, sb, la)) ||
+		       mlfs_jv_num(a) == mlfs_jv_num(b);
 	case MLFS_JSON_STRING:
-		return a->len == b->len && !memcmp(a->str, b->str, a->len);
+		sa = mlfs_jv_str(a, &la);
+		sb = mlfs_jv_str(b, &lb);
+		return la == lb && !memcmp(sa, sb, la);
 	case MLFS_JSON_ARRAY:
 	case MLFS_JSON_OBJECT:
-		if (a->n != b->n)
-			return false;
-		for (size_t i = 0; i < a->n; i++) {
-			const struct mlfs_json *bv = b->v[i];
-
-			if (a->type == MLFS_JSON_OBJECT) {
-				bv = mlfs_json_get(b, a->keys[i]);
-				if (!bv)
-					return false;
-			}
-			if (!json_equal(a->v[i], bv))
-				return false;
-		}
-		return true;
+		return !mlfs_jv_count(a) && !mlfs_jv_count(b);
 	default:
 		return true;
 	}
@@ -629,27 +314,28 @@ static void text_printf(struct jd *d, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Render a value for the text output, cut at 200 bytes. */
-static void text_value(struct jd *d, const struct mlfs_json *v)
+/* Render a value for the text output, cut at 200 bytes (the rest is only
+ * counted, never held). */
+static void text_value(struct jd *d, struct mlfs_jv v)
 {
 	struct mlfs_buf b = MLFS_BUF_INIT;
 	struct mlfs_jw w;
 
 	mlfs_jw_init(&w, &b);
+	w.limit = 200;
 	mlfs_jw_value(&w, v);
-	if (w.err) {
+	if (w.err)
 		d->err = w.err;
-	} else if (b.len > 200) {
-		text_printf(d, "%.*s... (%zu bytes)", 200, (const char *)b.data,
-			    b.len);
-	} else {
+	else if (w.total > 200)
+		text_printf(d, "%.*s... (%" PRIu64 " bytes)", (int)b.len,
+			    (const char *)b.data, w.total);
+	else
 		text_printf(d, "%.*s", (int)b.len, (const char *)b.data);
-	}
 	mlfs_buf_release(&b);
 }
 
-static void jd_report(struct jd *d, const char *kind,
-		      const struct mlfs_json *a, const struct mlfs_json *b)
+static void jd_report(struct jd *d, const char *kind, struct mlfs_jv a,
+		      struct mlfs_jv b)
 {
 	if (kind[0] == 'c')
 		d->changed++;
@@ -657,29 +343,33 @@ static void jd_report(struct jd *d, const char *kind,
 		d->added++;
 	else
 		d->removed++;
-	if (d->shown++ >= d->max_shown)
+	if (d->shown >= d->max_shown || d->w->b->len + d->text->len >
+	    d->out_max) {
+		d->hidden++;
 		return;
+	}
+	d->shown++;
 	mlfs_jw_obj(d->w);
 	mlfs_jw_key(d->w, "path");
 	mlfs_jw_strn(d->w, (const char *)d->path.data, d->path.len);
 	mlfs_jw_key(d->w, "change");
 	mlfs_jw_str(d->w, kind);
-	if (a) {
+	if (a.doc) {
 		mlfs_jw_key(d->w, "old");
 		mlfs_jw_value(d->w, a);
 	}
-	if (b) {
+	if (b.doc) {
 		mlfs_jw_key(d->w, "new");
 		mlfs_jw_value(d->w, b);
 	}
 	mlfs_jw_obj_end(d->w);
 	text_printf(d, "%c %.*s: ", kind[0] == 'c' ? '~' : kind[0] == 'a' ?
 		    '+' : '-', (int)d->path.len, (const char *)d->path.data);
-	if (a)
+	if (a.doc)
 		text_value(d, a);
-	if (a && b)
+	if (a.doc && b.doc)
 		text_printf(d, " -> ");
-	if (b)
+	if (b.doc)
 		text_value(d, b);
 	text_printf(d, "\n");
 }
@@ -717,69 +407,97 @@ static void path_push_key(struct jd *d, const char *k, size_t kl)
 	mlfs_buf_release(&tmp);
 }
 
-static void jd_walk(struct jd *d, const struct mlfs_json *a,
-		    const struct mlfs_json *b)
+static void jd_walk(struct jd *d, struct mlfs_jv a, struct mlfs_jv b);
+
+static void jd_objects(struct jd *d, struct mlfs_jv a, struct mlfs_jv b)
 {
-	size_t mark = d->path.len;
-	char idx[32];
+	struct kidx ka = { NULL, 0 }, kb = { NULL, 0 };
+	size_t mark = d->path.len, n, kl;
+	struct mlfs_jv c;
+	const char *k;
 
-	if (d->err || json_equal(a, b))
-		return;
-	if (a->type == MLFS_JSON_OBJECT && b->type == MLFS_JSON_OBJECT) {
-		for (size_t i = 0; i < a->n; i++) {
-			const struct mlfs_json *bv, *av;
+	d->err = kidx_build(a, &ka);
+	if (!d->err)
+		d->err = kidx_build(b, &kb);
+	n = mlfs_jv_count(a);
+	c = mlfs_jv_first(a);
+	for (size_t i = 0; i < n && !d->err; i++, c = mlfs_jv_next(c)) {
+		struct mlfs_jv bv;
 
-			/* A duplicate key: only the last occurrence counts. */
-			av = mlfs_json_get(a, a->keys[i]);
-			if (av != a->v[i])
-				continue;
-			bv = mlfs_json_get(b, a->keys[i]);
-			path_push_key(d, a->keys[i], a->key_lens[i]);
-			if (!bv)
-				jd_report(d, "removed", av, NULL);
-			else
-				jd_walk(d, av, bv);
-			d->path.len = mark;
-		}
-		for (size_t i = 0; i < b->n; i++) {
-			if (mlfs_json_get(b, b->keys[i]) != b->v[i] ||
-			    mlfs_json_get(a, b->keys[i]))
-				continue;
-			path_push_key(d, b->keys[i], b->key_lens[i]);
-			jd_report(d, "added", NULL, b->v[i]);
-			d->path.len = mark;
-		}
-		return;
+		/* A duplicate key: only the last occurrence counts. */
+		if (kidx_find(&ka, c).at != c.at)
+			continue;
+		bv = kidx_find(&kb, c);
+		k = mlfs_jv_key(c, &kl);
+		path_push_key(d, k, kl);
+		if (!bv.doc)
+			jd_report(d, "removed", c, bv);
+		else
+			jd_walk(d, c, bv);
+		d->path.len = mark;
 	}
-	if (a->type == MLFS_JSON_ARRAY && b->type == MLFS_JSON_ARRAY) {
-		size_t n = a->n > b->n ? a->n : b->n;
-
-		for (size_t i = 0; i < n; i++) {
-			int l = snprintf(idx, sizeof(idx), "[%zu]", i);
-
-			if (!d->err)
-				d->err = mlfs_buf_append(&d->path, idx,
-							 (size_t)l);
-			if (i >= b->n)
-				jd_report(d, "removed", a->v[i], NULL);
-			else if (i >= a->n)
-				jd_report(d, "added", NULL, b->v[i]);
-			else
-				jd_walk(d, a->v[i], b->v[i]);
-			d->path.len = mark;
-		}
-		return;
+	n = mlfs_jv_count(b);
+	c = mlfs_jv_first(b);
+	for (size_t i = 0; i < n && !d->err; i++, c = mlfs_jv_next(c)) {
+		if (kidx_find(&kb, c).at != c.at || kidx_find(&ka, c).doc)
+			continue;
+		k = mlfs_jv_key(c, &kl);
+		path_push_key(d, k, kl);
+		jd_report(d, "added", (struct mlfs_jv){ NULL, 0 }, c);
+		d->path.len = mark;
 	}
-	jd_report(d, "changed", a, b);
+	free(ka.v);
+	free(kb.v);
 }
 
+static void jd_arrays(struct jd *d, struct mlfs_jv a, struct mlfs_jv b)
+{
+	size_t na = mlfs_jv_count(a), nb = mlfs_jv_count(b);
+	size_t n = na > nb ? na : nb, mark = d->path.len;
+	struct mlfs_jv ca = mlfs_jv_first(a), cb = mlfs_jv_first(b);
+	struct mlfs_jv none = { NULL, 0 };
+	char idx[32];
+
+	for (size_t i = 0; i < n && !d->err; i++) {
+		int l = snprintf(idx, sizeof(idx), "[%zu]", i);
+
+		d->err = mlfs_buf_append(&d->path, idx, (size_t)l);
+		if (i >= nb)
+			jd_report(d, "removed", ca, none);
+		else if (i >= na)
+			jd_report(d, "added", none, cb);
+		else
+			jd_walk(d, ca, cb);
+		d->path.len = mark;
+		if (i + 1 < na)
+			ca = mlfs_jv_next(ca);
+		if (i + 1 < nb)
+			cb = mlfs_jv_next(cb);
+	}
+}
+
+static void jd_walk(struct jd *d, struct mlfs_jv a, struct mlfs_jv b)
+{
+	enum mlfs_json_type ta = mlfs_jv_type(a), tb = mlfs_jv_type(b);
+
+	if (d->err || scalar_equal(a, b))
+		return;
+	if (ta == MLFS_JSON_OBJECT && tb == MLFS_JSON_OBJECT)
+		jd_objects(d, a, b);
+	else if (ta == MLFS_JSON_ARRAY && tb == MLFS_JSON_ARRAY)
+		jd_arrays(d, a, b);
+	else
+		jd_report(d, "changed", a, b);
+}
+
+/* Read all of @s into @out (left empty on failure). */
 static int load_all(const struct mlfs_diff_src *s, uint64_t max,
 		    struct mlfs_buf *out)
 {
 	int r;
 
 	if (s->size > max)
-		return -EFBIG;
+		return -E2BIG;
 	r = mlfs_buf_reserve(out, (size_t)s->size + 1);
 	if (r < 0)
 		return r;
@@ -790,42 +508,53 @@ static int load_all(const struct mlfs_diff_src *s, uint64_t max,
 	return 0;
 }
 
+/* Load and parse one side; the document takes the text's memory. */
+static int load_side(const struct mlfs_diff_src *s, uint64_t max,
+		     const char *label, struct mlfs_json **doc,
+		     struct mlfs_diff_out *out)
+{
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	char err[160];
+	int r = load_all(s, max, &b);
+
+	if (r == -E2BIG) {
+		snprintf(out->err, sizeof(out->err), "%s: JSON file of %"
+			 PRIu64 " bytes too large to diff (limit %" PRIu64
+			 " bytes)", label, s->size, max);
+		mlfs_buf_release(&b);
+		return r;
+	}
+	if (r < 0) {
+		mlfs_buf_release(&b);
+		return r;
+	}
+	r = mlfs_json_parse_buf(&b, doc, err, sizeof(err));
+	if (r == -EBADMSG)
+		snprintf(out->err, sizeof(out->err),
+			 "%s: malformed JSON: %s", label, err);
+	else if (r == -E2BIG)
+		snprintf(out->err, sizeof(out->err), "%s: JSON %s too large "
+			 "to diff", label, err);
+	return r;
+}
+
 static int json_diff(const struct mlfs_diff_src *a,
 		     const struct mlfs_diff_src *b,
 		     const struct mlfs_diff_content_opts *o,
 		     struct mlfs_diff_out *out)
 {
-	struct mlfs_buf ba = MLFS_BUF_INIT, bb = MLFS_BUF_INIT;
 	struct mlfs_json *ja = NULL, *jb = NULL;
 	uint64_t max = o->json_max ? o->json_max : 64ull << 20;
 	struct mlfs_jw w;
 	struct jd d;
-	char err[160];
 	int r;
 
 	out->format = "json";
-	r = load_all(a, max, &ba);
+	if (max > MLFS_JSON_MAX)
+		max = MLFS_JSON_MAX;
+	r = load_side(a, max, "old version", &ja, out);
 	if (r == 0)
-		r = load_all(b, max, &bb);
-	if (r == -EFBIG) {
-		snprintf(out->err, sizeof(out->err),
-			 "JSON file larger than %" PRIu64 " bytes", max);
-		r = -EBADMSG;
-	}
-	if (r < 0)
-		goto out;
-	r = mlfs_json_parse((const char *)ba.data, ba.len, &ja, err,
-			    sizeof(err));
-	if (r == -EBADMSG)
-		snprintf(out->err, sizeof(out->err),
-			 "old version: malformed JSON: %s", err);
-	if (r < 0)
-		goto out;
-	r = mlfs_json_parse((const char *)bb.data, bb.len, &jb, err,
-			    sizeof(err));
-	if (r == -EBADMSG)
-		snprintf(out->err, sizeof(out->err),
-			 "new version: malformed JSON: %s", err);
+		r = load_side(b, max, "new version", &jb, out);
 	if (r < 0)
 		goto out;
 
@@ -838,9 +567,12 @@ static int json_diff(const struct mlfs_diff_src *a,
 	memset(&d, 0, sizeof(d));
 	d.w = &w;
 	d.text = &out->text;
-	/* Configs are small: show every change up to a generous cap. */
+	/* Configs are small: show every change up to a generous cap, and
+	 * stop showing (not counting) once the output outgrows the input:
+	 * a long path repeated in every change would multiply it. */
 	d.max_shown = o->max_examples > 1000 ? o->max_examples : 1000;
-	jd_walk(&d, ja, jb);
+	d.out_max = (size_t)(a->size + b->size) + (1u << 20);
+	jd_walk(&d, mlfs_json_root(ja), mlfs_json_root(jb));
 	mlfs_jw_arr_end(&w);
 	mlfs_jw_key(&w, "changed");
 	mlfs_jw_u64(&w, d.changed);
@@ -850,9 +582,9 @@ static int json_diff(const struct mlfs_diff_src *a,
 	mlfs_jw_u64(&w, d.removed);
 	mlfs_jw_obj_end(&w);
 	out->equal = d.changed + d.added + d.removed == 0;
-	if (!d.err && d.shown > d.max_shown)
-		text_printf(&d, "... %zu more changes\n",
-			    d.shown - d.max_shown);
+	/* Counted but not shown: past max_shown or out_max. */
+	if (!d.err && d.hidden)
+		text_printf(&d, "... %zu more changes\n", d.hidden);
 	if (!d.err && out->equal)
 		text_printf(&d, "same JSON value (formatting only)\n");
 	r = d.err ? d.err : w.err;
@@ -860,8 +592,6 @@ static int json_diff(const struct mlfs_diff_src *a,
 out:
 	mlfs_json_free(ja);
 	mlfs_json_free(jb);
-	mlfs_buf_release(&ba);
-	mlfs_buf_release(&bb);
 	return r;
 }
 

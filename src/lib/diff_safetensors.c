@@ -778,26 +778,30 @@ static int side_from_dir(struct st_side *s, struct mlfs_store *st,
 		    has_suffix(t->e[i].name, ".safetensors.index.json"))
 			ie = &t->e[i];
 	if (ie) {
-		const struct mlfs_json *map;
+		struct mlfs_jv map, f;
+		size_t n;
 
 		r = st_index_load(st, ie, label, &idx, &map, err, errlen);
 		if (r < 0)
 			goto out;
-		for (size_t i = 0; i < map->n; i++) {
-			const struct mlfs_json *f = map->v[i];
+		n = mlfs_jv_count(map);
+		f = mlfs_jv_first(map);
+		for (size_t i = 0; i < n; i++, f = mlfs_jv_next(f)) {
 			const struct mlfs_entry *se;
+			size_t fl;
+			const char *fs = mlfs_jv_str(f, &fl);
 
-			if (f->type != MLFS_JSON_STRING ||
-			    strlen(f->str) != f->len) {
+			if (mlfs_jv_type(f) != MLFS_JSON_STRING ||
+			    strlen(fs) != fl) {
 				r = st_fail(err, errlen, "%s: %s: bad shard "
 					    "name", label, ie->name);
 				goto out;
 			}
-			se = mlfs_tree_find(t, f->str);
+			se = mlfs_tree_find(t, fs);
 			if (!se || se->type != MLFS_ENTRY_FILE) {
 				r = st_fail(err, errlen, "%s: shard '%.100s' "
 					    "named by %s is missing", label,
-					    f->str, ie->name);
+					    fs, ie->name);
 				goto out;
 			}
 			r = add_shard(s, st, se, dir);

@@ -29,11 +29,10 @@ int st_fail(char *err, size_t errlen, const char *fmt, ...)
 
 /* Read and parse the *.safetensors.index.json @ie of a sharded checkpoint
  * (@label names the version in errors). On success *@idx owns the JSON
- * (free with mlfs_json_free) and *@map points into it at the weight_map
- * object. Returns 0, -EBADMSG (too large, not JSON, no weight_map: @err
+ * (free with mlfs_json_free) and *@map is its weight_map object. Returns 0, -EBADMSG (too large, not JSON, no weight_map: @err
  * says which), -ENOMEM, -errno from the store. */
 int st_index_load(struct mlfs_store *st, const struct mlfs_entry *ie,
 		  const char *label, struct mlfs_json **idx,
-		  const struct mlfs_json **map, char *err, size_t errlen);
+		  struct mlfs_jv *map, char *err, size_t errlen);
 
 #endif

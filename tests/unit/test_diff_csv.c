@@ -18,6 +18,16 @@
 
 #include "diff_csv.h"
 
+/* A JSON string value, NUL-terminated (strings here hold no NULs). */
+static const char *jstr(struct mlfs_jv v)
+{
+	size_t len;
+	const char *s = mlfs_jv_str(v, &len);
+
+	assert_non_null(s);
+	return s;
+}
+
 static int run(const char *path, const char *a, const char *b,
 	       const char *key, struct mlfs_csv_result *res,
 	       struct mlfs_diff_out *out)
@@ -71,7 +81,7 @@ static void test_csv_key_reports_changed_rows_and_columns(void **state)
 	struct mlfs_csv_result r;
 	struct mlfs_diff_out out;
 	struct mlfs_json *j = NULL;
-	const struct mlfs_json *ch;
+	struct mlfs_jv root, ch;
 	char err[128];
 
 	(void)state;
@@ -86,12 +96,14 @@ static void test_csv_key_reports_changed_rows_and_columns(void **state)
 			       "~ id=1 (line 2 -> 2): price: 3.5 -> 3.7\n"));
 	assert_int_equal(mlfs_json_parse((char *)out.json.data, out.json.len,
 					 &j, err, sizeof(err)), 0);
-	ch = mlfs_json_get(mlfs_json_get(j, "examples"), "changed");
-	assert_int_equal(ch->n, 1);
-	assert_string_equal(mlfs_json_get(ch->v[0], "key")->str, "1");
-	assert_string_equal(mlfs_json_get(mlfs_json_get(mlfs_json_get(ch->v[0],
-			    "columns"), "price"), "new")->str, "3.7");
-	assert_string_equal(mlfs_json_get(j, "key")->str, "id");
+	root = mlfs_json_root(j);
+	ch = mlfs_jv_get(mlfs_jv_get(root, "examples"), "changed");
+	assert_int_equal(mlfs_jv_count(ch), 1);
+	assert_string_equal(jstr(mlfs_jv_get(mlfs_jv_first(ch), "key")), "1");
+	assert_string_equal(jstr(mlfs_jv_get(mlfs_jv_get(mlfs_jv_get(
+			    mlfs_jv_first(ch), "columns"), "price"), "new")),
+			    "3.7");
+	assert_string_equal(jstr(mlfs_jv_get(root, "key")), "id");
 	mlfs_json_free(j);
 	mlfs_diff_out_release(&out);
 }
@@ -225,7 +237,7 @@ static void test_csv_examples_are_capped_and_in_file_order(void **state)
 	struct mlfs_diff_out out;
 	char line[32];
 	struct mlfs_json *j = NULL;
-	const struct mlfs_json *ex;
+	struct mlfs_jv ex, e;
 	char err[128];
 
 	(void)state;
@@ -243,10 +255,12 @@ static void test_csv_examples_are_capped_and_in_file_order(void **state)
 	assert_int_equal(r.rows_added, 1000);
 	assert_int_equal(mlfs_json_parse((char *)out.json.data, out.json.len,
 					 &j, err, sizeof(err)), 0);
-	ex = mlfs_json_get(mlfs_json_get(j, "examples"), "added");
-	assert_int_equal(ex->n, 5);
-	for (size_t i = 0; i < 5; i++)
-		assert_true(mlfs_json_get(ex->v[i], "line")->num == (double)i + 2);
+	ex = mlfs_jv_get(mlfs_jv_get(mlfs_json_root(j), "examples"), "added");
+	assert_int_equal(mlfs_jv_count(ex), 5);
+	e = mlfs_jv_first(ex);
+	for (size_t i = 0; i < 5; i++, e = mlfs_jv_next(e))
+		assert_true(mlfs_jv_num(mlfs_jv_get(e, "line")) ==
+			    (double)i + 2);
 	mlfs_json_free(j);
 	mlfs_diff_out_release(&out);
 	mlfs_buf_release(&a);

@@ -19,22 +19,49 @@ static int parse(const char *s, struct mlfs_json **out, char *err)
 	return mlfs_json_parse(s, strlen(s), out, err, 128);
 }
 
+static struct mlfs_jv get(struct mlfs_jv o, const char *k)
+{
+	return mlfs_jv_get(o, k);
+}
+
+/* A string's (or number literal's) bytes, NUL-terminated copy kept in a
+ * small ring so several can be compared in one assert. */
+static const char *str(struct mlfs_jv v)
+{
+	static char ring[4][256];
+	static int at;
+	size_t len;
+	const char *s = mlfs_jv_str(v, &len);
+	char *d = ring[at++ % 4];
+
+	assert_non_null(s);
+	assert_true(len < 256);
+	memcpy(d, s, len);
+	d[len] = 0;
+	return d;
+}
+
 static void test_json_parse_object_reads_members(void **state)
 {
 	struct mlfs_json *j = NULL;
+	struct mlfs_jv r;
 	char err[128];
 
 	(void)state;
 	assert_int_equal(parse("{\"a\": [1, 2.5e1, -0], \"b\": \"x\\u00e9\\n\","
 			       " \"c\": null, \"d\": true}", &j, err), 0);
-	assert_int_equal(j->type, MLFS_JSON_OBJECT);
-	assert_int_equal(j->n, 4);
-	assert_int_equal(mlfs_json_get(j, "a")->n, 3);
-	assert_true(mlfs_json_get(j, "a")->v[1]->num == 25.0);
-	assert_string_equal(mlfs_json_get(j, "b")->str, "x\xc3\xa9\n");
-	assert_int_equal(mlfs_json_get(j, "c")->type, MLFS_JSON_NULL);
-	assert_int_equal(mlfs_json_get(j, "d")->type, MLFS_JSON_TRUE);
-	assert_null(mlfs_json_get(j, "zz"));
+	r = mlfs_json_root(j);
+	assert_int_equal(mlfs_jv_type(r), MLFS_JSON_OBJECT);
+	assert_int_equal(mlfs_jv_count(r), 4);
+	assert_int_equal(mlfs_jv_count(get(r, "a")), 3);
+	assert_true(mlfs_jv_num(mlfs_jv_at(get(r, "a"), 1)) == 25.0);
+	assert_string_equal(str(mlfs_jv_at(get(r, "a"), 1)), "2.5e1");
+	assert_string_equal(str(mlfs_jv_at(get(r, "a"), 2)), "-0");
+	assert_string_equal(str(get(r, "b")), "x\xc3\xa9\n");
+	assert_int_equal(mlfs_jv_type(get(r, "c")), MLFS_JSON_NULL);
+	assert_int_equal(mlfs_jv_type(get(r, "d")), MLFS_JSON_TRUE);
+	assert_null(get(r, "zz").doc);
+	assert_null(mlfs_jv_at(get(r, "a"), 3).doc);
 	mlfs_json_free(j);
 }
 
@@ -45,7 +72,7 @@ static void test_json_parse_surrogate_pair_decodes_to_utf8(void **state)
 
 	(void)state;
 	assert_int_equal(parse("\"\\ud83d\\ude00\"", &j, err), 0);
-	assert_string_equal(j->str, "\xf0\x9f\x98\x80");
+	assert_string_equal(str(mlfs_json_root(j)), "\xf0\x9f\x98\x80");
 	mlfs_json_free(j);
 }
 
@@ -149,7 +176,7 @@ static void test_json_diff_reports_changed_added_removed_keys(void **state)
 {
 	struct mlfs_diff_out out;
 	struct mlfs_json *j = NULL;
-	const struct mlfs_json *ch;
+	struct mlfs_jv r, ch;
 	char err[128];
 
 	(void)state;
@@ -162,19 +189,20 @@ static void test_json_diff_reports_changed_added_removed_keys(void **state)
 	assert_false(out.equal);
 	assert_int_equal(mlfs_json_parse((char *)out.json.data, out.json.len,
 					 &j, err, sizeof(err)), 0);
-	assert_true(mlfs_json_get(j, "changed")->num == 2);
-	assert_true(mlfs_json_get(j, "added")->num == 2);
-	assert_true(mlfs_json_get(j, "removed")->num == 1);
-	ch = mlfs_json_get(j, "changes");
-	assert_int_equal(ch->n, 5);
-	assert_string_equal(mlfs_json_get(ch->v[0], "path")->str, ".lr");
-	assert_string_equal(mlfs_json_get(ch->v[0], "old")->str, "0.1");
-	assert_string_equal(mlfs_json_get(ch->v[0], "new")->str, "0.2");
-	assert_string_equal(mlfs_json_get(ch->v[1], "path")->str, ".layers[1]");
-	assert_string_equal(mlfs_json_get(ch->v[2], "path")->str, ".layers[2]");
-	assert_string_equal(mlfs_json_get(ch->v[2], "change")->str, "added");
-	assert_string_equal(mlfs_json_get(ch->v[3], "path")->str, ".old");
-	assert_string_equal(mlfs_json_get(ch->v[4], "path")->str,
+	r = mlfs_json_root(j);
+	assert_true(mlfs_jv_num(get(r, "changed")) == 2);
+	assert_true(mlfs_jv_num(get(r, "added")) == 2);
+	assert_true(mlfs_jv_num(get(r, "removed")) == 1);
+	ch = get(r, "changes");
+	assert_int_equal(mlfs_jv_count(ch), 5);
+	assert_string_equal(str(get(mlfs_jv_at(ch, 0), "path")), ".lr");
+	assert_string_equal(str(get(mlfs_jv_at(ch, 0), "old")), "0.1");
+	assert_string_equal(str(get(mlfs_jv_at(ch, 0), "new")), "0.2");
+	assert_string_equal(str(get(mlfs_jv_at(ch, 1), "path")), ".layers[1]");
+	assert_string_equal(str(get(mlfs_jv_at(ch, 2), "path")), ".layers[2]");
+	assert_string_equal(str(get(mlfs_jv_at(ch, 2), "change")), "added");
+	assert_string_equal(str(get(mlfs_jv_at(ch, 3), "path")), ".old");
+	assert_string_equal(str(get(mlfs_jv_at(ch, 4), "path")),
 			    "[\"new key\"]");
 	assert_non_null(strstr((char *)out.text.data, "~ .lr: 0.1 -> 0.2\n"));
 	mlfs_json_free(j);
@@ -204,6 +232,158 @@ static void test_json_diff_malformed_falls_back_to_binary(void **state)
 	mlfs_diff_out_release(&out);
 }
 
+static void test_json_strings_with_nul_bytes_keep_their_length(void **state)
+{
+	struct mlfs_json *j = NULL;
+	struct mlfs_jv r, c;
+	const char *k, *v;
+	size_t kl, vl;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(parse("{\"a\\u0000b\": \"x\\u0000yz\", \"k\": [\"\"]}",
+			       &j, err), 0);
+	r = mlfs_json_root(j);
+	c = mlfs_jv_first(r);
+	k = mlfs_jv_key(c, &kl);
+	v = mlfs_jv_str(c, &vl);
+	assert_int_equal(kl, 3);
+	assert_memory_equal(k, "a\0b", 3);
+	assert_int_equal(vl, 4);
+	assert_memory_equal(v, "x\0yz", 4);
+	c = mlfs_jv_next(c);
+	assert_string_equal(mlfs_jv_key(c, &kl), "k");
+	/* An array element is not a member: no key. */
+	assert_null(mlfs_jv_key(mlfs_jv_first(c), &kl));
+	assert_string_equal(str(mlfs_jv_first(c)), "");
+	mlfs_json_free(j);
+}
+
+static void test_json_get_returns_the_last_duplicate(void **state)
+{
+	struct mlfs_json *j = NULL;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(parse("{\"a\": 1, \"b\": 2, \"a\": 3}", &j, err), 0);
+	assert_string_equal(str(get(mlfs_json_root(j), "a")), "3");
+	mlfs_json_free(j);
+}
+
+/* The document holds its text and at most 4 bytes of tape per byte of
+ * text, whatever the value: 60 bytes or more per element before. */
+static void test_json_document_memory_is_bounded_by_its_input(void **state)
+{
+	static const char *const unit[] = { "0,", "[],", "\"\",", "{},",
+					    "{\"\":0},", "{\"\":[]},", };
+	(void)state;
+	for (size_t u = 0; u < sizeof(unit) / sizeof(unit[0]); u++) {
+		struct mlfs_buf b = MLFS_BUF_INIT;
+		struct mlfs_json *j = NULL;
+		size_t ul = strlen(unit[u]), len;
+		char err[128];
+
+		assert_int_equal(mlfs_buf_append(&b, "[", 1), 0);
+		for (int i = 0; i < 100000; i++)
+			assert_int_equal(mlfs_buf_append(&b, unit[u], ul), 0);
+		b.data[b.len - 1] = ']';
+		len = b.len;
+		assert_int_equal(mlfs_json_parse_buf(&b, &j, err, sizeof(err)),
+				 0);
+		assert_null(b.data);
+		assert_int_equal(mlfs_jv_count(mlfs_json_root(j)), 100000);
+		assert_true(mlfs_json_size(j) <= 5 * len + 4096);
+		mlfs_json_free(j);
+	}
+}
+
+static void test_json_parse_over_the_limit_is_e2big(void **state)
+{
+	struct mlfs_json *j = (void *)1;
+	char err[128];
+
+	(void)state;
+	/* Refused on the length alone: nothing is read. */
+	assert_int_equal(mlfs_json_parse("{}", (size_t)MLFS_JSON_MAX + 1, &j,
+					 err, sizeof(err)), -E2BIG);
+	assert_null(j);
+	assert_non_null(strstr(err, "over the 267386880-byte limit"));
+}
+
+static void test_json_diff_over_json_max_falls_back_with_limit(void **state)
+{
+	static const char a[] = "{\"a\": [1, 2, 3]}", b[] = "{\"a\": [1, 2, 4]}";
+	struct mlfs_diff_src sa = { "c.json", sizeof(a) - 1,
+				    (const uint8_t *)a, NULL, NULL };
+	struct mlfs_diff_src sb = { "c.json", sizeof(b) - 1,
+				    (const uint8_t *)b, NULL, NULL };
+	struct mlfs_diff_content_opts o = { .max_examples = 5,
+					    .json_max = 10 };
+	struct mlfs_diff_out out;
+
+	(void)state;
+	memset(&out, 0, sizeof(out));
+	assert_int_equal(mlfs_diff_content(&sa, &sb, &o, &out), 0);
+	assert_string_equal(out.format, "binary");
+	assert_string_equal(out.err, "old version: JSON file of 16 bytes too "
+			    "large to diff (limit 10 bytes)");
+	mlfs_diff_out_release(&out);
+}
+
+/* A changed value nested to the depth limit is written whole (the
+ * writer's stack used to stop at 64). */
+static void test_json_diff_reports_a_value_at_the_depth_limit(void **state)
+{
+	struct mlfs_buf a = MLFS_BUF_INIT;
+	struct mlfs_diff_out out;
+	int d = MLFS_JSON_DEPTH_MAX - 1;
+
+	(void)state;
+	assert_int_equal(mlfs_buf_append(&a, "{\"x\":", 5), 0);
+	for (int i = 0; i < d; i++)
+		assert_int_equal(mlfs_buf_append(&a, "[", 1), 0);
+	for (int i = 0; i < d; i++)
+		assert_int_equal(mlfs_buf_append(&a, "]", 1), 0);
+	assert_int_equal(mlfs_buf_append(&a, "}", 2), 0);
+	assert_int_equal(diff_str((char *)a.data, "{\"x\": 1}", &out), 0);
+	assert_string_equal(out.format, "json");
+	assert_non_null(memmem(out.json.data, out.json.len,
+			       "]]]],\"new\":1}", 13));
+	assert_non_null(memmem(out.text.data, out.text.len, "~ .x: [[[[", 10));
+	mlfs_diff_out_release(&out);
+	mlfs_buf_release(&a);
+}
+
+/* Keys in another order, duplicates: compared by sorted index. */
+static void test_json_diff_matches_keys_in_any_order(void **state)
+{
+	struct mlfs_buf a = MLFS_BUF_INIT, b = MLFS_BUF_INIT;
+	struct mlfs_diff_out out;
+	char kv[48];
+
+	(void)state;
+	assert_int_equal(mlfs_buf_append(&a, "{", 1), 0);
+	assert_int_equal(mlfs_buf_append(&b, "{", 1), 0);
+	for (int i = 0; i < 20000; i++) {
+		int l = snprintf(kv, sizeof(kv), "\"k%d\":%d,", i, i);
+		int m = snprintf(kv + 24, 24, "\"k%d\":%d,", 19999 - i,
+				 19999 - i == 777 ? -1 : 19999 - i);
+
+		assert_int_equal(mlfs_buf_append(&a, kv, (size_t)l), 0);
+		assert_int_equal(mlfs_buf_append(&b, kv + 24, (size_t)m), 0);
+	}
+	assert_int_equal(mlfs_buf_append(&a, "\"k1\":5}", 8), 0);
+	assert_int_equal(mlfs_buf_append(&b, "\"k1\":5}", 8), 0);
+	assert_int_equal(diff_str((char *)a.data, (char *)b.data, &out), 0);
+	assert_string_equal(out.format, "json");
+	assert_int_equal(out.text.len, strlen("~ .k777: 777 -> -1\n"));
+	assert_memory_equal(out.text.data, "~ .k777: 777 -> -1\n",
+			    out.text.len);
+	mlfs_diff_out_release(&out);
+	mlfs_buf_release(&a);
+	mlfs_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +396,13 @@ int main(void)
 		cmocka_unit_test(test_json_diff_reports_changed_added_removed_keys),
 		cmocka_unit_test(test_json_diff_formatting_only_is_equal),
 		cmocka_unit_test(test_json_diff_malformed_falls_back_to_binary),
+		cmocka_unit_test(test_json_strings_with_nul_bytes_keep_their_length),
+		cmocka_unit_test(test_json_get_returns_the_last_duplicate),
+		cmocka_unit_test(test_json_document_memory_is_bounded_by_its_input),
+		cmocka_unit_test(test_json_parse_over_the_limit_is_e2big),
+		cmocka_unit_test(test_json_diff_over_json_max_falls_back_with_limit),
+		cmocka_unit_test(test_json_diff_reports_a_value_at_the_depth_limit),
+		cmocka_unit_test(test_json_diff_matches_keys_in_any_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

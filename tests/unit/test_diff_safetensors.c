@@ -234,7 +234,8 @@ static void test_st_diff_reports_each_kind_of_change(void **state)
 	struct mlfs_diff_content_opts o = { .max_examples = 5 };
 	struct mlfs_diff_out out;
 	struct mlfs_json *j = NULL;
-	const struct mlfs_json *t;
+	struct mlfs_jv r, t, v;
+	size_t len;
 	char err[128];
 	const char *ha = "{\"__metadata__\":{\"step\":\"1\"},"
 		"\"keep\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
@@ -266,19 +267,21 @@ static void test_st_diff_reports_each_kind_of_change(void **state)
 	assert_string_equal(out.format, "safetensors");
 	assert_int_equal(mlfs_json_parse((char *)out.json.data, out.json.len,
 					 &j, err, sizeof(err)), 0);
-	assert_true(mlfs_json_get(j, "added")->num == 1);
-	assert_true(mlfs_json_get(j, "removed")->num == 1);
-	assert_true(mlfs_json_get(j, "changed")->num == 1);
-	assert_true(mlfs_json_get(j, "relayout")->num == 1);
-	assert_true(mlfs_json_get(j, "unchanged")->num == 1);
-	assert_true(mlfs_json_get(j, "metadata_changes")->num == 1);
-	t = mlfs_json_get(j, "tensors");
-	assert_int_equal(t->n, 4);
-	assert_string_equal(mlfs_json_get(t->v[3], "name")->str, "vals");
-	assert_true(mlfs_json_get(t->v[3], "differing")->num == 2);
-	assert_true(mlfs_json_get(t->v[3], "fraction")->num == 0.5);
-	assert_true(mlfs_json_get(t->v[3], "max_abs_diff")->num == 2.0);
-	assert_true(mlfs_json_get(t->v[3], "mean_abs_diff")->num == 0.5625);
+	r = mlfs_json_root(j);
+	assert_true(mlfs_jv_num(mlfs_jv_get(r, "added")) == 1);
+	assert_true(mlfs_jv_num(mlfs_jv_get(r, "removed")) == 1);
+	assert_true(mlfs_jv_num(mlfs_jv_get(r, "changed")) == 1);
+	assert_true(mlfs_jv_num(mlfs_jv_get(r, "relayout")) == 1);
+	assert_true(mlfs_jv_num(mlfs_jv_get(r, "unchanged")) == 1);
+	assert_true(mlfs_jv_num(mlfs_jv_get(r, "metadata_changes")) == 1);
+	t = mlfs_jv_get(r, "tensors");
+	assert_int_equal(mlfs_jv_count(t), 4);
+	v = mlfs_jv_at(t, 3);
+	assert_string_equal(mlfs_jv_str(mlfs_jv_get(v, "name"), &len), "vals");
+	assert_true(mlfs_jv_num(mlfs_jv_get(v, "differing")) == 2);
+	assert_true(mlfs_jv_num(mlfs_jv_get(v, "fraction")) == 0.5);
+	assert_true(mlfs_jv_num(mlfs_jv_get(v, "max_abs_diff")) == 2.0);
+	assert_true(mlfs_jv_num(mlfs_jv_get(v, "mean_abs_diff")) == 0.5625);
 	assert_non_null(strstr((char *)out.text.data,
 			       "~ vals F32 [4]: 2 of 4 elements differ (50%), "
 			       "max |diff| 2, mean |diff| 0.5625\n"));
@@ -320,9 +323,60 @@ static void test_st_diff_lying_header_falls_back_to_binary(void **state)
 	mlfs_buf_release(&b);
 }
 
+/* Many tensors of every rank: names and shapes live in two arenas, and a
+ * tensor takes 56 bytes (176 before, with its shape inline), so a header
+ * of a million tiny tensors costs about its own size. */
+static void test_st_parse_many_tensors_in_compact_records(void **state)
+{
+	struct mlfs_buf h = MLFS_BUF_INIT, b = MLFS_BUF_INIT;
+	struct mlfs_st_file f;
+	uint8_t *data;
+	size_t n = 5000, off = 0;
+	char err[200], one[160];
+
+	(void)state;
+	assert_true(sizeof(struct mlfs_st_tensor) <= 56);
+	assert_int_equal(mlfs_buf_append(&h, "{", 1), 0);
+	for (size_t i = 0; i < n; i++) {
+		unsigned rank = (unsigned)(i % (MLFS_ST_RANK_MAX + 1));
+		int l = snprintf(one, sizeof(one), "%s\"t%05zu\":{\"dtype\":"
+				 "\"U8\",\"shape\":[", i ? "," : "", n - i);
+
+		assert_int_equal(mlfs_buf_append(&h, one, (size_t)l), 0);
+		for (unsigned d = 0; d < rank; d++)
+			assert_int_equal(mlfs_buf_append(&h, d ? ",1" : "1",
+							 d ? 2 : 1), 0);
+		l = snprintf(one, sizeof(one), "],\"data_offsets\":[%zu,%zu]}",
+			     off, off + 1);
+		assert_int_equal(mlfs_buf_append(&h, one, (size_t)l), 0);
+		off++;
+	}
+	assert_int_equal(mlfs_buf_append(&h, "}", 2), 0);
+	data = calloc(1, off);
+	build(&b, strlen((char *)h.data), (char *)h.data, data, off);
+	assert_int_equal(parse(&b, &f, err), 0);
+	assert_int_equal(f.n, n);
+	for (size_t i = 0; i < n; i++) {
+		/* Sorted by name: t00001 is the last one written. */
+		size_t w = n - 1 - i;
+
+		snprintf(one, sizeof(one), "t%05zu", i + 1);
+		assert_string_equal(f.t[i].name, one);
+		assert_int_equal(f.t[i].rank, w % (MLFS_ST_RANK_MAX + 1));
+		for (unsigned d = 0; d < f.t[i].rank; d++)
+			assert_int_equal(f.t[i].shape[d], 1);
+		assert_int_equal(f.t[i].len, 1);
+	}
+	mlfs_st_file_release(&f);
+	mlfs_buf_release(&h);
+	mlfs_buf_release(&b);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_st_parse_many_tensors_in_compact_records),
 		cmocka_unit_test(test_st_parse_reads_tensors_and_metadata),
 		cmocka_unit_test(test_st_parse_rejects_hostile_headers),
 		cmocka_unit_test(test_st_parse_short_file_has_no_length),
