@@ -217,33 +217,24 @@ static int add_chunk(struct importer *im, struct mlfs_hasher *h,
 	return r < 0 ? r : 0;
 }
 
-static int import_file(struct importer *im, const char *path, bool follow,
-		       struct mlfs_id *digest, uint64_t *size)
+/* Chunk the open regular file @fd (named @path in messages): its digest
+ * and size go to @digest and @size, its row to the buffered rows. */
+static int import_file(struct importer *im, int fd, const char *path,
+		       const struct stat *st, struct mlfs_id *digest,
+		       uint64_t *size)
 {
 	struct mlfs_buf list = MLFS_BUF_INIT;
 	struct mlfs_hasher h = { 0 };
 	struct file_reader *fr = NULL;
 	struct read_batch b = { .last = false };
 	uint64_t total = 0;
-	struct stat st;
-	int fd, r;
+	int r;
 
-	/* Inside a tree a symlink is kept as a symlink, never followed (and
-	 * an entry swapped for one after lstat is refused); only SRC itself
-	 * may be a link to the file to import. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
-	if (fd < 0) {
-		r = -errno;
-		mlfs_error_set("cannot open '%s'", path);
-		return r;
-	}
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = fstat(fd, &st) < 0 ? -errno : 0;
-	if (r == 0)
-		r = mlfs_hasher_init(&h, &im->s->cfg.key);
+	r = mlfs_hasher_init(&h, &im->s->cfg.key);
 	if (r == 0)
 		r = file_reader_open(fd, &im->s->cfg.chunk, im->splitter,
-				     st.st_size >= THREADED_READ_MIN, &fr);
+				     st->st_size >= THREADED_READ_MIN, &fr);
 	while (r == 0 && !b.last) {
 		size_t start = 0;
 
@@ -261,7 +252,6 @@ static int import_file(struct importer *im, const char *path, bool follow,
 		progress(im, false);
 	}
 	file_reader_close(fr);
-	close(fd);
 	if (r == 0) {
 		mlfs_hasher_final(&h, digest);
 		*size = total;
@@ -290,6 +280,18 @@ static int64_t mtime_ns(const struct stat *st)
 	return ns;
 }
 
+/*
+ * The walk below SRC opens every entry relative to its parent's fd and
+ * never follows a symlink: an entry swapped for a symlink (to /etc, say)
+ * while the import runs is seen as the symlink it now is, never as the
+ * tree it points to. O_NONBLOCK: a FIFO or device put in a file's place
+ * after it was looked at does not block the open (and is then skipped).
+ */
+#define WALK_OPEN (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW)
+/* Looks at one entry before an entry that keeps changing type is an
+ * error rather than a guess. */
+#define WALK_TRIES 8
+
 struct pending {
 	char *name;
 	struct mlfs_entry e;
@@ -302,26 +304,45 @@ static int cmp_pending(const void *a, const void *b)
 		      ((const struct pending *)b)->name);
 }
 
-static int import_entry(struct importer *im, const char *path,
-			const struct stat *st, bool follow, struct pending *p);
+/* "@dir/@name" for messages (malloc'd), or NULL. */
+static char *path_join(const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p;
 
-static int import_dir(struct importer *im, const char *path,
+	if (a > 1 && dir[a - 1] == '/')
+		a--;
+	p = malloc(a + b + 2);
+	if (!p)
+		return NULL;
+	memcpy(p, dir, a);
+	p[a] = '/';
+	memcpy(p + a + 1, name, b + 1);
+	return p;
+}
+
+static int import_entry(struct importer *im, int dfd, const char *name,
+			const char *path, struct pending *p);
+
+/* Import the directory open at @dfd (taken: closed here), named @path. */
+static int import_dir(struct importer *im, int dfd, const char *path,
 		      struct mlfs_id *tree_id)
 {
 	struct pending *v = NULL;
 	struct mlfs_entry *ents = NULL;
 	size_t n = 0, cap = 0, kept = 0;
-	char child[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
 
-	d = opendir(path);
+	d = fdopendir(dfd);
 	if (!d) {
 		r = -errno;
+		close(dfd);
 		mlfs_error_set("cannot open directory '%s'", path);
 		return r;
 	}
+	errno = 0;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
@@ -331,7 +352,7 @@ static int import_dir(struct importer *im, const char *path,
 
 			if (!nv) {
 				r = -ENOMEM;
-				break;
+				goto out;
 			}
 			v = nv;
 			cap = nc;
@@ -340,13 +361,15 @@ static int import_dir(struct importer *im, const char *path,
 		v[n].name = strdup(de->d_name);
 		if (!v[n].name) {
 			r = -ENOMEM;
-			break;
+			goto out;
 		}
 		n++;
 	}
-	closedir(d);
-	if (r < 0)
+	if (errno) {
+		r = -errno;
+		mlfs_error_set("cannot read directory '%s'", path);
 		goto out;
+	}
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_pending);
 	ents = calloc(n ? n : 1, sizeof(*ents));
@@ -355,21 +378,14 @@ static int import_dir(struct importer *im, const char *path,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct stat st;
+		char *child = path_join(path, v[i].name);
 
-		if (snprintf(child, sizeof(child), "%s/%s", path, v[i].name) >=
-		    (int)sizeof(child)) {
-			mlfs_error_set("path too long: '%s/%s'", path,
-				       v[i].name);
-			r = -ENAMETOOLONG;
+		if (!child) {
+			r = -ENOMEM;
 			goto out;
 		}
-		if (lstat(child, &st) < 0) {
-			r = -errno;
-			mlfs_error_set("cannot stat '%s'", child);
-			goto out;
-		}
-		r = import_entry(im, child, &st, false, &v[i]);
+		r = import_entry(im, dirfd(d), v[i].name, child, &v[i]);
+		free(child);
 		if (r < 0)
 			goto out;
 		if (r == 0) {
@@ -381,6 +397,7 @@ static int import_dir(struct importer *im, const char *path,
 	r = add_tree(im, ents, kept, tree_id);
 	im->st->dirs++;
 out:
+	closedir(d);
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].name);
 		free(v[i].target);
@@ -390,115 +407,212 @@ out:
 	return r;
 }
 
-/* Fill @p->e for one source entry. Returns 0 (kept), 1 (skipped with a
- * warning), or -errno. */
-static int import_entry(struct importer *im, const char *path,
-			const struct stat *st, bool follow, struct pending *p)
+/* Record the symlink @name of @dfd. Returns 0, -EINVAL when it is no
+ * longer a symlink (the caller looks again), or -errno. */
+static int import_symlink(struct importer *im, int dfd, const char *name,
+			  const char *path, const struct stat *st,
+			  struct pending *p)
 {
 	struct mlfs_entry *e = &p->e;
+	char buf[PATH_MAX];
+	ssize_t n = readlinkat(dfd, name, buf, sizeof(buf) - 1);
 	int r;
 
+	if (n < 0) {
+		r = -errno;
+		if (r != -EINVAL)
+			mlfs_error_set("cannot read link '%s'", path);
+		return r;
+	}
+	buf[n] = '\0';
+	p->target = strdup(buf);
+	if (!p->target)
+		return -ENOMEM;
+	e->type = MLFS_ENTRY_SYMLINK;
 	e->mode = st->st_mode & 07777;
 	e->mtime_ns = mtime_ns(st);
-	if (S_ISREG(st->st_mode)) {
-		e->type = MLFS_ENTRY_FILE;
-		return import_file(im, path, follow, &e->id, &e->size);
-	}
-	if (S_ISDIR(st->st_mode)) {
-		e->type = MLFS_ENTRY_DIR;
-		return import_dir(im, path, &e->id);
-	}
-	if (S_ISLNK(st->st_mode)) {
-		char buf[PATH_MAX];
-		ssize_t n = readlink(path, buf, sizeof(buf) - 1);
-
-		if (n < 0) {
-			r = -errno;
-			mlfs_error_set("cannot read link '%s'", path);
-			return r;
-		}
-		buf[n] = '\0';
-		p->target = strdup(buf);
-		if (!p->target)
-			return -ENOMEM;
-		e->type = MLFS_ENTRY_SYMLINK;
-		e->target = p->target;
-		e->size = (uint64_t)n;
-		im->st->symlinks++;
-		return 0;
-	}
-	im->st->skipped++;
-	if (im->o && im->o->warn)
-		im->o->warn(im->o->ctx, path,
-			    "not a regular file, directory or symlink: "
-			    "skipped");
-	return 1;
+	e->target = p->target;
+	e->size = (uint64_t)n;
+	im->st->symlinks++;
+	return 0;
 }
 
-/* Sum sizes for the progress total; errors are found again later. */
-static void scan_totals(const char *path, struct mlfs_import_progress *p)
+/* Fill @p->e for the entry @name of the directory @dfd (@path in
+ * messages). Returns 0 (kept), 1 (skipped with a warning), or -errno. */
+static int import_entry(struct importer *im, int dfd, const char *name,
+			const char *path, struct pending *p)
 {
-	struct stat st;
-	struct dirent *de;
-	DIR *d;
+	struct mlfs_entry *e = &p->e;
+	struct stat st, fst;
+	int fd, r;
 
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISREG(st.st_mode)) {
-		p->bytes_total += (uint64_t)st.st_size;
-		p->files_total++;
+	/* Look, open without following, and check that what was opened is
+	 * what was looked at; an entry replaced in between is looked at
+	 * again. */
+	for (int tries = 0;; tries++) {
+		if (tries == WALK_TRIES) {
+			mlfs_error_set("'%s' kept changing while it was "
+				       "imported", path);
+			return -EAGAIN;
+		}
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			mlfs_error_set("cannot stat '%s'", path);
+			return r;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			r = import_symlink(im, dfd, name, path, &st, p);
+			if (r == -EINVAL)
+				continue;
+			return r;
+		}
+		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+			im->st->skipped++;
+			if (im->o && im->o->warn)
+				im->o->warn(im->o->ctx, path,
+					    "not a regular file, directory "
+					    "or symlink: skipped");
+			return 1;
+		}
+		fd = openat(dfd, name, WALK_OPEN |
+			    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
+		if (fd < 0) {
+			r = -errno;
+			/* ELOOP: now a symlink; ENOTDIR: no longer a
+			 * directory; ENOENT: gone (the next look says). */
+			if (r == -ELOOP || r == -ENOTDIR || r == -ENOENT)
+				continue;
+			mlfs_error_set("cannot open '%s'", path);
+			return r;
+		}
+		if (fstat(fd, &fst) < 0) {
+			r = -errno;
+			close(fd);
+			mlfs_error_set("cannot stat '%s'", path);
+			return r;
+		}
+		if ((fst.st_mode & S_IFMT) == (st.st_mode & S_IFMT))
+			break;
+		close(fd);
+	}
+	e->mode = fst.st_mode & 07777;
+	e->mtime_ns = mtime_ns(&fst);
+	if (S_ISDIR(fst.st_mode)) {
+		e->type = MLFS_ENTRY_DIR;
+		return import_dir(im, fd, path, &e->id);
+	}
+	e->type = MLFS_ENTRY_FILE;
+	(void)fcntl(fd, F_SETFL, 0); /* blocking reads from here on */
+	r = import_file(im, fd, path, &fst, &e->id, &e->size);
+	close(fd);
+	return r;
+}
+
+/* Sum sizes below the directory open at @dfd (taken) for the progress
+ * total, walking as the import does; errors are found again later. */
+static void scan_dir(int dfd, struct mlfs_import_progress *p)
+{
+	struct dirent *de;
+	DIR *d = fdopendir(dfd);
+
+	if (!d) {
+		close(dfd);
 		return;
 	}
-	if (!S_ISDIR(st.st_mode))
-		return;
-	d = opendir(path);
-	if (!d)
-		return;
 	while ((de = readdir(d))) {
-		char child[PATH_MAX];
+		struct stat st;
+		int fd;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    fstatat(dirfd(d), de->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
-		if (snprintf(child, sizeof(child), "%s/%s", path,
-			     de->d_name) < (int)sizeof(child))
-			scan_totals(child, p);
+		if (S_ISREG(st.st_mode)) {
+			p->bytes_total += (uint64_t)st.st_size;
+			p->files_total++;
+		} else if (S_ISDIR(st.st_mode)) {
+			fd = openat(dirfd(d), de->d_name,
+				    WALK_OPEN | O_DIRECTORY);
+			if (fd >= 0)
+				scan_dir(fd, p);
+		}
 	}
 	closedir(d);
 }
 
+static void scan_totals(const char *src, struct mlfs_import_progress *p)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(src, &st) < 0)
+		return;
+	if (S_ISREG(st.st_mode)) {
+		p->bytes_total += (uint64_t)st.st_size;
+		p->files_total++;
+	} else if (S_ISDIR(st.st_mode)) {
+		fd = open(src, O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+		if (fd >= 0)
+			scan_dir(fd, p);
+	}
+}
+
+/* SRC itself may be a symlink to the tree or file to import: the only
+ * link the import follows. */
 static int make_root(struct importer *im, const char *src,
 		     struct mlfs_id *root)
 {
 	struct pending p = { 0 };
-	struct stat st;
+	struct stat st, fst;
 	const char *base;
 	char *copy;
-	int r;
+	int fd, r;
 
 	if (stat(src, &st) < 0) {
 		r = -errno;
 		mlfs_error_set("cannot read '%s'", src);
 		return r;
 	}
-	if (S_ISDIR(st.st_mode))
-		return import_dir(im, src, root);
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 		mlfs_error_set("'%s' is not a file or directory", src);
 		return -EINVAL;
 	}
+	fd = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		r = -errno;
+		mlfs_error_set("cannot open '%s'", src);
+		return r;
+	}
+	r = fstat(fd, &fst) < 0 ? -errno : 0;
+	if (r == 0 && (fst.st_mode & S_IFMT) != (st.st_mode & S_IFMT))
+		r = -EAGAIN;
+	if (r < 0) {
+		close(fd);
+		mlfs_error_set(r == -EAGAIN ? "'%s' changed while it was "
+			       "opened" : "cannot stat '%s'", src);
+		return r;
+	}
+	if (S_ISDIR(fst.st_mode))
+		return import_dir(im, fd, src, root);
 	/* A single file becomes a version holding just that file. */
 	copy = strdup(src);
-	if (!copy)
+	if (!copy) {
+		close(fd);
 		return -ENOMEM;
+	}
 	while (strlen(copy) > 1 && copy[strlen(copy) - 1] == '/')
 		copy[strlen(copy) - 1] = '\0';
 	base = strrchr(copy, '/') ? strrchr(copy, '/') + 1 : copy;
-	r = import_entry(im, src, &st, true, &p);
+	(void)fcntl(fd, F_SETFL, 0); /* blocking reads from here on */
+	p.e.type = MLFS_ENTRY_FILE;
+	p.e.mode = fst.st_mode & 07777;
+	p.e.mtime_ns = mtime_ns(&fst);
+	r = import_file(im, fd, src, &fst, &p.e.id, &p.e.size);
+	close(fd);
 	if (r == 0) {
 		p.e.name = base;
 		r = add_tree(im, &p.e, 1, root);
 	}
-	free(p.target);
 	free(copy);
 	return r;
 }
