@@ -85,7 +85,31 @@ MLFS_STORE=$W/envstore run "$MLFS" init
 MLFS_STORE=$W/envstore run "$MLFS" import "$W/f.txt" env/r -q
 [ "$RC" -eq 0 ] && ok "import uses \$MLFS_STORE" || fail "import with \$MLFS_STORE: exit $RC"
 expect_exit 0 "$MLFS" log env/r --store "$W/envstore"
-expect_exit 1 "$MLFS" init --store "$W/no/such/parent/x"
+# Parents are created as mkdir -p does (a new user has no ~/.local/share).
+expect_exit 0 "$MLFS" init --store "$W/new/parents/x"
+[ -f "$W/new/parents/x/config" ] && ok "init creates missing parents" ||
+	fail "init with missing parents made no store"
+touch "$W/afile"
+expect_exit 1 "$MLFS" init --store "$W/afile/x"
+expect_err "cannot create a store in '$W/afile/x': Not a directory" \
+	"init under a file says which path and why"
+if command -v runuser >/dev/null && id nobody >/dev/null 2>&1; then
+	chmod o+x "$_tmp_root" "$W"
+	nh=$W/newhome
+	mkdir "$nh" && chown nobody "$nh"
+	run runuser -u nobody -- env -u MLFS_STORE -u XDG_DATA_HOME HOME="$nh" \
+		"$MLFS" init
+	if [ "$RC" -eq 0 ] && [ -f "$nh/.local/share/mlfs/config" ]; then
+		ok "a new user's first 'mlfs init' creates ~/.local/share/mlfs"
+	else
+		fail "new user's 'mlfs init' with no ~/.local/share: exit $RC"
+		show_last
+	fi
+	run runuser -u nobody -- env -u MLFS_STORE -u XDG_DATA_HOME HOME="$nh" \
+		"$MLFS" repos
+	[ "$RC" -eq 0 ] && ok "the new user's default store opens" ||
+		{ fail "new user's default store: exit $RC"; show_last; }
+fi
 # A damaged config and a missing database are reported, not crashed on.
 cp -a "$S" "$W/dmg"
 echo "garbage" >"$W/dmg/config"

@@ -31,8 +31,9 @@ struct mlfs_store_init_opts {
  * ~/.local/share/mlfs. Returns a malloc'd path (caller frees) or NULL. */
 char *mlfs_store_default_dir(void);
 
-/* Create a store in @dir (created if missing; must be empty or absent;
- * leftovers of an interrupted init are cleared). Returns 0, -EEXIST
+/* Create a store in @dir (created with its parents, as mkdir -p, if
+ * missing; else it must be empty: leftovers of an interrupted init are
+ * cleared). Returns 0, -EEXIST
  * (already a store), -ENOTEMPTY (holds other files), -EINVAL (bad opts),
  * -errno. */
 MLFS_MUST_CHECK int mlfs_store_init(const char *dir,

@@ -126,6 +126,29 @@ static int dir_is_empty(const char *dir)
 	return 1;
 }
 
+/* mkdir -p @dir: a new user's ~/.local/share may not exist yet. Parents
+ * get 0755 (less the umask), as mkdir(1) gives them. */
+static int mkdir_p(const char *dir)
+{
+	char p[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (n == 0 || n >= sizeof(p))
+		return n ? -ENAMETOOLONG : -ENOENT;
+	memcpy(p, dir, n + 1);
+	for (char *q = p + 1; *q; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*q = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
 int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
 {
 	struct mlfs_store_config c = { 0 };
@@ -156,8 +179,12 @@ int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
 			return r;
 		if (!r)
 			return -ENOTEMPTY;
-	} else if (errno != ENOENT || mkdir(dir, 0755) < 0) {
+	} else if (errno != ENOENT) {
 		return -errno;
+	} else {
+		r = mkdir_p(dir);
+		if (r < 0)
+			return r;
 	}
 	r = mlfs_random_bytes(c.key.secret, sizeof(c.key.secret));
 	if (r < 0)
