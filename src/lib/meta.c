@@ -5,11 +5,16 @@
  * follow ../shared/CONVENTIONS.md#8; the schema is in meta_schema.c.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <linux/fs.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "meta_internal.h"
@@ -17,6 +22,9 @@
 #include "mlfs/store.h"
 #include "objid.h"
 
+/* How long a statement waits for another connection's lock (a writer
+ * holds the write lock for one transaction at a time). */
+#define MLFS_META_BUSY_MS 5000
 
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -151,21 +159,24 @@ int mlfs_meta_exec(struct mlfs_meta *m, const char *sql)
 }
 
 /* Can this connection read the schema? A WAL database opened read-only
- * fails here, not at open, when it cannot create its -shm file. */
+ * fails here, not at open, when it cannot use its -shm file. */
 static int probe(sqlite3 *db)
 {
 	return sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL,
 			    NULL, NULL);
 }
 
-static int open_db(const char *path, int flags, bool immutable, sqlite3 **db)
+/* Open and probe @path; on failure *sys_errno is the errno SQLite saw
+ * (ENOSPC when -shm could not grow on a full disk). */
+static int open_db(const char *path, int flags, bool immutable, sqlite3 **db,
+		   int *sys_errno)
 {
 	char *uri = NULL;
-	int rc;
+	int on = 1, rc;
 
 	if (immutable) {
-		/* Only for stores on read-only media: nobody can write
-		 * them, so SQLite may skip locking and the -shm file. */
+		/* Only when nobody can change the file while we read it
+		 * (ro_fallback): SQLite then skips locks and the WAL. */
 		uri = sqlite3_mprintf("file:%s?immutable=1", path);
 		if (!uri)
 			return SQLITE_NOMEM;
@@ -173,33 +184,121 @@ static int open_db(const char *path, int flags, bool immutable, sqlite3 **db)
 	}
 	rc = sqlite3_open_v2(uri ? uri : path, db, flags, NULL);
 	sqlite3_free(uri);
-	if (rc == SQLITE_OK)
+	if (rc == SQLITE_OK) {
+		/* Before the first statement, the probe included: one that
+		 * meets a writer's lock (the WAL header, a migration, a
+		 * checkpoint) waits for it instead of failing at once. */
+		sqlite3_busy_timeout(*db, MLFS_META_BUSY_MS);
+		/* Keep -wal and -shm when the last connection closes, so a
+		 * reader who may not create them (a shared store, a full
+		 * disk, read-only media) still finds them and takes WAL
+		 * read locks through a read-only -shm. */
+		(void)sqlite3_file_control(*db, "main",
+					   SQLITE_FCNTL_PERSIST_WAL, &on);
 		rc = probe(*db);
+	}
 	if (rc != SQLITE_OK) {
+		*sys_errno = sqlite3_system_errno(*db);
 		sqlite3_close(*db);
 		*db = NULL;
 	}
 	return rc;
 }
 
-/* Can we create or write the database's -wal and -shm files? A reader
- * without that right (a read-only medium, an immutable directory, a user
- * who may read but not write the store) cannot take WAL read locks. */
-static bool can_write_wal(const char *path)
+/* The failures of a first read-only open that mean "cannot set up the
+ * WAL index" (create or grow -shm, create -wal), not a bad database. */
+static bool wal_setup_failed(int rc)
 {
-	char dir[4096], shm[4200];
-	char *slash;
+	switch (rc & 0xff) {
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_FULL:
+	case SQLITE_PERM:
+	case SQLITE_IOERR:
+		return true;
+	default:
+		return false;
+	}
+}
 
+static bool is_immutable(const char *path, int oflags)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | oflags);
+	int attr = 0;
+	bool r;
+
+	if (fd < 0)
+		return false;
+	r = ioctl(fd, FS_IOC_GETFLAGS, &attr) == 0 &&
+	    (attr & FS_IMMUTABLE_FL);
+	close(fd);
+	return r;
+}
+
+/* May a reader that could not set up the WAL index read the database
+ * file alone (SQLite's immutable mode: no locks, the WAL ignored)? Only
+ * if everything committed is in that file (-wal empty or absent) and
+ * nobody can change it while we read: a read-only file system, an
+ * immutable (chattr +i) file or directory, or a file system too full
+ * for any writer to start (our own try to set up -shm met ENOSPC or
+ * EDQUOT: a writer with our rights cannot grow -shm or append to -wal
+ * either). A user who merely may not write the store
+ * gets -ENOLCK instead: its owner could start an import at any moment,
+ * and reading pages a checkpoint is rewriting could mix two versions.
+ * Returns 0 (safe), -ENOLCK or -errno. */
+static int ro_fallback(const char *path, int sys_errno)
+{
+	char dir[PATH_MAX], wal[PATH_MAX + 8], *slash;
+	struct statvfs v;
+	struct stat st;
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &st) == 0 && st.st_size > 0)
+		return -ENOLCK;
+	if (statvfs(path, &v) < 0)
+		return -errno;
+	if (v.f_flag & ST_RDONLY)
+		return 0;
 	snprintf(dir, sizeof(dir), "%s", path);
 	slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
 	else
 		strcpy(dir, ".");
-	snprintf(shm, sizeof(shm), "%s-shm", path);
-	if (access(shm, F_OK) == 0)
-		return access(shm, W_OK) == 0 && access(dir, W_OK) == 0;
-	return access(dir, W_OK) == 0;
+	if (is_immutable(path, 0) || is_immutable(dir, O_DIRECTORY))
+		return 0;
+	if (sys_errno == ENOSPC || sys_errno == EDQUOT)
+		return 0;
+	return -ENOLCK;
+}
+
+/* SQLite sizes a new -shm by writing one byte per memory page; on a
+ * file system whose blocks are smaller than a page (1 KiB-block ext4)
+ * the rest of each page stays a hole, and a store into a hole through
+ * SQLite's mapping on a full disk kills the process with SIGBUS. There,
+ * a disk with less than this left counts as full before SQLite maps
+ * anything. (The -shm cannot be allocated for SQLite: closing any other
+ * descriptor of it would drop the process's POSIX locks on it.) */
+#define SHM_RESERVE (256u << 10)
+
+static bool shm_may_fault(const char *path)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	struct statvfs v;
+
+	if (statvfs(path, &v) < 0 || page <= 0 ||
+	    v.f_frsize >= (unsigned long)page)
+		return false;
+	return (uint64_t)v.f_bavail * v.f_frsize < SHM_RESERVE;
+}
+
+/* An I/O error because the disk is full is a full disk, not -EIO. */
+static int open_errno(int rc, int sys_errno)
+{
+	if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
+	    (sys_errno == ENOSPC || sys_errno == EDQUOT))
+		return -ENOSPC;
+	return mlfs_meta_errno(rc);
 }
 
 int mlfs_meta_open(const char *path, bool rdonly, bool create,
@@ -208,11 +307,13 @@ int mlfs_meta_open(const char *path, bool rdonly, bool create,
 	int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	pthread_mutexattr_t attr;
 	struct mlfs_meta *m;
-	int rc, r;
+	int rc = SQLITE_OK, r, sys_errno = 0;
 
 	flags |= rdonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	if (create)
 		flags |= SQLITE_OPEN_CREATE;
+	else if (access(path, R_OK) < 0)
+		return -errno; /* -ENOENT, or -EACCES: not "cannot open" */
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -220,23 +321,31 @@ int mlfs_meta_open(const char *path, bool rdonly, bool create,
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&m->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
-	rc = open_db(path, flags, false, &m->db);
-	if (rc != SQLITE_OK && rdonly && access(path, R_OK) == 0 &&
-	    !can_write_wal(path))
-		rc = open_db(path, flags, true, &m->db);
+	if (shm_may_fault(path)) {
+		rc = SQLITE_FULL;
+		sys_errno = ENOSPC;
+	} else {
+		rc = open_db(path, flags, false, &m->db, &sys_errno);
+	}
+	if (rc != SQLITE_OK && rdonly && wal_setup_failed(rc)) {
+		r = ro_fallback(path, sys_errno);
+		if (r < 0)
+			goto fail;
+		rc = open_db(path, flags, true, &m->db, &sys_errno);
+	}
 	if (rc != SQLITE_OK) {
-		r = mlfs_meta_errno(rc);
+		r = open_errno(rc, sys_errno);
 		goto fail;
 	}
-	sqlite3_busy_timeout(m->db, 5000);
 	rc = sqlite3_exec(m->db,
-			  "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;",
+			  "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; "
+			  "PRAGMA journal_size_limit=67108864;",
 			  NULL, NULL, NULL);
 	if (rc == SQLITE_OK && !rdonly)
 		rc = sqlite3_exec(m->db, "PRAGMA journal_mode=WAL;", NULL,
 				  NULL, NULL);
 	if (rc != SQLITE_OK) {
-		r = mlfs_meta_errno(rc);
+		r = open_errno(rc, sqlite3_system_errno(m->db));
 		goto fail;
 	}
 	*out = m;

@@ -1,0 +1,109 @@
+#!/bin/bash
+# concurrency.sh - readers never fail because a writer is active, and
+# writers wait for each other: for ~20 s an import loop commits new
+# versions while cat, ls, log, fsck and tag run against the same store.
+# Every command must succeed ("store busy" is a failure), and the store
+# is clean afterwards. Counts, not timings, decide.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+W=$(mktmp)
+S=$(new_store)
+DUR=${CONCURRENCY_SECONDS:-20}
+mkdir "$W/src"
+for i in 1 2 3 4; do
+	gen random "$W/src/f$i.bin" --size-mib 0 --size-bytes $((i * 70000)) \
+		--seed "$i"
+done
+echo hello >"$W/src/hello.txt"
+expect_exit 0 "$MLFS" import --store "$S" "$W/src" c/r -q -t v0
+
+stop=$W/stop
+# The writer: import a slightly changed tree, again and again.
+writer() {
+	local n=0 fails=0
+	while [ ! -e "$stop" ]; do
+		n=$((n + 1))
+		echo "$n" >"$W/src/counter.txt"
+		if ! "$MLFS" import --store "$S" "$W/src" c/r -q \
+			>/dev/null 2>>"$W/writer.err"; then
+			fails=$((fails + 1))
+		fi
+	done
+	echo "$n $fails" >"$W/writer.count"
+}
+
+# A reader running one command in a loop; @1 names it, the rest is the
+# command. Each failure's stderr is kept.
+reader() {
+	local name=$1 n=0 fails=0
+	shift
+	while [ ! -e "$stop" ]; do
+		n=$((n + 1))
+		if ! "$@" >/dev/null 2>"$W/$name.last"; then
+			fails=$((fails + 1))
+			cat "$W/$name.last" >>"$W/$name.err"
+		fi
+	done
+	echo "$n $fails" >"$W/$name.count"
+}
+
+tagger() {
+	local n=0 fails=0
+	while [ ! -e "$stop" ]; do
+		n=$((n + 1))
+		if ! "$MLFS" tag --store "$S" c/r "t$n" >/dev/null \
+			2>>"$W/tag.err"; then
+			fails=$((fails + 1))
+		fi
+	done
+	echo "$n $fails" >"$W/tag.count"
+}
+
+writer &
+pids=($!)
+reader cat "$MLFS" cat --store "$S" c/r/hello.txt &
+pids+=($!)
+reader ls "$MLFS" ls --store "$S" c/r &
+pids+=($!)
+reader log "$MLFS" log --store "$S" c/r &
+pids+=($!)
+reader fsck "$MLFS" fsck --store "$S" &
+pids+=($!)
+tagger &
+pids+=($!)
+at_exit "touch '$stop'; kill ${pids[*]}"
+sleep "$DUR"
+touch "$stop"
+for p in "${pids[@]}"; do
+	wait "$p"
+done
+
+for name in writer cat ls log fsck tag; do
+	if [ ! -s "$W/$name.count" ]; then
+		fail "$name: no count recorded"
+		continue
+	fi
+	read -r n fails <"$W/$name.count"
+	if [ "$n" -lt 3 ]; then
+		fail "$name ran only $n times in ${DUR}s: no overlap tested"
+	elif [ "$fails" -eq 0 ]; then
+		ok "$name: $n runs against the other commands, 0 failures"
+	else
+		fail "$name: $fails of $n runs failed"
+		sort "$W/$name.err" 2>/dev/null | uniq -c | head -5 |
+			sed 's/^/   /'
+	fi
+done
+
+# Every tag that was made is there, and points at a version that reads.
+read -r ntags tfails <"$W/tag.count"
+expect_exit 0 "$MLFS" tag --store "$S" --list c/r
+[ "$(grep -c '^t[0-9]' "$OUT_F")" -eq $((ntags - tfails)) ] &&
+	ok "every tag made under load is listed" ||
+	fail "tags listed: $(grep -c '^t[0-9]' "$OUT_F") of $((ntags - tfails))"
+expect_exit 0 "$MLFS" cat --store "$S" c/r@t1/hello.txt
+expect_out '^hello$' "a tag made under load reads back"
+expect_exit 0 "$MLFS" fsck --store "$S" --read-data
+
+summary
