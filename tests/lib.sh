@@ -186,7 +186,7 @@ json_ok() {
 	if "$PY" -c "
 import json, sys
 def json_ints(d, prefix):
-    """Every int value under a key starting with @prefix, at any depth."""
+    # Every int value under a key starting with @prefix, at any depth.
     out = []
     if isinstance(d, dict):
         for k, v in d.items():
