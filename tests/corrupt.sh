@@ -1,8 +1,12 @@
 #!/bin/bash
-# corrupt.sh - damaged packs never yield wrong bytes: a flipped byte in a
+# corrupt.sh - damage never yields wrong bytes. Packs: a flipped byte in a
 # chunk's data (raw or zstd), a damaged entry header, a truncated or
 # missing pack make cat/export fail (exit 1) with a message naming the
 # chunk and pack, and fsck exit 1 naming the file; other files still read.
+# mlfs.db (sections 8-14, edited with Python's sqlite3 and dd): a tree
+# blob, a commit row, a chunk list, a ref row, a zeroed page, a truncated
+# file. For each, cat, export and reads through the mount give the right
+# bytes or fail, and fsck exits 1 naming the damaged object.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -223,5 +227,363 @@ expect_exit 0 "$MLFS" import --store "$S" "$src" $repo -q
 expect_exit 0 "$MLFS" fsck --store "$S" --read-data
 if "$MLFS" cat --store "$S" $repo/new.txt | cmp -s - "$src/new.txt"; then
 	ok "import after a torn tail: new data reads"; else fail "import after a torn tail"; fi
+
+# ==== damaged mlfs.db ======================================================
+# A store of its own: models/a.bin and b.bin have the same size (so their
+# chunk lists and tree entries can be swapped and still decode), c.bin
+# another; small/ holds enough files that the database spans many pages.
+# v2 changes small/f000 only, so the models tree is shared by v1 and v2.
+D=$(new_store) || exit 1
+src2=$W/src2
+mkdir -p "$src2/models" "$src2/small"
+gen random "$src2/models/a.bin" --size-bytes 300000 --seed 31
+gen random "$src2/models/b.bin" --size-bytes 300000 --seed 32
+gen random "$src2/models/c.bin" --size-bytes 200000 --seed 33
+"$PY" - "$src2/small" <<'EOF'
+import random, sys
+r = random.Random(34)
+for i in range(600):
+    with open("%s/f%03d" % (sys.argv[1], i), "wb") as f:
+        f.write(r.randbytes(r.randint(40, 900)))
+EOF
+cp -a "$src2" "$W/src2-v1"
+drepo=cr/db
+expect_exit 0 "$MLFS" import --store "$D" "$src2" $drepo -t v1 -q
+echo "changed in v2" >"$src2/small/f000"
+expect_exit 0 "$MLFS" import --store "$D" "$src2" $drepo -t v2 -q
+V1=$W/src2-v1
+DB=$D/mlfs.db
+
+# ls_id REF/PATH NAME: the tree id or digest of entry NAME in that dir.
+ls_id() {
+	"$MLFS" ls --store "$D" "$1" --json | "$PY" -c '
+import json, sys
+for e in json.load(sys.stdin):
+    if e["path"] == sys.argv[1]:
+        print(e.get("tree") or e.get("digest"))' "$2"
+}
+models_tree=$(ls_id $drepo@v1 models)
+dig_a=$(ls_id $drepo@v1/models a.bin)
+dig_b=$(ls_id $drepo@v1/models b.bin)
+dig_c=$(ls_id $drepo@v1/models c.bin)
+c1=$(resolve "$D" $drepo@v1)
+c2=$(resolve "$D" $drepo@v2)
+if is_hex32 "$models_tree" && is_hex32 "$dig_a" && is_hex32 "$dig_b" &&
+	is_hex32 "$dig_c" && is_hex32 "$c1" && is_hex32 "$c2"; then
+	ok "db fixture: ids of the models tree, a/b/c.bin and v1/v2 found"
+else
+	fail "db fixture: could not read the ids ($models_tree $dig_a $c1 $c2)"
+	summary
+fi
+expect_exit 0 "$MLFS" fsck --store "$D" --read-data
+
+# The pristine database, without a -wal file (every change checkpointed).
+db_quiesce() {
+	"$PY" -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+db.close()' "$DB"
+	rm -f "$DB-wal" "$DB-shm"
+}
+db_quiesce
+cp "$DB" "$W/db.orig"
+db_restore() {
+	rm -f "$DB-wal" "$DB-shm"
+	cp "$W/db.orig" "$DB"
+}
+
+# db_edit PYTHON: run PYTHON with `db` (an sqlite3 connection to mlfs.db)
+# and H (bytes.fromhex); the change is committed and checkpointed.
+db_edit() {
+	"$PY" - "$DB" <<EOF
+import sqlite3, sys
+H = bytes.fromhex
+db = sqlite3.connect(sys.argv[1])
+$1
+db.commit()
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+db.close()
+EOF
+	local rc=$?
+	rm -f "$DB-wal" "$DB-shm"
+	[ $rc -eq 0 ] || fail "db_edit failed: $1"
+}
+
+# safe_cat LABEL REF/PATH SRCFILE [must-fail]: cat prints SRCFILE's bytes
+# or exits 1 with an "mlfs" message; never exit 0 with other bytes.
+safe_cat() {
+	local label=$1 ref=$2 want=$3 must=${4:-}
+	"$MLFS" cat --store "$D" "$ref" >"$W/cat.out" 2>"$ERR_F"
+	RC=$?
+	if [ $RC -eq 0 ] && cmp -s "$W/cat.out" "$want"; then
+		[ -z "$must" ] && ok "$label: cat ${ref#*@} gives the right bytes" ||
+			fail "$label: cat ${ref#*@} did not notice the damage (right bytes)"
+	elif [ $RC -eq 0 ]; then
+		fail "$label: cat ${ref#*@} exit 0 with WRONG bytes"
+	elif [ $RC -eq 1 ] && head -n1 "$ERR_F" | grep -Eq '^mlfs( [a-z]+)?: '; then
+		ok "$label: cat ${ref#*@} exits 1 ($(head -c 110 "$ERR_F" | head -n1))"
+	else
+		fail "$label: cat ${ref#*@} exit $RC"
+		show_last
+	fi
+}
+
+# safe_export LABEL REF SRCDIR [must-fail]: export gives SRCDIR's tree, or
+# exits 1 leaving no file whose bytes are not a prefix of the right ones.
+safe_export() {
+	local label=$1 ref=$2 want=$3 must=${4:-} dest f n wrong=""
+	dest=$(mktmp)/exp
+	"$MLFS" export --store "$D" "$ref" "$dest" >/dev/null 2>"$ERR_F"
+	RC=$?
+	if [ $RC -eq 0 ]; then
+		if diff -r -q "$dest" "$want" >/dev/null 2>&1; then
+			[ -z "$must" ] && ok "$label: export gives the right tree" ||
+				fail "$label: export did not notice the damage"
+		else
+			fail "$label: export exit 0 with WRONG bytes or files"
+		fi
+		return
+	fi
+	if [ -d "$dest" ]; then
+		while IFS= read -r -d '' f; do
+			n=$(stat -c %s "$dest/$f")
+			cmp -s -n "$n" "$dest/$f" "$want/$f" 2>/dev/null || wrong="$wrong $f"
+		done < <(cd "$dest" && find . -type f -print0)
+	fi
+	if [ $RC -ne 1 ]; then
+		fail "$label: export exit $RC"
+	elif [ -n "$wrong" ]; then
+		fail "$label: failed export left WRONG bytes in:$wrong"
+	else
+		ok "$label: export exits 1, leaves no wrong bytes"
+	fi
+}
+
+DMNT=$W/mnt
+mkdir -p "$DMNT"
+at_exit "fusermount3 -u '$DMNT' 2>/dev/null || umount -l '$DMNT'"
+# safe_mount LABEL REF/PATH SRCFILE: through a fresh mount, cat and a
+# Python read give SRCFILE's bytes or fail (EIO); a mount that refuses
+# the damaged store is fine too. Always unmounted.
+safe_mount() {
+	local label=$1 path=$2 want=$3 rc
+	if ! "$MLFS" mount --store "$D" "$DMNT" >/dev/null 2>"$W/mount.err"; then
+		ok "$label: mount refuses the store ($(head -c 80 "$W/mount.err"))"
+		return
+	fi
+	cat "$DMNT/$path" >"$W/mnt.out" 2>"$W/mnt.err"
+	rc=$?
+	if [ $rc -eq 0 ] && ! cmp -s "$W/mnt.out" "$want"; then
+		fail "$label: cat through the mount read WRONG bytes"
+	elif [ $rc -eq 0 ]; then
+		ok "$label: cat through the mount reads the right bytes"
+	else
+		ok "$label: cat through the mount fails ($(head -c 80 "$W/mnt.err"))"
+	fi
+	if "$PY" - "$DMNT/$path" "$want" <<'EOF'
+import errno, sys
+want = open(sys.argv[2], "rb").read()
+got = b""
+try:
+    with open(sys.argv[1], "rb") as f:
+        while True:
+            b = f.read(65536)
+            if not b:
+                break
+            got += b
+except OSError as e:
+    # Whatever came before the error must be the file's own bytes.
+    sys.exit(0 if want.startswith(got) else 1)
+sys.exit(0 if got == want else 1)
+EOF
+	then
+		ok "$label: python read through the mount: right bytes or an error"
+	else
+		fail "$label: python read through the mount returned WRONG bytes"
+	fi
+	"$MLFS" umount "$DMNT" >/dev/null 2>&1 || fusermount3 -u "$DMNT" ||
+		umount -l "$DMNT" || true
+}
+
+# fsck_names LABEL REGEX...: fsck (text and --json) exits 1, its output
+# matches every REGEX, and --json is one document listing the problems.
+fsck_names() {
+	local label=$1 re
+	shift
+	run "$MLFS" fsck --store "$D"
+	cat "$OUT_F" "$ERR_F" >"$W/fsck.all"
+	if [ "$RC" -ne 1 ]; then
+		fail "$label: fsck exit $RC, want 1"
+		show_last
+	elif grep -q 'could not run' "$W/fsck.all"; then
+		fail "$label: fsck gave up instead of reporting"
+		show_last
+	else
+		ok "$label: fsck exits 1"
+	fi
+	for re in "$@"; do
+		if grep -Eq -- "$re" "$W/fsck.all"; then
+			ok "$label: fsck names /$re/"
+		else
+			fail "$label: fsck output does not match /$re/"
+			head -c 800 "$W/fsck.all"
+		fi
+	done
+	expect_exit 1 "$MLFS" fsck --store "$D" --json
+	json_ok "$label: fsck --json is one document listing the problems" \
+		"not d['ok'] and len(d['problems']) >= 1"
+}
+
+# ---- 8: a tree blob ------------------------------------------------------------
+# Flip a byte of the first entry's mtime in the models tree: it still
+# decodes, but no longer hashes to its id.
+db_edit "
+(blob,) = db.execute('SELECT data FROM trees WHERE id = ?', (H('$models_tree'),)).fetchone()
+b = bytearray(blob)
+b[5 + 1 + 4 + 2] ^= 0x01
+db.execute('UPDATE trees SET data = ? WHERE id = ?', (bytes(b), H('$models_tree')))"
+safe_cat "tree byte" $drepo@v1/models/a.bin "$V1/models/a.bin" must-fail
+expect_err 'tree|damaged' "tree byte: the message names the damaged tree"
+safe_export "tree byte" $drepo@v1 "$V1" must-fail
+safe_mount "tree byte" $drepo@v1/models/a.bin "$V1/models/a.bin"
+fsck_names "tree byte" "damaged tree $models_tree" "path 'models'" \
+	"also used by 1 more version"
+db_restore
+
+# Swap the content ids of a.bin and b.bin (same size) in their directory's
+# tree blob: it decodes, a.bin would read as b.bin's bytes.
+db_edit "
+(blob,) = db.execute('SELECT data FROM trees WHERE id = ?', (H('$models_tree'),)).fetchone()
+a, b = H('$dig_a'), H('$dig_b')
+assert blob.count(a) == 1 and blob.count(b) == 1
+i, j = blob.index(a), blob.index(b)
+t = bytearray(blob)
+t[i:i + 16], t[j:j + 16] = b, a
+db.execute('UPDATE trees SET data = ? WHERE id = ?', (bytes(t), H('$models_tree')))"
+safe_cat "tree id swap" $drepo@v1/models/a.bin "$V1/models/a.bin" must-fail
+safe_cat "tree id swap" $drepo@v2/models/b.bin "$V1/models/b.bin" must-fail
+safe_export "tree id swap" $drepo@v1/models "$V1/models" must-fail
+safe_mount "tree id swap" $drepo@v1/models/a.bin "$V1/models/a.bin"
+fsck_names "tree id swap" "damaged tree $models_tree"
+safe_cat "tree id swap (elsewhere)" $drepo@v1/small/f001 "$V1/small/f001"
+db_restore
+
+# ---- 9: a commit row: message, time, tree ----------------------------------------
+for change in "message = 'not what was imported'" "time = time + 1" \
+	"tree = (SELECT tree FROM commits WHERE id = H('$c2'))"; do
+	label="commit ${change%% *}"
+	db_edit "
+db.create_function('H', 1, H)
+db.execute(\"UPDATE commits SET $change WHERE id = ?\", (H('$c1'),))
+assert db.total_changes == 1"
+	safe_cat "$label" $drepo@v1/small/f000 "$V1/small/f000" must-fail
+	safe_cat "$label" $drepo@$c1/small/f000 "$V1/small/f000" must-fail
+	safe_export "$label" $drepo@v1 "$V1" must-fail
+	safe_mount "$label" $drepo@v1/small/f000 "$V1/small/f000"
+	fsck_names "$label" "damaged commit $c1"
+	db_restore
+done
+
+# ---- 10: a chunk list ---------------------------------------------------------------
+# a.bin's row gets b.bin's chunk list (same size), then c.bin's (another
+# size), then a changed size.
+for how in same-size other-size size; do
+	case $how in
+	same-size) q="UPDATE contents SET chunks = (SELECT chunks FROM contents WHERE digest = H('$dig_b')) WHERE digest = H('$dig_a')" ;;
+	other-size) q="UPDATE contents SET chunks = (SELECT chunks FROM contents WHERE digest = H('$dig_c')) WHERE digest = H('$dig_a')" ;;
+	size) q="UPDATE contents SET size = size + 1 WHERE digest = H('$dig_a')" ;;
+	esac
+	label="chunk list ($how)"
+	db_edit "
+db.create_function('H', 1, H)
+db.execute(\"$q\")
+assert db.total_changes == 1"
+	safe_cat "$label" $drepo@v1/models/a.bin "$V1/models/a.bin" must-fail
+	safe_export "$label" $drepo@v1/models "$V1/models" must-fail
+	safe_mount "$label" $drepo@v1/models/a.bin "$V1/models/a.bin"
+	fsck_names "$label" "damaged content $dig_a" "path 'models/a\.bin'"
+	safe_cat "$label (b.bin)" $drepo@v1/models/b.bin "$V1/models/b.bin"
+	db_restore
+done
+
+# ---- 11: a ref row: tag v1 pointed at v2's commit --------------------------------------
+db_edit "
+db.execute(\"UPDATE refs SET commit_id = ? WHERE kind = 't' AND name = 'v1'\", (H('$c2'),))
+assert db.total_changes == 1"
+safe_cat "moved tag" $drepo@v1/small/f000 "$V1/small/f000" must-fail
+expect_err "v1|tag|damaged" "moved tag: the message names the tag"
+safe_export "moved tag" $drepo@v1/small "$V1/small" must-fail
+safe_mount "moved tag" $drepo@v1/small/f000 "$V1/small/f000"
+safe_cat "moved tag (by id)" $drepo@$c1/small/f000 "$V1/small/f000"
+fsck_names "moved tag" "damaged tag 'v1'"
+db_restore
+
+# ---- 12: --read-data with a chunk row deleted ----------------------------------------------
+db_edit "
+(blob,) = db.execute('SELECT chunks FROM contents WHERE digest = ?', (H('$dig_c'),)).fetchone()
+db.execute('DELETE FROM chunks WHERE id = ?', (blob[0:16],))
+assert db.total_changes == 1"
+safe_cat "deleted chunk row" $drepo@v1/models/c.bin "$V1/models/c.bin" must-fail
+expect_exit 1 "$MLFS" fsck --store "$D" --read-data
+cat "$OUT_F" "$ERR_F" >"$W/fsck.all"
+grep -q "could not run" "$W/fsck.all" && fail "deleted chunk row: fsck --read-data gave up" ||
+	ok "deleted chunk row: fsck --read-data reports instead of giving up"
+grep -q "path 'models/c\.bin'" "$W/fsck.all" && ok "deleted chunk row: fsck --read-data names c.bin" ||
+	{ fail "deleted chunk row: fsck --read-data does not name c.bin"; show_last; }
+expect_exit 1 "$MLFS" fsck --store "$D" --read-data --json
+json_ok "deleted chunk row: fsck --read-data --json names c.bin" \
+	"any(p['path'] == 'models/c.bin' and p['kind'] == 'content' for p in d['problems'])"
+db_restore
+
+# ---- 13: zeroed pages -------------------------------------------------------------------
+# page_of TABLE: the leaf (or overflow) page in the middle of TABLE's
+# pages; "middle" alone: the page nearest the file's middle that belongs to
+# a table fsck reads. Pages are numbered from 1.
+page_of() {
+	"$PY" - "$DB" "$1" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+read = ("chunks", "contents", "trees", "commits", "commits_repo", "refs")
+rows = db.execute("SELECT name, pageno, pagetype FROM dbstat").fetchall()
+if sys.argv[2] == "middle":
+    n = db.execute("PRAGMA page_count").fetchone()[0]
+    pages = sorted((abs(p - n // 2), p) for t, p, k in rows if t in read)
+    print(pages[0][1], [t for t, p, k in rows if p == pages[0][1]][0])
+else:
+    pages = sorted(p for t, p, k in rows if t == sys.argv[2] and k != "internal")
+    print(pages[len(pages) // 2], sys.argv[2])
+EOF
+}
+for what in middle contents trees chunks; do
+	read -r pg table < <(page_of $what)
+	label="zeroed page $pg ($table)"
+	dd if=/dev/zero of="$DB" bs=4096 seek=$((pg - 1)) count=1 conv=notrunc status=none
+	for f in models/a.bin models/c.bin small/f000 small/f300 small/f599; do
+		safe_cat "$label" $drepo@v1/$f "$V1/$f"
+	done
+	safe_export "$label" $drepo@v1 "$V1"
+	safe_mount "$label" $drepo@v1/models/b.bin "$V1/models/b.bin"
+	fsck_names "$label" "database damaged|damaged (tree|content|commit|tag|branch)"
+	db_restore
+done
+
+# ---- 14: a truncated database file ----------------------------------------------------------
+truncate -s $(($(stat -c %s "$DB") / 2)) "$DB"
+for f in models/a.bin small/f599; do
+	safe_cat "truncated db" $drepo@v1/$f "$V1/$f"
+done
+safe_export "truncated db" $drepo@v1 "$V1"
+safe_mount "truncated db" $drepo@v1/small/f599 "$V1/small/f599"
+run "$MLFS" fsck --store "$D"
+if [ "$RC" -eq 1 ]; then
+	ok "truncated db: fsck exits 1 ($(cat "$OUT_F" "$ERR_F" | head -n1 | head -c 100))"
+else
+	fail "truncated db: fsck exit $RC, want 1"
+fi
+cat "$OUT_F" "$ERR_F" | grep -Eq "database damaged|damaged|malformed" &&
+	ok "truncated db: fsck says the database is damaged" ||
+	{ fail "truncated db: fsck does not say what is damaged"; show_last; }
+db_restore
+expect_exit 0 "$MLFS" fsck --store "$D" --read-data
 
 summary

@@ -1,8 +1,11 @@
 /*
- * fsck.h - check the database against the packs. Without read_data: every
- * chunk of every content is indexed and its pack holds an entry header
- * that matches. With read_data: every chunk decompresses and hashes to
- * its id, and every file's digest matches its bytes.
+ * fsck.h - check a store and name every damaged object. Without
+ * read_data: every chunk index entry points at a matching entry header in
+ * an existing pack; every ref, commit, tree and chunk list loads and
+ * passes the library's verification (tree hash, commit id, contents and
+ * ref check values); every chunk of every list is indexed with the
+ * list's length. With read_data also: every chunk decompresses and hashes
+ * to its id, and every file's bytes hash to its digest.
  */
 #ifndef MLFS_FSCK_H
 #define MLFS_FSCK_H
@@ -14,11 +17,23 @@
 
 struct mlfs_store;
 
+/* One damaged object, named where it was first found. Strings are
+ * borrowed for the duration of the report callback. */
 struct mlfs_fsck_problem {
-	const char *repo;    /* "ns/name", or NULL for store-level problems */
-	const char *commit;  /* hex id, or NULL */
-	const char *path;    /* file path in the version, or NULL */
-	const char *what;    /* what is wrong, incl. chunk and pack */
+	/* "database" (SQLite could not read something), "pack", "chunk",
+	 * "tag", "branch", "commit", "tree" or "content" (a file's chunk
+	 * list and the bytes it names). */
+	const char *kind;
+	const char *object;  /* hex id, pack file or ref name, or NULL */
+	const char *repo;    /* "ns/name", or NULL for store-wide objects */
+	const char *version; /* how the first version using it is named:
+			      * "v1", "main~2", or a commit id prefix */
+	const char *commit;  /* that version's full commit id, or NULL */
+	const char *path;    /* path in that version ("" the root), or NULL */
+	const char *what;    /* what is wrong */
+	/* How many more versions use the damaged object (each version is
+	 * counted once, however many paths in it use the object). */
+	uint64_t more_versions;
 };
 
 struct mlfs_fsck_stats {
@@ -29,8 +44,14 @@ struct mlfs_fsck_stats {
 	uint64_t unreferenced_packs, unreferenced_bytes;
 };
 
-/* Runs the check; calls @report per problem. Returns 0 when the check ran
- * (problems are counted in @st), or -errno when it could not run. */
+/*
+ * Check the store and call @report once per damaged object, in the order
+ * they were found, after the whole check has run. A damaged object never
+ * stops the check: what cannot be read is reported and the rest is still
+ * checked. Each tree and content is verified once, however many versions
+ * share it. Returns 0 when the check ran (problems are counted in @st),
+ * or -ENOMEM (then nothing is reported).
+ */
 MLFS_MUST_CHECK int mlfs_fsck(struct mlfs_store *s, bool read_data,
 			      void (*report)(void *ctx,
 					     const struct mlfs_fsck_problem *p),

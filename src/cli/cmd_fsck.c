@@ -1,66 +1,137 @@
 /*
- * cmd_fsck.c - mlfs fsck: check the store, report damage per repository,
- * version and file; exit 1 when anything is wrong.
+ * cmd_fsck.c - mlfs fsck: check the store, name every damaged object
+ * with the repository, version and path it was found at; exit 1 when
+ * anything is wrong. With --json one document, printed once the check
+ * has run (nothing before it).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "mlfs/fsck.h"
 
 static const char usage[] =
 	"usage: mlfs fsck [--read-data] [--json]\n\n"
-	"Check that every chunk the database references exists in its pack "
-	"with\n"
-	"a matching entry header, and that every tree, content and commit "
-	"is\n"
-	"present. With --read-data also decompress every chunk and check it\n"
-	"against its id, and check every file's digest. Problems name the\n"
-	"repository, version, file, chunk and pack. Exit 0 clean, 1 damaged.\n"
-	"Unreferenced bytes at a pack's end (left by an interrupted import)\n"
-	"are not damage.\n";
+	"Check every ref, commit, tree and file's chunk list against what\n"
+	"it was written with (hashes and check values), that every chunk of\n"
+	"every list is in the chunk index with the right length, and that\n"
+	"every indexed chunk has a matching entry header in an existing "
+	"pack.\n"
+	"With --read-data also decompress every chunk and check it against\n"
+	"its id, and check every file's digest. Each damaged object is named\n"
+	"once, with the repository, version and path it was first found at.\n"
+	"Exit 0 clean, 1 damaged. Unreferenced bytes at a pack's end (left\n"
+	"by an interrupted import) are not damage.\n";
 
 struct fsck_out {
+	FILE *f;     /* where problems go: stdout, or the JSON buffer */
 	bool json;
 	bool first;
 };
 
+static void json_field(FILE *f, const char *key, const char *v)
+{
+	fprintf(f, ", \"%s\": ", key);
+	if (v)
+		cli_json_str(f, v);
+	else
+		fputs("null", f);
+}
+
+static void report_json(struct fsck_out *o, const struct mlfs_fsck_problem *p)
+{
+	fprintf(o->f, "%s{\"kind\": ", o->first ? "" : ", ");
+	cli_json_str(o->f, p->kind);
+	json_field(o->f, "object", p->object);
+	json_field(o->f, "repo", p->repo);
+	json_field(o->f, "version", p->version);
+	json_field(o->f, "commit", p->commit);
+	json_field(o->f, "path", p->path);
+	json_field(o->f, "detail", p->what);
+	fprintf(o->f, ", \"more_versions\": %" PRIu64 "}", p->more_versions);
+	o->first = false;
+}
+
+/* "models/m@v1 (commit 3c4d5e6f7a8b), path 'a/b'", or as much of it as
+ * the problem has. */
+static void where(FILE *f, const struct mlfs_fsck_problem *p)
+{
+	fputs(p->repo, f);
+	if (!p->version)
+		return;
+	fprintf(f, "@%s", p->version);
+	/* The commit id, unless the version is named by it already. */
+	if (p->commit && strncmp(p->commit, p->version, strlen(p->version)) &&
+	    !(p->object && !strcmp(p->object, p->commit)))
+		fprintf(f, " (commit %.12s)", p->commit);
+	if (p->path && p->path[0])
+		fprintf(f, ", path '%s'", p->path);
+	else if (p->path)
+		fputs(", root directory", f);
+}
+
 static void report(void *ctx, const struct mlfs_fsck_problem *p)
 {
 	struct fsck_out *o = ctx;
+	bool ref = !strcmp(p->kind, "tag") || !strcmp(p->kind, "branch");
 
 	if (o->json) {
-		printf("%s{\"repo\": ", o->first ? "" : ", ");
-		if (p->repo)
-			cli_json_str(stdout, p->repo);
-		else
-			fputs("null", stdout);
-		printf(", \"commit\": ");
-		if (p->commit)
-			cli_json_str(stdout, p->commit);
-		else
-			fputs("null", stdout);
-		printf(", \"path\": ");
-		if (p->path)
-			cli_json_str(stdout, p->path);
-		else
-			fputs("null", stdout);
-		printf(", \"problem\": ");
-		cli_json_str(stdout, p->what);
-		fputc('}', stdout);
-		o->first = false;
+		report_json(o, p);
 		return;
 	}
-	if (p->repo && p->commit && p->path)
-		printf("%s@%.12s: %s: %s\n", p->repo, p->commit, p->path,
-		       p->what);
-	else if (p->repo && p->commit)
-		printf("%s@%.12s: %s\n", p->repo, p->commit, p->what);
-	else if (p->repo)
-		printf("%s: %s\n", p->repo, p->what);
+	if (!strcmp(p->kind, "database"))
+		fputs("database damaged", o->f);
+	else if (p->object)
+		fprintf(o->f, ref ? "damaged %s '%s'" : "damaged %s %s",
+			p->kind, p->object);
 	else
-		printf("store: %s\n", p->what);
+		fprintf(o->f, "damaged %s", p->kind);
+	if (p->repo) {
+		fputs(" (", o->f);
+		where(o->f, p);
+		fputc(')', o->f);
+	}
+	fprintf(o->f, ": %s", p->what);
+	if (p->more_versions)
+		fprintf(o->f, "; also used by %" PRIu64 " more version%s",
+			p->more_versions, p->more_versions == 1 ? "" : "s");
+	fputc('\n', o->f);
+}
+
+static void print_json(const char *problems,
+		       const struct mlfs_fsck_stats *st)
+{
+	printf("{\"problems\": [%s], \"repos\": %" PRIu64 ", \"commits\": %"
+	       PRIu64 ", \"trees\": %" PRIu64 ", \"contents\": %" PRIu64
+	       ", \"chunks\": %" PRIu64 ", \"chunks_read\": %" PRIu64
+	       ", \"unreferenced_packs\": %" PRIu64
+	       ", \"unreferenced_bytes\": %" PRIu64 ", \"ok\": %s}\n",
+	       problems, st->repos, st->commits, st->trees, st->contents,
+	       st->chunks, st->chunks_read, st->unreferenced_packs,
+	       st->unreferenced_bytes, st->problems ? "false" : "true");
+}
+
+static void print_text(const struct mlfs_fsck_stats *st, bool read_data)
+{
+	fprintf(st->problems ? stderr : stdout,
+		"fsck: %" PRIu64 " repositories, %" PRIu64 " versions, %"
+		PRIu64 " trees, %" PRIu64 " files' contents, %" PRIu64
+		" chunks checked%s: %" PRIu64 " problems\n", st->repos,
+		st->commits, st->trees, st->contents, st->chunks,
+		read_data ? " (data read)" : "", st->problems);
+	if (st->unreferenced_packs) {
+		char b[32];
+
+		fprintf(stderr, "note: %" PRIu64 " pack files (%s) hold no "
+			"data of any version (left by interrupted imports, or "
+			"written by one running now); 'mlfs gc' removes them\n",
+			st->unreferenced_packs,
+			cli_human_bytes(st->unreferenced_bytes, b, sizeof(b)));
+	}
 }
 
 int cmd_fsck(struct cli *c, int argc, char **argv)
@@ -70,9 +141,11 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fsck_out o = { .first = true };
+	struct fsck_out o = { .f = stdout, .first = true };
 	struct mlfs_fsck_stats st;
 	struct mlfs_store *s = NULL;
+	char *buf = NULL;
+	size_t len = 0;
 	bool read_data = false;
 	int ch, r;
 
@@ -93,44 +166,27 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
 	if (r)
 		return r;
-	if (o.json)
-		printf("{\"problems\": [");
+	if (o.json) {
+		o.f = open_memstream(&buf, &len);
+		if (!o.f) {
+			r = cli_error(-ENOMEM, "fsck could not run");
+			goto out;
+		}
+	}
 	r = mlfs_fsck(s, read_data, report, &o, &st);
+	if (o.json)
+		fclose(o.f);
 	if (r < 0) {
-		if (o.json)
-			printf("]}\n");
 		r = cli_error(r, "fsck could not run");
 		goto out;
 	}
 	if (o.json)
-		printf("], \"repos\": %" PRIu64 ", \"commits\": %" PRIu64
-		       ", \"trees\": %" PRIu64 ", \"contents\": %" PRIu64
-		       ", \"chunks\": %" PRIu64 ", \"chunks_read\": %" PRIu64
-		       ", \"unreferenced_packs\": %" PRIu64
-		       ", \"unreferenced_bytes\": %" PRIu64
-		       ", \"ok\": %s}\n", st.repos, st.commits, st.trees,
-		       st.contents, st.chunks, st.chunks_read,
-		       st.unreferenced_packs, st.unreferenced_bytes,
-		       st.problems ? "false" : "true");
+		print_json(buf ? buf : "", &st);
 	else
-		fprintf(st.problems ? stderr : stdout,
-			"fsck: %" PRIu64 " repositories, %" PRIu64
-			" versions, %" PRIu64 " trees, %" PRIu64
-			" files' contents, %" PRIu64 " chunks checked%s: %"
-			PRIu64 " problems\n", st.repos, st.commits, st.trees,
-			st.contents, st.chunks,
-			read_data ? " (data read)" : "", st.problems);
-	if (st.unreferenced_packs && !o.json) {
-		char b[32];
-
-		fprintf(stderr, "note: %" PRIu64 " pack files (%s) hold no "
-			"data of any version (left by interrupted imports, or "
-			"written by one running now); 'mlfs gc' removes them\n",
-			st.unreferenced_packs,
-			cli_human_bytes(st.unreferenced_bytes, b, sizeof(b)));
-	}
+		print_text(&st, read_data);
 	r = st.problems ? CLI_FAILED : CLI_OK;
 out:
+	free(buf);
 	mlfs_store_close(s);
 	return r;
 }

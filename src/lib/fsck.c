@@ -1,17 +1,23 @@
 /*
- * fsck.c - check the database against the packs and report problems per
- * repository, version and file. Store-wide checks come first (every
- * index entry points at a matching entry header inside an existing pack);
- * then every commit's tree is walked, remembering clean trees and
- * contents so shared data is checked once.
+ * fsck.c - check the store and name every damaged object with the
+ * repository, version and path it belongs to. Store-wide first: every
+ * chunk index entry points at a matching entry header inside an existing
+ * pack. Then per repository its refs, its commits and, through each
+ * commit's tree, every tree and chunk list, each loaded through the
+ * library's verifying loaders (tree hash, commit id, check values) and
+ * checked once (id sets). Damage never stops the walk: problems are
+ * collected, counted per version that shares them, and reported at the
+ * end. Only running out of memory ends the check early.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mlfs/content.h"
@@ -21,93 +27,293 @@
 #include "mlfs/tree.h"
 #include "store_impl.h"
 
-/* Values in the memo sets. */
-#define OK 1
-#define BAD 2
+/* Values in the tree and content memo sets: clean, damaged below (walk
+ * it again to count the versions that share the damage), or damaged
+ * itself: MEMO_BAD + the index of its problem. */
+#define MEMO_OK 1
+#define MEMO_BELOW 2
+#define MEMO_BAD 3
+
+/* Open pack files kept while the index is checked. */
+#define PACK_FDS 64
+#define LABEL_MAX (MLFS_NAME_MAX + 24)
+
+/* How much of the current place a problem records. */
+enum where {
+	AT_STORE,   /* store-wide */
+	AT_REPO,    /* the repository */
+	AT_VERSION, /* ... and the version */
+	AT_PATH,    /* ... and the path in it */
+};
+
+struct prob {
+	char kind[12];
+	char *object, *repo, *version, *commit, *path, *what;
+	uint64_t more;
+	uint64_t last_ver; /* walk number of the last version counted */
+};
+
+struct pack_fd {
+	uint64_t id;
+	int fd;           /* -1: slot free */
+	uint64_t size;
+};
 
 struct fsck {
 	struct mlfs_store *s;
 	bool read_data;
-	void (*report)(void *ctx, const struct mlfs_fsck_problem *p);
-	void *ctx;
 	struct mlfs_fsck_stats *st;
-	struct mlfs_idset bad_chunks; /* value: index of reason */
-	char **reasons;
-	size_t nreasons;
-	struct mlfs_idset contents;   /* digest -> OK/BAD */
-	struct mlfs_idset trees;      /* tree id -> OK/BAD */
-	struct mlfs_idset packs;      /* pack id (first 8 bytes) -> OK/BAD */
-	char repo[2 * MLFS_NAME_MAX + 2];
+	struct prob *probs;
+	size_t nprobs, capprobs;
+	/* chunk id -> raw_len | (problem index + 1) << 32 */
+	struct mlfs_idset chunks;
+	bool index_complete;          /* every index row was read */
+	struct mlfs_idset contents;   /* digest -> MEMO_* */
+	struct mlfs_idset trees;      /* tree id -> MEMO_* */
+	struct mlfs_idset packs;      /* pack id (first 8 bytes) -> 1 ok, 2 */
+	struct pack_fd fds[PACK_FDS];
+	size_t next_fd;
+	/* The version being walked. */
+	uint64_t ver;                 /* walk number, from 1 */
+	const char *repo;
+	const char *version;
 	char commit[MLFS_ID_HEX_LEN + 1];
-	char *content_why;            /* last bad content's reason */
+	char path[PATH_MAX];
 };
 
-static void problem(struct fsck *f, const char *repo, const char *commit,
-		    const char *path, const char *fmt, ...)
+static char *dup_or_null(const char *s, bool *oom)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+static void prob_release(struct prob *p)
+{
+	free(p->object);
+	free(p->repo);
+	free(p->version);
+	free(p->commit);
+	free(p->path);
+	free(p->what);
+}
+
+/* Record a problem with @kind and @object found at the current place,
+ * as much of it as @at says. Returns its index, or -ENOMEM. */
+static long add_problem(struct fsck *f, const char *kind, const char *object,
+			enum where at, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
-static void problem(struct fsck *f, const char *repo, const char *commit,
-		    const char *path, const char *fmt, ...)
+static long add_problem(struct fsck *f, const char *kind, const char *object,
+			enum where at, const char *fmt, ...)
 {
-	struct mlfs_fsck_problem p = { repo, commit, path, NULL };
-	char what[1024];
+	char what[1200];
+	struct prob *p;
+	bool oom = false;
 	va_list ap;
 
+	if (f->nprobs == f->capprobs) {
+		size_t nc = f->capprobs ? 2 * f->capprobs : 16;
+		struct prob *v = realloc(f->probs, nc * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		f->probs = v;
+		f->capprobs = nc;
+	}
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	p.what = what;
+	p = &f->probs[f->nprobs];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->kind, sizeof(p->kind), "%s", kind);
+	p->object = dup_or_null(object, &oom);
+	p->what = dup_or_null(what, &oom);
+	if (at >= AT_REPO)
+		p->repo = dup_or_null(f->repo, &oom);
+	if (at >= AT_VERSION) {
+		p->version = dup_or_null(f->version, &oom);
+		p->commit = dup_or_null(f->commit, &oom);
+		p->last_ver = f->ver;
+	}
+	if (at >= AT_PATH)
+		p->path = dup_or_null(f->path, &oom);
+	if (oom) {
+		prob_release(p);
+		return -ENOMEM;
+	}
 	f->st->problems++;
-	if (f->report)
-		f->report(f->ctx, &p);
+	return (long)f->nprobs++;
 }
 
-static int add_reason(struct fsck *f, const struct mlfs_id *id,
-		      const char *why)
+/* A memoised damaged object met again: count the version once. */
+static void seen_again(struct fsck *f, uint64_t memo)
 {
-	char **v = realloc(f->reasons, (f->nreasons + 1) * sizeof(*v));
-	int r;
+	struct prob *p = &f->probs[memo - MEMO_BAD];
 
-	if (!v)
-		return -ENOMEM;
-	f->reasons = v;
-	v[f->nreasons] = strdup(why);
-	if (!v[f->nreasons])
-		return -ENOMEM;
-	r = mlfs_idset_add(&f->bad_chunks, id, f->nreasons, NULL);
-	f->nreasons++;
-	return r < 0 ? r : 0;
+	if (p->last_ver && p->last_ver != f->ver) {
+		p->more++;
+		p->last_ver = f->ver;
+	}
+}
+
+/* The library's detail for a failed load of object @hex, without the
+ * object's own name (the report names it): "tree 1a2b...: hash mismatch"
+ * becomes "hash mismatch", "chunk 1a2b... in pack ..." "in pack ...". */
+static const char *detail_for(const char *hex, const char *fallback)
+{
+	const char *d = mlfs_error_detail(), *p;
+
+	if (!d[0])
+		return fallback;
+	p = hex ? strstr(d, hex) : NULL;
+	if (!p || p - d > 40)
+		return d;
+	p += MLFS_ID_HEX_LEN;
+	if (p[0] == ':')
+		p++;
+	if (p[0] == ' ')
+		p++;
+	return p[0] ? p : d;
+}
+
+/* Why SQLite could not give us something: the library's detail, else
+ * what -EBADMSG means coming from a query. */
+static const char *db_why(const char *hex, int r)
+{
+	return detail_for(hex, r == -EBADMSG ? "SQLite reports the file "
+			  "malformed" : strerror(-r));
+}
+
+/* Record why @kind @hex could not be loaded (@r < 0, detail fresh):
+ * -EBADMSG is SQLite reporting its file damaged (or a field out of
+ * range), the rest is damage of the object itself. */
+static long load_problem(struct fsck *f, const char *kind, const char *hex,
+			 enum where at, int r)
+{
+	if (r == -EBADMSG)
+		return add_problem(f, "database", hex, at, "cannot read %s "
+				   "%s: %s", kind, hex, db_why(hex, r));
+	if (r == -ENOENT)
+		return add_problem(f, kind, hex, at, "missing from the "
+				   "database");
+	return add_problem(f, kind, hex, at, "%s",
+			   detail_for(hex, strerror(-r)));
+}
+
+/* ---- store-wide: packs and the chunk index --------------------------- */
+
+/* An fd of pack @pack_id with its size; -ENOENT when the file is gone.
+ * The pack's header is checked the first time it is opened. */
+static int pack_open(struct fsck *f, uint64_t pack_id, int *fd,
+		     uint64_t *size)
+{
+	char path[PATH_MAX], pname[40];
+	struct pack_fd *slot;
+	struct stat sb;
+	int r, nfd;
+
+	for (size_t i = 0; i < PACK_FDS; i++) {
+		if (f->fds[i].fd >= 0 && f->fds[i].id == pack_id) {
+			*fd = f->fds[i].fd;
+			*size = f->fds[i].size;
+			return 0;
+		}
+	}
+	mlfs_pack_name(pack_id, pname, sizeof(pname));
+	snprintf(path, sizeof(path), "%s/%s", f->s->packs_dir, pname);
+	nfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (nfd < 0)
+		return -errno;
+	if (fstat(nfd, &sb) < 0) {
+		r = -errno;
+		close(nfd);
+		return r;
+	}
+	slot = &f->fds[f->next_fd];
+	f->next_fd = (f->next_fd + 1) % PACK_FDS;
+	if (slot->fd >= 0)
+		close(slot->fd);
+	slot->id = pack_id;
+	slot->fd = nfd;
+	slot->size = (uint64_t)sb.st_size;
+	*fd = nfd;
+	*size = slot->size;
+	return 0;
 }
 
 /* A pack's header makes it self-describing (repair scans rely on it):
  * check it once per pack. Its chunks are judged by their own entries. */
-static int check_pack_header(struct fsck *f, uint64_t pack_id)
+static int check_pack_header(struct fsck *f, uint64_t pack_id, int fd)
 {
 	uint8_t hdr[MLFS_PACK_HEADER_LEN];
 	struct mlfs_id key = { { 0 } };
-	char path[PATH_MAX], pname[40];
+	char pname[40];
 	uint64_t got;
-	FILE *fp;
-	int r;
 	bool ok;
+	int r;
 
 	mlfs_put_le64(key.b, pack_id);
 	if (mlfs_idset_get(&f->packs, &key))
 		return 0;
-	mlfs_pack_name(pack_id, pname, sizeof(pname));
-	snprintf(path, sizeof(path), "%s/%s", f->s->packs_dir, pname);
-	fp = fopen(path, "re");
-	if (!fp)
-		return 0; /* reported per chunk as a missing pack */
-	ok = fread(hdr, 1, sizeof(hdr), fp) == sizeof(hdr) &&
+	ok = mlfs_pread_full(fd, hdr, sizeof(hdr), 0) == 0 &&
 	     mlfs_pack_header_check(hdr, &got) == 0 && got == pack_id;
-	fclose(fp);
-	r = mlfs_idset_add(&f->packs, &key, ok ? OK : BAD, NULL);
+	r = mlfs_idset_add(&f->packs, &key, ok ? 1 : 2, NULL);
 	if (r < 0)
 		return r;
-	if (!ok)
-		problem(f, NULL, NULL, NULL, "pack %s: header damaged (bad "
-			"magic, version or pack id)", pname);
+	if (ok)
+		return 0;
+	mlfs_pack_name(pack_id, pname, sizeof(pname));
+	return add_problem(f, "pack", pname, AT_STORE, "header damaged (bad "
+			   "magic, version or pack id)") < 0 ? -ENOMEM : 0;
+}
+
+/* What is wrong with index entry @id -> @loc ("" when nothing). */
+static int chunk_entry_problem(struct fsck *f, const struct mlfs_id *id,
+			       const struct mlfs_chunk_loc *loc, char *why,
+			       size_t size)
+{
+	uint8_t hdr[MLFS_PACK_ENTRY_HEADER_LEN];
+	uint32_t raw_len, stored_len;
+	enum mlfs_codec codec;
+	char pname[40];
+	struct mlfs_id hid;
+	uint64_t psize;
+	int fd, r;
+
+	why[0] = '\0';
+	mlfs_pack_name(loc->pack_id, pname, sizeof(pname));
+	r = pack_open(f, loc->pack_id, &fd, &psize);
+	if (r < 0) {
+		snprintf(why, size, "pack %s is %s", pname, r == -ENOENT ?
+			 "missing" : strerror(-r));
+		return 0;
+	}
+	r = check_pack_header(f, loc->pack_id, fd);
+	if (r < 0)
+		return r;
+	if (loc->offset + MLFS_PACK_ENTRY_HEADER_LEN + loc->stored_len >
+	    psize) {
+		snprintf(why, size, "runs past the end of pack %s (truncated "
+			 "pack)", pname);
+		return 0;
+	}
+	if (mlfs_pread_full(fd, hdr, sizeof(hdr), loc->offset) < 0) {
+		snprintf(why, size, "cannot read pack %s", pname);
+		return 0;
+	}
+	if (mlfs_pack_entry_parse(hdr, &hid, &codec, &raw_len,
+				  &stored_len) < 0 ||
+	    mlfs_id_cmp(&hid, id) || raw_len != loc->raw_len ||
+	    stored_len != loc->stored_len || codec != loc->codec)
+		snprintf(why, size, "entry header in pack %s at offset %"
+			 PRIu64 " is damaged or does not match the index",
+			 pname, loc->offset);
 	return 0;
 }
 
@@ -115,194 +321,279 @@ static int check_chunk(void *ctx, const struct mlfs_id *id,
 		       const struct mlfs_chunk_loc *loc)
 {
 	struct fsck *f = ctx;
-	uint8_t hdr[MLFS_PACK_ENTRY_HEADER_LEN];
-	char hex[MLFS_ID_HEX_LEN + 1], pname[40], why[512];
-	uint32_t raw_len, stored_len;
-	enum mlfs_codec codec;
-	struct mlfs_id hid;
-	uint64_t size;
+	char hex[MLFS_ID_HEX_LEN + 1], why[512];
+	uint64_t v = loc->raw_len;
 	int r;
 
 	f->st->chunks++;
-	r = check_pack_header(f, loc->pack_id);
+	r = chunk_entry_problem(f, id, loc, why, sizeof(why));
 	if (r < 0)
 		return r;
-	mlfs_id_to_hex(id, hex);
-	mlfs_pack_name(loc->pack_id, pname, sizeof(pname));
-	r = mlfs_pack_set_size(f->s->packs, loc->pack_id, &size);
-	if (r < 0) {
-		snprintf(why, sizeof(why), "chunk %s: pack %s is missing",
-			 hex, pname);
-		goto bad;
-	}
-	if (loc->offset + MLFS_PACK_ENTRY_HEADER_LEN + loc->stored_len >
-	    size) {
-		snprintf(why, sizeof(why), "chunk %s: runs past the end of "
-			 "pack %s (truncated pack)", hex, pname);
-		goto bad;
-	}
-	{
-		char path[PATH_MAX];
-		FILE *fp;
+	if (why[0]) {
+		long i;
 
-		snprintf(path, sizeof(path), "%s/%s", f->s->packs_dir, pname);
-		fp = fopen(path, "re");
-		if (!fp || fseeko(fp, (off_t)loc->offset, SEEK_SET) ||
-		    fread(hdr, 1, sizeof(hdr), fp) != sizeof(hdr)) {
-			if (fp)
-				fclose(fp);
-			snprintf(why, sizeof(why), "chunk %s: cannot read "
-				 "pack %s", hex, pname);
-			goto bad;
-		}
-		fclose(fp);
+		mlfs_id_to_hex(id, hex);
+		i = add_problem(f, "chunk", hex, AT_STORE, "%s", why);
+		if (i < 0)
+			return -ENOMEM;
+		v |= (uint64_t)(i + 1) << 32;
 	}
-	if (mlfs_pack_entry_parse(hdr, &hid, &codec, &raw_len,
-				  &stored_len) < 0 ||
-	    memcmp(hid.b, id->b, MLFS_ID_LEN) || raw_len != loc->raw_len ||
-	    stored_len != loc->stored_len || codec != loc->codec) {
-		snprintf(why, sizeof(why), "chunk %s: entry header in pack %s "
-			 "at offset %" PRIu64 " is damaged or does not match "
-			 "the index", hex, pname, loc->offset);
-		goto bad;
-	}
-	return 0;
-bad:
-	problem(f, NULL, NULL, NULL, "%s", why);
-	return add_reason(f, id, why);
+	r = mlfs_idset_add(&f->chunks, id, v, NULL);
+	return r < 0 ? r : 0;
 }
 
-/* Check one content: index entries, and with read_data its bytes.
- * Returns 0 (clean), 1 (bad: f->content_why says why), -errno. */
-static int check_content(struct fsck *f, const struct mlfs_id *digest)
+static int check_index(struct fsck *f)
 {
-	struct mlfs_content *c = NULL;
-	struct mlfs_hasher h = { 0 };
-	uint64_t *memo = mlfs_idset_get(&f->contents, digest);
-	char why[1200];
-	int r, bad = 0;
+	uint64_t before;
+	int r;
 
-	if (memo)
-		return *memo == OK ? 0 : 1;
-	f->st->contents++;
-	why[0] = '\0';
-	r = mlfs_content_load(f->s, digest, f->read_data ?
-			      MLFS_CONTENT_LOCATE : 0, &c);
-	if (r == -ENOENT || r == -EBADMSG) {
-		snprintf(why, sizeof(why), "content record %s",
-			 r == -ENOENT ? "missing (or a chunk of it is not "
-			 "indexed)" : "damaged");
-		if (mlfs_error_detail()[0])
-			snprintf(why + strlen(why), sizeof(why) - strlen(why),
-				 ": %s", mlfs_error_detail());
-		bad = 1;
-		goto out;
+	mlfs_error_clear();
+	r = mlfs_meta_each_chunk(f->s->meta, check_chunk, f);
+	for (size_t i = 0; i < PACK_FDS; i++) {
+		if (f->fds[i].fd >= 0)
+			close(f->fds[i].fd);
+		f->fds[i].fd = -1;
 	}
+	if (r == -ENOMEM)
+		return r;
+	f->index_complete = r == 0;
+	if (r == 0)
+		return 0;
+	before = f->st->chunks;
+	/* Chunks past the damage are looked up one by one as lists use
+	 * them; those lookups report what they cannot read. */
+	return add_problem(f, "database", NULL, AT_STORE, "the chunk index "
+			   "cannot be read past its %" PRIu64 " first "
+			   "entries: %s", before, db_why(NULL, r)) < 0 ?
+	       -ENOMEM : 0;
+}
+
+/* ---- files' contents ----------------------------------------------- */
+
+/* The chunk map's value for @id, looking it up when the index scan did
+ * not get that far. 0 with *v set, 1 not indexed, -EBADMSG/-errno. */
+static int chunk_value(struct fsck *f, const struct mlfs_id *id,
+		       uint64_t *v)
+{
+	uint64_t *p = mlfs_idset_get(&f->chunks, id);
+	struct mlfs_chunk_loc loc;
+	char why[512];
+	int r;
+
+	if (p) {
+		*v = *p;
+		return 0;
+	}
+	if (f->index_complete)
+		return 1;
+	mlfs_error_clear();
+	r = mlfs_meta_chunk_get(f->s->meta, id, &loc);
+	if (r == -ENOENT)
+		return 1;
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < c->n && !bad; i++) {
-		uint64_t *reason = mlfs_idset_get(&f->bad_chunks, &c->ids[i]);
-		struct mlfs_chunk_loc loc;
+	f->st->chunks++;
+	r = chunk_entry_problem(f, id, &loc, why, sizeof(why));
+	if (r < 0)
+		return r;
+	*v = loc.raw_len;
+	if (why[0]) {
+		char hex[MLFS_ID_HEX_LEN + 1];
+		long i;
 
-		if (reason) {
-			snprintf(why, sizeof(why), "%s",
-				 f->reasons[*reason]);
-			bad = 1;
-		} else if (!f->read_data &&
-			   mlfs_meta_chunk_get(f->s->meta, &c->ids[i],
-					       &loc) == -ENOENT) {
-			char hex[MLFS_ID_HEX_LEN + 1];
-
-			mlfs_id_to_hex(&c->ids[i], hex);
-			snprintf(why, sizeof(why), "chunk %s is not in the "
-				 "index", hex);
-			bad = 1;
-		}
+		mlfs_id_to_hex(id, hex);
+		i = add_problem(f, "chunk", hex, AT_PATH, "%s", why);
+		if (i < 0)
+			return -ENOMEM;
+		*v |= (uint64_t)(i + 1) << 32;
 	}
-	if (!bad && f->read_data) {
-		struct mlfs_id got;
+	r = mlfs_idset_add(&f->chunks, id, *v, NULL);
+	return r < 0 ? r : 0;
+}
 
-		r = mlfs_hasher_init(&h, &f->s->cfg.key);
-		if (r < 0)
+/* Every chunk of @c is indexed, with the list's length, and not known
+ * damaged. Returns 0 clean, 1 (@why says what, *kind is "content", or
+ * "database" when an index entry could not be read), -ENOMEM. */
+static int check_chunk_list(struct fsck *f, const struct mlfs_content *c,
+			    const char **kind, char *why, size_t size)
+{
+	char hex[MLFS_ID_HEX_LEN + 1];
+
+	for (size_t i = 0; i < c->n; i++) {
+		uint64_t len = c->offs[i + 1] - c->offs[i], v = 0;
+		int r = chunk_value(f, &c->ids[i], &v);
+
+		if (r == -ENOMEM)
+			return r;
+		if (r == 0 && !(v >> 32) && (uint32_t)v == len)
+			continue;
+		mlfs_id_to_hex(&c->ids[i], hex);
+		if (r == 1)
+			snprintf(why, size, "chunk %s (%zu of %zu) is not in "
+				 "the chunk index", hex, i + 1, c->n);
+		else if (r < 0)
+			snprintf(why, size, "cannot read the index entry of "
+				 "chunk %s: %s", hex, db_why(hex, r));
+		else if (v >> 32)
+			snprintf(why, size, "chunk %s: %s", hex,
+				 f->probs[(v >> 32) - 1].what);
+		else
+			snprintf(why, size, "chunk %s (%zu of %zu): the index "
+				 "says %u bytes, the chunk list %" PRIu64, hex,
+				 i + 1, c->n, (uint32_t)v, len);
+		*kind = r < 0 ? "database" : "content";
+		return 1;
+	}
+	return 0;
+}
+
+/* Read every chunk of @c and hash the file. 0 clean, 1, -ENOMEM. */
+static int read_content(struct fsck *f, const struct mlfs_content *c,
+			char *why, size_t size)
+{
+	char hex[MLFS_ID_HEX_LEN + 1];
+	struct mlfs_hasher h = { 0 };
+	struct mlfs_id got;
+	int r;
+
+	r = mlfs_hasher_init(&h, &f->s->cfg.key);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct mlfs_chunk *ch;
+		uint64_t *v;
+		long pi;
+
+		mlfs_error_clear();
+		r = mlfs_content_get_chunk(f->s, c, i, &ch);
+		f->st->chunks_read++;
+		if (r == -ENOMEM)
 			goto out;
-		for (size_t i = 0; i < c->n; i++) {
-			const struct mlfs_chunk *ch;
-
-			r = mlfs_content_get_chunk(f->s, c, i, &ch);
-			f->st->chunks_read++;
-			if (r < 0) {
-				snprintf(why, sizeof(why), "%s",
-					 mlfs_error_detail()[0] ?
-					 mlfs_error_detail() : strerror(-r));
-				(void)add_reason(f, &c->ids[i], why);
-				bad = 1;
-				r = 0;
-				break;
-			}
+		if (r == 0) {
 			mlfs_hasher_update(&h, ch->data, ch->len);
 			mlfs_chunk_unref(f->s, ch);
+			continue;
 		}
-		if (!bad) {
-			mlfs_hasher_final(&h, &got);
-			if (memcmp(got.b, digest->b, MLFS_ID_LEN)) {
-				snprintf(why, sizeof(why), "file digest does "
-					 "not match its bytes");
-				bad = 1;
-			}
+		/* The chunk itself is damaged: name it once, and let other
+		 * files that share it say so without reading it again. */
+		mlfs_id_to_hex(&c->ids[i], hex);
+		pi = add_problem(f, "chunk", hex, AT_PATH, "%s",
+				 detail_for(hex, strerror(-r)));
+		r = pi < 0 ? -ENOMEM : 1;
+		if (pi >= 0) {
+			v = mlfs_idset_get(&f->chunks, &c->ids[i]);
+			if (v)
+				*v |= (uint64_t)(pi + 1) << 32;
+			snprintf(why, size, "chunk %s: %s", hex,
+				 f->probs[pi].what);
 		}
+		goto out;
+	}
+	mlfs_hasher_final(&h, &got);
+	r = 0;
+	if (mlfs_id_cmp(&got, &c->digest)) {
+		snprintf(why, size, "its bytes do not hash to its digest "
+			 "(whole-file digest mismatch)");
+		r = 1;
 	}
 out:
 	mlfs_hasher_release(&h);
-	mlfs_content_free(c);
-	if (r < 0)
-		return r;
-	r = mlfs_idset_add(&f->contents, digest, bad ? BAD : OK, NULL);
-	if (r < 0)
-		return r;
-	if (bad) {
-		free(f->content_why);
-		f->content_why = strdup(why);
-	}
-	return bad;
+	return r;
 }
 
-/* Walk a tree; returns 0 clean, 1 problems found and reported, -errno. */
-static int check_tree(struct fsck *f, const struct mlfs_id *id,
-		      const char *path)
+/* Check the file at f->path with content @digest, once per content. */
+static int check_file(struct fsck *f, const struct mlfs_id *digest)
 {
-	uint64_t *memo = mlfs_idset_get(&f->trees, id);
-	struct mlfs_tree *t;
-	char child[PATH_MAX];
-	int r, bad = 0;
+	uint64_t *memo = mlfs_idset_get(&f->contents, digest);
+	char hex[MLFS_ID_HEX_LEN + 1], why[1200];
+	struct mlfs_content *c = NULL;
+	const char *kind = "content";
+	uint64_t value = MEMO_OK;
+	long pi = 0;
+	int r;
 
-	if (memo && *memo == OK)
-		return 0;
-	if (!memo)
-		f->st->trees++;
-	r = mlfs_tree_load(f->s, id, &t);
-	if (r == -ENOENT || r == -EBADMSG) {
-		problem(f, f->repo, f->commit, path[0] ? path : "/",
-			"directory tree %s", r == -ENOENT ? "missing" :
-			"damaged");
-		return 1;
+	if (memo) {
+		if (*memo >= MEMO_BAD)
+			seen_again(f, *memo);
+		return *memo != MEMO_OK;
 	}
+	f->st->contents++;
+	mlfs_id_to_hex(digest, hex);
+	mlfs_error_clear();
+	r = mlfs_content_load(f->s, digest, 0, &c);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		pi = load_problem(f, "content", hex, AT_PATH, r);
+	} else {
+		r = check_chunk_list(f, c, &kind, why, sizeof(why));
+		if (r == 0 && f->read_data)
+			r = read_content(f, c, why, sizeof(why));
+		mlfs_content_free(c);
+		if (r < 0)
+			return r;
+		if (r == 1)
+			pi = add_problem(f, kind, hex, AT_PATH, "%s", why);
+		else
+			pi = -1; /* clean */
+	}
+	if (pi == -ENOMEM)
+		return -ENOMEM;
+	if (pi >= 0)
+		value = MEMO_BAD + (uint64_t)pi;
+	r = mlfs_idset_add(&f->contents, digest, value, NULL);
 	if (r < 0)
 		return r;
+	return value != MEMO_OK;
+}
+
+/* ---- trees ----------------------------------------------------------- */
+
+/* Walk tree @id at f->path (of length @plen). Returns 0 clean, 1 damage
+ * found in it or below, -ENOMEM. */
+static int check_tree(struct fsck *f, const struct mlfs_id *id, size_t plen)
+{
+	uint64_t *memo = mlfs_idset_get(&f->trees, id);
+	struct mlfs_tree *t = NULL;
+	char hex[MLFS_ID_HEX_LEN + 1];
+	int r, bad = 0;
+	long pi;
+
+	if (memo && *memo == MEMO_OK)
+		return 0;
+	if (memo && *memo >= MEMO_BAD) {
+		seen_again(f, *memo);
+		return 1;
+	}
+	if (!memo)
+		f->st->trees++;
+	mlfs_error_clear();
+	r = mlfs_tree_load(f->s, id, &t);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		mlfs_id_to_hex(id, hex);
+		pi = load_problem(f, "tree", hex, AT_PATH, r);
+		if (pi < 0)
+			return -ENOMEM;
+		r = mlfs_idset_add(&f->trees, id, MEMO_BAD + (uint64_t)pi,
+				   NULL);
+		return r < 0 ? r : 1;
+	}
 	for (size_t i = 0; i < t->n; i++) {
 		const struct mlfs_entry *e = &t->e[i];
+		int n = snprintf(f->path + plen, sizeof(f->path) - plen,
+				 "%s%s", plen ? "/" : "", e->name);
 
-		snprintf(child, sizeof(child), "%s%s%s", path,
-			 path[0] ? "/" : "", e->name);
-		if (e->type == MLFS_ENTRY_DIR) {
-			r = check_tree(f, &e->id, child);
-		} else if (e->type == MLFS_ENTRY_FILE) {
-			r = check_content(f, &e->id);
-			if (r == 1)
-				problem(f, f->repo, f->commit, child, "%s",
-					f->content_why ? f->content_why : "");
-		} else {
+		if (n < 0 || (size_t)n >= sizeof(f->path) - plen)
+			n = (int)strlen(f->path + plen);
+		if (e->type == MLFS_ENTRY_DIR)
+			r = check_tree(f, &e->id, plen + (size_t)n);
+		else if (e->type == MLFS_ENTRY_FILE)
+			r = check_file(f, &e->id);
+		else
 			r = 0;
-		}
+		f->path[plen] = '\0';
 		if (r < 0)
 			break;
 		bad |= r;
@@ -312,19 +603,291 @@ static int check_tree(struct fsck *f, const struct mlfs_id *id,
 	if (r < 0)
 		return r;
 	if (!memo) {
-		r = mlfs_idset_add(&f->trees, id, bad ? BAD : OK, NULL);
+		r = mlfs_idset_add(&f->trees, id, bad ? MEMO_BELOW : MEMO_OK,
+				   NULL);
 		if (r < 0)
 			return r;
 	}
 	return bad;
 }
 
+/* ---- repositories: refs, commits, versions ------------------------- */
+
+struct repo_walk {
+	struct mlfs_commit *cv;
+	size_t nc;
+	struct mlfs_idset index;      /* commit id -> position + 1 */
+	char (*labels)[LABEL_MAX];
+	size_t *order;                /* walk order: named ones first */
+	size_t norder;
+	struct mlfs_idset outside;    /* ids not in cv already checked */
+};
+
+/* Name each commit after the first ref whose first-parent history
+ * reaches it ("v1", "main~2"), tags before branches; the rest by id. */
+static void label_commits(struct repo_walk *w, const struct mlfs_ref *refs,
+			  size_t nref)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t k = 0; k < nref; k++) {
+			const struct mlfs_ref *ref = &refs[k];
+			uint64_t *pos = mlfs_idset_get(&w->index, &ref->commit);
+			unsigned depth = 0;
+
+			if ((ref->kind == MLFS_REF_TAG) != (pass == 0) ||
+			    ref->damaged)
+				continue;
+			while (pos && !w->labels[*pos - 1][0]) {
+				size_t j = *pos - 1;
+
+				if (depth)
+					snprintf(w->labels[j], LABEL_MAX,
+						 "%s~%u", ref->name, depth);
+				else
+					snprintf(w->labels[j], LABEL_MAX,
+						 "%s", ref->name);
+				w->order[w->norder++] = j;
+				if (w->cv[j].damaged || !w->cv[j].has_parent)
+					break;
+				pos = mlfs_idset_get(&w->index,
+						     &w->cv[j].parent);
+				depth++;
+			}
+		}
+	}
+	for (size_t j = 0; j < w->nc; j++) {
+		if (w->labels[j][0])
+			continue;
+		mlfs_id_to_hex(&w->cv[j].id, w->labels[j]);
+		w->labels[j][12] = '\0';
+		w->order[w->norder++] = j;
+	}
+}
+
+/* Commit @id, named by a ref or a parent link, is not among the
+ * repository's listed commits: load it to say why (once per id). */
+static int check_outside(struct fsck *f, struct repo_walk *w,
+			 const struct mlfs_id *id, int64_t repo_id,
+			 const char *kind, const char *object,
+			 const char *role)
+{
+	char hex[MLFS_ID_HEX_LEN + 1];
+	struct mlfs_commit c;
+	enum where at = kind[0] == 'c' ? AT_VERSION : AT_REPO;
+	long pi = 0;
+	int r;
+
+	if (mlfs_idset_get(&w->index, id))
+		return 0;
+	r = mlfs_idset_add(&w->outside, id, 1, NULL);
+	if (r <= 0)
+		return r;
+	mlfs_id_to_hex(id, hex);
+	mlfs_error_clear();
+	r = mlfs_commit_get(f->s, id, &c);
+	if (r == -ENOMEM)
+		return r;
+	if (r == -ENOENT)
+		pi = add_problem(f, kind, object, at, "%s commit %s is "
+				 "missing", role, hex);
+	else if (r < 0)
+		pi = load_problem(f, "commit", hex, at, r);
+	else if (c.repo_id != repo_id)
+		pi = add_problem(f, kind, object, at, "%s commit "
+				 "%s belongs to another repository", role,
+				 hex);
+	if (r == 0)
+		mlfs_commit_release(&c);
+	return pi < 0 ? -ENOMEM : 0;
+}
+
+static int check_refs(struct fsck *f, struct repo_walk *w,
+		      const struct mlfs_repo *repo,
+		      const struct mlfs_ref *refs, size_t nref)
+{
+	for (size_t k = 0; k < nref; k++) {
+		const char *kind = refs[k].kind == MLFS_REF_TAG ? "tag" :
+				   "branch";
+		int r;
+
+		if (refs[k].damaged) {
+			if (add_problem(f, kind, refs[k].name, AT_REPO, "its "
+					"row does not match its check value "
+					"(damaged database)") < 0)
+				return -ENOMEM;
+			continue;
+		}
+		r = check_outside(f, w, &refs[k].commit, repo->id, kind,
+				  refs[k].name, "its");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Check version @j of @w: its row, its parent link and its tree. */
+static int check_version(struct fsck *f, struct repo_walk *w,
+			 const struct mlfs_repo *repo, size_t j)
+{
+	const struct mlfs_commit *c = &w->cv[j];
+	struct mlfs_commit got;
+	int r;
+
+	f->st->commits++;
+	f->ver++;
+	f->version = w->labels[j];
+	mlfs_id_to_hex(&c->id, f->commit);
+	f->path[0] = '\0';
+	if (c->damaged) {
+		/* Its fields are not to be used: nothing to walk. Load it
+		 * again for the library's word on what is wrong. */
+		mlfs_error_clear();
+		r = mlfs_commit_get(f->s, &c->id, &got);
+		if (r == 0)
+			mlfs_commit_release(&got);
+		if (r == -ENOMEM)
+			return r;
+		return load_problem(f, "commit", f->commit, AT_VERSION,
+				    r ? r : -EIO) < 0 ?
+		       -ENOMEM : 0;
+	}
+	if (c->has_parent) {
+		r = check_outside(f, w, &c->parent, repo->id, "commit",
+				  f->commit, "parent");
+		if (r < 0)
+			return r;
+	}
+	r = check_tree(f, &c->tree, 0);
+	return r < 0 ? r : 0;
+}
+
+static void walk_release(struct repo_walk *w)
+{
+	mlfs_commit_list_free(w->cv, w->nc);
+	mlfs_idset_release(&w->index);
+	mlfs_idset_release(&w->outside);
+	free(w->labels);
+	free(w->order);
+}
+
+static int check_repo(struct fsck *f, const struct mlfs_repo *repo)
+{
+	struct repo_walk w = { .index = MLFS_IDSET_INIT,
+			       .outside = MLFS_IDSET_INIT };
+	char name[2 * MLFS_NAME_MAX + 2];
+	struct mlfs_ref *refs = NULL;
+	size_t nref = 0;
+	int r;
+
+	snprintf(name, sizeof(name), "%s/%s", repo->ns, repo->name);
+	f->repo = name;
+	mlfs_error_clear();
+	r = mlfs_ref_list(f->s, repo->id, 0, &refs, &nref);
+	if (r < 0 && r != -ENOMEM) {
+		nref = 0;
+		r = add_problem(f, "database", NULL, AT_REPO, "cannot list the "
+				"tags and branches: %s", db_why(NULL, r)) < 0 ? -ENOMEM : 0;
+	}
+	if (r < 0)
+		goto out;
+	mlfs_error_clear();
+	r = mlfs_commit_list_all(f->s, repo->id, &w.cv, &w.nc);
+	if (r < 0 && r != -ENOMEM) {
+		/* Refs still name their commits: check_refs loads them. */
+		w.cv = NULL;
+		w.nc = 0;
+		r = add_problem(f, "database", NULL, AT_REPO, "cannot list the "
+				"versions: %s", db_why(NULL, r)) < 0 ? -ENOMEM : 0;
+	}
+	if (r < 0)
+		goto out;
+	w.labels = calloc(w.nc ? w.nc : 1, sizeof(*w.labels));
+	w.order = calloc(w.nc ? w.nc : 1, sizeof(*w.order));
+	r = w.labels && w.order ? 0 : -ENOMEM;
+	for (size_t j = 0; r >= 0 && j < w.nc; j++)
+		r = mlfs_idset_add(&w.index, &w.cv[j].id, j + 1, NULL);
+	if (r < 0)
+		goto out;
+	label_commits(&w, refs, nref);
+	r = check_refs(f, &w, repo, refs, nref);
+	for (size_t k = 0; r == 0 && k < w.norder; k++)
+		r = check_version(f, &w, repo, w.order[k]);
+out:
+	f->repo = NULL;
+	f->version = NULL;
+	free(refs);
+	walk_release(&w);
+	return r < 0 ? r : 0;
+}
+
+/* The repositories, or when their table cannot be read, one stand-in
+ * per repository id that commits name. */
+static int list_repos(struct fsck *f, struct mlfs_repo **out, size_t *n)
+{
+	struct mlfs_commit *cv = NULL;
+	struct mlfs_repo *v;
+	size_t nc = 0, cnt = 0;
+	int r;
+
+	mlfs_error_clear();
+	r = mlfs_repo_list(f->s, out, n);
+	if (r != -EBADMSG && r != -EIO)
+		return r;
+	if (add_problem(f, "database", NULL, AT_STORE, "cannot list the "
+			"repositories: %s", db_why(NULL, r)) < 0)
+		return -ENOMEM;
+	*out = NULL;
+	*n = 0;
+	r = mlfs_commit_list_all(f->s, 0, &cv, &nc);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	v = calloc(nc ? nc : 1, sizeof(*v));
+	for (size_t j = 0; v && j < nc; j++) {
+		size_t k = 0;
+
+		while (k < cnt && v[k].id != cv[j].repo_id)
+			k++;
+		if (k < cnt || cv[j].damaged)
+			continue;
+		v[cnt].id = cv[j].repo_id;
+		if (mlfs_meta_repo_get_id(f->s->meta, v[cnt].id,
+					  &v[cnt]) < 0) {
+			v[cnt].id = cv[j].repo_id;
+			snprintf(v[cnt].ns, sizeof(v[cnt].ns), "?");
+			snprintf(v[cnt].name, sizeof(v[cnt].name),
+				 "repository-%" PRId64, v[cnt].id);
+		}
+		cnt++;
+	}
+	mlfs_commit_list_free(cv, nc);
+	if (!v)
+		return -ENOMEM;
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
+static void report_all(struct fsck *f,
+		       void (*report)(void *ctx,
+				      const struct mlfs_fsck_problem *p),
+		       void *ctx)
+{
+	for (size_t i = 0; report && i < f->nprobs; i++) {
+		const struct prob *q = &f->probs[i];
+		struct mlfs_fsck_problem p = {
+			q->kind, q->object, q->repo, q->version, q->commit,
+			q->path, q->what, q->more,
+		};
+
+		report(ctx, &p);
+	}
+}
+
 int mlfs_fsck(struct mlfs_store *s, bool read_data,
 	      void (*report)(void *ctx, const struct mlfs_fsck_problem *p),
 	      void *ctx, struct mlfs_fsck_stats *st)
 {
-	struct fsck f = { .s = s, .read_data = read_data, .report = report,
-			  .ctx = ctx, .st = st };
+	struct fsck f = { .s = s, .read_data = read_data, .st = st };
 	struct mlfs_repo *repos = NULL;
 	struct mlfs_gc_stats gs;
 	size_t nrepos = 0;
@@ -332,72 +895,37 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 	int r;
 
 	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < PACK_FDS; i++)
+		f.fds[i].fd = -1;
 	began = mlfs_meta_read_begin(s->meta); /* one consistent snapshot */
-	r = mlfs_meta_each_chunk(s->meta, check_chunk, &f);
-	if (r < 0)
-		goto out;
-	r = mlfs_repo_list(s, &repos, &nrepos);
-	if (r < 0)
-		goto out;
+	r = check_index(&f);
+	if (r == 0)
+		r = list_repos(&f, &repos, &nrepos);
 	st->repos = nrepos;
-	for (size_t i = 0; i < nrepos; i++) {
-		struct mlfs_commit *cv = NULL;
-		struct mlfs_ref *refs = NULL;
-		size_t nc = 0, nref = 0;
-
-		snprintf(f.repo, sizeof(f.repo), "%s/%s", repos[i].ns,
-			 repos[i].name);
-		r = mlfs_ref_list(s, repos[i].id, 0, &refs, &nref);
-		if (r < 0)
-			goto out;
-		for (size_t j = 0; j < nref; j++) {
-			struct mlfs_commit c;
-
-			if (mlfs_commit_get(s, &refs[j].commit, &c) < 0) {
-				problem(&f, f.repo, NULL, NULL, "%s '%s' "
-					"points to a missing commit",
-					refs[j].kind == MLFS_REF_TAG ? "tag" :
-					"branch", refs[j].name);
-				continue;
-			}
-			mlfs_commit_release(&c);
+	for (size_t i = 0; r == 0 && i < nrepos; i++)
+		r = check_repo(&f, &repos[i]);
+	if (r == 0) {
+		mlfs_error_clear();
+		r = mlfs_gc_scan(s, &gs);
+		if (r == 0) {
+			st->unreferenced_packs = gs.packs_unreferenced;
+			st->unreferenced_bytes = gs.bytes_unreferenced;
+		} else if (r != -ENOMEM) {
+			r = add_problem(&f, "database", NULL, AT_STORE, "cannot "
+					"list the packs: %s", db_why(NULL,
+					r)) < 0 ? -ENOMEM : 0;
 		}
-		free(refs);
-		r = mlfs_commit_list_all(s, repos[i].id, &cv, &nc);
-		if (r < 0)
-			goto out;
-		for (size_t j = 0; r >= 0 && j < nc; j++) {
-			struct mlfs_commit parent;
-
-			st->commits++;
-			mlfs_id_to_hex(&cv[j].id, f.commit);
-			if (cv[j].has_parent) {
-				if (mlfs_commit_get(s, &cv[j].parent,
-						    &parent) < 0)
-					problem(&f, f.repo, f.commit, NULL,
-						"parent commit is missing");
-				else
-					mlfs_commit_release(&parent);
-			}
-			r = check_tree(&f, &cv[j].tree, "");
-		}
-		mlfs_commit_list_free(cv, nc);
-		if (r < 0)
-			goto out;
 	}
-	r = mlfs_gc_scan(s, &gs);
-	st->unreferenced_packs = gs.packs_unreferenced;
-	st->unreferenced_bytes = gs.bytes_unreferenced;
-out:
 	mlfs_meta_read_end(s->meta, began);
+	if (r == 0)
+		report_all(&f, report, ctx);
 	free(repos);
-	mlfs_idset_release(&f.bad_chunks);
+	mlfs_idset_release(&f.chunks);
 	mlfs_idset_release(&f.contents);
 	mlfs_idset_release(&f.trees);
 	mlfs_idset_release(&f.packs);
-	for (size_t i = 0; i < f.nreasons; i++)
-		free(f.reasons[i]);
-	free(f.reasons);
-	free(f.content_why);
+	for (size_t i = 0; i < f.nprobs; i++)
+		prob_release(&f.probs[i]);
+	free(f.probs);
 	return r;
 }
