@@ -1,6 +1,7 @@
 #!/bin/bash
 # errors.sh - clear errors for a missing store, a read-only store (real
-# read-only mount, and chattr +i), a full disk, a missing SRC, special
+# read-only mount, and chattr +i), a full disk (tmpfs, and ext4 filled to
+# 100 %: reads and the mount work, writes say no space), a missing SRC, special
 # files in SRC, bad DEST; --help on every command; usage errors exit 2.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -195,6 +196,80 @@ if mount -t tmpfs -o size=64m tmpfs "$ro" 2>/dev/null; then
 	umount "$ro"
 else
 	fail "cannot mount a tmpfs for the read-only and full-disk checks"
+fi
+
+# --- a 100 % full disk: reads work, writes say no space ------------------
+# A loop-mounted ext4 filled with dd until ENOSPC, with 1 KiB blocks (the
+# mkfs default at this size, where SQLite's -shm has holes) and 4 KiB.
+# Each store is read once with its -wal/-shm kept by the last close, and
+# once without them (as an older mlfs leaves a store).
+fill_disk() {
+	local bs
+	for bs in 1M 4k 512; do
+		dd if=/dev/zero of="$1/fill.$bs" bs=$bs status=none 2>/dev/null
+	done
+	sync
+}
+full_disk_reads() { # STORE MNT LABEL
+	local fs=$1 m=$2 what=$3
+	expect_exit 0 "$MLFS" cat --store "$fs" full/r@v1/t.txt
+	expect_out '^hello$' "$what: cat returns the bytes"
+	expect_exit 0 "$MLFS" ls --store "$fs" full/r
+	expect_exit 0 "$MLFS" log --store "$fs" full/r
+	expect_exit 0 "$MLFS" diff --store "$fs" full/r@v1 full/r
+	expect_exit 0 "$MLFS" fsck --store "$fs" --read-data
+	rm -rf "$W/full-out"
+	expect_exit 0 "$MLFS" export --store "$fs" full/r@v1 "$W/full-out"
+	cmp -s "$W/full-out/a.bin" "$W/fsrc/a.bin" &&
+		ok "$what: export to another disk has the bytes" ||
+		fail "$what: export differs"
+	if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+		if "$MLFS" mount --store "$fs" "$m" 2>"$ERR_F"; then
+			cmp -s "$m/full/r@v1/a.bin" "$W/fsrc/a.bin" &&
+				ok "$what: reads through the mount" ||
+				fail "$what: mount read differs"
+			"$MLFS" umount "$m" || fusermount3 -u "$m" || true
+		else
+			fail "$what: mount failed: $(cat "$ERR_F")"
+		fi
+	fi
+	for c in "tag full/r@v1 v9" "tag --delete full/r v1" \
+		"import $W/fsrc full/r -q"; do
+		# shellcheck disable=SC2086
+		expect_exit 1 "$MLFS" --store "$fs" $c
+		expect_err 'no space left on device' \
+			"$what: '${c%% *}' says no space left on device"
+	done
+}
+if command -v mkfs.ext4 >/dev/null && mkdir "$W/fullmnt" "$W/fullfuse"; then
+	mkdir "$W/fsrc"
+	gen random "$W/fsrc/a.bin" --size-mib 3 --seed 9
+	echo hello >"$W/fsrc/t.txt"
+	at_exit "fusermount3 -u '$W/fullfuse'"
+	at_exit "umount -l '$W/fullmnt'"
+	for blk in 1024 4096; do
+		truncate -s 64M "$W/full.img"
+		mkfs.ext4 -q -F -m 0 -b $blk "$W/full.img" >/dev/null 2>&1
+		if ! mount -o loop "$W/full.img" "$W/fullmnt" 2>/dev/null; then
+			echo "   note: cannot loop-mount ext4; full-disk checks skipped"
+			break
+		fi
+		FS=$W/fullmnt/store
+		expect_exit 0 "$MLFS" init --store "$FS"
+		expect_exit 0 "$MLFS" import --store "$FS" "$W/fsrc" full/r -q -t v1
+		fill_disk "$W/fullmnt"
+		[ "$(df --output=avail "$W/fullmnt" | tail -n1)" -eq 0 ] &&
+			ok "ext4 ($blk-byte blocks) filled to 100 %" ||
+			fail "ext4 ($blk) not full"
+		full_disk_reads "$FS" "$W/fullfuse" "full disk ($blk), -shm kept"
+		rm -f "$FS/mlfs.db-wal" "$FS/mlfs.db-shm"
+		full_disk_reads "$FS" "$W/fullfuse" "full disk ($blk), no -shm"
+		rm -f "$W/fullmnt"/fill.*
+		expect_exit 0 "$MLFS" fsck --store "$FS" --read-data
+		expect_exit 0 "$MLFS" tag --store "$FS" full/r@v1 v2
+		umount "$W/fullmnt"
+		rm -f "$W/full.img"
+	done
 fi
 
 # --- read-only store: chattr +i ----------------------------------------------------------------
