@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "meta_internal.h"
-#include "mlfs/codec.h"
 #include "mlfs/store.h"
 #include "objid.h"
 
