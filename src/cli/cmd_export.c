@@ -1,5 +1,6 @@
 /*
- * cmd_export.c - mlfs export: a version (or part of one) to a directory.
+ * cmd_export.c - mlfs export: a version (or part of one) to a directory,
+ * every chunk, size and whole-file digest verified.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -8,6 +9,7 @@
 
 #include "cli.h"
 #include "mlfs/export.h"
+#include "target.h"
 
 static const char usage[] =
 	"usage: mlfs export [-q] NS/NAME[@REF][/PATH] DEST\n\n"
@@ -15,13 +17,43 @@ static const char usage[] =
 	"must\n"
 	"not exist: bytes, permission bits, mtimes and symlinks as "
 	"imported.\n"
-	"A damaged chunk stops the export (exit 1) naming file, chunk and "
-	"pack;\n"
+	"Every chunk, each file's size and whole-file digest are checked: "
+	"damage\n"
+	"stops the export (exit 1) naming version, path and what "
+	"mismatched, and\n"
 	"the file being written is removed.\n";
+
+/* The file DEST/@rel, or DEST itself, for messages. */
+static void dest_path(char *buf, size_t size, const char *dest,
+		      const char *rel)
+{
+	snprintf(buf, size, "%s%s%s", dest, rel[0] ? "/" : "", rel);
+}
+
+static int report(const struct cli_target *t, const char *arg,
+		  const char *dest, const struct mlfs_export_stats *st, int r)
+{
+	char path[PATH_MAX + 64];
+	int ret;
+
+	dest_path(path, sizeof(path), dest, st->fault_path);
+	if (r == -EEXIST && st->fault_path[0] == '\0') {
+		mlfs_error_clear();
+		return cli_error(0, "'%s' already exists; export needs a new "
+				 "path", dest);
+	}
+	if (st->fault == MLFS_EXPORT_DAMAGED)
+		ret = cli_target_damaged(t, st->fault_path, r);
+	else
+		ret = cli_error(r, "export of '%s' failed", arg);
+	if (st->removed_partial)
+		fprintf(stderr, "mlfs: removed the partial file '%s'\n", path);
+	return ret;
+}
 
 int cmd_export(struct cli *c, int argc, char **argv)
 {
-	struct mlfs_entry_copy ent = { 0 };
+	struct cli_target t = { 0 };
 	struct mlfs_export_stats st;
 	struct mlfs_store *s = NULL;
 	bool quiet = false;
@@ -39,18 +71,12 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
 	if (r)
 		return r;
-	r = cli_lookup(s, argv[i], &ent);
+	r = cli_target_lookup(s, argv[i], &t);
 	if (r)
 		goto out;
-	r = mlfs_export(s, &ent.e, argv[i + 1], &st);
-	if (r == -EEXIST) {
-		mlfs_error_clear();
-		r = cli_error(0, "'%s' already exists; export needs a new "
-			      "path", argv[i + 1]);
-		goto out;
-	}
+	r = mlfs_export(s, &t.ent.e, argv[i + 1], &st);
 	if (r < 0) {
-		r = cli_error(r, "export of '%s' failed", argv[i]);
+		r = report(&t, argv[i], argv[i + 1], &st, r);
 		goto out;
 	}
 	if (!quiet)
@@ -59,7 +85,7 @@ int cmd_export(struct cli *c, int argc, char **argv)
 			" bytes\n", st.files, st.dirs, st.symlinks, st.bytes);
 	r = CLI_OK;
 out:
-	mlfs_entry_copy_release(&ent);
+	cli_target_release(&t);
 	mlfs_store_close(s);
 	return r;
 }
