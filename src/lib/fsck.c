@@ -2,84 +2,27 @@
  * fsck.c - check the store and name every damaged object with the
  * repository, version and path it belongs to. Store-wide first: every
  * chunk index entry points at a matching entry header inside an existing
- * pack. Then per repository its refs, its commits and, through each
- * commit's tree, every tree and chunk list, each loaded through the
+ * pack (fsck_index.c). Then per repository its refs, its commits and,
+ * through each commit's tree, every tree and chunk list, each loaded by the
  * library's verifying loaders (tree hash, commit id, check values) and
  * checked once (id sets). Damage never stops the walk: problems are
  * collected, counted per version that shares them, and reported at the
  * end. Only running out of memory ends the check early.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "fsck_impl.h"
 #include "mlfs/content.h"
-#include "mlfs/fsck.h"
 #include "mlfs/gc.h"
-#include "mlfs/idset.h"
 #include "mlfs/tree.h"
-#include "store_impl.h"
 
-/* Values in the tree and content memo sets: clean, damaged below (walk
- * it again to count the versions that share the damage), or damaged
- * itself: MEMO_BAD + the index of its problem. */
-#define MEMO_OK 1
-#define MEMO_BELOW 2
-#define MEMO_BAD 3
-
-/* Open pack files kept while the index is checked. */
-#define PACK_FDS 64
 #define LABEL_MAX (MLFS_NAME_MAX + 24)
-
-/* How much of the current place a problem records. */
-enum where {
-	AT_STORE,   /* store-wide */
-	AT_REPO,    /* the repository */
-	AT_VERSION, /* ... and the version */
-	AT_PATH,    /* ... and the path in it */
-};
-
-struct prob {
-	char kind[12];
-	char *object, *repo, *version, *commit, *path, *what;
-	uint64_t more;
-	uint64_t last_ver; /* walk number of the last version counted */
-};
-
-struct pack_fd {
-	uint64_t id;
-	int fd;           /* -1: slot free */
-	uint64_t size;
-};
-
-struct fsck {
-	struct mlfs_store *s;
-	bool read_data;
-	struct mlfs_fsck_stats *st;
-	struct prob *probs;
-	size_t nprobs, capprobs;
-	/* chunk id -> raw_len | (problem index + 1) << 32 */
-	struct mlfs_idset chunks;
-	bool index_complete;          /* every index row was read */
-	struct mlfs_idset contents;   /* digest -> MEMO_* */
-	struct mlfs_idset trees;      /* tree id -> MEMO_* */
-	struct mlfs_idset packs;      /* pack id (first 8 bytes) -> 1 ok, 2 */
-	struct pack_fd fds[PACK_FDS];
-	size_t next_fd;
-	/* The version being walked. */
-	uint64_t ver;                 /* walk number, from 1 */
-	const char *repo;
-	const char *version;
-	char commit[MLFS_ID_HEX_LEN + 1];
-	char path[PATH_MAX];
-};
 
 static char *dup_or_null(const char *s, bool *oom)
 {
@@ -103,14 +46,8 @@ static void prob_release(struct prob *p)
 	free(p->what);
 }
 
-/* Record a problem with @kind and @object found at the current place,
- * as much of it as @at says. Returns its index, or -ENOMEM. */
-static long add_problem(struct fsck *f, const char *kind, const char *object,
-			enum where at, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static long add_problem(struct fsck *f, const char *kind, const char *object,
-			enum where at, const char *fmt, ...)
+long fsck_problem(struct fsck *f, const char *kind, const char *object,
+		  enum where at, const char *fmt, ...)
 {
 	char what[1200];
 	struct prob *p;
@@ -162,10 +99,7 @@ static void seen_again(struct fsck *f, uint64_t memo)
 	}
 }
 
-/* The library's detail for a failed load of object @hex, without the
- * object's own name (the report names it): "tree 1a2b...: hash mismatch"
- * becomes "hash mismatch", "chunk 1a2b... in pack ..." "in pack ...". */
-static const char *detail_for(const char *hex, const char *fallback)
+const char *fsck_detail(const char *hex, const char *fallback)
 {
 	const char *d = mlfs_error_detail(), *p;
 
@@ -182,12 +116,10 @@ static const char *detail_for(const char *hex, const char *fallback)
 	return p[0] ? p : d;
 }
 
-/* Why SQLite could not give us something: the library's detail, else
- * what -EBADMSG means coming from a query. */
-static const char *db_why(const char *hex, int r)
+const char *fsck_db_why(const char *hex, int r)
 {
-	return detail_for(hex, r == -EBADMSG ? "SQLite reports the file "
-			  "malformed" : strerror(-r));
+	return fsck_detail(hex, r == -EBADMSG ? "SQLite reports the file "
+			   "malformed" : strerror(-r));
 }
 
 /* Record why @kind @hex could not be loaded (@r < 0, detail fresh):
@@ -197,219 +129,16 @@ static long load_problem(struct fsck *f, const char *kind, const char *hex,
 			 enum where at, int r)
 {
 	if (r == -EBADMSG)
-		return add_problem(f, "database", hex, at, "cannot read %s "
-				   "%s: %s", kind, hex, db_why(hex, r));
+		return fsck_problem(f, "database", hex, at, "cannot read %s "
+				    "%s: %s", kind, hex, fsck_db_why(hex, r));
 	if (r == -ENOENT)
-		return add_problem(f, kind, hex, at, "missing from the "
-				   "database");
-	return add_problem(f, kind, hex, at, "%s",
-			   detail_for(hex, strerror(-r)));
-}
-
-/* ---- store-wide: packs and the chunk index --------------------------- */
-
-/* An fd of pack @pack_id with its size; -ENOENT when the file is gone.
- * The pack's header is checked the first time it is opened. */
-static int pack_open(struct fsck *f, uint64_t pack_id, int *fd,
-		     uint64_t *size)
-{
-	char path[PATH_MAX], pname[40];
-	struct pack_fd *slot;
-	struct stat sb;
-	int r, nfd;
-
-	for (size_t i = 0; i < PACK_FDS; i++) {
-		if (f->fds[i].fd >= 0 && f->fds[i].id == pack_id) {
-			*fd = f->fds[i].fd;
-			*size = f->fds[i].size;
-			return 0;
-		}
-	}
-	mlfs_pack_name(pack_id, pname, sizeof(pname));
-	snprintf(path, sizeof(path), "%s/%s", f->s->packs_dir, pname);
-	nfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (nfd < 0)
-		return -errno;
-	if (fstat(nfd, &sb) < 0) {
-		r = -errno;
-		close(nfd);
-		return r;
-	}
-	slot = &f->fds[f->next_fd];
-	f->next_fd = (f->next_fd + 1) % PACK_FDS;
-	if (slot->fd >= 0)
-		close(slot->fd);
-	slot->id = pack_id;
-	slot->fd = nfd;
-	slot->size = (uint64_t)sb.st_size;
-	*fd = nfd;
-	*size = slot->size;
-	return 0;
-}
-
-/* A pack's header makes it self-describing (repair scans rely on it):
- * check it once per pack. Its chunks are judged by their own entries. */
-static int check_pack_header(struct fsck *f, uint64_t pack_id, int fd)
-{
-	uint8_t hdr[MLFS_PACK_HEADER_LEN];
-	struct mlfs_id key = { { 0 } };
-	char pname[40];
-	uint64_t got;
-	bool ok;
-	int r;
-
-	mlfs_put_le64(key.b, pack_id);
-	if (mlfs_idset_get(&f->packs, &key))
-		return 0;
-	ok = mlfs_pread_full(fd, hdr, sizeof(hdr), 0) == 0 &&
-	     mlfs_pack_header_check(hdr, &got) == 0 && got == pack_id;
-	r = mlfs_idset_add(&f->packs, &key, ok ? 1 : 2, NULL);
-	if (r < 0)
-		return r;
-	if (ok)
-		return 0;
-	mlfs_pack_name(pack_id, pname, sizeof(pname));
-	return add_problem(f, "pack", pname, AT_STORE, "header damaged (bad "
-			   "magic, version or pack id)") < 0 ? -ENOMEM : 0;
-}
-
-/* What is wrong with index entry @id -> @loc ("" when nothing). */
-static int chunk_entry_problem(struct fsck *f, const struct mlfs_id *id,
-			       const struct mlfs_chunk_loc *loc, char *why,
-			       size_t size)
-{
-	uint8_t hdr[MLFS_PACK_ENTRY_HEADER_LEN];
-	uint32_t raw_len, stored_len;
-	enum mlfs_codec codec;
-	char pname[40];
-	struct mlfs_id hid;
-	uint64_t psize;
-	int fd, r;
-
-	why[0] = '\0';
-	mlfs_pack_name(loc->pack_id, pname, sizeof(pname));
-	r = pack_open(f, loc->pack_id, &fd, &psize);
-	if (r < 0) {
-		snprintf(why, size, "pack %s is %s", pname, r == -ENOENT ?
-			 "missing" : strerror(-r));
-		return 0;
-	}
-	r = check_pack_header(f, loc->pack_id, fd);
-	if (r < 0)
-		return r;
-	if (loc->offset + MLFS_PACK_ENTRY_HEADER_LEN + loc->stored_len >
-	    psize) {
-		snprintf(why, size, "runs past the end of pack %s (truncated "
-			 "pack)", pname);
-		return 0;
-	}
-	if (mlfs_pread_full(fd, hdr, sizeof(hdr), loc->offset) < 0) {
-		snprintf(why, size, "cannot read pack %s", pname);
-		return 0;
-	}
-	if (mlfs_pack_entry_parse(hdr, &hid, &codec, &raw_len,
-				  &stored_len) < 0 ||
-	    mlfs_id_cmp(&hid, id) || raw_len != loc->raw_len ||
-	    stored_len != loc->stored_len || codec != loc->codec)
-		snprintf(why, size, "entry header in pack %s at offset %"
-			 PRIu64 " is damaged or does not match the index",
-			 pname, loc->offset);
-	return 0;
-}
-
-static int check_chunk(void *ctx, const struct mlfs_id *id,
-		       const struct mlfs_chunk_loc *loc)
-{
-	struct fsck *f = ctx;
-	char hex[MLFS_ID_HEX_LEN + 1], why[512];
-	uint64_t v = loc->raw_len;
-	int r;
-
-	f->st->chunks++;
-	r = chunk_entry_problem(f, id, loc, why, sizeof(why));
-	if (r < 0)
-		return r;
-	if (why[0]) {
-		long i;
-
-		mlfs_id_to_hex(id, hex);
-		i = add_problem(f, "chunk", hex, AT_STORE, "%s", why);
-		if (i < 0)
-			return -ENOMEM;
-		v |= (uint64_t)(i + 1) << 32;
-	}
-	r = mlfs_idset_add(&f->chunks, id, v, NULL);
-	return r < 0 ? r : 0;
-}
-
-static int check_index(struct fsck *f)
-{
-	uint64_t before;
-	int r;
-
-	mlfs_error_clear();
-	r = mlfs_meta_each_chunk(f->s->meta, check_chunk, f);
-	for (size_t i = 0; i < PACK_FDS; i++) {
-		if (f->fds[i].fd >= 0)
-			close(f->fds[i].fd);
-		f->fds[i].fd = -1;
-	}
-	if (r == -ENOMEM)
-		return r;
-	f->index_complete = r == 0;
-	if (r == 0)
-		return 0;
-	before = f->st->chunks;
-	/* Chunks past the damage are looked up one by one as lists use
-	 * them; those lookups report what they cannot read. */
-	return add_problem(f, "database", NULL, AT_STORE, "the chunk index "
-			   "cannot be read past its %" PRIu64 " first "
-			   "entries: %s", before, db_why(NULL, r)) < 0 ?
-	       -ENOMEM : 0;
+		return fsck_problem(f, kind, hex, at, "missing from the "
+				    "database");
+	return fsck_problem(f, kind, hex, at, "%s",
+			    fsck_detail(hex, strerror(-r)));
 }
 
 /* ---- files' contents ----------------------------------------------- */
-
-/* The chunk map's value for @id, looking it up when the index scan did
- * not get that far. 0 with *v set, 1 not indexed, -EBADMSG/-errno. */
-static int chunk_value(struct fsck *f, const struct mlfs_id *id,
-		       uint64_t *v)
-{
-	uint64_t *p = mlfs_idset_get(&f->chunks, id);
-	struct mlfs_chunk_loc loc;
-	char why[512];
-	int r;
-
-	if (p) {
-		*v = *p;
-		return 0;
-	}
-	if (f->index_complete)
-		return 1;
-	mlfs_error_clear();
-	r = mlfs_meta_chunk_get(f->s->meta, id, &loc);
-	if (r == -ENOENT)
-		return 1;
-	if (r < 0)
-		return r;
-	f->st->chunks++;
-	r = chunk_entry_problem(f, id, &loc, why, sizeof(why));
-	if (r < 0)
-		return r;
-	*v = loc.raw_len;
-	if (why[0]) {
-		char hex[MLFS_ID_HEX_LEN + 1];
-		long i;
-
-		mlfs_id_to_hex(id, hex);
-		i = add_problem(f, "chunk", hex, AT_PATH, "%s", why);
-		if (i < 0)
-			return -ENOMEM;
-		*v |= (uint64_t)(i + 1) << 32;
-	}
-	r = mlfs_idset_add(&f->chunks, id, *v, NULL);
-	return r < 0 ? r : 0;
-}
 
 /* Every chunk of @c is indexed, with the list's length, and not known
  * damaged. Returns 0 clean, 1 (@why says what, *kind is "content", or
@@ -421,7 +150,7 @@ static int check_chunk_list(struct fsck *f, const struct mlfs_content *c,
 
 	for (size_t i = 0; i < c->n; i++) {
 		uint64_t len = c->offs[i + 1] - c->offs[i], v = 0;
-		int r = chunk_value(f, &c->ids[i], &v);
+		int r = fsck_chunk_value(f, &c->ids[i], &v);
 
 		if (r == -ENOMEM)
 			return r;
@@ -433,7 +162,7 @@ static int check_chunk_list(struct fsck *f, const struct mlfs_content *c,
 				 "the chunk index", hex, i + 1, c->n);
 		else if (r < 0)
 			snprintf(why, size, "cannot read the index entry of "
-				 "chunk %s: %s", hex, db_why(hex, r));
+				 "chunk %s: %s", hex, fsck_db_why(hex, r));
 		else if (v >> 32)
 			snprintf(why, size, "chunk %s: %s", hex,
 				 f->probs[(v >> 32) - 1].what);
@@ -477,8 +206,8 @@ static int read_content(struct fsck *f, const struct mlfs_content *c,
 		/* The chunk itself is damaged: name it once, and let other
 		 * files that share it say so without reading it again. */
 		mlfs_id_to_hex(&c->ids[i], hex);
-		pi = add_problem(f, "chunk", hex, AT_PATH, "%s",
-				 detail_for(hex, strerror(-r)));
+		pi = fsck_problem(f, "chunk", hex, AT_PATH, "%s",
+				  fsck_detail(hex, strerror(-r)));
 		r = pi < 0 ? -ENOMEM : 1;
 		if (pi >= 0) {
 			v = mlfs_idset_get(&f->chunks, &c->ids[i]);
@@ -533,7 +262,7 @@ static int check_file(struct fsck *f, const struct mlfs_id *digest)
 		if (r < 0)
 			return r;
 		if (r == 1)
-			pi = add_problem(f, kind, hex, AT_PATH, "%s", why);
+			pi = fsck_problem(f, kind, hex, AT_PATH, "%s", why);
 		else
 			pi = -1; /* clean */
 	}
@@ -688,14 +417,14 @@ static int check_outside(struct fsck *f, struct repo_walk *w,
 	if (r == -ENOMEM)
 		return r;
 	if (r == -ENOENT)
-		pi = add_problem(f, kind, object, at, "%s commit %s is "
-				 "missing", role, hex);
+		pi = fsck_problem(f, kind, object, at, "%s commit %s is "
+				  "missing", role, hex);
 	else if (r < 0)
 		pi = load_problem(f, "commit", hex, at, r);
 	else if (c.repo_id != repo_id)
-		pi = add_problem(f, kind, object, at, "%s commit "
-				 "%s belongs to another repository", role,
-				 hex);
+		pi = fsck_problem(f, kind, object, at, "%s commit "
+				  "%s belongs to another repository", role,
+				  hex);
 	if (r == 0)
 		mlfs_commit_release(&c);
 	return pi < 0 ? -ENOMEM : 0;
@@ -711,9 +440,9 @@ static int check_refs(struct fsck *f, struct repo_walk *w,
 		int r;
 
 		if (refs[k].damaged) {
-			if (add_problem(f, kind, refs[k].name, AT_REPO, "its "
-					"row does not match its check value "
-					"(damaged database)") < 0)
+			if (fsck_problem(f, kind, refs[k].name, AT_REPO, "its "
+					 "row does not match its check value "
+					 "(damaged database)") < 0)
 				return -ENOMEM;
 			continue;
 		}
@@ -785,8 +514,9 @@ static int check_repo(struct fsck *f, const struct mlfs_repo *repo)
 	r = mlfs_ref_list(f->s, repo->id, 0, &refs, &nref);
 	if (r < 0 && r != -ENOMEM) {
 		nref = 0;
-		r = add_problem(f, "database", NULL, AT_REPO, "cannot list the "
-				"tags and branches: %s", db_why(NULL, r)) < 0 ? -ENOMEM : 0;
+		r = fsck_problem(f, "database", NULL, AT_REPO, "cannot list "
+				 "the tags and branches: %s",
+				 fsck_db_why(NULL, r)) < 0 ? -ENOMEM : 0;
 	}
 	if (r < 0)
 		goto out;
@@ -796,8 +526,9 @@ static int check_repo(struct fsck *f, const struct mlfs_repo *repo)
 		/* Refs still name their commits: check_refs loads them. */
 		w.cv = NULL;
 		w.nc = 0;
-		r = add_problem(f, "database", NULL, AT_REPO, "cannot list the "
-				"versions: %s", db_why(NULL, r)) < 0 ? -ENOMEM : 0;
+		r = fsck_problem(f, "database", NULL, AT_REPO, "cannot list "
+				 "the versions: %s", fsck_db_why(NULL, r)) < 0 ?
+		    -ENOMEM : 0;
 	}
 	if (r < 0)
 		goto out;
@@ -833,8 +564,8 @@ static int list_repos(struct fsck *f, struct mlfs_repo **out, size_t *n)
 	r = mlfs_repo_list(f->s, out, n);
 	if (r != -EBADMSG && r != -EIO)
 		return r;
-	if (add_problem(f, "database", NULL, AT_STORE, "cannot list the "
-			"repositories: %s", db_why(NULL, r)) < 0)
+	if (fsck_problem(f, "database", NULL, AT_STORE, "cannot list the "
+			 "repositories: %s", fsck_db_why(NULL, r)) < 0)
 		return -ENOMEM;
 	*out = NULL;
 	*n = 0;
@@ -898,7 +629,7 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 	for (size_t i = 0; i < PACK_FDS; i++)
 		f.fds[i].fd = -1;
 	began = mlfs_meta_read_begin(s->meta); /* one consistent snapshot */
-	r = check_index(&f);
+	r = fsck_check_index(&f);
 	if (r == 0)
 		r = list_repos(&f, &repos, &nrepos);
 	st->repos = nrepos;
@@ -911,9 +642,10 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 			st->unreferenced_packs = gs.packs_unreferenced;
 			st->unreferenced_bytes = gs.bytes_unreferenced;
 		} else if (r != -ENOMEM) {
-			r = add_problem(&f, "database", NULL, AT_STORE, "cannot "
-					"list the packs: %s", db_why(NULL,
-					r)) < 0 ? -ENOMEM : 0;
+			r = fsck_problem(&f, "database", NULL, AT_STORE,
+					 "cannot list the packs: %s",
+					 fsck_db_why(NULL, r));
+			r = r < 0 ? r : 0;
 		}
 	}
 	mlfs_meta_read_end(s->meta, began);
