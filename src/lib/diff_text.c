@@ -1,7 +1,9 @@
 /*
  * diff_text.c - unified diffs of text files: Myers' O(ND) greedy
- * algorithm after trimming the common prefix and suffix, keeping each
- * step's frontier for the backtrack. The edit distance is capped
+ * algorithm after trimming the common prefix and suffix (on the bytes, in
+ * whole lines), keeping each step's frontier for the backtrack. Only the
+ * middle gets a line table (4 bytes a line) and only edits are kept;
+ * equal lines are re-read for context. The edit distance is capped
  * (TEXT_D_MAX) so time and memory stay bounded; past the cap, or past
  * the size cap, the diff is summarised.
  */
@@ -16,79 +18,76 @@
 
 /* Trace memory is about 4 * TEXT_D_MAX^2 bytes (16 MiB). */
 #define TEXT_D_MAX 2000
+/* Lines of the middle (what prefix and suffix trimming leave): 4 bytes
+ * each a side. */
 #define TEXT_LINES_MAX (4u * 1024 * 1024)
+/* Offsets are 32-bit. */
+#define TEXT_BYTES_MAX (1ull << 31)
 
-struct line {
-	const char *p;
-	size_t len;   /* without the '\n' */
-	bool noeol;   /* last line without a newline */
-	uint64_t h;
+/* One side: the file and the line starts of its middle region. */
+struct side {
+	const char *s;
+	size_t len;
+	uint32_t *off;   /* middle line i is [off[i], off[i + 1]) */
+	size_t n;        /* middle lines */
 };
 
-struct op {
-	char t; /* ' ', '-', '+' */
-	size_t ai, bi;
+/* An edit of the script; positions are line numbers in the whole files:
+ * '-' removes A's line @ai, '+' inserts B's line @bi before A's @ai. */
+struct edit {
+	char t;
+	uint32_t ai, bi;
 };
 
-static uint64_t hash_line(const char *p, size_t len)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a: fast, good enough
-					      * to pre-filter compares */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-	return h;
-}
-
-static int split_lines(const char *s, size_t len, struct line **out,
-		       size_t *n)
+/* Line starts of s[from, to) (a run of whole lines). */
+static int split_lines(struct side *x, size_t from, size_t to)
 {
 	size_t cnt = 0, k = 0;
-	struct line *v;
 
-	for (size_t i = 0; i < len; i++)
-		if (s[i] == '\n')
+	for (size_t i = from; i < to; i++)
+		if (x->s[i] == '\n')
 			cnt++;
-	if (len && s[len - 1] != '\n')
+	if (to > from && x->s[to - 1] != '\n')
 		cnt++;
 	if (cnt > TEXT_LINES_MAX)
 		return -E2BIG;
-	v = calloc(cnt ? cnt : 1, sizeof(*v));
-	if (!v)
+	x->off = malloc((cnt + 1) * sizeof(*x->off));
+	if (!x->off)
 		return -ENOMEM;
-	for (size_t i = 0; i < len;) {
-		const char *nl = memchr(s + i, '\n', len - i);
-		size_t l = nl ? (size_t)(nl - (s + i)) : len - i;
+	for (size_t i = from; i < to;) {
+		const char *nl = memchr(x->s + i, '\n', to - i);
 
-		v[k].p = s + i;
-		v[k].len = l;
-		v[k].noeol = !nl;
-		v[k].h = hash_line(s + i, l);
-		k++;
-		i += l + (nl ? 1 : 0);
+		x->off[k++] = (uint32_t)i;
+		i = nl ? (size_t)(nl - x->s) + 1 : to;
 	}
-	*out = v;
-	*n = cnt;
+	x->off[k] = (uint32_t)to;
+	x->n = cnt;
 	return 0;
 }
 
-static bool line_eq(const struct line *a, const struct line *b)
+/* Middle lines compare with their newline, so a last line without one
+ * differs from the same text with one. */
+static bool line_eq(const struct side *a, size_t i, const struct side *b,
+		    size_t j)
 {
-	return a->h == b->h && a->len == b->len && a->noeol == b->noeol &&
-	       !memcmp(a->p, b->p, a->len);
+	size_t la = a->off[i + 1] - a->off[i], lb = b->off[j + 1] - b->off[j];
+
+	return la == lb && !memcmp(a->s + a->off[i], b->s + b->off[j], la);
 }
 
-/* Myers on a[0..n) and b[0..m): append the ops to @ops (in order). */
-static int myers(const struct line *a, size_t n, const struct line *b,
-		 size_t m, size_t abase, size_t bbase, struct op *ops,
-		 size_t *nops)
+/* Myers on the middles: append the edits to @ed (line numbers offset by
+ * @base, the prefix lines). Returns 0, -E2BIG (over TEXT_D_MAX), -ENOMEM. */
+static int myers(const struct side *a, const struct side *b, size_t base,
+		 struct edit *ed, size_t *ned)
 {
-	long dmax = (long)(n + m), D = -1;
-	long *trace = NULL, *v, off;
-	size_t tcap, cnt = 0;
+	long n = (long)a->n, m = (long)b->n;
+	long dmax = n + m, D = -1;
+	int32_t *trace = NULL, *v, off;
+	size_t tcap;
 	long x, y;
 	int r = 0;
 
+	*ned = 0;
 	if (dmax > TEXT_D_MAX)
 		dmax = TEXT_D_MAX;
 	/* trace[d] = frontier after step d, indices -d..d: offset d*d. */
@@ -99,7 +98,7 @@ static int myers(const struct line *a, size_t n, const struct line *b,
 		r = -ENOMEM;
 		goto out;
 	}
-	off = dmax + 1;
+	off = (int32_t)dmax + 1;
 	for (long d = 0; d <= dmax && D < 0; d++) {
 		for (long k = -d; k <= d; k += 2) {
 			if (k == -d ||
@@ -108,13 +107,13 @@ static int myers(const struct line *a, size_t n, const struct line *b,
 			else
 				x = v[off + k - 1] + 1;
 			y = x - k;
-			while (x < (long)n && y < (long)m &&
-			       line_eq(&a[x], &b[y])) {
+			while (x < n && y < m &&
+			       line_eq(a, (size_t)x, b, (size_t)y)) {
 				x++;
 				y++;
 			}
-			v[off + k] = x;
-			if (x >= (long)n && y >= (long)m)
+			v[off + k] = (int32_t)x;
+			if (x >= n && y >= m)
 				D = d;
 		}
 		memcpy(trace + d * d, v + off - d, (size_t)(2 * d + 1) *
@@ -124,159 +123,216 @@ static int myers(const struct line *a, size_t n, const struct line *b,
 		r = -E2BIG;
 		goto out;
 	}
-	/* Backtrack from (n, m), writing ops from the end of the slot
-	 * range this call owns (n + m ops at most). */
-	x = (long)n;
-	y = (long)m;
-	cnt = n + m;
-	{
-		size_t w = cnt;
+	/* Backtrack from (n, m): one edit per step, written from the end. */
+	x = n;
+	y = m;
+	for (long d = D; d > 0; d--) {
+		const int32_t *vp = trace + (d - 1) * (d - 1) + (d - 1);
+		long k = x - y, pk, mx;
 
-		for (long d = D; d > 0; d--) {
-			const long *vp = trace + (d - 1) * (d - 1) + (d - 1);
-			long k = x - y, pk, mx, my;
-
-			if (k == -d || (k != d && vp[k - 1] < vp[k + 1]))
-				pk = k + 1; /* came down: an insertion */
-			else
-				pk = k - 1; /* came right: a deletion */
-			/* The point just after the edit, where the snake of
-			 * step d starts. */
-			mx = pk == k + 1 ? vp[pk] : vp[pk] + 1;
-			my = mx - k;
-			while (x > mx && y > my) {
-				x--;
-				y--;
-				ops[--w] = (struct op){ ' ', abase + (size_t)x,
-							bbase + (size_t)y };
-			}
-			if (pk == k + 1) {
-				y--;
-				ops[--w] = (struct op){ '+', abase + (size_t)x,
-							bbase + (size_t)y };
-			} else {
-				x--;
-				ops[--w] = (struct op){ '-', abase + (size_t)x,
-							bbase + (size_t)y };
-			}
-		}
-		while (x > 0 && y > 0) {
-			x--;
+		if (k == -d || (k != d && vp[k - 1] < vp[k + 1]))
+			pk = k + 1; /* came down: an insertion */
+		else
+			pk = k - 1; /* came right: a deletion */
+		/* The point just after the edit, where the snake of step d
+		 * starts. */
+		mx = pk == k + 1 ? vp[pk] : vp[pk] + 1;
+		y -= x - mx;
+		x = mx;
+		if (pk == k + 1) {
 			y--;
-			ops[--w] = (struct op){ ' ', abase + (size_t)x,
-						bbase + (size_t)y };
+			ed[d - 1] = (struct edit){ '+', (uint32_t)(base + x),
+						   (uint32_t)(base + y) };
+		} else {
+			x--;
+			ed[d - 1] = (struct edit){ '-', (uint32_t)(base + x),
+						   (uint32_t)(base + y) };
 		}
-		/* Move the ops to the front. */
-		memmove(ops, ops + w, (cnt - w) * sizeof(*ops));
-		*nops = cnt - w;
 	}
+	*ned = (size_t)D;
 out:
 	free(trace);
 	free(v);
 	return r;
 }
 
-static int put_line(struct mlfs_buf *b, char t, const struct line *l)
+/* A forward cursor over the lines of one whole file. */
+struct cur {
+	const char *s;
+	size_t len, at;   /* byte offset of line @line */
+	size_t line;
+};
+
+/* Print line @c->line with prefix @t and step to the next line. */
+static int put_line(struct mlfs_buf *b, char t, struct cur *c)
 {
+	const char *nl = memchr(c->s + c->at, '\n', c->len - c->at);
+	size_t l = nl ? (size_t)(nl - (c->s + c->at)) : c->len - c->at;
 	int r = mlfs_buf_append(b, &t, 1);
 
 	if (r == 0)
-		r = mlfs_buf_append(b, l->p, l->len);
+		r = mlfs_buf_append(b, c->s + c->at, l);
 	if (r == 0)
 		r = mlfs_buf_append(b, "\n", 1);
-	if (r == 0 && l->noeol)
+	if (r == 0 && !nl)
 		r = mlfs_buf_append(b, "\\ No newline at end of file\n", 28);
+	c->at += l + (nl ? 1 : 0);
+	c->line++;
 	return r;
 }
 
-static int emit_hunks(const struct line *la, const struct line *lb,
-		      const struct op *ops, size_t nops, unsigned ctx,
-		      struct mlfs_buf *out)
+static void skip_to(struct cur *c, size_t line)
 {
+	while (c->line < line) {
+		const char *nl = memchr(c->s + c->at, '\n', c->len - c->at);
+
+		c->at = nl ? (size_t)(nl - c->s) + 1 : c->len;
+		c->line++;
+	}
+}
+
+/* Hunks from the edits (in order) of files of @na and @nb lines; equal
+ * lines between edits are implied, read with one cursor a side. */
+static int emit_hunks(const struct side *A, const struct side *B,
+		      size_t na, size_t nb, const struct edit *ed,
+		      size_t ned, unsigned ctx, struct mlfs_buf *out)
+{
+	struct cur ca = { A->s, A->len, 0, 0 }, cb = { B->s, B->len, 0, 0 };
 	size_t i = 0;
 	int r = 0;
 
-	while (i < nops && r == 0) {
-		size_t first, last, end, as = 0, bs = 0, an = 0, bn = 0;
+	while (i < ned && r == 0) {
+		size_t last = i, as, bs, ae, be;
 
-		while (i < nops && ops[i].t == ' ')
-			i++;
-		if (i >= nops)
-			break;
-		first = i >= ctx ? i - ctx : 0;
-		/* Extend while the next change is within 2 * ctx lines. */
-		last = i;
-		for (size_t j = i + 1; j < nops; j++) {
-			if (ops[j].t == ' ')
-				continue;
-			if (j - last > 2 * (size_t)ctx)
+		/* Extend while the next edit is within 2 * ctx equal lines
+		 * (edits in one run are adjacent: no equal lines). */
+		while (last + 1 < ned) {
+			const struct edit *p = &ed[last], *q = &ed[last + 1];
+			size_t after = p->ai + (p->t == '-');
+
+			if (q->ai - after > 2 * (size_t)ctx)
 				break;
-			last = j;
+			last++;
 		}
-		end = last + ctx + 1 < nops ? last + ctx + 1 : nops;
-		as = ops[first].ai;
-		bs = ops[first].bi;
-		for (size_t j = first; j < end; j++) {
-			if (ops[j].t != '+')
-				an++;
-			if (ops[j].t != '-')
-				bn++;
-		}
+		as = ed[i].ai >= ctx ? ed[i].ai - ctx : 0;
+		bs = ed[i].bi - (ed[i].ai - as);
+		ae = ed[last].ai + (ed[last].t == '-') + ctx;
+		if (ae > na)
+			ae = na;
+		be = ed[last].bi + (ed[last].t == '+') +
+		     (ae - ed[last].ai - (ed[last].t == '-'));
+		if (be > nb)
+			be = nb;
 		r = mlfs_buf_printf(out, "@@ -%zu,%zu +%zu,%zu @@\n",
-				    an ? as + 1 : as, an, bn ? bs + 1 : bs, bn);
-		for (size_t j = first; j < end && r == 0; j++)
-			r = put_line(out, ops[j].t, ops[j].t == '+' ?
-				     &lb[ops[j].bi] : &la[ops[j].ai]);
-		i = end;
+				    ae > as ? as + 1 : as, ae - as,
+				    be > bs ? bs + 1 : bs, be - bs);
+		skip_to(&ca, as);
+		skip_to(&cb, bs);
+		for (size_t j = i; j <= last && r == 0; j++) {
+			while (r == 0 && ca.line < ed[j].ai) {
+				r = put_line(out, ' ', &ca);
+				skip_to(&cb, cb.line + 1);
+			}
+			if (r == 0 && ed[j].t == '-')
+				r = put_line(out, '-', &ca);
+			else if (r == 0)
+				r = put_line(out, '+', &cb);
+		}
+		while (r == 0 && ca.line < ae) {
+			r = put_line(out, ' ', &ca);
+			skip_to(&cb, cb.line + 1);
+		}
+		i = last + 1;
 	}
 	return r;
+}
+
+static size_t count_nl(const char *s, size_t from, size_t to)
+{
+	size_t n = 0;
+
+	for (const char *p = s + from, *e = s + to;
+	     (p = memchr(p, '\n', (size_t)(e - p))); p++)
+		n++;
+	return n;
+}
+
+/*
+ * Trim what both files share at the start and the end, in whole lines,
+ * on the bytes (no line table): @pre bytes and @pre_lines lines at the
+ * start; the suffix starts at A's @sa and B's @sb.
+ */
+static void trim(const struct side *a, const struct side *b, size_t *pre,
+		 size_t *sa, size_t *sb)
+{
+	size_t p = 0, q = 0, max = a->len < b->len ? a->len : b->len;
+
+	while (p < max && a->s[p] == b->s[p])
+		p++;
+	if (p == a->len && p == b->len) {
+		*pre = *sa = *sb = p;
+		return;
+	}
+	/* Back to the end of the last whole line both share. */
+	while (p > 0 && a->s[p - 1] != '\n')
+		p--;
+	*pre = p;
+	while (q < a->len - p && q < b->len - p &&
+	       a->s[a->len - 1 - q] == b->s[b->len - 1 - q])
+		q++;
+	*sa = a->len - q;
+	*sb = b->len - q;
+	/* Forward to a line start in both. */
+	while (*sa < a->len && !((*sa == p || a->s[*sa - 1] == '\n') &&
+				 (*sb == p || b->s[*sb - 1] == '\n'))) {
+		(*sa)++;
+		(*sb)++;
+	}
 }
 
 int mlfs_text_udiff(const char *a, size_t alen, const char *b, size_t blen,
 		    unsigned context, struct mlfs_buf *out, uint64_t *added,
 		    uint64_t *removed)
 {
-	struct line *la = NULL, *lb = NULL;
-	struct op *ops = NULL;
-	size_t na = 0, nb = 0, pre = 0, suf = 0, nmid = 0, nops;
+	struct side A = { a, alen, NULL, 0 }, B = { b, blen, NULL, 0 };
+	struct edit *ed = NULL;
+	size_t pre, sa, sb, pre_lines, suf_lines, ned = 0;
 	int r;
 
 	*added = *removed = 0;
-	r = split_lines(a, alen, &la, &na);
+	if (alen >= TEXT_BYTES_MAX || blen >= TEXT_BYTES_MAX)
+		return -E2BIG;
+	trim(&A, &B, &pre, &sa, &sb);
+	if (pre == alen && pre == blen)
+		return 0;
+	r = split_lines(&A, pre, sa);
 	if (r == 0)
-		r = split_lines(b, blen, &lb, &nb);
+		r = split_lines(&B, pre, sb);
 	if (r < 0)
 		goto out;
-	while (pre < na && pre < nb && line_eq(&la[pre], &lb[pre]))
-		pre++;
-	while (suf < na - pre && suf < nb - pre &&
-	       line_eq(&la[na - 1 - suf], &lb[nb - 1 - suf]))
-		suf++;
-	ops = malloc((na + nb + 1) * sizeof(*ops));
-	if (!ops) {
+	ed = malloc((A.n + B.n < TEXT_D_MAX ? A.n + B.n : TEXT_D_MAX) *
+		    sizeof(*ed) + 1);
+	if (!ed) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < pre; i++)
-		ops[i] = (struct op){ ' ', i, i };
-	r = myers(la + pre, na - pre - suf, lb + pre, nb - pre - suf, pre, pre,
-		  ops + pre, &nmid);
+	pre_lines = count_nl(a, 0, pre);
+	r = myers(&A, &B, pre_lines, ed, &ned);
 	if (r < 0)
 		goto out;
-	nops = pre + nmid;
-	for (size_t i = 0; i < suf; i++)
-		ops[nops++] = (struct op){ ' ', na - suf + i, nb - suf + i };
-	for (size_t i = 0; i < nops; i++) {
-		if (ops[i].t == '+')
+	suf_lines = count_nl(a, sa, alen) + (alen > sa && a[alen - 1] != '\n');
+	for (size_t i = 0; i < ned; i++) {
+		if (ed[i].t == '+')
 			(*added)++;
-		else if (ops[i].t == '-')
+		else
 			(*removed)++;
 	}
-	r = emit_hunks(la, lb, ops, nops, context, out);
+	r = emit_hunks(&A, &B, pre_lines + A.n + suf_lines,
+		       pre_lines + B.n + suf_lines, ed, ned, context, out);
 out:
-	free(la);
-	free(lb);
-	free(ops);
+	free(A.off);
+	free(B.off);
+	free(ed);
 	return r;
 }
 

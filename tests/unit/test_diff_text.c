@@ -145,6 +145,65 @@ static void test_text_detect_prefers_binary_for_nul_bytes(void **state)
 	assert_string_equal(f->name, "csv");
 }
 
+/* A long shared prefix and suffix are trimmed on the bytes; the hunk
+ * still counts their lines and re-reads its context from them. */
+static void test_text_udiff_numbers_lines_after_a_trimmed_prefix(void **state)
+{
+	struct mlfs_buf a = MLFS_BUF_INIT, b = MLFS_BUF_INIT, out = MLFS_BUF_INIT;
+	const char *want = "@@ -49999,3 +49999,3 @@\n l49998\n-l49999\n+X\n"
+			   " l50000\n";
+	uint64_t add, rm;
+	char line[32];
+
+	(void)state;
+	for (int i = 0; i < 100000; i++) {
+		int l = snprintf(line, sizeof(line), "l%d\n", i);
+
+		assert_int_equal(mlfs_buf_append(&a, line, (size_t)l), 0);
+		if (i == 49999)
+			l = snprintf(line, sizeof(line), "X\n");
+		assert_int_equal(mlfs_buf_append(&b, line, (size_t)l), 0);
+	}
+	assert_int_equal(mlfs_text_udiff((char *)a.data, a.len, (char *)b.data,
+					 b.len, 1, &out, &add, &rm), 0);
+	assert_int_equal(add, 1);
+	assert_int_equal(rm, 1);
+	assert_int_equal(out.len, strlen(want));
+	assert_memory_equal(out.data, want, out.len);
+	mlfs_buf_release(&a);
+	mlfs_buf_release(&b);
+	mlfs_buf_release(&out);
+}
+
+/* Edits at both ends defeat trimming; a middle of many one-byte lines
+ * is still diffed (4 bytes of table a line). */
+static void test_text_udiff_changes_at_both_ends(void **state)
+{
+	struct mlfs_buf a = MLFS_BUF_INIT, b = MLFS_BUF_INIT, out = MLFS_BUF_INIT;
+	const char *want = "@@ -1,2 +1,2 @@\n-x\n+y\n \n@@ -200001,2 +200001,2 @@\n"
+			   " \n-x\n+y\n";
+	uint64_t add, rm;
+
+	(void)state;
+	assert_int_equal(mlfs_buf_append(&a, "x\n", 2), 0);
+	assert_int_equal(mlfs_buf_append(&b, "y\n", 2), 0);
+	for (int i = 0; i < 200000; i++) {
+		assert_int_equal(mlfs_buf_append(&a, "\n", 1), 0);
+		assert_int_equal(mlfs_buf_append(&b, "\n", 1), 0);
+	}
+	assert_int_equal(mlfs_buf_append(&a, "x\n", 2), 0);
+	assert_int_equal(mlfs_buf_append(&b, "y\n", 2), 0);
+	assert_int_equal(mlfs_text_udiff((char *)a.data, a.len, (char *)b.data,
+					 b.len, 1, &out, &add, &rm), 0);
+	assert_int_equal(add, 2);
+	assert_int_equal(rm, 2);
+	assert_int_equal(out.len, strlen(want));
+	assert_memory_equal(out.data, want, out.len);
+	mlfs_buf_release(&a);
+	mlfs_buf_release(&b);
+	mlfs_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +214,8 @@ int main(void)
 		cmocka_unit_test(test_text_udiff_marks_missing_final_newline),
 		cmocka_unit_test(test_text_udiff_interleaved_edits_are_minimal),
 		cmocka_unit_test(test_text_udiff_over_the_edit_cap_is_e2big),
+		cmocka_unit_test(test_text_udiff_numbers_lines_after_a_trimmed_prefix),
+		cmocka_unit_test(test_text_udiff_changes_at_both_ends),
 		cmocka_unit_test(test_text_format_summarises_past_the_size_cap),
 		cmocka_unit_test(test_text_detect_prefers_binary_for_nul_bytes),
 	};
