@@ -37,6 +37,17 @@ fi
 expect_exit 0 "$MLFS" cat --store "$S" t/r@v2/a
 expect_out '^two$' "the sound tag still reads"
 
+# The default branch is not covered by a check value: only 'main' is
+# accepted, so a changed row cannot serve another branch as 't/r'.
+expect_exit 0 "$MLFS" branch --store "$S" t/r@v2 dev
+sqlite3 "$S/mlfs.db" "UPDATE repos SET default_branch = 'dev'"
+expect_exit 1 "$MLFS" cat --store "$S" t/r/a
+expect_err "default branch 'dev' is not one mlfs sets" "a changed default branch is damage"
+expect_exit 1 "$MLFS" repos --store "$S"
+expect_out '^t/r.*\(damaged\)' "repos lists the damaged repository"
+expect_err "1 repository is damaged" "repos says so and exits 1"
+sqlite3 "$S/mlfs.db" "UPDATE repos SET default_branch = 'main'"
+
 # A schema-1 store: what mlfs 0.1 wrote (no check values).
 S1=$(new_store)
 echo one >"$W/src/a"

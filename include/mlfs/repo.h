@@ -21,6 +21,9 @@ struct mlfs_repo {
 	char name[MLFS_NAME_MAX + 1];
 	char default_branch[MLFS_NAME_MAX + 1];
 	int64_t created; /* seconds since the epoch */
+	/* Only in lists (mlfs_repo_list): the row failed its checks and must
+	 * not be used; mlfs_repo_get fails with -EIO instead. */
+	bool damaged;
 };
 
 struct mlfs_commit {
@@ -54,7 +57,8 @@ struct mlfs_ref {
 /* Returns 0 or -ENOENT. */
 MLFS_MUST_CHECK int mlfs_repo_get(struct mlfs_store *s, const char *ns,
 				  const char *name, struct mlfs_repo *out);
-/* All repositories sorted by ns, name; *out malloc'd (caller frees). */
+/* All repositories sorted by ns, name; *out malloc'd (caller frees).
+ * Damaged rows are listed with ->damaged set. */
 MLFS_MUST_CHECK int mlfs_repo_list(struct mlfs_store *s,
 				   struct mlfs_repo **out, size_t *n);
 /* Namespaces, sorted: *out is a malloc'd array of malloc'd strings;

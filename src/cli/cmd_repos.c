@@ -16,7 +16,7 @@ int cmd_repos(struct cli *c, int argc, char **argv)
 {
 	struct mlfs_store *s = NULL;
 	struct mlfs_repo *v = NULL;
-	size_t n = 0;
+	size_t n = 0, damaged = 0;
 	int r;
 
 	if (cli_want_help(argc, argv, usage))
@@ -44,6 +44,20 @@ int cmd_repos(struct cli *c, int argc, char **argv)
 		char hex[MLFS_ID_HEX_LEN + 1] = "";
 		struct mlfs_id head;
 
+		if (v[i].damaged) {
+			damaged++;
+			if (c->json) {
+				printf("%s{\"namespace\": ", i ? ", " : "");
+				cli_json_str(stdout, v[i].ns);
+				printf(", \"name\": ");
+				cli_json_str(stdout, v[i].name);
+				printf(", \"damaged\": true}");
+			} else {
+				printf("%s/%s\t(damaged)\n", v[i].ns,
+				       v[i].name);
+			}
+			continue;
+		}
 		if (mlfs_ref_list(s, v[i].id, 0, &refs, &nref) == 0) {
 			for (size_t k = 0; k < nref; k++) {
 				if (refs[k].kind == MLFS_REF_TAG)
@@ -81,7 +95,9 @@ int cmd_repos(struct cli *c, int argc, char **argv)
 	}
 	if (c->json)
 		fputs("]\n", stdout);
-	r = CLI_OK;
+	r = damaged ? cli_error(0, "%zu %s damaged; run 'mlfs fsck'",
+				damaged, damaged == 1 ? "repository is" :
+				"repositories are") : CLI_OK;
 out:
 	free(v);
 	mlfs_store_close(s);

@@ -24,6 +24,15 @@ static int read_repo(sqlite3_stmt *st, struct mlfs_repo *out)
 		r = meta_col_text(st, 3, out->default_branch,
 			     sizeof(out->default_branch));
 	out->created = sqlite3_column_int64(st, 4);
+	/* No check value covers the row, and nothing sets another default
+	 * branch yet: any other value would silently serve another branch
+	 * as "ns/name". */
+	if (r == 0 && strcmp(out->default_branch, "main")) {
+		mlfs_error_set("repository '%s/%s': default branch '%s' is "
+			       "not one mlfs sets (damaged database)",
+			       out->ns, out->name, out->default_branch);
+		r = -EIO;
+	}
 	return r;
 }
 
@@ -86,10 +95,19 @@ int mlfs_meta_repo_create(struct mlfs_meta *m, const char *ns,
 }
 
 
+/* A damaged row is listed, flagged, so fsck can name it. */
 static int read_repo_row(sqlite3_stmt *st, void *ctx, void *e)
 {
+	struct mlfs_repo *repo = e;
+	int r = read_repo(st, repo);
+
 	(void)ctx;
-	return read_repo(st, e);
+	if (r == -EIO) {
+		repo->damaged = true;
+		mlfs_error_clear();
+		r = 0;
+	}
+	return r;
 }
 
 int mlfs_meta_repo_list(struct mlfs_meta *m, struct mlfs_repo **out,

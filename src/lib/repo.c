@@ -222,10 +222,10 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 	if (candidates)
 		*candidates = NULL;
 	r = mlfs_repo_get(s, spec->ns, spec->name, &out->repo);
-	if (r < 0) {
+	if (r == -ENOENT)
 		mlfs_error_set("no repository '%s/%s'", spec->ns, spec->name);
+	if (r < 0)
 		return r;
-	}
 	/* A damaged tag or branch row is an error, never a reason to try
 	 * the next kind of name: that would serve another version. */
 	if (spec->rev[0]) {
