@@ -1,13 +1,15 @@
 /*
  * cmd_mount.c - `mlfs mount` and `mlfs umount`. Checks what can be
- * checked before forking (store, mountpoint, /dev/fuse) so the messages
- * are plain, then hands over to the daemon in src/fuse/daemon.c.
+ * checked before forking (store, its schema, mountpoint, that FUSE is
+ * there) so the messages are plain, then hands over to the daemon in
+ * src/fuse/daemon.c. /dev/fuse is never opened here (libfuse opens it,
+ * or for an ordinary user the setuid fusermount3 does).
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -101,6 +103,54 @@ out:
 	return r;
 }
 
+/*
+ * Is FUSE there for us? Only asked, never opened: libfuse opens it, and
+ * for a user whom mount(2) refuses it hands over to the setuid
+ * fusermount3. That one opens /dev/fuse with the caller's own uid and
+ * gid, on purpose (the device's mode is what decides who may use FUSE),
+ * so a device the user may not open means no FUSE mount at all: say so
+ * instead of the daemon's "cannot mount".
+ */
+static int check_dev_fuse(void)
+{
+	struct stat st;
+
+	if (stat("/dev/fuse", &st) < 0)
+		return cli_error(-errno, "cannot find '/dev/fuse' (is the "
+				 "fuse module loaded and fuse3 installed?)");
+	if (access("/dev/fuse", R_OK | W_OK) < 0 && errno == EACCES)
+		return cli_error(0, "'/dev/fuse' (mode %04o, owner %u, group "
+				 "%u) does not let you use FUSE; ask an "
+				 "administrator to make it mode 0666 (the usual) "
+				 "or to give you its group",
+				 (unsigned)(st.st_mode & 07777),
+				 (unsigned)st.st_uid, (unsigned)st.st_gid);
+	return CLI_OK;
+}
+
+/* Open the store read-only as cli_open_store() does, but say what to do
+ * about an older schema: the daemon never migrates a store. */
+static int open_store(struct cli *c, struct mlfs_store **out)
+{
+	char *dir = c->store_dir ? strdup(c->store_dir) :
+		    mlfs_store_default_dir();
+	int r;
+
+	if (!dir)
+		return cli_error(-ENOMEM, "cannot find the store");
+	r = mlfs_store_open(dir, MLFS_STORE_RDONLY, out);
+	if (r == -ESTALE)
+		r = cli_error(0, "store '%s' has an older format, and the "
+			      "mount never changes a store; run 'mlfs upgrade "
+			      "--store %s' first", dir, dir);
+	else if (r < 0)
+		r = cli_open_store(c, MLFS_STORE_RDONLY, out);
+	else
+		r = CLI_OK;
+	free(dir);
+	return r;
+}
+
 int cmd_mount(struct cli *c, int argc, char **argv)
 {
 	struct mlfs_mount_opts o;
@@ -108,7 +158,7 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	const char *mnt_arg = NULL;
 	char *store_dir = NULL, *store_abs = NULL, *mnt_abs = NULL;
 	char why[256];
-	int r, fd;
+	int r;
 
 	memset(&o, 0, sizeof(o));
 	o.readahead = MLFS_MOUNT_READAHEAD_DEFAULT;
@@ -156,8 +206,9 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 	}
 
 	/* the store must exist; opening it gives the usual message (read
-	 * access is enough: the mount never writes the store) */
-	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
+	 * access is enough: the mount never writes the store, nor migrates
+	 * an older one) */
+	r = open_store(c, &s);
 	if (r)
 		goto out;
 	store_dir = strdup(mlfs_store_dir(s));
@@ -203,13 +254,9 @@ int cmd_mount(struct cli *c, int argc, char **argv)
 		r = cli_error(-errno, "cannot use mountpoint '%s'", mnt_arg);
 		goto out;
 	}
-	fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		r = cli_error(-errno, "cannot open '/dev/fuse' (is the fuse "
-			      "module loaded and fuse3 installed?)");
+	r = check_dev_fuse();
+	if (r)
 		goto out;
-	}
-	close(fd);
 
 	o.store_dir = store_abs;
 	o.mountpoint = mnt_abs;

@@ -159,9 +159,13 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	fs.gid = getgid();
 	fs.readahead = o->readahead;
 	fs.rdplus_attrs = true;
-	r = mlfs_store_open(o->store_dir, 0, &fs.store);
-	if (r == -EACCES || r == -EROFS || r == -EPERM)
-		r = mlfs_store_open(o->store_dir, MLFS_STORE_RDONLY, &fs.store);
+	/* read-only: the daemon never writes, nor migrates, a store */
+	r = mlfs_store_open(o->store_dir, MLFS_STORE_RDONLY, &fs.store);
+	if (r == -ESTALE) {
+		snprintf(why, why_size, "store '%s' has an older format; run "
+			 "'mlfs upgrade' first", o->store_dir);
+		goto out;
+	}
 	if (r < 0) {
 		snprintf(why, why_size, "cannot open store '%s'", o->store_dir);
 		goto out;

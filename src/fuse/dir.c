@@ -227,8 +227,10 @@ void mlfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 		r = list_ns(fs, n, h, &cap);
 	else
 		r = list_tree(fs, n, h);
-	if (r < 0)
+	if (r < 0) {
+		r = mlfs_fs_damage(fs, n, NULL, "list", r);
 		goto out;
+	}
 	fi->fh = (uintptr_t)h;
 	/* a version's listing never changes; namespaces do */
 	fi->cache_readdir = n->kind != MLFS_NODE_ROOT &&
@@ -303,8 +305,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
 					r = 0;
 					continue;
 				}
-				if (r < 0)
+				if (r < 0) {
+					r = mlfs_fs_damage(fs, h->node, name,
+							   "lookup", r);
 					goto out;
+				}
 			}
 		}
 		if (plus)

@@ -46,6 +46,8 @@ static void ofile_free(struct mlfs_ofile *f)
 {
 	if (!f)
 		return;
+	if (f->dg_init)
+		mlfs_digest_release(&f->dg, f->store);
 	mlfs_content_free(f->c);
 	free(f->state);
 	pthread_cond_destroy(&f->ra_cond);
@@ -64,12 +66,13 @@ static void ofile_put(struct mlfs_itable *t, struct mlfs_ofile *f)
 		ofile_free(f);
 }
 
-static struct mlfs_ofile *ofile_new(void)
+static struct mlfs_ofile *ofile_new(struct mlfs_store *s)
 {
 	struct mlfs_ofile *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return NULL;
+	f->store = s;
 	if (pthread_mutex_init(&f->ra_lock, NULL)) {
 		free(f);
 		return NULL;
@@ -79,6 +82,11 @@ static struct mlfs_ofile *ofile_new(void)
 		free(f);
 		return NULL;
 	}
+	if (mlfs_digest_init(&f->dg) < 0) {
+		ofile_free(f);
+		return NULL;
+	}
+	f->dg_init = true;
 	return f;
 }
 
@@ -98,7 +106,7 @@ int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 	}
 	pthread_mutex_unlock(&t->lock);
 
-	f = ofile_new();
+	f = ofile_new(s);
 	if (!f)
 		return -ENOMEM;
 	r = mlfs_content_load(s, &n->id, MLFS_CONTENT_LOCATE, &f->c);

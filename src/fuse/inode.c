@@ -230,7 +230,7 @@ static bool same_node(const struct mlfs_node *a, const struct mlfs_node *b)
 		return false;
 	if (a->kind == MLFS_NODE_NS)
 		return true;
-	if (a->branch_head != b->branch_head ||
+	if (a->movable != b->movable ||
 	    mlfs_id_cmp(&a->commit, &b->commit) ||
 	    a->type != b->type || a->mode != b->mode ||
 	    a->mtime_ns != b->mtime_ns || a->size != b->size ||

@@ -25,7 +25,8 @@
 
 /* Kernel cache timeouts, seconds. */
 #define MLFS_TIMEOUT_IMMUTABLE 86400.0 /* anything inside a version */
-#define MLFS_TIMEOUT_BRANCH 0.5        /* "<name>" and "<name>@<branch>" */
+#define MLFS_TIMEOUT_MOVABLE 0.5       /* "<name>@<rev>" where <rev> can
+					* move: branch, tag, short id */
 #define MLFS_TIMEOUT_LISTING 1.0       /* the root and namespace dirs */
 
 /* Defaults of the -o options. */
@@ -90,7 +91,8 @@ struct mlfs_node {
 	uint64_t parent_ino;   /* parent's st_ino, for ".." */
 	char *name;
 	enum mlfs_node_kind kind;
-	bool branch_head;      /* VERSION: named a branch (short timeout) */
+	bool movable;          /* VERSION: its name can move to another
+				* commit (short entry timeout) */
 	struct mlfs_id commit; /* VERSION, ENTRY: the commit it belongs to */
 	enum mlfs_entry_type type;
 	uint32_t mode;         /* permission bits */
@@ -107,6 +109,8 @@ struct mlfs_node {
 	bool listed_bare;          /* dir: readdirplus gave names only;
 				    * protected by lock */
 	struct mlfs_ofile *file;   /* shared open state; protected by lock */
+	bool digest_bad;           /* file: its bytes did not match its
+				    * digest, opens fail; protected by lock */
 	struct mlfs_node *id_next;   /* protected by lock */
 	struct mlfs_node *name_next; /* protected by lock */
 };
@@ -156,12 +160,56 @@ MLFS_MUST_CHECK int mlfs_itable_tree(struct mlfs_itable *t,
 void mlfs_itable_path(struct mlfs_itable *t, const struct mlfs_node *n,
 		      char *buf, size_t size);
 
+/* ---- whole-file digest of sequential readers (verify.c) ---- */
+
+enum mlfs_digest_state {
+	MLFS_DIGEST_TRACKING = 0, /* reads so far allow a verdict */
+	MLFS_DIGEST_OFF,          /* given up: a random reader, or a gap */
+	MLFS_DIGEST_GOOD,         /* the whole file matched its digest */
+	MLFS_DIGEST_BAD,          /* it did not: every read is EIO */
+};
+
+/* The digest check of one open file (shared by the opens of a node). */
+struct mlfs_digest {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;        /* a read ended, or a verdict */
+	int state;                  /* enum mlfs_digest_state; lock */
+	bool started;               /* h initialised; protected by lock */
+	struct mlfs_hasher h;       /* protected by lock */
+	size_t next;                /* next chunk to hash; lock */
+	size_t *pidx;               /* pending chunk indexes, sorted; lock */
+	const struct mlfs_chunk **pch; /* their references; lock */
+	size_t np, pcap;            /* protected by lock */
+	uint64_t pbytes;            /* bytes pending; protected by lock */
+	unsigned inflight;          /* reads between begin and end; lock */
+};
+
+MLFS_MUST_CHECK int mlfs_digest_init(struct mlfs_digest *d);
+/* Drop pending chunks (references into @s's cache) and the hasher. */
+void mlfs_digest_release(struct mlfs_digest *d, struct mlfs_store *s);
+/* A read starts; returns the state (MLFS_DIGEST_BAD: fail it). Every
+ * begin is paired with one mlfs_digest_end(). */
+int mlfs_digest_begin(struct mlfs_digest *d);
+/* Chunks [@first, @first + @n) of @c, whole, were read: hash those that
+ * come next, keep those past a gap (setting their ch[] to NULL: the
+ * reference is the digest's now). */
+void mlfs_digest_feed(struct mlfs_digest *d, struct mlfs_store *s,
+		      const struct mlfs_content *c, size_t first,
+		      const struct mlfs_chunk **ch, size_t n);
+/* The read ends. With @eof (it reached the end of the file), first wait
+ * for the reads still running, then give up unless there is a verdict.
+ * Returns the state. */
+int mlfs_digest_end(struct mlfs_digest *d, struct mlfs_store *s, bool eof);
+
 /* ---- open files and read-ahead (file.c) ---- */
 
 /* A regular file's chunk list, resolved once and shared by every open of
  * the same node, and its read-ahead state. */
 struct mlfs_ofile {
 	struct mlfs_content *c;
+	struct mlfs_store *store; /* borrowed: the daemon's */
+	struct mlfs_digest dg;    /* whole-file digest check (verify.c) */
+	bool dg_init;             /* dg initialised */
 	struct mlfs_node *node;  /* NULL once the last open is released;
 				  * protected by the itable lock */
 	unsigned opens;          /* protected by the itable lock */

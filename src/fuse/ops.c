@@ -3,7 +3,8 @@
  * /<ns> lists <name> and <name>@<ref>, and any ref form the CLI accepts
  * resolves on lookup. Every node below a version is immutable (inode.c),
  * so entries, attributes and data get long kernel timeouts and
- * keep_cache; only the names of branch heads expire quickly. Each
+ * keep_cache; only names that can move (branches, tags, short ids)
+ * expire quickly. Each
  * callback ends in one fuse_reply_* at its `out:` label. Here: lookups,
  * attributes, files, the read-only refusals and the mlfs_fuse_ops table;
  * listings are in dir.c, extended attributes in xattr.c.
@@ -12,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,21 @@ void mlfs_fs_log(struct mlfs_fs *fs, const char *fmt, ...)
 	/* one write per line, O_APPEND: lines from threads never interleave */
 	if (write(fs->log_fd, line, n) < 0)
 		return; /* nowhere left to report it */
+}
+
+int mlfs_fs_damage(struct mlfs_fs *fs, const struct mlfs_node *n,
+		   const char *name, const char *op, int r)
+{
+	char path[1024];
+
+	if (r != -EIO && r != -EBADMSG)
+		return r;
+	mlfs_itable_path(&fs->itable, n, path, sizeof(path));
+	mlfs_fs_log(fs, "%s '%s%s%s': %s%s%s", op, path,
+		    name && *path ? "/" : "", name ? name : "",
+		    strerror(EIO), *mlfs_error_detail() ? ": " : "",
+		    mlfs_error_detail());
+	return -EIO;
 }
 
 static void node_stat(const struct mlfs_fs *fs, const struct mlfs_node *n,
@@ -104,7 +121,7 @@ static double entry_timeout(const struct mlfs_node *n)
 	case MLFS_NODE_NS:
 		return MLFS_TIMEOUT_LISTING;
 	case MLFS_NODE_VERSION:
-		return n->branch_head ? MLFS_TIMEOUT_BRANCH
+		return n->movable ? MLFS_TIMEOUT_MOVABLE
 				      : MLFS_TIMEOUT_IMMUTABLE;
 	default:
 		return MLFS_TIMEOUT_IMMUTABLE;
@@ -138,6 +155,21 @@ static int ns_exists(struct mlfs_store *s, const char *ns)
 	return r;
 }
 
+/*
+ * Can what @spec names come to mean another commit? Branches move, tags
+ * can be deleted and made again elsewhere, and a short id can become
+ * ambiguous; only a full commit id, and a date in the past, always
+ * resolve to the same commit ("~N" of either too). Stricter than
+ * res->immutable, which trusts tags.
+ */
+static bool name_can_move(const struct mlfs_refspec *spec,
+			  const struct mlfs_resolved *res)
+{
+	if (res->rev_kind == 'c')
+		return strlen(spec->rev) != MLFS_ID_HEX_LEN;
+	return !(spec->has_date && res->immutable);
+}
+
 /* Build the VERSION node for component @name ("<name>[@<rev>]") of
  * namespace @ns: parse it as the CLI would, resolve it, read the commit. */
 static int version_template(struct mlfs_store *s, const char *ns,
@@ -169,7 +201,7 @@ static int version_template(struct mlfs_store *s, const char *ns,
 		goto out;
 	tmpl->name = (char *)name;
 	tmpl->kind = MLFS_NODE_VERSION;
-	tmpl->branch_head = !res.immutable;
+	tmpl->movable = name_can_move(&spec, &res);
 	tmpl->commit = res.commit;
 	tmpl->type = MLFS_ENTRY_DIR;
 	tmpl->mode = 0755;
@@ -266,6 +298,8 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto out;
 	}
 	r = mlfs_fs_lookup(fs, p, name, &e);
+	if (r < 0)
+		r = mlfs_fs_damage(fs, p, name, "lookup", r);
 	if (r == 1) {
 		/* absent from an immutable tree: let the kernel remember */
 		memset(&e, 0, sizeof(e));
@@ -350,6 +384,11 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = -EINVAL;
 		goto out;
 	}
+	pthread_mutex_lock(&fs->itable.lock);
+	r = n->digest_bad ? -EIO : 0;
+	pthread_mutex_unlock(&fs->itable.lock);
+	if (r < 0)
+		goto out; /* logged by the read that found it */
 	r = mlfs_ofile_open(&fs->itable, fs->store, n, &f);
 	if (r < 0) {
 		char path[1024];
@@ -373,6 +412,74 @@ out:
 		fuse_reply_open(req, fi);
 }
 
+/* Log a failed read of @ino with what the library said. */
+static void log_read(struct mlfs_fs *fs, fuse_ino_t ino, const char *fmt,
+		     ...) __attribute__((format(printf, 3, 4)));
+static void log_read(struct mlfs_fs *fs, fuse_ino_t ino, const char *fmt,
+		     ...)
+{
+	char path[1024], what[512];
+	va_list ap;
+
+	/* the node is alive: this file is open */
+	mlfs_itable_path(&fs->itable, mlfs_itable_get(&fs->itable, ino),
+			 path, sizeof(path));
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	mlfs_fs_log(fs, "read '%s' %s", path, what);
+}
+
+/* The whole-file digest of @ino did not match: say so once, and make
+ * later opens of the node fail too. */
+static void digest_bad(struct mlfs_fs *fs, fuse_ino_t ino,
+		       const struct mlfs_content *c)
+{
+	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
+	char hex[MLFS_ID_HEX_LEN + 1];
+	bool first;
+
+	pthread_mutex_lock(&fs->itable.lock);
+	first = n && !n->digest_bad;
+	if (n)
+		n->digest_bad = true;
+	pthread_mutex_unlock(&fs->itable.lock);
+	if (!first)
+		return;
+	mlfs_id_to_hex(&c->digest, hex);
+	log_read(fs, ino, "at EOF: the file's bytes do not match its digest "
+		 "%s (damaged database: wrong chunk list)", hex);
+}
+
+/*
+ * Reply with the @n pieces of @iov. libfuse sends a reply with one
+ * writev(2) of the pieces plus its header, and the kernel refuses more
+ * than IOV_MAX: a read over more chunks than that (small chunks, 1 MiB
+ * reads) is copied into one buffer instead.
+ */
+static int reply_pieces(fuse_req_t req, const struct iovec *iov, size_t n)
+{
+	char *buf, *p;
+	size_t len = 0;
+	int r;
+
+	if (n < IOV_MAX)
+		return fuse_reply_iov(req, iov, (int)n);
+	for (size_t i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return fuse_reply_err(req, ENOMEM);
+	p = buf;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, iov[i].iov_base, iov[i].iov_len);
+		p += iov[i].iov_len;
+	}
+	r = fuse_reply_buf(req, buf, len);
+	free(buf);
+	return r;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		    off_t off, struct fuse_file_info *fi)
 {
@@ -381,10 +488,16 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	const struct mlfs_content *c = f->c;
 	const struct mlfs_chunk *stack_ch[64], **ch = stack_ch;
 	struct iovec stack_iov[64], *iov = stack_iov;
-	size_t nch = 0, first, last, idx = 0;
-	uint64_t pos, end;
-	int r = 0;
+	size_t nch = 0, first = 0, last, idx = 0;
+	uint64_t pos, end = 0;
+	bool eof = false, fed = false;
+	int r = 0, dg;
 
+	dg = mlfs_digest_begin(&f->dg);
+	if (dg == MLFS_DIGEST_BAD) {
+		r = -EIO; /* logged when it was found */
+		goto out;
+	}
 	if (off < 0) {
 		r = -EINVAL;
 		goto out;
@@ -393,6 +506,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (pos >= c->size || !size)
 		goto out; /* EOF: empty reply */
 	end = size < c->size - pos ? pos + size : c->size;
+	eof = end == c->size;
 	first = mlfs_content_chunk_index(c, pos);
 	last = mlfs_content_chunk_index(c, end - 1);
 	nch = last - first + 1;
@@ -412,30 +526,38 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 
 		r = mlfs_ofile_get_chunk(fs->store, f, i, &ch[idx]);
 		if (r < 0) {
-			char path[1024], hex[MLFS_ID_HEX_LEN + 1];
+			char hex[MLFS_ID_HEX_LEN + 1];
 
 			mlfs_id_to_hex(&c->ids[i], hex);
-			/* the node is alive: this file is open */
-			mlfs_itable_path(&fs->itable,
-					 mlfs_itable_get(&fs->itable, ino),
-					 path, sizeof(path));
-			mlfs_fs_log(fs, "read '%s' chunk %zu (%s) at offset "
-				    "%llu: %s%s%s", path, i, hex,
-				    (unsigned long long)cs, strerror(-r),
-				    *mlfs_error_detail() ? ": " : "",
-				    mlfs_error_detail());
+			log_read(fs, ino, "chunk %zu (%s) at offset %llu: "
+				 "%s%s%s", i, hex, (unsigned long long)cs,
+				 strerror(-r), *mlfs_error_detail() ? ": " : "",
+				 mlfs_error_detail());
 			r = -EIO; /* never hand out wrong or partial bytes */
 			goto out;
 		}
 		from = pos > cs ? pos - cs : 0;
 		to = (end < c->offs[i + 1] ? end : c->offs[i + 1]) - cs;
-		if (ch[idx]->len < to) {
+		if (ch[idx]->len != c->offs[i + 1] - cs) {
 			idx++;
+			log_read(fs, ino, "chunk %zu: %u bytes where the chunk "
+				 "list says %llu", i, ch[idx - 1]->len,
+				 (unsigned long long)(c->offs[i + 1] - cs));
 			r = -EIO;
 			goto out;
 		}
 		iov[idx].iov_base = (void *)(ch[idx]->data + from);
 		iov[idx].iov_len = (size_t)(to - from);
+	}
+	if (eof) {
+		/* the verdict comes before the reply of the last bytes */
+		mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
+		fed = true;
+		dg = mlfs_digest_end(&f->dg, fs->store, true);
+		if (dg == MLFS_DIGEST_BAD) {
+			digest_bad(fs, ino, c);
+			r = -EIO;
+		}
 	}
 out:
 	if (r < 0)
@@ -443,10 +565,20 @@ out:
 	else if (!nch)
 		fuse_reply_buf(req, NULL, 0);
 	else
-		fuse_reply_iov(req, iov, (int)nch);
-	/* the reply has been written: the cached chunks may go */
+		reply_pieces(req, iov, nch);
+	/* hashing what was read costs the reader nothing now */
+	if (!fed) {
+		if (r == 0 && nch)
+			mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
+		dg = mlfs_digest_end(&f->dg, fs->store, false);
+		if (dg == MLFS_DIGEST_BAD)
+			digest_bad(fs, ino, c);
+	}
+	/* the reply has been written: the cached chunks may go (those the
+	 * digest kept are NULL) */
 	for (size_t i = 0; i < idx && i < nch; i++)
-		mlfs_chunk_unref(fs->store, ch[i]);
+		if (ch[i])
+			mlfs_chunk_unref(fs->store, ch[i]);
 	if (ch != stack_ch)
 		free(ch);
 	if (iov != stack_iov)

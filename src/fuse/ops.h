@@ -34,6 +34,14 @@ MLFS_MUST_CHECK int mlfs_fs_lookup_entry(struct mlfs_fs *fs,
 					 const struct mlfs_entry *ent,
 					 struct fuse_entry_param *e);
 
+/* A lookup or listing of @name in @n (@name NULL: of @n itself) failed
+ * with @r. Damage (-EIO: verification failed; -EBADMSG: malformed) is
+ * logged with the path and mlfs_error_detail() and becomes -EIO, what a
+ * reader should see; other errors are returned as they are. */
+MLFS_MUST_CHECK int mlfs_fs_damage(struct mlfs_fs *fs,
+				   const struct mlfs_node *n,
+				   const char *name, const char *op, int r);
+
 /* ---- directories (dir.c) ---- */
 
 /* A lookup found a non-directory in @dir: readdirplus gives attributes
