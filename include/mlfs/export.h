@@ -39,8 +39,13 @@ struct mlfs_export_stats {
 	bool removed_partial;
 };
 
+/* Write holes: skip each 4 KiB-aligned block of zeros (the
+ * destination is a new, empty regular file), set the size at the end. */
+#define MLFS_EXPORT_SPARSE 0x1u
+
 /* Export @entry (a DIR or FILE or SYMLINK, e.g. from mlfs_tree_lookup_path)
- * to @dest, which must not exist (its parent must). A file that fails is
+ * to @dest, which must not exist (its parent must). Files are written with
+ * holes for their aligned 4 KiB blocks of zeros. A file that fails is
  * removed (st->removed_partial); what was exported before stays.
  * Returns 0, -EEXIST (@dest exists), or -errno with st->fault, st->fault_path
  * and mlfs_error_detail() saying what failed: for MLFS_EXPORT_DAMAGED e.g.
@@ -50,7 +55,8 @@ MLFS_MUST_CHECK int mlfs_export(struct mlfs_store *s,
 				const char *dest,
 				struct mlfs_export_stats *st);
 
-/* Write the content of file entry @e to @fd with write(2), checking every
+/* Write the content of file entry @e to @fd (written with write(2), or
+ * with pwrite(2) from offset 0 under MLFS_EXPORT_SPARSE), checking every
  * chunk, the size (@e->size against the content row) and, at the end,
  * the whole-file digest (@e->id) of the bytes written. On a mismatch the
  * bytes are already written: the caller discards them. Returns 0, or
@@ -59,7 +65,7 @@ MLFS_MUST_CHECK int mlfs_export(struct mlfs_store *s,
  * (expected <hex>, got <hex>)"). */
 MLFS_MUST_CHECK int mlfs_export_content_fd(struct mlfs_store *s,
 					   const struct mlfs_entry *e,
-					   int fd,
+					   int fd, unsigned flags,
 					   enum mlfs_export_fault *fault);
 
 #endif

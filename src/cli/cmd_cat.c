@@ -46,7 +46,7 @@ int cmd_cat(struct cli *c, int argc, char **argv)
 			      t.ent.e.target);
 		goto out;
 	}
-	r = mlfs_export_content_fd(s, &t.ent.e, 1, &fault);
+	r = mlfs_export_content_fd(s, &t.ent.e, 1, 0, &fault);
 	if (r < 0 && fault == MLFS_EXPORT_DAMAGED)
 		r = cli_target_damaged(&t, "", r);
 	else if (r < 0 && fault == MLFS_EXPORT_WRITE)

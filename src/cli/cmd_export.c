@@ -1,6 +1,7 @@
 /*
  * cmd_export.c - mlfs export: a version (or part of one) to a directory,
- * every chunk, size and whole-file digest verified.
+ * every chunk, size and whole-file digest verified; runs of zeros are
+ * written as holes.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,12 +17,14 @@ static const char usage[] =
 	"Write a version (or a subdirectory or file of it) to DEST, which "
 	"must\n"
 	"not exist: bytes, permission bits, mtimes and symlinks as "
-	"imported.\n"
-	"Every chunk, each file's size and whole-file digest are checked: "
-	"damage\n"
-	"stops the export (exit 1) naming version, path and what "
-	"mismatched, and\n"
-	"the file being written is removed.\n";
+	"imported;\n"
+	"aligned 4 KiB blocks of zeros become holes. Every chunk, each "
+	"file's\n"
+	"size and whole-file digest are checked: damage stops the export "
+	"(exit 1)\n"
+	"naming version, path and what mismatched, and the file being "
+	"written\n"
+	"is removed.\n";
 
 /* The file DEST/@rel, or DEST itself, for messages. */
 static void dest_path(char *buf, size_t size, const char *dest,

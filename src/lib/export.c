@@ -3,7 +3,8 @@
  * modes, mtimes and symlinks that were imported. Every chunk is verified
  * on the way out, and so are each file's size and whole-file digest; a
  * mismatch stops the export with an error naming the file, whose partial
- * copy is removed: never wrong bytes left behind.
+ * copy is removed: never wrong bytes left behind. Aligned 4 KiB blocks of
+ * zeros become holes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,11 +21,20 @@
 #include "mlfs/store.h"
 #include "store_impl.h"
 
+/* The unit of holes: file systems allocate in blocks of 4 KiB (or a
+ * multiple), so a smaller run of zeros would not save a block. */
+#define HOLE_BLOCK 4096u
+
 /* Codes a damaged store produces (bad bytes, bad entries, missing rows),
  * as opposed to a store that cannot be read for another reason. */
 static bool is_damage(int r)
 {
 	return r == -EIO || r == -EBADMSG || r == -ENOENT;
+}
+
+static bool is_zero(const uint8_t *p, size_t n)
+{
+	return p[0] == 0 && !memcmp(p, p + 1, n - 1);
 }
 
 static int write_all(int fd, const uint8_t *p, size_t len)
@@ -40,6 +50,81 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/*
+ * A destination written with holes: every HOLE_BLOCK-aligned block of
+ * zeros is skipped (also one that spans chunks: the block a chunk leaves
+ * incomplete is completed by the next one), the size set at the end.
+ */
+struct sparse_out {
+	int fd;
+	uint64_t off;              /* file offset of the next byte */
+	uint8_t part[HOLE_BLOCK];  /* the aligned block being completed */
+	size_t npart;              /* its bytes so far: off % HOLE_BLOCK */
+};
+
+static int flush_part(struct sparse_out *o)
+{
+	int r = 0;
+
+	if (o->npart && !is_zero(o->part, o->npart))
+		r = mlfs_pwrite_full(o->fd, o->part, o->npart,
+				     o->off - o->npart);
+	o->npart = 0;
+	return r;
+}
+
+static int sparse_write(struct sparse_out *o, const uint8_t *p, size_t len)
+{
+	size_t data = 0, b, n;
+	int r;
+
+	if (o->npart) {
+		n = HOLE_BLOCK - o->npart < len ? HOLE_BLOCK - o->npart : len;
+		memcpy(o->part + o->npart, p, n);
+		o->npart += n;
+		o->off += n;
+		p += n;
+		len -= n;
+		if (o->npart < HOLE_BLOCK)
+			return 0;
+		r = flush_part(o);
+		if (r < 0)
+			return r;
+	}
+	/* o->off is aligned here: whole blocks go straight from the chunk,
+	 * runs of data in one pwrite each. */
+	for (b = 0; b + HOLE_BLOCK <= len; b += HOLE_BLOCK) {
+		if (!is_zero(p + b, HOLE_BLOCK))
+			continue;
+		if (b > data) {
+			r = mlfs_pwrite_full(o->fd, p + data, b - data,
+					     o->off + data);
+			if (r < 0)
+				return r;
+		}
+		data = b + HOLE_BLOCK;
+	}
+	if (b > data) {
+		r = mlfs_pwrite_full(o->fd, p + data, b - data, o->off + data);
+		if (r < 0)
+			return r;
+	}
+	memcpy(o->part, p + b, len - b);
+	o->npart = len - b;
+	o->off += len;
+	return 0;
+}
+
+/* The last block, and the size: trailing holes are no write. */
+static int sparse_finish(struct sparse_out *o)
+{
+	int r = flush_part(o);
+
+	if (r == 0 && ftruncate(o->fd, (off_t)o->off) < 0)
+		r = -errno;
+	return r;
 }
 
 /* Name the damage when the layer below did not. */
@@ -70,10 +155,12 @@ static int check_digest(struct mlfs_hasher *h, const struct mlfs_id *want)
 }
 
 int mlfs_export_content_fd(struct mlfs_store *s, const struct mlfs_entry *e,
-			   int fd, enum mlfs_export_fault *fault)
+			   int fd, unsigned flags,
+			   enum mlfs_export_fault *fault)
 {
 	struct mlfs_hasher h = { 0 };
 	struct mlfs_content *c = NULL;
+	struct sparse_out *so = NULL;
 	int r;
 
 	*fault = MLFS_EXPORT_DAMAGED;
@@ -93,10 +180,16 @@ int mlfs_export_content_fd(struct mlfs_store *s, const struct mlfs_entry *e,
 		goto out;
 	}
 	r = mlfs_hasher_init(&h, &s->cfg.key);
+	if (r == 0 && (flags & MLFS_EXPORT_SPARSE)) {
+		so = calloc(1, sizeof(*so));
+		r = so ? 0 : -ENOMEM;
+	}
 	if (r < 0) {
 		*fault = MLFS_EXPORT_READ;
 		goto out;
 	}
+	if (so)
+		so->fd = fd;
 	for (size_t i = 0; i < c->n; i++) {
 		const struct mlfs_chunk *ch;
 
@@ -109,8 +202,18 @@ int mlfs_export_content_fd(struct mlfs_store *s, const struct mlfs_entry *e,
 			goto out;
 		}
 		mlfs_hasher_update(&h, ch->data, ch->len);
-		r = write_all(fd, ch->data, ch->len);
+		if (so)
+			r = sparse_write(so, ch->data, ch->len);
+		else
+			r = write_all(fd, ch->data, ch->len);
 		mlfs_chunk_unref(s, ch);
+		if (r < 0) {
+			*fault = MLFS_EXPORT_WRITE;
+			goto out;
+		}
+	}
+	if (so) {
+		r = sparse_finish(so);
 		if (r < 0) {
 			*fault = MLFS_EXPORT_WRITE;
 			goto out;
@@ -120,6 +223,7 @@ int mlfs_export_content_fd(struct mlfs_store *s, const struct mlfs_entry *e,
 out:
 	if (r == 0)
 		*fault = MLFS_EXPORT_OK;
+	free(so);
 	mlfs_hasher_release(&h);
 	mlfs_content_free(c);
 	return r;
@@ -171,7 +275,7 @@ static int export_file(struct exporter *x, const struct mlfs_entry *e,
 		mlfs_error_set("cannot create '%s'", dest);
 		return failed(x, dest, MLFS_EXPORT_WRITE, r);
 	}
-	r = mlfs_export_content_fd(x->s, e, fd, &fault);
+	r = mlfs_export_content_fd(x->s, e, fd, MLFS_EXPORT_SPARSE, &fault);
 	if (r == 0 && fchmod(fd, e->mode) < 0) {
 		r = -errno;
 		fault = MLFS_EXPORT_WRITE;

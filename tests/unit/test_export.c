@@ -3,8 +3,8 @@
  * against its content row and the whole-file digest of the bytes against
  * the tree entry's id (with a content row that is valid in every other
  * respect, so no per-chunk or row check can see the damage); export
- * removes a file it could not write correctly. A real store in a temp
- * directory.
+ * writes aligned blocks of zeros as holes and removes a file it could not
+ * write correctly. A real store in a temp directory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,7 +181,7 @@ static void test_export_content_fd_streams_exact_bytes(void **state)
 	int fd = tmp_fd(f, "plain", path, sizeof(path));
 
 	lookup(f, "a.bin", &e);
-	assert_int_equal(mlfs_export_content_fd(f->s, &e.e, fd, &fault),
+	assert_int_equal(mlfs_export_content_fd(f->s, &e.e, fd, 0, &fault),
 			 0);
 	assert_int_equal(fault, MLFS_EXPORT_OK);
 	close(fd);
@@ -208,7 +208,7 @@ static void test_export_content_fd_rejects_digest_mismatch(void **state)
 	mlfs_hash(&f->s->cfg.key, "not b", 5, &e.id);
 	put_row_with_list_of(f, &e.id, &b.e);
 	mlfs_error_clear();
-	assert_int_equal(mlfs_export_content_fd(f->s, &e, fd, &fault),
+	assert_int_equal(mlfs_export_content_fd(f->s, &e, fd, 0, &fault),
 			 -EIO);
 	assert_int_equal(fault, MLFS_EXPORT_DAMAGED);
 	mlfs_id_to_hex(&e.id, da);
@@ -232,7 +232,7 @@ static void test_export_content_fd_rejects_size_mismatch(void **state)
 	lookup(f, "a.bin", &a);
 	a.e.size = FILE_LEN - 1;
 	mlfs_error_clear();
-	assert_int_equal(mlfs_export_content_fd(f->s, &a.e, fd, &fault),
+	assert_int_equal(mlfs_export_content_fd(f->s, &a.e, fd, 0, &fault),
 			 -EIO);
 	assert_int_equal(fault, MLFS_EXPORT_DAMAGED);
 	assert_string_equal(mlfs_error_detail(),
@@ -257,11 +257,52 @@ static void test_export_content_fd_reports_write_errors(void **state)
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	lookup(f, "a.bin", &a);
-	assert_int_equal(mlfs_export_content_fd(f->s, &a.e, fd, &fault),
+	assert_int_equal(mlfs_export_content_fd(f->s, &a.e, fd, 0, &fault),
 			 -EBADF);
 	assert_int_equal(fault, MLFS_EXPORT_WRITE);
 	close(fd);
 	mlfs_entry_copy_release(&a);
+}
+
+static void test_export_writes_zero_blocks_as_holes(void **state)
+{
+	struct fixture *f = *state;
+	struct mlfs_entry_copy e = { 0 };
+	struct mlfs_export_stats st;
+	char path[PATH_MAX];
+	struct stat sb;
+	uint8_t *got;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/sparse-out", f->root);
+	lookup(f, "sparse.bin", &e);
+	assert_int_equal(mlfs_export(f->s, &e.e, path, &st), 0);
+	assert_int_equal(st.files, 1);
+	assert_int_equal(st.bytes, SPARSE_LEN);
+	got = read_all(path, &len);
+	assert_int_equal(len, SPARSE_LEN);
+	assert_memory_equal(got, f->sparse, SPARSE_LEN);
+	free(got);
+	/* 13096 bytes of data in 4 blocks; the small chunks (at most 16 KiB)
+	 * of the zero runs do not start on block boundaries, so blocks of
+	 * zeros span chunks and are holes all the same. */
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true((uint64_t)sb.st_blocks * 512 <= 64u << 10);
+	{
+		int fd = open(path, O_RDONLY);
+
+		assert_true(fd >= 0);
+		assert_int_equal(lseek(fd, 0, SEEK_DATA), 1u << 20);
+		assert_int_equal(lseek(fd, 1u << 20, SEEK_HOLE),
+				 (1u << 20) + 12288);
+		assert_int_equal(lseek(fd, (1u << 20) + 12288, SEEK_DATA),
+				 2u << 20);
+		/* The trailing zeros are a hole too. */
+		assert_int_equal(lseek(fd, 2u << 20, SEEK_HOLE),
+				 (2u << 20) + 4096);
+		close(fd);
+	}
+	mlfs_entry_copy_release(&e);
 }
 
 static void test_export_removes_file_with_wrong_digest(void **state)
@@ -315,6 +356,9 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_export_content_fd_reports_write_errors, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_export_writes_zero_blocks_as_holes, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_export_removes_file_with_wrong_digest, setup,
