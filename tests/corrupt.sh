@@ -563,7 +563,13 @@ for what in middle contents trees chunks; do
 	done
 	safe_export "$label" $drepo@v1 "$V1"
 	safe_mount "$label" $drepo@v1/models/b.bin "$V1/models/b.bin"
-	fsck_names "$label" "database damaged|damaged (tree|content|commit|tag|branch)"
+	case $table in
+	contents) re="database damaged .*cannot read content [0-9a-f]{32}" ;;
+	trees) re="(database damaged .*cannot read|damaged) tree [0-9a-f]{32}" ;;
+	chunks) re="database damaged.*(chunk index cannot be read|index entry of chunk [0-9a-f]{32})" ;;
+	*) re="database damaged|damaged (tree|content|commit|tag|branch)" ;;
+	esac
+	fsck_names "$label" "$re"
 	db_restore
 done
 
