@@ -1,8 +1,8 @@
 /*
  * gen_seeds.c - writes the generated seed inputs of tests/fuzz/corpus/
  * with the library's own encoders: trees, chunk lists, whole pack files
- * (through the pack writer) and stored chunks of every codec, plus the
- * reference strings. Deterministic; run by `make fuzz-seeds`, and the
+ * (through the pack writer), stored chunks of every codec and store
+ * configs, plus reference strings and file data for the chunker. Deterministic; run by `make fuzz-seeds`, and the
  * output is checked in. Inputs found by fuzzing sit beside these.
  */
 #include <errno.h>
@@ -299,6 +299,30 @@ static void gen_refspecs(void)
 	}
 }
 
+/* ---- chunker: 3 parameter bytes, 2 stop bytes, then file data ---- */
+
+static void gen_chunker(void)
+{
+	uint8_t b[5 + 8192];
+
+	b[0] = 0;      /* min 64 */
+	b[1] = 3;      /* avg 1024 */
+	b[2] = 200;    /* max avg + 201 */
+	b[3] = 0x34;
+	b[4] = 0x12;
+	for (size_t i = 5; i < sizeof(b); i++)
+		b[i] = (uint8_t)next();
+	put("chunker", "random", b, sizeof(b));
+	weights(b + 5, sizeof(b) - 5, 0);
+	b[1] = 5;      /* avg 4096 */
+	put("chunker", "f16", b, sizeof(b));
+	memset(b + 5, 0, 4096);
+	put("chunker", "zeros", b, 5 + 4096);
+	text(b + 5, 3000);
+	b[1] = 0;      /* avg 128 */
+	put("chunker", "text", b, 5 + 3000);
+}
+
 /* ---- store configs, as mlfs_config_format writes them ---- */
 
 static void gen_configs(void)
@@ -349,6 +373,7 @@ int main(int argc, char **argv)
 	gen_packs();
 	gen_refspecs();
 	gen_configs();
+	gen_chunker();
 	mlfs_codec_cctx_free(cctx);
 	return 0;
 }
