@@ -1,14 +1,24 @@
 #!/bin/bash
 # concurrency.sh - readers never fail because a writer is active, and
 # writers wait for each other: for ~20 s an import loop commits new
-# versions while cat, ls, log, fsck and tag run against the same store.
-# Every command must succeed ("store busy" is a failure), and the store
-# is clean afterwards. Counts, not timings, decide.
+# versions while cat, ls, log, fsck and tag run against the same store,
+# and (the store is shared with group users) cat and fsck run as nobody
+# in that group, who may not write the store or its -shm. Every command
+# must succeed ("store busy" is a failure), and the store is clean
+# afterwards. Counts, not timings, decide.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 W=$(mktmp)
-S=$(new_store)
+S=$W/store
+shared=
+if command -v runuser >/dev/null && id nobody >/dev/null 2>&1 &&
+	getent group users >/dev/null; then
+	shared="--shared users"
+	chmod o+x "$_tmp_root" "$W"
+fi
+# shellcheck disable=SC2086
+expect_exit 0 "$MLFS" init --store "$S" $shared
 DUR=${CONCURRENCY_SECONDS:-20}
 mkdir "$W/src"
 for i in 1 2 3 4; do
@@ -72,6 +82,17 @@ reader fsck "$MLFS" fsck --store "$S" &
 pids+=($!)
 tagger &
 pids+=($!)
+names="writer cat ls log fsck tag"
+if [ -n "$shared" ]; then
+	asgroup() { runuser -u nobody -G users -- "$@"; }
+	reader group-cat asgroup "$MLFS" cat --store "$S" c/r/hello.txt &
+	pids+=($!)
+	reader group-fsck asgroup "$MLFS" fsck --store "$S" &
+	pids+=($!)
+	names="$names group-cat group-fsck"
+else
+	echo "   note: no runuser, nobody or group users: shared readers skipped"
+fi
 at_exit "touch '$stop'; kill ${pids[*]}"
 sleep "$DUR"
 touch "$stop"
@@ -79,7 +100,7 @@ for p in "${pids[@]}"; do
 	wait "$p"
 done
 
-for name in writer cat ls log fsck tag; do
+for name in $names; do
 	if [ ! -s "$W/$name.count" ]; then
 		fail "$name: no count recorded"
 		continue

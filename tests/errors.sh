@@ -307,4 +307,73 @@ if command -v runuser >/dev/null && id nobody >/dev/null 2>&1; then
 	chmod -R u+w "$US"
 fi
 
+# --- a store shared read-only with a group (docs/design.md#sharing-a-store) --
+if command -v runuser >/dev/null && id nobody >/dev/null 2>&1 &&
+	getent group users >/dev/null; then
+	chmod o+x "$_tmp_root" "$W"
+	SS=$W/shared
+	member() { runuser -u nobody -G users -- "$@"; }
+	other() { runuser -u nobody -- "$@"; }
+	# The reported case: a root-owned private store (config 0600) read
+	# by another user got "cannot write to store (this command changes
+	# the store)" for cat, ls and log, which only read.
+	expect_exit 0 "$MLFS" init --store "$W/private"
+	expect_exit 0 "$MLFS" import --store "$W/private" "$W/f.txt" p/r -q
+	for c in "cat p/r/f.txt" "ls p/r" "log p/r"; do
+		# shellcheck disable=SC2086
+		expect_exit 1 other "$MLFS" --store "$W/private" $c
+		expect_err "^mlfs: cannot read store config '$W/private/config': Permission denied; ask the store's owner to add you to its group \(docs/design.md#sharing-a-store\)$" \
+			"'${c%% *}' of a private store by another user names the config"
+	done
+	expect_exit 0 "$MLFS" init --store "$SS" --shared users
+	expect_out 'readable by group users' "init --shared says who may read"
+	expect_exit 0 "$MLFS" import --store "$SS" "$W/f.txt" sh/r -q -t v1
+	modes=$(cd "$SS" && stat -c '%n %a %G' . packs config mlfs.db \
+		mlfs.db-wal mlfs.db-shm | tr '\n' ' ')
+	[ "$modes" = ". 2750 users packs 2750 users config 640 users mlfs.db 640 users mlfs.db-wal 640 users mlfs.db-shm 640 users " ] &&
+		ok "shared store: group users, setgid dirs, nothing for others" ||
+		fail "shared store modes: $modes"
+	stat -c '%G %A' "$SS"/packs/pack-* | grep -qv '^users -r--r--' &&
+		fail "a pack is not group-readable: $(stat -c '%n %G %A' "$SS"/packs/*)" ||
+		ok "packs written later belong to the group"
+	expect_exit 0 member "$MLFS" cat --store "$SS" sh/r/f.txt
+	expect_out '^data$' "a group member reads the bytes (chunks verified)"
+	expect_exit 0 member "$MLFS" ls --store "$SS" sh/r
+	expect_exit 0 member "$MLFS" log --store "$SS" sh/r
+	expect_exit 0 member "$MLFS" fsck --store "$SS" --read-data
+	mkdir "$W/nhome" && chown nobody "$W/nhome"
+	expect_exit 0 member "$MLFS" export --store "$SS" sh/r "$W/nhome/out"
+	cmp -s "$W/nhome/out/f.txt" "$W/f.txt" && ok "a member exports the bytes" ||
+		fail "member export differs"
+	expect_exit 1 member "$MLFS" tag --store "$SS" sh/r@v1 v2
+	expect_err "^mlfs: cannot write to store '$SS' \(this command changes the store\): Permission denied$" \
+		"a group member who tags is told the store is not theirs to write"
+	expect_exit 1 other "$MLFS" cat --store "$SS" sh/r/f.txt
+	expect_err "^mlfs: cannot read store config '$SS/config': Permission denied; ask the store's owner to add you to its group \(docs/design.md#sharing-a-store\)$" \
+		"a user outside the group is told what is wrong and what helps"
+	expect_exit 1 other "$MLFS" log --store "$SS" sh/r
+	expect_err "cannot read store config" "log outside the group: same message"
+	# A config the group may not read: the key is missing, say so.
+	chmod 0600 "$SS/config"
+	expect_exit 1 member "$MLFS" ls --store "$SS" sh/r
+	expect_err "^mlfs: cannot read store config '$SS/config': Permission denied; ask" \
+		"a group member without the key is told it is the config"
+	chmod 0640 "$SS/config"
+	# Without -wal/-shm (an older mlfs removed them) a member cannot
+	# take WAL read locks and the owner could be writing: refused.
+	rm -f "$SS/mlfs.db-wal" "$SS/mlfs.db-shm"
+	expect_exit 1 member "$MLFS" cat --store "$SS" sh/r/f.txt
+	expect_err "cannot read store '$SS' safely: you may not create its lock file mlfs.db-shm" \
+		"a member is refused, clearly, a store that could change underneath"
+	expect_exit 0 "$MLFS" repos --store "$SS"
+	expect_exit 0 member "$MLFS" cat --store "$SS" sh/r/f.txt
+	expect_out '^data$' "after any owner command the member reads again"
+	expect_exit 2 "$MLFS" init --store "$W/shared2" --shared no-such-group-x
+	expect_err "no group 'no-such-group-x'" "init --shared with an unknown group"
+	[ -e "$W/shared2" ] && fail "init with an unknown group made a store"
+	expect_exit 1 other "$MLFS" init --store "$W/nhome/s" --shared users
+	expect_err "cannot give the store '$W/nhome/s' to group 'users' \(you must be a member of it\)" \
+		"init --shared with a group one is not in says so"
+fi
+
 summary

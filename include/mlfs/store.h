@@ -24,6 +24,11 @@ struct mlfs_store;
 struct mlfs_store_init_opts {
 	int zstd_level;                  /* 0 = default */
 	struct mlfs_chunk_params chunk;  /* zeroes = defaults */
+	/* Share with the members of group @group, read-only: directories
+	 * 2750 (setgid: later files inherit the group), mlfs.db and its
+	 * -wal/-shm and config 0640 (docs/design.md#sharing-a-store). */
+	bool shared;
+	gid_t group;
 };
 
 /* Where the store is when no --store is given: $MLFS_STORE, else
@@ -33,9 +38,9 @@ char *mlfs_store_default_dir(void);
 
 /* Create a store in @dir (created with its parents, as mkdir -p, if
  * missing; else it must be empty: leftovers of an interrupted init are
- * cleared). Returns 0, -EEXIST
- * (already a store), -ENOTEMPTY (holds other files), -EINVAL (bad opts),
- * -errno. */
+ * cleared). Returns 0, -EEXIST (already a store), -ENOTEMPTY (holds
+ * other files), -EINVAL (bad opts), -EPERM (@o->shared and the caller
+ * may not give files to @o->group), -errno. */
 MLFS_MUST_CHECK int mlfs_store_init(const char *dir,
 				    const struct mlfs_store_init_opts *o);
 
@@ -43,7 +48,14 @@ MLFS_MUST_CHECK int mlfs_store_init(const char *dir,
 
 /* Open the store in @dir. Returns 0, -ENOENT (no store there), -EBADMSG
  * (config or database damaged), -EPROTONOSUPPORT (made by a newer mlfs),
- * -EACCES/-EROFS (cannot write and RDONLY not given), -errno. */
+ * -ESTALE (older schema, RDONLY: needs mlfs upgrade), -EACCES/-EPERM
+ * (mlfs_error_detail() says "cannot read store config '...'" (or
+ * database, packs) when the caller may not read the store, else the
+ * caller may not write it and RDONLY was not given), -EROFS (read-only
+ * file system, RDONLY not given), -ENOLCK (RDONLY, the caller may not
+ * create the database's -shm and its owner could be writing: see
+ * docs/design.md#sharing-a-store), -ENOSPC (disk full, RDONLY not
+ * given), -errno. */
 MLFS_MUST_CHECK int mlfs_store_open(const char *dir, unsigned flags,
 				    struct mlfs_store **out);
 void mlfs_store_close(struct mlfs_store *s);

@@ -93,6 +93,16 @@ bool cli_want_help(int argc, char **argv, const char *usage_text)
 	return false;
 }
 
+/* A store the library could not read for lack of permission: it named
+ * the file ("cannot read store config '...'"); say what would help. */
+static void cannot_read(int r)
+{
+	fprintf(stderr, "mlfs: %s: %s; ask the store's owner to add you to "
+		"its group (docs/design.md#sharing-a-store)\n",
+		mlfs_error_detail(), strerror(-r));
+	mlfs_error_clear();
+}
+
 int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out)
 {
 	char *dir = c->store_dir ? strdup(c->store_dir) :
@@ -101,6 +111,7 @@ int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out)
 
 	if (!dir)
 		return cli_error(-ENOMEM, "cannot find the store");
+	mlfs_error_clear();
 	r = mlfs_store_open(dir, flags, out);
 	if (r == -ENOENT)
 		fprintf(stderr, "mlfs: no mlfs store at '%s'\n"
@@ -113,6 +124,14 @@ int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out)
 	else if (r == -ESTALE)
 		cli_error(0, "store '%s' was made by an older mlfs; run "
 			  "'mlfs upgrade --store %s' to upgrade it", dir, dir);
+	else if ((r == -EACCES || r == -EPERM) &&
+		 !strncmp(mlfs_error_detail(), "cannot read ", 12))
+		cannot_read(r);
+	else if (r == -ENOLCK)
+		cli_error(0, "cannot read store '%s' safely: you may not "
+			  "create its lock file mlfs.db-shm, and its owner "
+			  "could be writing; ask them to run any mlfs command "
+			  "on it once (docs/design.md#sharing-a-store)", dir);
 	else if (r == -EROFS || r == -EACCES || r == -EPERM)
 		cli_error(r, "cannot write to store '%s' (this command "
 			  "changes the store)", dir);

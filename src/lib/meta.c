@@ -204,6 +204,29 @@ static int open_db(const char *path, int flags, bool immutable, sqlite3 **db,
 	return rc;
 }
 
+/* A reader who may only read -shm meets a writer that is just setting
+ * it up (SQLITE_READONLY_RECOVERY, _CANTINIT) or holds it for a moment
+ * (SQLITE_BUSY): that passes, as a lock does, so it is tried again for
+ * as long as a lock is waited for. */
+static bool ro_transient(int rc)
+{
+	return rc == SQLITE_READONLY_RECOVERY ||
+	       rc == SQLITE_READONLY_CANTINIT || (rc & 0xff) == SQLITE_BUSY;
+}
+
+static int open_db_retry(const char *path, int flags, bool rdonly,
+			 sqlite3 **db, int *sys_errno)
+{
+	int rc;
+
+	for (int waited = 0;; waited += 20) {
+		rc = open_db(path, flags, false, db, sys_errno);
+		if (!rdonly || !ro_transient(rc) || waited >= MLFS_META_BUSY_MS)
+			return rc;
+		usleep(20 * 1000);
+	}
+}
+
 /* The failures of a first read-only open that mean "cannot set up the
  * WAL index" (create or grow -shm, create -wal), not a bad database. */
 static bool wal_setup_failed(int rc)
@@ -324,7 +347,7 @@ int mlfs_meta_open(const char *path, bool rdonly, bool create,
 		rc = SQLITE_FULL;
 		sys_errno = ENOSPC;
 	} else {
-		rc = open_db(path, flags, false, &m->db, &sys_errno);
+		rc = open_db_retry(path, flags, rdonly, &m->db, &sys_errno);
 	}
 	if (rc != SQLITE_OK && rdonly && wal_setup_failed(rc)) {
 		r = ro_fallback(path, sys_errno);

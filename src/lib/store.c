@@ -149,8 +149,35 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
+/* Give @path to group @gid with permissions @mode (a shared store). */
+static int share(const char *dir, const char *name, gid_t gid, mode_t mode)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s%s%s", dir, *name ? "/" : "",
+		     name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (chown(path, (uid_t)-1, gid) < 0 || chmod(path, mode) < 0)
+		return errno == ENOENT && *name ? 0 : -errno;
+	return 0;
+}
+
+/* The database and the -wal and -shm SQLite kept: group-readable, as
+ * readers take their WAL read locks through a read-only -shm. */
+static int share_db(const char *dir, gid_t gid)
+{
+	static const char *const f[] = { "mlfs.db", "mlfs.db-wal",
+					 "mlfs.db-shm" };
+	int r = 0;
+
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(f) && r == 0; i++)
+		r = share(dir, f[i], gid, 0640);
+	return r;
+}
+
 int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
 {
+	bool shared = o && o->shared;
 	struct mlfs_store_config c = { 0 };
 	char path[PATH_MAX];
 	struct mlfs_meta *m = NULL;
@@ -186,12 +213,22 @@ int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
 		if (r < 0)
 			return r;
 	}
+	if (shared) {
+		r = share(dir, "", o->group, 02750);
+		if (r < 0)
+			return r;
+	}
 	r = mlfs_random_bytes(c.key.secret, sizeof(c.key.secret));
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/packs", dir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	if (shared) {
+		r = share(dir, "packs", o->group, 02750);
+		if (r < 0)
+			return r;
+	}
 	snprintf(path, sizeof(path), "%s/mlfs.db", dir);
 	r = mlfs_meta_open(path, false, true, &m);
 	if (r < 0)
@@ -199,10 +236,17 @@ int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
 	mlfs_meta_set_key(m, &c.key);
 	r = mlfs_meta_migrate(m, NULL);
 	mlfs_meta_close(m);
+	if (r == 0 && shared)
+		r = share_db(dir, o->group);
 	if (r < 0)
 		return r;
-	/* The config goes last: its presence marks a complete store. */
-	return mlfs_config_write(dir, &c, 0600);
+	/* The config goes last: its presence marks a complete store. It
+	 * holds the hash key: the owner's alone, or its group's too, never
+	 * the world's. */
+	r = mlfs_config_write(dir, &c, shared ? 0640 : 0600);
+	if (r == 0 && shared)
+		r = share(dir, "config", o->group, 0640);
+	return r;
 }
 
 static void cache_init(struct chunk_cache *c, size_t max_bytes);
@@ -227,8 +271,19 @@ int mlfs_store_open(const char *dir, unsigned flags, struct mlfs_store **out)
 		goto fail;
 	}
 	r = mlfs_config_read(dir, &s->cfg);
+	if (r == -EACCES || r == -EPERM)
+		mlfs_error_set("cannot read store config '%s/config'", dir);
 	if (r < 0)
 		goto fail;
+	if (access(s->packs_dir, R_OK | X_OK) < 0) {
+		r = -errno;
+		if (r == -EACCES)
+			mlfs_error_set("cannot read store packs '%s'",
+				       s->packs_dir);
+		if (r == -ENOENT)
+			r = -EBADMSG; /* config without packs/: damaged */
+		goto fail;
+	}
 	if (!rdonly && access(s->packs_dir, W_OK) < 0) {
 		r = -errno;
 		goto fail;
@@ -237,6 +292,8 @@ int mlfs_store_open(const char *dir, unsigned flags, struct mlfs_store **out)
 	r = mlfs_meta_open(path, rdonly, false, &s->meta);
 	if (r == -ENOENT)
 		r = -EBADMSG; /* config without database: damaged store */
+	if (r == -EACCES && access(path, R_OK) < 0)
+		mlfs_error_set("cannot read store database '%s'", path);
 	if (r < 0)
 		goto fail;
 	mlfs_meta_set_key(s->meta, &s->cfg.key);
