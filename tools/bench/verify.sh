@@ -14,10 +14,13 @@
 #   cat, export `mlfs cat > /dev/null`, `mlfs export` of the file, cold
 #   native      the same open and dd on the local source file
 #
-# Figures are medians of --runs runs (default 5), BASE and NEW interleaved
-# within each run, so load from others' work hits both alike. The ratio is
-# NEW / BASE of the time: 1.05 is 5 % slower (issue 8 allows at most that
-# for open and the cold read).
+# Each figure is given as the best and the median of --runs runs (default
+# 5; open cold and warm: 3 per run), BASE and NEW interleaved within each
+# run and alternating which goes first, so load from others' work hits
+# both alike. The ratio is NEW / BASE of the time: 1.05 is 5 % slower
+# (issue 8 allows at most that for open and the cold read). CPU times of
+# the daemon (dd) and of cat/export are less disturbed by load than wall
+# times.
 #
 # Usage: tools/bench/verify.sh [--base BIN] [--new BIN] [--size-mib N]
 #                              [--runs N] [--work DIR]
@@ -198,7 +201,11 @@ timed() {
 }
 
 for r in $(seq "$runs"); do
-	for k in base new; do
+	# Alternate which binary goes first, so neither always follows the
+	# other's page-cache drop and I/O.
+	order="base new"
+	[ $((r % 2)) = 0 ] && order="new base"
+	for k in $order; do
 		m=$(mnt_of "$k")
 		for _ in 1 2 3; do
 			drop
