@@ -273,4 +273,44 @@ assert c["ragged_rows_b"] == 1, c
 assert c["examples"]["added"][0]["line"] == 3, c["examples"]
 PYEOF
 
+
+# --- names with a newline, a tab, a quote: quoted in text, exact in JSON ----
+nm=$(mktmp)
+mkdir -p "$nm/n1" "$nm/n2/sub"$'\t'"dir"
+printf 'one\n' > "$nm/n1/keep.txt"
+printf 'one\n' > "$nm/n2/keep.txt"
+printf 'x\n' > "$nm/n2/bad"$'\n'"name.txt"
+printf 'y\n' > "$nm/n2/sub"$'\t'"dir/q\"uote\\d"
+M import "$nm/n1" names/q -t n1 -q >/dev/null
+M import "$nm/n2" names/q -t n2 -q >/dev/null
+expect_exit 1 M diff --name-status names/q@n1 names/q@n2
+[ "$(cat "$OUT_F")" = $'A\t"bad\\nname.txt"\nA\t"sub\\tdir/q\\"uote\\\\d"' ] &&
+	ok "--name-status quotes names as git does" ||
+	{ fail "--name-status quotes names"; cat -A "$OUT_F"; }
+expect_exit 1 M diff --stat names/q@n1 names/q@n2
+grep -q '^ A "bad\\nname.txt" | ' "$OUT_F" && ok "--stat quotes names" ||
+	{ fail "--stat quotes names"; cat -A "$OUT_F"; }
+expect_exit 1 M diff names/q@n1 names/q@n2
+grep -q '^A  "bad\\nname.txt"  (2 B)$' "$OUT_F" && ok "diff quotes names" ||
+	{ fail "diff quotes names"; cat -A "$OUT_F"; }
+expect_exit 1 M diff --json names/q@n1 names/q@n2
+"$PY" - "$OUT_F" <<'PYEOF' && ok "--json keeps names exact" || fail "--json keeps names exact"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert sorted(c["path"] for c in d["changes"]) == ["bad\nname.txt", "sub\tdir/q\"uote\\d"], d
+PYEOF
+expect_exit 0 M ls names/q@n2
+[ "$(cat "$OUT_F")" = $'"bad\\nname.txt"\nkeep.txt\n"sub\\tdir/"' ] &&
+	ok "ls quotes names, a directory's / inside the quotes" ||
+	{ fail "ls quotes names"; cat -A "$OUT_F"; }
+expect_exit 0 M ls -l -R names/q@n2
+grep -q ' "sub\\tdir/q\\"uote\\\\d"$' "$OUT_F" && ok "ls -l -R quotes names" ||
+	{ fail "ls -l -R quotes names"; cat -A "$OUT_F"; }
+expect_exit 0 M ls --json names/q@n2
+"$PY" - "$OUT_F" <<'PYEOF' && ok "ls --json keeps names exact" || fail "ls --json keeps names exact"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [e["path"] for e in d] == ["bad\nname.txt", "keep.txt", "sub\tdir"], d
+PYEOF
+
 summary

@@ -57,6 +57,12 @@ int cli_lookup(struct mlfs_store *s, const char *arg,
 
 /* Print @s as a JSON string literal (with quotes) to @f. */
 void cli_json_str(FILE *f, const char *s);
+/* @name quoted for text output as git quotes paths (docs/cli.md, names)
+ * into @b (reset first, NUL-terminated; the caller releases it). Returns
+ * b->data, or @name itself if out of memory. */
+const char *cli_quote(struct mlfs_buf *b, const char *name);
+/* Print @name to @f, quoted as cli_quote does. */
+void cli_put_name(FILE *f, const char *name);
 /* Format a byte count as "1.5 MiB" into @buf. */
 const char *cli_human_bytes(unsigned long long n, char *buf, size_t size);
 

@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "mlfs/content.h"
 #include "mlfs/diff.h"
+#include "mlfs/quote.h"
 
 #define CLI_DIFFERENT 1
 #define CLI_TROUBLE 2
@@ -131,6 +132,24 @@ static void print_indented(const struct mlfs_buf *b)
 	}
 }
 
+/* "sharded checkpoint 'DIR/'", or C-quoted "DIR/" when the name needs it.
+ * Returns 0 or -ENOMEM. */
+static int sharded_label(const char *dir, char **label)
+{
+	struct mlfs_buf q = MLFS_BUF_INIT;
+	char *slashed = NULL;
+	int n = -1;
+
+	if (!mlfs_quote_needed(dir, strlen(dir)))
+		n = asprintf(label, "sharded checkpoint '%s/'", dir);
+	else if (asprintf(&slashed, "%s/", dir) >= 0)
+		n = asprintf(label, "sharded checkpoint %s",
+			     cli_quote(&q, slashed));
+	free(slashed);
+	mlfs_buf_release(&q);
+	return n < 0 ? -ENOMEM : 0;
+}
+
 /*
  * Content of one record: a shard of a sharded checkpoint is diffed with
  * its whole directory, once; other modified files on their own.
@@ -170,8 +189,7 @@ static int content_for(struct diff_cli *d, const struct mlfs_diff_rec *r,
 				return s;
 			if (s == 1 || s == -EBADMSG) {
 				ds->sharded = true;
-				if (asprintf(label, "sharded checkpoint '%s/'",
-					     ds->dir) < 0)
+				if (sharded_label(ds->dir, label) < 0)
 					return -ENOMEM;
 				return 0;
 			}
@@ -185,16 +203,33 @@ static int content_for(struct diff_cli *d, const struct mlfs_diff_rec *r,
 					&d->co, out);
 }
 
+/* A symlink target: in single quotes, or C-quoted when it needs it. */
+static void put_target(const char *t)
+{
+	struct mlfs_buf q = MLFS_BUF_INIT;
+
+	if (mlfs_quote_needed(t, strlen(t)))
+		fputs(cli_quote(&q, t), stdout);
+	else
+		printf("'%s'", t);
+	mlfs_buf_release(&q);
+}
+
+/* Paths in text output are quoted as git quotes them (docs/diff.md). */
 static void print_record(struct diff_cli *d, const struct mlfs_diff_rec *r)
 {
 	char h1[32], h2[32], h3[32];
 
 	switch (r->status) {
 	case MLFS_DIFF_RENAMED:
-		printf("R  %s -> %s", r->old_path, r->path);
+		fputs("R  ", stdout);
+		cli_put_name(stdout, r->old_path);
+		fputs(" -> ", stdout);
+		cli_put_name(stdout, r->path);
 		break;
 	default:
-		printf("%c  %s", (char)r->status, r->path);
+		printf("%c  ", (char)r->status);
+		cli_put_name(stdout, r->path);
 	}
 	if (r->status == MLFS_DIFF_ADDED && r->b->type == MLFS_ENTRY_FILE)
 		printf("  (%s)", cli_human_bytes(r->b->size, h1, sizeof(h1)));
@@ -204,8 +239,13 @@ static void print_record(struct diff_cli *d, const struct mlfs_diff_rec *r)
 	if (r->what & MLFS_DIFF_F_MODE)
 		printf("  mode %04o -> %04o", r->a->mode & 07777,
 		       r->b->mode & 07777);
-	if (r->what & MLFS_DIFF_F_TARGET)
-		printf("  -> '%s' (was '%s')", r->b->target, r->a->target);
+	if (r->what & MLFS_DIFF_F_TARGET) {
+		fputs("  -> ", stdout);
+		put_target(r->b->target);
+		fputs(" (was ", stdout);
+		put_target(r->a->target);
+		putchar(')');
+	}
 	if (r->has_chunks) {
 		const struct mlfs_diff_chunks *c = &r->chunks;
 
@@ -230,10 +270,15 @@ static int on_change(void *ctx, const struct mlfs_diff_rec *r)
 	d->changes++;
 	memset(&out, 0, sizeof(out));
 	if (d->mode == MODE_NAME_STATUS) {
-		if (r->status == MLFS_DIFF_RENAMED)
-			printf("R\t%s\t%s\n", r->old_path, r->path);
-		else
-			printf("%c\t%s\n", (char)r->status, r->path);
+		if (r->status == MLFS_DIFF_RENAMED) {
+			fputs("R\t", stdout);
+			cli_put_name(stdout, r->old_path);
+		} else {
+			putchar((char)r->status);
+		}
+		putchar('\t');
+		cli_put_name(stdout, r->path);
+		putchar('\n');
 		return 0;
 	}
 	if (d->mode == MODE_STAT) {
@@ -242,10 +287,13 @@ static int on_change(void *ctx, const struct mlfs_diff_rec *r)
 			      r->status == MLFS_DIFF_ADDED ||
 			      r->status == MLFS_DIFF_TYPE ? sb : 0;
 
-		printf(" %c %s%s%s | %s -> %s", (char)r->status,
-		       r->status == MLFS_DIFF_RENAMED ? r->old_path : "",
-		       r->status == MLFS_DIFF_RENAMED ? " -> " : "", r->path,
-		       cli_human_bytes(sa, h1, sizeof(h1)),
+		printf(" %c ", (char)r->status);
+		if (r->status == MLFS_DIFF_RENAMED) {
+			cli_put_name(stdout, r->old_path);
+			fputs(" -> ", stdout);
+		}
+		cli_put_name(stdout, r->path);
+		printf(" | %s -> %s", cli_human_bytes(sa, h1, sizeof(h1)),
 		       cli_human_bytes(sb, h2, sizeof(h2)));
 		printf(", %s new\n", cli_human_bytes(nb, h1, sizeof(h1)));
 		return 0;
@@ -253,8 +301,11 @@ static int on_change(void *ctx, const struct mlfs_diff_rec *r)
 	if (d->content) {
 		e = content_for(d, r, &out, &label);
 		if (e < 0) {
-			cli_error(e, "cannot diff the content of '%s'",
-				  r->path);
+			struct mlfs_buf q = MLFS_BUF_INIT;
+
+			cli_error(e, "cannot diff the content of %s",
+				  cli_quote(&q, r->path));
+			mlfs_buf_release(&q);
 			goto out;
 		}
 	}

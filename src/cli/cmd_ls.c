@@ -38,7 +38,8 @@ static void mode_str(const struct mlfs_entry *e, char *b)
 static void print_entry(struct ls *l, const struct mlfs_entry *e,
 			const char *path)
 {
-	char hex[MLFS_ID_HEX_LEN + 1], m[11], when[32];
+	char hex[MLFS_ID_HEX_LEN + 1], m[11], when[32], dir[PATH_MAX + 1];
+	struct mlfs_buf q = MLFS_BUF_INIT;
 	time_t t = (time_t)(e->mtime_ns / 1000000000);
 	struct tm tm;
 
@@ -64,14 +65,23 @@ static void print_entry(struct ls *l, const struct mlfs_entry *e,
 		return;
 	}
 	if (!l->lng) {
-		printf("%s%s\n", path, e->type == MLFS_ENTRY_DIR ? "/" : "");
+		/* The '/' of a directory goes inside the quotes. */
+		if (e->type == MLFS_ENTRY_DIR) {
+			snprintf(dir, sizeof(dir), "%s/", path);
+			path = dir;
+		}
+		printf("%s\n", cli_quote(&q, path));
+		mlfs_buf_release(&q);
 		return;
 	}
 	mode_str(e, m);
 	gmtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	printf("%s %12" PRIu64 " %s %s%s%s\n", m, e->size, when, path,
-	       e->target ? " -> " : "", e->target ? e->target : "");
+	printf("%s %12" PRIu64 " %s %s", m, e->size, when, cli_quote(&q, path));
+	if (e->target)
+		printf(" -> %s", cli_quote(&q, e->target));
+	putchar('\n');
+	mlfs_buf_release(&q);
 }
 
 static int list_dir(struct ls *l, const struct mlfs_id *id,
