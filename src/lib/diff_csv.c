@@ -55,12 +55,15 @@ static void ex_add(struct ex *e, const struct rowrec *r,
 	if (e->pa && a)
 		e->pa[i] = *a;
 }
-static bool field_eq(const struct rd *r, size_t i, const struct rd *q, size_t j)
+/* Order of the names of field @i of @r and field @j of @q. */
+static int name_cmp(const struct rd *r, size_t i, const struct rd *q,
+		    size_t j)
 {
 	size_t la, lb;
 	const char *a = csv_field(r, i, &la), *b = csv_field(q, j, &lb);
+	int c = memcmp(a, b, la < lb ? la : lb);
 
-	return la == lb && !memcmp(a, b, la);
+	return c ? c : la < lb ? -1 : la > lb;
 }
 
 static long find_col(const struct rd *h, const char *name)
@@ -77,41 +80,91 @@ static long find_col(const struct rd *h, const char *name)
 	return -1;
 }
 
+struct col {
+	const struct rd *h;
+	size_t i;
+};
+
+static int cmp_col(const void *x, const void *y)
+{
+	const struct col *a = x, *b = y;
+	int c = name_cmp(a->h, a->i, b->h, b->i);
+
+	return c ? c : a->i < b->i ? -1 : a->i > b->i;
+}
+
+/* Sorted (name, position) of @h's fields; NULL on -ENOMEM. */
+static struct col *sorted_cols(const struct rd *h)
+{
+	struct col *v = malloc((h->nf ? h->nf : 1) * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < h->nf; i++)
+		v[i] = (struct col){ h, i };
+	if (h->nf > 1)
+		qsort(v, h->nf, sizeof(*v), cmp_col);
+	return v;
+}
+
+/*
+ * Pair the header columns: the k-th column of a name in A with the k-th
+ * of that name in B (so identical headers pair fully, duplicated names
+ * included), through both headers sorted by name: O(n log n), where
+ * headers have up to FIELDS_MAX fields. Fills ca/cb (in A's order) and
+ * pa/pb (the partner of each column, or SIZE_MAX).
+ */
 static int columns(struct csv *x)
 {
 	const struct rd *a = &x->hdr[0], *b = &x->hdr[1];
-	size_t prev = 0;
+	struct col *sa = sorted_cols(a), *sb = sorted_cols(b);
+	size_t i = 0, j = 0, prev = 0;
+	bool any = false;
+	int e = -ENOMEM;
 
 	x->ca = calloc(a->nf + 1, sizeof(*x->ca));
 	x->cb = calloc(a->nf + 1, sizeof(*x->cb));
-	if (!x->ca || !x->cb)
-		return -ENOMEM;
-	for (size_t i = 0; i < a->nf; i++) {
-		bool found = false;
+	x->pa = malloc((a->nf + 1) * sizeof(*x->pa));
+	x->pb = malloc((b->nf + 1) * sizeof(*x->pb));
+	if (!sa || !sb || !x->ca || !x->cb || !x->pa || !x->pb)
+		goto out;
+	for (size_t k = 0; k < a->nf; k++)
+		x->pa[k] = SIZE_MAX;
+	for (size_t k = 0; k < b->nf; k++)
+		x->pb[k] = SIZE_MAX;
+	while (i < a->nf && j < b->nf) {
+		int c = name_cmp(a, sa[i].i, b, sb[j].i);
 
-		for (size_t j = 0; j < b->nf && !found; j++) {
-			if (!field_eq(a, i, b, j))
-				continue;
-			/* A duplicated column name pairs with its first
-			 * occurrence only. */
-			found = true;
-			for (size_t k = 0; k < i; k++)
-				if (field_eq(a, k, a, i))
-					found = false;
-			if (!found)
-				break;
-			x->ca[x->ncommon] = i;
-			x->cb[x->ncommon] = j;
-			if (x->ncommon && j < prev)
-				x->res.cols_reordered = true;
-			prev = j;
-			x->ncommon++;
+		if (c < 0) {
+			i++;
+		} else if (c > 0) {
+			j++;
+		} else {
+			x->pa[sa[i].i] = sb[j].i;
+			x->pb[sb[j].i] = sa[i].i;
+			i++;
+			j++;
 		}
-		if (!found)
+	}
+	for (size_t k = 0; k < a->nf; k++) {
+		if (x->pa[k] == SIZE_MAX) {
 			x->res.cols_removed++;
+			continue;
+		}
+		x->ca[x->ncommon] = k;
+		x->cb[x->ncommon] = x->pa[k];
+		if (any && x->pa[k] < prev)
+			x->res.cols_reordered = true;
+		prev = x->pa[k];
+		any = true;
+		x->ncommon++;
 	}
 	x->res.cols_added = b->nf - x->ncommon;
-	return 0;
+	e = 0;
+out:
+	free(sa);
+	free(sb);
+	return e;
 }
 
 static void scan_group(struct csv *x, const struct rowrec *g, size_t n)
@@ -336,35 +389,30 @@ out:
 	return e;
 }
 
-static void jw_cols(struct mlfs_jw *w, const struct rd *h, const struct rd *o)
+/* The columns of @h without a partner (@p: their partners). */
+static void jw_cols(struct mlfs_jw *w, const struct rd *h, const size_t *p)
 {
 	mlfs_jw_arr(w);
 	for (size_t i = 0; i < h->nf; i++) {
 		size_t l;
 		const char *f = csv_field(h, i, &l);
-		bool in = false;
 
-		for (size_t j = 0; j < o->nf && !in; j++)
-			in = field_eq(h, i, o, j);
-		if (!in)
+		if (p[i] == SIZE_MAX)
 			mlfs_jw_strn(w, f, l);
 	}
 	mlfs_jw_arr_end(w);
 }
 
 static int say_cols(struct mlfs_buf *t, char sign, const struct rd *h,
-		    const struct rd *o)
+		    const size_t *p)
 {
 	int e = 0;
 
 	for (size_t i = 0; i < h->nf && e == 0; i++) {
 		size_t l;
 		const char *f = csv_field(h, i, &l);
-		bool in = false;
 
-		for (size_t j = 0; j < o->nf && !in; j++)
-			in = field_eq(h, i, o, j);
-		if (in)
+		if (p[i] != SIZE_MAX)
 			continue;
 		e = mlfs_buf_printf(t, "%c column ", sign);
 		if (e == 0)
@@ -390,9 +438,9 @@ static int report(struct csv *x, const struct mlfs_diff_content_opts *o,
 	mlfs_jw_key(&w, "key");
 	mlfs_jw_str(&w, x->key[0] >= 0 ? o->key : NULL);
 	mlfs_jw_key(&w, "columns_added");
-	jw_cols(&w, &x->hdr[1], &x->hdr[0]);
+	jw_cols(&w, &x->hdr[1], x->pb);
 	mlfs_jw_key(&w, "columns_removed");
-	jw_cols(&w, &x->hdr[0], &x->hdr[1]);
+	jw_cols(&w, &x->hdr[0], x->pa);
 	mlfs_jw_key(&w, "columns_reordered");
 	mlfs_jw_bool(&w, s->cols_reordered);
 	mlfs_jw_key(&w, "rows_a");
@@ -416,9 +464,9 @@ static int report(struct csv *x, const struct mlfs_diff_content_opts *o,
 	mlfs_jw_key(&w, "duplicate_keys_b");
 	mlfs_jw_u64(&w, s->dup_keys_b);
 
-	e = say_cols(t, '+', &x->hdr[1], &x->hdr[0]);
+	e = say_cols(t, '+', &x->hdr[1], x->pb);
 	if (e == 0)
-		e = say_cols(t, '-', &x->hdr[0], &x->hdr[1]);
+		e = say_cols(t, '-', &x->hdr[0], x->pa);
 	if (e == 0 && s->cols_reordered)
 		e = mlfs_buf_printf(t, "columns reordered\n");
 	if (e == 0 && o->key && x->key[0] < 0)
@@ -589,6 +637,8 @@ out:
 		csv_rd_release(&x->hdr[1]);
 		free(x->ca);
 		free(x->cb);
+		free(x->pa);
+		free(x->pb);
 		free(x->ex_add.v);
 		free(x->ex_rm.v);
 		free(x->ex_ch.v);

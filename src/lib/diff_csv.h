@@ -54,6 +54,7 @@ struct csv {
 	struct rd hdr[2];       /* header records */
 	size_t ncommon;
 	size_t *ca, *cb;        /* common column i in A and in B */
+	size_t *pa, *pb;        /* partner of each column, SIZE_MAX: none */
 	long key[2];            /* key column index, -1 */
 	struct part *parts;
 	size_t nparts;

@@ -359,6 +359,32 @@ static void test_csv_row_hash_is_keyed(void **state)
 	XXH3_freeState(st);
 }
 
+/* Duplicated column names pair by occurrence: the same file is equal to
+ * itself (found by fuzz_csv: the second "a" counted removed and added). */
+static void test_csv_duplicate_column_names_pair_by_occurrence(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "a,a,b\n1,2,3\n", "a,a,b\n1,2,3\n", NULL,
+			     &r, &out), 0);
+	assert_true(out.equal);
+	assert_int_equal(r.cols_added, 0);
+	assert_int_equal(r.cols_removed, 0);
+	assert_int_equal(r.rows_same, 1);
+	mlfs_diff_out_release(&out);
+	/* One "a" fewer: one removed, listed by name. */
+	assert_int_equal(run("d.csv", "a,a,b\n1,2,3\n", "b,a\n3,1\n", NULL,
+			     &r, &out), 0);
+	assert_int_equal(r.cols_removed, 1);
+	assert_int_equal(r.cols_added, 0);
+	assert_true(r.cols_reordered);
+	assert_non_null(memmem(out.json.data, out.json.len,
+			       "\"columns_removed\":[\"a\"]", 23));
+	mlfs_diff_out_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -377,6 +403,7 @@ int main(void)
 		cmocka_unit_test(test_csv_row_wider_than_header_shows_extra_fields),
 		cmocka_unit_test(test_csv_empty_fields_and_partitions_are_defined),
 		cmocka_unit_test(test_csv_row_hash_is_keyed),
+		cmocka_unit_test(test_csv_duplicate_column_names_pair_by_occurrence),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
