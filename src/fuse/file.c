@@ -47,7 +47,7 @@ static void ofile_free(struct mlfs_ofile *f)
 	if (!f)
 		return;
 	if (f->dg_init)
-		mlfs_digest_release(&f->dg, f->store);
+		mlfs_digest_release(&f->dg);
 	mlfs_content_free(f->c);
 	free(f->state);
 	pthread_cond_destroy(&f->ra_cond);
@@ -66,13 +66,12 @@ static void ofile_put(struct mlfs_itable *t, struct mlfs_ofile *f)
 		ofile_free(f);
 }
 
-static struct mlfs_ofile *ofile_new(struct mlfs_store *s)
+static struct mlfs_ofile *ofile_new(void)
 {
 	struct mlfs_ofile *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return NULL;
-	f->store = s;
 	if (pthread_mutex_init(&f->ra_lock, NULL)) {
 		free(f);
 		return NULL;
@@ -106,7 +105,7 @@ int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 	}
 	pthread_mutex_unlock(&t->lock);
 
-	f = ofile_new(s);
+	f = ofile_new();
 	if (!f)
 		return -ENOMEM;
 	r = mlfs_content_load(s, &n->id, MLFS_CONTENT_LOCATE, &f->c);

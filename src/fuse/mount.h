@@ -177,29 +177,27 @@ struct mlfs_digest {
 	bool started;               /* h initialised; protected by lock */
 	struct mlfs_hasher h;       /* protected by lock */
 	size_t next;                /* next chunk to hash; lock */
-	size_t *pidx;               /* pending chunk indexes, sorted; lock */
-	const struct mlfs_chunk **pch; /* their references; lock */
-	size_t np, pcap;            /* protected by lock */
-	uint64_t pbytes;            /* bytes pending; protected by lock */
+	uint8_t *seen;              /* bit per chunk read past next, NULL
+				     * until one is; protected by lock */
 	unsigned inflight;          /* reads between begin and end; lock */
+	unsigned long progress;     /* reads ended so far; lock */
 };
 
 MLFS_MUST_CHECK int mlfs_digest_init(struct mlfs_digest *d);
-/* Drop pending chunks (references into @s's cache) and the hasher. */
-void mlfs_digest_release(struct mlfs_digest *d, struct mlfs_store *s);
+void mlfs_digest_release(struct mlfs_digest *d);
 /* A read starts; returns the state (MLFS_DIGEST_BAD: fail it). Every
  * begin is paired with one mlfs_digest_end(). */
 int mlfs_digest_begin(struct mlfs_digest *d);
 /* Chunks [@first, @first + @n) of @c, whole, were read: hash those that
- * come next, keep those past a gap (setting their ch[] to NULL: the
- * reference is the digest's now). */
+ * come next (and those read before past a gap that they close, from
+ * @s's chunk cache), mark those past a gap. */
 void mlfs_digest_feed(struct mlfs_digest *d, struct mlfs_store *s,
 		      const struct mlfs_content *c, size_t first,
-		      const struct mlfs_chunk **ch, size_t n);
+		      const struct mlfs_chunk *const *ch, size_t n);
 /* The read ends. With @eof (it reached the end of the file), first wait
  * for the reads still running, then give up unless there is a verdict.
  * Returns the state. */
-int mlfs_digest_end(struct mlfs_digest *d, struct mlfs_store *s, bool eof);
+int mlfs_digest_end(struct mlfs_digest *d, bool eof);
 
 /* ---- open files and read-ahead (file.c) ---- */
 
@@ -207,7 +205,6 @@ int mlfs_digest_end(struct mlfs_digest *d, struct mlfs_store *s, bool eof);
  * the same node, and its read-ahead state. */
 struct mlfs_ofile {
 	struct mlfs_content *c;
-	struct mlfs_store *store; /* borrowed: the daemon's */
 	struct mlfs_digest dg;    /* whole-file digest check (verify.c) */
 	bool dg_init;             /* dg initialised */
 	struct mlfs_node *node;  /* NULL once the last open is released;

@@ -553,7 +553,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		/* the verdict comes before the reply of the last bytes */
 		mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
 		fed = true;
-		dg = mlfs_digest_end(&f->dg, fs->store, true);
+		dg = mlfs_digest_end(&f->dg, true);
 		if (dg == MLFS_DIGEST_BAD) {
 			digest_bad(fs, ino, c);
 			r = -EIO;
@@ -570,15 +570,13 @@ out:
 	if (!fed) {
 		if (r == 0 && nch)
 			mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
-		dg = mlfs_digest_end(&f->dg, fs->store, false);
+		dg = mlfs_digest_end(&f->dg, false);
 		if (dg == MLFS_DIGEST_BAD)
 			digest_bad(fs, ino, c);
 	}
-	/* the reply has been written: the cached chunks may go (those the
-	 * digest kept are NULL) */
+	/* the reply has been written: the cached chunks may go */
 	for (size_t i = 0; i < idx && i < nch; i++)
-		if (ch[i])
-			mlfs_chunk_unref(fs->store, ch[i]);
+		mlfs_chunk_unref(fs->store, ch[i]);
 	if (ch != stack_ch)
 		free(ch);
 	if (iov != stack_iov)

@@ -4,21 +4,24 @@
  * they are the right chunks in the right order: every read hands the
  * whole chunks it used to the open file's hasher, in file order, and the
  * read that reaches EOF compares the result with the file's digest (the
- * tree entry's id). The kernel's read-ahead requests are served by
- * several threads and arrive out of order, so chunks past the next one
- * to hash are kept (their cache references, up to PENDING_MAX bytes)
- * until the gap fills; more than that, or a gap nobody is filling, and
- * the check is given up for this open file (a random reader). Relies on
- * mlfs_hasher (hash.h) keyed with the store's key.
+ tree entry's id). The kernel's read-ahead requests are served by
+ * several threads and arrive out of order, by 16 MiB and more: chunks
+ * past the next one to hash are only marked (one bit each) and taken
+ * again from the chunk cache when the gap before them fills. A gap that
+ * no running read can fill when the read at EOF comes (a reader that
+ * skipped, or started elsewhere) gives the check up for this open file.
+ * Relies on mlfs_hasher (hash.h) keyed with the store's key.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mount.h"
 
-/* Bytes of out-of-order chunks kept waiting for a gap to fill. */
-#define PENDING_MAX (16u << 20)
+/* How long the read at EOF waits for a read of a gap that the kernel
+ * may not have handed to any thread yet. */
+#define GAP_WAIT_MS 200
 
 int mlfs_digest_init(struct mlfs_digest *d)
 {
@@ -35,35 +38,29 @@ int mlfs_digest_init(struct mlfs_digest *d)
 	return r;
 }
 
-/* Drop what is pending and the hasher. Called with d->lock held, or
- * when no read can run any more. */
-static void drop_locked(struct mlfs_digest *d, struct mlfs_store *s)
+/* Drop the hasher and the seen map. Called with d->lock held, or when
+ * no read can run any more. */
+static void drop_locked(struct mlfs_digest *d)
 {
-	for (size_t i = 0; i < d->np; i++)
-		mlfs_chunk_unref(s, d->pch[i]);
-	free(d->pidx);
-	free(d->pch);
-	d->pidx = NULL;
-	d->pch = NULL;
-	d->np = d->pcap = 0;
-	d->pbytes = 0;
+	free(d->seen);
+	d->seen = NULL;
 	if (d->started)
 		mlfs_hasher_release(&d->h);
 	d->started = false;
 }
 
-void mlfs_digest_release(struct mlfs_digest *d, struct mlfs_store *s)
+void mlfs_digest_release(struct mlfs_digest *d)
 {
-	drop_locked(d, s);
+	drop_locked(d);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
 }
 
-static void give_up_locked(struct mlfs_digest *d, struct mlfs_store *s)
+static void give_up_locked(struct mlfs_digest *d)
 {
 	if (d->state != MLFS_DIGEST_TRACKING)
 		return;
-	drop_locked(d, s);
+	drop_locked(d);
 	d->state = MLFS_DIGEST_OFF;
 }
 
@@ -80,72 +77,32 @@ static void hash_next_locked(struct mlfs_digest *d,
 	mlfs_hasher_final(&d->h, &got);
 	d->state = mlfs_id_cmp(&got, &c->digest) ? MLFS_DIGEST_BAD :
 						    MLFS_DIGEST_GOOD;
+	drop_locked(d);
 }
 
-/* Keep chunk @idx for later; returns false when the bound is hit or
- * memory runs out (the caller gives up), true when kept or already
- * there (then *taken says whether the reference was taken). */
-static bool keep_locked(struct mlfs_digest *d, size_t idx,
-			const struct mlfs_chunk *ch, bool *taken)
+static bool is_seen(const struct mlfs_digest *d, size_t idx)
 {
-	size_t pos = d->np;
-
-	*taken = false;
-	/* runs mostly arrive in file order: search from the back */
-	while (pos > 0 && d->pidx[pos - 1] > idx)
-		pos--;
-	if (pos > 0 && d->pidx[pos - 1] == idx)
-		return true;
-	if (d->pbytes + ch->len > PENDING_MAX)
-		return false;
-	if (d->np == d->pcap) {
-		size_t nc = d->pcap ? d->pcap * 2 : 64;
-		size_t *pi = realloc(d->pidx, nc * sizeof(*pi));
-		const struct mlfs_chunk **pc;
-
-		if (!pi)
-			return false;
-		d->pidx = pi;
-		pc = realloc(d->pch, nc * sizeof(*pc));
-		if (!pc)
-			return false;
-		d->pch = pc;
-		d->pcap = nc;
-	}
-	memmove(d->pidx + pos + 1, d->pidx + pos,
-		(d->np - pos) * sizeof(*d->pidx));
-	memmove(d->pch + pos + 1, d->pch + pos,
-		(d->np - pos) * sizeof(*d->pch));
-	d->pidx[pos] = idx;
-	d->pch[pos] = ch;
-	d->np++;
-	d->pbytes += ch->len;
-	*taken = true;
-	return true;
+	return d->seen && (d->seen[idx / 8] >> (idx % 8) & 1);
 }
 
-/* Hash the pending chunks that now come next. */
+/* Chunks read ahead of the next one to hash were only marked: take them
+ * again from the chunk cache (they were just read, so normally still
+ * there; else they are decoded again) as the gap before them fills. */
 static void drain_locked(struct mlfs_digest *d, struct mlfs_store *s,
 			 const struct mlfs_content *c)
 {
-	size_t k = 0;
+	while (d->state == MLFS_DIGEST_TRACKING && d->next < c->n &&
+	       is_seen(d, d->next)) {
+		const struct mlfs_chunk *ch;
 
-	while (k < d->np && d->pidx[k] < d->next)
-		k++; /* hashed meanwhile by another read: drop */
-	while (k < d->np && d->pidx[k] == d->next &&
-	       d->state == MLFS_DIGEST_TRACKING) {
-		hash_next_locked(d, c, d->pch[k]);
-		k++;
+		d->seen[d->next / 8] &= (uint8_t)~(1u << (d->next % 8));
+		if (mlfs_content_get_chunk(s, c, d->next, &ch) < 0) {
+			give_up_locked(d); /* the read of it reports it */
+			return;
+		}
+		hash_next_locked(d, c, ch);
+		mlfs_chunk_unref(s, ch);
 	}
-	if (!k)
-		return;
-	for (size_t i = 0; i < k; i++) {
-		d->pbytes -= d->pch[i]->len;
-		mlfs_chunk_unref(s, d->pch[i]);
-	}
-	memmove(d->pidx, d->pidx + k, (d->np - k) * sizeof(*d->pidx));
-	memmove(d->pch, d->pch + k, (d->np - k) * sizeof(*d->pch));
-	d->np -= k;
 }
 
 int mlfs_digest_begin(struct mlfs_digest *d)
@@ -161,28 +118,28 @@ int mlfs_digest_begin(struct mlfs_digest *d)
 
 void mlfs_digest_feed(struct mlfs_digest *d, struct mlfs_store *s,
 		      const struct mlfs_content *c, size_t first,
-		      const struct mlfs_chunk **ch, size_t n)
+		      const struct mlfs_chunk *const *ch, size_t n)
 {
 	pthread_mutex_lock(&d->lock);
 	for (size_t k = 0; k < n && d->state == MLFS_DIGEST_TRACKING; k++) {
 		size_t idx = first + k;
-		bool taken;
 
 		if (idx < d->next)
 			continue; /* a re-read: hashed already */
 		if (idx > d->next) {
-			if (!keep_locked(d, idx, ch[k], &taken)) {
-				give_up_locked(d, s);
+			if (!d->seen)
+				d->seen = calloc(c->n / 8 + 1, 1);
+			if (!d->seen) {
+				give_up_locked(d);
 				break;
 			}
-			if (taken)
-				ch[k] = NULL; /* the reference is ours now */
+			d->seen[idx / 8] |= (uint8_t)(1u << (idx % 8));
 			continue;
 		}
 		if (!d->started) {
 			if (mlfs_hasher_init(&d->h, &mlfs_store_config(s)->key)
 			    < 0) {
-				give_up_locked(d, s);
+				give_up_locked(d);
 				break;
 			}
 			d->started = true;
@@ -190,25 +147,51 @@ void mlfs_digest_feed(struct mlfs_digest *d, struct mlfs_store *s,
 		hash_next_locked(d, c, ch[k]);
 		drain_locked(d, s, c);
 	}
-	if (d->state != MLFS_DIGEST_TRACKING)
-		drop_locked(d, s);
 	pthread_mutex_unlock(&d->lock);
 }
 
-int mlfs_digest_end(struct mlfs_digest *d, struct mlfs_store *s, bool eof)
+int mlfs_digest_end(struct mlfs_digest *d, bool eof)
 {
+	bool waited = false;
 	int st;
 
 	pthread_mutex_lock(&d->lock);
 	d->inflight--;
-	/* the read that reaches EOF waits for the reads still running
-	 * (they may fill a gap); once none is, a gap stays a gap */
-	while (eof && d->state == MLFS_DIGEST_TRACKING && d->inflight > 0)
-		pthread_cond_wait(&d->cond, &d->lock);
-	if (eof)
-		give_up_locked(d, s);
-	st = d->state;
+	d->progress++;
 	pthread_cond_broadcast(&d->cond);
+	/*
+	 * The read that reaches EOF waits for the reads still running (they
+	 * may fill a gap). A sequential reader's request for the gap can
+	 * also still be queued in the kernel, not yet taken by any thread:
+	 * give it GAP_WAIT_MS, again after each read that ends meanwhile.
+	 * A reader that began elsewhere (nothing hashed yet, e.g. one that
+	 * reads a file's footer first) is not waited for.
+	 */
+	while (eof && d->state == MLFS_DIGEST_TRACKING) {
+		unsigned long seen_progress = d->progress;
+		struct timespec until;
+
+		if (d->inflight > 0) {
+			pthread_cond_wait(&d->cond, &d->lock);
+			continue;
+		}
+		if (!d->next || waited)
+			break;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += GAP_WAIT_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (d->progress == seen_progress && !waited)
+			waited = pthread_cond_timedwait(&d->cond, &d->lock,
+							&until) == ETIMEDOUT;
+		if (d->progress != seen_progress)
+			waited = false;
+	}
+	if (eof)
+		give_up_locked(d);
+	st = d->state;
 	pthread_mutex_unlock(&d->lock);
 	return st;
 }
