@@ -234,7 +234,9 @@ static int import_file(struct importer *im, int fd, const char *path,
 	r = mlfs_hasher_init(&h, &im->s->cfg.key);
 	if (r == 0)
 		r = file_reader_open(fd, &im->s->cfg.chunk, im->splitter,
-				     st->st_size >= THREADED_READ_MIN, &fr);
+				     st->st_size >= THREADED_READ_MIN,
+				     (uint64_t)st->st_blocks * 512 <
+				     (uint64_t)st->st_size, &fr);
 	while (r == 0 && !b.last) {
 		size_t start = 0;
 

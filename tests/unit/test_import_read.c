@@ -2,7 +2,8 @@
  * test_import_read.c - the import's file reader: with and without its
  * read-ahead thread, the batches hold exactly the chunks of one pass of
  * the chunker over the whole file, in order, for sizes around its buffer
- * size (8 MiB) and for empty, tiny and constant files.
+ * size (8 MiB), for empty, tiny and constant files, and for files with
+ * holes (read as zeros without reading them, cut without scanning them).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -48,19 +50,17 @@ static int write_temp(const uint8_t *p, size_t len)
 	return fd;
 }
 
-/* Read @len bytes through a file_reader and compare every chunk with a
- * single pass of the chunker over the buffer. */
-static void check_file(size_t len, uint64_t seed, bool constant,
-		       bool threaded)
+/* Read @fd (holding the @len bytes of @data) through a file_reader and
+ * compare every chunk with a single pass of the chunker over @data. */
+static void check_reader(const uint8_t *data, size_t len, int fd,
+			 bool threaded, bool holes)
 {
-	uint8_t *data = make_data(len, seed, constant);
 	struct file_reader *fr;
 	struct read_batch b = { .last = false };
 	size_t ref_pos = 0, batches = 0;
-	int fd = write_temp(data, len);
 
 	assert_int_equal(file_reader_open(fd, &defp, &mlfs_splitter_fastcdc,
-					  threaded, &fr), 0);
+					  threaded, holes, &fr), 0);
 	while (!b.last) {
 		size_t start = 0;
 
@@ -80,6 +80,16 @@ static void check_file(size_t len, uint64_t seed, bool constant,
 	assert_int_equal(ref_pos, len);
 	assert_true(batches >= 1);
 	file_reader_close(fr);
+}
+
+static void check_file(size_t len, uint64_t seed, bool constant,
+		       bool threaded)
+{
+	uint8_t *data = make_data(len, seed, constant);
+	int fd = write_temp(data, len);
+
+	check_reader(data, len, fd, threaded, false);
+	check_reader(data, len, fd, threaded, true);
 	close(fd);
 	free(data);
 }
@@ -106,6 +116,74 @@ static void test_reader_constant_data_cuts_at_max(void **state)
 	check_file(19 * MIB + 3, 1, true, true);
 }
 
+/* Data and zeros, in runs longer and shorter than a chunk and than the
+ * 8 MiB buffer, written as a file with holes where the zeros are
+ * (ftruncate, then only the data): the reader's hole filling and its cut
+ * in zeros give the chunks of one pass over the same bytes. */
+static void test_reader_sparse_file_matches_one_pass(void **state)
+{
+	static const struct { size_t off, len; } runs[] = {
+		{ 0, 5000 },                     /* data at the start */
+		{ 300 * 1024, 100 },             /* a speck between holes */
+		{ 9 * MIB + 4096, 2 * MIB },     /* across a buffer boundary */
+		{ 17 * MIB - 30000, 70000 },
+		{ 30 * MIB - 10, 10 },           /* the last bytes */
+	};
+	const size_t len = 30 * MIB;
+	uint8_t *data = calloc(1, len);
+	char path[] = "/tmp/mlfs-test-read-sparse.XXXXXX";
+	struct stat st;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_non_null(data);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		uint8_t *r = make_data(runs[i].len, 40 + i, false);
+
+		memcpy(data + runs[i].off, r, runs[i].len);
+		assert_int_equal(mlfs_pwrite_full(fd, r, runs[i].len,
+						  runs[i].off), 0);
+		free(r);
+	}
+	assert_int_equal(fstat(fd, &st), 0);
+	/* Holes where the file system keeps them (not a test failure where
+	 * it does not: the bytes must match all the same). */
+	if ((uint64_t)st.st_blocks * 512 >= len)
+		print_message("note: no holes on this file system\n");
+	for (int threaded = 0; threaded < 2; threaded++)
+		for (int holes = 0; holes < 2; holes++)
+			check_reader(data, len, fd, threaded, holes);
+	close(fd);
+	free(data);
+}
+
+/* A file that ends in a hole ends at its size: the zeros up to it are
+ * produced, nothing past it. */
+static void test_reader_trailing_hole_ends_at_size(void **state)
+{
+	const size_t len = 12 * MIB + 5;
+	uint8_t *data = calloc(1, len);
+	uint8_t *head = make_data(70000, 9, false);
+	char path[] = "/tmp/mlfs-test-read-tail.XXXXXX";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_non_null(data);
+	assert_true(fd >= 0);
+	unlink(path);
+	memcpy(data, head, 70000);
+	assert_int_equal(mlfs_pwrite_full(fd, head, 70000, 0), 0);
+	assert_int_equal(ftruncate(fd, (off_t)len), 0);
+	check_reader(data, len, fd, false, true);
+	check_reader(data, len, fd, true, true);
+	close(fd);
+	free(head);
+	free(data);
+}
+
 static void test_reader_closes_early_without_hanging(void **state)
 {
 	uint8_t *data = make_data(40 * MIB, 3, false);
@@ -117,7 +195,7 @@ static void test_reader_closes_early_without_hanging(void **state)
 	/* The consumer stops after one batch (an error upstream): closing
 	 * must stop the read-ahead thread, which may be waiting for room. */
 	assert_int_equal(file_reader_open(fd, &defp, &mlfs_splitter_fastcdc,
-					  true, &fr), 0);
+					  true, false, &fr), 0);
 	assert_int_equal(file_reader_next(fr, &b), 0);
 	assert_false(b.last);
 	usleep(50000);
@@ -138,7 +216,7 @@ static void test_reader_reports_read_errors(void **state)
 	for (int threaded = 0; threaded < 2; threaded++) {
 		assert_int_equal(file_reader_open(fd, &defp,
 						  &mlfs_splitter_fastcdc,
-						  threaded, &fr), 0);
+						  threaded, threaded, &fr), 0);
 		assert_int_equal(file_reader_next(fr, &b), -EISDIR);
 		file_reader_close(fr);
 	}
@@ -150,6 +228,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reader_matches_one_pass_around_buffer_sizes),
 		cmocka_unit_test(test_reader_constant_data_cuts_at_max),
+		cmocka_unit_test(test_reader_sparse_file_matches_one_pass),
+		cmocka_unit_test(test_reader_trailing_hole_ends_at_size),
 		cmocka_unit_test(test_reader_closes_early_without_hanging),
 		cmocka_unit_test(test_reader_reports_read_errors),
 	};
