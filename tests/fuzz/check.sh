@@ -1,10 +1,10 @@
 #!/bin/bash
-# tests/fuzz/check.sh BUILD RUNS HARNESS... - the fuzz step of `make check`:
-# run each libFuzzer harness for RUNS inputs (fixed seed) from its checked-in
-# corpus tests/fuzz/corpus/<name>/ (harness fuzz_<name>), and fail on any
-# crash, leak, sanitizer report or broken invariant. New inputs go to a
-# temp dir, never into the checked-in corpus; a crashing input is kept as
-# BUILD/artifacts/<name>/crash-*.
+# tests/fuzz/check.sh BUILD RUNS HARNESS... - the fuzz step of make check:
+# run each libFuzzer harness fuzz_<name> for RUNS inputs (fixed seed;
+# tests/fuzz/<name>.runs may ask for fewer) from its checked-in corpus
+# tests/fuzz/corpus/<name>/, and fail on any crash, leak, sanitizer
+# report or broken invariant. New inputs go to a temp dir, never into the
+# checked-in corpus; a crashing input is kept as BUILD/artifacts/<name>/.
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,8 +33,12 @@ for bin in "$@"; do
 		read -r -a opts <"$top/tests/fuzz/$name.options"
 	[ -f "$top/tests/fuzz/$name.dict" ] &&
 		opts+=(-dict="$top/tests/fuzz/$name.dict")
+	# A slow harness may ask for fewer runs in <name>.runs.
+	n=$runs
+	[ -f "$top/tests/fuzz/$name.runs" ] &&
+		read -r n <"$top/tests/fuzz/$name.runs"
 	start=$(ms)
-	"$bin" -runs="$runs" -seed=1 -timeout=20 -rss_limit_mb=2048 \
+	"$bin" -runs="$n" -seed=1 -timeout=20 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$art/" "${opts[@]}" \
 		"$new" "$corpus" >"$log" 2>&1
 	rc=$?
