@@ -139,6 +139,14 @@ int cmd_import(struct cli *c, int argc, char **argv)
 		r = cli_error(r, "store is busy (another import is running)");
 		goto out;
 	}
+	if (r == -ENOSPC) {
+		r = cli_error(r, "import of '%s' into '%s/%s' failed",
+			      argv[optind], spec.ns, spec.name);
+		fprintf(stderr, "hint: the store's file system is full; "
+			"nothing was committed and the import's pack files "
+			"were removed\n");
+		goto out;
+	}
 	if (r < 0) {
 		r = cli_error(r, "import of '%s' into '%s/%s' failed",
 			      argv[optind], spec.ns, spec.name);
