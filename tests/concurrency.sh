@@ -127,4 +127,35 @@ expect_exit 0 "$MLFS" cat --store "$S" c/r@t1/hello.txt
 expect_out '^hello$' "a tag made under load reads back"
 expect_exit 0 "$MLFS" fsck --store "$S" --read-data
 
+# Writers wait for a writer (busy_timeout, 5 s); readers never do. A
+# Python connection holds the write lock for HOLD seconds; margins are
+# seconds wide, and what is checked is the outcome, not the time.
+hold_lock() { # SECONDS
+	rm -f "$W/locked"
+	"$PY" - "$S/mlfs.db" "$1" "$W/locked" <<'PYEOF' &
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute("BEGIN IMMEDIATE")
+db.execute("INSERT INTO audit(time, user, command, detail) "
+           "VALUES (0, 'test', 'hold', '')")
+open(sys.argv[3], "w").close()
+time.sleep(float(sys.argv[2]))
+db.execute("ROLLBACK")
+PYEOF
+	holder=$!
+	for _ in $(seq 100); do [ -e "$W/locked" ] && break; sleep 0.1; done
+}
+hold_lock 1
+expect_exit 0 "$MLFS" cat --store "$S" c/r/hello.txt
+expect_out '^hello$' "a reader reads while a writer holds the write lock"
+# The tag waits for the holder (1 s) instead of failing at once.
+expect_exit 0 "$MLFS" tag --store "$S" c/r waited
+wait "$holder"
+hold_lock 9
+expect_exit 1 "$MLFS" tag --store "$S" c/r gave-up
+expect_err '^mlfs: store is busy; try again' \
+	"a tag gives up on a writer that holds the lock past the timeout"
+expect_exit 0 "$MLFS" ls --store "$S" c/r
+wait "$holder"
+
 summary
