@@ -554,7 +554,7 @@ else:
     print(pages[len(pages) // 2], sys.argv[2])
 EOF
 }
-for what in middle contents trees chunks; do
+for what in middle contents trees chunks commits_repo; do
 	read -r pg table < <(page_of $what)
 	label="zeroed page $pg ($table)"
 	dd if=/dev/zero of="$DB" bs=4096 seek=$((pg - 1)) count=1 conv=notrunc status=none
@@ -567,9 +567,16 @@ for what in middle contents trees chunks; do
 	contents) re="database damaged .*cannot read content [0-9a-f]{32}" ;;
 	trees) re="(database damaged .*cannot read|damaged) tree [0-9a-f]{32}" ;;
 	chunks) re="database damaged.*(chunk index cannot be read|index entry of chunk [0-9a-f]{32})" ;;
+	# The versions cannot be listed: the ones the tags reach are
+	# still walked.
+	commits_repo) re="cannot list the versions" ;;
 	*) re="database damaged|damaged (tree|content|commit|tag|branch)" ;;
 	esac
-	fsck_names "$label" "$re"
+	if [ "$table" = commits_repo ]; then
+		fsck_names "$label" "$re" "fsck: 1 repositories, 2 versions"
+	else
+		fsck_names "$label" "$re"
+	fi
 	db_restore
 done
 

@@ -230,8 +230,10 @@ out:
 	return r;
 }
 
-/* Check the file at f->path with content @digest, once per content. */
-static int check_file(struct fsck *f, const struct mlfs_id *digest)
+/* Check the file at f->path with content @digest, of @size bytes as
+ * its tree entry says, once per content. */
+static int check_file(struct fsck *f, const struct mlfs_id *digest,
+		      uint64_t size)
 {
 	uint64_t *memo = mlfs_idset_get(&f->contents, digest);
 	char hex[MLFS_ID_HEX_LEN + 1], why[1200];
@@ -256,6 +258,12 @@ static int check_file(struct fsck *f, const struct mlfs_id *digest)
 		pi = load_problem(f, "content", hex, AT_PATH, r);
 	} else {
 		r = check_chunk_list(f, c, &kind, why, sizeof(why));
+		if (r == 0 && c->size != size) {
+			snprintf(why, sizeof(why), "its contents row says %"
+				 PRIu64 " bytes, the tree entry %" PRIu64,
+				 c->size, size);
+			r = 1;
+		}
 		if (r == 0 && f->read_data)
 			r = read_content(f, c, why, sizeof(why));
 		mlfs_content_free(c);
@@ -319,7 +327,7 @@ static int check_tree(struct fsck *f, const struct mlfs_id *id, size_t plen)
 		if (e->type == MLFS_ENTRY_DIR)
 			r = check_tree(f, &e->id, plen + (size_t)n);
 		else if (e->type == MLFS_ENTRY_FILE)
-			r = check_file(f, &e->id);
+			r = check_file(f, &e->id, e->size);
 		else
 			r = 0;
 		f->path[plen] = '\0';
@@ -499,6 +507,53 @@ static void walk_release(struct repo_walk *w)
 	free(w->order);
 }
 
+/* The list of versions could not be read: gather the versions the refs
+ * reach through their parents instead, so their trees are still walked.
+ * A commit that does not load ends its chain (check_outside says why). */
+static int collect_from_refs(struct fsck *f, struct repo_walk *w,
+			     int64_t repo_id, const struct mlfs_ref *refs,
+			     size_t nref)
+{
+	size_t cap = 0;
+	int r = 0;
+
+	for (size_t k = 0; r >= 0 && k < nref; k++) {
+		struct mlfs_id id = refs[k].commit;
+		bool more = !refs[k].damaged;
+
+		while (more && !mlfs_idset_get(&w->index, &id)) {
+			struct mlfs_commit c;
+
+			r = mlfs_commit_get(f->s, &id, &c);
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0 || c.repo_id != repo_id) {
+				if (r == 0)
+					mlfs_commit_release(&c);
+				r = 0;
+				break;
+			}
+			if (w->nc == cap) {
+				size_t nc = cap ? 2 * cap : 16;
+				struct mlfs_commit *v = realloc(w->cv,
+							nc * sizeof(*v));
+
+				if (!v) {
+					mlfs_commit_release(&c);
+					return -ENOMEM;
+				}
+				w->cv = v;
+				cap = nc;
+			}
+			w->cv[w->nc++] = c;
+			r = mlfs_idset_add(&w->index, &id, w->nc, NULL);
+			more = c.has_parent;
+			id = c.parent;
+		}
+	}
+	return r < 0 ? r : 0;
+}
+
 static int check_repo(struct fsck *f, const struct mlfs_repo *repo)
 {
 	struct repo_walk w = { .index = MLFS_IDSET_INIT,
@@ -523,12 +578,13 @@ static int check_repo(struct fsck *f, const struct mlfs_repo *repo)
 	mlfs_error_clear();
 	r = mlfs_commit_list_all(f->s, repo->id, &w.cv, &w.nc);
 	if (r < 0 && r != -ENOMEM) {
-		/* Refs still name their commits: check_refs loads them. */
 		w.cv = NULL;
 		w.nc = 0;
 		r = fsck_problem(f, "database", NULL, AT_REPO, "cannot list "
 				 "the versions: %s", fsck_db_why(NULL, r)) < 0 ?
 		    -ENOMEM : 0;
+		if (r == 0)
+			r = collect_from_refs(f, &w, repo->id, refs, nref);
 	}
 	if (r < 0)
 		goto out;
