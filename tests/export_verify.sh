@@ -5,7 +5,9 @@
 # chunk is intact, only the wrong file's), and a file is given the chunk
 # list and size of a file of another size. cat and export must exit 1
 # naming repository, version, path and commit; export removes the file
-# it was writing and says so; undamaged files still read back exactly.
+# it was writing and says so; undamaged files still read back exactly. A
+# damaged chunk (a flipped pack byte) and a damaged tree are named the
+# same way.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -94,6 +96,63 @@ if [ -n "$damaged" ]; then
 else
 	fail "cat of a file with another size's chunk list: exit 0 for both files"
 fi
+
+# --- a damaged chunk and a damaged tree get the same naming -------------------
+rm -rf "$S"
+cp -a "$W/pristine" "$S"
+"$PY" - "$DB" "$S/packs" "$size_ab" <<'PY' || fail "damaging a chunk"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+chunks = db.execute("SELECT chunks FROM contents WHERE size = ? LIMIT 1",
+                    (int(sys.argv[3]),)).fetchone()[0]
+pack, off, slen = db.execute(
+    "SELECT pack_id, offset, stored_len FROM chunks WHERE id = ?",
+    (chunks[:16],)).fetchone()
+path = "%s/pack-%016x.mlp" % (sys.argv[2], pack)
+with open(path, "r+b") as f:
+    f.seek(off + slen - 1)
+    b = f.read(1)
+    f.seek(off + slen - 1)
+    f.write(bytes([b[0] ^ 0xff]))
+PY
+damaged=
+for f in a.bin sub/b.bin; do
+	run "$MLFS" cat --store "$S" "m/r@v1/$f"
+	[ "$RC" -eq 1 ] && damaged=$f
+done
+if [ -n "$damaged" ]; then
+	expect_exit 1 "$MLFS" cat --store "$S" "m/r@v1/$damaged"
+	expect_err "^mlfs: 'm/r@v1:${damaged//./\\.}' \\(commit $commit\\) is damaged: chunk [0-9a-f]{32} in pack pack-[0-9a-f]{16}\\.mlp at offset [0-9]+: " \
+		"a damaged chunk is named with version, path, commit, chunk and pack"
+	expect_exit 1 "$MLFS" export --store "$S" m/r@v1 "$W/c1"
+	expect_err "^mlfs: 'm/r@v1:${damaged//./\\.}' \\(commit $commit\\) is damaged: chunk " \
+		"export names the file with the damaged chunk the same way"
+	[ ! -e "$W/c1/$damaged" ] && ok "export left no file with a damaged chunk" ||
+		fail "export left '$W/c1/$damaged'"
+else
+	fail "a flipped byte in a chunk went unnoticed by cat"
+fi
+
+rm -rf "$S"
+cp -a "$W/pristine" "$S"
+# One byte of a name in sub's tree blob: b.bin becomes c.bin.
+"$PY" - "$DB" <<'PY' || fail "damaging a tree"
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+for tid, data in db.execute("SELECT id, data FROM trees").fetchall():
+    if b"b.bin" in data:
+        db.execute("UPDATE trees SET data = ? WHERE id = ?",
+                   (data.replace(b"b.bin", b"c.bin"), tid))
+db.commit()
+PY
+expect_exit 1 "$MLFS" cat --store "$S" m/r@v1/sub/c.bin
+expect_err "^mlfs: 'm/r@v1:sub/c\\.bin' \\(commit $commit\\) is damaged: " \
+	"a damaged tree met on the path is named with version, path and commit"
+expect_exit 1 "$MLFS" export --store "$S" m/r@v1 "$W/t1"
+expect_err "^mlfs: 'm/r@v1:sub' \\(commit $commit\\) is damaged: " \
+	"export names the damaged directory"
+expect_exit 0 "$MLFS" cat --store "$S" m/r@v1/ok.txt
+expect_out '^an intact file$' "files outside the damaged tree still read"
 
 # --- the pristine copy reads back exactly ------------------------------------
 rm -rf "$S"
