@@ -170,7 +170,7 @@ int mlfs_config_parse(const char *text, size_t len,
 	unsigned seen = 0;
 	int r = 0;
 
-	if (len && memchr(text, '\0', len))
+	if (len > MLFS_CONFIG_MAX || (len && memchr(text, '\0', len)))
 		return -EBADMSG;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));

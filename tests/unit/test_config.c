@@ -224,6 +224,26 @@ static void test_config_parse_reads_only_len_bytes(void **state)
 	free(t);
 }
 
+static void test_config_parse_over_max_is_ebadmsg(void **state)
+{
+	char *t = edited("zzz", NULL), *big;
+	size_t len = strlen(t);
+	struct mlfs_store_config got;
+
+	(void)state;
+	/* The same config padded with comments to the limit, then past. */
+	big = malloc(MLFS_CONFIG_MAX + 1);
+	assert_non_null(big);
+	memset(big, '\n', MLFS_CONFIG_MAX + 1);
+	big[0] = '#';
+	memcpy(big + MLFS_CONFIG_MAX - len, t, len);
+	assert_int_equal(parse_n(big, MLFS_CONFIG_MAX, &got), 0);
+	memmove(big + 1, big, MLFS_CONFIG_MAX);
+	assert_int_equal(parse_n(big, MLFS_CONFIG_MAX + 1, &got), -EBADMSG);
+	free(big);
+	free(t);
+}
+
 static void test_config_parse_newer_format_is_eprotonosupport(void **state)
 {
 	struct mlfs_store_config got;
@@ -282,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_config_parse_bad_key_hex_is_ebadmsg),
 		cmocka_unit_test(test_config_parse_nul_byte_is_ebadmsg),
 		cmocka_unit_test(test_config_parse_reads_only_len_bytes),
+		cmocka_unit_test(test_config_parse_over_max_is_ebadmsg),
 		cmocka_unit_test(
 			test_config_parse_newer_format_is_eprotonosupport),
 		cmocka_unit_test(test_config_write_then_read_round_trips),
