@@ -599,4 +599,22 @@ cat "$OUT_F" "$ERR_F" | grep -Eq "database damaged|damaged|malformed" &&
 db_restore
 expect_exit 0 "$MLFS" fsck --store "$D" --read-data
 
+# ---- 15: fsck quotes a damaged file's name as ls does; --json stays exact ------------
+Q=$(new_store) || exit 1
+qsrc=$W/qsrc
+mkdir -p "$qsrc"
+printf 'x' >"$qsrc/a
+b"
+expect_exit 0 "$MLFS" import --store "$Q" "$qsrc" cr/q -q
+"$PY" -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE contents SET size = size + 1")
+db.commit()' "$Q/mlfs.db"
+expect_exit 1 "$MLFS" fsck --store "$Q"
+grep -qF "path \"a\nb\")" "$OUT_F" && ok "fsck quotes a name with a newline" ||
+	{ fail "fsck does not quote a name with a newline"; show_last; }
+expect_exit 1 "$MLFS" fsck --store "$Q" --json
+json_ok "fsck --json gives the name exactly" \
+	"[p['path'] for p in d['problems']] == ['a\\nb']"
+
 summary

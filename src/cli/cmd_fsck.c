@@ -68,10 +68,19 @@ static void where(FILE *f, const struct mlfs_fsck_problem *p)
 	if (p->commit && strncmp(p->commit, p->version, strlen(p->version)) &&
 	    !(p->object && !strcmp(p->object, p->commit)))
 		fprintf(f, " (commit %.12s)", p->commit);
-	if (p->path && p->path[0])
-		fprintf(f, ", path '%s'", p->path);
-	else if (p->path)
+	if (p->path && p->path[0]) {
+		struct mlfs_buf q = MLFS_BUF_INIT;
+		const char *name = cli_quote(&q, p->path);
+
+		/* A name that needs quoting comes back in "..." already. */
+		if (strcmp(name, p->path))
+			fprintf(f, ", path %s", name);
+		else
+			fprintf(f, ", path '%s'", name);
+		mlfs_buf_release(&q);
+	} else if (p->path) {
 		fputs(", root directory", f);
+	}
 }
 
 static void report(void *ctx, const struct mlfs_fsck_problem *p)
