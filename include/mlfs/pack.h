@@ -107,8 +107,9 @@ MLFS_MUST_CHECK int mlfs_pack_set_new(const char *dir,
 void mlfs_pack_set_free(struct mlfs_pack_set *s);
 /* Read and decode the chunk at @loc into @out (exactly raw_len bytes);
  * verifies the entry header matches @id and @loc. Does NOT verify the
- * hash (the store does, it has the key). Returns 0, -ENOENT (pack file
- * missing), -EBADMSG (entry header or zstd frame corrupt), -errno. */
+ * hash (the store does, it has the key). @loc is untrusted (an index
+ * row). Returns 0, -ENOENT (pack file missing), -EBADMSG (entry header or
+ * zstd frame corrupt, or @loc out of range), -errno. */
 MLFS_MUST_CHECK int mlfs_pack_set_read(struct mlfs_pack_set *s,
 				       const struct mlfs_id *id,
 				       const struct mlfs_chunk_loc *loc,

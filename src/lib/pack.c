@@ -507,8 +507,14 @@ int mlfs_pack_set_read(struct mlfs_pack_set *s, const struct mlfs_id *id,
 	struct mlfs_id hid;
 	int r;
 
+	/* @loc comes from the database: as untrusted as the pack. An offset
+	 * inside the pack header, or one that pread cannot reach (an off_t
+	 * is signed), is a damaged row, not an I/O error. */
 	if (loc->stored_len > MLFS_CHUNK_LIMIT_BYTES * 2 ||
-	    loc->raw_len > MLFS_CHUNK_LIMIT_BYTES)
+	    loc->raw_len > MLFS_CHUNK_LIMIT_BYTES ||
+	    loc->offset < MLFS_PACK_HEADER_LEN ||
+	    loc->offset > (uint64_t)INT64_MAX - MLFS_PACK_ENTRY_HEADER_LEN -
+			  loc->stored_len)
 		return -EBADMSG;
 	/* A raw chunk is read straight into @out: no copy. */
 	if (loc->codec == MLFS_CODEC_RAW && loc->stored_len == loc->raw_len)

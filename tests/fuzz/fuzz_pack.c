@@ -6,7 +6,9 @@
  * mlfs_pack_set_read. Invariants: a parsed entry header formats back to
  * the same 40 bytes; the scan finds exactly the entries the in-memory
  * walk does, with the same torn-tail verdict; the pack set reads each of
- * them to the bytes the in-memory decode gave, or fails where it failed.
+ * them to the bytes the in-memory decode gave, or fails where it failed;
+ * a location from a damaged index row (the input's last 17 bytes) reads
+ * only an entry that is really there, else fails with -EBADMSG.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +85,61 @@ static int scan_fn(void *ctx, const struct mlfs_id *id,
 	return 0;
 }
 
+/*
+ * A chunk location as a damaged index row may give it (offset, lengths
+ * and codec from the input's last 17 bytes): mlfs_pack_set_read must
+ * refuse it with -EBADMSG unless an entry that decodes sits there, and
+ * then return exactly what decoding that entry gives.
+ */
+static void probe(struct mlfs_pack_set *set, const uint8_t *p, size_t len,
+		  uint64_t pack_id)
+{
+	struct mlfs_chunk_loc loc = { .pack_id = pack_id };
+	struct mlfs_id id;
+	uint8_t *out, *want;
+	int r, w = -EBADMSG;
+
+	if (len < MLFS_PACK_HEADER_LEN + 17)
+		return;
+	loc.codec = p[len - 17];
+	loc.offset = mlfs_get_le64(p + len - 16);
+	loc.stored_len = mlfs_get_le32(p + len - 8);
+	loc.raw_len = mlfs_get_le32(p + len - 4);
+	if (loc.raw_len > MLFS_CHUNK_LIMIT) {
+		/* Refused before a byte of the output is written. */
+		out = malloc(1);
+		FUZZ_CHECK(out != NULL);
+		memset(id.b, 0, sizeof(id.b));
+		FUZZ_CHECK(mlfs_pack_set_read(set, &id, &loc, out) == -EBADMSG);
+		free(out);
+		return;
+	}
+	out = malloc(loc.raw_len + 1);
+	want = malloc(loc.raw_len + 1);
+	FUZZ_CHECK(out && want);
+	memset(id.b, 0, sizeof(id.b));
+	if (loc.offset <= len && len - loc.offset >= MLFS_PACK_ENTRY_HEADER_LEN) {
+		const uint8_t *h = p + loc.offset;
+		struct mlfs_chunk_loc got;
+
+		memcpy(id.b, h + 16, MLFS_ID_LEN); /* the id it claims */
+		if (mlfs_pack_entry_locate(h, pack_id, loc.offset, len, &id,
+					   &got) == 0 &&
+		    got.stored_len == loc.stored_len &&
+		    got.raw_len == loc.raw_len && got.codec == loc.codec)
+			w = mlfs_codec_decode(got.codec, h +
+					      MLFS_PACK_ENTRY_HEADER_LEN,
+					      got.stored_len, want,
+					      got.raw_len);
+	}
+	r = mlfs_pack_set_read(set, &id, &loc, out);
+	FUZZ_CHECK(r == w || (r == -ENOMEM && w == 0));
+	if (r == 0)
+		FUZZ_CHECK(!memcmp(out, want, loc.raw_len));
+	free(out);
+	free(want);
+}
+
 static void write_file(const char *path, const uint8_t *p, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -148,6 +205,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(a);
 		free(b);
 	}
+	probe(set, data, size, pack_id);
 out:
 	mlfs_pack_set_free(set);
 	unlink(path);
