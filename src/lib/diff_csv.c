@@ -1,8 +1,9 @@
 /*
  * diff_csv.c - CSV/TSV diffs: header columns added, removed, reordered;
  * rows added, removed, changed, matched by a key column or as a multiset.
- * diff_csv_read.c turns each row into a 48-byte record in partitions by
- * hash; here each partition is sorted and scanned, and examples are
+ * diff_csv_read.c turns each row into a 48-byte record, diff_csv_sort.c
+ * sorts them by key hash in bounded memory (runs spilled and merged);
+ * here groups of equal keys are scanned through cursors, and examples are
  * re-read from their offsets at the end, so memory stays bounded.
  */
 #include <errno.h>
@@ -18,32 +19,25 @@
 
 #include "diff_csv.h"
 
-#define PART_BYTES (64ull << 20)
-#define PARTS_MAX 1024u
+/* Records in memory: one run (8 MiB), then as many again for the merge. */
+#define RUN_RECS ((8u << 20) / sizeof(struct rowrec))
+/* A group of equal keys up to this many records is scanned from memory;
+ * a larger one (many rows of one key) is re-read from the sorted file. */
+#define GROUP_RECS 4096u
 
 /* ---- matching rows ------------------------------------------------ */
 
-static int cmp_rec(const void *x, const void *y)
-{
-	const struct rowrec *a = x, *b = y;
-
-	if (a->k[0] != b->k[0])
-		return a->k[0] < b->k[0] ? -1 : 1;
-	if (a->k[1] != b->k[1])
-		return a->k[1] < b->k[1] ? -1 : 1;
-	return a->off < b->off ? -1 : a->off > b->off;
-}
-
-static void ex_add(struct ex *e, const struct rowrec *r,
+/* Returns whether @r was kept (a later offset would not be either). */
+static bool ex_add(struct ex *e, const struct rowrec *r,
 		   const struct rowrec *a)
 {
 	size_t i;
 	uint64_t off = r->off & ~SIDE_BIT;
 
 	if (e->max == 0)
-		return;
+		return false;
 	if (e->n == e->max && (e->v[e->n - 1].off & ~SIDE_BIT) <= off)
-		return;
+		return false;
 	if (e->n < e->max)
 		e->n++;
 	for (i = e->n - 1; i > 0 && (e->v[i - 1].off & ~SIDE_BIT) > off; i--) {
@@ -54,6 +48,7 @@ static void ex_add(struct ex *e, const struct rowrec *r,
 	e->v[i] = *r;
 	if (e->pa && a)
 		e->pa[i] = *a;
+	return true;
 }
 /* Order of the names of field @i of @r and field @j of @q. */
 static int name_cmp(const struct rd *r, size_t i, const struct rd *q,
@@ -167,82 +162,154 @@ out:
 	return e;
 }
 
-static void scan_group(struct csv *x, const struct rowrec *g, size_t n)
+/* Offer records [at, at + n) of @s as examples to @e, in offset order,
+ * until one is refused (every later one would be). */
+static int offer(struct ex *e, const struct rsrc *s, uint64_t at, uint64_t n)
 {
-	size_t na = 0, nb;
+	struct rcur c;
+	struct rowrec r;
+	int k;
 
-	while (na < n && !(g[na].off & SIDE_BIT))
-		na++;
-	nb = n - na;
-	if (x->key[0] >= 0) {
-		size_t m = na < nb ? na : nb;
+	if (e->max == 0 || n == 0)
+		return 0;
+	k = csv_rcur_init(&c, s, at, at + n, e->max);
+	while (k == 0 && (k = csv_rcur_next(&c, &r)) > 0)
+		k = ex_add(e, &r, NULL) ? 0 : 1;
+	csv_rcur_release(&c);
+	return k < 0 ? k : 0;
+}
 
-		if (na > 1)
-			x->res.dup_keys_a += na - 1;
-		if (nb > 1)
-			x->res.dup_keys_b += nb - 1;
-		for (size_t i = 0; i < m; i++) {
-			if (g[i].h[0] == g[na + i].h[0] &&
-			    g[i].h[1] == g[na + i].h[1]) {
-				x->res.rows_same++;
-			} else {
-				x->res.rows_changed++;
-				ex_add(&x->ex_ch, &g[na + i], &g[i]);
-			}
+/* Key mode: the i-th row of a key in A pairs with the i-th in B. */
+static int pair_group(struct csv *x, const struct rsrc *s, uint64_t g0,
+		      uint64_t na, uint64_t nb)
+{
+	uint64_t m = na < nb ? na : nb;
+	struct rcur ca, cb;
+	int e, ka = 1, kb = 1;
+
+	if (na > 1)
+		x->res.dup_keys_a += na - 1;
+	if (nb > 1)
+		x->res.dup_keys_b += nb - 1;
+	e = csv_rcur_init(&ca, s, g0, g0 + m, 512);
+	if (e == 0)
+		e = csv_rcur_init(&cb, s, g0 + na, g0 + na + m, 512);
+	else
+		memset(&cb, 0, sizeof(cb));
+	for (uint64_t i = 0; e == 0 && i < m; i++) {
+		struct rowrec ra, rb;
+
+		ka = csv_rcur_next(&ca, &ra);
+		kb = ka > 0 ? csv_rcur_next(&cb, &rb) : ka;
+		if (ka <= 0 || kb <= 0) {
+			e = ka < 0 ? ka : kb < 0 ? kb : -EIO;
+			break;
 		}
-		for (size_t i = m; i < na; i++) {
-			x->res.rows_removed++;
-			ex_add(&x->ex_rm, &g[i], NULL);
+		if (ra.h[0] == rb.h[0] && ra.h[1] == rb.h[1]) {
+			x->res.rows_same++;
+		} else {
+			x->res.rows_changed++;
+			ex_add(&x->ex_ch, &rb, &ra);
 		}
-		for (size_t i = m; i < nb; i++) {
-			x->res.rows_added++;
-			ex_add(&x->ex_add, &g[na + i], NULL);
-		}
-		return;
 	}
+	csv_rcur_release(&ca);
+	csv_rcur_release(&cb);
+	x->res.rows_removed += na - m;
+	x->res.rows_added += nb - m;
+	if (e == 0)
+		e = offer(&x->ex_rm, s, g0 + m, na - m);
+	if (e == 0)
+		e = offer(&x->ex_add, s, g0 + na + m, nb - m);
+	return e;
+}
+
+/* Records [g0, g0 + na + nb) of @s share a key: na of A, then nb of B. */
+static int scan_group(struct csv *x, const struct rsrc *s, uint64_t g0,
+		      uint64_t na, uint64_t nb)
+{
+	if (x->key[0] >= 0)
+		return pair_group(x, s, g0, na, nb);
 	/* Multiset: the surplus occurrences (the last ones) are the change. */
 	if (na > nb) {
 		x->res.rows_removed += na - nb;
 		x->res.rows_same += nb;
-		for (size_t i = nb; i < na; i++)
-			ex_add(&x->ex_rm, &g[i], NULL);
-	} else {
-		x->res.rows_added += nb - na;
-		x->res.rows_same += na;
-		for (size_t i = na + na; i < n; i++)
-			ex_add(&x->ex_add, &g[i], NULL);
+		return offer(&x->ex_rm, s, g0 + nb, na - nb);
 	}
+	x->res.rows_added += nb - na;
+	x->res.rows_same += na;
+	return offer(&x->ex_add, s, g0 + na + na, nb - na);
 }
 
-static int scan_parts(struct csv *x)
+/*
+ * Walk the sorted records by groups of equal key. From memory a group is
+ * scanned in place; from the merged file a group is collected into @g
+ * while it is small, else (a key on very many rows) re-read from the file
+ * by scan_group's cursors.
+ */
+static int scan_groups(struct csv *x, const struct rsrc *s)
 {
-	for (size_t p = 0; p < x->nparts; p++) {
-		struct rowrec *v;
-		size_t n, i = 0;
-		int e = csv_load_part(&x->parts[p], &v, &n);
+	size_t gmax = x->run_max < GROUP_RECS ? x->run_max : GROUP_RECS;
+	struct rowrec *g = NULL, r;
+	uint64_t g0 = 0, na = 0, nb = 0, i = 0;
+	struct rcur c;
+	int e, k;
 
-		if (e < 0)
-			return e;
-		if (n > 1) /* an empty partition has no buffer */
-			qsort(v, n, sizeof(*v), cmp_rec);
-		while (i < n) {
-			size_t j = i + 1;
+	if (s->mem) {
+		while (i < s->n) {
+			uint64_t j = i, a = 0;
 
-			while (j < n && v[j].k[0] == v[i].k[0] &&
-			       v[j].k[1] == v[i].k[1])
+			while (j < s->n && s->mem[j].k[0] == s->mem[i].k[0] &&
+			       s->mem[j].k[1] == s->mem[i].k[1]) {
+				a += !(s->mem[j].off & SIDE_BIT);
 				j++;
-			scan_group(x, v + i, j - i);
+			}
+			e = scan_group(x, s, i, a, j - i - a);
+			if (e < 0)
+				return e;
 			i = j;
 		}
-		if (x->parts[p].f) {
-			free(v);
-			fclose(x->parts[p].f);
-			x->parts[p].f = NULL;
-		} else {
-			mlfs_buf_release(&x->parts[p].mem);
-		}
+		return 0;
 	}
-	return 0;
+	g = malloc(gmax * sizeof(*g));
+	e = g ? csv_rcur_init(&c, s, 0, s->n, GROUP_RECS) : -ENOMEM;
+	if (e < 0) {
+		free(g);
+		return e;
+	}
+	for (;;) {
+		k = csv_rcur_next(&c, &r);
+		if (k < 0) {
+			e = k;
+			break;
+		}
+		if (na + nb && (k == 0 || r.k[0] != g[0].k[0] ||
+				r.k[1] != g[0].k[1])) {
+			/* The group [g0, i) ends here. */
+			if (na + nb <= gmax) {
+				struct rsrc m = { g, -1, na + nb };
+
+				e = scan_group(x, &m, 0, na, nb);
+			} else {
+				e = scan_group(x, s, g0, na, nb);
+			}
+			if (e < 0)
+				break;
+			g0 = i;
+			na = nb = 0;
+		}
+		if (k == 0)
+			break;
+		if (na + nb < gmax)
+			g[na + nb] = r; /* g[0] holds the group's key */
+		if (r.off & SIDE_BIT)
+			nb++;
+		else
+			na++;
+		i++;
+	}
+	csv_rcur_release(&c);
+	free(g);
+	return e;
 }
 
 /* ---- output ------------------------------------------------------ */
@@ -525,13 +592,14 @@ static int report(struct csv *x, const struct mlfs_diff_content_opts *o,
 	return e ? e : w.err;
 }
 
-int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+int csv_diff_runs(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 		  const struct mlfs_diff_content_opts *o,
-		  struct mlfs_diff_out *out, struct mlfs_csv_result *res)
+		  struct mlfs_diff_out *out, struct mlfs_csv_result *res,
+		  size_t run_max)
 {
 	struct csv *x = calloc(1, sizeof(*x));
 	XXH3_state_t *st = XXH3_createState();
-	uint64_t total;
+	struct rsrc sorted;
 	int e = -ENOMEM;
 
 	if (!x || !st)
@@ -592,24 +660,7 @@ int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 			goto out;
 		}
 	}
-	/* Large inputs spill to temporary files, one per partition, so
-	 * each partition's records fit in memory when sorted. */
-	total = a->size + b->size;
-	x->nparts = total / PART_BYTES + 1;
-	if (x->nparts > PARTS_MAX)
-		x->nparts = PARTS_MAX;
-	x->parts = calloc(x->nparts, sizeof(*x->parts));
-	if (!x->parts) {
-		e = -ENOMEM;
-		goto out;
-	}
-	for (size_t p = 0; p < x->nparts && x->nparts > 1; p++) {
-		x->parts[p].f = tmpfile();
-		if (!x->parts[p].f) {
-			e = -errno;
-			goto out;
-		}
-	}
+	x->run_max = run_max ? run_max : 1;
 	e = csv_scan_side(x, 0, st);
 	if (e == 0)
 		e = csv_scan_side(x, 1, st);
@@ -618,7 +669,9 @@ int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 		       sizeof(out->err) : sizeof(x->err));
 	if (e < 0)
 		goto out;
-	e = scan_parts(x);
+	e = csv_sort_all(x, &sorted);
+	if (e == 0)
+		e = scan_groups(x, &sorted);
 	if (e < 0)
 		goto out;
 	x->res.cols_added = x->hdr[1].nf - x->ncommon;
@@ -627,12 +680,7 @@ int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 		*res = x->res;
 out:
 	if (x) {
-		for (size_t p = 0; x->parts && p < x->nparts; p++) {
-			if (x->parts[p].f)
-				fclose(x->parts[p].f);
-			mlfs_buf_release(&x->parts[p].mem);
-		}
-		free(x->parts);
+		csv_sort_release(x);
 		csv_rd_release(&x->hdr[0]);
 		csv_rd_release(&x->hdr[1]);
 		free(x->ca);
@@ -647,6 +695,13 @@ out:
 	}
 	XXH3_freeState(st);
 	return e;
+}
+
+int mlfs_csv_diff(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+		  const struct mlfs_diff_content_opts *o,
+		  struct mlfs_diff_out *out, struct mlfs_csv_result *res)
+{
+	return csv_diff_runs(a, b, o, out, res, RUN_RECS);
 }
 
 static int csv_diff(const struct mlfs_diff_src *a,

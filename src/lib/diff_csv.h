@@ -1,7 +1,7 @@
 /*
- * diff_csv.h - what the two halves of the CSV/TSV diff share (internal to
- * diff_csv.c and diff_csv_read.c): the record reader, the 48-byte row
- * records and their partitions, and the state of one diff.
+ * diff_csv.h - what the parts of the CSV/TSV diff share (internal to
+ * diff_csv.c, diff_csv_read.c and diff_csv_sort.c): the record reader,
+ * the 48-byte row records, their sorted runs, and the state of one diff.
  */
 #ifndef MLFS_DIFF_CSV_H
 #define MLFS_DIFF_CSV_H
@@ -36,9 +36,19 @@ struct rowrec {
 	uint64_t line;
 };
 
-struct part {
-	struct mlfs_buf mem;
-	FILE *f;
+/* Sorted records: in memory (@mem) or in a file (@fd), @n of them. */
+struct rsrc {
+	const struct rowrec *mem;
+	int fd;
+	uint64_t n;
+};
+
+/* Reads records [at, end) of a source, @cap at a time from a file. */
+struct rcur {
+	const struct rsrc *s;
+	uint64_t at, end;
+	struct rowrec *buf;
+	size_t cap, have, pos;
 };
 
 /* Keep the @max records with the smallest offsets (file order). */
@@ -56,8 +66,15 @@ struct csv {
 	size_t *ca, *cb;        /* common column i in A and in B */
 	size_t *pa, *pb;        /* partner of each column, SIZE_MAX: none */
 	long key[2];            /* key column index, -1 */
-	struct part *parts;
-	size_t nparts;
+	/* Records (diff_csv_sort.c): the current run, of at most @run_max;
+	 * full runs sorted in @spill (run i is records runs[i] to
+	 * runs[i + 1]), merged at the end into @merged. */
+	struct rowrec *run;
+	size_t nrun, run_cap, run_max;
+	FILE *spill, *merged;
+	uint64_t *runs;
+	size_t nruns;
+	uint64_t nspilled;
 	struct ex ex_add, ex_rm, ex_ch;
 	struct mlfs_csv_result res;
 	/* Row hashes are keyed with the store's secret, as chunk ids are,
@@ -101,8 +118,26 @@ void csv_hash_fields(const struct rd *r, const size_t *cols, size_t n,
  * @x->hkey), counting rows and ragged rows in @x->res. Returns 0, -EBADMSG
  * (@x->err says why), -errno. */
 int csv_scan_side(struct csv *x, int side, XXH3_state_t *st);
-/* The records of @p: its own buffer (not a copy) or, for a spilled
- * partition, a malloc'd copy the caller frees. Returns 0, -ENOMEM, -EIO. */
-int csv_load_part(struct part *p, struct rowrec **v, size_t *n);
+/* mlfs_csv_diff with runs of @run_max records (tests force spills). */
+int csv_diff_runs(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
+		  const struct mlfs_diff_content_opts *o,
+		  struct mlfs_diff_out *out, struct mlfs_csv_result *res,
+		  size_t run_max);
+/* Order of records: key hash, then offset (so A's before B's). */
+int csv_cmp_rec(const void *x, const void *y);
+/* Add a record to @x's runs (spilling a full run). Returns 0, -ENOMEM,
+ * -errno from the temporary file. */
+int csv_put_rec(struct csv *x, const struct rowrec *r);
+/* All records, sorted, as @out (valid until csv_sort_release). Returns
+ * 0, -ENOMEM, -errno. */
+int csv_sort_all(struct csv *x, struct rsrc *out);
+void csv_sort_release(struct csv *x);
+/* A cursor over records [at, end) of @s, reading @cap at a time from a
+ * file (none for memory). Returns 0 or -ENOMEM; release it after. */
+int csv_rcur_init(struct rcur *c, const struct rsrc *s, uint64_t at,
+		  uint64_t end, size_t cap);
+/* Next record into @out: 1, 0 at the end, -errno. */
+int csv_rcur_next(struct rcur *c, struct rowrec *out);
+void csv_rcur_release(struct rcur *c);
 
 #endif

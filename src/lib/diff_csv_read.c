@@ -2,9 +2,8 @@
  * diff_csv_read.c - the read side of the CSV/TSV diff: a streaming record
  * reader (RFC 4180 quoting, CRLF, blank lines skipped) and the scan that
  * turns each row into a 48-byte record (XXH3-128, keyed with the store's
- * secret, of the key and of the common columns; offset, line) in hash
- * partitions, which spill to temporary files when large. Bytes come from
- * mlfs_diff_src_read.
+ * secret, of the key and of the common columns; offset, line) for
+ * diff_csv_sort.c. Bytes come from mlfs_diff_src_read.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -186,16 +185,7 @@ toolong:
 	return -EBADMSG;
 }
 
-/* ---- records and partitions --------------------------------------- */
-
-static int part_put(struct csv *x, const struct rowrec *rec)
-{
-	struct part *p = &x->parts[x->nparts == 1 ? 0 : rec->k[0] % x->nparts];
-
-	if (p->f)
-		return fwrite(rec, sizeof(*rec), 1, p->f) == 1 ? 0 : -EIO;
-	return mlfs_buf_append(&p->mem, rec, sizeof(*rec));
-}
+/* ---- records ------------------------------------------------------ */
 
 char csv_detect_delim(const struct mlfs_diff_src *s)
 {
@@ -241,7 +231,7 @@ void csv_hash_fields(const struct rd *r, const size_t *cols, size_t n,
 	out[1] = h.low64;
 }
 
-/* Stream one side into partition records. */
+/* Stream one side into records. */
 int csv_scan_side(struct csv *x, int side, XXH3_state_t *st)
 {
 	const struct mlfs_diff_src *s = x->src[side];
@@ -281,7 +271,7 @@ int csv_scan_side(struct csv *x, int side, XXH3_state_t *st)
 		}
 		rec.off = r.rec_off | (side ? SIDE_BIT : 0);
 		rec.line = r.rec_line;
-		e = part_put(x, &rec);
+		e = csv_put_rec(x, &rec);
 		if (e < 0)
 			break;
 		e = 1;
@@ -296,29 +286,6 @@ int csv_scan_side(struct csv *x, int side, XXH3_state_t *st)
 out:
 	csv_rd_release(&r);
 	return e < 0 ? e : 0;
-}
-
-int csv_load_part(struct part *p, struct rowrec **v, size_t *n)
-{
-	long sz;
-
-	if (!p->f) {
-		*v = (struct rowrec *)p->mem.data;
-		*n = p->mem.len / sizeof(**v);
-		return 0;
-	}
-	if (fflush(p->f) != 0 || (sz = ftell(p->f)) < 0)
-		return -EIO;
-	*n = (size_t)sz / sizeof(**v);
-	*v = malloc(*n ? (size_t)sz : 1);
-	if (!*v)
-		return -ENOMEM;
-	rewind(p->f);
-	if (*n && fread(*v, sizeof(**v), *n, p->f) != *n) {
-		free(*v);
-		return -EIO;
-	}
-	return 0;
 }
 
 int csv_read_row(struct csv *x, int side, uint64_t off, struct rd *r)

@@ -59,9 +59,13 @@ static void apply(const char *a, size_t la, const char *b, size_t lb,
 	while (at < d->len) {
 		size_t len, as, an, bs, bn;
 		const char *h = next(d, &at, &len);
-		char t;
+		char t, hdr[96];
 
-		FUZZ_CHECK(sscanf(h, "@@ -%zu,%zu +%zu,%zu @@", &as, &an, &bs,
+		/* sscanf needs a string: the output is not terminated. */
+		FUZZ_CHECK(len < sizeof(hdr));
+		memcpy(hdr, h, len);
+		hdr[len] = 0;
+		FUZZ_CHECK(sscanf(hdr, "@@ -%zu,%zu +%zu,%zu @@", &as, &an, &bs,
 				  &bn) == 4);
 		if (an)
 			as--;

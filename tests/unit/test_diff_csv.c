@@ -385,6 +385,57 @@ static void test_csv_duplicate_column_names_pair_by_occurrence(void **state)
 	mlfs_diff_out_release(&out);
 }
 
+/* Runs spilled to disk and merged, and groups of one key larger than a
+ * run, give the same result, byte for byte, as one run in memory. */
+static void test_csv_spilled_runs_match_the_in_memory_result(void **state)
+{
+	struct mlfs_buf a = MLFS_BUF_INIT, b = MLFS_BUF_INIT;
+	static const size_t runs[] = { 1, 2, 3, 7, 64 };
+	char line[64];
+
+	(void)state;
+	assert_int_equal(mlfs_buf_append(&a, "id,v\n", 5), 0);
+	assert_int_equal(mlfs_buf_append(&b, "id,v\n", 5), 0);
+	for (int i = 0; i < 600; i++) {
+		/* Keys repeat (i % 50: groups of 12), values change. */
+		int l = snprintf(line, sizeof(line), "%d,%d\n", i % 50, i % 7);
+
+		assert_int_equal(mlfs_buf_append(&a, line, (size_t)l), 0);
+		l = snprintf(line, sizeof(line), "%d,%d\n", (i * 7) % 53,
+			     i % 5 ? i % 7 : 99);
+		assert_int_equal(mlfs_buf_append(&b, line, (size_t)l), 0);
+	}
+	for (int key = 0; key < 2; key++) {
+		struct mlfs_diff_src sa = { "d.csv", a.len, a.data, NULL, NULL };
+		struct mlfs_diff_src sb = { "d.csv", b.len, b.data, NULL, NULL };
+		struct mlfs_diff_content_opts o = { .key = key ? "id" : NULL,
+						    .max_examples = 4 };
+		struct mlfs_csv_result r0, r;
+		struct mlfs_diff_out o0, out;
+
+		memset(&o0, 0, sizeof(o0));
+		assert_int_equal(mlfs_csv_diff(&sa, &sb, &o, &o0, &r0), 0);
+		assert_true(r0.rows_added + r0.rows_removed > 0);
+		assert_true(!key || r0.rows_changed > 0);
+		for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+			memset(&out, 0, sizeof(out));
+			assert_int_equal(csv_diff_runs(&sa, &sb, &o, &out, &r,
+						       runs[i]), 0);
+			assert_memory_equal(&r, &r0, sizeof(r));
+			assert_int_equal(out.text.len, o0.text.len);
+			assert_memory_equal(out.text.data, o0.text.data,
+					    out.text.len);
+			assert_int_equal(out.json.len, o0.json.len);
+			assert_memory_equal(out.json.data, o0.json.data,
+					    out.json.len);
+			mlfs_diff_out_release(&out);
+		}
+		mlfs_diff_out_release(&o0);
+	}
+	mlfs_buf_release(&a);
+	mlfs_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_csv_empty_fields_and_partitions_are_defined),
 		cmocka_unit_test(test_csv_row_hash_is_keyed),
 		cmocka_unit_test(test_csv_duplicate_column_names_pair_by_occurrence),
+		cmocka_unit_test(test_csv_spilled_runs_match_the_in_memory_result),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
