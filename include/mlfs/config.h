@@ -32,8 +32,8 @@ struct mlfs_store_config {
  * Returns 0, -EPROTONOSUPPORT (format newer than MLFS_FORMAT_VERSION;
  * checked first, since a newer format may change everything else) or
  * -EBADMSG (over MLFS_CONFIG_MAX bytes, a NUL byte, a line without '=',
- * a key given twice, a missing key, a malformed or out-of-range value,
- * another hash). */
+ * a key given twice, a missing key (all but "hash" are required), a
+ * malformed or out-of-range value, another hash). */
 MLFS_MUST_CHECK int mlfs_config_parse(const char *text, size_t len,
 				      struct mlfs_store_config *out);
 

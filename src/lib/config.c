@@ -38,6 +38,9 @@ static const char *const key_names[K_COUNT] = {
 	[K_HASH_KEY] = "hash_key",
 };
 
+/* Every key but "hash", which may be left out (it has one value). */
+#define REQUIRED (((1u << K_COUNT) - 1) & ~(1u << K_HASH))
+
 static const char hash_name[] = "xxh3-128-keyed";
 
 static bool is_blank(char ch)
@@ -186,7 +189,7 @@ int mlfs_config_parse(const char *text, size_t len,
 		return -EPROTONOSUPPORT;
 	if (r < 0)
 		return r;
-	if (seen != (1u << K_COUNT) - 1 || c.format < 1 ||
+	if ((seen & REQUIRED) != REQUIRED || c.format < 1 ||
 	    mlfs_chunk_params_check(&c.chunk) < 0)
 		return -EBADMSG;
 	*out = c;

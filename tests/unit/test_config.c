@@ -155,7 +155,6 @@ static void test_config_parse_damage_is_ebadmsg(void **state)
 		{ "zstd_level", "zstd_level = 4294967295" },
 		{ "hash =", "hash = sha256" },
 		{ "hash =", "hash = xxh3-128-keyedX" },
-		{ "hash =", NULL },
 		{ "hash_key", "hash_key = 00ff" },
 		{ "hash_key", NULL },
 		{ "format", "this line has no equals sign" },
@@ -175,6 +174,17 @@ static void test_config_parse_damage_is_ebadmsg(void **state)
 		assert_int_equal(got.format, 0xeeeeeeeeu);
 		free(t);
 	}
+}
+
+static void test_config_parse_hash_line_is_optional(void **state)
+{
+	char *t = edited("hash =", NULL);
+	struct mlfs_store_config got;
+
+	(void)state;
+	assert_null(strstr(t, "hash = "));
+	assert_int_equal(parse(t, &got), 0);
+	free(t);
 }
 
 static void test_config_parse_bad_key_hex_is_ebadmsg(void **state)
@@ -299,6 +309,7 @@ int main(void)
 		cmocka_unit_test(
 			test_config_parse_accepts_crlf_blanks_comments_unknown),
 		cmocka_unit_test(test_config_parse_damage_is_ebadmsg),
+		cmocka_unit_test(test_config_parse_hash_line_is_optional),
 		cmocka_unit_test(test_config_parse_bad_key_hex_is_ebadmsg),
 		cmocka_unit_test(test_config_parse_nul_byte_is_ebadmsg),
 		cmocka_unit_test(test_config_parse_reads_only_len_bytes),
