@@ -162,7 +162,14 @@ if mount -t tmpfs -o size=64m tmpfs "$ro" 2>/dev/null; then
 	RS=$ro/store
 	expect_exit 0 "$MLFS" init --store "$RS"
 	expect_exit 0 "$MLFS" import --store "$RS" "$W/f.txt" ro/r -q -t v1
+	# A copy without -wal/-shm (as an older mlfs left stores): read
+	# from the database file alone, safe since nobody can write it.
+	cp -a "$RS" "$ro/bare"
+	rm -f "$ro/bare/mlfs.db-wal" "$ro/bare/mlfs.db-shm"
 	mount -o remount,ro "$ro"
+	expect_exit 0 "$MLFS" cat --store "$ro/bare" ro/r/f.txt
+	expect_out '^data$' "read-only media without -shm: cat returns the bytes"
+	expect_exit 0 "$MLFS" fsck --store "$ro/bare" --read-data
 	expect_exit 1 "$MLFS" import --store "$RS" "$sp" ro/r -q
 	expect_err 'read-only|read only|EROFS' "import into a read-only store says read-only"
 	expect_err_prefix "read-only import"
@@ -282,6 +289,13 @@ if chattr -R +i "$IS" 2>/dev/null; then
 	expect_err 'read-only|permission|not permitted|cannot write' "import into an immutable store fails clearly"
 	expect_exit 0 "$MLFS" cat --store "$IS" imm/r/f.txt
 	expect_exit 0 "$MLFS" log --store "$IS" imm/r
+	expect_exit 0 "$MLFS" fsck --store "$IS" --read-data
+	# Without -wal/-shm: the database file alone (immutable=1).
+	chattr -R -i "$IS"
+	rm -f "$IS/mlfs.db-wal" "$IS/mlfs.db-shm"
+	chattr -R +i "$IS"
+	expect_exit 0 "$MLFS" cat --store "$IS" imm/r/f.txt
+	expect_out '^data$' "immutable store without -shm: cat returns the bytes"
 	expect_exit 0 "$MLFS" fsck --store "$IS" --read-data
 	chattr -R -i "$IS"
 	expect_exit 0 "$MLFS" fsck --store "$IS"
