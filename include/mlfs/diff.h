@@ -256,7 +256,8 @@ struct mlfs_st_file {
 /* Parse the header of a safetensors file: length, JSON, every tensor's
  * dtype, shape and range (inside the file, matching shape x dtype, not
  * overlapping). @file is stored in each tensor. Returns 0, -EBADMSG
- * (@err gets the reason, @errlen bytes), -ENOMEM, -EIO. */
+ * (@err gets the reason, @errlen bytes), -E2BIG (a header over
+ * MLFS_ST_HEADER_MAX; @err says so), -ENOMEM, -EIO. */
 MLFS_MUST_CHECK int mlfs_st_parse(const struct mlfs_diff_src *src, int file,
 				  struct mlfs_st_file *out, char *err,
 				  size_t errlen);

@@ -330,11 +330,13 @@ static int side_index(struct st_side *s, const char *label, char *err,
 	for (size_t i = 0; i < s->nfiles; i++) {
 		r = mlfs_st_parse(&s->src[i], (int)i, &s->files[i], why,
 				  sizeof(why));
-		if (r == -EBADMSG)
-			return st_fail(err, errlen, "%s%s%s: %s", label,
-				       s->nfiles > 1 ? " " : "",
-				       s->nfiles > 1 ? s->src[i].path : "",
-				       why);
+		if (r == -EBADMSG || r == -E2BIG) {
+			(void)st_fail(err, errlen, "%s%s%s: %s", label,
+				      s->nfiles > 1 ? " " : "",
+				      s->nfiles > 1 ? s->src[i].path : "",
+				      why);
+			return r;
+		}
 		if (r < 0)
 			return r;
 		total += s->files[i].n;
@@ -865,6 +867,9 @@ int mlfs_diff_safetensors_sharded(struct mlfs_store *s,
 		r = diff_sides(&A, &B, out);
 	if (r == 0)
 		r = 1;
+	/* A shard too large to parse: reported like a malformed one. */
+	if (r == -E2BIG)
+		r = -EBADMSG;
 out:
 	side_release(&A);
 	side_release(&B);

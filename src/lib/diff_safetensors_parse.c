@@ -307,14 +307,17 @@ int mlfs_st_parse(const struct mlfs_diff_src *src, int file,
 	if (r < 0)
 		return r;
 	n = mlfs_get_le64(le);
-	if (n > MLFS_ST_HEADER_MAX)
-		return st_fail(err, errlen, "header length %" PRIu64
-			       " over the %u-byte limit", n,
-			       MLFS_ST_HEADER_MAX);
 	if (n > src->size - 8)
 		return st_fail(err, errlen, "header length %" PRIu64
 			       " runs past the end of the %" PRIu64
 			       "-byte file", n, src->size);
+	/* A real header, too large: not malformed, over our cap. */
+	if (n > MLFS_ST_HEADER_MAX) {
+		(void)st_fail(err, errlen, "header of %" PRIu64 " bytes too "
+			      "large to diff (limit %u bytes)", n,
+			      MLFS_ST_HEADER_MAX);
+		return -E2BIG;
+	}
 	r = mlfs_buf_reserve(&hdr, (size_t)n + 1);
 	if (r < 0)
 		return r;

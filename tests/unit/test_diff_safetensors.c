@@ -88,8 +88,8 @@ static void test_st_parse_rejects_hostile_headers(void **state)
 	(void)state;
 	expect_bad(1000, "{}", 0, "header length 1000 runs past the end of the "
 		   "10-byte file");
-	expect_bad(1ull << 40, "{}", 0, "header length 1099511627776 over the "
-		   "104857600-byte limit");
+	expect_bad(1ull << 40, "{}", 0, "header length 1099511627776 runs past "
+		   "the end of the 10-byte file");
 	expect_bad(UINT64_MAX, "{\"a\":", 0, "header is not valid JSON: "
 		   "unexpected end of input at byte 5");
 	expect_bad(UINT64_MAX, "[1]", 0, "header is not a JSON object");
@@ -373,10 +373,30 @@ static void test_st_parse_many_tensors_in_compact_records(void **state)
 	free(data);
 }
 
+/* A header over the cap in a file that holds it: -E2BIG, refused on its
+ * length before anything else is read. */
+static void test_st_parse_header_over_the_cap_is_e2big(void **state)
+{
+	uint8_t le[8];
+	struct mlfs_diff_src s = { "m.safetensors",
+				   8 + (uint64_t)MLFS_ST_HEADER_MAX + 2, le,
+				   NULL, NULL };
+	struct mlfs_st_file f;
+	char err[200];
+
+	(void)state;
+	mlfs_put_le64(le, (uint64_t)MLFS_ST_HEADER_MAX + 1);
+	assert_int_equal(mlfs_st_parse(&s, 0, &f, err, sizeof(err)), -E2BIG);
+	assert_string_equal(err, "header of 104857601 bytes too large to diff "
+			    "(limit 104857600 bytes)");
+	assert_int_equal(f.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_st_parse_many_tensors_in_compact_records),
+		cmocka_unit_test(test_st_parse_header_over_the_cap_is_e2big),
 		cmocka_unit_test(test_st_parse_reads_tensors_and_metadata),
 		cmocka_unit_test(test_st_parse_rejects_hostile_headers),
 		cmocka_unit_test(test_st_parse_short_file_has_no_length),
