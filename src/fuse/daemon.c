@@ -172,7 +172,12 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	}
 	if (o->cache_size)
 		mlfs_store_set_cache_size(fs.store, o->cache_size);
-	r = mlfs_itable_init(&fs.itable);
+	r = mlfs_tcache_new(MLFS_TCACHE_BYTES, &fs.trees);
+	if (r < 0) {
+		snprintf(why, why_size, "cannot set up the tree cache");
+		goto out;
+	}
+	r = mlfs_itable_init(&fs.itable, fs.trees);
 	if (r < 0) {
 		snprintf(why, why_size, "cannot set up the inode table");
 		goto out;
@@ -187,7 +192,7 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 
 	/* best effort: without it, walks are just slower when cold */
 	if (mlfs_dirahead_new(o->store_dir, MLFS_MOUNT_DIRAHEAD_THREADS,
-			      &fs.dirahead) < 0)
+			      fs.trees, &fs.dirahead) < 0)
 		fs.dirahead = NULL;
 
 	/* ro: the kernel itself refuses writes with EROFS; the callbacks
@@ -248,7 +253,16 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 		    o->mountpoint);
 	r = fuse_session_loop_mt(se, cfg);
 	pthread_join(rt, NULL);
-	mlfs_fs_log(&fs, "unmounted '%s'", o->mountpoint);
+	{
+		uint64_t loads, hits;
+		size_t ntrees, tbytes;
+
+		mlfs_tcache_stats(fs.trees, &loads, &hits, &ntrees, &tbytes);
+		mlfs_fs_log(&fs, "unmounted '%s' (trees: %llu loaded and "
+			    "verified, %llu reused)", o->mountpoint,
+			    (unsigned long long)loads,
+			    (unsigned long long)hits);
+	}
 	r = r < 0 ? r : 0;
 	why[0] = '\0';
 out:
@@ -268,6 +282,7 @@ out:
 	mlfs_dirahead_free(fs.dirahead);
 	if (itable)
 		mlfs_itable_release(&fs.itable);
+	mlfs_tcache_free(fs.trees); /* after the nodes let go of theirs */
 	mlfs_store_close(fs.store);
 	return r;
 }

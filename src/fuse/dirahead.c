@@ -5,7 +5,8 @@
  * reads one after the other. When a directory is first listed, a few
  * threads load its subdirectories' trees, each with its own read-only
  * store handle (its own SQLite connection), so the disk serves them in
- * parallel; the daemon's own load then finds the pages in the page cache.
+ * parallel, and add them, decoded and verified, to the daemon's tree
+ * cache, where the daemon's own lookups find them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ struct mlfs_dirahead {
 	struct mlfs_id q[DIRAHEAD_QUEUE]; /* a deque; protected by lock */
 	size_t head, len;                 /* protected by lock */
 	bool stop;                        /* protected by lock */
+	struct mlfs_tcache *trees;        /* borrowed */
 	unsigned nthreads;
 	pthread_t threads[4];
 	struct mlfs_store *stores[4];     /* one per thread, owned */
@@ -56,14 +58,17 @@ static void *worker(void *arg)
 		d->head = (d->head + 1) % DIRAHEAD_QUEUE;
 		d->len--;
 		pthread_mutex_unlock(&d->lock);
-		/* only the page cache is wanted; errors are the listing's */
+		/* into the tree cache, verified once for the daemon; errors
+		 * are the listing's */
+		if (mlfs_tcache_has(d->trees, &id))
+			continue;
 		if (mlfs_tree_load(s, &id, &t) == 0)
-			mlfs_tree_free(t);
+			mlfs_tcache_add(d->trees, t);
 	}
 }
 
 int mlfs_dirahead_new(const char *store_dir, unsigned nthreads,
-		      struct mlfs_dirahead **out)
+		      struct mlfs_tcache *trees, struct mlfs_dirahead **out)
 {
 	struct mlfs_dirahead *d;
 	int r = 0;
@@ -73,6 +78,7 @@ int mlfs_dirahead_new(const char *store_dir, unsigned nthreads,
 		return -ENOMEM;
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
+	d->trees = trees;
 	if (nthreads > MLFS_ARRAY_SIZE(d->threads))
 		nthreads = MLFS_ARRAY_SIZE(d->threads);
 	for (; d->nthreads < nthreads; d->nthreads++) {

@@ -3,7 +3,8 @@
  * (parent node id, name) to the current child. Node ids are handed out
  * once and never reused, so a stale id can never reach a different node;
  * st_ino is a hash of the path identity, so it stays the same even when
- * the kernel forgets a node and looks it up again.
+ * the kernel forgets a node and looks it up again. Directory nodes take
+ * their decoded trees from the daemon's tree cache (treecache.c).
  */
 #define FUSE_USE_VERSION 312
 
@@ -86,21 +87,22 @@ static struct mlfs_node *node_alloc(const char *name)
 	return n;
 }
 
-static void free_node(struct mlfs_node *n)
+static void free_node(struct mlfs_itable *t, struct mlfs_node *n)
 {
 	if (!n)
 		return;
-	mlfs_tree_free(n->tree);
+	mlfs_tcache_put(t->trees, n->tree);
 	free(n->target);
 	free(n); /* the name lives in the node's allocation */
 }
 
-int mlfs_itable_init(struct mlfs_itable *t)
+int mlfs_itable_init(struct mlfs_itable *t, struct mlfs_tcache *trees)
 {
 	struct mlfs_node *root;
 	int r;
 
 	memset(t, 0, sizeof(*t));
+	t->trees = trees;
 	r = -pthread_mutex_init(&t->lock, NULL);
 	if (r < 0)
 		return r;
@@ -125,7 +127,7 @@ int mlfs_itable_init(struct mlfs_itable *t)
 	root = NULL;
 	r = 0;
 out:
-	free_node(root);
+	free_node(t, root);
 	if (r < 0) {
 		free(t->by_id);
 		free(t->by_name);
@@ -141,7 +143,7 @@ void mlfs_itable_release(struct mlfs_itable *t)
 
 		for (; n; n = next) {
 			next = n->id_next;
-			free_node(n);
+			free_node(t, n);
 		}
 	}
 	free(t->by_id);
@@ -304,7 +306,7 @@ int mlfs_itable_link(struct mlfs_itable *t, const struct mlfs_node *parent,
 	*out = n;
 	pthread_mutex_unlock(&t->lock);
 out:
-	free_node(fresh);
+	free_node(t, fresh);
 	return r;
 }
 
@@ -332,13 +334,13 @@ void mlfs_itable_forget(struct mlfs_itable *t, uint64_t nodeid, uint64_t n)
 	t->count--;
 	pthread_mutex_unlock(&t->lock);
 	/* no open file is left: the kernel releases before it forgets */
-	free_node(node);
+	free_node(t, node);
 }
 
 int mlfs_itable_tree(struct mlfs_itable *t, struct mlfs_store *s,
 		     struct mlfs_node *n, const struct mlfs_tree **out)
 {
-	struct mlfs_tree *tree = NULL;
+	const struct mlfs_tree *tree = NULL;
 	int r;
 
 	pthread_mutex_lock(&t->lock);
@@ -346,8 +348,9 @@ int mlfs_itable_tree(struct mlfs_itable *t, struct mlfs_store *s,
 	pthread_mutex_unlock(&t->lock);
 	if (*out)
 		return 0;
-	/* load unlocked (SQLite); a racing loader's copy is dropped */
-	r = mlfs_tree_load(s, &n->id, &tree);
+	/* from the cache, which loads unlocked; a racing caller's
+	 * reference is dropped */
+	r = mlfs_tcache_get(t->trees, s, &n->id, &tree);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&t->lock);
@@ -357,7 +360,7 @@ int mlfs_itable_tree(struct mlfs_itable *t, struct mlfs_store *s,
 	}
 	*out = n->tree;
 	pthread_mutex_unlock(&t->lock);
-	mlfs_tree_free(tree);
+	mlfs_tcache_put(t->trees, tree);
 	return 0;
 }
 

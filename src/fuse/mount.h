@@ -1,10 +1,11 @@
 /*
  * mount.h - the FUSE daemon behind `mlfs mount`: start-up (daemon.c), the
- * inode map (inode.c), open files and read-ahead (file.c), tree
- * read-ahead for directory walks (dirahead.c) and the low-level
- * callbacks (ops.c, with listings in dir.c and extended attributes in
- * xattr.c; what those share is in ops.h). Private to src/fuse and
- * cmd_mount.c.
+ * inode map (inode.c), the cache of decoded trees (treecache.c), open
+ * files and read-ahead (file.c), the whole-file digest check
+ * (verify.c), tree read-ahead for directory walks (dirahead.c) and the
+ * low-level callbacks (ops.c, with listings in dir.c and extended
+ * attributes in xattr.c; what those share is in ops.h). Private to
+ * src/fuse and cmd_mount.c.
  * Design notes: docs/mount.md.
  */
 #ifndef MLFS_FUSE_MOUNT_H
@@ -103,7 +104,8 @@ struct mlfs_node {
 
 	uint64_t nlookup;          /* protected by lock */
 	bool hashed;               /* in the name table; protected by lock */
-	struct mlfs_tree *tree;    /* dir: decoded, lazily; protected by lock */
+	const struct mlfs_tree *tree; /* dir: a reference into the tree
+				    * cache, taken lazily; protected by lock */
 	bool dirahead;             /* dir: children's trees were queued for
 				    * read-ahead; protected by lock */
 	bool listed_bare;          /* dir: readdirplus gave names only;
@@ -115,8 +117,11 @@ struct mlfs_node {
 	struct mlfs_node *name_next; /* protected by lock */
 };
 
+struct mlfs_tcache;
+
 struct mlfs_itable {
 	pthread_mutex_t lock;
+	struct mlfs_tcache *trees;  /* borrowed, outlives the table */
 	struct mlfs_node **by_id;   /* protected by lock */
 	struct mlfs_node **by_name; /* (parent, name); protected by lock */
 	size_t nbuckets;            /* protected by lock */
@@ -124,7 +129,9 @@ struct mlfs_itable {
 	uint64_t next_id;           /* protected by lock */
 };
 
-MLFS_MUST_CHECK int mlfs_itable_init(struct mlfs_itable *t);
+/* Set up @t; its directory nodes take their trees from @trees. */
+MLFS_MUST_CHECK int mlfs_itable_init(struct mlfs_itable *t,
+				     struct mlfs_tcache *trees);
 void mlfs_itable_release(struct mlfs_itable *t);
 
 /* The node with @nodeid, or NULL. The pointer stays valid until the
@@ -149,8 +156,9 @@ void mlfs_itable_forget(struct mlfs_itable *t, uint64_t nodeid, uint64_t n);
 uint64_t mlfs_itable_ino(uint64_t parent_ino, const char *name,
 			 const struct mlfs_id *commit);
 
-/* The decoded tree of directory node @n, loading it once. Returns 0 or the
- * mlfs_tree_load() error; *out is owned by the node. */
+/* The decoded tree of directory node @n, from the tree cache (loaded and
+ * verified there once). Returns 0 or the mlfs_tree_load() error; *out
+ * stays valid as long as the node. */
 MLFS_MUST_CHECK int mlfs_itable_tree(struct mlfs_itable *t,
 				     struct mlfs_store *s,
 				     struct mlfs_node *n,
@@ -254,19 +262,50 @@ MLFS_MUST_CHECK int mlfs_ofile_get_chunk(struct mlfs_store *s,
 void mlfs_ofile_readahead(struct mlfs_prefetch *p, struct mlfs_ofile *f,
 			  uint64_t off, uint64_t end, size_t window);
 
+/* ---- decoded trees, shared by the daemon (treecache.c) ---- */
+
+/* Default bound of the trees nobody references (directory nodes the
+ * kernel holds keep theirs besides). */
+#define MLFS_TCACHE_BYTES (64u << 20)
+
+struct mlfs_tcache;
+
+MLFS_MUST_CHECK int mlfs_tcache_new(size_t max_bytes,
+				    struct mlfs_tcache **out);
+/* Free every tree; no reference may be left. Accepts NULL. */
+void mlfs_tcache_free(struct mlfs_tcache *tc);
+/* A reference to tree @id, loading (and so verifying) it on a miss.
+ * Returns 0 or the mlfs_tree_load() error, -ENOMEM. */
+MLFS_MUST_CHECK int mlfs_tcache_get(struct mlfs_tcache *tc,
+				    struct mlfs_store *s,
+				    const struct mlfs_id *id,
+				    const struct mlfs_tree **out);
+/* Drop a reference from mlfs_tcache_get(); accepts NULL. */
+void mlfs_tcache_put(struct mlfs_tcache *tc, const struct mlfs_tree *t);
+/* Is tree @id cached? */
+bool mlfs_tcache_has(struct mlfs_tcache *tc, const struct mlfs_id *id);
+/* Add @t, loaded elsewhere (read-ahead), unreferenced; takes ownership
+ * (freed if the tree is there already or memory runs out). */
+void mlfs_tcache_add(struct mlfs_tcache *tc, struct mlfs_tree *t);
+/* Loads (misses) and hits so far, trees and bytes held. */
+void mlfs_tcache_stats(struct mlfs_tcache *tc, uint64_t *loads,
+		       uint64_t *hits, size_t *count, size_t *bytes);
+
 /* ---- directory read-ahead (dirahead.c) ---- */
 
 struct mlfs_dirahead;
 
 /* Start @nthreads (at most 4) threads, each with its own read-only handle
- * on the store in @store_dir. Returns 0 or the mlfs_store_open() error. */
+ * on the store in @store_dir, loading trees into @trees (borrowed).
+ * Returns 0 or the mlfs_store_open() error. */
 MLFS_MUST_CHECK int mlfs_dirahead_new(const char *store_dir,
 				      unsigned nthreads,
+				      struct mlfs_tcache *trees,
 				      struct mlfs_dirahead **out);
 /* Stop the threads, close their handles; accepts NULL. */
 void mlfs_dirahead_free(struct mlfs_dirahead *d);
 /* Directory @t is being listed: load its subdirectories' trees in the
- * background (into the page cache), first child first. @d may be NULL. */
+ * background (into the tree cache), first child first. @d may be NULL. */
 void mlfs_dirahead_children(struct mlfs_dirahead *d,
 			    const struct mlfs_tree *t);
 
@@ -276,6 +315,7 @@ struct fuse_lowlevel_ops;
 
 struct mlfs_fs {
 	struct mlfs_store *store;  /* owned by the daemon */
+	struct mlfs_tcache *trees; /* owned by the daemon */
 	struct mlfs_itable itable;
 	struct mlfs_prefetch *prefetch;
 	struct mlfs_dirahead *dirahead; /* NULL: off */
