@@ -12,7 +12,8 @@
 W=$(mktmp)
 S=$W/store
 shared=
-if command -v runuser >/dev/null && id nobody >/dev/null 2>&1 &&
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null &&
+	id nobody >/dev/null 2>&1 &&
 	getent group users >/dev/null; then
 	shared="--shared users"
 	chmod o+x "$_tmp_root" "$W"

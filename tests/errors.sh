@@ -94,7 +94,8 @@ touch "$W/afile"
 expect_exit 1 "$MLFS" init --store "$W/afile/x"
 expect_err "cannot create a store in '$W/afile/x': Not a directory" \
 	"init under a file says which path and why"
-if command -v runuser >/dev/null && id nobody >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null &&
+	id nobody >/dev/null 2>&1; then
 	chmod o+x "$_tmp_root" "$W"
 	nh=$W/newhome
 	mkdir "$nh" && chown nobody "$nh"
@@ -322,7 +323,8 @@ if command -v runuser >/dev/null && id nobody >/dev/null 2>&1; then
 fi
 
 # --- a store shared read-only with a group (docs/design.md#sharing-a-store) --
-if command -v runuser >/dev/null && id nobody >/dev/null 2>&1 &&
+if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null &&
+	id nobody >/dev/null 2>&1 &&
 	getent group users >/dev/null; then
 	chmod o+x "$_tmp_root" "$W"
 	SS=$W/shared
