@@ -314,18 +314,29 @@ static int scan_groups(struct csv *x, const struct rsrc *s)
 
 /* ---- output ------------------------------------------------------ */
 
-/* Append field text, escaped for one line and cut at 80 bytes. */
+/* Append field text, escaped for one line and cut at 80 bytes: \n, \t,
+ * \r and octal for other control bytes (a field cannot move the cursor
+ * or fake a line of the report). */
 static int say_field(struct mlfs_buf *b, const char *f, size_t l)
 {
 	size_t n = l > 80 ? 80 : l;
 	int r = 0;
 
 	for (size_t i = 0; i < n && r == 0; i++) {
-		char c = f[i];
+		unsigned char c = (unsigned char)f[i];
+		char oct[5];
 
-		r = c == '\n' ? mlfs_buf_append(b, "\\n", 2) :
-		    c == '\t' ? mlfs_buf_append(b, "\\t", 2) :
-		    mlfs_buf_append(b, &c, 1);
+		if (c == '\n')
+			r = mlfs_buf_append(b, "\\n", 2);
+		else if (c == '\t')
+			r = mlfs_buf_append(b, "\\t", 2);
+		else if (c == '\r')
+			r = mlfs_buf_append(b, "\\r", 2);
+		else if (c < 0x20 || c == 0x7f)
+			r = mlfs_buf_append(b, oct, (size_t)snprintf(oct,
+					    sizeof(oct), "\\%03o", c));
+		else
+			r = mlfs_buf_append(b, &f[i], 1);
 	}
 	if (r == 0 && l > n)
 		r = mlfs_buf_append(b, "...", 3);

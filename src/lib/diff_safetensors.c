@@ -17,6 +17,7 @@
 #include "mlfs/store.h" /* content.h needs struct mlfs_chunk declared */
 #include "mlfs/content.h"
 #include "mlfs/diff.h"
+#include "mlfs/quote.h"
 #include "mlfs/tree.h"
 
 #include "diff_safetensors.h"
@@ -359,7 +360,20 @@ static int side_index(struct st_side *s, const char *label, char *err,
 struct st_out {
 	struct mlfs_buf *text;
 	int err;
+	struct mlfs_buf q; /* qname's scratch */
 };
+
+/* A tensor name for the text output, quoted as paths are (a name in the
+ * header may hold a newline); valid until the next call. */
+static const char *qname(struct st_out *o, const char *name)
+{
+	o->q.len = 0;
+	if (!o->err)
+		o->err = mlfs_quote_path(&o->q, name, strlen(name));
+	if (!o->err)
+		o->err = mlfs_buf_append(&o->q, "", 1);
+	return o->err ? name : (const char *)o->q.data;
+}
 
 static void say(struct st_out *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -460,7 +474,7 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 {
 	uint64_t added = 0, removed = 0, changed = 0, relaid = 0;
 	uint64_t same_chunks = 0, same_read = 0, bytes_read = 0, nmeta = 0;
-	struct st_out o = { &out->text, 0 };
+	struct st_out o = { &out->text, 0, MLFS_BUF_INIT };
 	struct mlfs_buf changes = MLFS_BUF_INIT;
 	struct mlfs_jw w, cw;
 	char sa[160], sb[160];
@@ -480,7 +494,7 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 			i++;
 			removed++;
 			shape_str(ta, sa, sizeof(sa));
-			say(&o, "- %s %s %s\n", ta->name,
+			say(&o, "- %s %s %s\n", qname(&o, ta->name),
 			    st_dtypes[ta->dtype].name, sa);
 			mlfs_jw_obj(&cw);
 			mlfs_jw_key(&cw, "name");
@@ -495,7 +509,7 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 			j++;
 			added++;
 			shape_str(tb, sb, sizeof(sb));
-			say(&o, "+ %s %s %s\n", tb->name,
+			say(&o, "+ %s %s %s\n", qname(&o, tb->name),
 			    st_dtypes[tb->dtype].name, sb);
 			mlfs_jw_obj(&cw);
 			mlfs_jw_key(&cw, "name");
@@ -512,7 +526,7 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 			relaid++;
 			shape_str(ta, sa, sizeof(sa));
 			shape_str(tb, sb, sizeof(sb));
-			say(&o, "~ %s %s %s -> %s %s\n", ta->name,
+			say(&o, "~ %s %s %s -> %s %s\n", qname(&o, ta->name),
 			    st_dtypes[ta->dtype].name, sa,
 			    st_dtypes[tb->dtype].name, sb);
 			mlfs_jw_obj(&cw);
@@ -554,7 +568,7 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 				      cmp.sum_abs / (double)ta->nelem : 0;
 
 			say(&o, "~ %s %s %s: %" PRIu64 " of %" PRIu64
-			    " elements differ (%.4g%%)", ta->name,
+			    " elements differ (%.4g%%)", qname(&o, ta->name),
 			    st_dtypes[ta->dtype].name, sa, cmp.ndiff, ta->nelem,
 			    100.0 * (double)cmp.ndiff / (double)ta->nelem);
 			if (nfin)
@@ -639,6 +653,7 @@ static int diff_sides(struct st_side *A, struct st_side *B,
 	out->equal = !added && !removed && !changed && !relaid && !nmeta;
 	r = o.err ? o.err : cw.err ? cw.err : w.err;
 out:
+	mlfs_buf_release(&o.q);
 	mlfs_buf_release(&changes);
 	return r;
 }

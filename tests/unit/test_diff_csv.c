@@ -18,6 +18,12 @@
 
 #include "diff_csv.h"
 
+/* Whether @b holds the bytes of @s (buffers are not terminated). */
+static bool has(const struct mlfs_buf *b, const char *s)
+{
+	return memmem(b->data, b->len, s, strlen(s)) != NULL;
+}
+
 /* A JSON string value, NUL-terminated (strings here hold no NULs). */
 static const char *jstr(struct mlfs_jv v)
 {
@@ -380,8 +386,7 @@ static void test_csv_duplicate_column_names_pair_by_occurrence(void **state)
 	assert_int_equal(r.cols_removed, 1);
 	assert_int_equal(r.cols_added, 0);
 	assert_true(r.cols_reordered);
-	assert_non_null(memmem(out.json.data, out.json.len,
-			       "\"columns_removed\":[\"a\"]", 23));
+	assert_true(has(&out.json, "\"columns_removed\":[\"a\"]"));
 	mlfs_diff_out_release(&out);
 }
 
@@ -436,6 +441,20 @@ static void test_csv_spilled_runs_match_the_in_memory_result(void **state)
 	mlfs_buf_release(&b);
 }
 
+/* Control bytes in a field are escaped in the text, exact in the JSON. */
+static void test_csv_text_escapes_control_bytes_in_fields(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "a\n", "a\n\"x\r\x1b[2Jy\"\n", NULL, &r,
+			     &out), 0);
+	assert_true(has(&out.text, "+ line 2: x\\r\\033[2Jy\n"));
+	assert_true(has(&out.json, "\"x\\r\\u001b[2Jy\""));
+	mlfs_diff_out_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_csv_row_hash_is_keyed),
 		cmocka_unit_test(test_csv_duplicate_column_names_pair_by_occurrence),
 		cmocka_unit_test(test_csv_spilled_runs_match_the_in_memory_result),
+		cmocka_unit_test(test_csv_text_escapes_control_bytes_in_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

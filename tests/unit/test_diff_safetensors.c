@@ -17,6 +17,12 @@
 #include "mlfs/content.h"
 #include "mlfs/diff.h"
 
+/* Whether @b holds the bytes of @s (buffers are not terminated). */
+static bool has(const struct mlfs_buf *b, const char *s)
+{
+	return memmem(b->data, b->len, s, strlen(s)) != NULL;
+}
+
 /* le64 length, header, data. */
 static void build(struct mlfs_buf *b, uint64_t claimed_len, const char *hdr,
 		  const void *data, size_t dlen)
@@ -392,11 +398,44 @@ static void test_st_parse_header_over_the_cap_is_e2big(void **state)
 	assert_int_equal(f.n, 0);
 }
 
+/* A tensor name with a newline is quoted in the text output, exact in
+ * the JSON. */
+static void test_st_diff_quotes_tensor_names_in_text(void **state)
+{
+	struct mlfs_buf a = MLFS_BUF_INIT, b = MLFS_BUF_INIT;
+	struct mlfs_diff_content_opts o = { .max_examples = 5 };
+	struct mlfs_diff_out out;
+	uint8_t d[1] = { 0 };
+	const char *ha = "{}";
+	const char *hb = "{\"evil\\nname\":{\"dtype\":\"U8\",\"shape\":[1],"
+			 "\"data_offsets\":[0,1]}}";
+
+	(void)state;
+	build(&a, strlen(ha), ha, NULL, 0);
+	build(&b, strlen(hb), hb, d, 1);
+	{
+		struct mlfs_diff_src sa = { "m.safetensors", a.len, a.data,
+					    NULL, NULL };
+		struct mlfs_diff_src sb = { "m.safetensors", b.len, b.data,
+					    NULL, NULL };
+
+		memset(&out, 0, sizeof(out));
+		assert_int_equal(mlfs_diff_content(&sa, &sb, &o, &out), 0);
+	}
+	assert_string_equal(out.format, "safetensors");
+	assert_true(has(&out.text, "+ \"evil\\nname\" U8 [1]\n"));
+	assert_true(has(&out.json, "\"name\":\"evil\\nname\""));
+	mlfs_diff_out_release(&out);
+	mlfs_buf_release(&a);
+	mlfs_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_st_parse_many_tensors_in_compact_records),
 		cmocka_unit_test(test_st_parse_header_over_the_cap_is_e2big),
+		cmocka_unit_test(test_st_diff_quotes_tensor_names_in_text),
 		cmocka_unit_test(test_st_parse_reads_tensors_and_metadata),
 		cmocka_unit_test(test_st_parse_rejects_hostile_headers),
 		cmocka_unit_test(test_st_parse_short_file_has_no_length),
