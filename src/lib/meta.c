@@ -264,9 +264,9 @@ static bool is_immutable(const char *path, int oflags)
  * immutable (chattr +i) file or directory, or a file system too full
  * for any writer to start (our own try to set up -shm met ENOSPC or
  * EDQUOT: a writer with our rights cannot grow -shm or append to -wal
- * either). A user who merely may not write the store
- * gets -ENOLCK instead: its owner could start an import at any moment,
- * and reading pages a checkpoint is rewriting could mix two versions.
+ * either). A user who merely may not write the store gets -ENOLCK
+ * instead: its owner could start an import at any moment, and reading
+ * pages a checkpoint is rewriting could mix two versions.
  * Returns 0 (safe), -ENOLCK or -errno. */
 static int ro_fallback(const char *path, int sys_errno)
 {
