@@ -11,6 +11,7 @@
 #define MLFS_FSCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mlfs/util.h"
@@ -56,5 +57,15 @@ MLFS_MUST_CHECK int mlfs_fsck(struct mlfs_store *s, bool read_data,
 			      void (*report)(void *ctx,
 					     const struct mlfs_fsck_problem *p),
 			      void *ctx, struct mlfs_fsck_stats *st);
+
+/*
+ * Why the store at @dir does not open, as far as the header of its
+ * database file tells: for a store whose open failed as damaged. Writes
+ * a sentence into @why ("mlfs.db is truncated: ..."). Returns 1 when the
+ * header shows damage, 0 when it looks sound, -errno when mlfs.db cannot
+ * be read (-ENOENT: there is none).
+ */
+MLFS_MUST_CHECK int mlfs_fsck_explain_db(const char *dir, char *why,
+					 size_t size);
 
 #endif

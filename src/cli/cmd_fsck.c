@@ -143,6 +143,19 @@ static void print_text(const struct mlfs_fsck_stats *st, bool read_data)
 	}
 }
 
+/* The store did not open (already reported): if mlfs.db's header shows
+ * why, say so; SQLite itself only calls such a file malformed. */
+static void explain_open(const struct cli *c)
+{
+	char *dir = c->store_dir ? strdup(c->store_dir) :
+		    mlfs_store_default_dir();
+	char why[256];
+
+	if (dir && mlfs_fsck_explain_db(dir, why, sizeof(why)) == 1)
+		fprintf(stderr, "database damaged: %s\n", why);
+	free(dir);
+}
+
 int cmd_fsck(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -173,8 +186,10 @@ int cmd_fsck(struct cli *c, int argc, char **argv)
 				       argv[optind]);
 	o.json = c->json;
 	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
-	if (r)
+	if (r) {
+		explain_open(c);
 		return r;
+	}
 	if (o.json) {
 		o.f = open_memstream(&buf, &len);
 		if (!o.f) {

@@ -685,7 +685,9 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 	for (size_t i = 0; i < PACK_FDS; i++)
 		f.fds[i].fd = -1;
 	began = mlfs_meta_read_begin(s->meta); /* one consistent snapshot */
-	r = fsck_check_index(&f);
+	r = fsck_check_db_file(&f);
+	if (r == 0)
+		r = fsck_check_index(&f);
 	if (r == 0)
 		r = list_repos(&f, &repos, &nrepos);
 	st->repos = nrepos;

@@ -81,6 +81,9 @@ const char *fsck_detail(const char *hex, const char *fallback);
  * what -EBADMSG means coming from a query. */
 const char *fsck_db_why(const char *hex, int r);
 
+/* mlfs.db's header against its size (mlfs_fsck_explain_db). Returns 0
+ * or -ENOMEM. */
+int fsck_check_db_file(struct fsck *f);
 /* Check every chunk index entry against its pack and fill f->chunks.
  * An index that cannot be read to its end is a problem (the rest is then
  * looked up entry by entry). Returns 0 or -ENOMEM. */

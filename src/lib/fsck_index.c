@@ -4,6 +4,7 @@
  * is intact, read with one fd per pack (a few kept open) rather than a
  * query or an open per chunk. The entries go into an id map that the
  * walk of the chunk lists (fsck.c) checks lengths and damage against.
+ * Also the look at mlfs.db's own header for a store that does not open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -213,4 +214,90 @@ int fsck_chunk_value(struct fsck *f, const struct mlfs_id *id,
 	}
 	r = mlfs_idset_add(&f->chunks, id, *v, NULL);
 	return r < 0 ? r : 0;
+}
+
+/* The SQLite file header (sqlite.org/fileformat.html#the_database_header):
+ * magic, page size (BE u16 at 16, 1 meaning 65536), change counter (24),
+ * page count (28), and the counter value the page count is valid for
+ * (92). SQLite refuses a file shorter than a valid page count says. */
+#define SQLITE_HEADER_LEN 100
+
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* With @opened (SQLite opened the file and read it), its page count
+ * was good: a count larger than the file then only means a checkpoint
+ * is extending the file right now, not damage. */
+static int explain_db(const char *dir, bool opened, char *why, size_t size)
+{
+	static const char magic[16] = "SQLite format 3";
+	uint8_t h[SQLITE_HEADER_LEN];
+	uint64_t page, npages, fsize;
+	char path[PATH_MAX];
+	struct stat sb;
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/mlfs.db", dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = fstat(fd, &sb) < 0 ? -errno : 0;
+	fsize = r == 0 ? (uint64_t)sb.st_size : 0;
+	if (r == 0 && fsize >= sizeof(h))
+		r = mlfs_pread_full(fd, h, sizeof(h), 0);
+	close(fd);
+	if (r < 0)
+		return r;
+	if (fsize < sizeof(h)) {
+		snprintf(why, size, "mlfs.db is %" PRIu64 " bytes, shorter "
+			 "than an SQLite header (truncated)", fsize);
+		return 1;
+	}
+	if (memcmp(h, magic, sizeof(magic))) {
+		snprintf(why, size, "mlfs.db does not start with the SQLite "
+			 "header (overwritten)");
+		return 1;
+	}
+	page = (uint64_t)h[16] << 8 | h[17];
+	if (page == 1)
+		page = 65536;
+	if (page < 512 || page > 65536 || (page & (page - 1))) {
+		snprintf(why, size, "mlfs.db's header gives a page size of %"
+			 PRIu64 " (damaged header)", page);
+		return 1;
+	}
+	npages = get_be32(h + 28);
+	if (!opened && npages && get_be32(h + 24) == get_be32(h + 92) &&
+	    fsize < npages * page) {
+		snprintf(why, size, "mlfs.db is truncated: %" PRIu64 " bytes, "
+			 "its header says %" PRIu64 " pages of %" PRIu64
+			 " (%" PRIu64 " bytes)", fsize, npages, page,
+			 npages * page);
+		return 1;
+	}
+	if (fsize % page) {
+		snprintf(why, size, "mlfs.db is not a whole number of %" PRIu64
+			 "-byte pages (%" PRIu64 " bytes): truncated or "
+			 "appended to", page, fsize);
+		return 1;
+	}
+	return 0;
+}
+
+int mlfs_fsck_explain_db(const char *dir, char *why, size_t size)
+{
+	return explain_db(dir, false, why, size);
+}
+
+int fsck_check_db_file(struct fsck *f)
+{
+	char why[256];
+
+	if (explain_db(f->s->dir, true, why, sizeof(why)) != 1)
+		return 0;
+	return fsck_problem(f, "database", "mlfs.db", AT_STORE, "%s",
+			    why) < 0 ? -ENOMEM : 0;
 }

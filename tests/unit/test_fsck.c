@@ -351,6 +351,33 @@ static void test_fsck_missing_chunk_row_names_the_file(void **state)
 	}
 }
 
+/* What SQLite only calls malformed, the header check words. */
+static void test_fsck_explain_db_names_a_truncated_file(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX], why[256] = "";
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/mlfs.db", f->store_dir);
+	mlfs_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(mlfs_fsck_explain_db(f->store_dir, why,
+					      sizeof(why)), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(truncate(path, sb.st_size - 4096), 0);
+	assert_int_equal(mlfs_fsck_explain_db(f->store_dir, why,
+					      sizeof(why)), 1);
+	assert_non_null(strstr(why, "mlfs.db is truncated"));
+	assert_int_equal(mlfs_store_open(f->store_dir, MLFS_STORE_RDONLY,
+					 &f->s), -EBADMSG);
+	assert_int_equal(truncate(path, 60), 0);
+	assert_int_equal(mlfs_fsck_explain_db(f->store_dir, why,
+					      sizeof(why)), 1);
+	assert_non_null(strstr(why, "shorter than an SQLite header"));
+	assert_int_equal(mlfs_fsck_explain_db(f->root, why, sizeof(why)),
+			 -ENOENT);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -362,6 +389,7 @@ int main(void)
 		T(test_fsck_moved_tag_is_a_damaged_tag),
 		T(test_fsck_changed_commit_is_named),
 		T(test_fsck_missing_chunk_row_names_the_file),
+		T(test_fsck_explain_db_names_a_truncated_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
