@@ -20,7 +20,7 @@ struct rd {
 	const struct mlfs_diff_src *src;
 	char delim;
 	uint8_t *buf;
-	size_t len, at;
+	size_t cap, len, at;    /* buf holds cap bytes, len of them read */
 	uint64_t pos;           /* file offset of buf[0] */
 	struct mlfs_buf rec;    /* field bytes of the current record */
 	size_t *fend;           /* end of field i in rec */

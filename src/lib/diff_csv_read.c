@@ -34,7 +34,10 @@ int csv_rd_init(struct rd *r, const struct mlfs_diff_src *src, char delim,
 	r->delim = delim;
 	r->pos = off;
 	r->line = 1;
-	r->buf = malloc(RD_BLOCK);
+	/* Small files (and re-read rows near the end) need less. */
+	r->cap = off < src->size && src->size - off < RD_BLOCK ?
+		 (size_t)(src->size - off) : RD_BLOCK;
+	r->buf = malloc(r->cap ? r->cap : 1);
 	return r->buf ? 0 : -ENOMEM;
 }
 
@@ -43,7 +46,7 @@ static int rd_byte(struct rd *r, int *err)
 {
 	if (r->at == r->len) {
 		uint64_t left = r->src->size - (r->pos + r->len);
-		size_t n = left < RD_BLOCK ? (size_t)left : RD_BLOCK;
+		size_t n = left < r->cap ? (size_t)left : r->cap;
 		int e;
 
 		r->pos += r->len;
