@@ -51,7 +51,8 @@ for bin in "$@"; do
 			"$(ls "$corpus" | wc -l)"
 	else
 		echo "FAIL - fuzz $name: exit $rc (log $log, inputs in $art/)"
-		grep -E -m 8 'ERROR|invariant|SUMMARY|Test unit written' "$log" |
+		grep -E -m 8 'ERROR|invariant|SUMMARY|Test unit written' \
+			"$log" |
 			sed 's/^/   /'
 		fail=1
 	fi

@@ -41,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t len = c.offs[i + 1] - c.offs[i];
 
 		FUZZ_CHECK(c.offs[i] < c.offs[i + 1]);
-		FUZZ_CHECK(len == mlfs_get_le32(in.p + i * ENTRY + MLFS_ID_LEN));
+		FUZZ_CHECK(len == mlfs_get_le32(in.p + i * ENTRY +
+						 MLFS_ID_LEN));
 		FUZZ_CHECK(len <= MLFS_CHUNK_LIMIT);
 		FUZZ_CHECK(!memcmp(c.ids[i].b, in.p + i * ENTRY, MLFS_ID_LEN));
 	}

@@ -118,7 +118,8 @@ static void probe(struct mlfs_pack_set *set, const uint8_t *p, size_t len,
 	want = malloc(loc.raw_len + 1);
 	FUZZ_CHECK(out && want);
 	memset(id.b, 0, sizeof(id.b));
-	if (loc.offset <= len && len - loc.offset >= MLFS_PACK_ENTRY_HEADER_LEN) {
+	if (loc.offset <= len &&
+	    len - loc.offset >= MLFS_PACK_ENTRY_HEADER_LEN) {
 		const uint8_t *h = p + loc.offset;
 		struct mlfs_chunk_loc got;
 

@@ -36,8 +36,9 @@ static void check_name(const char *s)
 
 	FUZZ_CHECK(mlfs_name_check(s, &why) == 0);
 	FUZZ_CHECK(strlen(s) >= 1 && strlen(s) <= MLFS_NAME_MAX);
-	FUZZ_CHECK(strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			     "0123456789._-") == strlen(s));
+	FUZZ_CHECK(strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			     "abcdefghijklmnopqrstuvwxyz0123456789._-") ==
+		   strlen(s));
 	FUZZ_CHECK(s[0] != '.' && s[0] != '-' && !strstr(s, ".."));
 }
 

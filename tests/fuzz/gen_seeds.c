@@ -2,8 +2,9 @@
  * gen_seeds.c - writes the generated seed inputs of tests/fuzz/corpus/
  * with the library's own encoders: trees, chunk lists, whole pack files
  * (through the pack writer), stored chunks of every codec and store
- * configs, plus reference strings and file data for the chunker. Deterministic; run by `make fuzz-seeds`, and the
- * output is checked in. Inputs found by fuzzing sit beside these.
+ * configs, plus reference strings and file data for the chunker.
+ * Deterministic; run by `make fuzz-seeds`, and the output is checked in.
+ * Inputs found by fuzzing sit beside these.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -69,7 +70,8 @@ static void weights(uint8_t *p, size_t len, int f32)
 	for (size_t i = 0; i + (f32 ? 4 : 2) <= len; i += f32 ? 4 : 2) {
 		double u = ((double)(next() >> 11) + 1) / 9007199254740993.0;
 		double v = (double)(next() >> 11) / 9007199254740992.0;
-		float w = (float)(0.02 * sqrt(-2 * log(u)) * cos(6.2831853 * v));
+		float w = (float)(0.02 * sqrt(-2 * log(u)) *
+				  cos(6.2831853 * v));
 		uint32_t b;
 
 		memcpy(&b, &w, 4);

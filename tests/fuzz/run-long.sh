@@ -24,7 +24,9 @@ shift
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
 	for bin in "$build"/fuzz_*; do
-		[ -x "$bin" ] && names+=("$(basename "$bin" | sed 's/^fuzz_//')")
+		[ -x "$bin" ] || continue
+		name=$(basename "$bin")
+		names+=("${name#fuzz_}")
 	done
 fi
 if [ ${#names[@]} -eq 0 ]; then

@@ -219,7 +219,7 @@ for r in $(seq "$runs"); do
 		drop
 		c0=$(daemon_cpu "$k")
 		v=$(dd_ms "$m/$model/$path") ||
-			{ echo "verify.sh: $k: read through the mount failed" >&2
+			{ echo "verify.sh: $k: mount read failed" >&2
 			  exit 1; }
 		rec "dd cold" "$k" "$v"
 		rec "dd cold cpu" "$k" $(($(daemon_cpu "$k") - c0))
