@@ -142,6 +142,7 @@ v = db.execute("PRAGMA user_version").fetchone()[0]
 db.execute("PRAGMA user_version = %d" % (v - 1))
 db.commit()' "$S2"
 expect_exit 1 "$MLFS" --store "$S2" mount "$mnt"
-expect_err "older format.*mlfs upgrade" "older schema: the message names mlfs upgrade"
+expect_err "older format.*mlfs upgrade" \
+	"older schema: the message names mlfs upgrade"
 check "nothing mounted" bash -c "! mountpoint -q '$mnt'"
 summary

@@ -55,7 +55,14 @@ static void ofile_free(struct mlfs_ofile *f)
 	free(f);
 }
 
-static void ofile_put(struct mlfs_itable *t, struct mlfs_ofile *f)
+void mlfs_ofile_hold(struct mlfs_itable *t, struct mlfs_ofile *f)
+{
+	pthread_mutex_lock(&t->lock);
+	f->refs++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void mlfs_ofile_put(struct mlfs_itable *t, struct mlfs_ofile *f)
 {
 	bool last;
 
@@ -223,7 +230,7 @@ static void *worker(void *arg)
 				mlfs_chunk_unref(p->store, ch);
 			chunk_done(j.f, j.idx);
 		}
-		ofile_put(p->itable, j.f);
+		mlfs_ofile_put(p->itable, j.f);
 	}
 }
 
@@ -266,7 +273,7 @@ void mlfs_prefetch_free(struct mlfs_prefetch *p)
 	for (unsigned i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
 	for (; p->len; p->len--) {
-		ofile_put(p->itable, p->q[p->head].f);
+		mlfs_ofile_put(p->itable, p->q[p->head].f);
 		p->head = (p->head + 1) % QUEUE_LEN;
 	}
 	pthread_cond_destroy(&p->cond);

@@ -249,6 +249,10 @@ MLFS_MUST_CHECK int mlfs_ofile_open(struct mlfs_itable *t,
 				    struct mlfs_ofile **out);
 /* Release one open (fuse release). */
 void mlfs_ofile_close(struct mlfs_itable *t, struct mlfs_ofile *f);
+/* Keep @f alive past a reply (after which the kernel may release the
+ * file), and let it go; the last put frees it. */
+void mlfs_ofile_hold(struct mlfs_itable *t, struct mlfs_ofile *f);
+void mlfs_ofile_put(struct mlfs_itable *t, struct mlfs_ofile *f);
 
 /* Chunk @idx of @f from the cache, decoding it if needed; waits instead
  * when another thread is decoding it. Release with mlfs_chunk_unref().

@@ -560,6 +560,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		}
 	}
 out:
+	/* once the reply is out the kernel may release the file: keep the
+	 * open state for the digest and the log until we are done */
+	mlfs_ofile_hold(&fs->itable, f);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else if (!nch)
@@ -577,6 +580,7 @@ out:
 	/* the reply has been written: the cached chunks may go */
 	for (size_t i = 0; i < idx && i < nch; i++)
 		mlfs_chunk_unref(fs->store, ch[i]);
+	mlfs_ofile_put(&fs->itable, f);
 	if (ch != stack_ch)
 		free(ch);
 	if (iov != stack_iov)
