@@ -1,5 +1,5 @@
 # mlfs - plain Makefile. `make`, `make check`, `make asan-check`,
-# `make demo`, `make install PREFIX=/usr/local DESTDIR=`.
+# `make tsan-check`, `make demo`, `make install PREFIX=/usr/local DESTDIR=`.
 
 CC ?= cc
 PREFIX ?= /usr/local
@@ -31,7 +31,7 @@ LIBMLFS := $(BUILD)/libmlfs.a
 MLFS := $(BUILD)/mlfs
 
 .PHONY: all check unit-check integration-check asan-check demo install \
-	deps clean bench fuzz fuzz-check fuzz-seeds
+	deps clean bench fuzz fuzz-check fuzz-seeds tsan-check
 
 all: $(MLFS) $(UNIT_BIN)
 
@@ -117,6 +117,27 @@ asan-check: deps
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 		OPT="-O1 -g -fno-omit-frame-pointer"
 
+# ThreadSanitizer, not part of check (minutes; the daemon's threads are
+# what it is for): mlfs built with -fsanitize=thread in build-tsan/, then
+# the mount and import tests. Every process, the forked daemon and those
+# run as nobody too, writes its report to build-tsan/tsan/report.PID;
+# any report fails the target and is printed.
+TSAN_DIR := build-tsan
+TSAN_LOGS := $(TSAN_DIR)/tsan
+tsan-check:
+	$(MAKE) BUILD=$(TSAN_DIR) OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN=-fsanitize=thread $(TSAN_DIR)/mlfs
+	@rm -rf $(TSAN_LOGS) && mkdir -p $(TSAN_LOGS) && chmod 1777 $(TSAN_LOGS)
+	@fail=0; for t in mount roundtrip; do \
+		TSAN_OPTIONS="log_path=$(abspath $(TSAN_LOGS))/report \
+		second_deadlock_stack=1" MLFS=$(abspath $(TSAN_DIR)/mlfs) \
+		bash tests/run.sh $$t || fail=1; \
+	done; \
+	if ls $(TSAN_LOGS)/report.* >/dev/null 2>&1; then \
+		echo "ThreadSanitizer reports:"; cat $(TSAN_LOGS)/report.*; \
+		fail=1; \
+	fi; exit $$fail
+
 demo: deps
 	$(MAKE) $(MLFS)
 	MLFS=$(abspath $(MLFS)) bash tools/demo.sh
@@ -130,4 +151,4 @@ install: $(MLFS)
 	install -m 0644 docs/mlfs.1 $(DESTDIR)$(PREFIX)/share/man/man1/mlfs.1
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-tsan
