@@ -284,11 +284,19 @@ static bool scalar_equal(struct mlfs_jv a, struct mlfs_jv b)
 	if (t != mlfs_jv_type(b))
 		return false;
 	switch (t) {
-	case MLFS_JSON_NUMBER:
+	case MLFS_JSON_NUMBER: {
+		double x, y;
+
 		sa = mlfs_jv_str(a, &la);
 		sb = mlfs_jv_str(b, &lb);
-		return (la == lb && !memcmp(sa, sb, la)) ||
-		       mlfs_jv_num(a) == mlfs_jv_num(b);
+		if (la == lb && !memcmp(sa, sb, la))
+			return true;
+		/* 1.0 == 1 and 1e2 == 100, but 1e999 and 2e999 both
+		 * overflow to inf: those differ. */
+		x = mlfs_jv_num(a);
+		y = mlfs_jv_num(b);
+		return isfinite(x) && isfinite(y) && x == y;
+	}
 	case MLFS_JSON_STRING:
 		sa = mlfs_jv_str(a, &la);
 		sb = mlfs_jv_str(b, &lb);

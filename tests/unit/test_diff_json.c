@@ -384,6 +384,23 @@ static void test_json_diff_matches_keys_in_any_order(void **state)
 	mlfs_buf_release(&b);
 }
 
+static void test_json_diff_numbers_by_value_not_overflow(void **state)
+{
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(diff_str("[1, 1e2, -0, 1e999]", "[1.0, 100, 0, 1e999]",
+				  &out), 0);
+	assert_true(out.equal);
+	mlfs_diff_out_release(&out);
+	assert_int_equal(diff_str("[1e999]", "[2e999]", &out), 0);
+	assert_false(out.equal);
+	assert_int_equal(out.text.len, strlen("~ [0]: 1e999 -> 2e999\n"));
+	assert_memory_equal(out.text.data, "~ [0]: 1e999 -> 2e999\n",
+			    out.text.len);
+	mlfs_diff_out_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -403,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_json_diff_over_json_max_falls_back_with_limit),
 		cmocka_unit_test(test_json_diff_reports_a_value_at_the_depth_limit),
 		cmocka_unit_test(test_json_diff_matches_keys_in_any_order),
+		cmocka_unit_test(test_json_diff_numbers_by_value_not_overflow),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
