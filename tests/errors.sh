@@ -354,6 +354,12 @@ if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null &&
 		ok "packs written later belong to the group"
 	expect_exit 0 member "$MLFS" cat --store "$SS" sh/r/f.txt
 	expect_out '^data$' "a group member reads the bytes (chunks verified)"
+	# The owner's umask does not hide new packs from the group.
+	echo umask >"$W/u.txt"
+	(umask 077 && "$MLFS" import --store "$SS" "$W/u.txt" sh/u -q >/dev/null) ||
+		fail "import with umask 077"
+	expect_exit 0 member "$MLFS" cat --store "$SS" sh/u/u.txt
+	expect_out '^umask$' "packs written with umask 077 are group-readable"
 	expect_exit 0 member "$MLFS" ls --store "$SS" sh/r
 	expect_exit 0 member "$MLFS" log --store "$SS" sh/r
 	expect_exit 0 member "$MLFS" fsck --store "$SS" --read-data

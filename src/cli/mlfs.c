@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -107,6 +108,7 @@ int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out)
 {
 	char *dir = c->store_dir ? strdup(c->store_dir) :
 		    mlfs_store_default_dir();
+	struct stat st;
 	int r;
 
 	if (!dir)
@@ -140,6 +142,12 @@ int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out)
 			  dir);
 	else if (r < 0)
 		cli_error(r, "cannot open store '%s'", dir);
+	/* A store shared with a group (a setgid, group-readable
+	 * directory): the packs this command writes must be readable by
+	 * the group too, whatever the user's umask. */
+	if (r == 0 && !(flags & MLFS_STORE_RDONLY) && stat(dir, &st) == 0 &&
+	    (st.st_mode & (S_ISGID | S_IRGRP)) == (S_ISGID | S_IRGRP))
+		umask(umask(0) & ~(mode_t)S_IRGRP);
 	free(dir);
 	return r < 0 ? CLI_FAILED : CLI_OK;
 }
