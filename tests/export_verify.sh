@@ -108,7 +108,7 @@ chunks = db.execute("SELECT chunks FROM contents WHERE size = ? LIMIT 1",
 pack, off, slen = db.execute(
     "SELECT pack_id, offset, stored_len FROM chunks WHERE id = ?",
     (chunks[:16],)).fetchone()
-path = "%s/pack-%016x.mlp" % (sys.argv[2], pack)
+path = "%s/pack-%016x.mlp" % (sys.argv[2], pack % (1 << 64))
 with open(path, "r+b") as f:
     f.seek(off + slen - 1)
     b = f.read(1)
