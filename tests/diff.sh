@@ -299,6 +299,23 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert sorted(c["path"] for c in d["changes"]) == ["bad\nname.txt", "sub\tdir/q\"uote\\d"], d
 PYEOF
+# A parser's reason naming a tensor with a newline: quoted too.
+"$PY" - "$nm" <<'PYEOF' || fail "generate a safetensors with a bad name"
+import json, struct, sys
+for v, dt in (("n3", "U8"), ("n4", "Q4")):
+    h = json.dumps({"bad\nname": {"dtype": dt, "shape": [1],
+                                   "data_offsets": [0, 1]}}).encode()
+    import os
+    os.makedirs(f"{sys.argv[1]}/{v}", exist_ok=True)
+    open(f"{sys.argv[1]}/{v}/m.safetensors", "wb").write(
+        struct.pack("<Q", len(h)) + h + b"x")
+PYEOF
+M import "$nm/n3" names/st -t n3 -q >/dev/null
+M import "$nm/n4" names/st -t n4 -q >/dev/null
+expect_exit 1 M diff names/st@n3 names/st@n4
+grep -qF "    cannot read as its format: \"new version: tensor 'bad\\nname' has unknown dtype 'Q4'\"" \
+	"$OUT_F" && ok "a parser's reason is quoted when it names a bad name" ||
+	{ fail "parser reason quoted"; cat -A "$OUT_F"; }
 expect_exit 0 M ls names/q@n2
 [ "$(cat "$OUT_F")" = $'"bad\\nname.txt"\nkeep.txt\n"sub\\tdir/"' ] &&
 	ok "ls quotes names, a directory's / inside the quotes" ||

@@ -127,7 +127,10 @@ static void print_indented(const struct mlfs_buf *b)
 		const char *nl = memchr(p, '\n', b->len - i);
 		size_t l = nl ? (size_t)(nl - p) : b->len - i;
 
-		printf("    %.*s\n", (int)l, p);
+		/* fwrite: a line of content may hold a NUL byte. */
+		fputs("    ", stdout);
+		fwrite(p, 1, l, stdout);
+		putchar('\n');
 		i += l + 1;
 	}
 }
@@ -313,9 +316,15 @@ static int on_change(void *ctx, const struct mlfs_diff_rec *r)
 		print_record(d, r);
 		if (label)
 			printf("    %s:\n", label);
-		if (out.err[0])
+		if (out.err[0]) {
+			/* The reason may name a tensor: quoted if it must. */
+			struct mlfs_buf q = MLFS_BUF_INIT;
+
 			printf("    cannot read as %s: %s\n",
-			       label ? "safetensors" : "its format", out.err);
+			       label ? "safetensors" : "its format",
+			       cli_quote(&q, out.err));
+			mlfs_buf_release(&q);
+		}
 		print_indented(&out.text);
 		goto out;
 	}
