@@ -216,9 +216,11 @@ struct jd {
 	int err;
 };
 
-/* An object's members sorted by key, equal keys in document order. */
+/* An object's members sorted by key, equal keys in document order: 4
+ * bytes a member (tape positions of @doc). */
 struct kidx {
-	struct mlfs_jv *v;
+	const struct mlfs_json *doc;
+	uint32_t *at;
 	size_t n;
 };
 
@@ -231,26 +233,28 @@ static int key_cmp(struct mlfs_jv a, struct mlfs_jv b)
 	return c ? c : la < lb ? -1 : la > lb;
 }
 
-static int kidx_cmp(const void *x, const void *y)
+static int kidx_cmp(const void *x, const void *y, void *doc)
 {
-	const struct mlfs_jv *a = x, *b = y;
-	int c = key_cmp(*a, *b);
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	int c = key_cmp((struct mlfs_jv){ doc, a }, (struct mlfs_jv){ doc, b });
 
-	return c ? c : a->at < b->at ? -1 : a->at > b->at;
+	return c ? c : a < b ? -1 : a > b;
 }
 
 static int kidx_build(struct mlfs_jv obj, struct kidx *k)
 {
 	struct mlfs_jv c = mlfs_jv_first(obj);
 
+	k->doc = obj.doc;
 	k->n = mlfs_jv_count(obj);
-	k->v = malloc((k->n ? k->n : 1) * sizeof(*k->v));
-	if (!k->v)
+	k->at = malloc((k->n ? k->n : 1) * sizeof(*k->at));
+	if (!k->at)
 		return -ENOMEM;
 	for (size_t i = 0; i < k->n; i++, c = mlfs_jv_next(c))
-		k->v[i] = c;
+		k->at[i] = c.at;
 	if (k->n > 1)
-		qsort(k->v, k->n, sizeof(*k->v), kidx_cmp);
+		qsort_r(k->at, k->n, sizeof(*k->at), kidx_cmp,
+			(void *)k->doc);
 	return 0;
 }
 
@@ -264,13 +268,13 @@ static struct mlfs_jv kidx_find(const struct kidx *k, struct mlfs_jv key)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (key_cmp(k->v[mid], key) <= 0)
+		if (key_cmp((struct mlfs_jv){ k->doc, k->at[mid] }, key) <= 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (lo && key_cmp(k->v[lo - 1], key) == 0)
-		return k->v[lo - 1];
+	if (lo && key_cmp((struct mlfs_jv){ k->doc, k->at[lo - 1] }, key) == 0)
+		return (struct mlfs_jv){ k->doc, k->at[lo - 1] };
 	return (struct mlfs_jv){ NULL, 0 };
 }
 
@@ -419,7 +423,7 @@ static void jd_walk(struct jd *d, struct mlfs_jv a, struct mlfs_jv b);
 
 static void jd_objects(struct jd *d, struct mlfs_jv a, struct mlfs_jv b)
 {
-	struct kidx ka = { NULL, 0 }, kb = { NULL, 0 };
+	struct kidx ka = { NULL, NULL, 0 }, kb = { NULL, NULL, 0 };
 	size_t mark = d->path.len, n, kl;
 	struct mlfs_jv c;
 	const char *k;
@@ -454,8 +458,8 @@ static void jd_objects(struct jd *d, struct mlfs_jv a, struct mlfs_jv b)
 		jd_report(d, "added", (struct mlfs_jv){ NULL, 0 }, c);
 		d->path.len = mark;
 	}
-	free(ka.v);
-	free(kb.v);
+	free(ka.at);
+	free(kb.at);
 }
 
 static void jd_arrays(struct jd *d, struct mlfs_jv a, struct mlfs_jv b)
