@@ -64,7 +64,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_LIB := $(FUZZ_BUILD)/libmlfs.a
 # Runs per harness in fuzz-check, on top of its seed corpus.
-FUZZ_RUNS ?= 30000
+FUZZ_RUNS ?= 20000
 
 $(FUZZ_BUILD)/%.o: %.c $(wildcard include/mlfs/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
