@@ -544,7 +544,13 @@ page_of() {
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 read = ("chunks", "contents", "trees", "commits", "commits_repo", "refs")
-rows = db.execute("SELECT name, pageno, pagetype FROM dbstat").fetchall()
+try:
+    rows = db.execute("SELECT name, pageno, pagetype FROM dbstat").fetchall()
+except sqlite3.OperationalError:
+    # An SQLite without the dbstat table: only the file's middle page.
+    if sys.argv[2] == "middle":
+        print(db.execute("PRAGMA page_count").fetchone()[0] // 2, "unknown")
+    sys.exit(0)
 if sys.argv[2] == "middle":
     n = db.execute("PRAGMA page_count").fetchone()[0]
     pages = sorted((abs(p - n // 2), p) for t, p, k in rows if t in read)
@@ -556,6 +562,10 @@ EOF
 }
 for what in middle contents trees chunks commits_repo; do
 	read -r pg table < <(page_of $what)
+	if [ -z "${pg:-}" ]; then
+		echo "   note: no dbstat in this SQLite: no zeroed page of $what"
+		continue
+	fi
 	label="zeroed page $pg ($table)"
 	dd if=/dev/zero of="$DB" bs=4096 seek=$((pg - 1)) count=1 conv=notrunc status=none
 	for f in models/a.bin models/c.bin small/f000 small/f300 small/f599; do
@@ -572,7 +582,14 @@ for what in middle contents trees chunks commits_repo; do
 	commits_repo) re="cannot list the versions" ;;
 	*) re="database damaged|damaged (tree|content|commit|tag|branch)" ;;
 	esac
-	if [ "$table" = commits_repo ]; then
+	if [ "$table" = unknown ]; then
+		# Maybe a page fsck does not read (the audit log): it only
+		# has to run to its end.
+		run "$MLFS" fsck --store "$D"
+		[ "$RC" -le 1 ] && ! grep -q "could not run" "$ERR_F" &&
+			ok "$label: fsck runs (exit $RC)" ||
+			fail "$label: fsck exit $RC"
+	elif [ "$table" = commits_repo ]; then
 		fsck_names "$label" "$re" "fsck: 1 repositories, 2 versions"
 	else
 		fsck_names "$label" "$re"
