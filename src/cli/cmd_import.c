@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -42,6 +43,19 @@ static void show_progress(void *ctx MLFS_UNUSED,
 		" files, %.0f MB/s, ETA %.0f s   ", (double)p->bytes_done / 1e6,
 		(double)p->bytes_total / 1e6, p->files_done, p->files_total,
 		mbs, eta);
+}
+
+/* The walk holds a descriptor for each directory level it is in (it opens
+ * entries relative to their parent, never by path): let a deep tree use
+ * as many as the hard limit allows, not the often 1024 of the soft one. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl); /* best effort */
+	}
 }
 
 static void warn(void *ctx MLFS_UNUSED, const char *path, const char *what)
@@ -127,6 +141,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	}
 	if (!quiet && isatty(2))
 		o.progress = show_progress;
+	raise_fd_limit();
 	r = mlfs_import(s, argv[optind], spec.ns, spec.name, &o, &st);
 	if (o.progress)
 		fputc('\n', stderr);
