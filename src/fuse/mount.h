@@ -202,10 +202,11 @@ int mlfs_digest_begin(struct mlfs_digest *d);
 void mlfs_digest_feed(struct mlfs_digest *d, struct mlfs_store *s,
 		      const struct mlfs_content *c, size_t first,
 		      const struct mlfs_chunk *const *ch, size_t n);
-/* The read ends. With @eof (it reached the end of the file), first wait
- * for the reads still running, then give up unless there is a verdict.
- * Returns the state. */
-int mlfs_digest_end(struct mlfs_digest *d, bool eof);
+/* The read ends. The read that reached the end of file @c (else @c is
+ * NULL), from chunk @first on, first waits for the reads still running,
+ * then gives up unless there is a verdict. Returns the state. */
+int mlfs_digest_end(struct mlfs_digest *d, const struct mlfs_content *c,
+		    size_t first);
 
 /* ---- open files and read-ahead (file.c) ---- */
 

@@ -553,7 +553,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		/* the verdict comes before the reply of the last bytes */
 		mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
 		fed = true;
-		dg = mlfs_digest_end(&f->dg, true);
+		dg = mlfs_digest_end(&f->dg, c, first);
 		if (dg == MLFS_DIGEST_BAD) {
 			digest_bad(fs, ino, c);
 			r = -EIO;
@@ -573,7 +573,7 @@ out:
 	if (!fed) {
 		if (r == 0 && nch)
 			mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
-		dg = mlfs_digest_end(&f->dg, false);
+		dg = mlfs_digest_end(&f->dg, NULL, 0);
 		if (dg == MLFS_DIGEST_BAD)
 			digest_bad(fs, ino, c);
 	}

@@ -22,6 +22,9 @@
 /* How long the read at EOF waits for a read of a gap that the kernel
  * may not have handed to any thread yet. */
 #define GAP_WAIT_MS 200
+/* ... and only for a gap of up to this many bytes (read-ahead reaches
+ * 16 MiB and more past the gap). */
+#define GAP_WAIT_MAX (64u << 20)
 
 int mlfs_digest_init(struct mlfs_digest *d)
 {
@@ -150,9 +153,10 @@ void mlfs_digest_feed(struct mlfs_digest *d, struct mlfs_store *s,
 	pthread_mutex_unlock(&d->lock);
 }
 
-int mlfs_digest_end(struct mlfs_digest *d, bool eof)
+int mlfs_digest_end(struct mlfs_digest *d, const struct mlfs_content *c,
+		    size_t first)
 {
-	bool waited = false;
+	bool eof = c != NULL, waited = false;
 	int st;
 
 	pthread_mutex_lock(&d->lock);
@@ -164,8 +168,9 @@ int mlfs_digest_end(struct mlfs_digest *d, bool eof)
 	 * may fill a gap). A sequential reader's request for the gap can
 	 * also still be queued in the kernel, not yet taken by any thread:
 	 * give it GAP_WAIT_MS, again after each read that ends meanwhile.
-	 * A reader that began elsewhere (nothing hashed yet, e.g. one that
-	 * reads a file's footer first) is not waited for.
+	 * Only for a gap the size of read-ahead: a reader that began
+	 * elsewhere (nothing hashed yet: one that reads a footer first) or
+	 * jumped (a header, then the end) is not waited for.
 	 */
 	while (eof && d->state == MLFS_DIGEST_TRACKING) {
 		unsigned long seen_progress = d->progress;
@@ -175,7 +180,8 @@ int mlfs_digest_end(struct mlfs_digest *d, bool eof)
 			pthread_cond_wait(&d->cond, &d->lock);
 			continue;
 		}
-		if (!d->next || waited)
+		if (!d->next || waited || d->next > first ||
+		    c->offs[first] - c->offs[d->next] > GAP_WAIT_MAX)
 			break;
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_nsec += GAP_WAIT_MS * 1000000L;
