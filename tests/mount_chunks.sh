@@ -80,4 +80,12 @@ check "dd bs=1M of r.bin after dropping caches" \
 check "no read errors in the log" bash -c "! grep -q \"read '\" '$S/mount.log'"
 
 check "umount" "$MLFS" umount "$mnt"
+# the daemon exits after the unmount (under ASan, after its leak check)
+for _ in $(seq 50); do
+	pgrep -f -- "mount.* $mnt\$" >/dev/null || break
+	sleep 0.1
+done
+check "daemon exited" bash -c "! pgrep -f -- 'mount.* $mnt\$'"
+check "no sanitizer report in the daemon log" \
+	bash -c "! grep -q Sanitizer '$S/mount.log'"
 summary

@@ -112,4 +112,12 @@ check "m@<full id>/big.bin is version 1's" \
 	cmp "$M/m@$c1/big.bin" "$W/v1/big.bin"
 
 check "umount" "$MLFS" umount "$mnt"
+# the daemon exits after the unmount (under ASan, after its leak check)
+for _ in $(seq 50); do
+	pgrep -f -- "mount.* $mnt\$" >/dev/null || break
+	sleep 0.1
+done
+check "daemon exited" bash -c "! pgrep -f -- 'mount.* $mnt\$'"
+check "no sanitizer report in the daemon log" \
+	bash -c "! grep -q Sanitizer '$S/mount.log'"
 summary

@@ -77,4 +77,12 @@ expect_exit 0 asnobody "$MLFS" umount "$U/mnt"
 check "unmounted" bash -c "! grep -q ' $U/mnt fuse' /proc/mounts"
 check "no error in the daemon log" \
 	bash -c "! grep -qi 'error\|failed' '$U/store/mount.log'"
+# the daemon exits after the unmount (under ASan, after its leak check)
+for _ in $(seq 50); do
+	pgrep -f -- "mount.* $U/mnt\$" >/dev/null || break
+	sleep 0.1
+done
+check "daemon exited" bash -c "! pgrep -f -- 'mount.* $U/mnt\$'"
+check "no sanitizer report in the daemon log" \
+	bash -c "! grep -q Sanitizer '$U/store/mount.log'"
 summary

@@ -145,4 +145,12 @@ expect_exit 1 "$MLFS" --store "$S2" mount "$mnt"
 expect_err "older format.*mlfs upgrade" \
 	"older schema: the message names mlfs upgrade"
 check "nothing mounted" bash -c "! mountpoint -q '$mnt'"
+# the daemon exits after the unmount (under ASan, after its leak check)
+for _ in $(seq 50); do
+	pgrep -f -- "mount.* $mnt\$" >/dev/null || break
+	sleep 0.1
+done
+check "daemon exited" bash -c "! pgrep -f -- 'mount.* $mnt\$'"
+check "no sanitizer report in the daemon log" \
+	bash -c "! grep -q Sanitizer '$S/mount.log'"
 summary
