@@ -620,7 +620,7 @@ for f in models/a.bin small/f599; do
 	safe_cat "db cut mid-page" $drepo@v1/$f "$V1/$f"
 done
 expect_exit 1 "$MLFS" fsck --store "$D"
-cat "$OUT_F" "$ERR_F" | grep -q "mlfs.db is not a whole number of 4096-byte pages" &&
+cat "$OUT_F" "$ERR_F" | grep -q "mlfs.db is not a whole number of pages" &&
 	ok "db cut mid-page: fsck says mlfs.db is not whole pages" ||
 	{ fail "db cut mid-page: fsck does not say what is wrong"; show_last; }
 db_restore
