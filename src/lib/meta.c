@@ -7,12 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/fs.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -94,6 +92,10 @@ static const char *const stmt_sql[ST_MAX] = {
 			 "ON r.id = l.repo_id WHERE l.repo_id = ?1 AND "
 			 "l.branch = ?2 AND l.time <= ?3 "
 			 "ORDER BY l.time DESC, l.id DESC LIMIT 1",
+	[ST_REFLOG_LIST] = "SELECT l.id, l.commit_id, l.time, l.mac, r.ns, "
+			   "r.name, l.branch FROM reflog l JOIN repos r "
+			   "ON r.id = l.repo_id WHERE l.repo_id = ?1 "
+			   "ORDER BY l.id",
 	[ST_AUDIT_ADD] = "INSERT INTO audit(time, user, command, detail) "
 			 "VALUES (?1, ?2, ?3, ?4)",
 	[ST_CHUNK_EACH] = "SELECT id, pack_id, offset, stored_len, raw_len, "
@@ -243,18 +245,17 @@ static bool wal_setup_failed(int rc)
 	}
 }
 
-static bool is_immutable(const char *path, int oflags)
+/* chattr +i? Asked with statx, not an ioctl on a descriptor: closing a
+ * descriptor of mlfs.db would drop the POSIX locks this process's other
+ * connections hold on it. */
+static bool is_immutable(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | oflags);
-	int attr = 0;
-	bool r;
+	struct statx stx;
 
-	if (fd < 0)
+	if (statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &stx) < 0)
 		return false;
-	r = ioctl(fd, FS_IOC_GETFLAGS, &attr) == 0 &&
-	    (attr & FS_IMMUTABLE_FL);
-	close(fd);
-	return r;
+	return (stx.stx_attributes_mask & STATX_ATTR_IMMUTABLE) &&
+	       (stx.stx_attributes & STATX_ATTR_IMMUTABLE);
 }
 
 /* May a reader that could not set up the WAL index read the database
@@ -287,7 +288,7 @@ static int ro_fallback(const char *path, int sys_errno)
 		*slash = '\0';
 	else
 		strcpy(dir, ".");
-	if (is_immutable(path, 0) || is_immutable(dir, O_DIRECTORY))
+	if (is_immutable(path) || is_immutable(dir))
 		return 0;
 	if (sys_errno == ENOSPC || sys_errno == EDQUOT)
 		return 0;
