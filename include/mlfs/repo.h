@@ -91,6 +91,25 @@ MLFS_MUST_CHECK int mlfs_ref_create(struct mlfs_store *s, int64_t repo_id,
 MLFS_MUST_CHECK int mlfs_ref_delete(struct mlfs_store *s, int64_t repo_id,
 				    enum mlfs_ref_kind kind, const char *name);
 
+/* One change of a branch head, from the branch history. */
+struct mlfs_reflog_entry {
+	int64_t row;                      /* order of the changes */
+	char branch[MLFS_NAME_MAX + 1];
+	struct mlfs_id commit;            /* zero when deleted */
+	bool deleted;                     /* the branch was deleted */
+	int64_t time;                     /* seconds since the epoch */
+	/* The entry fails its check value: no field but row and branch may
+	 * be used. */
+	bool damaged;
+};
+
+/* The history of every branch of @repo_id, oldest first (for fsck).
+ * *out malloc'd (caller frees). Returns 0, -ENOMEM, -EBADMSG (the table
+ * cannot be read). */
+MLFS_MUST_CHECK int mlfs_reflog_list(struct mlfs_store *s, int64_t repo_id,
+				     struct mlfs_reflog_entry **out,
+				     size_t *n);
+
 /* How a reference resolved. */
 struct mlfs_resolved {
 	struct mlfs_repo repo;

@@ -146,6 +146,13 @@ MLFS_MUST_CHECK int mlfs_meta_reflog_at(struct mlfs_meta *m,
 					int64_t repo_id, const char *branch,
 					int64_t when, struct mlfs_id *commit);
 
+/* Every history entry of @repo_id's branches, oldest first; entries
+ * that fail their check value come back with ->damaged set. */
+MLFS_MUST_CHECK int mlfs_meta_reflog_list(struct mlfs_meta *m,
+					  int64_t repo_id,
+					  struct mlfs_reflog_entry **out,
+					  size_t *n);
+
 MLFS_MUST_CHECK int mlfs_meta_audit_add(struct mlfs_meta *m, int64_t now,
 					const char *user, const char *cmd,
 					const char *detail);

@@ -554,6 +554,53 @@ damaged:
 	return -EIO;
 }
 
+/* Columns as read_reflog's, then the branch name. */
+static int read_reflog_row(sqlite3_stmt *st, void *ctx, void *e)
+{
+	struct mlfs_reflog_entry *le = e;
+	int r;
+
+	le->row = sqlite3_column_int64(st, 0);
+	le->time = sqlite3_column_int64(st, 2);
+	r = meta_col_text(st, 6, le->branch, sizeof(le->branch));
+	if (r < 0)
+		return r;
+	r = read_reflog(ctx, st, le->branch, &le->commit);
+	le->deleted = r == -ENOENT;
+	if (r == -EIO) {
+		le->damaged = true;
+		mlfs_error_clear();
+	} else if (r < 0 && r != -ENOENT) {
+		return r;
+	}
+	return 0;
+}
+
+int mlfs_meta_reflog_list(struct mlfs_meta *m, int64_t repo_id,
+			  struct mlfs_reflog_entry **out, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	void *v = NULL;
+	int r;
+
+	*n = 0;
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_REFLOG_LIST, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, repo_id);
+		r = meta_collect(st, sizeof(struct mlfs_reflog_entry),
+				 read_reflog_row, m, &v, n);
+	}
+	mlfs_meta_unlock(m);
+	if (r < 0) {
+		free(v);
+		*n = 0;
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
 int mlfs_meta_reflog_at(struct mlfs_meta *m, int64_t repo_id,
 			const char *branch, int64_t when,
 			struct mlfs_id *commit)

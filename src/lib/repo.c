@@ -91,6 +91,12 @@ int mlfs_ref_list(struct mlfs_store *s, int64_t repo_id, int kind,
 	return mlfs_meta_ref_list(s->meta, repo_id, kind, out, n);
 }
 
+int mlfs_reflog_list(struct mlfs_store *s, int64_t repo_id,
+		     struct mlfs_reflog_entry **out, size_t *n)
+{
+	return mlfs_meta_reflog_list(s->meta, repo_id, out, n);
+}
+
 int mlfs_ref_get(struct mlfs_store *s, int64_t repo_id,
 		 enum mlfs_ref_kind kind, const char *name,
 		 struct mlfs_id *commit)
