@@ -48,6 +48,21 @@ expect_out '^t/r.*\(damaged\)' "repos lists the damaged repository"
 expect_err "1 repository is damaged" "repos says so and exits 1"
 sqlite3 "$S/mlfs.db" "UPDATE repos SET default_branch = 'main'"
 
+# Branch history: fsck checks every entry and that the newest is the head.
+# (Put v1 back where it was first: reflog entry 1 is main's first head.)
+sqlite3 "$S/mlfs.db" "UPDATE refs SET commit_id = (SELECT commit_id FROM
+	reflog WHERE id = 1) WHERE name = 'v1'"
+expect_exit 0 "$MLFS" fsck --store "$S"
+last_main="(SELECT max(id) FROM reflog WHERE branch = 'main')"
+sqlite3 "$S/mlfs.db" "UPDATE reflog SET time = time - 5 WHERE id = $last_main"
+expect_exit 1 "$MLFS" fsck --store "$S"
+expect_out "history main .*entry [0-9]+ does not match its check value" "fsck names a changed history entry"
+expect_exit 1 "$MLFS" cat --store "$S" "t/r@{2999-01-01}/a"
+expect_err "history of branch 'main', entry" "@{date} over a changed entry fails naming it"
+sqlite3 "$S/mlfs.db" "DELETE FROM reflog WHERE id = (SELECT max(id) FROM reflog WHERE branch = 'dev')"
+expect_exit 1 "$MLFS" fsck --store "$S"
+expect_out "history dev .*newest entry is not the branch head" "fsck notices a dropped newest entry"
+
 # A schema-1 store: what mlfs 0.1 wrote (no check values).
 S1=$(new_store)
 echo one >"$W/src/a"

@@ -462,6 +462,60 @@ static int check_refs(struct fsck *f, struct repo_walk *w,
 	return 0;
 }
 
+/* The branch history: every entry's check value, the commits entries
+ * name, and that each branch's newest entry is its head (a dropped
+ * newest entry would make "@{date}" answer with an older head). */
+static int check_history(struct fsck *f, struct repo_walk *w,
+			 const struct mlfs_repo *repo,
+			 const struct mlfs_ref *refs, size_t nref)
+{
+	struct mlfs_reflog_entry *v = NULL;
+	size_t n = 0;
+	int r;
+
+	mlfs_error_clear();
+	r = mlfs_reflog_list(f->s, repo->id, &v, &n);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return fsck_problem(f, "database", NULL, AT_REPO, "cannot "
+				    "list the branch history: %s",
+				    fsck_db_why(NULL, r)) < 0 ? -ENOMEM : 0;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (v[i].damaged) {
+			if (fsck_problem(f, "history", v[i].branch, AT_REPO,
+					 "entry %lld does not match its check "
+					 "value (damaged database)",
+					 (long long)v[i].row) < 0)
+				r = -ENOMEM;
+		} else if (!v[i].deleted) {
+			r = check_outside(f, w, &v[i].commit, repo->id,
+					  "history", v[i].branch, "an entry's");
+		}
+	}
+	for (size_t k = 0; r == 0 && k < nref; k++) {
+		const struct mlfs_reflog_entry *last = NULL;
+
+		if (refs[k].kind != MLFS_REF_BRANCH || refs[k].damaged)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(v[i].branch, refs[k].name))
+				last = &v[i];
+		if (last && last->damaged)
+			continue; /* reported above */
+		if (!last || last->deleted ||
+		    mlfs_id_cmp(&last->commit, &refs[k].commit)) {
+			if (fsck_problem(f, "history", refs[k].name, AT_REPO,
+					 "its newest entry is not the branch "
+					 "head (entries missing: damaged "
+					 "database)") < 0)
+				r = -ENOMEM;
+		}
+	}
+	free(v);
+	return r;
+}
+
 /* Check version @j of @w: its row, its parent link and its tree. */
 static int check_version(struct fsck *f, struct repo_walk *w,
 			 const struct mlfs_repo *repo, size_t j)
@@ -597,6 +651,8 @@ static int check_repo(struct fsck *f, const struct mlfs_repo *repo)
 		goto out;
 	label_commits(&w, refs, nref);
 	r = check_refs(f, &w, repo, refs, nref);
+	if (r == 0)
+		r = check_history(f, &w, repo, refs, nref);
 	for (size_t k = 0; r == 0 && k < w.norder; k++)
 		r = check_version(f, &w, repo, w.order[k]);
 out:

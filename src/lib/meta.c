@@ -90,8 +90,7 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_REFLOG_AT] = "SELECT l.id, l.commit_id, l.time, l.mac, r.ns, "
 			 "r.name FROM reflog l JOIN repos r "
 			 "ON r.id = l.repo_id WHERE l.repo_id = ?1 AND "
-			 "l.branch = ?2 AND l.time <= ?3 "
-			 "ORDER BY l.time DESC, l.id DESC LIMIT 1",
+			 "l.branch = ?2 ORDER BY l.id DESC",
 	[ST_REFLOG_LIST] = "SELECT l.id, l.commit_id, l.time, l.mac, r.ns, "
 			   "r.name, l.branch FROM reflog l JOIN repos r "
 			   "ON r.id = l.repo_id WHERE l.repo_id = ?1 "

@@ -614,13 +614,27 @@ int mlfs_meta_reflog_at(struct mlfs_meta *m, int64_t repo_id,
 		goto out;
 	sqlite3_bind_int64(st, 1, repo_id);
 	sqlite3_bind_text(st, 2, branch, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, when);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		r = read_reflog(m, st, branch, commit);
-	} else {
-		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
+	/* Newest change first, as git walks a reflog: the answer is the
+	 * first entry made at or before @when. Every newer entry is
+	 * verified on the way, because only its (checked) time says it is
+	 * not the answer: a time moved forward by damage would otherwise
+	 * make an older head the answer. */
+	r = -ENOENT;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct mlfs_id c;
+
+		r = read_reflog(m, st, branch, &c);
+		if (r == -EIO || r == -EBADMSG)
+			break;
+		if (sqlite3_column_int64(st, 2) <= when) {
+			if (r == 0)
+				*commit = c;
+			break;
+		}
+		r = -ENOENT;
 	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = mlfs_meta_errno(rc);
 	meta_done(st);
 out:
 	mlfs_meta_unlock(m);

@@ -342,6 +342,24 @@ static void test_verify_history_entry_change_is_eio(void **state)
 	assert_int_equal(resolve(f, "t/m"), 0);
 }
 
+/* A newer entry whose time was moved past the date asked for would make
+ * an older head the answer: every newer entry is verified on the way. */
+static void test_verify_history_time_moved_forward_is_eio(void **state)
+{
+	struct fixture *f = *state;
+	struct mlfs_import_opts o = { .message = "second", .author = "t",
+				      .threads = 1 };
+	struct mlfs_import_stats st;
+
+	write_file(f->src, "a.txt", "AAAA\n");
+	assert_int_equal(mlfs_import(f->s, f->src, "t", "m", &o, &st), 0);
+	assert_int_equal(resolve(f, "t/m@{2999-01-01}"), 0);
+	damage(f, "UPDATE reflog SET time = 32503680000 WHERE id = "
+		  "(SELECT max(id) FROM reflog)", NULL, NULL);
+	assert_int_equal(resolve(f, "t/m@{2999-01-01}"), -EIO);
+	expect_detail("history of branch 'main'");
+}
+
 /* A repository renamed in place: its commits no longer recompute. */
 static void test_verify_renamed_repo_is_eio(void **state)
 {
@@ -425,6 +443,7 @@ int main(void)
 		T(test_verify_commit_time_and_tree_change_is_eio),
 		T(test_verify_moved_tag_is_eio),
 		T(test_verify_history_entry_change_is_eio),
+		T(test_verify_history_time_moved_forward_is_eio),
 		T(test_verify_renamed_repo_is_eio),
 		T(test_verify_schema1_store_is_estale_then_upgrades),
 		T(test_verify_upgrade_leaves_damage_unsealed),
