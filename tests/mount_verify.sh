@@ -7,6 +7,7 @@
 #    sequential reader gets EIO on the read that reaches EOF, the log
 #    names the file, and the file cannot be opened again;
 #  - a tree blob with one byte changed: its directory lists as EIO;
+#  - a commit row with its message changed: its version looks up as EIO;
 #  - a store whose schema is older: mount refuses and names mlfs upgrade.
 . "$(dirname "$0")/lib.sh"
 
@@ -24,6 +25,10 @@ echo "inner file" >"$W/tree/sub/inner.txt"
 echo "outer file" >"$W/tree/outer.txt"
 check "import swap" mlfs import -q "$W/swap" t/swap
 check "import tree" mlfs import -q "$W/tree" t/tree
+mkdir -p "$W/msg"
+echo "a file of a version whose commit is damaged" >"$W/msg/f.txt"
+cmsg=$(mlfs import -q -m "the message" "$W/msg" t/msg | tail -n1)
+check "import msg" is_hex32 "$cmsg"
 
 # swap the chunk lists of a.bin and b.bin, and seal each row again
 run "$PY" - "$S" $((8 << 20)) <<'EOF'
@@ -85,6 +90,17 @@ EOF
 out=$(cat "$OUT_F")
 check "tree of sub/ changed ($out)" test "$out" = 1
 
+# the commit of t/msg says something else now
+run "$PY" -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1] + "/mlfs.db")
+n = db.execute("UPDATE commits SET message = ? WHERE message = ?",
+               ("another message", "the message")).rowcount
+db.commit()
+print(n)' "$S"
+out=$(cat "$OUT_F")
+check "commit of t/msg changed ($out)" test "$out" = 1
+
 check "mount" mlfs mount "$mnt"
 M=$mnt/t
 
@@ -131,6 +147,17 @@ check "the log names the directory and the tree" \
 	grep -q "'t/tree/sub'.*Input/output error: .*tree" "$S/mount.log"
 check "the rest of the version reads fine" \
 	cmp "$M/tree/outer.txt" "$W/tree/outer.txt"
+
+# ---- the damaged commit: the version's name does not resolve to it
+for name in msg "msg@$cmsg"; do
+	run cat "$M/$name/f.txt"
+	rc=$RC
+	expect_err "Input/output error" "cat $name/f.txt: EIO"
+	check "cat $name/f.txt exits non-zero ($rc)" test "$rc" -ne 0
+done
+check "the log names the version and the commit" \
+	grep -q "lookup 't/msg.*Input/output error: commit $cmsg" \
+	"$S/mount.log"
 check "umount" "$MLFS" umount "$mnt"
 
 # ---- an older schema: the mount never migrates; it says what to run
