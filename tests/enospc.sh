@@ -5,8 +5,9 @@
 # versions byte-identical) and the failed import's pack files are removed
 # (no pack file that no chunk row references). Imports that hit the wall
 # at different points (pack data, pack fsync, the database) behave the
-# same. On a 100 % full disk reading commands still work: cat, export (to
-# another disk), ls, log, fsck; writing ones fail with "no space left".
+# same. An export onto the full file system removes its partial file. On
+# a 100 % full disk reading commands still work: cat, export (to another
+# disk), ls, log, fsck; writing ones fail with "no space left".
 # Needs root (mount -o loop); the file system is unmounted in the EXIT trap.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -118,6 +119,22 @@ echo "   imports near the wall: $committed committed, $refused refused (no space
 [ "$refused" -ge 1 ] && ok "imports near the wall were refused with 'no space left on device'" ||
 	fail "no import near the wall ran out of space"
 intact "after the imports near the wall"
+
+# --- an export onto a file system that fills up --------------------------------
+# 200 KiB free: the directory and the file are created, the 2 MiB of
+# model.bin do not fit. The partial file is removed, and the message says
+# so (the store is on the same file system here; it only reads).
+avail=$(($(stat -f -c '%a*%S' "$mnt") / 1024))
+fallocate -l $(((avail - 200) * 1024)) "$mnt/filler" 2>/dev/null ||
+	dd if=/dev/zero of="$mnt/filler" bs=1K count=$((avail - 200)) status=none 2>/dev/null
+expect_exit 1 "$MLFS" export --store "$S" m/r@v1 "$mnt/exp"
+expect_err "^mlfs: export of 'm/r@v1' failed: No space left on device \\(cannot write '$mnt/exp/model\\.bin'\\)" \
+	"export onto a full disk names the file it could not write"
+expect_err "^mlfs: removed the partial file '$mnt/exp/model\\.bin'" "export says it removed the partial file"
+[ ! -e "$mnt/exp/model.bin" ] && ok "no partial model.bin left on the full disk" ||
+	fail "a partial model.bin was left behind"
+rm -rf "$mnt/exp" "$mnt/filler"
+sync
 
 # --- a 100 % full disk: reading commands work, writing ones say why -------
 # A writer closes last, as after an import: SQLite then removes the WAL
