@@ -369,6 +369,8 @@ check "found the daemon ($pid)" test -n "$pid"
 [ -n "$pid" ] && kill -9 "$pid"
 sleep 0.3
 check "dead mount is not usable" bash -c "! stat '$mnt/test' 2>/dev/null"
+check "dead mount: Transport endpoint is not connected" \
+	bash -c "stat '$mnt' 2>&1 | grep -q 'Transport endpoint is not connected'"
 out=$(mlfs mount "$mnt" 2>&1)
 check "mount on a dead mount is refused" test $? -eq 1
 mlfs umount "$mnt"
