@@ -151,6 +151,43 @@ static void test_hash_id_is_canonical_xxh3_128(void **state)
 	free(p);
 }
 
+/* Ids are part of the format: whichever SIMD path hash.c takes (the
+ * run-time dispatch on x86-64), one-shot, streaming and multi-part
+ * hashing must equal libxxhash's portable entry point at every size
+ * class XXH3 treats differently. */
+static void test_hash_all_paths_match_portable_xxh3(void **state)
+{
+	static const size_t lens[] = { 0, 1, 3, 4, 8, 9, 16, 17, 128, 129,
+				       240, 241, 1023, 1024, 65543,
+				       1u << 20 };
+	struct mlfs_hash_key k;
+	uint8_t *p = pattern(1u << 20);
+
+	(void)state;
+	fill_key(&k, 9);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t n = lens[i], half = n / 3;
+		struct mlfs_id one, streamed, parts;
+		struct mlfs_span sp[2] = { { p, half }, { p + half, n - half } };
+		struct mlfs_hasher h = { 0 };
+		XXH128_canonical_t c;
+
+		XXH128_canonicalFromHash(&c, XXH3_128bits_withSecret(p, n,
+					 k.secret, sizeof(k.secret)));
+		mlfs_hash(&k, p, n, &one);
+		assert_int_equal(mlfs_hasher_init(&h, &k), 0);
+		mlfs_hasher_update(&h, p, half);
+		mlfs_hasher_update(&h, p + half, n - half);
+		mlfs_hasher_final(&h, &streamed);
+		mlfs_hasher_release(&h);
+		mlfs_hash_parts(&k, sp, 2, &parts);
+		assert_memory_equal(one.b, c.digest, MLFS_ID_LEN);
+		assert_memory_equal(streamed.b, c.digest, MLFS_ID_LEN);
+		assert_memory_equal(parts.b, c.digest, MLFS_ID_LEN);
+	}
+	free(p);
+}
+
 static void test_hash_hex_round_trip(void **state)
 {
 	struct mlfs_id id, back;
@@ -220,6 +257,7 @@ int main(void)
 		cmocka_unit_test(test_hash_streaming_equals_one_shot),
 		cmocka_unit_test(test_hash_release_accepts_zeroed_hasher),
 		cmocka_unit_test(test_hash_id_is_canonical_xxh3_128),
+		cmocka_unit_test(test_hash_all_paths_match_portable_xxh3),
 		cmocka_unit_test(test_hash_hex_round_trip),
 		cmocka_unit_test(test_hash_from_hex_rejects_bad_input),
 		cmocka_unit_test(test_hash_id_cmp_orders_like_hex),
