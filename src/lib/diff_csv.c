@@ -638,7 +638,7 @@ int csv_diff_runs(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 			snprintf(x->err, sizeof(x->err), "no header row");
 			e = -EBADMSG;
 		}
-		if (e == -EBADMSG) {
+		if (e == -EBADMSG || e == -E2BIG) {
 			snprintf(out->err, sizeof(out->err), "%s version: %s",
 				 side ? "new" : "old", x->err);
 			goto out;
@@ -675,7 +675,7 @@ int csv_diff_runs(const struct mlfs_diff_src *a, const struct mlfs_diff_src *b,
 	e = csv_scan_side(x, 0, st);
 	if (e == 0)
 		e = csv_scan_side(x, 1, st);
-	if (e == -EBADMSG)
+	if (e == -EBADMSG || e == -E2BIG)
 		memcpy(out->err, x->err, sizeof(out->err) < sizeof(x->err) ?
 		       sizeof(out->err) : sizeof(x->err));
 	if (e < 0)

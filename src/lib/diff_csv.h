@@ -95,8 +95,9 @@ int csv_rd_init(struct rd *r, const struct mlfs_diff_src *src, char delim,
 void csv_rd_release(struct rd *r);
 /*
  * Read one record (RFC 4180 quoting; lenient about stray quotes in
- * unquoted fields). Returns 1, 0 at EOF, -EBADMSG (unclosed quote,
- * record over RECORD_MAX, too many fields: @err says which line), -errno.
+ * unquoted fields). Returns 1, 0 at EOF, -EBADMSG (unclosed quote),
+ * -E2BIG (record over RECORD_MAX or FIELDS_MAX), @err saying which line,
+ * -errno.
  */
 int csv_rd_next(struct rd *r, char *err, size_t errlen);
 /* Field @i of the current record ("" past the last one); not terminated,
@@ -115,7 +116,7 @@ void csv_hash_fields(const struct rd *r, const size_t *cols, size_t n,
 		     const struct mlfs_hash_key *key, XXH3_state_t *st,
 		     uint64_t out[2]);
 /* Stream one side into partition records (row hashes keyed with
- * @x->hkey), counting rows and ragged rows in @x->res. Returns 0, -EBADMSG
+ * @x->hkey), counting rows and ragged rows in @x->res. Returns 0, -EBADMSG or -E2BIG
  * (@x->err says why), -errno. */
 int csv_scan_side(struct csv *x, int side, XXH3_state_t *st);
 /* mlfs_csv_diff with runs of @run_max records (tests force spills). */

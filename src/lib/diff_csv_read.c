@@ -182,10 +182,10 @@ int csv_rd_next(struct rd *r, char *err, size_t errlen)
 toolong:
 	if (e == -ENOMEM)
 		return e;
-	snprintf(err, errlen, "record starting on line %" PRIu64 " is over %u "
-		 "bytes or %u fields (unclosed quote?)", r->rec_line,
-		 RECORD_MAX, FIELDS_MAX);
-	return -EBADMSG;
+	snprintf(err, errlen, "record starting on line %" PRIu64 " too large "
+		 "to diff (limit %u bytes, %u fields; an unclosed quote?)",
+		 r->rec_line, RECORD_MAX, FIELDS_MAX);
+	return -E2BIG;
 }
 
 /* ---- records ------------------------------------------------------ */
@@ -279,7 +279,7 @@ int csv_scan_side(struct csv *x, int side, XXH3_state_t *st)
 			break;
 		e = 1;
 	}
-	if (e == -EBADMSG) {
+	if (e == -EBADMSG || e == -E2BIG) {
 		char tmp[sizeof(x->err)];
 
 		snprintf(tmp, sizeof(tmp), "%s version: %.180s",

@@ -455,6 +455,41 @@ static void test_csv_text_escapes_control_bytes_in_fields(void **state)
 	mlfs_diff_out_release(&out);
 }
 
+/* A record of more than 65536 fields is over the reader's cap: -E2BIG,
+ * 'too large to diff', and the binary summary through the driver. */
+static void test_csv_record_over_the_cap_is_e2big(void **state)
+{
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(mlfs_buf_append(&b, "a\n", 2), 0);
+	for (int i = 0; i < 70000; i++)
+		assert_int_equal(mlfs_buf_append(&b, ",", 1), 0);
+	assert_int_equal(mlfs_buf_append(&b, "\n", 2), 0);
+	assert_int_equal(run("d.csv", "a\n", (char *)b.data, NULL, &r, &out),
+			 -E2BIG);
+	assert_string_equal(out.err, "new version: record starting on line 2 "
+			    "too large to diff (limit 16777216 bytes, 65536 "
+			    "fields; an unclosed quote?)");
+	mlfs_diff_out_release(&out);
+	{
+		struct mlfs_diff_src sa = { "d.csv", 2, (const uint8_t *)"a\n",
+					    NULL, NULL };
+		struct mlfs_diff_src sb = { "d.csv", b.len - 1, b.data, NULL,
+					    NULL };
+		struct mlfs_diff_content_opts o = { .max_examples = 5 };
+
+		memset(&out, 0, sizeof(out));
+		assert_int_equal(mlfs_diff_content(&sa, &sb, &o, &out), 0);
+		assert_string_equal(out.format, "binary");
+		assert_non_null(strstr(out.err, "too large to diff"));
+		mlfs_diff_out_release(&out);
+	}
+	mlfs_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_csv_duplicate_column_names_pair_by_occurrence),
 		cmocka_unit_test(test_csv_spilled_runs_match_the_in_memory_result),
 		cmocka_unit_test(test_csv_text_escapes_control_bytes_in_fields),
+		cmocka_unit_test(test_csv_record_over_the_cap_is_e2big),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
