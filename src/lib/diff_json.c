@@ -222,6 +222,7 @@ struct kidx {
 	const struct mlfs_json *doc;
 	uint32_t *at;
 	size_t n;
+	bool dups; /* some key appears twice */
 };
 
 static int key_cmp(struct mlfs_jv a, struct mlfs_jv b)
@@ -255,8 +256,13 @@ static int kidx_build(struct mlfs_jv obj, struct kidx *k)
 	if (k->n > 1)
 		qsort_r(k->at, k->n, sizeof(*k->at), kidx_cmp,
 			(void *)k->doc);
+	k->dups = false;
+	for (size_t i = 1; i < k->n && !k->dups; i++)
+		k->dups = !key_cmp((struct mlfs_jv){ k->doc, k->at[i - 1] },
+				   (struct mlfs_jv){ k->doc, k->at[i] });
 	return 0;
 }
+
 
 /* The member of @k whose key is @key's (the last duplicate), or none. */
 static struct mlfs_jv kidx_find(const struct kidx *k, struct mlfs_jv key)
@@ -276,6 +282,12 @@ static struct mlfs_jv kidx_find(const struct kidx *k, struct mlfs_jv key)
 	if (lo && key_cmp((struct mlfs_jv){ k->doc, k->at[lo - 1] }, key) == 0)
 		return (struct mlfs_jv){ k->doc, k->at[lo - 1] };
 	return (struct mlfs_jv){ NULL, 0 };
+}
+
+/* Whether member @c of the indexed object is the last of its key. */
+static bool kidx_last(const struct kidx *k, struct mlfs_jv c)
+{
+	return !k->dups || kidx_find(k, c).at == c.at;
 }
 
 /* Scalars (and an empty container against one of its own type). */
@@ -423,7 +435,7 @@ static void jd_walk(struct jd *d, struct mlfs_jv a, struct mlfs_jv b);
 
 static void jd_objects(struct jd *d, struct mlfs_jv a, struct mlfs_jv b)
 {
-	struct kidx ka = { NULL, NULL, 0 }, kb = { NULL, NULL, 0 };
+	struct kidx ka = { NULL, NULL, 0, false }, kb = { NULL, NULL, 0, false };
 	size_t mark = d->path.len, n, kl;
 	struct mlfs_jv c;
 	const char *k;
@@ -437,7 +449,7 @@ static void jd_objects(struct jd *d, struct mlfs_jv a, struct mlfs_jv b)
 		struct mlfs_jv bv;
 
 		/* A duplicate key: only the last occurrence counts. */
-		if (kidx_find(&ka, c).at != c.at)
+		if (!kidx_last(&ka, c))
 			continue;
 		bv = kidx_find(&kb, c);
 		k = mlfs_jv_key(c, &kl);
@@ -451,7 +463,7 @@ static void jd_objects(struct jd *d, struct mlfs_jv a, struct mlfs_jv b)
 	n = mlfs_jv_count(b);
 	c = mlfs_jv_first(b);
 	for (size_t i = 0; i < n && !d->err; i++, c = mlfs_jv_next(c)) {
-		if (kidx_find(&kb, c).at != c.at || kidx_find(&ka, c).doc)
+		if (!kidx_last(&kb, c) || kidx_find(&ka, c).doc)
 			continue;
 		k = mlfs_jv_key(c, &kl);
 		path_push_key(d, k, kl);

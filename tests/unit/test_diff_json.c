@@ -401,6 +401,25 @@ static void test_json_diff_numbers_by_value_not_overflow(void **state)
 	mlfs_diff_out_release(&out);
 }
 
+/* Of duplicated keys only the last counts, on either side. */
+static void test_json_diff_duplicate_keys_last_wins(void **state)
+{
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(diff_str("{\"a\": 1, \"b\": 0, \"a\": 2}",
+				  "{\"b\": 0, \"a\": 2}", &out), 0);
+	assert_true(out.equal);
+	mlfs_diff_out_release(&out);
+	assert_int_equal(diff_str("{\"a\": 1, \"a\": 2}",
+				  "{\"a\": 2, \"c\": 3, \"a\": 1, \"c\": 4}", &out),
+			 0);
+	assert_int_equal(out.text.len, strlen("~ .a: 2 -> 1\n+ .c: 4\n"));
+	assert_memory_equal(out.text.data, "~ .a: 2 -> 1\n+ .c: 4\n",
+			    out.text.len);
+	mlfs_diff_out_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -421,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_json_diff_reports_a_value_at_the_depth_limit),
 		cmocka_unit_test(test_json_diff_matches_keys_in_any_order),
 		cmocka_unit_test(test_json_diff_numbers_by_value_not_overflow),
+		cmocka_unit_test(test_json_diff_duplicate_keys_last_wins),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
