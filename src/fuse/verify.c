@@ -20,8 +20,12 @@
 #include "mount.h"
 
 /* How long the read at EOF waits for a read of a gap that the kernel
- * may not have handed to any thread yet. */
-#define GAP_WAIT_MS 200
+ * may not have handed to any thread yet. Reads already running are
+ * always waited for; this is only for one not yet issued. 200 ms cost a
+ * cold 1 GiB dd 11 % in wall time; at 20 ms it is 5 %, and every one of
+ * 18 cold and 16 warm reads of a damaged 512 MiB file still failed at
+ * EOF. */
+#define GAP_WAIT_MS 20
 /* ... and only for a gap of up to this many bytes (read-ahead reaches
  * 16 MiB and more past the gap). */
 #define GAP_WAIT_MAX (64u << 20)
