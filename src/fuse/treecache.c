@@ -117,6 +117,18 @@ static void lru_unlink_locked(struct mlfs_tcache *tc, struct tentry *e)
 	e->lru_prev = e->lru_next = NULL;
 }
 
+/* An entry nobody references goes to the LRU's tail (newest). */
+static void lru_append_locked(struct mlfs_tcache *tc, struct tentry *e)
+{
+	e->lru_prev = tc->lru_tail;
+	e->lru_next = NULL;
+	if (tc->lru_tail)
+		tc->lru_tail->lru_next = e;
+	else
+		tc->lru_head = e;
+	tc->lru_tail = e;
+}
+
 static void unhash_locked(struct mlfs_tcache *tc, struct tentry *e)
 {
 	struct tentry **pp = &tc->b[bucket_of(&e->t->id, tc->nbuckets)];
@@ -228,14 +240,8 @@ static const struct mlfs_tree *insert(struct mlfs_tcache *tc,
 	tc->b[bucket_of(&t->id, tc->nbuckets)] = e;
 	tc->count++;
 	tc->bytes += e->bytes;
-	if (!refs) {
-		e->lru_prev = tc->lru_tail;
-		if (tc->lru_tail)
-			tc->lru_tail->lru_next = e;
-		else
-			tc->lru_head = e;
-		tc->lru_tail = e;
-	}
+	if (!refs)
+		lru_append_locked(tc, e);
 	evict_locked(tc, &dead);
 	pthread_mutex_unlock(&tc->lock);
 	free_dead(dead);
@@ -290,12 +296,7 @@ void mlfs_tcache_put(struct mlfs_tcache *tc, const struct mlfs_tree *t)
 	pthread_mutex_lock(&tc->lock);
 	e = find_locked(tc, &t->id);
 	if (e && e->t == t && e->refs && --e->refs == 0) {
-		e->lru_prev = tc->lru_tail;
-		if (tc->lru_tail)
-			tc->lru_tail->lru_next = e;
-		else
-			tc->lru_head = e;
-		tc->lru_tail = e;
+		lru_append_locked(tc, e);
 		evict_locked(tc, &dead);
 	}
 	pthread_mutex_unlock(&tc->lock);
