@@ -46,7 +46,7 @@ $(LIBMLFS): $(LIB_OBJ)
 $(MLFS): $(CLI_OBJ) $(LIBMLFS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBMLFS) $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBMLFS)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBMLFS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc/lib -o $@ $< $(LIBMLFS) $(ALL_LDFLAGS) \
 		$(LIBS) -lcmocka

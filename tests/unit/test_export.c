@@ -27,6 +27,7 @@
 #include "mlfs/store.h"
 #include "mlfs/tree.h"
 #include "store_impl.h"
+#include "testutil.h"
 
 #define FILE_LEN 50000u
 /* zeros, data, zeros, data, zeros: holes in the middle and at the end */
@@ -43,25 +44,6 @@ struct fixture {
 	uint8_t a[FILE_LEN], b[FILE_LEN];
 	uint8_t *sparse;
 };
-
-static int rm_fn(const char *path, const struct stat *st MLFS_UNUSED,
-		 int flag MLFS_UNUSED, struct FTW *ftw MLFS_UNUSED)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
-
-static void write_file(const char *dir, const char *name, const void *p,
-		       size_t len)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
 
 static uint8_t *read_all(const char *path, size_t *len)
 {
@@ -106,13 +88,13 @@ static int setup(void **state)
 	assert_int_equal(mkdir(f->src, 0755), 0);
 	fill_random(f->a, FILE_LEN, 1);
 	fill_random(f->b, FILE_LEN, 2);
-	write_file(f->src, "a.bin", f->a, FILE_LEN);
-	write_file(f->src, "b.bin", f->b, FILE_LEN);
+	testutil_write_file(f->src, "a.bin", f->a, FILE_LEN);
+	testutil_write_file(f->src, "b.bin", f->b, FILE_LEN);
 	f->sparse = calloc(1, SPARSE_LEN);
 	assert_non_null(f->sparse);
 	fill_random(f->sparse + (1u << 20) + 100, 9000, 3);
 	fill_random(f->sparse + (2u << 20), 4096, 4);
-	write_file(f->src, "sparse.bin", f->sparse, SPARSE_LEN);
+	testutil_write_file(f->src, "sparse.bin", f->sparse, SPARSE_LEN);
 	assert_int_equal(mlfs_store_init(f->dir, &io), 0);
 	assert_int_equal(mlfs_store_open(f->dir, 0, &f->s), 0);
 	assert_int_equal(mlfs_import(f->s, f->src, "t", "r", &o, &st), 0);
@@ -128,7 +110,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	mlfs_store_close(f->s);
-	(void)nftw(f->root, rm_fn, 16, FTW_DEPTH | FTW_PHYS);
+	testutil_rm_rf(f->root);
 	free(f->sparse);
 	free(f);
 	return 0;

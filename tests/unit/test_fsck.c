@@ -24,6 +24,7 @@
 #include "mlfs/repo.h"
 #include "mlfs/store.h"
 #include "mlfs/tree.h"
+#include "testutil.h"
 
 #define MAXP 8
 
@@ -57,25 +58,6 @@ static uint64_t splitmix(uint64_t *x)
 	return z ^ (z >> 31);
 }
 
-static int rm_fn(const char *path, const struct stat *st MLFS_UNUSED,
-		 int flag MLFS_UNUSED, struct FTW *ftw MLFS_UNUSED)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
-
-static void write_file(const char *dir, const char *name, const void *p,
-		       size_t len)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(p, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
 static void write_random(const char *dir, const char *name, size_t len,
 			 uint64_t seed)
 {
@@ -84,7 +66,7 @@ static void write_random(const char *dir, const char *name, size_t len,
 	assert_non_null(b);
 	for (size_t i = 0; i < len; i++)
 		b[i] = (uint8_t)splitmix(&seed);
-	write_file(dir, name, b, len);
+	testutil_write_file(dir, name, b, len);
 	free(b);
 }
 
@@ -129,11 +111,11 @@ static int setup(void **state)
 	write_random(d, "y.bin", 5000, 2);
 	assert_int_equal(mlfs_store_init(f->store_dir, NULL), 0);
 	assert_int_equal(mlfs_store_open(f->store_dir, 0, &f->s), 0);
-	write_file(f->src, "top.txt", "one\n", 4);
+	testutil_write_file(f->src, "top.txt", "one\n", 4);
 	import(f, NULL, &f->c1);
-	write_file(f->src, "top.txt", "two\n", 4);
+	testutil_write_file(f->src, "top.txt", "two\n", 4);
 	import(f, "v2", &f->c2);
-	write_file(f->src, "top.txt", "three\n", 6);
+	testutil_write_file(f->src, "top.txt", "three\n", 6);
 	import(f, NULL, &f->c3);
 	entry_id(f, &f->c1, "d", &f->d_tree);
 	entry_id(f, &f->c1, "d/x.bin", &f->x);
@@ -148,7 +130,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	mlfs_store_close(f->s);
-	(void)nftw(f->root, rm_fn, 16, FTW_DEPTH | FTW_PHYS);
+	testutil_rm_rf(f->root);
 	free(f);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include "mlfs/store.h"
 #include "mlfs/tree.h"
 #include "objid.h"
+#include "testutil.h"
 
 struct fixture {
 	char root[64];
@@ -38,31 +39,9 @@ struct fixture {
 	struct mlfs_id a, b;          /* digests of a.txt and b.txt */
 };
 
-static int rm_fn(const char *path, const struct stat *st MLFS_UNUSED,
-		 int flag MLFS_UNUSED, struct FTW *ftw MLFS_UNUSED)
-{
-	return remove(path) < 0 ? -1 : 0;
-}
-
 static void write_file(const char *dir, const char *name, const char *text)
 {
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static const char *tmp_base(void)
-{
-	const char *t = getenv("MLFS_TEST_TMPDIR");
-
-	if (t && *t)
-		return t;
-	return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	testutil_write_file(dir, name, text, strlen(text));
 }
 
 static void entry_id(struct fixture *f, const char *name, struct mlfs_id *id)
@@ -86,7 +65,7 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	snprintf(f->root, sizeof(f->root), "%.30s/mlfs-test-verify-XXXXXX",
-		 tmp_base());
+		 testutil_tmp_base());
 	assert_non_null(mkdtemp(f->root));
 	snprintf(f->store_dir, sizeof(f->store_dir), "%s/store", f->root);
 	snprintf(f->src, sizeof(f->src), "%s/src", f->root);
@@ -112,7 +91,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 
 	mlfs_store_close(f->s);
-	(void)nftw(f->root, rm_fn, 16, FTW_DEPTH | FTW_PHYS);
+	testutil_rm_rf(f->root);
 	free(f);
 	return 0;
 }
