@@ -4,10 +4,10 @@
  * resolves on lookup. Every node below a version is immutable (inode.c),
  * so entries, attributes and data get long kernel timeouts and
  * keep_cache; only names that can move (branches, tags, short ids)
- * expire quickly. Each
- * callback ends in one fuse_reply_* at its `out:` label. Here: lookups,
- * attributes, files, the read-only refusals and the mlfs_fuse_ops table;
- * listings are in dir.c, extended attributes in xattr.c.
+ * expire quickly. Each callback ends in one fuse_reply_* at its `out:`
+ * label. Here: lookups, attributes, the read-only refusals and the
+ * mlfs_fuse_ops table; open files are in read.c, listings in dir.c,
+ * extended attributes in xattr.c.
  */
 #define FUSE_USE_VERSION 312
 
@@ -359,242 +359,6 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_readlink(req, n->target);
 }
 
-/* ---- files ---- */
-
-static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct mlfs_fs *fs = fs_of(req);
-	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
-	struct mlfs_ofile *f = NULL;
-	int r;
-
-	if (!n) {
-		r = -ESTALE;
-		goto out;
-	}
-	if (n->type == MLFS_ENTRY_DIR) {
-		r = -EISDIR;
-		goto out;
-	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		r = -EROFS;
-		goto out;
-	}
-	if (n->type != MLFS_ENTRY_FILE) {
-		r = -EINVAL;
-		goto out;
-	}
-	pthread_mutex_lock(&fs->itable.lock);
-	r = n->digest_bad ? -EIO : 0;
-	pthread_mutex_unlock(&fs->itable.lock);
-	if (r < 0)
-		goto out; /* logged by the read that found it */
-	r = mlfs_ofile_open(&fs->itable, fs->store, n, &f);
-	if (r < 0) {
-		char path[1024];
-
-		mlfs_itable_path(&fs->itable, n, path, sizeof(path));
-		mlfs_fs_log(fs, "open '%s': %s%s%s", path, strerror(-r),
-			    *mlfs_error_detail() ? ": " : "",
-			    mlfs_error_detail());
-		r = r == -ENOENT || r == -EBADMSG ? -EIO : r;
-		goto out;
-	}
-	fi->fh = (uintptr_t)f;
-	/* this node's bytes can never change: a moved branch head is a new
-	 * node, so whatever the kernel cached stays right */
-	fi->keep_cache = 1;
-	fi->noflush = 1;
-out:
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else
-		fuse_reply_open(req, fi);
-}
-
-/* Log a failed read of @ino with what the library said. */
-static void log_read(struct mlfs_fs *fs, fuse_ino_t ino, const char *fmt,
-		     ...) __attribute__((format(printf, 3, 4)));
-static void log_read(struct mlfs_fs *fs, fuse_ino_t ino, const char *fmt,
-		     ...)
-{
-	char path[1024], what[512];
-	va_list ap;
-
-	/* the node is alive: this file is open */
-	mlfs_itable_path(&fs->itable, mlfs_itable_get(&fs->itable, ino),
-			 path, sizeof(path));
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	mlfs_fs_log(fs, "read '%s' %s", path, what);
-}
-
-/* The whole-file digest of @ino did not match: say so once, and make
- * later opens of the node fail too. */
-static void digest_bad(struct mlfs_fs *fs, fuse_ino_t ino,
-		       const struct mlfs_content *c)
-{
-	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
-	char hex[MLFS_ID_HEX_LEN + 1];
-	bool first;
-
-	pthread_mutex_lock(&fs->itable.lock);
-	first = n && !n->digest_bad;
-	if (n)
-		n->digest_bad = true;
-	pthread_mutex_unlock(&fs->itable.lock);
-	if (!first)
-		return;
-	mlfs_id_to_hex(&c->digest, hex);
-	log_read(fs, ino, "at EOF: the file's bytes do not match its digest "
-		 "%s (damaged database: wrong chunk list)", hex);
-}
-
-/*
- * Reply with the @n pieces of @iov. libfuse sends a reply with one
- * writev(2) of the pieces plus its header, and the kernel refuses more
- * than IOV_MAX: a read over more chunks than that (small chunks, 1 MiB
- * reads) is copied into one buffer instead.
- */
-static int reply_pieces(fuse_req_t req, const struct iovec *iov, size_t n)
-{
-	char *buf, *p;
-	size_t len = 0;
-	int r;
-
-	if (n < IOV_MAX)
-		return fuse_reply_iov(req, iov, (int)n);
-	for (size_t i = 0; i < n; i++)
-		len += iov[i].iov_len;
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		return fuse_reply_err(req, ENOMEM);
-	p = buf;
-	for (size_t i = 0; i < n; i++) {
-		memcpy(p, iov[i].iov_base, iov[i].iov_len);
-		p += iov[i].iov_len;
-	}
-	r = fuse_reply_buf(req, buf, len);
-	free(buf);
-	return r;
-}
-
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
-		    off_t off, struct fuse_file_info *fi)
-{
-	struct mlfs_fs *fs = fs_of(req);
-	struct mlfs_ofile *f = (struct mlfs_ofile *)(uintptr_t)fi->fh;
-	const struct mlfs_content *c = f->c;
-	const struct mlfs_chunk *stack_ch[64], **ch = stack_ch;
-	struct iovec stack_iov[64], *iov = stack_iov;
-	size_t nch = 0, first = 0, last, idx = 0;
-	uint64_t pos, end = 0;
-	bool eof = false, fed = false;
-	int r = 0, dg;
-
-	dg = mlfs_digest_begin(&f->dg);
-	if (dg == MLFS_DIGEST_BAD) {
-		r = -EIO; /* logged when it was found */
-		goto out;
-	}
-	if (off < 0) {
-		r = -EINVAL;
-		goto out;
-	}
-	pos = (uint64_t)off;
-	if (pos >= c->size || !size)
-		goto out; /* EOF: empty reply */
-	end = size < c->size - pos ? pos + size : c->size;
-	eof = end == c->size;
-	first = mlfs_content_chunk_index(c, pos);
-	last = mlfs_content_chunk_index(c, end - 1);
-	nch = last - first + 1;
-	if (nch > MLFS_ARRAY_SIZE(stack_ch)) {
-		ch = calloc(nch, sizeof(*ch));
-		iov = calloc(nch, sizeof(*iov));
-		if (!ch || !iov) {
-			nch = 0;
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	mlfs_ofile_readahead(fs->prefetch, f, pos, end, fs->readahead);
-	for (idx = 0; idx < nch; idx++) {
-		size_t i = first + idx;
-		uint64_t cs = c->offs[i], from, to;
-
-		r = mlfs_ofile_get_chunk(fs->store, f, i, &ch[idx]);
-		if (r < 0) {
-			char hex[MLFS_ID_HEX_LEN + 1];
-
-			mlfs_id_to_hex(&c->ids[i], hex);
-			log_read(fs, ino, "chunk %zu (%s) at offset %llu: "
-				 "%s%s%s", i, hex, (unsigned long long)cs,
-				 strerror(-r), *mlfs_error_detail() ? ": " : "",
-				 mlfs_error_detail());
-			r = -EIO; /* never hand out wrong or partial bytes */
-			goto out;
-		}
-		from = pos > cs ? pos - cs : 0;
-		to = (end < c->offs[i + 1] ? end : c->offs[i + 1]) - cs;
-		if (ch[idx]->len != c->offs[i + 1] - cs) {
-			idx++;
-			log_read(fs, ino, "chunk %zu: %u bytes where the chunk "
-				 "list says %llu", i, ch[idx - 1]->len,
-				 (unsigned long long)(c->offs[i + 1] - cs));
-			r = -EIO;
-			goto out;
-		}
-		iov[idx].iov_base = (void *)(ch[idx]->data + from);
-		iov[idx].iov_len = (size_t)(to - from);
-	}
-	if (eof) {
-		/* the verdict comes before the reply of the last bytes */
-		mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
-		fed = true;
-		dg = mlfs_digest_end(&f->dg, c, first);
-		if (dg == MLFS_DIGEST_BAD) {
-			digest_bad(fs, ino, c);
-			r = -EIO;
-		}
-	}
-out:
-	/* once the reply is out the kernel may release the file: keep the
-	 * open state for the digest and the log until we are done */
-	mlfs_ofile_hold(&fs->itable, f);
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else if (!nch)
-		fuse_reply_buf(req, NULL, 0);
-	else
-		reply_pieces(req, iov, nch);
-	/* hashing what was read costs the reader nothing now */
-	if (!fed) {
-		if (r == 0 && nch)
-			mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
-		dg = mlfs_digest_end(&f->dg, NULL, 0);
-		if (dg == MLFS_DIGEST_BAD)
-			digest_bad(fs, ino, c);
-	}
-	/* the reply has been written: the cached chunks may go */
-	for (size_t i = 0; i < idx && i < nch; i++)
-		mlfs_chunk_unref(fs->store, ch[i]);
-	mlfs_ofile_put(&fs->itable, f);
-	if (ch != stack_ch)
-		free(ch);
-	if (iov != stack_iov)
-		free(iov);
-}
-
-static void op_release(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-		       struct fuse_file_info *fi)
-{
-	mlfs_ofile_close(&fs_of(req)->itable,
-			 (struct mlfs_ofile *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
-}
-
 static void op_statfs(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED)
 {
 	struct mlfs_fs *fs = fs_of(req);
@@ -748,10 +512,10 @@ const struct fuse_lowlevel_ops mlfs_fuse_ops = {
 	.symlink = op_symlink,
 	.rename = op_rename,
 	.link = op_link,
-	.open = op_open,
-	.read = op_read,
+	.open = mlfs_op_open,
+	.read = mlfs_op_read,
 	.write = op_write,
-	.release = op_release,
+	.release = mlfs_op_release,
 	.opendir = mlfs_op_opendir,
 	.readdir = mlfs_op_readdir,
 	.readdirplus = mlfs_op_readdirplus,

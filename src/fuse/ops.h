@@ -1,8 +1,9 @@
 /*
  * ops.h - what the low-level callbacks share: ops.c (lookups, files, the
- * mlfs_fuse_ops table), dir.c (listings) and xattr.c. Private to those
- * three; cmd_mount.c and the rest of src/fuse see only mount.h. Includers
- * define FUSE_USE_VERSION first, as for <fuse_lowlevel.h>.
+ * mlfs_fuse_ops table), read.c (open files), dir.c (listings) and
+ * xattr.c. Private to those; cmd_mount.c and the rest of src/fuse see
+ * only mount.h. Includers define FUSE_USE_VERSION first, as for
+ * <fuse_lowlevel.h>.
  */
 #ifndef MLFS_FUSE_OPS_H
 #define MLFS_FUSE_OPS_H
@@ -56,6 +57,14 @@ void mlfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 			 off_t off, struct fuse_file_info *fi);
 void mlfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi);
+
+/* ---- files of versions (read.c) ---- */
+
+void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		  struct fuse_file_info *fi);
+void mlfs_op_release(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi);
 
 /* ---- extended attributes (xattr.c) ---- */
 
