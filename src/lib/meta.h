@@ -109,6 +109,10 @@ MLFS_MUST_CHECK int mlfs_meta_repo_list(struct mlfs_meta *m,
 MLFS_MUST_CHECK int mlfs_meta_commit_get(struct mlfs_meta *m,
 					 const struct mlfs_id *id,
 					 struct mlfs_commit *out);
+/* Free a commit's strings, or a list of commits (NULL accepted): what
+ * the gets and lists allocate. mlfs_commit_release() is the public name. */
+void mlfs_meta_commit_release(struct mlfs_commit *c);
+void mlfs_meta_commit_list_free(struct mlfs_commit *v, size_t n);
 MLFS_MUST_CHECK int mlfs_meta_commit_put(struct mlfs_meta *m,
 					 const struct mlfs_commit *c);
 /* Commits of @repo_id whose id lies in [lo, hi]; at most @max. */

@@ -196,6 +196,25 @@ static int read_commit_by_id(sqlite3_stmt *st, void *ctx)
 	return r;
 }
 
+/* The strings read_commit allocates are freed here, next to it: the
+ * public mlfs_commit_release() (repo.c) is a layer above and calls
+ * down, never the other way. */
+void mlfs_meta_commit_release(struct mlfs_commit *c)
+{
+	free(c->author);
+	free(c->message);
+	c->author = c->message = NULL;
+}
+
+void mlfs_meta_commit_list_free(struct mlfs_commit *v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		mlfs_meta_commit_release(&v[i]);
+	free(v);
+}
+
 int mlfs_meta_commit_get(struct mlfs_meta *m, const struct mlfs_id *id,
 			 struct mlfs_commit *out)
 {
@@ -206,7 +225,7 @@ int mlfs_meta_commit_get(struct mlfs_meta *m, const struct mlfs_id *id,
 	out->id = *id;
 	r = meta_row_by_id(m, ST_COMMIT_GET, id, read_commit_by_id, &cr);
 	if (r < 0)
-		mlfs_commit_release(out);
+		mlfs_meta_commit_release(out);
 	return r;
 }
 
@@ -306,7 +325,7 @@ int mlfs_meta_commit_all(struct mlfs_meta *m, int64_t repo_id,
 	}
 	mlfs_meta_unlock(m);
 	if (r < 0) {
-		mlfs_commit_list_free(v, *n);
+		mlfs_meta_commit_list_free(v, *n);
 		return r;
 	}
 	*out = v;

@@ -71,18 +71,12 @@ int mlfs_commit_get(struct mlfs_store *s, const struct mlfs_id *id,
 
 void mlfs_commit_release(struct mlfs_commit *c)
 {
-	free(c->author);
-	free(c->message);
-	c->author = c->message = NULL;
+	mlfs_meta_commit_release(c);
 }
 
 void mlfs_commit_list_free(struct mlfs_commit *v, size_t n)
 {
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		mlfs_commit_release(&v[i]);
-	free(v);
+	mlfs_meta_commit_list_free(v, n);
 }
 
 int mlfs_ref_list(struct mlfs_store *s, int64_t repo_id, int kind,
