@@ -1,273 +1,29 @@
 /*
- * import.c - a file or directory tree becomes a commit. The calling
- * thread walks and hashes (large files are read and cut ahead by
- * import_read.c); chunks the store lacks go to the worker pool of
- * import_pool.c. Index rows wait in memory for one short transaction
- * that commits after the packs are fsync'd (docs/design.md#crash-safety).
+ * import.c - a file or directory tree becomes a commit: a walk of local
+ * files that feeds the ingest object (ingest.c), which cuts, dedups and
+ * stores them and makes the commit. The walk never follows a symlink
+ * below SRC and opens every entry relative to its parent's fd.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "mlfs/idset.h"
 #include "mlfs/import.h"
+#include "mlfs/ingest.h"
 #include "mlfs/tree.h"
-#include "import_pool.h"
-#include "import_read.h"
-#include "objid.h"
 #include "store_impl.h"
 
-/* A content or tree row, buffered until the commit transaction. */
-struct row {
-	bool is_tree;
-	struct mlfs_id id;
-	uint64_t size;
-	struct mlfs_buf blob; /* owned */
-};
-
 struct importer {
-	struct mlfs_store *s;
-	/* Index rows wait in memory: the write transaction only spans the
-	 * final inserts, so other writers (tags, imports) are not blocked
-	 * for the length of an import. */
-	struct pool_result *chunk_rows;
-	size_t nchunk_rows, cap_chunk_rows;
-	struct row *rows;
-	size_t nrows, cap_rows;
-	struct mlfs_idset row_ids;
+	struct mlfs_ingest *in;
 	const struct mlfs_import_opts *o;
-	struct mlfs_import_stats *st;
-	struct import_pool pool;
-	struct mlfs_idset session; /* chunks submitted by this import */
-	/* Where files are cut: the plug-in point for format-aware splitters
-	 * (e.g. at safetensors tensor boundaries), chosen per file. */
-	const struct mlfs_splitter *splitter;
-	struct mlfs_import_progress prog;
-	double t0, last_progress;
+	struct mlfs_import_stats *st; /* the walk's counts */
 };
-
-/* Take the workers' finished chunks into the rows to insert. */
-static int collect_results(struct importer *im)
-{
-	struct pool_result *v;
-	size_t n;
-	int r = 0;
-
-	import_pool_take_results(&im->pool, &v, &n);
-	if (!n) {
-		free(v);
-		return 0;
-	}
-	if (im->nchunk_rows + n > im->cap_chunk_rows) {
-		size_t nc = (im->nchunk_rows + n) * 2;
-		struct pool_result *nv = realloc(im->chunk_rows,
-						 nc * sizeof(*nv));
-
-		if (!nv)
-			r = -ENOMEM;
-		else {
-			im->chunk_rows = nv;
-			im->cap_chunk_rows = nc;
-		}
-	}
-	if (r == 0) {
-		memcpy(im->chunk_rows + im->nchunk_rows, v, n * sizeof(*v));
-		im->nchunk_rows += n;
-	}
-	free(v);
-	return r;
-}
-
-/* Buffer a content or tree row; takes @blob's storage (left empty). */
-static int add_row(struct importer *im, bool is_tree, const struct mlfs_id *id,
-		   uint64_t size, struct mlfs_buf *blob)
-{
-	int r = mlfs_idset_add(&im->row_ids, id, 0, NULL);
-
-	if (r <= 0)
-		return r; /* already buffered (or -ENOMEM) */
-	if (im->nrows == im->cap_rows) {
-		size_t nc = im->cap_rows ? im->cap_rows * 2 : 256;
-		struct row *nv = realloc(im->rows, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		im->rows = nv;
-		im->cap_rows = nc;
-	}
-	im->rows[im->nrows].is_tree = is_tree;
-	im->rows[im->nrows].id = *id;
-	im->rows[im->nrows].size = size;
-	im->rows[im->nrows].blob = *blob;
-	im->nrows++;
-	memset(blob, 0, sizeof(*blob));
-	return 0;
-}
-
-/* Encode a directory and buffer it; its id is the hash of the encoding. */
-static int add_tree(struct importer *im, const struct mlfs_entry *e, size_t n,
-		    struct mlfs_id *id)
-{
-	struct mlfs_buf enc = MLFS_BUF_INIT;
-	int r = mlfs_tree_encode(e, n, &enc);
-
-	if (r == 0) {
-		mlfs_hash(&im->s->cfg.key, enc.data, enc.len, id);
-		r = add_row(im, true, id, 0, &enc);
-	}
-	mlfs_buf_release(&enc);
-	return r;
-}
-
-/* Insert every buffered row; inside the commit transaction. */
-static int insert_rows(struct importer *im)
-{
-	struct mlfs_meta *m = im->s->meta;
-	int r = 0;
-
-	for (size_t i = 0; r == 0 && i < im->nchunk_rows; i++) {
-		const struct pool_result *x = &im->chunk_rows[i];
-
-		if (i == 0 || x->loc.pack_id != x[-1].loc.pack_id)
-			r = mlfs_meta_pack_put(m, x->loc.pack_id);
-		if (r == 0)
-			r = mlfs_meta_chunk_put(m, &x->id, &x->loc);
-	}
-	for (size_t i = 0; r == 0 && i < im->nrows; i++) {
-		const struct row *x = &im->rows[i];
-
-		if (x->is_tree)
-			r = mlfs_meta_tree_put(m, &x->id, x->blob.data,
-					       x->blob.len);
-		else
-			r = mlfs_meta_content_put(m, &x->id, x->size,
-						  x->blob.data, x->blob.len);
-	}
-	return r;
-}
-
-static void progress(struct importer *im, bool force)
-{
-	double now;
-
-	if (!im->o || !im->o->progress)
-		return;
-	now = mlfs_now();
-	if (!force && now - im->last_progress < 0.25)
-		return;
-	im->last_progress = now;
-	im->prog.seconds = now - im->t0;
-	im->o->progress(im->o->ctx, &im->prog);
-}
-
-static int chunk_seen(struct importer *im, const struct mlfs_id *id)
-{
-	struct mlfs_chunk_loc loc;
-	int r;
-
-	if (mlfs_idset_get(&im->session, id))
-		return 1;
-	r = mlfs_meta_chunk_get(im->s->meta, id, &loc);
-	if (r == 0)
-		return 1;
-	return r == -ENOENT ? 0 : r;
-}
-
-/* Files at least this large are read and chunked on a thread of their
- * own, one buffer ahead of the hashing and dedup done here. */
-#define THREADED_READ_MIN (16u << 20)
-
-/* Hash, record and (when new) hand one chunk to the workers. */
-static int add_chunk(struct importer *im, struct mlfs_hasher *h,
-		     struct mlfs_buf *list, const uint8_t *p, size_t len)
-{
-	uint8_t ent[MLFS_ID_LEN + 4];
-	struct mlfs_id id;
-	int r;
-
-	mlfs_hash(&im->s->cfg.key, p, len, &id);
-	mlfs_hasher_update(h, p, len);
-	memcpy(ent, id.b, MLFS_ID_LEN);
-	mlfs_put_le32(ent + MLFS_ID_LEN, (uint32_t)len);
-	r = mlfs_buf_append(list, ent, sizeof(ent));
-	if (r < 0)
-		return r;
-	im->st->chunks++;
-	r = chunk_seen(im, &id);
-	if (r == 0) {
-		r = mlfs_idset_add(&im->session, &id, 0, NULL);
-		if (r >= 0)
-			r = import_pool_submit(&im->pool, &id, p,
-					       (uint32_t)len);
-		if (r >= 0) {
-			im->st->new_chunks++;
-			im->st->new_raw_bytes += len;
-		}
-	}
-	im->prog.bytes_done += len;
-	return r < 0 ? r : 0;
-}
-
-/* Chunk the open regular file @fd (named @path in messages): its digest
- * and size go to @digest and @size, its row to the buffered rows. */
-static int import_file(struct importer *im, int fd, const char *path,
-		       const struct stat *st, struct mlfs_id *digest,
-		       uint64_t *size)
-{
-	struct mlfs_buf list = MLFS_BUF_INIT;
-	struct mlfs_hasher h = { 0 };
-	struct file_reader *fr = NULL;
-	struct read_batch b = { .last = false };
-	uint64_t total = 0;
-	int r;
-
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	r = mlfs_hasher_init(&h, &im->s->cfg.key);
-	if (r == 0)
-		r = file_reader_open(fd, &im->s->cfg.chunk, im->splitter,
-				     st->st_size >= THREADED_READ_MIN,
-				     (uint64_t)st->st_blocks * 512 <
-				     (uint64_t)st->st_size, &fr);
-	while (r == 0 && !b.last) {
-		size_t start = 0;
-
-		r = file_reader_next(fr, &b);
-		if (r < 0) {
-			mlfs_error_set("cannot read '%s'", path);
-			break;
-		}
-		for (size_t i = 0; r == 0 && i < b.n; i++) {
-			r = add_chunk(im, &h, &list, b.data + start,
-				      b.ends[i] - start);
-			total += b.ends[i] - start;
-			start = b.ends[i];
-		}
-		progress(im, false);
-	}
-	file_reader_close(fr);
-	if (r == 0) {
-		mlfs_hasher_final(&h, digest);
-		*size = total;
-		r = collect_results(im);
-	}
-	if (r == 0)
-		r = add_row(im, false, digest, total, &list);
-	mlfs_hasher_release(&h);
-	mlfs_buf_release(&list);
-	im->st->bytes += total;
-	im->st->files++;
-	im->prog.files_done++;
-	return r;
-}
 
 /* Nanoseconds since the epoch. int64 covers 1677-2262; a time outside
  * that range is clamped (documented in docs/format.md). */
@@ -396,7 +152,7 @@ static int import_dir(struct importer *im, int dfd, const char *path,
 		}
 		r = 0;
 	}
-	r = add_tree(im, ents, kept, tree_id);
+	r = mlfs_ingest_tree(im->in, ents, kept, tree_id);
 	im->st->dirs++;
 out:
 	closedir(d);
@@ -505,7 +261,7 @@ static int import_entry(struct importer *im, int dfd, const char *name,
 	}
 	e->type = MLFS_ENTRY_FILE;
 	(void)fcntl(fd, F_SETFL, 0); /* blocking reads from here on */
-	r = import_file(im, fd, path, &fst, &e->id, &e->size);
+	r = mlfs_ingest_file(im->in, fd, path, &e->id, &e->size);
 	close(fd);
 	return r;
 }
@@ -609,43 +365,50 @@ static int make_root(struct importer *im, const char *src,
 	p.e.type = MLFS_ENTRY_FILE;
 	p.e.mode = fst.st_mode & 07777;
 	p.e.mtime_ns = mtime_ns(&fst);
-	r = import_file(im, fd, src, &fst, &p.e.id, &p.e.size);
+	r = mlfs_ingest_file(im->in, fd, src, &p.e.id, &p.e.size);
 	close(fd);
 	if (r == 0) {
 		p.e.name = base;
-		r = add_tree(im, &p.e, 1, root);
+		r = mlfs_ingest_tree(im->in, &p.e, 1, root);
 	}
 	free(copy);
 	return r;
 }
 
-static void default_author(char *buf, size_t size)
+/* The walk's counts and the ingest's, as one import reports them. */
+static void merge_stats(const struct mlfs_ingest *in,
+			struct mlfs_import_stats *st)
 {
-	const char *u = getenv("USER");
-	struct passwd *pw;
+	struct mlfs_import_stats is;
 
-	if (!u || !*u) {
-		pw = getpwuid(geteuid());
-		u = pw ? pw->pw_name : "unknown";
-	}
-	snprintf(buf, size, "%s", u);
+	mlfs_ingest_stats(in, &is);
+	st->files = is.files;
+	st->bytes = is.bytes;
+	st->chunks = is.chunks;
+	st->new_chunks = is.new_chunks;
+	st->new_raw_bytes = is.new_raw_bytes;
+	st->new_stored_bytes = is.new_stored_bytes;
+	st->seconds = is.seconds;
 }
 
 int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		const char *name, const struct mlfs_import_opts *o,
 		struct mlfs_import_stats *st)
 {
-	struct importer im = { .s = s, .o = o, .st = st,
-			       .splitter = &mlfs_splitter_fastcdc };
-	struct mlfs_commit c = { 0 };
+	struct mlfs_ingest_opts io = { 0 };
+	struct importer im = { .o = o, .st = st };
+	struct mlfs_commit_req req = { .ns = ns, .name = name,
+				       .audit_op = "import",
+				       .create_repo = true };
+	struct mlfs_commit_result res;
+	struct mlfs_import_progress totals = { 0 };
 	struct mlfs_repo repo;
 	struct mlfs_id tag_at;
 	struct stat sst;
-	const char *branch, *why;
-	char author[256], msg_default[PATH_MAX + 16];
-	bool in_txn = false, began;
-	long ncpu;
-	int r, nthreads, lock_fd = -1;
+	const char *why;
+	char msg_default[PATH_MAX + 16], detail[PATH_MAX + 8];
+	bool began;
+	int r;
 
 	memset(st, 0, sizeof(*st));
 	mlfs_error_clear();
@@ -662,31 +425,19 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		mlfs_error_set("cannot read '%s'", src);
 		return r;
 	}
-	im.t0 = mlfs_now();
-	if (o && o->progress)
-		scan_totals(src, &im.prog);
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	nthreads = o && o->threads > 0 ? o->threads :
-		   (int)(ncpu > 0 ? ncpu : 2);
-	if (nthreads > IMPORT_POOL_MAX_WORKERS)
-		nthreads = IMPORT_POOL_MAX_WORKERS;
-	/* Shared with other imports, exclusive of gc: our packs are not
-	 * referenced until we commit, and gc must not take them for debris. */
-	r = store_lock(s, false, true, &lock_fd);
-	if (r < 0) {
-		mlfs_error_set("cannot take the store's lock");
-		return r;
+	if (o) {
+		io.threads = o->threads;
+		io.progress = o->progress;
+		io.ctx = o->ctx;
 	}
-	im.pool.level = s->cfg.zstd_level;
-	im.pool.job_cap = s->cfg.chunk.max;
-	r = mlfs_pack_writer_new(s->packs_dir, &im.pool.w);
-	if (r < 0) {
-		store_unlock(lock_fd);
-		return r;
-	}
-	r = import_pool_start(&im.pool, nthreads);
+	r = mlfs_ingest_begin(s, &io, &im.in);
 	if (r < 0)
-		goto out;
+		return r;
+	if (o && o->progress) {
+		scan_totals(src, &totals);
+		mlfs_ingest_set_totals(im.in, totals.bytes_total,
+				       totals.files_total);
+	}
 
 	/* Refuse an existing tag before doing the work (checked again in
 	 * the transaction, where it counts). */
@@ -701,103 +452,25 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	/* The walk's dedup lookups (one per chunk) share one read snapshot
 	 * instead of taking SQLite's file locks per statement. */
 	began = mlfs_meta_read_begin(s->meta);
-	r = make_root(&im, src, &c.tree);
+	r = make_root(&im, src, &req.tree);
 	mlfs_meta_read_end(s->meta, began);
 	if (r < 0)
 		goto out;
-	r = import_pool_drain(&im.pool);
-	if (r == 0)
-		r = collect_results(&im);
-	if (r < 0)
-		goto out;
-	/* The barrier: pack bytes reach the disk before the transaction
-	 * that references them commits. */
-	r = mlfs_pack_writer_sync(im.pool.w);
-	if (r < 0)
-		goto out;
 
-	r = mlfs_meta_begin(s->meta);
-	if (r < 0)
-		goto out;
-	in_txn = true;
-	r = mlfs_meta_repo_get(s->meta, ns, name, &repo);
-	if (r == -ENOENT) {
-		r = mlfs_meta_repo_create(s->meta, ns, name, &repo);
-		st->created_repo = r == 0;
-	}
-	if (r < 0)
-		goto out;
-	if (o && o->tag &&
-	    mlfs_meta_ref_get(s->meta, repo.id, MLFS_REF_TAG, o->tag,
-			      &tag_at) == 0) {
-		mlfs_error_set("tag '%s' already exists in '%s/%s'", o->tag,
-			       ns, name);
-		r = -EEXIST;
-		goto out;
-	}
-	/* The parent is the branch head now, in the transaction: a commit
-	 * that landed on the branch during this import stays in history. */
-	branch = o && o->branch ? o->branch : repo.default_branch;
-	r = mlfs_meta_ref_get(s->meta, repo.id, MLFS_REF_BRANCH, branch,
-			      &c.parent);
-	if (r == -ENOENT)
-		/* A new branch starts from the default branch's head. */
-		r = mlfs_meta_ref_get(s->meta, repo.id, MLFS_REF_BRANCH,
-				      repo.default_branch, &c.parent);
-	c.has_parent = r == 0;
-	if (r < 0 && r != -ENOENT)
-		goto out;
-	r = insert_rows(&im);
-	if (r < 0)
-		goto out;
-
-	default_author(author, sizeof(author));
 	snprintf(msg_default, sizeof(msg_default), "import %s", src);
-	c.author = o && o->author ? (char *)o->author : author;
-	c.message = o && o->message ? (char *)o->message : msg_default;
-	c.repo_id = repo.id;
-	c.time = (int64_t)time(NULL);
-	mlfs_objid_commit(&s->cfg.key, ns, name, &c, &c.id);
-	r = mlfs_meta_commit_put(s->meta, &c);
-	if (r == 0)
-		r = mlfs_meta_ref_set(s->meta, repo.id, MLFS_REF_BRANCH,
-				      branch, &c.id, c.time);
-	if (r == 0 && o && o->tag)
-		r = mlfs_meta_ref_set(s->meta, repo.id, MLFS_REF_TAG, o->tag,
-				      &c.id, c.time);
+	snprintf(detail, sizeof(detail), "<- %s", src);
+	req.branch = o ? o->branch : NULL;
+	req.tag = o ? o->tag : NULL;
+	req.author = o ? o->author : NULL;
+	req.message = o && o->message ? o->message : msg_default;
+	req.audit_detail = detail;
+	r = mlfs_ingest_commit(im.in, &req, &res);
 	if (r == 0) {
-		char detail[PATH_MAX + 300];
-		char hex[MLFS_ID_HEX_LEN + 1];
-
-		mlfs_id_to_hex(&c.id, hex);
-		snprintf(detail, sizeof(detail), "%s/%s@%s %s <- %s", ns,
-			 name, branch, hex, src);
-		r = mlfs_store_audit(s, "import", detail);
+		st->commit = res.commit;
+		st->created_repo = res.created_repo;
 	}
-	if (r < 0)
-		goto out;
-	in_txn = false;
-	r = mlfs_meta_commit(s->meta);
-	if (r < 0)
-		goto out;
-	st->commit = c.id;
-	progress(&im, true);
 out:
-	if (in_txn)
-		mlfs_meta_rollback(s->meta);
-	import_pool_stop(&im.pool);
-	st->new_stored_bytes = im.pool.stored_bytes;
-	st->seconds = mlfs_now() - im.t0;
-	if (r < 0)
-		mlfs_pack_writer_discard(im.pool.w);
-	else
-		mlfs_pack_writer_free(im.pool.w);
-	mlfs_idset_release(&im.session);
-	mlfs_idset_release(&im.row_ids);
-	for (size_t i = 0; i < im.nrows; i++)
-		mlfs_buf_release(&im.rows[i].blob);
-	free(im.rows);
-	free(im.chunk_rows);
-	store_unlock(lock_fd);
+	merge_stats(im.in, st);
+	mlfs_ingest_end(im.in);
 	return r;
 }

@@ -1,0 +1,148 @@
+/*
+ * ingest.h - the pipeline shared by `mlfs import` and `mlfs snapshot`:
+ * files become chunks, contents and trees (cut and hashed on the calling
+ * thread, new chunks compressed and appended to packs by a worker pool),
+ * then one transaction makes them a commit. Rows wait in memory until
+ * that transaction, which commits only after the packs are fsync'd, so a
+ * crash at any point leaves at worst unreferenced pack bytes
+ * (docs/design.md#the-ingest-object).
+ */
+#ifndef MLFS_INGEST_H
+#define MLFS_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlfs/hash.h"
+#include "mlfs/import.h"
+#include "mlfs/tree.h"
+#include "mlfs/util.h"
+
+struct mlfs_store;
+
+/* One writer of new chunks, contents and trees into a store. Used by one
+ * thread at a time (the one that called begin, or one it hands it to). */
+struct mlfs_ingest;
+
+struct mlfs_ingest_opts {
+	int threads;  /* compression workers; 0 = number of online CPUs */
+	/* Called from the ingesting thread now and then; may be NULL. */
+	void (*progress)(void *ctx, const struct mlfs_import_progress *p);
+	void *ctx;
+};
+
+/*
+ * Take the store's writer lock shared (as imports do: gc waits, other
+ * imports and snapshots go on), start the worker pool and a pack writer.
+ * @o may be NULL (defaults). *out is freed with mlfs_ingest_end(), which
+ * must be called once when this returns 0.
+ * Returns 0, -EROFS (read-only store), -ENOMEM, -errno (lock, threads).
+ */
+MLFS_MUST_CHECK int mlfs_ingest_begin(struct mlfs_store *s,
+				      const struct mlfs_ingest_opts *o,
+				      struct mlfs_ingest **out);
+
+/* Totals for the progress callback (from a first scan of the source):
+ * optional, they only fill bytes_total and files_total. */
+void mlfs_ingest_set_totals(struct mlfs_ingest *in, uint64_t bytes,
+			    uint64_t files);
+
+/*
+ * Chunk, hash and dedup the open regular file @fd (borrowed) as it is
+ * now, the whole file from offset 0: data is read with pread, holes are
+ * found with SEEK_DATA/SEEK_HOLE and the file position is put back as it
+ * was, so the caller keeps its own use of @fd (not concurrently with this
+ * call). @path only names the file in error details. Gives the content
+ * digest (the id a tree entry holds) and the size read; the contents row
+ * is buffered for the next commit or flush.
+ * Returns 0, -EIO and others from read (mlfs_error_detail() names @path),
+ * -ENOMEM, -ENOSPC (packs). After an error the ingest can only be ended.
+ */
+MLFS_MUST_CHECK int mlfs_ingest_file(struct mlfs_ingest *in, int fd,
+				     const char *path, struct mlfs_id *digest,
+				     uint64_t *size);
+
+/*
+ * Encode @n entries (sorted by name bytewise, names unique) as a tree,
+ * buffer its row and give its id. Entries may name contents and trees
+ * that are already in the store (an unchanged file or subtree of the
+ * head commit) without adding them again: nothing needs doing for those,
+ * and this function does not check that they exist.
+ * Returns 0, -EINVAL (unsorted, duplicate or bad name), -ENOMEM.
+ */
+MLFS_MUST_CHECK int mlfs_ingest_tree(struct mlfs_ingest *in,
+				     const struct mlfs_entry *e, size_t n,
+				     struct mlfs_id *id);
+
+struct mlfs_commit_req {
+	const char *ns, *name;
+	const char *branch;       /* NULL = the repository's default branch */
+	/* NULL = none. -EEXIST when the tag exists (checked in the
+	 * transaction; the caller may check earlier to fail fast). */
+	const char *tag;
+	const char *message;      /* required */
+	const char *author;       /* NULL = $USER, else the uid's name */
+	/* The audit line: "<audit_op>" with detail "ns/name@branch <commit>"
+	 * and, when audit_detail is not NULL, " <audit_detail>". */
+	const char *audit_op;     /* "import", "snapshot"; required */
+	const char *audit_detail;
+	struct mlfs_id tree;      /* the root tree (buffered or stored) */
+	bool create_repo;         /* create ns/name when missing */
+	/* When true, the branch head must be *expect (with expect NULL: the
+	 * branch must not exist) inside the transaction, else -ESTALE with
+	 * mlfs_error_detail() naming both, and nothing is committed. */
+	bool check_parent;
+	const struct mlfs_id *expect;
+	/* Called inside the transaction after every row is inserted and the
+	 * commit id is known, just before COMMIT; a negative return rolls
+	 * everything back and is returned. May be NULL. */
+	int (*before_commit)(void *ctx, const struct mlfs_id *commit);
+	void *ctx;
+};
+
+struct mlfs_commit_result {
+	struct mlfs_id commit;
+	bool created_repo;
+	bool has_parent;
+	struct mlfs_id parent;
+};
+
+/*
+ * The barrier and the commit: wait for the workers, fsync the packs, then
+ * one transaction inserts the buffered chunk, content and tree rows,
+ * creates the repository if asked, adds the commit (its parent is the
+ * branch head read in the transaction; a new branch starts from the
+ * default branch's head; an unborn repository's first commit has none),
+ * moves the branch, sets the tag and appends the audit line. @res may be
+ * NULL. On success the buffered rows are in the store and the ingest may
+ * go on (more files, another commit). A refused commit (-ESTALE, -EEXIST,
+ * -ENOENT, a before_commit error) commits nothing and keeps the rows
+ * buffered, so the caller may retry with another request.
+ * Returns 0; -EINVAL (bad name, no message, no audit_op); -ENOENT (no
+ * repository and !create_repo); -EEXIST (tag); -ESTALE (check_parent);
+ * -ENOSPC; -EBUSY (database locked too long); -EIO; before_commit's
+ * error; -errno from the workers or the pack sync.
+ */
+MLFS_MUST_CHECK int mlfs_ingest_commit(struct mlfs_ingest *in,
+				       const struct mlfs_commit_req *req,
+				       struct mlfs_commit_result *res);
+
+/* The barrier, then the buffered rows in a transaction of their own, with
+ * no commit: the contents and trees are stored (unreferenced, so a gc
+ * that runs after mlfs_ingest_end may remove them). The ingest may go on.
+ * Returns 0 or -errno as mlfs_ingest_commit. */
+MLFS_MUST_CHECK int mlfs_ingest_flush(struct mlfs_ingest *in);
+
+/* Counts so far into @st: files, bytes, chunks, new_chunks, new_raw_bytes,
+ * new_stored_bytes, seconds (since begin); the walk's fields (dirs,
+ * symlinks, skipped) and commit are zero, created_repo false. */
+void mlfs_ingest_stats(const struct mlfs_ingest *in,
+		       struct mlfs_import_stats *st);
+
+/* Stop the workers, unlink the packs written since the last successful
+ * commit or flush (nothing references them), free the rows and release
+ * the lock. Accepts NULL. */
+void mlfs_ingest_end(struct mlfs_ingest *in);
+
+#endif
