@@ -57,6 +57,13 @@ struct mlfs_ref {
 /* Returns 0 or -ENOENT. */
 MLFS_MUST_CHECK int mlfs_repo_get(struct mlfs_store *s, const char *ns,
 				  const char *name, struct mlfs_repo *out);
+/* Create the repository "@ns/@name" with no commits: its default branch
+ * is unborn (no branch row) until the first commit, which has no parent.
+ * Fills @out. Appends the audit line "repo-create ns/name".
+ * Returns 0, -EINVAL (bad name; mlfs_error_detail() says why), -EEXIST,
+ * -EROFS (read-only store), -EBUSY, -ENOSPC, -EIO. */
+MLFS_MUST_CHECK int mlfs_repo_create(struct mlfs_store *s, const char *ns,
+				     const char *name, struct mlfs_repo *out);
 /* All repositories sorted by ns, name; *out malloc'd (caller frees).
  * Damaged rows are listed with ->damaged set. */
 MLFS_MUST_CHECK int mlfs_repo_list(struct mlfs_store *s,
@@ -121,6 +128,10 @@ struct mlfs_resolved {
 	 * a "@{date}" in the past. Branches, "branch~N" and tags (which
 	 * can be deleted and made again on another commit) move. */
 	bool immutable;
+	/* Set with -ENOENT when @rev is empty or names the default branch
+	 * and that branch is unborn: the repository (@repo, filled) has no
+	 * commits yet (mlfs_repo_create). A listing may then be empty. */
+	bool unborn;
 };
 
 /*
@@ -129,7 +140,7 @@ struct mlfs_resolved {
  * (branch head at that time, from the branch history), then "~N". The
  * commit reached is loaded and verified.
  * Returns 0; -ENOENT (no such repository, ref, commit or no history that
- * old); -ENOTUNIQ (ambiguous prefix: *candidates, if non-NULL, gets a
+ * old; ->unborn when the repository has no commits yet); -ENOTUNIQ (ambiguous prefix: *candidates, if non-NULL, gets a
  * malloc'd array of the matching ids and *ncand its length); -EIO (a
  * ref, history entry or commit on the way failed verification: the
  * error detail names it).

@@ -48,6 +48,12 @@ int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out);
  * malformed reference, 1 for unknown repo/ref). */
 int cli_resolve(struct mlfs_store *s, const char *arg, bool allow_path,
 		struct mlfs_refspec *spec, struct mlfs_resolved *res);
+/* As cli_resolve, but a repository with no commits yet is CLI_OK with
+ * res->unborn set (and res->commit zero): for listings, which are then
+ * empty. Release @spec on CLI_OK either way. */
+int cli_resolve_unborn(struct mlfs_store *s, const char *arg,
+		       bool allow_path, struct mlfs_refspec *spec,
+		       struct mlfs_resolved *res);
 
 /* Resolve "ns/name[@ref][/path]" and look up the entry it names (the
  * version's root without a path); reports errors. Release @ent with

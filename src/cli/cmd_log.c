@@ -130,11 +130,15 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
 	if (r)
 		return r;
-	r = cli_resolve(s, argv[optind], false, &spec, &res);
+	/* The log of a repository with no commits yet is empty; show has
+	 * nothing to show and says so. */
+	r = show ? cli_resolve(s, argv[optind], false, &spec, &res) :
+		   cli_resolve_unborn(s, argv[optind], false, &spec, &res);
 	if (r)
 		goto out;
 	mlfs_refspec_release(&spec);
-	r = mlfs_commit_history(s, &res.commit, max, &v, &n);
+	if (!res.unborn)
+		r = mlfs_commit_history(s, &res.commit, max, &v, &n);
 	if (r == 0)
 		r = mlfs_ref_list(s, res.repo.id, 0, &refs, &nref);
 	if (r < 0) {

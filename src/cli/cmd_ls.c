@@ -117,6 +117,9 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 	};
 	struct ls l = { .first = true };
 	struct mlfs_entry_copy ent = { 0 };
+	struct mlfs_refspec spec;
+	struct mlfs_resolved res;
+	bool empty;
 	int ch, r;
 
 	if (cli_want_help(argc, argv, usage))
@@ -137,6 +140,18 @@ int cmd_ls(struct cli *c, int argc, char **argv)
 	r = cli_open_store(c, MLFS_STORE_RDONLY, &l.s);
 	if (r)
 		return r;
+	/* A repository with no commits yet lists as an empty directory
+	 * (as the mount shows it); a path in it does not exist. */
+	r = cli_resolve_unborn(l.s, argv[optind], true, &spec, &res);
+	if (r)
+		goto out;
+	empty = res.unborn && !spec.path[0];
+	mlfs_refspec_release(&spec);
+	if (empty) {
+		if (l.json)
+			fputs("[]\n", stdout);
+		goto out;
+	}
 	r = cli_lookup(l.s, argv[optind], &ent);
 	if (r)
 		goto out;

@@ -152,8 +152,11 @@ int cli_open_store(struct cli *c, unsigned flags, struct mlfs_store **out)
 	return r < 0 ? CLI_FAILED : CLI_OK;
 }
 
-int cli_resolve(struct mlfs_store *s, const char *arg, bool allow_path,
-		struct mlfs_refspec *spec, struct mlfs_resolved *res)
+/* cli_resolve, and with @unborn_ok an unborn default branch is no error
+ * (res->unborn set, @spec kept for the caller). */
+static int resolve(struct mlfs_store *s, const char *arg, bool allow_path,
+		   bool unborn_ok, struct mlfs_refspec *spec,
+		   struct mlfs_resolved *res)
 {
 	struct mlfs_id *cand = NULL;
 	size_t ncand = 0;
@@ -170,6 +173,10 @@ int cli_resolve(struct mlfs_store *s, const char *arg, bool allow_path,
 		return cli_error(r, "cannot parse '%s'", arg);
 	mlfs_error_clear();
 	r = mlfs_resolve(s, spec, res, &cand, &ncand);
+	if (r == -ENOENT && res->unborn && unborn_ok) {
+		mlfs_error_clear();
+		return CLI_OK;
+	}
 	if (r == -ENOTUNIQ) {
 		fprintf(stderr, "mlfs: commit prefix '%s' is ambiguous; "
 			"candidates:\n", spec->rev);
@@ -199,6 +206,19 @@ int cli_resolve(struct mlfs_store *s, const char *arg, bool allow_path,
 		return r == -EINVAL ? CLI_USAGE : CLI_FAILED;
 	}
 	return CLI_OK;
+}
+
+int cli_resolve(struct mlfs_store *s, const char *arg, bool allow_path,
+		struct mlfs_refspec *spec, struct mlfs_resolved *res)
+{
+	return resolve(s, arg, allow_path, false, spec, res);
+}
+
+int cli_resolve_unborn(struct mlfs_store *s, const char *arg,
+		       bool allow_path, struct mlfs_refspec *spec,
+		       struct mlfs_resolved *res)
+{
+	return resolve(s, arg, allow_path, true, spec, res);
 }
 
 int cli_lookup(struct mlfs_store *s, const char *arg,

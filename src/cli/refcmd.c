@@ -18,7 +18,9 @@ static int list_refs(struct cli *c, struct mlfs_store *s, const char *arg,
 	struct mlfs_resolved res;
 	struct mlfs_ref *v;
 	size_t n, damaged = 0;
-	int r = cli_resolve(s, arg, false, &spec, &res);
+	/* Listing needs only the repository: with no commits yet, it has
+	 * no refs to list. */
+	int r = cli_resolve_unborn(s, arg, false, &spec, &res);
 
 	if (r)
 		return r;

@@ -4,6 +4,7 @@
  * (tags win, as in git's refs/tags before refs/heads).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,41 @@ int mlfs_repo_get(struct mlfs_store *s, const char *ns, const char *name,
 		  struct mlfs_repo *out)
 {
 	return mlfs_meta_repo_get(s->meta, ns, name, out);
+}
+
+int mlfs_repo_create(struct mlfs_store *s, const char *ns, const char *name,
+		     struct mlfs_repo *out)
+{
+	char detail[2 * MLFS_NAME_MAX + 2];
+	const char *why;
+	int r;
+
+	if (mlfs_name_check(ns, &why) < 0 || mlfs_name_check(name, &why) < 0) {
+		mlfs_error_set("%s", why);
+		return -EINVAL;
+	}
+	if (s->rdonly)
+		return -EROFS;
+	r = mlfs_meta_begin(s->meta);
+	if (r < 0)
+		return r;
+	/* Looked up in the transaction: two creators race to one row. */
+	r = mlfs_meta_repo_get(s->meta, ns, name, out);
+	if (r == 0) {
+		mlfs_error_set("repository '%s/%s' already exists", ns, name);
+		r = -EEXIST;
+	} else if (r == -ENOENT) {
+		r = mlfs_meta_repo_create(s->meta, ns, name, out);
+	}
+	if (r == 0) {
+		snprintf(detail, sizeof(detail), "%s/%s", ns, name);
+		r = mlfs_store_audit(s, "repo-create", detail);
+	}
+	if (r < 0) {
+		mlfs_meta_rollback(s->meta);
+		return r;
+	}
+	return mlfs_meta_commit(s->meta);
 }
 
 int mlfs_repo_list(struct mlfs_store *s, struct mlfs_repo **out, size_t *n)
@@ -237,7 +273,9 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 		if ((rt < 0 && rt != -ENOENT) || (rb < 0 && rb != -ENOENT))
 			return rt != -ENOENT ? rt : rb;
 	}
-	if (!spec->rev[0]) {
+	if (!spec->rev[0] || (rt == -ENOENT && rb == -ENOENT &&
+			      !spec->has_date &&
+			      !strcmp(spec->rev, out->repo.default_branch))) {
 		branch = out->repo.default_branch;
 		out->rev_kind = MLFS_REF_BRANCH;
 	} else if (rt == 0) {
@@ -288,7 +326,16 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 	} else if (branch) {
 		r = mlfs_ref_get(s, out->repo.id, MLFS_REF_BRANCH, branch,
 				 &cur);
-		if (r == -ENOENT)
+		/* The default branch cannot be deleted: when it is
+		 * missing, it was never made (an empty repository, as
+		 * after `git init`). */
+		out->unborn = r == -ENOENT &&
+			      !strcmp(branch, out->repo.default_branch);
+		if (out->unborn)
+			mlfs_error_set("'%s/%s' has no commits yet (branch "
+				       "'%s' is unborn)", spec->ns,
+				       spec->name, branch);
+		else if (r == -ENOENT)
 			mlfs_error_set("branch '%s' of '%s/%s' does not exist",
 				       branch, spec->ns, spec->name);
 		if (r < 0)
