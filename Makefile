@@ -27,13 +27,16 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o) $(FUSE_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# POSIX conformance checks and fsx (tests/posix/README.md): plain C, no
+# libmlfs, run by tests/posix/run.sh on any directory.
+POSIX_BIN := $(BUILD)/tests/fstest $(BUILD)/tests/fsx
 LIBMLFS := $(BUILD)/libmlfs.a
 MLFS := $(BUILD)/mlfs
 
 .PHONY: all check unit-check integration-check asan-check demo install \
 	deps clean bench fuzz fuzz-check fuzz-seeds tsan-check
 
-all: $(MLFS) $(UNIT_BIN)
+all: $(MLFS) $(UNIT_BIN) $(POSIX_BIN)
 
 $(BUILD)/%.o: %.c $(wildcard include/mlfs/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
@@ -50,6 +53,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBMLFS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc/lib -o $@ $< $(LIBMLFS) $(ALL_LDFLAGS) \
 		$(LIBS) -lcmocka
+
+$(BUILD)/tests/fstest: $(wildcard tests/posix/fstest*.c) tests/posix/fstest.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(ALL_LDFLAGS)
+
+$(BUILD)/tests/fsx: tests/posix/fsx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS)
 
 # libFuzzer harnesses (tests/fuzz/README.md): every tests/fuzz/fuzz_*.c,
 # against the library built by clang with fuzzer coverage, ASan and UBSan
