@@ -1,0 +1,289 @@
+/*
+ * worktree.h - working trees: the head of a branch as a tree that can be
+ * edited (through the mount), then turned into a new version by
+ * mlfs_wt_snapshot() in time proportional to what changed.
+ *
+ * A working tree starts as a view of its base commit and costs nothing
+ * until the first edit, which materializes it: every entry gets a row in
+ * STORE/work/work.db (inode, attributes, and for an unchanged file the
+ * digest of its stored content), so later edits are row updates. A file
+ * written to gets a plain data file, STORE/work/<wt>/<ino>. Inode numbers
+ * are stable: an entry of the base is numbered from its parent's number
+ * and its name, the same before and after materialization; a new entry
+ * gets a fresh number that it keeps across renames.
+ *
+ * One process edits a store's working trees at a time: the mount daemon,
+ * or a command while no daemon runs (STORE/work/lock). Every function
+ * below is thread-safe (one lock per mlfs_work); reads and writes of the
+ * data files themselves go on without it.
+ * Design: docs/design.md#working-trees; on disk: docs/format.md.
+ */
+#ifndef MLFS_WORKTREE_H
+#define MLFS_WORKTREE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mlfs/hash.h"
+#include "mlfs/names.h"
+#include "mlfs/tree.h"
+#include "mlfs/util.h"
+
+struct mlfs_store;
+struct mlfs_work;
+struct mlfs_wt;
+
+enum mlfs_work_flags {
+	/* Take STORE/work/lock: the one process that may edit (-EBUSY when
+	 * another holds it). Without it only status can be read. */
+	MLFS_WORK_EDIT = 1u << 0,
+};
+
+/* Open the working trees of @s (creating STORE/work when editing). A
+ * pending snapshot left by a killed process is completed or undone here
+ * (docs/design.md#snapshot). Returns 0, -EBUSY (another process edits:
+ * the detail names its pid when known), -EROFS, -errno. */
+MLFS_MUST_CHECK int mlfs_work_open(struct mlfs_store *s, unsigned flags,
+				   struct mlfs_work **out);
+void mlfs_work_close(struct mlfs_work *w);
+
+/* Where the directory trees of unmaterialized working trees come from:
+ * the daemon lends its tree cache. Default: mlfs_tree_load each time. */
+struct mlfs_tree_source {
+	int (*get)(void *ctx, const struct mlfs_id *id,
+		   const struct mlfs_tree **out);
+	void (*put)(void *ctx, const struct mlfs_tree *t);
+	void *ctx;
+};
+void mlfs_work_set_trees(struct mlfs_work *w,
+			 const struct mlfs_tree_source *src);
+
+/*
+ * The working tree of branch @branch (NULL: the default branch) of ns/name.
+ * Its base is the branch head; a branch without commits (a new
+ * repository) gives an empty tree. Owned by @w. Returns 0, -ENOENT (no
+ * such repository; or no such branch, unless the repository has no
+ * commit at all), -EIO (damaged refs).
+ */
+MLFS_MUST_CHECK int mlfs_wt_get(struct mlfs_work *w, const char *ns,
+				const char *name, const char *branch,
+				struct mlfs_wt **out);
+/* Whether any edit was made since the base (conservative: an edit undone
+ * by hand still counts until a snapshot or status looks). */
+bool mlfs_wt_dirty(struct mlfs_wt *wt);
+/* The repository, branch and base of @wt. */
+void mlfs_wt_describe(struct mlfs_wt *wt, char *ns, char *name,
+		      char *branch, bool *has_base, struct mlfs_id *base);
+
+/* What stat(2) shows of an inode of a working tree. */
+struct mlfs_wt_attr {
+	uint64_t ino;
+	enum mlfs_entry_type type;
+	uint32_t mode;     /* permission bits */
+	uint32_t uid, gid; /* kept in the working tree only */
+	uint32_t nlink;
+	uint64_t size;
+	int64_t atime_ns, mtime_ns, ctime_ns;
+	/* file: its bytes are the stored content @content (read it through
+	 * the chunk path); else they are in the data file */
+	bool in_store;
+	struct mlfs_id content;
+};
+
+/* The root directory's attributes. */
+MLFS_MUST_CHECK int mlfs_wt_root(struct mlfs_wt *wt,
+				 struct mlfs_wt_attr *out);
+/* Returns 0, -ENOENT, -ENOTDIR, -ENAMETOOLONG, -EIO (damage). */
+MLFS_MUST_CHECK int mlfs_wt_lookup(struct mlfs_wt *wt, uint64_t parent,
+				   const char *name,
+				   struct mlfs_wt_attr *out);
+/* Returns 0 or -ENOENT (@ino is not, or no longer, in the tree: for an
+ * unmaterialized tree only directories are known by number). */
+MLFS_MUST_CHECK int mlfs_wt_getattr(struct mlfs_wt *wt, uint64_t ino,
+				    struct mlfs_wt_attr *out);
+/* *target malloc'd. */
+MLFS_MUST_CHECK int mlfs_wt_readlink(struct mlfs_wt *wt, uint64_t ino,
+				     char **target);
+
+struct mlfs_wt_dirent {
+	char *name;
+	struct mlfs_wt_attr attr;
+};
+/* The entries of directory @ino, sorted by name; free with
+ * mlfs_wt_dirents_free. */
+MLFS_MUST_CHECK int mlfs_wt_list(struct mlfs_wt *wt, uint64_t ino,
+				 struct mlfs_wt_dirent **out, size_t *n);
+void mlfs_wt_dirents_free(struct mlfs_wt_dirent *v, size_t n);
+
+/* ---- edits (each materializes the tree first) ---- */
+
+/* Create a file (empty), directory or symlink (@target) @name in
+ * @parent. Returns 0, -EEXIST, -ENOENT (parent gone), -ENOTDIR,
+ * -EINVAL / -ENAMETOOLONG (name), -EROFS, -ENOSPC, -errno. */
+MLFS_MUST_CHECK int mlfs_wt_mknode(struct mlfs_wt *wt, uint64_t parent,
+				   const char *name,
+				   enum mlfs_entry_type type, uint32_t mode,
+				   uint32_t uid, uint32_t gid,
+				   const char *target,
+				   struct mlfs_wt_attr *out);
+/* unlink (@dir false) or rmdir (@dir true). An unlinked file that is
+ * open lives on until its last close. Returns 0, -ENOENT, -EISDIR,
+ * -ENOTDIR, -ENOTEMPTY, -errno. */
+MLFS_MUST_CHECK int mlfs_wt_remove(struct mlfs_wt *wt, uint64_t parent,
+				   const char *name, bool dir);
+/* rename(2) with @flags RENAME_NOREPLACE / RENAME_EXCHANGE. */
+MLFS_MUST_CHECK int mlfs_wt_rename(struct mlfs_wt *wt, uint64_t parent,
+				   const char *name, uint64_t newparent,
+				   const char *newname, unsigned flags);
+/* A hard link of file or symlink @ino. -EPERM for directories. */
+MLFS_MUST_CHECK int mlfs_wt_link(struct mlfs_wt *wt, uint64_t ino,
+				 uint64_t newparent, const char *newname,
+				 struct mlfs_wt_attr *out);
+
+enum mlfs_wt_set {
+	MLFS_WT_SET_MODE = 1u << 0,
+	MLFS_WT_SET_UID = 1u << 1,
+	MLFS_WT_SET_GID = 1u << 2,
+	MLFS_WT_SET_SIZE = 1u << 3,
+	MLFS_WT_SET_ATIME = 1u << 4,
+	MLFS_WT_SET_MTIME = 1u << 5,
+	MLFS_WT_SET_ATIME_NOW = 1u << 6,
+	MLFS_WT_SET_MTIME_NOW = 1u << 7,
+};
+struct mlfs_wt_setattr {
+	unsigned set; /* enum mlfs_wt_set */
+	uint32_t mode, uid, gid;
+	uint64_t size;
+	int64_t atime_ns, mtime_ns;
+};
+MLFS_MUST_CHECK int mlfs_wt_setattr(struct mlfs_wt *wt, uint64_t ino,
+				    const struct mlfs_wt_setattr *sa,
+				    struct mlfs_wt_attr *out);
+
+/* Extended attributes, kept in the working tree only (versions do not
+ * hold them). get/list copy into @buf up to @size bytes and give the
+ * length in *len (@size 0: only the length); -ERANGE when too small. */
+MLFS_MUST_CHECK int mlfs_wt_getxattr(struct mlfs_wt *wt, uint64_t ino,
+				     const char *name, void *buf, size_t size,
+				     size_t *len);
+MLFS_MUST_CHECK int mlfs_wt_setxattr(struct mlfs_wt *wt, uint64_t ino,
+				     const char *name, const void *value,
+				     size_t len, int flags);
+MLFS_MUST_CHECK int mlfs_wt_listxattr(struct mlfs_wt *wt, uint64_t ino,
+				      char *buf, size_t size, size_t *len);
+MLFS_MUST_CHECK int mlfs_wt_removexattr(struct mlfs_wt *wt, uint64_t ino,
+					const char *name);
+
+/* ---- open files ---- */
+
+/* The open state of one inode, shared by its opens. */
+struct mlfs_wt_file {
+	struct mlfs_wt *wt;
+	uint64_t ino;
+	/* The data file (-1: the bytes are the stored content @content of
+	 * @size bytes, read through the chunk path). Set under the work
+	 * lock; once >= 0 it stays for as long as the file is open. */
+	int fd;
+	struct mlfs_id content;
+	uint64_t size;
+	/* private */
+	unsigned opens, writers; /* protected by the work lock */
+	bool marked;             /* the node is dirty in the database */
+	uint64_t writes;         /* bumped by each write (atomic) */
+	struct mlfs_wt_file *next;
+};
+
+/* Open file @ino; @write: it will be written (its bytes move to a data
+ * file first: a copy of the stored content, or empty with @trunc).
+ * Returns 0, -ENOENT, -EISDIR, -errno. */
+MLFS_MUST_CHECK int mlfs_wt_open(struct mlfs_wt *wt, uint64_t ino,
+				 bool write, bool trunc,
+				 struct mlfs_wt_file **out);
+/* Before writing to f->fd: marks the file changed (once). */
+MLFS_MUST_CHECK int mlfs_wt_will_write(struct mlfs_wt_file *f);
+/* fsync: the data file, then the database log. */
+MLFS_MUST_CHECK int mlfs_wt_fsync(struct mlfs_wt_file *f, bool datasync);
+/* Make every edit so far durable (fsyncdir, syncfs). */
+MLFS_MUST_CHECK int mlfs_wt_sync(struct mlfs_wt *wt);
+void mlfs_wt_close(struct mlfs_wt_file *f, bool write);
+
+/* ---- status, snapshot, discard (worktree_snap.c) ---- */
+
+enum mlfs_wt_change {
+	MLFS_WT_ADDED = 'A',
+	MLFS_WT_MODIFIED = 'M',   /* content */
+	MLFS_WT_DELETED = 'D',
+	MLFS_WT_TYPE = 'T',       /* file <-> dir <-> symlink */
+	MLFS_WT_MODE = 'P',       /* permission bits only */
+	MLFS_WT_RENAMED = 'R',    /* same content, other path */
+};
+struct mlfs_wt_status_entry {
+	enum mlfs_wt_change change;
+	char *path;               /* in the working tree (new path) */
+	char *old_path;           /* RENAMED: the path in the base */
+	enum mlfs_entry_type type, old_type;
+	uint32_t mode, old_mode;
+	uint64_t size, old_size;
+};
+struct mlfs_wt_status {
+	struct mlfs_wt_status_entry *v;
+	size_t n;
+	/* The branch moved since the edits began: its head is @head, not
+	 * the base (a snapshot is refused). */
+	bool branch_moved;
+	bool has_head;
+	struct mlfs_id head;
+};
+/* What differs from the base, sorted by path. */
+MLFS_MUST_CHECK int mlfs_wt_status(struct mlfs_wt *wt,
+				   struct mlfs_wt_status *out);
+void mlfs_wt_status_release(struct mlfs_wt_status *st);
+
+struct mlfs_wt_snapshot_opts {
+	const char *tag;     /* NULL: no tag */
+	const char *message; /* NULL: "snapshot" */
+	const char *author;  /* NULL: $USER */
+	int threads;         /* 0: online CPUs */
+};
+struct mlfs_wt_snapshot_result {
+	bool no_changes;     /* nothing to commit: no commit was made */
+	struct mlfs_id commit;
+	struct mlfs_id parent;
+	bool has_parent;
+	uint64_t files_ingested, bytes_ingested;
+	uint64_t new_chunks, new_stored_bytes;
+	/* Files open for writing whose content at snapshot time was taken
+	 * (paths, malloc'd). */
+	char **open_files;
+	size_t nopen;
+	double seconds;
+};
+/* Commit the working tree as the branch's new head (parent: the base),
+ * with the barrier rules of import. Returns 0; -ESTALE (the branch moved:
+ * the detail names both commits); -EEXIST (tag); -EROFS; -ENOSPC; -EIO. */
+MLFS_MUST_CHECK int mlfs_wt_snapshot(struct mlfs_wt *wt,
+				     const struct mlfs_wt_snapshot_opts *o,
+				     struct mlfs_wt_snapshot_result *res);
+void mlfs_wt_snapshot_result_release(struct mlfs_wt_snapshot_result *r);
+
+/* Drop the edits (all with @n 0, else those at or below @paths). Open
+ * files keep their bytes until closed. Returns 0, -ENOENT (a path that
+ * is neither in the working tree nor in the base). */
+MLFS_MUST_CHECK int mlfs_wt_discard(struct mlfs_wt *wt,
+				    const char *const *paths, size_t n);
+
+/* Every working tree with edits: ns, name, branch of each. *out is a
+ * malloc'd array of malloc'd "ns/name@branch" strings (mlfs_strv_free). */
+MLFS_MUST_CHECK int mlfs_work_dirty_list(struct mlfs_work *w, char ***out,
+					 size_t *n);
+
+/* Contents, trees and commits the working trees need (gc keeps them):
+ * calls @fn for each id (@is_tree: a tree or commit id follows). */
+MLFS_MUST_CHECK int mlfs_work_roots(struct mlfs_store *s,
+				    int (*fn)(void *ctx, const struct mlfs_id *id,
+					      int kind),
+				    void *ctx);
+
+#endif

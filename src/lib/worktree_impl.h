@@ -1,0 +1,74 @@
+/*
+ * worktree_impl.h - what worktree.c (the tree and its edits) and
+ * worktree_snap.c (status, snapshot, discard) share. Not installed.
+ */
+#ifndef MLFS_WORKTREE_IMPL_H
+#define MLFS_WORKTREE_IMPL_H
+
+#include <limits.h>
+#include <pthread.h>
+
+#include "meta_work.h"
+#include "mlfs/repo.h"
+#include "mlfs/worktree.h"
+
+/* Directories of an unmaterialized tree handed out so far: inode
+ * number -> tree id (lookups below them need the tree). */
+struct wt_dirmap {
+	uint64_t *keys; /* 0: empty slot */
+	struct mlfs_id *trees;
+	size_t cap, n;
+};
+
+struct mlfs_wt {
+	struct mlfs_work *w;
+	struct mlfs_repo repo;
+	char branch[MLFS_NAME_MAX + 1];
+	/* The database row; in_db false until the first edit creates it.
+	 * Protected by w->lock, as is everything below. */
+	struct mlfs_wdb_wt row;
+	bool in_db;
+	uint64_t root_ino;
+	struct mlfs_id base_tree; /* when row.has_base */
+	struct wt_dirmap dirs;
+	struct mlfs_wt_file *files; /* open files */
+	struct mlfs_wt *next;
+};
+
+struct mlfs_work {
+	/* Guards db, every working tree and open-file state. */
+	pthread_mutex_t lock;
+	struct mlfs_store *s;
+	struct mlfs_wdb *db;
+	bool edit;
+	int lock_fd;
+	char dir[3072];         /* STORE/work (checked to fit) */
+	uint32_t uid, gid;      /* owner shown for entries of versions */
+	struct mlfs_tree_source trees;
+	struct mlfs_wt *wts;    /* protected by lock */
+};
+
+/* "STORE/work/<wt>/<ino>" of a data file. */
+void wt_data_path(const struct mlfs_wt *wt, uint64_t ino, char *buf,
+		  size_t size);
+/* The number of the root of branch @branch's tree. */
+uint64_t wt_root_ino(int64_t repo_id, const char *branch);
+/* The number of entry @name of the directory numbered @parent. */
+uint64_t wt_child_ino(uint64_t parent, const char *name);
+/* Materialize @wt (rows for every entry of the base). Locked. */
+int wt_materialize_locked(struct mlfs_wt *wt);
+/* The node's attributes, with a data file's size and times. */
+int wt_node_attr(struct mlfs_wt *wt, const struct mlfs_wnode *n,
+		 struct mlfs_wt_attr *out);
+/* The open state of @ino, or NULL. Locked. */
+struct mlfs_wt_file *wt_file_find(struct mlfs_wt *wt, uint64_t ino);
+/* Make a branch's tree the new base of a clean @wt (drops the rows). */
+int wt_rebase_locked(struct mlfs_wt *wt, bool has_base,
+		     const struct mlfs_id *base);
+/* The current branch head: 0 (*has false: no commit), -errno. */
+int wt_branch_head(struct mlfs_wt *wt, bool *has, struct mlfs_id *head);
+/* Finish or undo a snapshot a killed process left pending. Locked. */
+int wt_recover_locked(struct mlfs_wt *wt);
+void wt_dirmap_release(struct wt_dirmap *m);
+
+#endif

@@ -1,0 +1,535 @@
+/*
+ * worktree_status.c - what a working tree changed (status), dropping
+ * edits (discard), and what the working trees need from the store (gc's
+ * roots). Status walks the dirty directories beside the base's trees; a
+ * file written to is hashed (the content digest) to tell a real change
+ * from a rewrite of the same bytes; an entry that left one path and
+ * reached another keeps its inode number, which is how renames are told
+ * from a delete and an add.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mlfs/store.h"
+#include "store_impl.h"
+#include "worktree_impl.h"
+
+struct status_walk {
+	struct mlfs_wt *wt;
+	struct mlfs_wt_status *st;
+	size_t cap;
+	/* inode numbers of added and deleted entries, parallel to st->v */
+	uint64_t *inos;
+	struct mlfs_id *ids; /* content or tree id of each entry */
+};
+
+static int add(struct status_walk *w, enum mlfs_wt_change ch,
+	       const char *path, uint64_t ino, const struct mlfs_id *id)
+{
+	struct mlfs_wt_status *st = w->st;
+	struct mlfs_wt_status_entry *e;
+
+	if (st->n == w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 32;
+		struct mlfs_wt_status_entry *nv = realloc(st->v,
+							  nc * sizeof(*nv));
+		uint64_t *ni;
+		struct mlfs_id *nd;
+
+		if (!nv)
+			return -ENOMEM;
+		st->v = nv;
+		ni = realloc(w->inos, nc * sizeof(*ni));
+		if (!ni)
+			return -ENOMEM;
+		w->inos = ni;
+		nd = realloc(w->ids, nc * sizeof(*nd));
+		if (!nd)
+			return -ENOMEM;
+		w->ids = nd;
+		w->cap = nc;
+	}
+	e = &st->v[st->n];
+	memset(e, 0, sizeof(*e));
+	e->change = ch;
+	e->path = strdup(path);
+	if (!e->path)
+		return -ENOMEM;
+	w->inos[st->n] = ino;
+	if (id)
+		w->ids[st->n] = *id;
+	else
+		memset(&w->ids[st->n], 0, sizeof(w->ids[st->n]));
+	st->n++;
+	return 0;
+}
+
+static int join(char **out, const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = malloc(a + b + 2);
+
+	if (!p)
+		return -ENOMEM;
+	if (a) {
+		memcpy(p, dir, a);
+		p[a++] = '/';
+	}
+	memcpy(p + a, name, b + 1);
+	*out = p;
+	return 0;
+}
+
+/* The content digest of a written file, as an import would compute it. */
+static int data_digest(struct mlfs_wt *wt, uint64_t ino, struct mlfs_id *out,
+		       uint64_t *size)
+{
+	struct mlfs_hasher h = { 0 };
+	char path[PATH_MAX];
+	uint8_t *buf;
+	ssize_t k;
+	int fd, r;
+
+	wt_data_path(wt, ino, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(1u << 20);
+	r = buf ? mlfs_hasher_init(&h, &wt->w->s->cfg.key) : -ENOMEM;
+	*size = 0;
+	while (r == 0 && (k = read(fd, buf, 1u << 20)) > 0) {
+		mlfs_hasher_update(&h, buf, (size_t)k);
+		*size += (uint64_t)k;
+	}
+	if (r == 0 && k < 0)
+		r = -errno;
+	if (r == 0)
+		mlfs_hasher_final(&h, out);
+	mlfs_hasher_release(&h);
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* The current content id of file node @n (hashing its data if it was
+ * written) and its size. */
+static int node_content(struct mlfs_wt *wt, const struct mlfs_wnode *n,
+			struct mlfs_id *id, uint64_t *size)
+{
+	if (n->data && (n->dirty || !n->has_content))
+		return data_digest(wt, n->ino, id, size);
+	*id = n->content;
+	*size = n->size;
+	if (n->data) {
+		struct mlfs_wt_attr a;
+		int r = wt_node_attr(wt, n, &a);
+
+		*size = a.size;
+		return r;
+	}
+	return 0;
+}
+
+static int walk_added(struct status_walk *w, const struct mlfs_wnode *n,
+		      const char *path);
+static int walk_deleted(struct status_walk *w, const struct mlfs_entry *e,
+			uint64_t ino, const char *path);
+
+static int walk_dir(struct status_walk *w, const struct mlfs_wnode *self,
+		    const struct mlfs_id *base_tree, uint64_t base_ino,
+		    const char *path)
+{
+	struct mlfs_wt *wt = w->wt;
+	const struct mlfs_tree *t = NULL;
+	struct mlfs_wdirent *d = NULL;
+	size_t nd = 0, i = 0, j = 0;
+	int r = 0;
+
+	if (!self->dirty && base_tree && self->has_content &&
+	    !mlfs_id_cmp(&self->content, base_tree))
+		return 0;
+	if (base_tree) {
+		struct mlfs_tree *lt;
+
+		r = mlfs_tree_load(wt->w->s, base_tree, &lt);
+		if (r < 0)
+			return r;
+		t = lt;
+	}
+	r = mlfs_wdb_dirent_list(wt->w->db, wt->row.id, self->ino, &d, &nd);
+	while (r == 0 && (i < nd || (t && j < t->n))) {
+		int c = i >= nd ? 1 : !t || j >= t->n ? -1 :
+			strcmp(d[i].name, t->e[j].name);
+		const char *name = c <= 0 ? d[i].name : t->e[j].name;
+		char *sub = NULL;
+
+		r = join(&sub, path, name);
+		if (r < 0)
+			break;
+		if (c < 0) {
+			r = walk_added(w, &d[i].node, sub);
+		} else if (c > 0) {
+			r = walk_deleted(w, &t->e[j],
+					 wt_child_ino(base_ino, name), sub);
+		} else {
+			const struct mlfs_wnode *n = &d[i].node;
+			const struct mlfs_entry *e = &t->e[j];
+			uint64_t bino = wt_child_ino(base_ino, name);
+
+			if ((int)e->type != n->type) {
+				r = add(w, MLFS_WT_TYPE, sub, 0, NULL);
+			} else if (n->type == MLFS_ENTRY_DIR) {
+				r = walk_dir(w, n, &e->id, bino, sub);
+				if (r == 0 && n->mode != e->mode)
+					r = add(w, MLFS_WT_MODE, sub, 0, NULL);
+			} else if (n->type == MLFS_ENTRY_SYMLINK) {
+				if (strcmp(n->target, e->target))
+					r = add(w, MLFS_WT_MODIFIED, sub, 0,
+						NULL);
+			} else if (n->dirty) {
+				struct mlfs_id id;
+				uint64_t size;
+
+				r = node_content(wt, n, &id, &size);
+				if (r == 0 && mlfs_id_cmp(&id, &e->id))
+					r = add(w, MLFS_WT_MODIFIED, sub, 0,
+						NULL);
+				else if (r == 0 && n->mode != e->mode)
+					r = add(w, MLFS_WT_MODE, sub, 0, NULL);
+				if (r == 0 && w->st->n &&
+				    !strcmp(w->st->v[w->st->n - 1].path, sub))
+					w->st->v[w->st->n - 1].size = size;
+			}
+			if (r == 0 && w->st->n &&
+			    !strcmp(w->st->v[w->st->n - 1].path, sub)) {
+				struct mlfs_wt_status_entry *x =
+					&w->st->v[w->st->n - 1];
+
+				x->type = (enum mlfs_entry_type)n->type;
+				x->old_type = e->type;
+				x->mode = n->mode;
+				x->old_mode = e->mode;
+				x->old_size = e->size;
+				if (x->change != MLFS_WT_MODIFIED)
+					x->size = n->size;
+			}
+		}
+		free(sub);
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+	mlfs_wdirent_free(d, nd);
+	mlfs_tree_free((struct mlfs_tree *)t);
+	return r;
+}
+
+static int walk_added(struct status_walk *w, const struct mlfs_wnode *n,
+		      const char *path)
+{
+	struct mlfs_wt *wt = w->wt;
+	struct mlfs_wdirent *d = NULL;
+	struct mlfs_id id = { { 0 } };
+	uint64_t size = n->size;
+	size_t nd = 0;
+	int r = 0;
+
+	if (n->type == MLFS_ENTRY_FILE)
+		r = node_content(wt, n, &id, &size);
+	if (r == 0)
+		r = add(w, MLFS_WT_ADDED, path, n->ino,
+			n->type == MLFS_ENTRY_FILE ? &id : NULL);
+	if (r < 0)
+		return r;
+	w->st->v[w->st->n - 1].type = (enum mlfs_entry_type)n->type;
+	w->st->v[w->st->n - 1].mode = n->mode;
+	w->st->v[w->st->n - 1].size = size;
+	if (n->type != MLFS_ENTRY_DIR)
+		return 0;
+	r = mlfs_wdb_dirent_list(wt->w->db, wt->row.id, n->ino, &d, &nd);
+	for (size_t i = 0; r == 0 && i < nd; i++) {
+		char *sub = NULL;
+
+		r = join(&sub, path, d[i].name);
+		if (r == 0)
+			r = walk_added(w, &d[i].node, sub);
+		free(sub);
+	}
+	mlfs_wdirent_free(d, nd);
+	return r;
+}
+
+static int walk_deleted(struct status_walk *w, const struct mlfs_entry *e,
+			uint64_t ino, const char *path)
+{
+	struct mlfs_tree *t = NULL;
+	int r = add(w, MLFS_WT_DELETED, path, ino,
+		    e->type == MLFS_ENTRY_FILE ? &e->id : NULL);
+
+	if (r < 0)
+		return r;
+	w->st->v[w->st->n - 1].old_type = e->type;
+	w->st->v[w->st->n - 1].old_mode = e->mode;
+	w->st->v[w->st->n - 1].old_size = e->size;
+	if (e->type != MLFS_ENTRY_DIR)
+		return 0;
+	r = mlfs_tree_load(w->wt->w->s, &e->id, &t);
+	for (size_t i = 0; r == 0 && i < t->n; i++) {
+		char *sub = NULL;
+
+		r = join(&sub, path, t->e[i].name);
+		if (r == 0)
+			r = walk_deleted(w, &t->e[i],
+					 wt_child_ino(ino, t->e[i].name), sub);
+		free(sub);
+	}
+	mlfs_tree_free(t);
+	return r;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct mlfs_wt_status_entry *x = a, *y = b;
+
+	return strcmp(x->path, y->path);
+}
+
+/* An added entry with the inode number of a deleted one moved there:
+ * one RENAMED entry (MODIFIED too, when its content changed) instead. */
+static void pair_renames(struct status_walk *w)
+{
+	struct mlfs_wt_status *st = w->st;
+	size_t k = 0;
+
+	for (size_t i = 0; i < st->n; i++) {
+		struct mlfs_wt_status_entry *a = &st->v[i];
+
+		if (a->change != MLFS_WT_ADDED || !w->inos[i])
+			continue;
+		for (size_t j = 0; j < st->n; j++) {
+			struct mlfs_wt_status_entry *d = &st->v[j];
+
+			if (d->change != MLFS_WT_DELETED ||
+			    w->inos[j] != w->inos[i] || d->type == 0xff)
+				continue;
+			a->change = MLFS_WT_RENAMED;
+			a->old_path = d->path;
+			d->path = NULL;
+			a->old_type = d->old_type;
+			a->old_mode = d->old_mode;
+			a->old_size = d->old_size;
+			d->type = 0xff; /* dropped below */
+			break;
+		}
+	}
+	for (size_t i = 0; i < st->n; i++) {
+		if (st->v[i].change == MLFS_WT_DELETED &&
+		    st->v[i].type == 0xff) {
+			free(st->v[i].path);
+			continue;
+		}
+		st->v[k++] = st->v[i];
+	}
+	st->n = k;
+}
+
+int mlfs_wt_status(struct mlfs_wt *wt, struct mlfs_wt_status *out)
+{
+	struct status_walk w = { .wt = wt, .st = out };
+	struct mlfs_wnode root;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&wt->w->lock);
+	r = wt_branch_head(wt, &out->has_head, &out->head);
+	if (r < 0)
+		goto out;
+	out->branch_moved = out->has_head != wt->row.has_base ||
+			    (out->has_head &&
+			     mlfs_id_cmp(&out->head, &wt->row.base));
+	if (!wt->row.materialized || !wt->w->db)
+		goto out;
+	r = mlfs_wdb_node_get(wt->w->db, wt->row.id, wt->root_ino, &root);
+	if (r < 0)
+		goto out;
+	r = walk_dir(&w, &root, wt->row.has_base ? &wt->base_tree : NULL,
+		     wt->root_ino, "");
+	mlfs_wnode_release(&root);
+	if (r == 0)
+		pair_renames(&w);
+	if (r == 0 && out->n)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_entry);
+out:
+	free(w.inos);
+	free(w.ids);
+	pthread_mutex_unlock(&wt->w->lock);
+	if (r < 0)
+		mlfs_wt_status_release(out);
+	return r;
+}
+
+void mlfs_wt_status_release(struct mlfs_wt_status *st)
+{
+	for (size_t i = 0; st->v && i < st->n; i++) {
+		free(st->v[i].path);
+		free(st->v[i].old_path);
+	}
+	free(st->v);
+	st->v = NULL;
+	st->n = 0;
+}
+
+/* ---- discard ---- */
+
+/* Remove the data files of @wt that no open file holds. */
+static void drop_data_files(struct mlfs_wt *wt, struct mlfs_wnode *v,
+			    size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+
+		if (!v[i].data)
+			continue;
+		wt_data_path(wt, v[i].ino, path, sizeof(path));
+		(void)unlink(path);
+	}
+}
+
+int mlfs_wt_discard(struct mlfs_wt *wt, const char *const *paths, size_t n)
+{
+	struct mlfs_wnode *v = NULL;
+	size_t nv = 0;
+	int r = 0;
+
+	if (n) {
+		mlfs_error_set("discarding single paths is not supported yet: "
+			       "discard the whole working tree");
+		return -EOPNOTSUPP;
+	}
+	(void)paths;
+	pthread_mutex_lock(&wt->w->lock);
+	if (!wt->w->edit) {
+		r = -EROFS;
+		goto out;
+	}
+	if (!wt->row.materialized)
+		goto out;
+	r = mlfs_wdb_node_select(wt->w->db, wt->row.id, MLFS_WDB_DATA, &v,
+				 &nv);
+	if (r == 0)
+		r = wt_rebase_locked(wt, wt->row.has_base, &wt->row.base);
+	if (r == 0)
+		drop_data_files(wt, v, nv);
+out:
+	for (size_t i = 0; i < nv; i++)
+		mlfs_wnode_release(&v[i]);
+	free(v);
+	pthread_mutex_unlock(&wt->w->lock);
+	return r;
+}
+
+/* ---- listing, gc ---- */
+
+int mlfs_work_dirty_list(struct mlfs_work *w, char ***out, size_t *n)
+{
+	struct mlfs_wdb_wt *v = NULL;
+	char **names = NULL;
+	size_t nv = 0, cnt = 0;
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&w->lock);
+	if (w->db)
+		r = mlfs_wdb_wt_list(w->db, &v, &nv);
+	for (size_t i = 0; r == 0 && i < nv; i++) {
+		struct mlfs_repo repo;
+		struct mlfs_wnode root;
+		char buf[3 * (MLFS_NAME_MAX + 1) + 4];
+		char **nn;
+
+		if (!v[i].materialized)
+			continue;
+		r = mlfs_wdb_node_get(w->db, v[i].id,
+				      wt_root_ino(v[i].repo_id, v[i].branch),
+				      &root);
+		if (r == -ENOENT) {
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		mlfs_wnode_release(&root);
+		if (!root.dirty)
+			continue;
+		r = mlfs_meta_repo_get_id(w->s->meta, v[i].repo_id, &repo);
+		if (r < 0)
+			break;
+		snprintf(buf, sizeof(buf), "%s/%s@%s", repo.ns, repo.name,
+			 v[i].branch);
+		nn = realloc(names, (cnt + 1) * sizeof(*nn));
+		if (!nn) {
+			r = -ENOMEM;
+			break;
+		}
+		names = nn;
+		names[cnt] = strdup(buf);
+		if (!names[cnt]) {
+			r = -ENOMEM;
+			break;
+		}
+		cnt++;
+	}
+	pthread_mutex_unlock(&w->lock);
+	free(v);
+	if (r < 0) {
+		mlfs_strv_free(names, cnt);
+		return r;
+	}
+	*out = names;
+	*n = cnt;
+	return 0;
+}
+
+int mlfs_work_roots(struct mlfs_store *s,
+		    int (*fn)(void *ctx, const struct mlfs_id *id, int kind),
+		    void *ctx)
+{
+	struct mlfs_work *w = NULL;
+	struct mlfs_wdb_wt *v = NULL;
+	size_t nv = 0;
+	int r = mlfs_work_open(s, 0, &w);
+
+	if (r < 0 || !w->db)
+		goto out;
+	r = mlfs_wdb_wt_list(w->db, &v, &nv);
+	for (size_t i = 0; r == 0 && i < nv; i++) {
+		struct mlfs_wnode *all = NULL;
+		size_t na = 0;
+
+		if (v[i].has_base)
+			r = fn(ctx, &v[i].base, 'c');
+		if (r == 0)
+			r = mlfs_wdb_node_select(w->db, v[i].id, MLFS_WDB_ALL,
+						 &all, &na);
+		for (size_t k = 0; k < na; k++) {
+			if (r == 0 && all[k].has_content)
+				r = fn(ctx, &all[k].content,
+				       all[k].type == MLFS_ENTRY_DIR ? 't' :
+				       'f');
+			mlfs_wnode_release(&all[k]);
+		}
+		free(all);
+	}
+out:
+	free(v);
+	mlfs_work_close(w);
+	return r;
+}
