@@ -55,7 +55,9 @@ void mlfs_ingest_set_totals(struct mlfs_ingest *in, uint64_t bytes,
  * was, so the caller keeps its own use of @fd (not concurrently with this
  * call). @path only names the file in error details. Gives the content
  * digest (the id a tree entry holds) and the size read; the contents row
- * is buffered for the next commit or flush.
+ * is buffered for the next commit or flush. The dedup lookups share one
+ * read transaction of the store's SQLite connection, held for the call:
+ * other threads using the same store object wait until it returns.
  * Returns 0, -EIO and others from read (mlfs_error_detail() names @path),
  * -ENOMEM, -ENOSPC (packs). After an error the ingest can only be ended.
  */
