@@ -3,12 +3,14 @@
  * that holds DIR, printed as TAP. Each check runs in a forked child, in a
  * fresh subdirectory, under an alarm, so a crash (SIGBUS from a mapping),
  * a hang or an early return fails that check alone. The checks are in
- * fstest_file.c, fstest_ns.c and fstest_attr.c; README.md lists them.
+ * fstest_file.c, fstest_ns.c, fstest_attr.c and fstest_perm.c;
+ * README.md lists them.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,7 +29,7 @@
 static char reason[1024];
 
 static const struct fst_check *const tables[] = {
-	fst_file_checks, fst_ns_checks, fst_attr_checks,
+	fst_file_checks, fst_ns_checks, fst_attr_checks, fst_perm_checks,
 };
 
 int fst_fail(const char *file, int line, const char *fmt, ...)
@@ -293,6 +295,69 @@ int fst_ts_before(const struct timespec *a, const struct timespec *b)
 	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* Read what the child @pid wrote to @fd into reason, reap it. Returns
+ * its FST_* (a signal or an odd exit is FST_FAIL). */
+static int collect(pid_t pid, int fd)
+{
+	size_t len = 0;
+	ssize_t n;
+	int status, r;
+
+	while (len + 1 < sizeof(reason) &&
+	       (n = read(fd, reason + len, sizeof(reason) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	reason[len] = '\0';
+	close(fd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		const char *sig = sigabbrev_np(WTERMSIG(status));
+
+		snprintf(reason, sizeof(reason), "killed by SIG%s%s",
+			 sig ? sig : "?",
+			 WTERMSIG(status) == SIGALRM ? " (timed out)" : "");
+		return FST_FAIL;
+	}
+	r = WEXITSTATUS(status);
+	if (r != FST_PASS && r != FST_SKIP)
+		r = FST_FAIL;
+	if (r == FST_FAIL && !reason[0])
+		snprintf(reason, sizeof(reason), "exited %d",
+			 WEXITSTATUS(status));
+	return r;
+}
+
+int fst_as_user(uid_t uid, gid_t gid, int (*fn)(void))
+{
+	int pfd[2], r;
+	pid_t pid;
+
+	ASSERT(pipe(pfd) == 0, "pipe: %s", fst_errname(errno));
+	pid = fork();
+	ASSERT(pid >= 0, "fork: %s", fst_errname(errno));
+	if (pid == 0) {
+		close(pfd[0]);
+		reason[0] = '\0';
+		if (setgroups(0, NULL) < 0 || setgid(gid) < 0 ||
+		    setuid(uid) < 0)
+			r = fst_fail(__FILE__, __LINE__, "becoming %u:%u: %s",
+				     (unsigned)uid, (unsigned)gid,
+				     fst_errname(errno));
+		else
+			r = fn();
+		if (write(pfd[1], reason, strlen(reason)) < 0)
+			r = FST_FAIL;
+		_exit(r);
+	}
+	close(pfd[1]);
+	return collect(pid, pfd[0]);
+}
+
 /* @name is in the comma-separated @list: exactly, or as its group (the
  * part before the '.'), or as a prefix ending in '*'. */
 static int in_list(const char *name, const char *list)
@@ -345,9 +410,7 @@ static int remove_tree(const char *path)
 static int run_one(const struct fst_check *c, const char *dir,
 		   unsigned timeout)
 {
-	int pfd[2], status, r;
-	size_t len = 0;
-	ssize_t n;
+	int pfd[2], r;
 	pid_t pid;
 
 	reason[0] = '\0';
@@ -380,31 +443,7 @@ static int run_one(const struct fst_check *c, const char *dir,
 		_exit(r);
 	}
 	close(pfd[1]);
-	while (len + 1 < sizeof(reason) &&
-	       (n = read(pfd[0], reason + len, sizeof(reason) - 1 - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
-	reason[len] = '\0';
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (WIFSIGNALED(status)) {
-		snprintf(reason, sizeof(reason), "killed by %s%s",
-			 sigabbrev_np(WTERMSIG(status)) ?
-				 sigabbrev_np(WTERMSIG(status)) : "a signal",
-			 WTERMSIG(status) == SIGALRM ? " (timed out)" : "");
-		return FST_FAIL;
-	}
-	r = WEXITSTATUS(status);
-	if (r != FST_PASS && r != FST_SKIP)
-		r = FST_FAIL;
-	if (r == FST_FAIL && !reason[0])
-		snprintf(reason, sizeof(reason), "exited %d", WEXITSTATUS(status));
-	return r;
+	return collect(pid, pfd[0]);
 }
 
 static void usage(void)
@@ -451,6 +490,8 @@ int main(int argc, char **argv)
 			"%s\n", argv[argc - 1], strerror(errno));
 		return 2;
 	}
+	/* mkdtemp made it 0700: the perm checks act as another user */
+	(void)chmod(root, 0755);
 	printf("1..%d\n", total);
 	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
 		for (i = 0; tables[t][i].name; i++) {

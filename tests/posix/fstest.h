@@ -22,10 +22,11 @@ struct fst_check {
 	int (*fn)(void);	/* FST_PASS, or FST_FAIL/FST_SKIP via below */
 };
 
-/* Tables of the three check files, each ending in { NULL }. */
+/* Tables of the four check files, each ending in { NULL }. */
 extern const struct fst_check fst_file_checks[];
 extern const struct fst_check fst_ns_checks[];
 extern const struct fst_check fst_attr_checks[];
+extern const struct fst_check fst_perm_checks[];
 
 /* Record why the check failed (or is skipped); return FST_FAIL/SKIP. */
 int fst_fail(const char *file, int line, const char *fmt, ...)
@@ -67,6 +68,10 @@ int fst_fail_errno(const char *file, int line, const char *what, long r,
 		if (t_ != FST_PASS)					\
 			return t_;					\
 	} while (0)
+
+/* Run @fn in a child process as @uid:@gid (no supplementary groups) and
+ * return its FST_* with its reason. Needs root. */
+int fst_as_user(uid_t uid, gid_t gid, int (*fn)(void));
 
 /* Deterministic bytes: @len of them from @seed. */
 void fst_pattern(void *buf, size_t len, uint32_t seed);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -632,6 +633,166 @@ static int mmap_private(void)
 	return FST_PASS;
 }
 
+/* cp (coreutils 9) copies with copy_file_range, SEEK_DATA/SEEK_HOLE. */
+static int io_copy_file_range(void)
+{
+	unsigned char want[200000];
+	loff_t in_off = 1000, out_off = 0;
+	ssize_t n;
+	size_t done = 0;
+	int in, out;
+
+	fst_pattern(want, sizeof(want), 15);
+	OK(fst_put("src", want, sizeof(want), 0644));
+	OK(in = open("src", O_RDONLY));
+	OK(out = open("dst", O_WRONLY | O_CREAT | O_EXCL, 0644));
+	while (done < sizeof(want) - 1000) {
+		n = copy_file_range(in, &in_off, out, &out_off,
+				    sizeof(want) - 1000 - done, 0);
+		ASSERT(n > 0, "copy_file_range after %zu bytes: %s", done,
+		       n < 0 ? fst_errname(errno) : "returned 0");
+		done += (size_t)n;
+	}
+	ASSERT(in_off == sizeof(want) && out_off == sizeof(want) - 1000,
+	       "offsets %lld and %lld after the copy", (long long)in_off,
+	       (long long)out_off);
+	OK(close(in));
+	OK(close(out));
+	TRY(fst_expect_file("dst", want + 1000, sizeof(want) - 1000));
+	return FST_PASS;
+}
+
+static int io_seek_data_hole(void)
+{
+	const off_t size = 3 << 20;
+	off_t d, h;
+	int fd;
+
+	OK(fd = open("f", O_RDWR | O_CREAT, 0644));
+	ASSERT(fst_pwrite_all(fd, "head", 4, 0) == 4, "pwrite: %s",
+	       fst_errname(errno));
+	ASSERT(fst_pwrite_all(fd, "tail", 4, size - 4) == 4, "pwrite: %s",
+	       fst_errname(errno));
+	/* what any file system gives, also one that reports no holes:
+	 * data at 0, the first hole after "head" and at most at EOF */
+	d = lseek(fd, 0, SEEK_DATA);
+	ASSERT(d == 0, "SEEK_DATA from 0 gave %lld (%s), want 0",
+	       (long long)d, d < 0 ? fst_errname(errno) : "");
+	h = lseek(fd, 0, SEEK_HOLE);
+	ASSERT(h >= 4 && h <= size, "SEEK_HOLE from 0 gave %lld (%s)",
+	       (long long)h, h < 0 ? fst_errname(errno) : "");
+	d = lseek(fd, size - 4, SEEK_DATA);
+	ASSERT(d == size - 4, "SEEK_DATA at the tail gave %lld, want %lld",
+	       (long long)d, (long long)size - 4);
+	h = lseek(fd, size - 4, SEEK_HOLE);
+	ASSERT(h == size, "SEEK_HOLE at the tail gave %lld, want EOF %lld",
+	       (long long)h, (long long)size);
+	ERR(lseek(fd, size, SEEK_DATA), ENXIO);
+	ERR(lseek(fd, size + 10, SEEK_HOLE), ENXIO);
+	OK(close(fd));
+	return FST_PASS;
+}
+
+/* Run @fn in a child with the file @path open; its exit code back. */
+static int in_child(int (*fn)(const char *), const char *path, int *code)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT(pid >= 0, "fork: %s", fst_errname(errno));
+	if (pid == 0)
+		_exit(fn(path));
+	ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status),
+	       "the child did not exit");
+	*code = WEXITSTATUS(status);
+	return FST_PASS;
+}
+
+/* 0: the range lock conflicts as it should; 1: it does not; 2: error */
+static int child_fcntl_lock(const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = 10, .l_len = 10 };
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return 2;
+	if (fcntl(fd, F_SETLK, &fl) == 0)
+		return 1;
+	if (errno != EAGAIN && errno != EACCES)
+		return 2;
+	if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type != F_WRLCK ||
+	    fl.l_pid != getppid())
+		return 3;
+	/* a range next to the held one is free */
+	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			     .l_start = 0, .l_len = 10 };
+	return fcntl(fd, F_SETLK, &fl) == 0 ? 0 : 4;
+}
+
+static int child_flock(const char *path)
+{
+	int fd = open(path, O_RDWR);
+
+	if (fd < 0)
+		return 2;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return 1;
+	return errno == EWOULDBLOCK ? 0 : 2;
+}
+
+/* SQLite and git lock with fcntl; pip, cargo and many tools with flock. */
+static int lock_checks(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = 10, .l_len = 10 };
+	int fd, code;
+
+	OK(fst_put("f", "0123456789012345678901234567890", 31, 0644));
+	OK(fd = open("f", O_RDWR));
+	OK(fcntl(fd, F_SETLK, &fl));
+	TRY(in_child(child_fcntl_lock, "f", &code));
+	ASSERT(code == 0, "a child's fcntl lock of a held range: case %d "
+	       "(1 granted, 2 wrong errno, 3 F_GETLK, 4 free range refused)",
+	       code);
+	fl.l_type = F_UNLCK;
+	OK(fcntl(fd, F_SETLK, &fl));
+	TRY(in_child(child_fcntl_lock, "f", &code));
+	ASSERT(code == 1, "the range stays locked after F_UNLCK (case %d)",
+	       code);
+	OK(flock(fd, LOCK_EX));
+	TRY(in_child(child_flock, "f", &code));
+	ASSERT(code == 0, "a second flock(LOCK_EX) was %s",
+	       code == 1 ? "granted" : "refused with a wrong errno");
+	OK(flock(fd, LOCK_UN));
+	TRY(in_child(child_flock, "f", &code));
+	ASSERT(code == 1, "flock stays held after LOCK_UN");
+	OK(close(fd));
+	return FST_PASS;
+}
+
+static int open_tmpfile(void)
+{
+	char proc[64];
+	int fd;
+
+	fd = open(".", O_TMPFILE | O_RDWR, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR ||
+		       errno == EINVAL))
+		return fst_skip("O_TMPFILE is not supported (%s)",
+				fst_errname(errno));
+	ASSERT(fd >= 0, "open(O_TMPFILE): %s", fst_errname(errno));
+	ASSERT(fst_pwrite_all(fd, "anonymous", 9, 0) == 9, "pwrite: %s",
+	       fst_errname(errno));
+	TRY(fst_expect_listing(".", (const char *[]){ ".", "..", NULL }));
+	/* and linked into the name space, as a safe atomic create does */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	OK(linkat(AT_FDCWD, proc, AT_FDCWD, "named", AT_SYMLINK_FOLLOW));
+	OK(close(fd));
+	TRY(fst_expect_file("named", "anonymous", 9));
+	return FST_PASS;
+}
+
 const struct fst_check fst_file_checks[] = {
 	{ "open.creat", "O_CREAT makes an empty regular file, keeps an "
 	  "existing one", open_creat },
@@ -644,6 +805,8 @@ const struct fst_check fst_file_checks[] = {
 	{ "open.dir_rdonly", "a directory opens read-only, read(2) is EISDIR",
 	  open_dir_rdonly },
 	{ "open.umask", "open and mkdir modes honour the umask", open_umask },
+	{ "open.tmpfile", "an O_TMPFILE file is unnamed until linkat "
+	  "(skip if unsupported)", open_tmpfile },
 	{ "io.hole", "a write past EOF leaves a hole that reads as zeros",
 	  io_hole },
 	{ "io.pwrite_pread", "pwrite/pread at offsets keep the file offset",
@@ -657,6 +820,12 @@ const struct fst_check fst_file_checks[] = {
 	  io_second_fd },
 	{ "io.fork_child", "a child's writes are read by the parent and back",
 	  io_fork_child },
+	{ "io.copy_file_range", "copy_file_range copies the bytes (as cp does)",
+	  io_copy_file_range },
+	{ "io.seek_data_hole", "SEEK_DATA/SEEK_HOLE find data and EOF, ENXIO "
+	  "past it", io_seek_data_hole },
+	{ "lock.checks", "fcntl range locks and flock exclude another process",
+	  lock_checks },
 	{ "trunc.shrink_grow", "truncate shrinks, then grows with zeros",
 	  trunc_shrink_grow },
 	{ "trunc.ftruncate", "ftruncate grows and shrinks an open file",
