@@ -93,13 +93,6 @@ MLFS_MUST_CHECK int mlfs_store_get_chunk(struct mlfs_store *s,
 					 const struct mlfs_chunk **out);
 void mlfs_chunk_unref(struct mlfs_store *s, const struct mlfs_chunk *c);
 
-/* Last failure detail of the calling thread ("chunk ... in pack ...:
- * hash mismatch"), or "" when there is none. Valid until the next call. */
-const char *mlfs_error_detail(void);
-void mlfs_error_set(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-void mlfs_error_clear(void);
-
 /* Append an audit-log line (command and its argument summary). */
 MLFS_MUST_CHECK int mlfs_store_audit(struct mlfs_store *s, const char *cmd,
 				     const char *detail);

@@ -83,4 +83,11 @@ MLFS_MUST_CHECK int mlfs_random_bytes(void *p, size_t len);
 /* Monotonic clock in seconds, for progress and benchmarks. */
 double mlfs_now(void);
 
+/* Last failure detail of the calling thread ("chunk ... in pack ...:
+ * hash mismatch"), or "" when there is none. Valid until the next call. */
+const char *mlfs_error_detail(void);
+void mlfs_error_set(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+void mlfs_error_clear(void);
+
 #endif

@@ -9,7 +9,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,29 +19,6 @@
 #include <dirent.h>
 
 #include "store_impl.h"
-
-/* ---- per-thread error detail ---- */
-
-static _Thread_local char error_detail[1024];
-
-const char *mlfs_error_detail(void)
-{
-	return error_detail;
-}
-
-void mlfs_error_set(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(error_detail, sizeof(error_detail), fmt, ap);
-	va_end(ap);
-}
-
-void mlfs_error_clear(void)
-{
-	error_detail[0] = '\0';
-}
 
 /* ---- location ---- */
 

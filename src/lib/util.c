@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,31 @@
 #include <unistd.h>
 
 #include "mlfs/util.h"
+
+/* Every module sets the detail (meta*.c, pack.c, store.c, ...), so it
+ * lives here, below all of them: in store.c it made meta.c and store.c
+ * call each other. */
+static _Thread_local char error_detail[1024];
+
+const char *mlfs_error_detail(void)
+{
+	return error_detail;
+}
+
+void mlfs_error_set(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(error_detail, sizeof(error_detail), fmt, ap);
+	va_end(ap);
+}
+
+void mlfs_error_clear(void)
+{
+	error_detail[0] = '\0';
+}
+
 
 int mlfs_buf_reserve(struct mlfs_buf *b, size_t cap)
 {
