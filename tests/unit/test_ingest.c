@@ -186,6 +186,20 @@ static size_t count_packs(struct fixture *f)
 	return n;
 }
 
+static int64_t count_chunks(struct fixture *f)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	assert_int_equal(sqlite3_prepare_v2(mlfs_meta_db(f->s->meta),
+					    "SELECT count(*) FROM chunks", -1,
+					    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
 /* The newest audit line: "op|detail". */
 static void last_audit(struct fixture *f, char *buf, size_t size)
 {
@@ -301,8 +315,11 @@ static void test_ingest_moved_branch_is_estale_and_commits_nothing(
 	struct mlfs_id c1, other = { { 0x5a } }, tree, id;
 	char hex1[MLFS_ID_HEX_LEN + 1], hexo[MLFS_ID_HEX_LEN + 1];
 	char want[300];
+	struct mlfs_tree *t = NULL;
+	int64_t nchunks;
 
 	first_commit(f, &c1);
+	nchunks = count_chunks(f);
 	mlfs_id_to_hex(&c1, hex1);
 	mlfs_id_to_hex(&other, hexo);
 	in = begin(f);
@@ -316,10 +333,12 @@ static void test_ingest_moved_branch_is_estale_and_commits_nothing(
 		 "expected %s", hex1, hexo);
 	assert_string_equal(mlfs_error_detail(), want);
 	assert_false(res.has_parent);
-	/* The branch, the contents and the trees are as they were. */
+	/* The branch, the chunks, contents and trees are as they were. */
 	assert_int_equal(head(f, "t", "r", "main", &id), 0);
 	assert_memory_equal(&id, &c1, sizeof(id));
 	assert_false(content_stored(f, &e.id));
+	assert_int_equal(mlfs_tree_load(f->s, &tree, &t), -ENOENT);
+	assert_int_equal(count_chunks(f), nchunks);
 	/* Expecting no branch where there is one is stale too. */
 	req.expect = NULL;
 	assert_int_equal(mlfs_ingest_commit(in, &req, &res), -ESTALE);
@@ -341,6 +360,9 @@ static void test_ingest_moved_branch_is_estale_and_commits_nothing(
 	assert_memory_equal(&res.parent, &c1, sizeof(c1));
 	mlfs_ingest_end(in);
 	assert_true(content_stored(f, &e.id));
+	assert_int_equal(mlfs_tree_load(f->s, &tree, &t), 0);
+	mlfs_tree_free(t);
+	assert_true(count_chunks(f) > nchunks);
 	assert_int_equal(head(f, "t", "r", "main", &id), 0);
 	assert_memory_equal(&id, &res.commit, sizeof(id));
 }
