@@ -31,7 +31,9 @@ expect_out '^models/fraud[[:space:]]+main -[[:space:]]+0 branches, 0 tags$' \
 	"repos lists models/fraud with no head"
 expect_exit 0 "$MLFS" repos --store "$S" --json
 json_ok "repos --json: head null, 0 branches" \
-	'[r for r in d if r["repo"] == "models/fraud"] == [{"repo": "models/fraud", "namespace": "models", "name": "fraud", "default_branch": "main", "head": None, "branches": 0, "tags": 0}]'
+	'[r for r in d if r["repo"] == "models/fraud"] == [{
+	"repo": "models/fraud", "namespace": "models", "name": "fraud",
+	"default_branch": "main", "head": None, "branches": 0, "tags": 0}]'
 
 # Listings: empty, exit 0.
 for ref in models/fraud models/fraud@main; do
@@ -97,7 +99,8 @@ is_hex32 "$c1" && ok "import into the empty repository made $c1" ||
 	fail "import printed '$c1'"
 expect_exit 0 "$MLFS" show --store "$S" models/fraud --json
 json_ok "its first commit has no parent and is main and v1" \
-	"d['commit'] == '$c1' and d['parent'] is None and d['branches'] == ['main'] and d['tags'] == ['v1']"
+	"d['commit'] == '$c1' and d['parent'] is None and
+	 d['branches'] == ['main'] and d['tags'] == ['v1']"
 expect_exit 0 "$MLFS" log --store "$S" models/fraud --json
 json_ok "log has one commit" "len(d) == 1"
 expect_exit 0 "$MLFS" cat --store "$S" models/fraud@v1/f.txt

@@ -140,8 +140,9 @@ struct mlfs_resolved {
  * (branch head at that time, from the branch history), then "~N". The
  * commit reached is loaded and verified.
  * Returns 0; -ENOENT (no such repository, ref, commit or no history that
- * old; ->unborn when the repository has no commits yet); -ENOTUNIQ (ambiguous prefix: *candidates, if non-NULL, gets a
- * malloc'd array of the matching ids and *ncand its length); -EIO (a
+ * old; ->unborn when the repository has no commits yet); -ENOTUNIQ
+ * (ambiguous prefix: *candidates, if non-NULL, gets a malloc'd array of
+ * the matching ids and *ncand its length); -EIO (a
  * ref, history entry or commit on the way failed verification: the
  * error detail names it).
  */

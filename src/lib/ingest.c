@@ -467,8 +467,8 @@ static int check_req(const struct mlfs_commit_req *req)
 
 /* The repository, created when missing if @req asks. */
 static int commit_repo(struct mlfs_ingest *in,
-		       const struct mlfs_commit_req *req, struct mlfs_repo *repo,
-		       struct mlfs_commit_result *res)
+		       const struct mlfs_commit_req *req,
+		       struct mlfs_repo *repo, struct mlfs_commit_result *res)
 {
 	struct mlfs_meta *m = in->s->meta;
 	int r = mlfs_meta_repo_get(m, req->ns, req->name, repo);
