@@ -1,7 +1,7 @@
 /*
- * import_pool.h - the import's compression worker pool (internal to
- * import.c): a bounded queue of new chunks, compressed and appended to
- * packs by worker threads.
+ * import_pool.h - the ingest's compression worker pool (internal to
+ * ingest.c, which import and snapshot share): a bounded queue of new
+ * chunks, compressed and appended to packs by worker threads.
  */
 #ifndef MLFS_IMPORT_POOL_H
 #define MLFS_IMPORT_POOL_H
@@ -45,6 +45,8 @@ struct import_pool {
 	bool stop;                /* protected by lock */
 	uint64_t stored_bytes;    /* protected by lock */
 	unsigned next_slot;       /* protected by lock */
+	/* Read by a worker after the lock hands it a job; replaced under
+	 * the lock only while no job is queued (ingest.c, keep_packs). */
 	struct mlfs_pack_writer *w;
 	int level;
 	pthread_t threads[IMPORT_POOL_MAX_WORKERS];

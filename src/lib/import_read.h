@@ -1,6 +1,6 @@
 /*
  * import_read.h - reading a source file and cutting it into chunks ahead
- * of the importer (internal to import.c). For large files a reader thread
+ * of the ingest (internal to ingest.c). For large files a reader thread
  * reads and chunks the next buffer while the importer hashes and dedups
  * the current one, so a mostly-unchanged re-import uses both cores.
  */
