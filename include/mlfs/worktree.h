@@ -70,9 +70,17 @@ void mlfs_work_set_trees(struct mlfs_work *w,
 MLFS_MUST_CHECK int mlfs_wt_get(struct mlfs_work *w, const char *ns,
 				const char *name, const char *branch,
 				struct mlfs_wt **out);
+/* Follow the branch when it moved (an import, a snapshot elsewhere): a
+ * tree without edits takes the new head as its base. Returns 1 when the
+ * base changed (what was shown of it is stale), 0, or -errno. A tree
+ * with edits keeps its base (mlfs_wt_status reports the move). */
+MLFS_MUST_CHECK int mlfs_wt_refresh(struct mlfs_wt *wt);
 /* Whether any edit was made since the base (conservative: an edit undone
  * by hand still counts until a snapshot or status looks). */
 bool mlfs_wt_dirty(struct mlfs_wt *wt);
+/* Whether the first edit gave every entry a row (until then only
+ * directories are known by number: mlfs_wt_getattr of a file fails). */
+bool mlfs_wt_materialized(struct mlfs_wt *wt);
 /* The repository, branch and base of @wt. */
 void mlfs_wt_describe(struct mlfs_wt *wt, char *ns, char *name,
 		      char *branch, bool *has_base, struct mlfs_id *base);
@@ -95,10 +103,11 @@ struct mlfs_wt_attr {
 /* The root directory's attributes. */
 MLFS_MUST_CHECK int mlfs_wt_root(struct mlfs_wt *wt,
 				 struct mlfs_wt_attr *out);
-/* Returns 0, -ENOENT, -ENOTDIR, -ENAMETOOLONG, -EIO (damage). */
+/* Returns 0, -ENOENT, -ENOTDIR, -ENAMETOOLONG, -EIO (damage). With
+ * @target, a symlink's target comes in a malloc'd *target (else NULL). */
 MLFS_MUST_CHECK int mlfs_wt_lookup(struct mlfs_wt *wt, uint64_t parent,
-				   const char *name,
-				   struct mlfs_wt_attr *out);
+				   const char *name, struct mlfs_wt_attr *out,
+				   char **target);
 /* Returns 0 or -ENOENT (@ino is not, or no longer, in the tree: for an
  * unmaterialized tree only directories are known by number). */
 MLFS_MUST_CHECK int mlfs_wt_getattr(struct mlfs_wt *wt, uint64_t ino,

@@ -27,9 +27,12 @@ static const struct cmd commands[] = {
 	{ "fsck", cmd_fsck, "check the store for damage" },
 	{ "gc", cmd_gc, "remove pack files no version references" },
 	{ "upgrade", cmd_upgrade, "migrate a store made by an older mlfs" },
-	{ "mount", cmd_mount, "mount the store read-only with FUSE" },
+	{ "mount", cmd_mount, "mount the store with FUSE" },
 	{ "umount", cmd_umount, "unmount an mlfs mount" },
 	{ "diff", cmd_diff, "show what changed between two versions" },
+	{ "snapshot", cmd_snapshot, "make a branch's working tree a version" },
+	{ "status", cmd_status, "show the edits of working trees" },
+	{ "discard", cmd_discard, "drop the edits of a working tree" },
 };
 
 static void usage(FILE *f)

@@ -23,7 +23,22 @@
 
 #include <fuse_lowlevel.h>
 
+#include "mlfs/worktree.h"
 #include "mount.h"
+
+/* The working trees take their trees from the daemon's cache. */
+static int tree_get(void *ctx, const struct mlfs_id *id,
+		    const struct mlfs_tree **out)
+{
+	struct mlfs_fs *fs = ctx;
+
+	return mlfs_tcache_get(fs->trees, fs->store, id, out);
+}
+
+static void tree_put(void *ctx, const struct mlfs_tree *t)
+{
+	mlfs_tcache_put(((struct mlfs_fs *)ctx)->trees, t);
+}
 
 extern char **environ;
 
@@ -172,6 +187,21 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	}
 	if (o->cache_size)
 		mlfs_store_set_cache_size(fs.store, o->cache_size);
+	/* Working trees need a store we may write: without one, branch
+	 * heads are shown read-only, as versions. One daemon per store
+	 * edits them (STORE/work/lock). */
+	if (mlfs_store_open(o->store_dir, 0, &fs.wstore) == 0) {
+		r = mlfs_work_open(fs.wstore, MLFS_WORK_EDIT, &fs.work);
+		if (r == -EBUSY) {
+			snprintf(why, why_size, "%s; unmount it first, or "
+				 "mount with -o ro", mlfs_error_detail());
+			goto out;
+		}
+		if (r < 0) {
+			mlfs_store_close(fs.wstore);
+			fs.wstore = NULL;
+		}
+	}
 	r = mlfs_tcache_new(MLFS_TCACHE_BYTES, &fs.trees);
 	if (r < 0) {
 		snprintf(why, why_size, "cannot set up the tree cache");
@@ -181,6 +211,11 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	if (r < 0) {
 		snprintf(why, why_size, "cannot set up the inode table");
 		goto out;
+	}
+	if (fs.work) {
+		struct mlfs_tree_source src = { tree_get, tree_put, &fs };
+
+		mlfs_work_set_trees(fs.work, &src);
 	}
 	itable = true;
 	r = mlfs_prefetch_new(fs.store, &fs.itable, MLFS_MOUNT_PREFETCH_THREADS,
@@ -195,10 +230,11 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 			      fs.trees, &fs.dirahead) < 0)
 		fs.dirahead = NULL;
 
-	/* ro: the kernel itself refuses writes with EROFS; the callbacks
-	 * say EROFS too for anything that gets through */
-	if (asprintf(&optstr, "ro,default_permissions,fsname=mlfs,"
-		     "subtype=mlfs%s%s", o->fuse_opts ? "," : "",
+	/* without working trees, ro: the kernel itself refuses writes with
+	 * EROFS; with them, the callbacks say EROFS for versions */
+	if (asprintf(&optstr, "%sdefault_permissions,fsname=mlfs,"
+		     "subtype=mlfs%s%s", fs.work ? "" : "ro,",
+		     o->fuse_opts ? "," : "",
 		     o->fuse_opts ? o->fuse_opts : "") < 0) {
 		optstr = NULL;
 		r = -ENOMEM;
@@ -219,6 +255,7 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 		snprintf(why, why_size, "bad mount options '%s'", optstr);
 		goto out;
 	}
+	fs.se = se;
 	if (fuse_set_signal_handlers(se) < 0) {
 		r = -EIO;
 		snprintf(why, why_size, "cannot install signal handlers");
@@ -282,6 +319,12 @@ out:
 	mlfs_dirahead_free(fs.dirahead);
 	if (itable)
 		mlfs_itable_release(&fs.itable);
+	/* the working trees' open files are closed by now (releases) */
+	mlfs_work_close(fs.work);
+	mlfs_store_close(fs.wstore);
+	for (size_t i = 0; i < fs.n_new_ns; i++)
+		free(fs.new_ns[i]);
+	free(fs.new_ns);
 	mlfs_tcache_free(fs.trees); /* after the nodes let go of theirs */
 	mlfs_store_close(fs.store);
 	return r;

@@ -15,6 +15,7 @@
 
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
+#include "mlfs/worktree.h"
 #include "ops.h"
 
 /*
@@ -141,6 +142,11 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 		free(refs);
 		refs = NULL;
 		r = mlfs_ref_list(fs->store, rp->id, 0, &refs, &nrefs);
+		if (r >= 0 && !nrefs && fs->work)
+			/* a new repository: its empty, writable main */
+			r = dirh_add(h, cap, rp->name,
+				     mlfs_itable_ino(dir->ino, rp->name, NULL),
+				     S_IFDIR);
 		for (size_t j = 0; r >= 0 && j < nrefs; j++) {
 			const struct mlfs_ref *f = &refs[j];
 			bool is_default = f->kind == MLFS_REF_BRANCH &&
@@ -170,6 +176,22 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 	}
 	free(refs);
 	free(repos);
+	return r;
+}
+
+static int list_wt(struct mlfs_fs *fs, struct mlfs_node *dir,
+		   struct dirh *h, size_t *cap)
+{
+	struct mlfs_wt_dirent *v = NULL;
+	size_t n = 0;
+	int r = mlfs_fs_wt_listing(fs, dir, &v, &n);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		r = dirh_add(h, cap, v[i].name, v[i].attr.ino,
+			     v[i].attr.type == MLFS_ENTRY_DIR ? S_IFDIR :
+			     v[i].attr.type == MLFS_ENTRY_SYMLINK ? S_IFLNK :
+			     S_IFREG);
+	mlfs_wt_dirents_free(v, n);
 	return r;
 }
 
@@ -225,6 +247,8 @@ void mlfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 		r = list_root(fs, h, &cap);
 	else if (n->kind == MLFS_NODE_NS)
 		r = list_ns(fs, n, h, &cap);
+	else if (n->kind == MLFS_NODE_WT)
+		r = list_wt(fs, n, h, &cap);
 	else
 		r = list_tree(fs, n, h);
 	if (r < 0) {
@@ -234,7 +258,8 @@ void mlfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 	fi->fh = (uintptr_t)h;
 	/* a version's listing never changes; namespaces do */
 	fi->cache_readdir = n->kind != MLFS_NODE_ROOT &&
-			    n->kind != MLFS_NODE_NS;
+			    n->kind != MLFS_NODE_NS &&
+			    n->kind != MLFS_NODE_WT;
 	fi->keep_cache = fi->cache_readdir;
 	h = NULL;
 out:

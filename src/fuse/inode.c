@@ -62,6 +62,13 @@ static size_t id_bucket(const struct mlfs_itable *t, uint64_t nodeid)
 	return (size_t)(mix64(nodeid) & (t->nbuckets - 1));
 }
 
+static size_t wt_bucket(const struct mlfs_itable *t, const void *wt,
+			uint64_t ino)
+{
+	return (size_t)(mix64(ino ^ (uint64_t)(uintptr_t)wt) &
+			(t->nbuckets - 1));
+}
+
 static size_t name_bucket(const struct mlfs_itable *t, uint64_t parent,
 			  const char *name)
 {
@@ -109,8 +116,9 @@ int mlfs_itable_init(struct mlfs_itable *t, struct mlfs_tcache *trees)
 	t->nbuckets = INITIAL_BUCKETS;
 	t->by_id = calloc(t->nbuckets, sizeof(*t->by_id));
 	t->by_name = calloc(t->nbuckets, sizeof(*t->by_name));
+	t->by_wt = calloc(t->nbuckets, sizeof(*t->by_wt));
 	root = node_alloc("");
-	if (!t->by_id || !t->by_name || !root) {
+	if (!t->by_id || !t->by_name || !t->by_wt || !root) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -131,6 +139,7 @@ out:
 	if (r < 0) {
 		free(t->by_id);
 		free(t->by_name);
+		free(t->by_wt);
 		pthread_mutex_destroy(&t->lock);
 	}
 	return r;
@@ -148,8 +157,10 @@ void mlfs_itable_release(struct mlfs_itable *t)
 	}
 	free(t->by_id);
 	free(t->by_name);
+	free(t->by_wt);
 	t->by_id = NULL;
 	t->by_name = NULL;
+	t->by_wt = NULL;
 	pthread_mutex_destroy(&t->lock);
 }
 
@@ -177,20 +188,24 @@ struct mlfs_node *mlfs_itable_get(struct mlfs_itable *t, uint64_t nodeid)
 static void grow_locked(struct mlfs_itable *t)
 {
 	size_t nb = t->nbuckets * 2;
-	struct mlfs_node **by_id, **by_name, **old_id = t->by_id;
+	struct mlfs_node **by_id, **by_name, **by_wt, **old_id = t->by_id;
 
 	if (t->count < t->nbuckets)
 		return;
 	by_id = calloc(nb, sizeof(*by_id));
 	by_name = calloc(nb, sizeof(*by_name));
-	if (!by_id || !by_name) {
+	by_wt = calloc(nb, sizeof(*by_wt));
+	if (!by_id || !by_name || !by_wt) {
 		free(by_id);
 		free(by_name);
+		free(by_wt);
 		return;
 	}
 	free(t->by_name);
+	free(t->by_wt);
 	t->by_id = by_id;
 	t->by_name = by_name;
+	t->by_wt = by_wt;
 	t->nbuckets = nb;
 	for (size_t i = 0; i < nb / 2; i++) {
 		struct mlfs_node *n = old_id[i], *next;
@@ -205,6 +220,11 @@ static void grow_locked(struct mlfs_itable *t)
 				b = name_bucket(t, n->parent, n->name);
 				n->name_next = by_name[b];
 				by_name[b] = n;
+			}
+			if (n->kind == MLFS_NODE_WT) {
+				b = wt_bucket(t, n->wt, n->ino);
+				n->wt_next = by_wt[b];
+				by_wt[b] = n;
 			}
 		}
 	}
@@ -310,6 +330,71 @@ out:
 	return r;
 }
 
+int mlfs_itable_link_wt(struct mlfs_itable *t, const struct mlfs_node *parent,
+			const struct mlfs_node *tmpl, struct mlfs_node **out)
+{
+	struct mlfs_node *n, *fresh = node_alloc(tmpl->name);
+	char *target = tmpl->target ? strdup(tmpl->target) : NULL;
+	size_t b;
+
+	if (!fresh || (tmpl->target && !target)) {
+		free(fresh);
+		free(target);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&t->lock);
+	b = wt_bucket(t, tmpl->wt, tmpl->ino);
+	for (n = t->by_wt[b]; n; n = n->wt_next)
+		if (n->wt == tmpl->wt && n->ino == tmpl->ino)
+			break;
+	if (n) {
+		n->nlookup++;
+		n->type = tmpl->type;
+		n->mode = tmpl->mode;
+		n->mtime_ns = tmpl->mtime_ns;
+		n->size = tmpl->size;
+		n->id = tmpl->id;
+		n->parent = parent->nodeid;
+		n->parent_ino = parent->ino;
+		if (target) {
+			char *old = n->target;
+
+			n->target = target;
+			target = old;
+		}
+		*out = n;
+		pthread_mutex_unlock(&t->lock);
+		free(target);
+		free(fresh);
+		return 0;
+	}
+	grow_locked(t);
+	{
+		char *name = fresh->name;
+
+		*fresh = *tmpl;
+		fresh->name = name;
+	}
+	fresh->target = target;
+	fresh->tree = NULL;
+	fresh->file = NULL;
+	fresh->id_next = fresh->name_next = NULL;
+	fresh->hashed = false;
+	fresh->parent = parent->nodeid;
+	fresh->parent_ino = parent->ino;
+	fresh->nodeid = t->next_id++;
+	fresh->nlookup = 1;
+	fresh->id_next = t->by_id[id_bucket(t, fresh->nodeid)];
+	t->by_id[id_bucket(t, fresh->nodeid)] = fresh;
+	b = wt_bucket(t, fresh->wt, fresh->ino);
+	fresh->wt_next = t->by_wt[b];
+	t->by_wt[b] = fresh;
+	t->count++;
+	*out = fresh;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
 void mlfs_itable_forget(struct mlfs_itable *t, uint64_t nodeid, uint64_t n)
 {
 	struct mlfs_node *node, **pp;
@@ -326,6 +411,13 @@ void mlfs_itable_forget(struct mlfs_itable *t, uint64_t nodeid, uint64_t n)
 		return;
 	}
 	unhash_name_locked(t, node);
+	if (node->kind == MLFS_NODE_WT) {
+		pp = &t->by_wt[wt_bucket(t, node->wt, node->ino)];
+		while (*pp && *pp != node)
+			pp = &(*pp)->wt_next;
+		if (*pp)
+			*pp = node->wt_next;
+	}
 	pp = &t->by_id[id_bucket(t, nodeid)];
 	while (*pp && *pp != node)
 		pp = &(*pp)->id_next;

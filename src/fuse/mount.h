@@ -75,9 +75,12 @@ enum mlfs_node_kind {
 	MLFS_NODE_NS,       /* lists <name>, <name>@<ref> */
 	MLFS_NODE_VERSION,  /* root dir of one commit, named by a ref */
 	MLFS_NODE_ENTRY,    /* a file, dir or symlink inside a version */
+	MLFS_NODE_WT,       /* an inode of a branch's working tree:
+			     * writable, found by (wt, ino) */
 };
 
 struct mlfs_ofile;
+struct mlfs_wt;
 
 /*
  * One node the kernel knows (or knew). Everything but the fields marked
@@ -101,6 +104,10 @@ struct mlfs_node {
 	uint64_t size;
 	struct mlfs_id id;     /* file digest or tree id */
 	char *target;          /* symlink target */
+	/* WT: the working tree; ino is its inode number there. type, mode,
+	 * mtime_ns, size and id (content) are what the last lookup saw,
+	 * updated under lock (a working tree's inodes change). */
+	struct mlfs_wt *wt;
 
 	uint64_t nlookup;          /* protected by lock */
 	bool hashed;               /* in the name table; protected by lock */
@@ -115,6 +122,7 @@ struct mlfs_node {
 				    * digest, opens fail; protected by lock */
 	struct mlfs_node *id_next;   /* protected by lock */
 	struct mlfs_node *name_next; /* protected by lock */
+	struct mlfs_node *wt_next;   /* protected by lock */
 };
 
 struct mlfs_tcache;
@@ -124,6 +132,7 @@ struct mlfs_itable {
 	struct mlfs_tcache *trees;  /* borrowed, outlives the table */
 	struct mlfs_node **by_id;   /* protected by lock */
 	struct mlfs_node **by_name; /* (parent, name); protected by lock */
+	struct mlfs_node **by_wt;   /* WT nodes by (wt, ino); lock */
 	size_t nbuckets;            /* protected by lock */
 	size_t count;               /* protected by lock */
 	uint64_t next_id;           /* protected by lock */
@@ -148,6 +157,14 @@ MLFS_MUST_CHECK int mlfs_itable_link(struct mlfs_itable *t,
 				     const struct mlfs_node *parent,
 				     const struct mlfs_node *tmpl,
 				     struct mlfs_node **out);
+/* The WT node for inode @tmpl->ino of @tmpl->wt: found (its cached
+ * attributes refreshed from @tmpl) or made, and one lookup counted. A
+ * working tree's inode has one node whatever name reached it (hard
+ * links, renames). Returns 0 or -ENOMEM. */
+MLFS_MUST_CHECK int mlfs_itable_link_wt(struct mlfs_itable *t,
+					const struct mlfs_node *parent,
+					const struct mlfs_node *tmpl,
+					struct mlfs_node **out);
 /* Drop @n lookups of @nodeid; frees the node at zero. */
 void mlfs_itable_forget(struct mlfs_itable *t, uint64_t nodeid, uint64_t n);
 
@@ -328,6 +345,15 @@ struct mlfs_fs {
 	uid_t uid;
 	gid_t gid;
 	int log_fd;                /* daemon log; lines written whole */
+	/* Working trees: a writable handle on the store and its working
+	 * trees, or NULL (a read-only store: branch heads are versions). */
+	struct mlfs_store *wstore;
+	struct mlfs_work *work;
+	struct fuse_session *se;   /* for invalidations; set once */
+	/* Namespaces made by mkdir that hold no repository yet (in memory
+	 * only); protected by itable.lock. */
+	char **new_ns;
+	size_t n_new_ns;
 	/* readdirplus with attributes, or names only (dir.c): */
 	bool rdplus_attrs;         /* protected by itable.lock */
 	unsigned rdplus_count;     /* listings since the last probe; lock */

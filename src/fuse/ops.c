@@ -139,6 +139,18 @@ static void fill_entry(const struct mlfs_fs *fs, const struct mlfs_node *n,
 	e->entry_timeout = entry_timeout(n);
 }
 
+/* A namespace made by mkdir that holds no repository yet? */
+static bool new_ns_has(struct mlfs_fs *fs, const char *ns)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&fs->itable.lock);
+	for (size_t i = 0; i < fs->n_new_ns && !found; i++)
+		found = !strcmp(fs->new_ns[i], ns);
+	pthread_mutex_unlock(&fs->itable.lock);
+	return found;
+}
+
 static int ns_exists(struct mlfs_store *s, const char *ns)
 {
 	char **v = NULL;
@@ -239,6 +251,8 @@ int mlfs_fs_lookup(struct mlfs_fs *fs, struct mlfs_node *p, const char *name,
 	switch (p->kind) {
 	case MLFS_NODE_ROOT:
 		r = ns_exists(fs->store, name);
+		if (r == -ENOENT && new_ns_has(fs, name))
+			r = 0;
 		if (r < 0)
 			return r;
 		tmpl.name = (char *)name;
@@ -247,10 +261,15 @@ int mlfs_fs_lookup(struct mlfs_fs *fs, struct mlfs_node *p, const char *name,
 		tmpl.mode = 0755;
 		break;
 	case MLFS_NODE_NS:
+		r = mlfs_fs_wt_root(fs, p, p->name, name, e);
+		if (r <= 0)
+			return r;
 		r = version_template(fs->store, p->name, name, &tmpl);
 		if (r < 0)
 			return r;
 		break;
+	case MLFS_NODE_WT:
+		return mlfs_fs_wt_lookup(fs, p, name, e);
 	default:
 		if (p->type != MLFS_ENTRY_DIR)
 			return -ENOTDIR;
@@ -343,6 +362,10 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
+	if (n->kind == MLFS_NODE_WT) {
+		mlfs_wt_op_getattr(req, n);
+		return;
+	}
 	node_stat(fs, n, &st);
 	fuse_reply_attr(req, &st, attr_timeout(n));
 }
@@ -353,6 +376,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 
 	if (!n)
 		fuse_reply_err(req, ESTALE);
+	else if (n->kind == MLFS_NODE_WT)
+		mlfs_wt_op_readlink(req, n);
 	else if (n->type != MLFS_ENTRY_SYMLINK || !n->target)
 		fuse_reply_err(req, EINVAL);
 	else
@@ -371,6 +396,14 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED)
 		return;
 	}
 	memset(&sv, 0, sizeof(sv));
+	if (fs->work && statvfs(mlfs_store_dir(fs->store), &sv) == 0) {
+		/* working trees are written into the store's file system:
+		 * its free space is theirs */
+		sv.f_namemax = 255;
+		sv.f_flag &= ~(unsigned long)ST_RDONLY;
+		fuse_reply_statfs(req, &sv);
+		return;
+	}
 	sv.f_bsize = 4096;
 	sv.f_frsize = 4096;
 	/* the store's bytes on disk; nothing is free: versions are
@@ -384,92 +417,329 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED)
 	fuse_reply_statfs(req, &sv);
 }
 
-/* ---- writes: the mount is read-only, say so with EROFS ---- */
+/* ---- writes: into working trees; versions are read-only (EROFS) ---- */
 
-static void op_setattr(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-		       struct stat *attr MLFS_UNUSED, int to_set MLFS_UNUSED,
-		       struct fuse_file_info *fi MLFS_UNUSED)
+static struct mlfs_node *node_of(fuse_req_t req, fuse_ino_t ino)
 {
-	fuse_reply_err(req, EROFS);
+	return mlfs_itable_get(&fs_of(req)->itable, ino);
 }
 
-static void op_mknod(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
-		     const char *name MLFS_UNUSED, mode_t mode MLFS_UNUSED,
-		     dev_t rdev MLFS_UNUSED)
+/* Not a working tree: EROFS, or ESTALE for a node the kernel lost. */
+static void refuse(fuse_req_t req, const struct mlfs_node *n)
 {
-	fuse_reply_err(req, EROFS);
+	fuse_reply_err(req, n ? EROFS : ESTALE);
 }
 
-static void op_mkdir(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
-		     const char *name MLFS_UNUSED, mode_t mode MLFS_UNUSED)
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi MLFS_UNUSED)
 {
-	fuse_reply_err(req, EROFS);
+	struct mlfs_node *n = node_of(req, ino);
+
+	if (n && n->kind == MLFS_NODE_WT)
+		mlfs_wt_op_setattr(req, n, attr, to_set);
+	else
+		refuse(req, n);
 }
 
-static void op_unlink(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
-		      const char *name MLFS_UNUSED)
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev MLFS_UNUSED)
 {
-	fuse_reply_err(req, EROFS);
+	struct mlfs_node *p = node_of(req, parent);
+
+	if (p && p->kind == MLFS_NODE_WT)
+		mlfs_wt_op_mknod(req, p, name, mode);
+	else
+		refuse(req, p);
 }
 
-static void op_symlink(fuse_req_t req, const char *link MLFS_UNUSED,
-		       fuse_ino_t parent MLFS_UNUSED,
-		       const char *name MLFS_UNUSED)
+/* mkdir MNT/<ns>: a namespace, held in memory until a repository is
+ * made in it (namespaces exist through their repositories). */
+static void mkdir_ns(fuse_req_t req, const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	struct mlfs_fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	const char *why;
+	char **nv, *copy;
+	int r;
+
+	if (mlfs_name_check(name, &why) < 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	if (ns_exists(fs->store, name) == 0 || new_ns_has(fs, name)) {
+		fuse_reply_err(req, EEXIST);
+		return;
+	}
+	copy = strdup(name);
+	pthread_mutex_lock(&fs->itable.lock);
+	nv = copy ? realloc(fs->new_ns, (fs->n_new_ns + 1) * sizeof(*nv))
+		  : NULL;
+	if (nv) {
+		fs->new_ns = nv;
+		nv[fs->n_new_ns++] = copy;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&fs->itable.lock);
+	free(copy);
+	if (!nv) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	r = mlfs_fs_lookup(fs, node_of(req, FUSE_ROOT_ID), name, &e);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
 }
 
-static void op_rename(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
-		      const char *name MLFS_UNUSED,
-		      fuse_ino_t newparent MLFS_UNUSED,
-		      const char *newname MLFS_UNUSED,
-		      unsigned int flags MLFS_UNUSED)
+/* mkdir MNT/<ns>/<name>: a new repository, its main branch writable. */
+static void mkdir_repo(fuse_req_t req, struct mlfs_node *ns, const char *name)
 {
-	fuse_reply_err(req, EROFS);
+	struct mlfs_fs *fs = fs_of(req);
+	struct fuse_entry_param e;
+	struct mlfs_repo repo;
+	const char *why;
+	int r;
+
+	if (!fs->work) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (strchr(name, '@') || mlfs_name_check(name, &why) < 0) {
+		fuse_reply_err(req, strchr(name, '@') ? EEXIST : EINVAL);
+		return;
+	}
+	r = mlfs_repo_create(fs->wstore, ns->name, name, &repo);
+	if (r == 0)
+		r = mlfs_fs_lookup(fs, ns, name, &e);
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_entry(req, &e);
 }
 
-static void op_link(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-		    fuse_ino_t newparent MLFS_UNUSED,
-		    const char *newname MLFS_UNUSED)
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
 {
-	fuse_reply_err(req, EROFS);
+	struct mlfs_node *p = node_of(req, parent);
+
+	if (p && p->kind == MLFS_NODE_WT)
+		mlfs_wt_op_mkdir(req, p, name, mode);
+	else if (p && p->kind == MLFS_NODE_ROOT && fs_of(req)->work)
+		mkdir_ns(req, name);
+	else if (p && p->kind == MLFS_NODE_NS)
+		mkdir_repo(req, p, name);
+	else
+		refuse(req, p);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct mlfs_node *p = node_of(req, parent);
+
+	if (p && p->kind == MLFS_NODE_WT)
+		mlfs_wt_op_remove(req, p, name, false);
+	else
+		refuse(req, p);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct mlfs_node *p = node_of(req, parent);
+
+	if (p && p->kind == MLFS_NODE_WT)
+		mlfs_wt_op_remove(req, p, name, true);
+	else if (p && (p->kind == MLFS_NODE_NS || p->kind == MLFS_NODE_ROOT))
+		/* deleting repositories and their versions: not here */
+		fuse_reply_err(req, EPERM);
+	else
+		refuse(req, p);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	struct mlfs_node *p = node_of(req, parent);
+
+	if (p && p->kind == MLFS_NODE_WT)
+		mlfs_wt_op_symlink(req, link, p, name);
+	else
+		refuse(req, p);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	struct mlfs_node *p = node_of(req, parent);
+	struct mlfs_node *np = node_of(req, newparent);
+
+	if (p && np && p->kind == MLFS_NODE_WT)
+		mlfs_wt_op_rename(req, p, name, np, newname, flags);
+	else if (p && np && np->kind == MLFS_NODE_WT)
+		fuse_reply_err(req, EXDEV);
+	else
+		refuse(req, p && np ? p : NULL);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	struct mlfs_node *n = node_of(req, ino);
+	struct mlfs_node *np = node_of(req, newparent);
+
+	if (n && np && n->kind == MLFS_NODE_WT)
+		mlfs_wt_op_link(req, n, np, newname);
+	else if (n && np && np->kind == MLFS_NODE_WT)
+		fuse_reply_err(req, EXDEV);
+	else
+		refuse(req, n && np ? n : NULL);
+}
+
+/* File handles of working-tree opens carry a tag in bit 0 (allocations
+ * are aligned), so a read of a version costs no node lookup. */
+#define WT_FH 1u
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mlfs_node *n = node_of(req, ino);
+
+	if (n && n->kind == MLFS_NODE_WT)
+		mlfs_wt_op_open(req, n, fi);
+	else
+		mlfs_op_open(req, ino, fi);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	struct mlfs_node *p = node_of(req, parent);
+
+	if (p && p->kind == MLFS_NODE_WT)
+		mlfs_wt_op_create(req, p, name, mode, fi);
+	else
+		refuse(req, p);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	if (fi->fh & WT_FH) {
+		struct fuse_file_info f2 = *fi;
+
+		f2.fh &= ~(uint64_t)WT_FH;
+		mlfs_wt_op_read(req, ino, size, off, &f2);
+	} else {
+		mlfs_op_read(req, ino, size, off, fi);
+	}
 }
 
 static void op_write(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-		     const char *buf MLFS_UNUSED, size_t size MLFS_UNUSED,
-		     off_t off MLFS_UNUSED,
-		     struct fuse_file_info *fi MLFS_UNUSED)
+		     const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EROFS);
+	struct fuse_file_info f2 = *fi;
+
+	if (!(fi->fh & WT_FH)) {
+		fuse_reply_err(req, EBADF); /* versions open read-only */
+		return;
+	}
+	f2.fh &= ~(uint64_t)WT_FH;
+	mlfs_wt_op_write(req, buf, size, off, &f2);
 }
 
-static void op_create(fuse_req_t req, fuse_ino_t parent MLFS_UNUSED,
-		      const char *name MLFS_UNUSED, mode_t mode MLFS_UNUSED,
-		      struct fuse_file_info *fi MLFS_UNUSED)
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EROFS);
+	if (fi->fh & WT_FH) {
+		struct fuse_file_info f2 = *fi;
+
+		f2.fh &= ~(uint64_t)WT_FH;
+		mlfs_wt_op_release(req, &f2);
+	} else {
+		mlfs_op_release(req, ino, fi);
+	}
 }
 
-static void op_setxattr(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-			const char *name MLFS_UNUSED,
-			const char *value MLFS_UNUSED,
-			size_t size MLFS_UNUSED, int flags MLFS_UNUSED)
+static void op_fsync(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+		     int datasync, struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EROFS);
+	struct fuse_file_info f2 = *fi;
+
+	if (!(fi->fh & WT_FH)) {
+		fuse_reply_err(req, 0); /* nothing of a version to flush */
+		return;
+	}
+	f2.fh &= ~(uint64_t)WT_FH;
+	mlfs_wt_op_fsync(req, datasync, &f2);
 }
 
-static void op_removexattr(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-			   const char *name MLFS_UNUSED)
+static void op_fsyncdir(fuse_req_t req, fuse_ino_t ino,
+			int datasync MLFS_UNUSED,
+			struct fuse_file_info *fi MLFS_UNUSED)
 {
-	fuse_reply_err(req, EROFS);
+	struct mlfs_node *n = node_of(req, ino);
+
+	if (n && n->kind == MLFS_NODE_WT)
+		mlfs_wt_op_fsyncdir(req, n);
+	else
+		fuse_reply_err(req, n ? 0 : ESTALE);
 }
 
 static void op_fallocate(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-			 int mode MLFS_UNUSED, off_t offset MLFS_UNUSED,
-			 off_t length MLFS_UNUSED,
-			 struct fuse_file_info *fi MLFS_UNUSED)
+			 int mode, off_t offset, off_t length,
+			 struct fuse_file_info *fi)
 {
-	fuse_reply_err(req, EROFS);
+	struct fuse_file_info f2 = *fi;
+
+	if (!(fi->fh & WT_FH)) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	f2.fh &= ~(uint64_t)WT_FH;
+	mlfs_wt_op_fallocate(req, mode, offset, length, &f2);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	struct mlfs_node *n = node_of(req, ino);
+
+	if (n && n->kind == MLFS_NODE_WT)
+		mlfs_wt_op_setxattr(req, n, name, value, size, flags);
+	else
+		refuse(req, n);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	struct mlfs_node *n = node_of(req, ino);
+
+	if (n && n->kind == MLFS_NODE_WT)
+		mlfs_wt_op_getxattr(req, n, name, size);
+	else
+		mlfs_op_getxattr(req, ino, name, size);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct mlfs_node *n = node_of(req, ino);
+
+	if (n && n->kind == MLFS_NODE_WT)
+		mlfs_wt_op_listxattr(req, n, size);
+	else
+		mlfs_op_listxattr(req, ino, size);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct mlfs_node *n = node_of(req, ino);
+
+	if (n && n->kind == MLFS_NODE_WT)
+		mlfs_wt_op_removexattr(req, n, name);
+	else
+		refuse(req, n);
 }
 
 static void op_init(void *userdata MLFS_UNUSED, struct fuse_conn_info *conn)
@@ -508,22 +778,24 @@ const struct fuse_lowlevel_ops mlfs_fuse_ops = {
 	.mknod = op_mknod,
 	.mkdir = op_mkdir,
 	.unlink = op_unlink,
-	.rmdir = op_unlink,
+	.rmdir = op_rmdir,
 	.symlink = op_symlink,
 	.rename = op_rename,
 	.link = op_link,
-	.open = mlfs_op_open,
-	.read = mlfs_op_read,
+	.open = op_open,
+	.read = op_read,
 	.write = op_write,
-	.release = mlfs_op_release,
+	.release = op_release,
+	.fsync = op_fsync,
+	.fsyncdir = op_fsyncdir,
 	.opendir = mlfs_op_opendir,
 	.readdir = mlfs_op_readdir,
 	.readdirplus = mlfs_op_readdirplus,
 	.releasedir = mlfs_op_releasedir,
 	.statfs = op_statfs,
 	.setxattr = op_setxattr,
-	.getxattr = mlfs_op_getxattr,
-	.listxattr = mlfs_op_listxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
 	.removexattr = op_removexattr,
 	.create = op_create,
 	.fallocate = op_fallocate,

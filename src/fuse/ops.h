@@ -66,6 +66,65 @@ void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void mlfs_op_release(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi);
 
+/* ---- working trees (wt.c) ---- */
+
+struct mlfs_wt_dirent;
+
+/* Lookup of "<name>[@<branch>]" in namespace node @ns_node: when it names
+ * a branch head of a writable store, its working tree's root (0); 1 when
+ * it is not one (a version then); -errno. */
+MLFS_MUST_CHECK int mlfs_fs_wt_root(struct mlfs_fs *fs,
+				    struct mlfs_node *ns_node, const char *ns,
+				    const char *comp,
+				    struct fuse_entry_param *e);
+MLFS_MUST_CHECK int mlfs_fs_wt_lookup(struct mlfs_fs *fs,
+				      struct mlfs_node *p, const char *name,
+				      struct fuse_entry_param *e);
+MLFS_MUST_CHECK int mlfs_fs_wt_listing(struct mlfs_fs *fs,
+				       struct mlfs_node *n,
+				       struct mlfs_wt_dirent **v, size_t *nv);
+/* Make the kernel forget what it holds of @wt (its base changed). */
+void mlfs_fs_wt_invalidate(struct mlfs_fs *fs, struct mlfs_wt *wt);
+void mlfs_wt_op_getattr(fuse_req_t req, struct mlfs_node *n);
+void mlfs_wt_op_readlink(fuse_req_t req, struct mlfs_node *n);
+void mlfs_wt_op_mknod(fuse_req_t req, struct mlfs_node *p, const char *name,
+		      mode_t mode);
+void mlfs_wt_op_mkdir(fuse_req_t req, struct mlfs_node *p, const char *name,
+		      mode_t mode);
+void mlfs_wt_op_symlink(fuse_req_t req, const char *link,
+			struct mlfs_node *p, const char *name);
+void mlfs_wt_op_remove(fuse_req_t req, struct mlfs_node *p, const char *name,
+		       bool dir);
+void mlfs_wt_op_rename(fuse_req_t req, struct mlfs_node *p, const char *name,
+		       struct mlfs_node *np, const char *newname,
+		       unsigned flags);
+void mlfs_wt_op_link(fuse_req_t req, struct mlfs_node *n,
+		     struct mlfs_node *np, const char *newname);
+void mlfs_wt_op_setattr(fuse_req_t req, struct mlfs_node *n,
+			struct stat *attr, int to_set);
+void mlfs_wt_op_open(fuse_req_t req, struct mlfs_node *n,
+		     struct fuse_file_info *fi);
+void mlfs_wt_op_create(fuse_req_t req, struct mlfs_node *p, const char *name,
+		       mode_t mode, struct fuse_file_info *fi);
+void mlfs_wt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void mlfs_wt_op_write(fuse_req_t req, const char *buf, size_t size,
+		      off_t off, struct fuse_file_info *fi);
+void mlfs_wt_op_fallocate(fuse_req_t req, int mode, off_t offset,
+			  off_t length, struct fuse_file_info *fi);
+void mlfs_wt_op_fsync(fuse_req_t req, int datasync,
+		      struct fuse_file_info *fi);
+void mlfs_wt_op_fsyncdir(fuse_req_t req, struct mlfs_node *n);
+void mlfs_wt_op_release(fuse_req_t req, struct fuse_file_info *fi);
+void mlfs_wt_op_setxattr(fuse_req_t req, struct mlfs_node *n,
+			 const char *name, const char *value, size_t size,
+			 int flags);
+void mlfs_wt_op_getxattr(fuse_req_t req, struct mlfs_node *n,
+			 const char *name, size_t size);
+void mlfs_wt_op_listxattr(fuse_req_t req, struct mlfs_node *n, size_t size);
+void mlfs_wt_op_removexattr(fuse_req_t req, struct mlfs_node *n,
+			    const char *name);
+
 /* ---- extended attributes (xattr.c) ---- */
 
 void mlfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

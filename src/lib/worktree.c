@@ -314,6 +314,7 @@ static int load_base_tree(struct mlfs_wt *wt)
 	if (r < 0)
 		return r;
 	wt->base_tree = c.tree;
+	wt->base_time_ns = c.time * 1000000000;
 	mlfs_commit_release(&c);
 	return 0;
 }
@@ -467,6 +468,30 @@ out:
 	return r;
 }
 
+int mlfs_wt_refresh(struct mlfs_wt *wt)
+{
+	struct mlfs_id head;
+	bool has_head;
+	int r;
+
+	pthread_mutex_lock(&wt->w->lock);
+	r = wt_branch_head(wt, &has_head, &head);
+	if (r < 0 || (has_head == wt->row.has_base &&
+		      (!has_head || !mlfs_id_cmp(&head, &wt->row.base))))
+		goto out;
+	r = root_dirty_locked(wt);
+	if (r != 0 || !wt->w->edit) {
+		r = r < 0 ? r : 0;
+		goto out;
+	}
+	r = wt_rebase_locked(wt, has_head, &head);
+	if (r == 0)
+		r = 1;
+out:
+	pthread_mutex_unlock(&wt->w->lock);
+	return r;
+}
+
 bool mlfs_wt_dirty(struct mlfs_wt *wt)
 {
 	int r;
@@ -475,6 +500,16 @@ bool mlfs_wt_dirty(struct mlfs_wt *wt)
 	r = root_dirty_locked(wt);
 	pthread_mutex_unlock(&wt->w->lock);
 	return r != 0;
+}
+
+bool mlfs_wt_materialized(struct mlfs_wt *wt)
+{
+	bool m;
+
+	pthread_mutex_lock(&wt->w->lock);
+	m = wt->row.materialized;
+	pthread_mutex_unlock(&wt->w->lock);
+	return m;
 }
 
 void mlfs_wt_describe(struct mlfs_wt *wt, char *ns, char *name,
@@ -579,6 +614,7 @@ static void root_view_attr(struct mlfs_wt *wt, struct mlfs_wt_attr *out)
 	out->uid = wt->w->uid;
 	out->gid = wt->w->gid;
 	out->nlink = 2;
+	out->atime_ns = out->mtime_ns = out->ctime_ns = wt->base_time_ns;
 }
 
 int mlfs_wt_root(struct mlfs_wt *wt, struct mlfs_wt_attr *out)
@@ -612,7 +648,8 @@ static int check_name(const char *name)
 }
 
 static int lookup_locked(struct mlfs_wt *wt, uint64_t parent,
-			 const char *name, struct mlfs_wt_attr *out)
+			 const char *name, struct mlfs_wt_attr *out,
+			 char **target)
 {
 	struct mlfs_wnode n;
 	uint64_t ino;
@@ -633,6 +670,10 @@ static int lookup_locked(struct mlfs_wt *wt, uint64_t parent,
 			r = mlfs_wdb_node_get(wt->w->db, wt->row.id, ino, &n);
 		if (r == 0) {
 			r = wt_node_attr(wt, &n, out);
+			if (r == 0 && target && n.target) {
+				*target = n.target;
+				n.target = NULL;
+			}
 			mlfs_wnode_release(&n);
 		}
 		return r;
@@ -654,6 +695,11 @@ static int lookup_locked(struct mlfs_wt *wt, uint64_t parent,
 			entry_attr(wt, ino, e, out);
 			if (e->type == MLFS_ENTRY_DIR)
 				r = dirmap_put(&wt->dirs, ino, &e->id);
+			if (r == 0 && target && e->target) {
+				*target = strdup(e->target);
+				if (!*target)
+					r = -ENOMEM;
+			}
 		}
 		tree_put(wt->w, t);
 		return r;
@@ -661,12 +707,14 @@ static int lookup_locked(struct mlfs_wt *wt, uint64_t parent,
 }
 
 int mlfs_wt_lookup(struct mlfs_wt *wt, uint64_t parent, const char *name,
-		   struct mlfs_wt_attr *out)
+		   struct mlfs_wt_attr *out, char **target)
 {
 	int r;
 
+	if (target)
+		*target = NULL;
 	pthread_mutex_lock(&wt->w->lock);
-	r = lookup_locked(wt, parent, name, out);
+	r = lookup_locked(wt, parent, name, out, target);
 	pthread_mutex_unlock(&wt->w->lock);
 	return r;
 }
@@ -881,6 +929,7 @@ int wt_materialize_locked(struct mlfs_wt *wt)
 	root.gid = wt->w->gid;
 	root.has_content = wt->row.has_base;
 	root.content = wt->base_tree;
+	root.atime_ns = root.mtime_ns = root.ctime_ns = wt->base_time_ns;
 	if (wt->row.has_base)
 		r = materialize_dir(wt, &wt->base_tree, root.ino, &sub);
 	root.nlink = 2 + sub;

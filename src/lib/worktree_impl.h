@@ -30,6 +30,8 @@ struct mlfs_wt {
 	bool in_db;
 	uint64_t root_ino;
 	struct mlfs_id base_tree; /* when row.has_base */
+	int64_t base_time_ns;     /* the base commit's time: the root's
+				   * mtime until edited */
 	struct wt_dirmap dirs;
 	struct mlfs_wt_file *files; /* open files */
 	struct mlfs_wt *next;

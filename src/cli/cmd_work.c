@@ -1,0 +1,393 @@
+/*
+ * cmd_work.c - the commands of working trees: mlfs snapshot (the working
+ * tree of a branch becomes its new head), mlfs status (what is not yet in
+ * a version) and mlfs discard (drop the edits). They edit STORE/work
+ * themselves, so they need the working trees free: while a mount of the
+ * store runs, they say so (the mount holds them).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "mlfs/worktree.h"
+
+static const char snapshot_usage[] =
+	"usage: mlfs snapshot NS/NAME[@BRANCH] [-t TAG] [-m MSG] [--json]\n\n"
+	"Make the working tree of the branch (the default branch without\n"
+	"@BRANCH) its new head commit, parent the previous head, and print\n"
+	"the commit id. Only what changed since the last snapshot is read.\n"
+	"With no changes, says so and makes no commit (exit 0).\n"
+	"  -t, --tag TAG      also tag the new version\n"
+	"  -m, --message MSG  the commit message (default \"snapshot\")\n";
+
+static const char status_usage[] =
+	"usage: mlfs status [NS/NAME[@BRANCH]] [--json]\n\n"
+	"Show what the working tree of the branch changed against its head:\n"
+	"A added, M modified, D deleted, R renamed, T type changed, P mode\n"
+	"changed, with sizes. Without an argument: every branch with edits.\n";
+
+static const char discard_usage[] =
+	"usage: mlfs discard NS/NAME[@BRANCH]\n\n"
+	"Drop every edit of the branch's working tree: it shows its head\n"
+	"again. Open files keep their bytes until closed.\n";
+
+/* Parse "ns/name[@branch]" (a branch by name only). */
+static int parse_branch(const char *cmd, const char *arg,
+			struct mlfs_refspec *spec)
+{
+	const char *why;
+
+	memset(spec, 0, sizeof(*spec));
+	if (mlfs_refspec_parse(arg, false, spec, &why) < 0)
+		return cli_usage_error(cmd, "bad reference '%s': %s", arg,
+				       why);
+	if (spec->has_date || spec->back) {
+		mlfs_refspec_release(spec);
+		return cli_usage_error(cmd, "'%s' is not a branch: only a "
+				       "branch head has a working tree", arg);
+	}
+	return CLI_OK;
+}
+
+/* Open the working trees for editing and the one of @spec. */
+static int open_wt(struct cli *c, const char *arg, bool edit,
+		   const struct mlfs_refspec *spec, struct mlfs_store **s,
+		   struct mlfs_work **w, struct mlfs_wt **wt)
+{
+	struct mlfs_id tag;
+	struct mlfs_repo repo;
+	int r = cli_open_store(c, edit ? 0 : MLFS_STORE_RDONLY, s);
+
+	if (r)
+		return r;
+	r = mlfs_work_open(*s, edit ? MLFS_WORK_EDIT : 0, w);
+	if (r == -EBUSY)
+		return cli_error(0, "the store is mounted: its working trees "
+				 "are the mount's (unmount it first; "
+				 "snapshots through a running mount come "
+				 "later)");
+	if (r < 0)
+		return cli_error(r, "cannot open the working trees");
+	if (!*w) {
+		*wt = NULL;
+		return CLI_OK;
+	}
+	if (*spec->rev && mlfs_repo_get(*s, spec->ns, spec->name, &repo) == 0 &&
+	    mlfs_ref_get(*s, repo.id, MLFS_REF_TAG, spec->rev, &tag) == 0)
+		return cli_error(0, "'%s' names a tag: versions cannot be "
+				 "changed, only branch heads", arg);
+	r = mlfs_wt_get(*w, spec->ns, spec->name, *spec->rev ? spec->rev : NULL,
+			wt);
+	if (r == -ENOENT && !*mlfs_error_detail())
+		return cli_error(0, "no repository '%s/%s'", spec->ns,
+				 spec->name);
+	if (r < 0)
+		return cli_error(r, "cannot open the working tree of '%s'",
+				 arg);
+	return CLI_OK;
+}
+
+int cmd_snapshot(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tag", required_argument, NULL, 't' },
+		{ "message", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mlfs_wt_snapshot_opts o = { 0 };
+	struct mlfs_wt_snapshot_result res = { 0 };
+	struct mlfs_refspec spec = { 0 };
+	struct mlfs_store *s = NULL;
+	struct mlfs_work *w = NULL;
+	struct mlfs_wt *wt = NULL;
+	char hex[MLFS_ID_HEX_LEN + 1], b[32];
+	const char *why;
+	bool have_spec = false;
+	int ch, r;
+
+	if (cli_want_help(argc, argv, snapshot_usage))
+		return CLI_OK;
+	while ((ch = getopt_long(argc, argv, "t:m:", opts, NULL)) != -1) {
+		if (ch == 't')
+			o.tag = optarg;
+		else if (ch == 'm')
+			o.message = optarg;
+		else if (ch == 'j')
+			c->json = true;
+		else
+			return cli_usage_error("snapshot", "unknown option");
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("snapshot", "expected one NS/NAME"
+				       "[@BRANCH]");
+	if (o.tag && mlfs_name_check(o.tag, &why) < 0)
+		return cli_usage_error("snapshot", "bad tag name '%s': %s",
+				       o.tag, why);
+	r = parse_branch("snapshot", argv[optind], &spec);
+	if (r)
+		return r;
+	have_spec = true;
+	r = open_wt(c, argv[optind], true, &spec, &s, &w, &wt);
+	if (r)
+		goto out;
+	r = mlfs_wt_snapshot(wt, &o, &res);
+	if (r == -ESTALE) {
+		r = cli_error(0, "%s; the edits are kept (see 'mlfs status')",
+			      mlfs_error_detail());
+		goto out;
+	}
+	if (r == -EEXIST) {
+		r = cli_error(0, "tag '%s' already exists in '%s/%s'", o.tag,
+			      spec.ns, spec.name);
+		goto out;
+	}
+	if (r < 0) {
+		r = cli_error(r, "snapshot of '%s' failed; the edits are kept",
+			      argv[optind]);
+		goto out;
+	}
+	mlfs_id_to_hex(&res.commit, hex);
+	if (c->json) {
+		printf("{\"commit\": %s%s%s, \"no_changes\": %s, "
+		       "\"files_ingested\": %" PRIu64 ", \"bytes_ingested\": %"
+		       PRIu64 ", \"new_chunks\": %" PRIu64
+		       ", \"new_stored_bytes\": %" PRIu64 ", \"seconds\": %.3f, "
+		       "\"open_files\": [", res.no_changes ? "" : "\"",
+		       res.no_changes ? "null" : hex, res.no_changes ? "" : "\"",
+		       res.no_changes ? "true" : "false", res.files_ingested,
+		       res.bytes_ingested, res.new_chunks, res.new_stored_bytes,
+		       res.seconds);
+		for (size_t i = 0; i < res.nopen; i++) {
+			if (i)
+				printf(", ");
+			cli_json_str(stdout, res.open_files[i]);
+		}
+		printf("]}\n");
+	} else if (res.no_changes) {
+		printf("nothing to snapshot: the working tree of '%s' has no "
+		       "changes\n", argv[optind]);
+	} else {
+		printf("%s\n", hex);
+		fprintf(stderr, "snapshot %.12s of %s: %" PRIu64 " file(s) "
+			"read (%s), %" PRIu64 " new chunk(s), %.2f s\n", hex,
+			argv[optind], res.files_ingested,
+			cli_human_bytes(res.bytes_ingested, b, sizeof(b)),
+			res.new_chunks, res.seconds);
+		for (size_t i = 0; i < res.nopen; i++) {
+			fprintf(stderr, "note: '");
+			cli_put_name(stderr, res.open_files[i]);
+			fprintf(stderr, "' was open for writing: its content "
+				"at this moment was taken\n");
+		}
+	}
+	r = CLI_OK;
+out:
+	mlfs_wt_snapshot_result_release(&res);
+	if (have_spec)
+		mlfs_refspec_release(&spec);
+	mlfs_work_close(w);
+	mlfs_store_close(s);
+	return r;
+}
+
+static const char *type_name(enum mlfs_entry_type t)
+{
+	return t == MLFS_ENTRY_DIR ? "dir" : t == MLFS_ENTRY_SYMLINK ?
+	       "symlink" : "file";
+}
+
+static void print_status(struct cli *c, const char *what,
+			 const struct mlfs_wt_status *st, bool *first)
+{
+	char hex[MLFS_ID_HEX_LEN + 1], b[32];
+
+	if (c->json) {
+		printf("%s{\"branch\": ", *first ? "" : ", ");
+		cli_json_str(stdout, what);
+		printf(", \"branch_moved\": %s, \"changes\": [",
+		       st->branch_moved ? "true" : "false");
+		for (size_t i = 0; i < st->n; i++) {
+			const struct mlfs_wt_status_entry *e = &st->v[i];
+
+			printf("%s{\"change\": \"%c\", \"path\": ",
+			       i ? ", " : "", e->change);
+			cli_json_str(stdout, e->path);
+			if (e->old_path) {
+				printf(", \"old_path\": ");
+				cli_json_str(stdout, e->old_path);
+			}
+			printf(", \"type\": \"%s\", \"size\": %" PRIu64
+			       ", \"old_size\": %" PRIu64 ", \"mode\": \"%04o\""
+			       "}", type_name(e->change == MLFS_WT_DELETED ?
+					      e->old_type : e->type),
+			       e->size, e->old_size,
+			       (unsigned)(e->change == MLFS_WT_DELETED ?
+					  e->old_mode : e->mode));
+		}
+		printf("]}");
+		*first = false;
+		return;
+	}
+	printf("%s%s:\n", *first ? "" : "\n", what);
+	*first = false;
+	if (st->branch_moved) {
+		mlfs_id_to_hex(&st->head, hex);
+		printf("  the branch moved to %.12s since these edits began: "
+		       "a snapshot is refused\n", st->has_head ? hex : "(none)");
+	}
+	if (!st->n)
+		printf("  no changes\n");
+	for (size_t i = 0; i < st->n; i++) {
+		const struct mlfs_wt_status_entry *e = &st->v[i];
+		uint64_t size = e->change == MLFS_WT_DELETED ? e->old_size :
+				e->size;
+
+		printf("  %c ", e->change);
+		if (e->old_path) {
+			cli_put_name(stdout, e->old_path);
+			printf(" -> ");
+		}
+		cli_put_name(stdout, e->path);
+		if (e->change == MLFS_WT_TYPE)
+			printf("  (%s -> %s)", type_name(e->old_type),
+			       type_name(e->type));
+		else if (e->change == MLFS_WT_MODE)
+			printf("  (%04o -> %04o)", (unsigned)e->old_mode,
+			       (unsigned)e->mode);
+		else if ((e->change == MLFS_WT_ADDED ||
+			  e->change == MLFS_WT_DELETED) &&
+			 (e->change == MLFS_WT_DELETED ? e->old_type :
+			  e->type) == MLFS_ENTRY_DIR)
+			printf("/");
+		else if (e->change == MLFS_WT_MODIFIED)
+			printf("  (%s -> %s)",
+			       cli_human_bytes(e->old_size, b, sizeof(b)),
+			       cli_human_bytes(e->size, b + 16, 16));
+		else
+			printf("  (%s)", cli_human_bytes(size, b, sizeof(b)));
+		printf("\n");
+	}
+}
+
+static int status_one(struct cli *c, struct mlfs_work *w, const char *arg,
+		      bool *first)
+{
+	struct mlfs_refspec spec;
+	struct mlfs_wt_status st;
+	struct mlfs_wt *wt;
+	int r = parse_branch("status", arg, &spec);
+
+	if (r)
+		return r;
+	r = mlfs_wt_get(w, spec.ns, spec.name, *spec.rev ? spec.rev : NULL,
+			&wt);
+	if (r == 0)
+		r = mlfs_wt_status(wt, &st);
+	if (r < 0) {
+		r = cli_error(r, "cannot read the working tree of '%s'", arg);
+	} else {
+		print_status(c, arg, &st, first);
+		mlfs_wt_status_release(&st);
+	}
+	mlfs_refspec_release(&spec);
+	return r;
+}
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct mlfs_store *s = NULL;
+	struct mlfs_work *w = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	bool first = true;
+	int ch, r;
+
+	if (cli_want_help(argc, argv, status_usage))
+		return CLI_OK;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'j')
+			c->json = true;
+		else
+			return cli_usage_error("status", "unknown option");
+	}
+	if (optind + 1 < argc)
+		return cli_usage_error("status", "expected at most one "
+				       "NS/NAME[@BRANCH]");
+	r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
+	if (r)
+		return r;
+	/* reading needs no lock: the mount commits every edit at once */
+	r = mlfs_work_open(s, 0, &w);
+	if (r < 0) {
+		r = cli_error(r, "cannot open the working trees");
+		goto out;
+	}
+	if (c->json)
+		printf("[");
+	if (optind < argc) {
+		if (w) {
+			r = status_one(c, w, argv[optind], &first);
+		} else {
+			struct mlfs_wt_status none = { 0 };
+
+			print_status(c, argv[optind], &none, &first);
+		}
+	} else if (w) {
+		r = mlfs_work_dirty_list(w, &names, &n);
+		if (r < 0)
+			r = cli_error(r, "cannot list the working trees");
+		for (size_t i = 0; r == 0 && i < n; i++)
+			r = status_one(c, w, names[i], &first);
+		if (r == 0 && !n && !c->json)
+			printf("no working tree has changes\n");
+	} else if (!c->json) {
+		printf("no working tree has changes\n");
+	}
+	if (c->json)
+		printf("]\n");
+out:
+	mlfs_strv_free(names, n);
+	mlfs_work_close(w);
+	mlfs_store_close(s);
+	return r;
+}
+
+int cmd_discard(struct cli *c, int argc, char **argv)
+{
+	struct mlfs_refspec spec;
+	struct mlfs_store *s = NULL;
+	struct mlfs_work *w = NULL;
+	struct mlfs_wt *wt = NULL;
+	int r;
+
+	if (cli_want_help(argc, argv, discard_usage))
+		return CLI_OK;
+	if (argc < 2 || argv[1][0] == '-')
+		return cli_usage_error("discard", "expected NS/NAME[@BRANCH]");
+	if (argc > 2)
+		return cli_usage_error("discard", "discarding single paths "
+				       "is not supported yet");
+	r = parse_branch("discard", argv[1], &spec);
+	if (r)
+		return r;
+	r = open_wt(c, argv[1], true, &spec, &s, &w, &wt);
+	if (r == 0) {
+		r = mlfs_wt_discard(wt, NULL, 0);
+		if (r < 0)
+			r = cli_error(r, "discard of '%s' failed", argv[1]);
+		else
+			printf("discarded the edits of '%s'\n", argv[1]);
+	}
+	mlfs_refspec_release(&spec);
+	mlfs_work_close(w);
+	mlfs_store_close(s);
+	return r;
+}
