@@ -131,8 +131,9 @@ MLFS_MUST_CHECK int mlfs_ingest_commit(struct mlfs_ingest *in,
 				       struct mlfs_commit_result *res);
 
 /* The barrier, then the buffered rows in a transaction of their own, with
- * no commit: the contents and trees are stored (unreferenced, so a gc
- * that runs after mlfs_ingest_end may remove them). The ingest may go on.
+ * no commit: the contents and trees are stored, and their packs kept (gc
+ * removes only packs that no committed row records), though no version
+ * references them yet. The ingest may go on.
  * Returns 0 or -errno as mlfs_ingest_commit. */
 MLFS_MUST_CHECK int mlfs_ingest_flush(struct mlfs_ingest *in);
 
