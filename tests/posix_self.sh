@@ -89,6 +89,13 @@ expect_exit 0 "$FSX" -q -S 7 -N 2000 "$W"
 expect_out '^fsx: 2000 ops passed \(seed 7\): read [0-9]+, write [0-9]+' \
 	"the same seed without -X passes and counts its ops"
 expect_exit 2 "$FSX" -N 10x "$W"
+# -R, -W and -F leave their ops out
+expect_exit 0 "$FSX" -q -R -F -S 8 -N 3000 "$W"
+expect_out 'mapread 0, mapwrite 0, truncate [0-9]+, fallocate 0,' \
+	"fsx -R -F runs no mmap and no fallocate"
+expect_exit 0 "$FSX" -q -W -S 8 -N 3000 "$W"
+expect_out 'mapread [1-9][0-9]*, mapwrite 0, .*fallocate [1-9]' \
+	"fsx -W maps for reads only"
 
 # A real failure of a real file system: 8 MiB do not fit in 4 MiB.
 if [ "$(id -u)" -eq 0 ]; then
