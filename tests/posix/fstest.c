@@ -457,14 +457,50 @@ static void usage(void)
 		"  FSTEST_TIMEOUT=S  seconds per check (default 120)\n");
 }
 
+/* Run check number @num in @root/NNN and print its TAP line. */
+static int run_check(const struct fst_check *c, int num, const char *root,
+		     const char *skip, unsigned timeout)
+{
+	char dir[PATH_MAX + 16];
+	int r;
+
+	if (skip && in_list(c->name, skip)) {
+		printf("ok %d - %s: %s # SKIP FSTEST_SKIP\n", num, c->name,
+		       c->desc);
+		return FST_SKIP;
+	}
+	snprintf(dir, sizeof(dir), "%s/%03d", root, num);
+	if (mkdir(dir, 0755) < 0) {
+		printf("not ok %d - %s: %s # mkdir '%s': %s\n", num, c->name,
+		       c->desc, dir, fst_errname(errno));
+		return FST_FAIL;
+	}
+	r = run_one(c, dir, timeout);
+	if (remove_tree(dir) < 0 && r != FST_FAIL) {
+		snprintf(reason, sizeof(reason),
+			 "cannot remove what the check made: %s",
+			 fst_errname(errno));
+		r = FST_FAIL;
+	}
+	if (r == FST_PASS)
+		printf("ok %d - %s: %s\n", num, c->name, c->desc);
+	else if (r == FST_SKIP)
+		printf("ok %d - %s: %s # SKIP %s\n", num, c->name, c->desc,
+		       reason);
+	else
+		printf("not ok %d - %s: %s # %s\n", num, c->name, c->desc,
+		       reason);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	const char *skip = getenv("FSTEST_SKIP");
 	const char *only = getenv("FSTEST_ONLY");
 	const char *tmo = getenv("FSTEST_TIMEOUT");
 	unsigned timeout = tmo && atoi(tmo) > 0 ? (unsigned)atoi(tmo) : 120;
-	char root[PATH_MAX], dir[PATH_MAX + 16];
-	int npass = 0, nfail = 0, nskip = 0, list = 0, total = 0, num = 0;
+	int n[3] = { 0, 0, 0 }, list = 0, total = 0, num = 0;
+	char root[PATH_MAX];
 	size_t t, i;
 
 	if (argc == 3 && strcmp(argv[1], "-l") == 0)
@@ -493,54 +529,17 @@ int main(int argc, char **argv)
 	/* mkdtemp made it 0700: the perm checks act as another user */
 	(void)chmod(root, 0755);
 	printf("1..%d\n", total);
-	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
-		for (i = 0; tables[t][i].name; i++) {
-			const struct fst_check *c = &tables[t][i];
-			int r;
-
-			if (only && !in_list(c->name, only))
-				continue;
-			num++;
-			if (skip && in_list(c->name, skip)) {
-				printf("ok %d - %s: %s # SKIP FSTEST_SKIP\n",
-				       num, c->name, c->desc);
-				nskip++;
-				continue;
-			}
-			snprintf(dir, sizeof(dir), "%s/%03d", root, num);
-			if (mkdir(dir, 0755) < 0) {
-				printf("not ok %d - %s: %s # mkdir '%s': %s\n",
-				       num, c->name, c->desc, dir,
-				       fst_errname(errno));
-				nfail++;
-				continue;
-			}
-			r = run_one(c, dir, timeout);
-			if (remove_tree(dir) < 0 && r != FST_FAIL) {
-				snprintf(reason, sizeof(reason),
-					 "cannot remove what the check made: "
-					 "%s", fst_errname(errno));
-				r = FST_FAIL;
-			}
-			if (r == FST_PASS) {
-				printf("ok %d - %s: %s\n", num, c->name,
-				       c->desc);
-				npass++;
-			} else if (r == FST_SKIP) {
-				printf("ok %d - %s: %s # SKIP %s\n", num,
-				       c->name, c->desc, reason);
-				nskip++;
-			} else {
-				printf("not ok %d - %s: %s # %s\n", num,
-				       c->name, c->desc, reason);
-				nfail++;
-			}
-		}
-	}
-	if (rmdir(root) < 0)
+	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
+		for (i = 0; tables[t][i].name; i++)
+			if (!only || in_list(tables[t][i].name, only))
+				n[run_check(&tables[t][i], ++num, root, skip,
+					    timeout)]++;
+	printf("fstest: %d passed, %d failed, %d skipped\n", n[FST_PASS],
+	       n[FST_FAIL], n[FST_SKIP]);
+	if (rmdir(root) < 0) {
 		fprintf(stderr, "fstest: cannot remove '%s': %s\n", root,
 			strerror(errno));
-	printf("fstest: %d passed, %d failed, %d skipped\n", npass, nfail,
-	       nskip);
-	return nfail ? 1 : 0;
+		return 1;
+	}
+	return n[FST_FAIL] ? 1 : 0;
 }
