@@ -2,8 +2,9 @@
  * cmd_work.c - the commands of working trees: mlfs snapshot (the working
  * tree of a branch becomes its new head), mlfs status (what is not yet in
  * a version) and mlfs discard (drop the edits). They edit STORE/work
- * themselves, so they need the working trees free: while a mount of the
- * store runs, they say so (the mount holds them).
+ * themselves when no mount holds them; while a mount of the store runs,
+ * snapshot and discard are sent to it (control.h) and status reads what
+ * it has committed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,8 +12,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "cli.h"
+#include "mlfs/control.h"
 #include "mlfs/worktree.h"
+
+/* open_wt: a mount holds the working trees (send it the request). */
+#define WT_MOUNTED 100
 
 static const char snapshot_usage[] =
 	"usage: mlfs snapshot NS/NAME[@BRANCH] [-t TAG] [-m MSG] [--json]\n\n"
@@ -65,10 +73,7 @@ static int open_wt(struct cli *c, const char *arg, bool edit,
 		return r;
 	r = mlfs_work_open(*s, edit ? MLFS_WORK_EDIT : 0, w);
 	if (r == -EBUSY)
-		return cli_error(0, "the store is mounted: its working trees "
-				 "are the mount's (unmount it first; "
-				 "snapshots through a running mount come "
-				 "later)");
+		return WT_MOUNTED;
 	if (r < 0)
 		return cli_error(r, "cannot open the working trees");
 	if (!*w) {
@@ -88,6 +93,88 @@ static int open_wt(struct cli *c, const char *arg, bool edit,
 		return cli_error(r, "cannot open the working tree of '%s'",
 				 arg);
 	return CLI_OK;
+}
+
+/* Ask the mount that holds the working trees; a reply of failure is
+ * returned as its -errno with the detail set. */
+static int call_mount(struct mlfs_store *s, struct mlfs_ctl_msg *req,
+		      struct mlfs_ctl_msg *rep)
+{
+	const char *st, *e;
+	int r = mlfs_ctl_call(mlfs_store_dir(s), req, rep);
+
+	if (r < 0) {
+		mlfs_error_set("the working trees are held by a running mount "
+			       "that does not answer (%s)", strerror(-r));
+		return -EBUSY;
+	}
+	st = mlfs_ctl_get(rep, "status");
+	if (st && !strcmp(st, "ok"))
+		return 0;
+	e = mlfs_ctl_get(rep, "errno");
+	mlfs_error_set("%s", mlfs_ctl_get(rep, "detail") ?
+		       mlfs_ctl_get(rep, "detail") : "");
+	r = e ? atoi(e) : 0;
+	return r > 0 && r < 4096 ? -r : -EIO;
+}
+
+static uint64_t u64_of(const struct mlfs_ctl_msg *m, const char *key)
+{
+	const char *v = mlfs_ctl_get(m, key);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+static int remote_snapshot(struct mlfs_store *s, const char *arg,
+			   const struct mlfs_wt_snapshot_opts *o,
+			   struct mlfs_wt_snapshot_result *res)
+{
+	struct mlfs_ctl_msg req = { 0 }, rep = { 0 };
+	const char *user = getenv("USER");
+	int r = mlfs_ctl_add(&req, "op", "snapshot");
+
+	if (r == 0)
+		r = mlfs_ctl_add(&req, "repo", arg);
+	if (r == 0 && o->tag)
+		r = mlfs_ctl_add(&req, "tag", o->tag);
+	if (r == 0 && o->message)
+		r = mlfs_ctl_add(&req, "message", o->message);
+	if (r == 0 && user && *user)
+		r = mlfs_ctl_add(&req, "author", user);
+	if (r == 0)
+		r = call_mount(s, &req, &rep);
+	if (r == 0) {
+		const char *hex = mlfs_ctl_get(&rep, "commit");
+
+		res->no_changes = u64_of(&rep, "no_changes") != 0;
+		if (hex && mlfs_id_from_hex(hex, &res->commit) < 0)
+			r = -EBADMSG;
+		res->files_ingested = u64_of(&rep, "files");
+		res->bytes_ingested = u64_of(&rep, "bytes");
+		res->new_chunks = u64_of(&rep, "new_chunks");
+		res->new_stored_bytes = u64_of(&rep, "new_stored");
+		res->seconds = mlfs_ctl_get(&rep, "seconds") ?
+			       atof(mlfs_ctl_get(&rep, "seconds")) : 0;
+		for (size_t i = 0; r == 0 && i < rep.n; i++) {
+			char **nv;
+
+			if (strcmp(rep.v[i].key, "open"))
+				continue;
+			nv = realloc(res->open_files,
+				     (res->nopen + 1) * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			res->open_files = nv;
+			nv[res->nopen] = rep.v[i].value;
+			rep.v[i].value = NULL;
+			res->nopen++;
+		}
+	}
+	mlfs_ctl_release(&req);
+	mlfs_ctl_release(&rep);
+	return r;
 }
 
 int cmd_snapshot(struct cli *c, int argc, char **argv)
@@ -132,9 +219,12 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		return r;
 	have_spec = true;
 	r = open_wt(c, argv[optind], true, &spec, &s, &w, &wt);
-	if (r)
+	if (r == WT_MOUNTED)
+		r = remote_snapshot(s, argv[optind], &o, &res);
+	else if (r)
 		goto out;
-	r = mlfs_wt_snapshot(wt, &o, &res);
+	else
+		r = mlfs_wt_snapshot(wt, &o, &res);
 	if (r == -ESTALE) {
 		r = cli_error(0, "%s; the edits are kept (see 'mlfs status')",
 			      mlfs_error_detail());
@@ -379,7 +469,21 @@ int cmd_discard(struct cli *c, int argc, char **argv)
 	if (r)
 		return r;
 	r = open_wt(c, argv[1], true, &spec, &s, &w, &wt);
-	if (r == 0) {
+	if (r == WT_MOUNTED) {
+		struct mlfs_ctl_msg req = { 0 }, rep = { 0 };
+
+		r = mlfs_ctl_add(&req, "op", "discard");
+		if (r == 0)
+			r = mlfs_ctl_add(&req, "repo", argv[1]);
+		if (r == 0)
+			r = call_mount(s, &req, &rep);
+		mlfs_ctl_release(&req);
+		mlfs_ctl_release(&rep);
+		if (r < 0)
+			r = cli_error(r, "discard of '%s' failed", argv[1]);
+		else
+			printf("discarded the edits of '%s'\n", argv[1]);
+	} else if (r == 0) {
 		r = mlfs_wt_discard(wt, NULL, 0);
 		if (r < 0)
 			r = cli_error(r, "discard of '%s' failed", argv[1]);

@@ -154,6 +154,7 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *cfg = NULL;
 	struct ready_ctx rc = { .mnt = o->mountpoint, .fd = ready_fd };
+	struct mlfs_ctl_server *ctl = NULL;
 	char *optstr = NULL;
 	bool itable = false, mounted = false, handlers = false;
 	pthread_t rt;
@@ -269,6 +270,11 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 		goto out;
 	}
 	mounted = true;
+	if (fs.work && mlfs_ctl_server_start(&fs, o->store_dir, &ctl) < 0)
+		/* the mount works; snapshots wait for an unmount */
+		mlfs_fs_log(&fs, "cannot listen for commands: %s",
+			    *mlfs_error_detail() ? mlfs_error_detail() :
+			    "control socket");
 
 	cfg = fuse_loop_cfg_create();
 	if (!cfg) {
@@ -305,6 +311,7 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 out:
 	if (r < 0 && ready_fd >= 0)
 		report(ready_fd, r, why);
+	mlfs_ctl_server_stop(ctl);
 	if (mounted)
 		fuse_session_unmount(se);
 	if (handlers)

@@ -331,6 +331,20 @@ void mlfs_dirahead_free(struct mlfs_dirahead *d);
 void mlfs_dirahead_children(struct mlfs_dirahead *d,
 			    const struct mlfs_tree *t);
 
+/* ---- commands reaching the mount (control.c) ---- */
+
+struct mlfs_fs;
+struct mlfs_ctl_server;
+
+/* Listen on STORE/work/control.sock and answer snapshot and discard
+ * requests for @fs's working trees on a thread of its own. Returns 0 or
+ * -errno. */
+MLFS_MUST_CHECK int mlfs_ctl_server_start(struct mlfs_fs *fs,
+					  const char *store_dir,
+					  struct mlfs_ctl_server **out);
+/* Stop answering and remove the socket; accepts NULL. */
+void mlfs_ctl_server_stop(struct mlfs_ctl_server *sv);
+
 /* ---- the file system (ops.c, dir.c, xattr.c) ---- */
 
 struct fuse_lowlevel_ops;

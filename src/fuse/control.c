@@ -1,0 +1,270 @@
+/*
+ * control.c - the daemon's end of STORE/work/control.sock (control.h):
+ * one thread answers `mlfs snapshot` and `mlfs discard` of working trees
+ * this mount holds, one connection at a time. Only the daemon's own user
+ * and root may connect (mode 0600, and the peer's uid is checked).
+ */
+#define FUSE_USE_VERSION 312
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "mlfs/control.h"
+#include "mlfs/names.h"
+#include "mlfs/repo.h"
+#include "mlfs/worktree.h"
+#include "ops.h"
+
+struct mlfs_ctl_server {
+	struct mlfs_fs *fs;
+	int fd;
+	int stop[2]; /* a byte on stop[1] ends the thread */
+	pthread_t th;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static int reply_error(struct mlfs_ctl_msg *rep, int r)
+{
+	int e = mlfs_ctl_add(rep, "status", "error");
+
+	if (e == 0)
+		e = mlfs_ctl_addf(rep, "errno", "%d", -r);
+	if (e == 0)
+		e = mlfs_ctl_add(rep, "detail", mlfs_error_detail());
+	return e;
+}
+
+/* The working tree a request names ("repo" = ns/name[@branch]). */
+static int request_wt(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
+		      struct mlfs_wt **wt)
+{
+	const char *arg = mlfs_ctl_get(req, "repo"), *why;
+	struct mlfs_refspec spec;
+	struct mlfs_repo repo;
+	struct mlfs_id tag;
+	int r;
+
+	mlfs_error_clear();
+	if (!arg || mlfs_refspec_parse(arg, false, &spec, &why) < 0) {
+		mlfs_error_set("bad reference '%s'", arg ? arg : "");
+		return -EINVAL;
+	}
+	if (spec.has_date || spec.back) {
+		mlfs_error_set("'%s' is not a branch", arg);
+		r = -EINVAL;
+	} else if (*spec.rev &&
+		   mlfs_repo_get(fs->store, spec.ns, spec.name, &repo) == 0 &&
+		   mlfs_ref_get(fs->store, repo.id, MLFS_REF_TAG, spec.rev,
+				&tag) == 0) {
+		mlfs_error_set("'%s' names a tag: versions cannot be changed, "
+			       "only branch heads", arg);
+		r = -EROFS;
+	} else {
+		r = mlfs_wt_get(fs->work, spec.ns, spec.name,
+				*spec.rev ? spec.rev : NULL, wt);
+		if (r == -ENOENT && !*mlfs_error_detail())
+			mlfs_error_set("no repository '%s/%s'", spec.ns,
+				       spec.name);
+	}
+	mlfs_refspec_release(&spec);
+	return r;
+}
+
+static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
+		       struct mlfs_ctl_msg *rep)
+{
+	struct mlfs_wt_snapshot_opts o = {
+		.tag = mlfs_ctl_get(req, "tag"),
+		.message = mlfs_ctl_get(req, "message"),
+		.author = mlfs_ctl_get(req, "author"),
+	};
+	struct mlfs_wt_snapshot_result res = { 0 };
+	char hex[MLFS_ID_HEX_LEN + 1];
+	struct mlfs_wt *wt;
+	int r = request_wt(fs, req, &wt);
+
+	if (r == 0)
+		r = mlfs_wt_snapshot(wt, &o, &res);
+	if (r < 0)
+		return reply_error(rep, r);
+	mlfs_id_to_hex(&res.commit, hex);
+	r = mlfs_ctl_add(rep, "status", "ok");
+	if (r == 0 && !res.no_changes)
+		r = mlfs_ctl_add(rep, "commit", hex);
+	if (r == 0)
+		r = mlfs_ctl_addf(rep, "no_changes", "%d", res.no_changes);
+	if (r == 0)
+		r = mlfs_ctl_addf(rep, "files", "%llu",
+				  (unsigned long long)res.files_ingested);
+	if (r == 0)
+		r = mlfs_ctl_addf(rep, "bytes", "%llu",
+				  (unsigned long long)res.bytes_ingested);
+	if (r == 0)
+		r = mlfs_ctl_addf(rep, "new_chunks", "%llu",
+				  (unsigned long long)res.new_chunks);
+	if (r == 0)
+		r = mlfs_ctl_addf(rep, "new_stored", "%llu",
+				  (unsigned long long)res.new_stored_bytes);
+	if (r == 0)
+		r = mlfs_ctl_addf(rep, "seconds", "%.6f", res.seconds);
+	for (size_t i = 0; r == 0 && i < res.nopen; i++)
+		r = mlfs_ctl_add(rep, "open", res.open_files[i]);
+	if (!res.no_changes)
+		mlfs_fs_log(fs, "snapshot %s of %s", hex,
+			    mlfs_ctl_get(req, "repo"));
+	mlfs_wt_snapshot_result_release(&res);
+	return r;
+}
+
+static int do_discard(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
+		      struct mlfs_ctl_msg *rep)
+{
+	struct mlfs_wt *wt;
+	int r = request_wt(fs, req, &wt);
+
+	if (r == 0)
+		r = mlfs_wt_discard(wt, NULL, 0);
+	if (r < 0)
+		return reply_error(rep, r);
+	/* what the kernel holds of the tree is the edits' */
+	mlfs_fs_wt_invalidate(fs, wt);
+	mlfs_fs_log(fs, "discarded the edits of %s", mlfs_ctl_get(req, "repo"));
+	return mlfs_ctl_add(rep, "status", "ok");
+}
+
+static void serve(struct mlfs_ctl_server *sv, int cfd)
+{
+	struct mlfs_ctl_msg req = { 0 }, rep = { 0 };
+	struct timeval tv = { .tv_sec = 10 };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	const char *op;
+	int r;
+
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid()))
+		return;
+	/* a client that sends nothing does not hold the daemon */
+	(void)setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	r = mlfs_ctl_read(cfd, &req);
+	if (r < 0)
+		return;
+	op = mlfs_ctl_get(&req, "op");
+	if (op && !strcmp(op, "snapshot")) {
+		r = do_snapshot(sv->fs, &req, &rep);
+	} else if (op && !strcmp(op, "discard")) {
+		r = do_discard(sv->fs, &req, &rep);
+	} else {
+		mlfs_error_set("unknown request '%s'", op ? op : "");
+		r = reply_error(&rep, -EINVAL);
+	}
+	/* a client gone before the reply has nothing to be told */
+	if (r == 0 && mlfs_ctl_write(cfd, &rep) < 0)
+		r = -EPIPE;
+	mlfs_ctl_release(&req);
+	mlfs_ctl_release(&rep);
+}
+
+static void *server_thread(void *arg)
+{
+	struct mlfs_ctl_server *sv = arg;
+
+	for (;;) {
+		struct pollfd p[2] = { { sv->fd, POLLIN, 0 },
+				       { sv->stop[0], POLLIN, 0 } };
+		int cfd;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		cfd = accept4(sv->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (cfd < 0)
+			continue;
+		serve(sv, cfd);
+		close(cfd);
+	}
+	return NULL;
+}
+
+int mlfs_ctl_server_start(struct mlfs_fs *fs, const char *store_dir,
+			  struct mlfs_ctl_server **out)
+{
+	struct mlfs_ctl_server *sv = calloc(1, sizeof(*sv));
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t old;
+	int r = 0;
+
+	*out = NULL;
+	if (!sv)
+		return -ENOMEM;
+	sv->fs = fs;
+	sv->fd = sv->stop[0] = sv->stop[1] = -1;
+	if ((size_t)snprintf(sv->path, sizeof(sv->path), "%s/work/%s",
+			     store_dir, MLFS_CTL_SOCKET) >= sizeof(sv->path)) {
+		mlfs_error_set("store path too long for a control socket");
+		r = -ENAMETOOLONG;
+		goto out;
+	}
+	strcpy(sa.sun_path, sv->path);
+	if (pipe2(sv->stop, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
+	sv->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sv->fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* a socket left by a killed daemon: we hold the work lock now */
+	(void)unlink(sv->path);
+	old = umask(077);
+	if (bind(sv->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		r = -errno;
+	umask(old);
+	if (r == 0 && listen(sv->fd, 8) < 0)
+		r = -errno;
+	if (r == 0)
+		r = -pthread_create(&sv->th, NULL, server_thread, sv);
+out:
+	if (r < 0) {
+		if (sv->fd >= 0) {
+			close(sv->fd);
+			(void)unlink(sv->path);
+		}
+		if (sv->stop[0] >= 0) {
+			close(sv->stop[0]);
+			close(sv->stop[1]);
+		}
+		free(sv);
+		return r;
+	}
+	*out = sv;
+	return 0;
+}
+
+void mlfs_ctl_server_stop(struct mlfs_ctl_server *sv)
+{
+	if (!sv)
+		return;
+	if (write(sv->stop[1], "x", 1) == 1)
+		pthread_join(sv->th, NULL);
+	close(sv->fd);
+	(void)unlink(sv->path);
+	close(sv->stop[0]);
+	close(sv->stop[1]);
+	free(sv);
+}
