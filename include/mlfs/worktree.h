@@ -288,11 +288,12 @@ MLFS_MUST_CHECK int mlfs_wt_discard(struct mlfs_wt *wt,
 MLFS_MUST_CHECK int mlfs_work_dirty_list(struct mlfs_work *w, char ***out,
 					 size_t *n);
 
-/* Contents, trees and commits the working trees need (gc keeps them):
- * calls @fn for each id (@is_tree: a tree or commit id follows). */
-MLFS_MUST_CHECK int mlfs_work_roots(struct mlfs_store *s,
-				    int (*fn)(void *ctx, const struct mlfs_id *id,
-					      int kind),
-				    void *ctx);
+/* Does the working tree of @branch (NULL: the default) of ns/name hold
+ * edits? 1 yes, 0 no (also: no such repository or working tree), -errno.
+ * mlfs_import refuses such a branch: moving its head under the edits
+ * would leave them on a base that is no longer the head. */
+MLFS_MUST_CHECK int mlfs_work_branch_dirty(struct mlfs_store *s,
+					   const char *ns, const char *name,
+					   const char *branch);
 
 #endif

@@ -150,6 +150,15 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			      spec.ns, spec.name);
 		goto out;
 	}
+	if (r == -EBUSY && *mlfs_error_detail()) {
+		/* the branch has edits in its working tree: the detail says */
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", mlfs_error_detail());
+		mlfs_error_clear();
+		r = cli_error(0, "%s", msg);
+		goto out;
+	}
 	if (r == -EBUSY) {
 		r = cli_error(r, "store is busy (another import is running)");
 		goto out;

@@ -748,6 +748,9 @@ static void op_init(void *userdata MLFS_UNUSED, struct fuse_conn_info *conn)
 	 * much kernel read-ahead as the kernel grants; daemon.c raises the
 	 * bdi's read_ahead_kb after mounting */
 	conn->max_readahead = 16u * 1024 * 1024;
+	/* writes into working trees of up to 1 MiB per request (what
+	 * max_pages allows) instead of 128 KiB */
+	conn->max_write = 1u << 20;
 	conn->max_background = 64;
 	conn->congestion_threshold = 48;
 	if (conn->capable & FUSE_CAP_ASYNC_READ)

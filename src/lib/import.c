@@ -17,6 +17,7 @@
 #include "mlfs/import.h"
 #include "mlfs/ingest.h"
 #include "mlfs/tree.h"
+#include "mlfs/worktree.h"
 #include "store_impl.h"
 
 struct importer {
@@ -425,6 +426,17 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		mlfs_error_set("cannot read '%s'", src);
 		return r;
 	}
+	r = mlfs_work_branch_dirty(s, ns, name, o ? o->branch : NULL);
+	if (r > 0) {
+		mlfs_error_set("branch '%s' of '%s/%s' has edits that are not "
+			       "in a version yet (see 'mlfs status %s/%s'): "
+			       "snapshot or discard them first, or import "
+			       "to another branch", o && o->branch ?
+			       o->branch : "main", ns, name, ns, name);
+		return -EBUSY;
+	}
+	if (r < 0)
+		return r;
 	if (o) {
 		io.threads = o->threads;
 		io.progress = o->progress;

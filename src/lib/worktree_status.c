@@ -1,11 +1,11 @@
 /*
  * worktree_status.c - what a working tree changed (status), dropping
- * edits (discard), and what the working trees need from the store (gc's
- * roots). Status walks the dirty directories beside the base's trees; a
+ * edits (discard). Status walks the dirty directories beside the base's trees; a
  * file written to is hashed (the content digest) to tell a real change
  * from a rewrite of the same bytes; an entry that left one path and
  * reached another keeps its inode number, which is how renames are told
- * from a delete and an add.
+ * from a delete and an add. Also: whether a branch has edits (import
+ * refuses such a branch).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -498,38 +498,20 @@ int mlfs_work_dirty_list(struct mlfs_work *w, char ***out, size_t *n)
 	return 0;
 }
 
-int mlfs_work_roots(struct mlfs_store *s,
-		    int (*fn)(void *ctx, const struct mlfs_id *id, int kind),
-		    void *ctx)
+int mlfs_work_branch_dirty(struct mlfs_store *s, const char *ns,
+			   const char *name, const char *branch)
 {
 	struct mlfs_work *w = NULL;
-	struct mlfs_wdb_wt *v = NULL;
-	size_t nv = 0;
+	struct mlfs_wt *wt;
 	int r = mlfs_work_open(s, 0, &w);
 
-	if (r < 0 || !w->db)
-		goto out;
-	r = mlfs_wdb_wt_list(w->db, &v, &nv);
-	for (size_t i = 0; r == 0 && i < nv; i++) {
-		struct mlfs_wnode *all = NULL;
-		size_t na = 0;
-
-		if (v[i].has_base)
-			r = fn(ctx, &v[i].base, 'c');
-		if (r == 0)
-			r = mlfs_wdb_node_select(w->db, v[i].id, MLFS_WDB_ALL,
-						 &all, &na);
-		for (size_t k = 0; k < na; k++) {
-			if (r == 0 && all[k].has_content)
-				r = fn(ctx, &all[k].content,
-				       all[k].type == MLFS_ENTRY_DIR ? 't' :
-				       'f');
-			mlfs_wnode_release(&all[k]);
-		}
-		free(all);
-	}
-out:
-	free(v);
+	if (r < 0 || !w)
+		return r;
+	r = mlfs_wt_get(w, ns, name, branch, &wt);
+	if (r == 0)
+		r = mlfs_wt_dirty(wt) ? 1 : 0;
+	else if (r == -ENOENT)
+		r = 0;
 	mlfs_work_close(w);
 	return r;
 }
