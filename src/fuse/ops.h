@@ -1,6 +1,7 @@
 /*
- * ops.h - what the low-level callbacks share: ops.c (lookups, files, the
- * mlfs_fuse_ops table), read.c (open files), dir.c (listings) and
+ * ops.h - what the low-level callbacks share: ops.c (the mlfs_fuse_ops
+ * table), lookup.c (names), log.c, read.c (open files of versions),
+ * wt.c (working trees), control.c (commands), dir.c (listings) and
  * xattr.c. Private to those; cmd_mount.c and the rest of src/fuse see
  * only mount.h. Includers define FUSE_USE_VERSION first, as for
  * <fuse_lowlevel.h>.
@@ -17,7 +18,14 @@ static inline struct mlfs_fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-/* ---- lookups (ops.c) ---- */
+/* ---- lookups (lookup.c) ---- */
+
+/* stat(2) of version node @n; its kernel attribute timeout. */
+void mlfs_fs_stat(const struct mlfs_fs *fs, const struct mlfs_node *n,
+		  struct stat *st);
+double mlfs_fs_attr_timeout(const struct mlfs_node *n);
+/* Is @ns a namespace (of a repository, or made by mkdir)? 0, -ENOENT. */
+MLFS_MUST_CHECK int mlfs_fs_ns_exists(struct mlfs_fs *fs, const char *ns);
 
 /*
  * Look @name up in @p and count one kernel lookup of the result. A name
@@ -35,7 +43,7 @@ MLFS_MUST_CHECK int mlfs_fs_lookup_entry(struct mlfs_fs *fs,
 					 const struct mlfs_entry *ent,
 					 struct fuse_entry_param *e);
 
-/* A lookup or listing of @name in @n (@name NULL: of @n itself) failed
+/* (log.c) A lookup or listing of @name in @n (@name NULL: of @n itself) failed
  * with @r. Damage (-EIO: verification failed; -EBADMSG: malformed) is
  * logged with the path and mlfs_error_detail() and becomes -EIO, what a
  * reader should see; other errors are returned as they are. */
