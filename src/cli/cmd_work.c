@@ -38,9 +38,12 @@ static const char status_usage[] =
 	"changed, with sizes. Without an argument: every branch with edits.\n";
 
 static const char discard_usage[] =
-	"usage: mlfs discard NS/NAME[@BRANCH]\n\n"
-	"Drop every edit of the branch's working tree: it shows its head\n"
-	"again. Open files keep their bytes until closed.\n";
+	"usage: mlfs discard NS/NAME[@BRANCH] [PATH...]\n\n"
+	"Drop the edits of the branch's working tree: all of them, or those\n"
+	"at and below each PATH (a path of the tree, as the mount shows it\n"
+	"below NS/NAME), which then reads as the head has it again (or is\n"
+	"gone, if the head has no such path). Open files keep their bytes\n"
+	"until closed.\n";
 
 /* Parse "ns/name[@branch]" (a branch by name only). */
 static int parse_branch(const char *cmd, const char *arg,
@@ -461,10 +464,8 @@ int cmd_discard(struct cli *c, int argc, char **argv)
 	if (cli_want_help(argc, argv, discard_usage))
 		return CLI_OK;
 	if (argc < 2 || argv[1][0] == '-')
-		return cli_usage_error("discard", "expected NS/NAME[@BRANCH]");
-	if (argc > 2)
-		return cli_usage_error("discard", "discarding single paths "
-				       "is not supported yet");
+		return cli_usage_error("discard", "expected NS/NAME[@BRANCH] "
+				       "[PATH...]");
 	r = parse_branch("discard", argv[1], &spec);
 	if (r)
 		return r;
@@ -475,6 +476,8 @@ int cmd_discard(struct cli *c, int argc, char **argv)
 		r = mlfs_ctl_add(&req, "op", "discard");
 		if (r == 0)
 			r = mlfs_ctl_add(&req, "repo", argv[1]);
+		for (int i = 2; r == 0 && i < argc; i++)
+			r = mlfs_ctl_add(&req, "path", argv[i]);
 		if (r == 0)
 			r = call_mount(s, &req, &rep);
 		mlfs_ctl_release(&req);
@@ -484,7 +487,8 @@ int cmd_discard(struct cli *c, int argc, char **argv)
 		else
 			printf("discarded the edits of '%s'\n", argv[1]);
 	} else if (r == 0) {
-		r = mlfs_wt_discard(wt, NULL, 0);
+		r = mlfs_wt_discard(wt, (const char *const *)argv + 2,
+				    (size_t)(argc - 2));
 		if (r < 0)
 			r = cli_error(r, "discard of '%s' failed", argv[1]);
 		else

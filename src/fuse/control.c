@@ -129,11 +129,17 @@ static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 static int do_discard(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 		      struct mlfs_ctl_msg *rep)
 {
+	const char **paths = calloc(req->n ? req->n : 1, sizeof(*paths));
 	struct mlfs_wt *wt;
-	int r = request_wt(fs, req, &wt);
+	size_t np = 0;
+	int r = paths ? request_wt(fs, req, &wt) : -ENOMEM;
 
+	for (size_t i = 0; paths && i < req->n; i++)
+		if (!strcmp(req->v[i].key, "path"))
+			paths[np++] = req->v[i].value;
 	if (r == 0)
-		r = mlfs_wt_discard(wt, NULL, 0);
+		r = mlfs_wt_discard(wt, paths, np);
+	free(paths);
 	if (r < 0)
 		return reply_error(rep, r);
 	/* what the kernel holds of the tree is the edits' */

@@ -50,7 +50,7 @@ uint64_t wt_root_ino(int64_t repo_id, const char *branch)
 }
 
 /* A number no entry of the base can have: from the tree's counter. */
-static uint64_t new_ino(struct mlfs_wt *wt)
+uint64_t wt_new_ino(struct mlfs_wt *wt)
 {
 	int64_t k = wt->row.next_ino++;
 	char buf[48];
@@ -865,8 +865,8 @@ static int ensure_row_locked(struct mlfs_wt *wt)
 
 /* Rows for the entries of tree @tid, numbered below @parent. Returns
  * the number of subdirectories in *ndirs (for the parent's link count). */
-static int materialize_dir(struct mlfs_wt *wt, const struct mlfs_id *tid,
-			   uint64_t parent, uint32_t *ndirs)
+int wt_materialize_dir(struct mlfs_wt *wt, const struct mlfs_id *tid,
+		       uint64_t parent, uint32_t *ndirs)
 {
 	const struct mlfs_tree *t;
 	int r = tree_get(wt->w, tid, &t);
@@ -890,7 +890,7 @@ static int materialize_dir(struct mlfs_wt *wt, const struct mlfs_id *tid,
 		n.target = (char *)e->target;
 		if (e->type == MLFS_ENTRY_DIR) {
 			n.parent = parent;
-			r = materialize_dir(wt, &e->id, n.ino, &sub);
+			r = wt_materialize_dir(wt, &e->id, n.ino, &sub);
 			n.nlink = 2 + sub;
 			(*ndirs)++;
 		}
@@ -931,7 +931,7 @@ int wt_materialize_locked(struct mlfs_wt *wt)
 	root.content = wt->base_tree;
 	root.atime_ns = root.mtime_ns = root.ctime_ns = wt->base_time_ns;
 	if (wt->row.has_base)
-		r = materialize_dir(wt, &wt->base_tree, root.ino, &sub);
+		r = wt_materialize_dir(wt, &wt->base_tree, root.ino, &sub);
 	root.nlink = 2 + sub;
 	if (r == 0)
 		r = mlfs_wdb_node_put(wt->w->db, wt->row.id, &root);
@@ -954,7 +954,7 @@ int wt_materialize_locked(struct mlfs_wt *wt)
 
 /* Mark directory @ino and its ancestors dirty (stops at one already
  * dirty: its ancestors are). Inside a transaction. */
-static int dirty_dirs(struct mlfs_wt *wt, uint64_t ino)
+int wt_dirty_dirs(struct mlfs_wt *wt, uint64_t ino)
 {
 	int r = 0;
 
@@ -986,11 +986,11 @@ static int dirty_node(struct mlfs_wt *wt, struct mlfs_wnode *n)
 
 	n->dirty = true;
 	if (n->type == MLFS_ENTRY_DIR)
-		return n->parent ? dirty_dirs(wt, n->parent) : 0;
+		return n->parent ? wt_dirty_dirs(wt, n->parent) : 0;
 	r = mlfs_wdb_dirent_parents(wt->w->db, wt->row.id, n->ino, &parents,
 				    &np);
 	for (size_t i = 0; r == 0 && i < np; i++)
-		r = dirty_dirs(wt, parents[i]);
+		r = wt_dirty_dirs(wt, parents[i]);
 	free(parents);
 	return r;
 }
@@ -1093,7 +1093,7 @@ int mlfs_wt_mknode(struct mlfs_wt *wt, uint64_t parent, const char *name,
 		r = -EEXIST;
 	else if (r == -ENOENT)
 		r = 0;
-	n.ino = new_ino(wt);
+	n.ino = wt_new_ino(wt);
 	n.type = type;
 	n.mode = mode & 07777;
 	n.uid = uid;
@@ -1131,7 +1131,7 @@ int mlfs_wt_mknode(struct mlfs_wt *wt, uint64_t parent, const char *name,
 }
 
 /* Drop inode @n (its last name is gone): now, or at its last close. */
-static int drop_inode(struct mlfs_wt *wt, struct mlfs_wnode *n)
+int wt_drop_inode(struct mlfs_wt *wt, struct mlfs_wnode *n)
 {
 	char path[PATH_MAX];
 	int r;
@@ -1172,7 +1172,7 @@ static int remove_entry(struct mlfs_wt *wt, uint64_t parent,
 	if (n->nlink)
 		r = dirty_node(wt, n); /* its other names' dirs */
 	if (r == 0)
-		r = drop_inode(wt, n);
+		r = wt_drop_inode(wt, n);
 	if (r == 0)
 		r = touch_dir(wt, parent, now, 0);
 	return r;
@@ -1881,7 +1881,7 @@ void mlfs_wt_close(struct mlfs_wt_file *f, bool write)
 	    mlfs_wdb_node_get(wt->w->db, wt->row.id, f->ino, &n) == 0) {
 		/* on failure the next open of the store drops it */
 		if (!n.nlink && mlfs_wdb_begin(wt->w->db) == 0) {
-			if (drop_inode(wt, &n) < 0 ||
+			if (wt_drop_inode(wt, &n) < 0 ||
 			    mlfs_wdb_commit(wt->w->db) < 0)
 				mlfs_wdb_rollback(wt->w->db);
 		}

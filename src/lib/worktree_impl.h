@@ -57,6 +57,19 @@ void wt_data_path(const struct mlfs_wt *wt, uint64_t ino, char *buf,
 uint64_t wt_root_ino(int64_t repo_id, const char *branch);
 /* The number of entry @name of the directory numbered @parent. */
 uint64_t wt_child_ino(uint64_t parent, const char *name);
+/* A fresh inode number (the tree's counter moves on). Locked. */
+uint64_t wt_new_ino(struct mlfs_wt *wt);
+/* Rows for the entries of tree @tid below directory @parent (and their
+ * subtrees); *ndirs gets the number of subdirectories. In a
+ * transaction. */
+int wt_materialize_dir(struct mlfs_wt *wt, const struct mlfs_id *tid,
+		       uint64_t parent, uint32_t *ndirs);
+/* Mark directory @ino and its ancestors dirty. In a transaction. */
+int wt_dirty_dirs(struct mlfs_wt *wt, uint64_t ino);
+/* Inode @n lost a name: written back, or dropped (row, attributes,
+ * data file) when it has none left and is not open. In a
+ * transaction. */
+int wt_drop_inode(struct mlfs_wt *wt, struct mlfs_wnode *n);
 /* Materialize @wt (rows for every entry of the base). Locked. */
 int wt_materialize_locked(struct mlfs_wt *wt);
 /* The node's attributes, with a data file's size and times. */

@@ -388,7 +388,72 @@ void mlfs_wt_status_release(struct mlfs_wt_status *st)
 
 /* ---- discard ---- */
 
-/* Remove the data files of @wt that no open file holds. */
+/* Open files of @ino (any, with @all) stop being the inode's: their
+ * handles keep the bytes they had until closed, and a new open gets the
+ * restored inode. Locked. */
+static void detach_files(struct mlfs_wt *wt, uint64_t ino, bool all)
+{
+	struct mlfs_wt_file **pp = &wt->files;
+
+	while (*pp) {
+		struct mlfs_wt_file *f = *pp;
+
+		if (!all && f->ino != ino) {
+			pp = &f->next;
+			continue;
+		}
+		*pp = f->next;
+		f->next = NULL;
+		/* its writes go to a detached data file, never to a row */
+		__atomic_store_n(&f->marked, true, __ATOMIC_RELEASE);
+	}
+}
+
+/* Remove the rows of entry @name (node @n) of @parent, the subtree of a
+ * directory included. In a transaction. */
+static int drop_entry(struct mlfs_wt *wt, uint64_t parent, const char *name,
+		      struct mlfs_wnode *n)
+{
+	struct mlfs_wdb *db = wt->w->db;
+	int r = mlfs_wdb_dirent_delete(db, wt->row.id, parent, name);
+
+	if (r < 0)
+		return r;
+	if (n->type == MLFS_ENTRY_DIR) {
+		struct mlfs_wdirent *d = NULL;
+		size_t nd = 0;
+
+		r = mlfs_wdb_dirent_list(db, wt->row.id, n->ino, &d, &nd);
+		for (size_t i = 0; r == 0 && i < nd; i++)
+			r = drop_entry(wt, n->ino, d[i].name, &d[i].node);
+		mlfs_wdirent_free(d, nd);
+		if (r == 0)
+			r = mlfs_wdb_node_delete(db, wt->row.id, n->ino);
+		if (r == 0)
+			r = mlfs_wdb_xattr_clear(db, wt->row.id, n->ino);
+		return r;
+	}
+	detach_files(wt, n->ino, false);
+	n->nlink = n->nlink ? n->nlink - 1 : 0;
+	return wt_drop_inode(wt, n);
+}
+
+/* A subdirectory of @dir went or came. In a transaction. */
+static int add_links(struct mlfs_wt *wt, uint64_t dir, int delta)
+{
+	struct mlfs_wnode n;
+	int r = mlfs_wdb_node_get(wt->w->db, wt->row.id, dir, &n);
+
+	if (r < 0)
+		return r;
+	n.nlink = (uint32_t)((int64_t)n.nlink + delta);
+	r = mlfs_wdb_node_put(wt->w->db, wt->row.id, &n);
+	mlfs_wnode_release(&n);
+	return r;
+}
+
+/* Remove the data files of @v that are not open (open ones are unlinked
+ * too: their handles keep the bytes). */
 static void drop_data_files(struct mlfs_wt *wt, struct mlfs_wnode *v,
 			    size_t n)
 {
@@ -402,31 +467,208 @@ static void drop_data_files(struct mlfs_wt *wt, struct mlfs_wnode *v,
 	}
 }
 
+/* Put entry @e of the base back as @name in @parent. In a
+ * transaction. */
+static int restore_entry(struct mlfs_wt *wt, uint64_t parent,
+			 const char *name, const struct mlfs_entry *e)
+{
+	struct mlfs_wdb *db = wt->w->db;
+	struct mlfs_wnode n = { 0 }, other;
+	uint32_t sub = 0;
+	int r;
+
+	n.ino = wt_child_ino(parent, name);
+	r = mlfs_wdb_node_get(db, wt->row.id, n.ino, &other);
+	if (r == 0) {
+		/* that number went elsewhere (a rename): take a new one */
+		mlfs_wnode_release(&other);
+		n.ino = wt_new_ino(wt);
+		r = mlfs_wdb_wt_update(db, &wt->row);
+	} else if (r == -ENOENT) {
+		r = 0;
+	}
+	n.type = e->type;
+	n.mode = e->mode;
+	n.uid = wt->w->uid;
+	n.gid = wt->w->gid;
+	n.nlink = 1;
+	n.size = e->size;
+	n.atime_ns = n.mtime_ns = n.ctime_ns = e->mtime_ns;
+	n.target = (char *)e->target;
+	n.has_content = e->type != MLFS_ENTRY_SYMLINK;
+	n.content = e->id;
+	if (r == 0 && e->type == MLFS_ENTRY_DIR) {
+		n.parent = parent;
+		r = wt_materialize_dir(wt, &e->id, n.ino, &sub);
+		n.nlink = 2 + sub;
+	}
+	if (r == 0)
+		r = mlfs_wdb_node_put(db, wt->row.id, &n);
+	if (r == 0)
+		r = mlfs_wdb_dirent_put(db, wt->row.id, parent, name, n.ino);
+	return r;
+}
+
+/* Split @path into its parent's inode in the working tree and its last
+ * component (*leaf points into @path). */
+static int resolve_parent(struct mlfs_wt *wt, char *path, uint64_t *parent,
+			  const char **leaf)
+{
+	uint64_t ino = wt->root_ino;
+	char *p = path, *slash;
+	int r = 0;
+
+	while ((slash = strchr(p, '/'))) {
+		struct mlfs_wnode n;
+
+		*slash = '\0';
+		r = mlfs_wdb_dirent_get(wt->w->db, wt->row.id, ino, p, &ino);
+		if (r == 0)
+			r = mlfs_wdb_node_get(wt->w->db, wt->row.id, ino, &n);
+		*slash = '/';
+		if (r == -ENOENT) {
+			mlfs_error_set("'%.*s' is not in the working tree: "
+				       "discard the directory that holds it",
+				       (int)(slash - path), path);
+			return r;
+		}
+		if (r < 0)
+			return r;
+		r = n.type == MLFS_ENTRY_DIR ? 0 : -ENOTDIR;
+		mlfs_wnode_release(&n);
+		if (r < 0)
+			return r;
+		p = slash + 1;
+	}
+	*parent = ino;
+	*leaf = p;
+	return 0;
+}
+
+/* Put @path back as the base has it (absent if the base has none). */
+static int discard_path(struct mlfs_wt *wt, const char *arg)
+{
+	struct mlfs_wdb *db = wt->w->db;
+	struct mlfs_entry_copy base = { 0 };
+	struct mlfs_wnode n;
+	bool in_base = false, in_wt = false;
+	char *path = strdup(arg);
+	const char *leaf;
+	uint64_t parent, ino;
+	size_t len;
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	if (!*path || path[0] == '/' || strstr(path, "//") ||
+	    !strcmp(path, ".") || !strncmp(path, "./", 2) ||
+	    strstr(path, "/./") || strstr(path, "..")) {
+		mlfs_error_set("'%s': give a path inside the tree, without "
+			       "'.', '..' or a leading '/'", arg);
+		free(path);
+		return -EINVAL;
+	}
+	if (wt->row.has_base) {
+		r = mlfs_tree_lookup_path(wt->w->s, &wt->base_tree, path,
+					  &base);
+		in_base = r == 0;
+		if (r < 0 && r != -ENOENT && r != -ENOTDIR)
+			goto out;
+	}
+	r = resolve_parent(wt, path, &parent, &leaf);
+	if (r == -ENOENT && !in_base) {
+		mlfs_error_set("'%s' is neither in the working tree nor in "
+			       "its base", arg);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	r = mlfs_wdb_dirent_get(db, wt->row.id, parent, leaf, &ino);
+	if (r == 0)
+		r = mlfs_wdb_node_get(db, wt->row.id, ino, &n);
+	in_wt = r == 0;
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	if (!in_wt && !in_base) {
+		mlfs_error_set("'%s' is neither in the working tree nor in "
+			       "its base", arg);
+		r = -ENOENT;
+		goto out;
+	}
+	r = mlfs_wdb_begin(db);
+	if (r < 0)
+		goto out_node;
+	if (in_wt) {
+		bool was_dir = n.type == MLFS_ENTRY_DIR;
+
+		r = drop_entry(wt, parent, leaf, &n);
+		if (r == 0 && was_dir)
+			r = add_links(wt, parent, -1);
+	}
+	if (r == 0 && in_base) {
+		r = restore_entry(wt, parent, leaf, &base.e);
+		if (r == 0 && base.e.type == MLFS_ENTRY_DIR)
+			r = add_links(wt, parent, 1);
+	}
+	/* the directory's tree is computed again at the next snapshot */
+	if (r == 0)
+		r = wt_dirty_dirs(wt, parent);
+	if (r == 0)
+		r = mlfs_wdb_commit(db);
+	else
+		mlfs_wdb_rollback(db);
+out_node:
+	if (in_wt)
+		mlfs_wnode_release(&n);
+out:
+	mlfs_entry_copy_release(&base);
+	free(path);
+	return r;
+}
+
 int mlfs_wt_discard(struct mlfs_wt *wt, const char *const *paths, size_t n)
 {
 	struct mlfs_wnode *v = NULL;
 	size_t nv = 0;
 	int r = 0;
 
-	if (n) {
-		mlfs_error_set("discarding single paths is not supported yet: "
-			       "discard the whole working tree");
-		return -EOPNOTSUPP;
-	}
-	(void)paths;
 	pthread_mutex_lock(&wt->w->lock);
 	if (!wt->w->edit) {
 		r = -EROFS;
 		goto out;
 	}
-	if (!wt->row.materialized)
+	if (!wt->row.materialized) {
+		for (size_t i = 0; i < n; i++) {
+			struct mlfs_entry_copy e = { 0 };
+
+			r = wt->row.has_base ?
+			    mlfs_tree_lookup_path(wt->w->s, &wt->base_tree,
+						  paths[i], &e) : -ENOENT;
+			mlfs_entry_copy_release(&e);
+			if (r < 0) {
+				mlfs_error_set("'%s' is neither in the working "
+					       "tree nor in its base", paths[i]);
+				r = -ENOENT;
+				goto out;
+			}
+		}
+		goto out; /* no edits: nothing to drop */
+	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = discard_path(wt, paths[i]);
+	if (n)
 		goto out;
 	r = mlfs_wdb_node_select(wt->w->db, wt->row.id, MLFS_WDB_DATA, &v,
 				 &nv);
 	if (r == 0)
 		r = wt_rebase_locked(wt, wt->row.has_base, &wt->row.base);
-	if (r == 0)
+	if (r == 0) {
+		detach_files(wt, 0, true);
 		drop_data_files(wt, v, nv);
+	}
 out:
 	for (size_t i = 0; i < nv; i++)
 		mlfs_wnode_release(&v[i]);
