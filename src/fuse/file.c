@@ -193,6 +193,11 @@ int mlfs_ofile_get_chunk(struct mlfs_store *s, struct mlfs_ofile *f,
 	f->state[idx] = CH_BUSY;
 	pthread_mutex_unlock(&f->ra_lock);
 	r = mlfs_content_get_chunk(s, f->c, idx, out);
+	/* a chunk just decoded is cheapest to hash now; before chunk_done,
+	 * so that a reader waiting for it finds its share of the digest made
+	 * (and makes none) */
+	if (r == 0)
+		mlfs_digest_chunk(&f->dg, s, f->c, idx, *out, false);
 	chunk_done(f, idx);
 	return r;
 }
@@ -226,8 +231,12 @@ static void *worker(void *arg)
 		/* errors are left for the read itself to meet and report */
 		if (mine) {
 			if (mlfs_content_get_chunk(p->store, j.f->c, j.idx,
-						   &ch) == 0)
+						   &ch) == 0) {
+				/* just decoded: cheapest to hash now */
+				mlfs_digest_chunk(&j.f->dg, p->store, j.f->c,
+						  j.idx, ch, true);
 				mlfs_chunk_unref(p->store, ch);
+			}
 			chunk_done(j.f, j.idx);
 		}
 		mlfs_ofile_put(p->itable, j.f);

@@ -21,6 +21,7 @@
 #include "mlfs/store.h"
 #include "mlfs/content.h"
 #include "mlfs/hash.h"
+#include "mlfs/hashsplit.h"
 #include "mlfs/tree.h"
 #include "mlfs/util.h"
 
@@ -194,16 +195,25 @@ enum mlfs_digest_state {
 	MLFS_DIGEST_BAD,          /* it did not: every read is EIO */
 };
 
+#define MLFS_DIGEST_POOL_CLASSES 12
+
 /* The digest check of one open file (shared by the opens of a node). */
 struct mlfs_digest {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;        /* a read ended, or a verdict */
+	unsigned waiters;           /* threads waiting on cond; lock */
 	int state;                  /* enum mlfs_digest_state; lock */
-	bool started;               /* h initialised; protected by lock */
-	struct mlfs_hasher h;       /* protected by lock */
-	size_t next;                /* next chunk to hash; lock */
-	uint8_t *seen;              /* bit per chunk read past next, NULL
-				     * until one is; protected by lock */
+	struct mlfs_hashsplit h;    /* parts added so far; lock */
+	size_t next;                /* next chunk to add; lock */
+	struct mlfs_hashsplit_part **parts; /* per chunk, made but not
+				     * added yet; NULL until one is; lock */
+	size_t nparts;              /* length of parts; lock */
+	size_t parts_mem;           /* bytes the parts hold; lock */
+	void *pool[MLFS_DIGEST_POOL_CLASSES]; /* part buffers kept for
+				     * reuse, by size class; lock */
+	size_t pool_bytes;          /* bytes kept there; lock */
+	uint8_t *seen;              /* bit per chunk read past next with no
+				     * part, NULL until one is; lock */
 	unsigned inflight;          /* reads between begin and end; lock */
 	unsigned long progress;     /* reads ended so far; lock */
 };
@@ -213,17 +223,22 @@ void mlfs_digest_release(struct mlfs_digest *d);
 /* A read starts; returns the state (MLFS_DIGEST_BAD: fail it). Every
  * begin is paired with one mlfs_digest_end(). */
 int mlfs_digest_begin(struct mlfs_digest *d);
-/* Chunks [@first, @first + @n) of @c, whole, were read: hash those that
- * come next (and those read before past a gap that they close, from
- * @s's chunk cache), mark those past a gap. */
-void mlfs_digest_feed(struct mlfs_digest *d, struct mlfs_store *s,
-		      const struct mlfs_content *c, size_t first,
-		      const struct mlfs_chunk *const *ch, size_t n);
-/* The read ends. The read that reached the end of file @c (else @c is
- * NULL), from chunk @first on, first waits for the reads still running,
- * then gives up unless there is a verdict. Returns the state. */
-int mlfs_digest_end(struct mlfs_digest *d, const struct mlfs_content *c,
-		    size_t first);
+/* A read or read-ahead just took chunk @idx of @c (@ch, whole) from @s
+ * (decoding it, unless it was cached): make its share of the digest now,
+ * while its bytes are in the CPU cache. With @add, also add it (and
+ * those waiting behind it) if it comes next; a read leaves that to its
+ * mlfs_digest_end(), after its reply. */
+void mlfs_digest_chunk(struct mlfs_digest *d, struct mlfs_store *s,
+		       const struct mlfs_content *c, size_t idx,
+		       const struct mlfs_chunk *ch, bool add);
+/* The read ends; it used chunks [@first, @first + @n) of @c (@ch, whole;
+ * @n = 0 when it failed): those with no share made yet get one now (or
+ * are marked), and the shares now in order are added. The read that
+ * reached EOF (@eof) first waits for the reads still running, then gives
+ * up unless there is a verdict. Returns the state. */
+int mlfs_digest_end(struct mlfs_digest *d, struct mlfs_store *s,
+		    const struct mlfs_content *c, size_t first,
+		    const struct mlfs_chunk *const *ch, size_t n, bool eof);
 
 /* ---- open files and read-ahead (file.c) ---- */
 

@@ -1,7 +1,8 @@
 /*
  * read.c - open files of versions and their reads: OPEN, READ (chunks
  * from the store's cache, replied with one writev; the whole-file digest
- * check of verify.c fed after the reply) and RELEASE.
+ * check of verify.c takes each chunk as it is fetched, and the rest of
+ * its work is done after the reply) and RELEASE.
  */
 #define FUSE_USE_VERSION 312
 
@@ -145,12 +146,14 @@ void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct iovec stack_iov[64], *iov = stack_iov;
 	size_t nch = 0, first = 0, last, idx = 0;
 	uint64_t pos, end = 0;
-	bool eof = false, fed = false;
+	bool eof = false, ended = false;
 	int r = 0, dg;
 
 	dg = mlfs_digest_begin(&f->dg);
 	if (dg == MLFS_DIGEST_BAD) {
-		r = -EIO; /* logged when it was found */
+		/* a read-ahead worker may have found it: log it once */
+		digest_bad(fs, ino, c);
+		r = -EIO;
 		goto out;
 	}
 	if (off < 0) {
@@ -206,9 +209,9 @@ void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	if (eof) {
 		/* the verdict comes before the reply of the last bytes */
-		mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
-		fed = true;
-		dg = mlfs_digest_end(&f->dg, c, first);
+		dg = mlfs_digest_end(&f->dg, fs->store, c, first, ch, nch,
+				     true);
+		ended = true;
 		if (dg == MLFS_DIGEST_BAD) {
 			digest_bad(fs, ino, c);
 			r = -EIO;
@@ -224,11 +227,11 @@ out:
 		fuse_reply_buf(req, NULL, 0);
 	else
 		reply_pieces(req, iov, nch);
-	/* hashing what was read costs the reader nothing now */
-	if (!fed) {
-		if (r == 0 && nch)
-			mlfs_digest_feed(&f->dg, fs->store, c, first, ch, nch);
-		dg = mlfs_digest_end(&f->dg, NULL, 0);
+	/* what the digest still needs of this read costs the reader
+	 * nothing now */
+	if (!ended) {
+		dg = mlfs_digest_end(&f->dg, fs->store, c, first, ch,
+				     r == 0 ? nch : 0, false);
 		if (dg == MLFS_DIGEST_BAD)
 			digest_bad(fs, ino, c);
 	}
