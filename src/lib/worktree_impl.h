@@ -50,6 +50,27 @@ struct mlfs_work {
 	struct mlfs_wt *wts;    /* protected by lock */
 };
 
+int64_t wt_now_ns(void);
+int64_t wt_ts_ns(const struct timespec *ts);
+int wt_dirmap_put(struct wt_dirmap *m, uint64_t ino,
+		  const struct mlfs_id *tree);
+const struct mlfs_id *wt_dirmap_get(const struct wt_dirmap *m,
+				    uint64_t ino);
+/* A tree from the work's tree source (verified when loaded). */
+int wt_tree_get(struct mlfs_work *w, const struct mlfs_id *id,
+		const struct mlfs_tree **out);
+void wt_tree_put(struct mlfs_work *w, const struct mlfs_tree *t);
+/* 1 when the materialized tree's root is dirty, 0, -errno. Locked. */
+int wt_root_dirty_locked(struct mlfs_wt *wt);
+/* 0, -EINVAL (empty, '/', '.', '..'), -ENAMETOOLONG. */
+int wt_check_name(const char *name);
+/* Mark node @n dirty (written back by the caller) and every directory
+ * that holds it. In a transaction. */
+int wt_dirty_node(struct mlfs_wt *wt, struct mlfs_wnode *n);
+/* Give file @n a data file with its bytes (empty with @empty); *fd_out
+ * gets it open when not NULL. In a transaction. */
+int wt_copy_up(struct mlfs_wt *wt, struct mlfs_wnode *n, bool empty,
+	       int *fd_out);
 /* "STORE/work/<wt>/<ino>" of a data file. */
 void wt_data_path(const struct mlfs_wt *wt, uint64_t ino, char *buf,
 		  size_t size);
