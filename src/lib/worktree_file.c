@@ -27,7 +27,8 @@ static int copy_out(const void *p, size_t len, void *buf, size_t size,
 		return 0;
 	if (len > size)
 		return -ERANGE;
-	memcpy(buf, p, len);
+	if (len) /* an empty value or list may come as NULL */
+		memcpy(buf, p, len);
 	return 0;
 }
 
