@@ -366,8 +366,10 @@ static void print_status(struct cli *c, const char *what,
 	}
 }
 
+/* Print the status of @arg; with @only_changed, nothing when it has no
+ * change (an edit that was undone). */
 static int status_one(struct cli *c, struct mlfs_work *w, const char *arg,
-		      bool *first)
+		      bool only_changed, bool *first)
 {
 	struct mlfs_refspec spec;
 	struct mlfs_wt_status st;
@@ -383,7 +385,8 @@ static int status_one(struct cli *c, struct mlfs_work *w, const char *arg,
 	if (r < 0) {
 		r = cli_error(r, "cannot read the working tree of '%s'", arg);
 	} else {
-		print_status(c, arg, &st, first);
+		if (!only_changed || st.n || st.branch_moved)
+			print_status(c, arg, &st, first);
 		mlfs_wt_status_release(&st);
 	}
 	mlfs_refspec_release(&spec);
@@ -427,7 +430,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		printf("[");
 	if (optind < argc) {
 		if (w) {
-			r = status_one(c, w, argv[optind], &first);
+			r = status_one(c, w, argv[optind], false, &first);
 		} else {
 			struct mlfs_wt_status none = { 0 };
 
@@ -438,8 +441,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		if (r < 0)
 			r = cli_error(r, "cannot list the working trees");
 		for (size_t i = 0; r == 0 && i < n; i++)
-			r = status_one(c, w, names[i], &first);
-		if (r == 0 && !n && !c->json)
+			r = status_one(c, w, names[i], true, &first);
+		if (r == 0 && first && !c->json)
 			printf("no working tree has changes\n");
 	} else if (!c->json) {
 		printf("no working tree has changes\n");

@@ -306,6 +306,7 @@ static int cmp_entry(const void *a, const void *b)
 static void pair_renames(struct status_walk *w)
 {
 	struct mlfs_wt_status *st = w->st;
+	bool *same = calloc(st->n ? st->n : 1, sizeof(*same));
 	size_t k = 0;
 
 	for (size_t i = 0; i < st->n; i++) {
@@ -325,19 +326,45 @@ static void pair_renames(struct status_walk *w)
 			a->old_type = d->old_type;
 			a->old_mode = d->old_mode;
 			a->old_size = d->old_size;
+			if (same)
+				same[i] = a->type == a->old_type &&
+					  a->mode == a->old_mode &&
+					  !mlfs_id_cmp(&w->ids[i], &w->ids[j]);
 			d->type = 0xff; /* dropped below */
 			break;
 		}
 	}
 	for (size_t i = 0; i < st->n; i++) {
-		if (st->v[i].change == MLFS_WT_DELETED &&
-		    st->v[i].type == 0xff) {
-			free(st->v[i].path);
+		struct mlfs_wt_status_entry *e = &st->v[i];
+		bool drop = e->change == MLFS_WT_DELETED && e->type == 0xff;
+
+		/* an unchanged entry that only came along with its renamed
+		 * directory is that directory's rename, not one of its own */
+		for (size_t j = 0; !drop && same && same[i] &&
+				   e->type != MLFS_ENTRY_DIR && j < st->n; j++) {
+			const struct mlfs_wt_status_entry *d = &st->v[j];
+			size_t lo, ln;
+
+			if (j == i || d->change != MLFS_WT_RENAMED ||
+			    d->type != MLFS_ENTRY_DIR || !d->old_path)
+				continue;
+			lo = strlen(d->old_path);
+			ln = strlen(d->path);
+			drop = !strncmp(e->old_path, d->old_path, lo) &&
+			       e->old_path[lo] == '/' &&
+			       !strncmp(e->path, d->path, ln) &&
+			       e->path[ln] == '/' &&
+			       !strcmp(e->old_path + lo, e->path + ln);
+		}
+		if (drop) {
+			free(e->path);
+			free(e->old_path);
 			continue;
 		}
-		st->v[k++] = st->v[i];
+		st->v[k++] = *e;
 	}
 	st->n = k;
+	free(same);
 }
 
 int mlfs_wt_status(struct mlfs_wt *wt, struct mlfs_wt_status *out)
