@@ -43,6 +43,9 @@ struct mlfs_fsck_stats {
 	/* Not damage: pack files no version references (interrupted or
 	 * running imports), which 'mlfs gc' reclaims. */
 	uint64_t unreferenced_packs, unreferenced_bytes;
+	/* Working trees checked, and snapshots of them a killed process
+	 * left to finish (not damage: the next edit of the store does). */
+	uint64_t worktrees, worktree_nodes, pending_snapshots;
 };
 
 /*

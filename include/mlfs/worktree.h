@@ -296,4 +296,20 @@ MLFS_MUST_CHECK int mlfs_work_branch_dirty(struct mlfs_store *s,
 					   const char *ns, const char *name,
 					   const char *branch);
 
+struct mlfs_work_check_stats {
+	uint64_t trees;    /* working trees in work.db */
+	uint64_t nodes;    /* their inodes checked */
+	uint64_t pending;  /* snapshots a killed process left to finish
+			    * (not damage: the next edit finishes them) */
+	uint64_t problems;
+};
+/* fsck of the working trees (worktree_check.c): @report is called once
+ * per problem with the tree's "ns/name@branch" and what is wrong; its
+ * nonzero return stops the check and is returned. Read-only. */
+MLFS_MUST_CHECK int mlfs_work_check(struct mlfs_store *s,
+				    int (*report)(void *ctx, const char *wt,
+						  const char *what),
+				    void *ctx,
+				    struct mlfs_work_check_stats *st);
+
 #endif

@@ -118,10 +118,13 @@ static void print_json(const char *problems,
 	       PRIu64 ", \"trees\": %" PRIu64 ", \"contents\": %" PRIu64
 	       ", \"chunks\": %" PRIu64 ", \"chunks_read\": %" PRIu64
 	       ", \"unreferenced_packs\": %" PRIu64
-	       ", \"unreferenced_bytes\": %" PRIu64 ", \"ok\": %s}\n",
+	       ", \"unreferenced_bytes\": %" PRIu64 ", \"worktrees\": %"
+	       PRIu64 ", \"worktree_nodes\": %" PRIu64
+	       ", \"pending_snapshots\": %" PRIu64 ", \"ok\": %s}\n",
 	       problems, st->repos, st->commits, st->trees, st->contents,
 	       st->chunks, st->chunks_read, st->unreferenced_packs,
-	       st->unreferenced_bytes, st->problems ? "false" : "true");
+	       st->unreferenced_bytes, st->worktrees, st->worktree_nodes,
+	       st->pending_snapshots, st->problems ? "false" : "true");
 }
 
 static void print_text(const struct mlfs_fsck_stats *st, bool read_data)
@@ -132,6 +135,15 @@ static void print_text(const struct mlfs_fsck_stats *st, bool read_data)
 		" chunks checked%s: %" PRIu64 " problems\n", st->repos,
 		st->commits, st->trees, st->contents, st->chunks,
 		read_data ? " (data read)" : "", st->problems);
+	if (st->worktrees)
+		fprintf(st->problems ? stderr : stdout, "fsck: %" PRIu64
+			" working trees, %" PRIu64 " of their inodes checked\n",
+			st->worktrees, st->worktree_nodes);
+	if (st->pending_snapshots)
+		fprintf(stderr, "note: %" PRIu64 " snapshot(s) were "
+			"interrupted; the next mount or 'mlfs snapshot' of "
+			"the store finishes or undoes them\n",
+			st->pending_snapshots);
 	if (st->unreferenced_packs) {
 		char b[32];
 

@@ -21,6 +21,7 @@
 #include "mlfs/content.h"
 #include "mlfs/gc.h"
 #include "mlfs/tree.h"
+#include "mlfs/worktree.h"
 
 #define LABEL_MAX (MLFS_NAME_MAX + 24)
 
@@ -726,6 +727,32 @@ static void report_all(struct fsck *f,
 	}
 }
 
+static int work_problem(void *ctx, const char *wt, const char *what)
+{
+	long k = fsck_problem(ctx, "worktree", wt, AT_STORE, "%s", what);
+
+	return k < 0 ? (int)k : 0;
+}
+
+/* The working trees: rows, and what they point to in the store. */
+static int check_work(struct fsck *f)
+{
+	struct mlfs_work_check_stats ws;
+	int r = mlfs_work_check(f->s, work_problem, f, &ws);
+
+	f->st->worktrees = ws.trees;
+	f->st->worktree_nodes = ws.nodes;
+	f->st->pending_snapshots = ws.pending;
+	if (r < 0 && r != -ENOMEM) {
+		long k = fsck_problem(f, "worktree", NULL, AT_STORE,
+				      "cannot read the working trees: %s",
+				      fsck_db_why(NULL, r));
+
+		r = k < 0 ? (int)k : 0;
+	}
+	return r;
+}
+
 int mlfs_fsck(struct mlfs_store *s, bool read_data,
 	      void (*report)(void *ctx, const struct mlfs_fsck_problem *p),
 	      void *ctx, struct mlfs_fsck_stats *st)
@@ -763,6 +790,8 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 		}
 	}
 	mlfs_meta_read_end(s->meta, began);
+	if (r == 0)
+		r = check_work(&f);
 	if (r == 0)
 		report_all(&f, report, ctx);
 	free(repos);
