@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mlfs/worktree.h"
 #include "refcmd.h"
 
 static int list_refs(struct cli *c, struct mlfs_store *s, const char *arg,
@@ -127,6 +128,15 @@ int cli_ref_command(struct cli *c, int argc, char **argv,
 	if (del && (spec.rev[0] || spec.has_date || spec.back)) {
 		r = cli_usage_error(what, "--delete takes NS/NAME and the "
 				    "%s name", what);
+		goto out_spec;
+	}
+	if (del && kind == MLFS_REF_BRANCH &&
+	    mlfs_work_branch_dirty(s, spec.ns, spec.name, argv[1]) > 0) {
+		r = cli_error(0, "branch '%s' of '%s/%s' has edits that are "
+			      "not in a version yet (see 'mlfs status "
+			      "%s/%s@%s'): snapshot or discard them first",
+			      argv[1], spec.ns, spec.name, spec.ns, spec.name,
+			      argv[1]);
 		goto out_spec;
 	}
 	if (del)
