@@ -26,8 +26,10 @@
 #
 # Usage: tools/bench/verify.sh [--base BIN] [--new BIN] [--size-mib N]
 #                              [--runs N] [--work DIR] [--only LIST]
+#                              [--raw FILE]
 # --only: a comma-separated subset of open,dd,cat,export,native (all by
-# default); "--only dd" gives many cold-read samples quickly.
+# default); "--only dd" gives many cold-read samples quickly. --raw FILE
+# keeps every sample ("METRIC WHO VALUE" lines, in the order taken).
 # BASE and NEW may also come from the environment. The generated source
 # file is kept in --work (default /var/tmp/mlfs-bench-verify) for the
 # next run; the stores are made afresh each time.
@@ -41,11 +43,12 @@ GEN=$top/tools/gen-data
 size_mib=1024
 runs=5
 only=,open,dd,cat,export,native,
+raw=
 work=/var/tmp/mlfs-bench-verify
 
 usage() {
 	echo "usage: $0 [--base BIN] [--new BIN] [--size-mib N] [--runs N]" \
-	     "[--work DIR] [--only open,dd,cat,export,native]" >&2
+	     "[--work DIR] [--only open,dd,cat,export,native] [--raw FILE]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -56,6 +59,7 @@ while [ $# -gt 0 ]; do
 	--runs) runs=$2; shift 2 ;;
 	--work) work=$2; shift 2 ;;
 	--only) only=,$2,; shift 2 ;;
+	--raw) raw=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -268,6 +272,7 @@ done
 for k in base new; do
 	rec import "$k" "${imp[$k]}"
 done
+[ -n "$raw" ] && cp "$res" "$raw"
 
 echo
 $PY - "$res" "$bytes" <<'EOF'
