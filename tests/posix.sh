@@ -2,9 +2,9 @@
 # tests/posix.sh - our POSIX conformance run (tests/posix/run.sh: fstest,
 # then fsx) in the working tree of a new repository made by mkdir through
 # the mount, and once more in the working tree of an imported version
-# (a tree that starts as a view of stored content, not yet materialized). FIFOs are refused (EPERM: versions hold
-# files, directories and symlinks only), which fstest's names.fifo
-# reports as a skip. The mount uses allow_other when we are root, so
+# (a tree that starts as a view of stored content, not yet materialized).
+# FIFOs are refused (EPERM: versions hold files, directories and symlinks
+# only), which fstest's names.fifo reports as a skip. The mount uses allow_other when we are root, so
 # fstest's checks as another user run too.
 # Prints the pass counts; then the tree is snapshot and fsck'd.
 # shellcheck source=tests/lib.sh
