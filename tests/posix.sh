@@ -20,7 +20,7 @@ mlfs() { "$MLFS" --store "$S" "$@"; }
 opts=()
 [ "$(id -u)" -eq 0 ] && opts=(-o allow_other)
 # fstest checks as uid 65534 need to reach the mountpoint
-chmod 0755 "$mnt" "$(dirname "$mnt")" "$_tmp_root"
+chmod 0755 "$mnt" "$(dirname "$mnt")"
 
 gen tree "$W/src" --seed 3 --big-mib 2 >/dev/null
 expect_exit 0 mlfs import -q "$W/src" posix/imported
@@ -69,7 +69,7 @@ else
 	show_last
 fi
 check "umount" timeout 60 "$MLFS" --store "$S" umount "$mnt"
-for i in $(seq 100); do
+for _ in $(seq 100); do
 	pgrep -f -- "mount $mnt\$" >/dev/null || break
 	sleep 0.05
 done

@@ -566,7 +566,7 @@ os.write(fd, b"after the snapshot\n")
 os.close(fd)
 EOF
 holder=$!
-for i in $(seq 200); do [ -e "$W/held.fifo.ready" ] && break; sleep 0.02; done
+for _ in $(seq 200); do [ -e "$W/held.fifo.ready" ] && break; sleep 0.02; done
 
 # ---- snapshot with the mount running, tag v2
 snap data/set -t v2 -m "worktree test"
