@@ -26,6 +26,23 @@
 #include "mlfs/worktree.h"
 #include "mount.h"
 
+/* Is @name one of the comma-separated options in @opts? */
+static bool opt_has(const char *opts, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = opts; p && *p;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && !strncmp(p, name, len))
+			return true;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
 /* The working trees take their trees from the daemon's cache. */
 static int tree_get(void *ctx, const struct mlfs_id *id,
 		    const struct mlfs_tree **out)
@@ -191,7 +208,8 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	/* Working trees need a store we may write: without one, branch
 	 * heads are shown read-only, as versions. One daemon per store
 	 * edits them (STORE/work/lock). */
-	if (mlfs_store_open(o->store_dir, 0, &fs.wstore) == 0) {
+	if (!opt_has(o->fuse_opts, "ro") &&
+	    mlfs_store_open(o->store_dir, 0, &fs.wstore) == 0) {
 		r = mlfs_work_open(fs.wstore, MLFS_WORK_EDIT, &fs.work);
 		if (r == -EBUSY) {
 			snprintf(why, why_size, "%s; unmount it first, or "
