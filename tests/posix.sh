@@ -74,4 +74,10 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 expect_exit 0 mlfs fsck
+# under ASan/UBSan the daemon reports into its log
+if grep -q 'Sanitizer\|runtime error' "$S/mount.log" 2>/dev/null; then
+	fail "the daemon's log has a sanitizer report: $(grep -m1 'Sanitizer\|runtime error' "$S/mount.log")"
+else
+	ok "no sanitizer report in the daemon's log"
+fi
 summary

@@ -925,4 +925,10 @@ for _ in $(seq 100); do kill -0 "${pid:-0}" 2>/dev/null || break; sleep 0.05; do
 expect_exit 0 mlfs status data/set
 expect_out "no changes" "after that snapshot: no changes"
 expect_exit 0 mlfs fsck
+# under ASan/UBSan the daemon reports into its log
+if grep -q 'Sanitizer\|runtime error' "$S/mount.log" 2>/dev/null; then
+	fail "the daemon's log has a sanitizer report: $(grep -m1 'Sanitizer\|runtime error' "$S/mount.log")"
+else
+	ok "no sanitizer report in the daemon's log"
+fi
 summary

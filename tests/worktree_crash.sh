@@ -341,4 +341,10 @@ expect_exit 0 mlfs fsck --read-data
 expect_exit 0 mlfs log crash/wt --json
 json_ok "log: the calibration, the daemon-kill and $((ITER + 8)) iteration commits" \
 	"len(d) == $((ITER + 8 + 3)) and d[0]['message'] == 'iter $((ITER + 8))'"
+# under ASan/UBSan the daemon reports into its log
+if grep -q 'Sanitizer\|runtime error' "$S/mount.log" 2>/dev/null; then
+	fail "the daemon's log has a sanitizer report: $(grep -m1 'Sanitizer\|runtime error' "$S/mount.log")"
+else
+	ok "no sanitizer report in the daemon's log"
+fi
 summary
