@@ -96,6 +96,18 @@ static struct mlfs_ofile *ofile_new(void)
 	return f;
 }
 
+/* A working tree's node can come to hold other bytes (its branch moved
+ * under it): an open state of the old ones stays with the opens that
+ * have it, and is not shared with new ones. Called with the itable
+ * lock held. A version's node never changes its content. */
+static void detach_stale_locked(struct mlfs_node *n)
+{
+	if (n->file && mlfs_id_cmp(&n->file->c->digest, &n->id)) {
+		n->file->node = NULL;
+		n->file = NULL;
+	}
+}
+
 int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 		    struct mlfs_node *n, struct mlfs_ofile **out)
 {
@@ -103,6 +115,7 @@ int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 	int r;
 
 	pthread_mutex_lock(&t->lock);
+	detach_stale_locked(n);
 	if (n->file) {
 		n->file->opens++;
 		n->file->refs++;
@@ -129,6 +142,7 @@ int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 	}
 
 	pthread_mutex_lock(&t->lock);
+	detach_stale_locked(n);
 	if (n->file) {
 		/* another open won the race; use its copy */
 		n->file->opens++;

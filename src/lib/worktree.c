@@ -324,6 +324,27 @@ static int reset_view(struct mlfs_wt *wt)
 	return wt_dirmap_put(&wt->dirs, wt->root_ino, &wt->base_tree);
 }
 
+/* Open files of @ino (any, with @all) stop being the inode's: their
+ * handles keep the bytes they had until closed, and a new open gets the
+ * restored inode. Locked. */
+void wt_detach_files(struct mlfs_wt *wt, uint64_t ino, bool all)
+{
+	struct mlfs_wt_file **pp = &wt->files;
+
+	while (*pp) {
+		struct mlfs_wt_file *f = *pp;
+
+		if (!all && f->ino != ino) {
+			pp = &f->next;
+			continue;
+		}
+		*pp = f->next;
+		f->next = NULL;
+		/* its writes go to a detached data file, never to a row */
+		__atomic_store_n(&f->marked, true, __ATOMIC_RELEASE);
+	}
+}
+
 int wt_rebase_locked(struct mlfs_wt *wt, bool has_base,
 		     const struct mlfs_id *base)
 {
@@ -351,6 +372,9 @@ int wt_rebase_locked(struct mlfs_wt *wt, bool has_base,
 		(void)load_base_tree(wt);
 		return r;
 	}
+	/* an open file keeps the bytes it had; a new open of the same
+	 * number gets what the new base holds */
+	wt_detach_files(wt, 0, true);
 	return reset_view(wt);
 }
 

@@ -98,6 +98,10 @@ int wt_node_attr(struct mlfs_wt *wt, const struct mlfs_wnode *n,
 		 struct mlfs_wt_attr *out);
 /* The open state of @ino, or NULL. Locked. */
 struct mlfs_wt_file *wt_file_find(struct mlfs_wt *wt, uint64_t ino);
+/* Open files of @ino (of every inode, with @all) stop being found by
+ * number: their handles keep the bytes they had until closed, and a new
+ * open gets the inode as it is now. Locked. */
+void wt_detach_files(struct mlfs_wt *wt, uint64_t ino, bool all);
 /* Make a branch's tree the new base of a clean @wt (drops the rows). */
 int wt_rebase_locked(struct mlfs_wt *wt, bool has_base,
 		     const struct mlfs_id *base);

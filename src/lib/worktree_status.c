@@ -415,27 +415,6 @@ void mlfs_wt_status_release(struct mlfs_wt_status *st)
 
 /* ---- discard ---- */
 
-/* Open files of @ino (any, with @all) stop being the inode's: their
- * handles keep the bytes they had until closed, and a new open gets the
- * restored inode. Locked. */
-static void detach_files(struct mlfs_wt *wt, uint64_t ino, bool all)
-{
-	struct mlfs_wt_file **pp = &wt->files;
-
-	while (*pp) {
-		struct mlfs_wt_file *f = *pp;
-
-		if (!all && f->ino != ino) {
-			pp = &f->next;
-			continue;
-		}
-		*pp = f->next;
-		f->next = NULL;
-		/* its writes go to a detached data file, never to a row */
-		__atomic_store_n(&f->marked, true, __ATOMIC_RELEASE);
-	}
-}
-
 /* Remove the rows of entry @name (node @n) of @parent, the subtree of a
  * directory included. In a transaction. */
 static int drop_entry(struct mlfs_wt *wt, uint64_t parent, const char *name,
@@ -460,7 +439,7 @@ static int drop_entry(struct mlfs_wt *wt, uint64_t parent, const char *name,
 			r = mlfs_wdb_xattr_clear(db, wt->row.id, n->ino);
 		return r;
 	}
-	detach_files(wt, n->ino, false);
+	wt_detach_files(wt, n->ino, false);
 	n->nlink = n->nlink ? n->nlink - 1 : 0;
 	return wt_drop_inode(wt, n);
 }
@@ -692,10 +671,8 @@ int mlfs_wt_discard(struct mlfs_wt *wt, const char *const *paths, size_t n)
 				 &nv);
 	if (r == 0)
 		r = wt_rebase_locked(wt, wt->row.has_base, &wt->row.base);
-	if (r == 0) {
-		detach_files(wt, 0, true);
+	if (r == 0)
 		drop_data_files(wt, v, nv);
-	}
 out:
 	for (size_t i = 0; i < nv; i++)
 		mlfs_wnode_release(&v[i]);
