@@ -8,7 +8,8 @@
 # when something failed. Exits 0 when nothing failed. Needs root
 # (pjdfstest switches users) and perl's prove. PJD_TIMEOUT (default
 # 3600 s) bounds the run; PJD_TESTS="rename link" runs only those
-# directories of tests/.
+# directories of tests/; PJD_NO_SPECIAL=1 leaves out FIFOs, devices and
+# sockets (below).
 #
 # pjdfstest is built with its own autotools when autoreconf is there;
 # otherwise this script writes the config.h that its configure.ac would
@@ -79,13 +80,39 @@ build() {
 	return $rc
 }
 
-dirs=()
 for t in ${PJD_TESTS:-}; do
 	[ -d "$src/tests/$t" ] || die "no tests/$t in '$src'"
-	dirs+=("$src/tests/$t")
 done
-[ ${#dirs[@]} -gt 0 ] || dirs=("$src/tests")
 build || die "cannot build pjdfstest in '$src'"
+# PJD_NO_SPECIAL=1: a copy of the suite without FIFOs, devices and
+# sockets, which mlfs's working trees refuse (EPERM, docs/mount.md) and
+# whose refusal fails every later assertion on the same name: the type
+# loops lose those types, and the directories and scripts that make
+# them explicitly are left out.
+if [ -n "${PJD_NO_SPECIAL:-}" ]; then
+	copy=$(mktemp -d)
+	trap 'rm -rf "$copy"' EXIT
+	cp -a "$src/." "$copy/"
+	rm -rf "$copy/tests/mkfifo" "$copy/tests/mknod"
+	grep -lE '^[^#]*expect .*(mkfifo|mknod|bind) ' "$copy"/tests/*/*.t |
+		xargs -r rm -f
+	# a shorter loop runs fewer assertions than the plan says: those
+	# scripts print their plan at the end, from misc.sh's counter
+	grep -lE 'for [a-z0-9]+ in .*\b(fifo|block|char|socket)\b' \
+		"$copy"/tests/*/*.t | while read -r t; do
+		sed -i -E -e '/for [a-z0-9]+ in/ s/ (fifo|block|char|socket)\b//g' \
+			-e 's/^([[:space:]]*)echo "1\.\.[0-9]+"$/\1:/' "$t"
+		# shellcheck disable=SC2016 # for the script, not for us
+		echo 'echo "1..$((ntest - 1))"' >>"$t"
+	done
+	src=$copy
+fi
+dirs=()
+for t in ${PJD_TESTS:-}; do
+	[ -d "$src/tests/$t" ] && dirs+=("$src/tests/$t")
+done
+[ -n "${PJD_TESTS:-}" ] || dirs=("$src/tests")
+[ ${#dirs[@]} -gt 0 ] || die "nothing left to run in PJD_TESTS"
 work=$(mktemp -d "$2/pjdfstest.XXXXXX") || die "cannot write in '$2'"
 # mktemp made it 0700; the scripts act as other users inside it
 chmod 0755 "$work"
