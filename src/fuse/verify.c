@@ -2,19 +2,21 @@
  * verify.c - the whole-file digest check of sequential readers. Chunks
  * are verified against their ids as they are decoded; this checks that
  * they are the right chunks in the right order: every chunk a read uses
- * goes into the open file's digest in file order, and the read that
- * reaches EOF compares the result with the file's digest (the tree
- * entry's id). The kernel's read-ahead requests are served by several
- * threads and arrive out of order, by 16 MiB and more, so hashing in file
- * order would meet most bytes after they left the CPU cache (XXH3 from
- * memory costs ~3x). Instead each chunk's share of the digest (its part,
- * hashsplit.h) is made as soon as a read or a read-ahead worker has the
- * chunk decoded, and parts are added in file order, which is cheap. A
- * chunk read without a part (too far ahead, or out of memory) is marked
- * (one bit) and taken again from the chunk cache when its turn comes. A
- * gap that no running read can fill when the read at EOF comes (a
- * reader that skipped, or started elsewhere) gives the check up for this
- * open file. Relies on the store's hash key (hashsplit.h).
+ * goes into the open file's digest in file order, and once the last one
+ * is in (at the latest on the read that reaches EOF) the result is
+ * compared with the file's digest (the tree entry's id); on a mismatch
+ * that read and all later ones fail. The kernel's read-ahead requests
+ * are served by several threads and arrive out of order, by 16 MiB and
+ * more, so hashing in file order would meet most bytes after they left
+ * the CPU cache (XXH3 from memory costs ~3x). Instead each chunk's share
+ * of the digest (its part, hashsplit.h) is made as soon as a read or a
+ * read-ahead worker has the chunk decoded, and parts are added in file
+ * order, which is cheap. A chunk read without a part (too far ahead, or
+ * out of memory) is marked (one bit) and taken again from the chunk
+ * cache when its turn comes. A gap that no running read can fill when
+ * the read at EOF comes (a reader that skipped, or started elsewhere)
+ * gives the check up for this open file. Relies on the store's hash key
+ * (hashsplit.h).
  */
 #include <errno.h>
 #include <stdlib.h>
