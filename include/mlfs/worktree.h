@@ -296,6 +296,14 @@ MLFS_MUST_CHECK int mlfs_work_branch_dirty(struct mlfs_store *s,
 					   const char *ns, const char *name,
 					   const char *branch);
 
+/* Namespaces made by mkdir in the mount, kept until a repository is in
+ * them or they are removed: add or remove (@add false) @name (checked);
+ * list them (*out as mlfs_strv_free frees). */
+MLFS_MUST_CHECK int mlfs_work_ns_set(struct mlfs_work *w, const char *name,
+				     bool add);
+MLFS_MUST_CHECK int mlfs_work_ns_list(struct mlfs_work *w, char ***out,
+				      size_t *n);
+
 struct mlfs_work_check_stats {
 	uint64_t trees;    /* working trees in work.db */
 	uint64_t nodes;    /* their inodes checked */

@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -70,13 +72,25 @@ static int open_wt(struct cli *c, const char *arg, bool edit,
 {
 	struct mlfs_id tag;
 	struct mlfs_repo repo;
-	int r = cli_open_store(c, edit ? 0 : MLFS_STORE_RDONLY, s);
+	int r = *s ? CLI_OK : cli_open_store(c, edit ? 0 : MLFS_STORE_RDONLY, s);
 
 	if (r)
 		return r;
-	r = mlfs_work_open(*s, edit ? MLFS_WORK_EDIT : 0, w);
-	if (r == -EBUSY)
-		return WT_MOUNTED;
+	/* Held by a mount: ask it, unless it is going away (unmounted, its
+	 * socket gone, the lock not yet let go): then wait for it. */
+	for (int tries = 0;; tries++) {
+		char sock[PATH_MAX];
+		struct stat st;
+
+		r = mlfs_work_open(*s, edit ? MLFS_WORK_EDIT : 0, w);
+		if (r != -EBUSY)
+			break;
+		snprintf(sock, sizeof(sock), "%s/work/%s", mlfs_store_dir(*s),
+			 MLFS_CTL_SOCKET);
+		if (stat(sock, &st) == 0 || tries == 100)
+			return WT_MOUNTED;
+		usleep(50 * 1000);
+	}
 	if (r < 0)
 		return cli_error(r, "cannot open the working trees");
 	if (!*w) {
@@ -98,6 +112,18 @@ static int open_wt(struct cli *c, const char *arg, bool edit,
 	return CLI_OK;
 }
 
+/* -EAGAIN when no mount listens on the store's socket (it is gone, or
+ * going: its lock is let go right after), else 0. */
+static int socket_gone(const char *store_dir)
+{
+	char sock[PATH_MAX];
+	struct stat st;
+
+	snprintf(sock, sizeof(sock), "%s/work/%s", store_dir,
+		 MLFS_CTL_SOCKET);
+	return stat(sock, &st) == 0 ? 0 : -EAGAIN;
+}
+
 /* Ask the mount that holds the working trees; a reply of failure is
  * returned as its -errno with the detail set. */
 static int call_mount(struct mlfs_store *s, struct mlfs_ctl_msg *req,
@@ -106,6 +132,8 @@ static int call_mount(struct mlfs_store *s, struct mlfs_ctl_msg *req,
 	const char *st, *e;
 	int r = mlfs_ctl_call(mlfs_store_dir(s), req, rep);
 
+	if (r == -ENOENT || r == -ECONNREFUSED)
+		return -EAGAIN; /* the mount is going away: try again */
 	if (r < 0) {
 		mlfs_error_set("the working trees are held by a running mount "
 			       "that does not answer (%s)", strerror(-r));
@@ -221,13 +249,23 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	if (r)
 		return r;
 	have_spec = true;
-	r = open_wt(c, argv[optind], true, &spec, &s, &w, &wt);
-	if (r == WT_MOUNTED)
-		r = remote_snapshot(s, argv[optind], &o, &res);
-	else if (r)
-		goto out;
-	else
-		r = mlfs_wt_snapshot(wt, &o, &res);
+	for (int tries = 0;; tries++) {
+		r = open_wt(c, argv[optind], true, &spec, &s, &w, &wt);
+		if (r == WT_MOUNTED)
+			r = remote_snapshot(s, argv[optind], &o, &res);
+		else if (r)
+			goto out;
+		else
+			r = mlfs_wt_snapshot(wt, &o, &res);
+		if (r != -EAGAIN || tries == 100)
+			break;
+		usleep(50 * 1000); /* an unmounted daemon letting go */
+	}
+	if (r == -EAGAIN) {
+		mlfs_error_set("the mount that holds the working trees does "
+			       "not answer");
+		r = -EBUSY;
+	}
 	if (r == -ESTALE) {
 		r = cli_error(0, "%s; the edits are kept (see 'mlfs status')",
 			      mlfs_error_detail());
@@ -472,7 +510,13 @@ int cmd_discard(struct cli *c, int argc, char **argv)
 	r = parse_branch("discard", argv[1], &spec);
 	if (r)
 		return r;
-	r = open_wt(c, argv[1], true, &spec, &s, &w, &wt);
+	for (int tries = 0;; tries++) {
+		r = open_wt(c, argv[1], true, &spec, &s, &w, &wt);
+		if (r != WT_MOUNTED || tries == 100 ||
+		    socket_gone(mlfs_store_dir(s)) != -EAGAIN)
+			break;
+		usleep(50 * 1000); /* an unmounted daemon letting go */
+	}
 	if (r == WT_MOUNTED) {
 		struct mlfs_ctl_msg req = { 0 }, rep = { 0 };
 
@@ -485,7 +529,10 @@ int cmd_discard(struct cli *c, int argc, char **argv)
 			r = call_mount(s, &req, &rep);
 		mlfs_ctl_release(&req);
 		mlfs_ctl_release(&rep);
-		if (r < 0)
+		if (r == -EAGAIN)
+			r = cli_error(0, "the mount that holds the working "
+				      "trees does not answer");
+		else if (r < 0)
 			r = cli_error(r, "discard of '%s' failed", argv[1]);
 		else
 			printf("discarded the edits of '%s'\n", argv[1]);

@@ -347,9 +347,6 @@ out:
 	/* the working trees' open files are closed by now (releases) */
 	mlfs_work_close(fs.work);
 	mlfs_store_close(fs.wstore);
-	for (size_t i = 0; i < fs.n_new_ns; i++)
-		free(fs.new_ns[i]);
-	free(fs.new_ns);
 	mlfs_tcache_free(fs.trees); /* after the nodes let go of theirs */
 	mlfs_store_close(fs.store);
 	return r;

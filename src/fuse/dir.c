@@ -116,12 +116,28 @@ static int list_root(struct mlfs_fs *fs, struct dirh *h, size_t *cap)
 {
 	char **v = NULL;
 	size_t n = 0;
+	char **made = NULL;
+	size_t nmade = 0;
 	int r = mlfs_namespace_list(fs->store, &v, &n);
 
+	/* and those made by mkdir that hold no repository yet */
+	if (r >= 0 && fs->work)
+		r = mlfs_work_ns_list(fs->work, &made, &nmade);
 	for (size_t i = 0; r >= 0 && i < n; i++)
 		r = dirh_add(h, cap, v[i], mlfs_itable_ino(FUSE_ROOT_ID, v[i],
 							   NULL), S_IFDIR);
+	for (size_t i = 0; r >= 0 && i < nmade; i++) {
+		bool dup = false;
+
+		for (size_t k = 0; k < n && !dup; k++)
+			dup = !strcmp(v[k], made[i]);
+		if (!dup)
+			r = dirh_add(h, cap, made[i],
+				     mlfs_itable_ino(FUSE_ROOT_ID, made[i],
+						     NULL), S_IFDIR);
+	}
 	mlfs_strv_free(v, n);
+	mlfs_strv_free(made, nmade);
 	return r;
 }
 

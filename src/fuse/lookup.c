@@ -17,6 +17,7 @@
 
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
+#include "mlfs/worktree.h"
 #include "ops.h"
 
 /* st_blksize: big enough that cp and Python buffer 1 MiB per read(2) */
@@ -93,12 +94,15 @@ static void fill_entry(const struct mlfs_fs *fs, const struct mlfs_node *n,
 /* A namespace made by mkdir that holds no repository yet? */
 static bool new_ns_has(struct mlfs_fs *fs, const char *ns)
 {
+	char **v = NULL;
+	size_t n = 0;
 	bool found = false;
 
-	pthread_mutex_lock(&fs->itable.lock);
-	for (size_t i = 0; i < fs->n_new_ns && !found; i++)
-		found = !strcmp(fs->new_ns[i], ns);
-	pthread_mutex_unlock(&fs->itable.lock);
+	if (!fs->work || mlfs_work_ns_list(fs->work, &v, &n) < 0)
+		return false;
+	for (size_t i = 0; i < n && !found; i++)
+		found = !strcmp(v[i], ns);
+	mlfs_strv_free(v, n);
 	return found;
 }
 

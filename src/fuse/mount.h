@@ -379,10 +379,7 @@ struct mlfs_fs {
 	struct mlfs_store *wstore;
 	struct mlfs_work *work;
 	struct fuse_session *se;   /* for invalidations; set once */
-	/* Namespaces made by mkdir that hold no repository yet (in memory
-	 * only); protected by itable.lock. */
-	char **new_ns;
-	size_t n_new_ns;
+
 	/* readdirplus with attributes, or names only (dir.c): */
 	bool rdplus_attrs;         /* protected by itable.lock */
 	unsigned rdplus_count;     /* listings since the last probe; lock */

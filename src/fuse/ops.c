@@ -22,6 +22,7 @@
 
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
+#include "mlfs/worktree.h"
 #include "ops.h"
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -171,44 +172,56 @@ static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 		refuse(req, p);
 }
 
-/* mkdir MNT/<ns>: a namespace, held in memory until a repository is
- * made in it (namespaces exist through their repositories). */
+/* mkdir MNT/<ns>: a namespace, kept in the working trees' database
+ * until a repository is made in it (namespaces exist through their
+ * repositories in the store). */
 static void mkdir_ns(fuse_req_t req, const char *name)
 {
 	struct mlfs_fs *fs = fs_of(req);
 	struct fuse_entry_param e;
-	const char *why;
-	char **nv, *copy;
 	int r;
 
-	if (mlfs_name_check(name, &why) < 0) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
 	if (mlfs_fs_ns_exists(fs, name) == 0) {
 		fuse_reply_err(req, EEXIST);
 		return;
 	}
-	copy = strdup(name);
-	pthread_mutex_lock(&fs->itable.lock);
-	nv = copy ? realloc(fs->new_ns, (fs->n_new_ns + 1) * sizeof(*nv))
-		  : NULL;
-	if (nv) {
-		fs->new_ns = nv;
-		nv[fs->n_new_ns++] = copy;
-		copy = NULL;
-	}
-	pthread_mutex_unlock(&fs->itable.lock);
-	free(copy);
-	if (!nv) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	r = mlfs_fs_lookup(fs, node_of(req, FUSE_ROOT_ID), name, &e);
+	r = mlfs_work_ns_set(fs->work, name, true);
+	if (r == 0)
+		r = mlfs_fs_lookup(fs, node_of(req, FUSE_ROOT_ID), name, &e);
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
 		fuse_reply_entry(req, &e);
+}
+
+/* rmdir MNT/<ns>: only of a namespace made by mkdir with no repository
+ * in it yet. */
+static void rmdir_ns(fuse_req_t req, const char *name)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	char **v = NULL;
+	size_t n = 0;
+	bool made = false;
+	int r = mlfs_work_ns_list(fs->work, &v, &n);
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		made |= !strcmp(v[i], name);
+	mlfs_strv_free(v, n);
+	if (r == 0 && !made)
+		r = mlfs_fs_ns_exists(fs, name) == 0 ? -EPERM : -ENOENT;
+	if (r == 0) {
+		struct mlfs_repo *repos = NULL;
+		size_t nr = 0;
+
+		r = mlfs_repo_list(fs->store, &repos, &nr);
+		for (size_t i = 0; r == 0 && i < nr; i++)
+			if (!strcmp(repos[i].ns, name))
+				r = -ENOTEMPTY;
+		free(repos);
+	}
+	if (r == 0)
+		r = mlfs_work_ns_set(fs->work, name, false);
+	fuse_reply_err(req, -r);
 }
 
 /* mkdir MNT/<ns>/<name>: a new repository, its main branch writable. */
@@ -224,8 +237,9 @@ static void mkdir_repo(fuse_req_t req, struct mlfs_node *ns, const char *name)
 		fuse_reply_err(req, EROFS);
 		return;
 	}
-	if (strchr(name, '@') || mlfs_name_check(name, &why) < 0) {
-		fuse_reply_err(req, strchr(name, '@') ? EEXIST : EINVAL);
+	/* "name@ref" names a version or a branch, never a new repository */
+	if (mlfs_name_check(name, &why) < 0) {
+		fuse_reply_err(req, EINVAL);
 		return;
 	}
 	r = mlfs_repo_create(fs->wstore, ns->name, name, &repo);
@@ -268,6 +282,8 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	if (p && p->kind == MLFS_NODE_WT)
 		mlfs_wt_op_remove(req, p, name, true);
+	else if (p && p->kind == MLFS_NODE_ROOT && fs_of(req)->work)
+		rmdir_ns(req, name);
 	else if (p && (p->kind == MLFS_NODE_NS || p->kind == MLFS_NODE_ROOT))
 		/* deleting repositories and their versions: not here */
 		fuse_reply_err(req, EPERM);

@@ -33,6 +33,7 @@ enum wst {
 	W_DIRENT_LIST, W_DIRENT_PARENTS,
 	W_XATTR_GET, W_XATTR_SET, W_XATTR_DELETE, W_XATTR_LIST,
 	W_XATTR_CLEAR,
+	W_NS_ADD, W_NS_DELETE, W_NS_LIST,
 	W_MAX
 };
 
@@ -96,6 +97,9 @@ static const char *const sql[W_MAX] = {
 	[W_XATTR_LIST] = "SELECT name FROM xattr WHERE wt = ?1 AND "
 			 "ino = ?2 ORDER BY name",
 	[W_XATTR_CLEAR] = "DELETE FROM xattr WHERE wt = ?1 AND ino = ?2",
+	[W_NS_ADD] = "INSERT OR IGNORE INTO namespace(name) VALUES (?1)",
+	[W_NS_DELETE] = "DELETE FROM namespace WHERE name = ?1",
+	[W_NS_LIST] = "SELECT name FROM namespace ORDER BY name",
 };
 
 static const char schema[] =
@@ -128,6 +132,9 @@ static const char schema[] =
 	" wt INTEGER NOT NULL, ino INTEGER NOT NULL,"
 	" name TEXT NOT NULL, value BLOB NOT NULL,"
 	" PRIMARY KEY(wt, ino, name)) WITHOUT ROWID;"
+	/* namespaces made by mkdir before any repository is in them */
+	"CREATE TABLE IF NOT EXISTS namespace(name TEXT PRIMARY KEY)"
+	" WITHOUT ROWID;"
 	"PRAGMA user_version = 1;";
 
 struct mlfs_wdb {
@@ -894,4 +901,58 @@ int mlfs_wdb_xattr_list(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
 int mlfs_wdb_xattr_clear(struct mlfs_wdb *db, int64_t wt, uint64_t ino)
 {
 	return run_wt_ino(db, W_XATTR_CLEAR, wt, ino);
+}
+
+/* ---- namespaces made by mkdir ---- */
+
+int mlfs_wdb_ns_add(struct mlfs_wdb *db, const char *name, bool add)
+{
+	sqlite3_stmt *st = NULL;
+	int r = wst(db, add ? W_NS_ADD : W_NS_DELETE, &st);
+
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	return step_done(st);
+}
+
+int mlfs_wdb_ns_list(struct mlfs_wdb *db, char ***out, size_t *n)
+{
+	char **v = NULL;
+	size_t cnt = 0;
+	sqlite3_stmt *st = NULL;
+	int r = wst(db, W_NS_LIST, &st), rc;
+
+	*out = NULL;
+	*n = 0;
+	if (r < 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		char **nv = realloc(v, (cnt + 1) * sizeof(*nv));
+
+		if (!nv) {
+			r = -ENOMEM;
+			break;
+		}
+		v = nv;
+		v[cnt] = strdup(t ? (const char *)t : "");
+		if (!v[cnt]) {
+			r = -ENOMEM;
+			break;
+		}
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = mlfs_meta_errno(rc);
+	done(st);
+	if (r < 0) {
+		for (size_t i = 0; i < cnt; i++)
+			free(v[i]);
+		free(v);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
 }

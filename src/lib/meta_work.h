@@ -146,4 +146,11 @@ MLFS_MUST_CHECK int mlfs_wdb_xattr_list(struct mlfs_wdb *db, int64_t wt,
 MLFS_MUST_CHECK int mlfs_wdb_xattr_clear(struct mlfs_wdb *db, int64_t wt,
 					 uint64_t ino);
 
+/* Namespaces made by mkdir: add (@add) or remove @name; list, sorted
+ * (*out a malloc'd array of malloc'd names). */
+MLFS_MUST_CHECK int mlfs_wdb_ns_add(struct mlfs_wdb *db, const char *name,
+				    bool add);
+MLFS_MUST_CHECK int mlfs_wdb_ns_list(struct mlfs_wdb *db, char ***out,
+				     size_t *n);
+
 #endif

@@ -651,3 +651,33 @@ int wt_materialize_locked(struct mlfs_wt *wt)
 	wt_dirmap_release(&wt->dirs);
 	return 0;
 }
+
+int mlfs_work_ns_set(struct mlfs_work *w, const char *name, bool add)
+{
+	const char *why;
+	int r;
+
+	if (mlfs_name_check(name, &why) < 0) {
+		mlfs_error_set("%s", why);
+		return -EINVAL;
+	}
+	if (!w->edit)
+		return -EROFS;
+	pthread_mutex_lock(&w->lock);
+	r = mlfs_wdb_ns_add(w->db, name, add);
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+int mlfs_work_ns_list(struct mlfs_work *w, char ***out, size_t *n)
+{
+	int r = 0;
+
+	*out = NULL;
+	*n = 0;
+	pthread_mutex_lock(&w->lock);
+	if (w->db)
+		r = mlfs_wdb_ns_list(w->db, out, n);
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
