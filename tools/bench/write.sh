@@ -21,7 +21,8 @@
 # The machine may be shared: wall-time figures are the best of --runs (3)
 # and the load average is printed first.
 #
-# Usage: tools/bench/write.sh [--size-mib N] [--files N] [--runs N] [--keep DIR]
+# Usage: tools/bench/write.sh [--size-mib N] [--files N] [--runs N]
+#                             [--only abcd] [--keep DIR]
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,6 +34,7 @@ size_mib=1024
 nfiles=100000
 runs=3
 work=""
+only=abcd
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -40,7 +42,8 @@ while [ $# -gt 0 ]; do
 	--files) nfiles=$2; shift 2 ;;
 	--keep) work=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
-	*) echo "usage: $0 [--size-mib N] [--files N] [--runs N] [--keep DIR]" >&2
+	--only) only=$2; shift 2 ;;
+	*) echo "usage: $0 [--size-mib N] [--files N] [--runs N] [--only abcd] [--keep DIR]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -80,6 +83,7 @@ do_umount() {
 		sleep 0.05
 	done
 }
+want() { [[ $only == *$1* ]]; }
 json_field() { $PY -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 echo "# mlfs write benchmark: $(nproc) cores, ${size_mib} MiB files, $nfiles small files, best of $runs"
@@ -91,11 +95,12 @@ mlfs init >/dev/null || exit 1
 
 # ---- fixtures
 echo "# generating fixtures"
-"$GEN" random "$src/random.bin" --size-mib "$size_mib" --seed 11 >/dev/null
 mkdir -p "$src/model" "$src/small"
-"$GEN" model "$src/model/model.safetensors" --seed 1 --size-mib "$size_mib" \
+want a && "$GEN" random "$src/random.bin" --size-mib "$size_mib" --seed 11 \
 	>/dev/null
-$PY - "$src/small" "$nfiles" <<'EOF'
+want d && "$GEN" model "$src/model/model.safetensors" --seed 1 \
+	--size-mib "$size_mib" >/dev/null
+want c && $PY - "$src/small" "$nfiles" <<'EOF'
 import os, random, sys
 root, n = sys.argv[1], int(sys.argv[2])
 rng = random.Random(3)
@@ -109,13 +114,16 @@ for i in range(n):
 EOF
 echo x >"$src/seed.txt"
 mlfs import -q "$src/seed.txt" bench/dd >/dev/null
-mlfs import -q -t v1 "$src/model" bench/model >/dev/null
-t0=$(now)
-mlfs import -q "$src/small" bench/small >/dev/null
-echo "# import of $nfiles small files: $(since "$t0") s"
+want d && mlfs import -q -t v1 "$src/model" bench/model >/dev/null
+if want c; then
+	t0=$(now)
+	mlfs import -q "$src/small" bench/small >/dev/null
+	echo "# import of $nfiles small files: $(since "$t0") s"
+fi
 mlfs mount "$mnt" || exit 1
 
 # ---- (a) dd into a branch vs local disk
+if want a; then
 bytes=$((size_mib << 20))
 dd_time() { # IF OF -> seconds of dd conv=fsync
 	local t0
@@ -140,6 +148,8 @@ done
 t0=$(now)
 mlfs snapshot bench/dd >/dev/null 2>&1
 echo "    snapshot of the dd file: $(since "$t0") s"
+
+fi
 
 # ---- (b) np.save / torch.save of a checkpoint, then snapshot, vs import
 cat >"$work/save.py" <<'EOF'
@@ -177,6 +187,7 @@ EOF
 kinds=np
 $PY -c 'import torch' 2>/dev/null && kinds="np torch"
 $PY -c 'import numpy' 2>/dev/null || kinds=""
+want b || kinds=""
 [ -n "$kinds" ] || echo "(b) skipped: numpy not installed"
 for k in $kinds; do
 	ext=npy
@@ -211,6 +222,7 @@ for k in $kinds; do
 done
 
 # ---- (c) 100,000 small files, 10 rewritten, snapshot
+if want c; then
 t0=$(now)
 echo "rewritten 0" >"$mnt/bench/small/d0000/f000000.bin"
 first=$(since "$t0")
@@ -236,7 +248,10 @@ t0=$(now)
 mlfs status bench/small >/dev/null
 echo "    status of the clean 100k tree: $(since "$t0") s"
 
+fi
+
 # ---- (d) cold read of an unmodified file: working tree vs tag
+if want d; then
 seq_read() { # FILE -> MB/s (1 MiB reads)
 	$PY - "$1" <<'EOF'
 import os, sys, time
@@ -267,5 +282,20 @@ done
 ls_=""
 for _ in $(seq "$runs"); do drop; ls_="$ls_ $(seq_read "$src/model/model.safetensors")"; done
 echo "    local disk cold read: $(best_max <<<"$ls_") MB/s"
+# warm: the page cache is kept for unmodified files; a modified file is
+# a plain data file
+seq_read "$wt_f" >/dev/null
+seq_read "$tag_f" >/dev/null
+ws=""; ts=""
+for _ in $(seq "$runs"); do
+	ws="$ws $(seq_read "$wt_f")"; ts="$ts $(seq_read "$tag_f")"
+done
+w=$(best_max <<<"$ws"); t=$(best_max <<<"$ts")
+echo "(d) warm read ${size_mib} MiB, working tree $w MB/s vs tag $t MB/s, ratio $(ratio "$w" "$t") (runs wt:$ws tag:$ts)"
+echo m >>"$wt_f" # now a modified file: a data file
+ms=""
+for _ in $(seq "$runs"); do drop; ms="$ms $(seq_read "$wt_f")"; done
+echo "    cold read of it once modified (a data file): $(best_max <<<"$ms") MB/s (runs:$ms)"
+fi
 echo "daemon RSS: $(ps -o rss= -p "$(daemon_pid)" 2>/dev/null) KiB"
 do_umount
