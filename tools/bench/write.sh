@@ -187,8 +187,8 @@ EOF
 kinds=np
 $PY -c 'import torch' 2>/dev/null && kinds="np torch"
 $PY -c 'import numpy' 2>/dev/null || kinds=""
+want b && [ -z "$kinds" ] && echo "(b) skipped: numpy not installed"
 want b || kinds=""
-[ -n "$kinds" ] || echo "(b) skipped: numpy not installed"
 for k in $kinds; do
 	ext=npy
 	[ "$k" = torch ] && ext=pt
