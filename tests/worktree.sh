@@ -813,8 +813,7 @@ for what, fn in [
     e = err_of(fn)
     out(e in (errno.EROFS, errno.EPERM, errno.EACCES), "%s: %s" % (what, name(e)))
 # a name with a reference in it names no directory that could be made:
-# EEXIST would claim it exists (known bug, 2026-12-02: set@newbranch and
-# bad@name give EEXIST)
+# EEXIST would claim it exists (they did before 1287f04)
 for n in ("set@newbranch", "bad@name", "set~1"):
     p = os.path.join(M, "data", n)
     exists = os.path.exists(p)
@@ -851,9 +850,8 @@ out(len(d) == 200000 and all(len(l) == 99 for l in lines) and
 os.unlink(p)
 print("DONE")
 EOF
-# a bare namespace: refused, or there for good (listed, and after remount)
-# (known bug, 2026-12-02: mkdir succeeds, stat sees it, readdir of the top
-# does not list it, and a remount forgets it)
+# a bare namespace: refused, or there for good (listed, and after remount;
+# before 1287f04 stat saw it, readdir did not, and a remount forgot it)
 run mkdir "$mnt/onlyns"
 if [ "$RC" -eq 0 ]; then
 	is "mkdir of a bare namespace: readdir of the top lists it" \
@@ -917,10 +915,8 @@ if [ -e "$W/ns.made" ]; then
 		test -d "$mnt/onlyns"
 fi
 
-# ---- a script that unmounts, then snapshots at once (known bug,
-# 2026-12-02: mlfs umount returns before the daemon let go of the working
-# trees, and the snapshot fails "held by a running mount that does not
-# answer")
+# ---- a script that unmounts, then snapshots at once (before 1287f04 the
+# snapshot failed: "held by a running mount that does not answer")
 pid=$(daemon_pid "$mnt")
 check "mlfs umount" T "$MLFS" --store "$S" umount "$mnt"
 run mlfs snapshot data/set -m "right after umount"
