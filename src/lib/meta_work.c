@@ -198,6 +198,53 @@ static int col_id(sqlite3_stmt *st, int i, bool *has, struct mlfs_id *id)
 	return 0;
 }
 
+/*
+ * Step @st (bound, reset here) to its end, reading each row with @read
+ * into one @elem-byte element of a malloc'd array. On failure the
+ * elements read so far go to @release (may be NULL) and nothing is
+ * returned.
+ */
+static int collect(sqlite3_stmt *st, size_t elem,
+		   int (*read)(sqlite3_stmt *st, void *e),
+		   void (*release)(void *e), void **out, size_t *n)
+{
+	char *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int r = 0, rc;
+
+	*out = NULL;
+	*n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			char *nv = realloc(v, nc * elem);
+
+			if (!nv) {
+				r = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		r = read(st, v + cnt * elem);
+		if (r < 0)
+			break;
+		cnt++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = mlfs_meta_errno(rc);
+	done(st);
+	if (r < 0) {
+		for (size_t i = 0; release && i < cnt; i++)
+			release(v + i * elem);
+		free(v);
+		return r;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
+
 int mlfs_wdb_open(const char *path, bool rdonly, struct mlfs_wdb **out)
 {
 	struct mlfs_wdb *db = calloc(1, sizeof(*db));
@@ -389,45 +436,22 @@ int mlfs_wdb_wt_delete(struct mlfs_wdb *db, int64_t id)
 	return step_done(st);
 }
 
+static int read_wt_elem(sqlite3_stmt *st, void *e)
+{
+	return read_wt(st, e);
+}
+
 int mlfs_wdb_wt_list(struct mlfs_wdb *db, struct mlfs_wdb_wt **out,
 		     size_t *n)
 {
-	struct mlfs_wdb_wt *v = NULL;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_WT_LIST, &st), rc;
+	int r = wst(db, W_WT_LIST, &st);
 
 	*out = NULL;
 	*n = 0;
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct mlfs_wdb_wt *nv = realloc(v, nc * sizeof(*nv));
-
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		r = read_wt(st, &v[cnt]);
-		if (r < 0)
-			break;
-		cnt++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
+	return collect(st, sizeof(**out), read_wt_elem, NULL, (void **)out, n);
 }
 
 /* ---- nodes ---- */
@@ -555,6 +579,16 @@ int mlfs_wdb_node_delete(struct mlfs_wdb *db, int64_t wt, uint64_t ino)
 	return run_wt_ino(db, W_NODE_DELETE, wt, ino);
 }
 
+static int read_node_elem(sqlite3_stmt *st, void *e)
+{
+	return read_node(st, 0, e);
+}
+
+static void release_node_elem(void *e)
+{
+	mlfs_wnode_release(e);
+}
+
 int mlfs_wdb_node_select(struct mlfs_wdb *db, int64_t wt,
 			 enum mlfs_wdb_select what, struct mlfs_wnode **out,
 			 size_t *n)
@@ -565,45 +599,16 @@ int mlfs_wdb_node_select(struct mlfs_wdb *db, int64_t wt,
 		[MLFS_WDB_DATA] = W_SEL_DATA,
 		[MLFS_WDB_ALL] = W_SEL_ALL,
 	};
-	struct mlfs_wnode *v = NULL;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, ids[what], &st), rc;
+	int r = wst(db, ids[what], &st);
 
 	*out = NULL;
 	*n = 0;
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, wt);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 16;
-			struct mlfs_wnode *nv = realloc(v, nc * sizeof(*nv));
-
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		r = read_node(st, 0, &v[cnt]);
-		if (r < 0)
-			break;
-		cnt++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-	if (r < 0) {
-		for (size_t i = 0; i < cnt; i++)
-			mlfs_wnode_release(&v[i]);
-		free(v);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
+	return collect(st, sizeof(**out), read_node_elem, release_node_elem,
+		       (void **)out, n);
 }
 
 int mlfs_wdb_wt_clear(struct mlfs_wdb *db, int64_t wt)
@@ -701,13 +706,38 @@ void mlfs_wdirent_free(struct mlfs_wdirent *v, size_t n)
 	free(v);
 }
 
+static int read_dirent_elem(sqlite3_stmt *st, void *e)
+{
+	struct mlfs_wdirent *d = e;
+	const unsigned char *name = sqlite3_column_text(st, 0);
+	int r;
+
+	if (!name) {
+		mlfs_error_set("work database: an entry without a name");
+		return -EBADMSG;
+	}
+	d->name = strdup((const char *)name);
+	if (!d->name)
+		return -ENOMEM;
+	r = read_node(st, 1, &d->node);
+	if (r < 0)
+		free(d->name);
+	return r;
+}
+
+static void release_dirent_elem(void *e)
+{
+	struct mlfs_wdirent *d = e;
+
+	free(d->name);
+	mlfs_wnode_release(&d->node);
+}
+
 int mlfs_wdb_dirent_list(struct mlfs_wdb *db, int64_t wt, uint64_t parent,
 			 struct mlfs_wdirent **out, size_t *n)
 {
-	struct mlfs_wdirent *v = NULL;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_DIRENT_LIST, &st), rc;
+	int r = wst(db, W_DIRENT_LIST, &st);
 
 	*out = NULL;
 	*n = 0;
@@ -715,57 +745,21 @@ int mlfs_wdb_dirent_list(struct mlfs_wdb *db, int64_t wt, uint64_t parent,
 		return r;
 	sqlite3_bind_int64(st, 1, wt);
 	sqlite3_bind_int64(st, 2, (int64_t)parent);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *name = sqlite3_column_text(st, 0);
+	return collect(st, sizeof(**out), read_dirent_elem,
+		       release_dirent_elem, (void **)out, n);
+}
 
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 32;
-			struct mlfs_wdirent *nv = realloc(v, nc * sizeof(*nv));
-
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		if (!name) {
-			mlfs_error_set("work database: an entry without a "
-				       "name");
-			r = -EBADMSG;
-			break;
-		}
-		v[cnt].name = strdup((const char *)name);
-		if (!v[cnt].name) {
-			r = -ENOMEM;
-			break;
-		}
-		r = read_node(st, 1, &v[cnt].node);
-		if (r < 0) {
-			free(v[cnt].name);
-			break;
-		}
-		cnt++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-	if (r < 0) {
-		mlfs_wdirent_free(v, cnt);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
+static int read_u64_elem(sqlite3_stmt *st, void *e)
+{
+	*(uint64_t *)e = (uint64_t)sqlite3_column_int64(st, 0);
 	return 0;
 }
 
 int mlfs_wdb_dirent_parents(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
 			    uint64_t **out, size_t *n)
 {
-	uint64_t *v = NULL;
-	size_t cnt = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_DIRENT_PARENTS, &st), rc;
+	int r = wst(db, W_DIRENT_PARENTS, &st);
 
 	*out = NULL;
 	*n = 0;
@@ -773,30 +767,7 @@ int mlfs_wdb_dirent_parents(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
 		return r;
 	sqlite3_bind_int64(st, 1, wt);
 	sqlite3_bind_int64(st, 2, (int64_t)ino);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t nc = cap ? cap * 2 : 4;
-			uint64_t *nv = realloc(v, nc * sizeof(*nv));
-
-			if (!nv) {
-				r = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		v[cnt++] = (uint64_t)sqlite3_column_int64(st, 0);
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
+	return collect(st, sizeof(**out), read_u64_elem, NULL, (void **)out, n);
 }
 
 /* ---- extended attributes ---- */
@@ -916,43 +887,28 @@ int mlfs_wdb_ns_add(struct mlfs_wdb *db, const char *name, bool add)
 	return step_done(st);
 }
 
+static int read_str_elem(sqlite3_stmt *st, void *e)
+{
+	const unsigned char *t = sqlite3_column_text(st, 0);
+
+	*(char **)e = strdup(t ? (const char *)t : "");
+	return *(char **)e ? 0 : -ENOMEM;
+}
+
+static void release_str_elem(void *e)
+{
+	free(*(char **)e);
+}
+
 int mlfs_wdb_ns_list(struct mlfs_wdb *db, char ***out, size_t *n)
 {
-	char **v = NULL;
-	size_t cnt = 0;
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_NS_LIST, &st), rc;
+	int r = wst(db, W_NS_LIST, &st);
 
 	*out = NULL;
 	*n = 0;
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *t = sqlite3_column_text(st, 0);
-		char **nv = realloc(v, (cnt + 1) * sizeof(*nv));
-
-		if (!nv) {
-			r = -ENOMEM;
-			break;
-		}
-		v = nv;
-		v[cnt] = strdup(t ? (const char *)t : "");
-		if (!v[cnt]) {
-			r = -ENOMEM;
-			break;
-		}
-		cnt++;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-	if (r < 0) {
-		for (size_t i = 0; i < cnt; i++)
-			free(v[i]);
-		free(v);
-		return r;
-	}
-	*out = v;
-	*n = cnt;
-	return 0;
+	return collect(st, sizeof(**out), read_str_elem, release_str_elem,
+		       (void **)out, n);
 }

@@ -63,6 +63,22 @@ void wt_data_path(const struct mlfs_wt *wt, uint64_t ino, char *buf,
 		 (long long)wt->row.id, (unsigned long long)ino);
 }
 
+int wt_path_join(char **out, const char *dir, const char *name)
+{
+	size_t a = strlen(dir), b = strlen(name);
+	char *p = malloc(a + b + 2);
+
+	if (!p)
+		return -ENOMEM;
+	if (a) {
+		memcpy(p, dir, a);
+		p[a++] = '/';
+	}
+	memcpy(p + a, name, b + 1);
+	*out = p;
+	return 0;
+}
+
 int64_t wt_now_ns(void)
 {
 	struct timespec ts;

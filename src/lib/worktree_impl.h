@@ -50,6 +50,8 @@ struct mlfs_work {
 	struct mlfs_wt *wts;    /* protected by lock */
 };
 
+/* "@dir/@name" ("@name" when @dir is "") into a malloc'd *out. */
+int wt_path_join(char **out, const char *dir, const char *name);
 int64_t wt_now_ns(void);
 int64_t wt_ts_ns(const struct timespec *ts);
 int wt_dirmap_put(struct wt_dirmap *m, uint64_t ino,

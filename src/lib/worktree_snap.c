@@ -61,27 +61,6 @@ static int snap_add(struct snap *sn, const struct snap_item *it)
 	return 0;
 }
 
-static int path_push(char **out, const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = malloc(a + b + 2);
-
-	if (!p)
-		return -ENOMEM;
-	if (a) {
-		memcpy(p, dir, a);
-		p[a++] = '/';
-	}
-	memcpy(p + a, name, b + 1);
-	*out = p;
-	return 0;
-}
-
-static int64_t ts_ns(const struct timespec *ts)
-{
-	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
-}
-
 /* Ingest the data file of @n (entry @e gets digest, size, mtime). */
 static int snap_file(struct snap *sn, struct mlfs_wnode *n, const char *path,
 		     struct mlfs_entry *e)
@@ -111,7 +90,7 @@ static int snap_file(struct snap *sn, struct mlfs_wnode *n, const char *path,
 	close(fd);
 	if (r < 0)
 		return r;
-	e->mtime_ns = ts_ns(&st.st_mtim);
+	e->mtime_ns = wt_ts_ns(&st.st_mtim);
 	e->id = it.id;
 	sn->res->files_ingested++;
 	sn->res->bytes_ingested += e->size;
@@ -162,7 +141,7 @@ static int snap_dir(struct snap *sn, struct mlfs_wnode *self,
 		e->mtime_ns = n->mtime_ns;
 		e->size = n->size;
 		e->id = n->content;
-		r = path_push(&sub, path, d[i].name);
+		r = wt_path_join(&sub, path, d[i].name);
 		if (r < 0)
 			break;
 		switch (n->type) {

@@ -70,22 +70,6 @@ static int add(struct status_walk *w, enum mlfs_wt_change ch,
 	return 0;
 }
 
-static int join(char **out, const char *dir, const char *name)
-{
-	size_t a = strlen(dir), b = strlen(name);
-	char *p = malloc(a + b + 2);
-
-	if (!p)
-		return -ENOMEM;
-	if (a) {
-		memcpy(p, dir, a);
-		p[a++] = '/';
-	}
-	memcpy(p + a, name, b + 1);
-	*out = p;
-	return 0;
-}
-
 /* The content digest of a written file, as an import would compute it. */
 static int data_digest(struct mlfs_wt *wt, uint64_t ino, struct mlfs_id *out,
 		       uint64_t *size)
@@ -169,7 +153,7 @@ static int walk_dir(struct status_walk *w, const struct mlfs_wnode *self,
 		const char *name = c <= 0 ? d[i].name : t->e[j].name;
 		char *sub = NULL;
 
-		r = join(&sub, path, name);
+		r = wt_path_join(&sub, path, name);
 		if (r < 0)
 			break;
 		if (c < 0) {
@@ -257,7 +241,7 @@ static int walk_added(struct status_walk *w, const struct mlfs_wnode *n,
 	for (size_t i = 0; r == 0 && i < nd; i++) {
 		char *sub = NULL;
 
-		r = join(&sub, path, d[i].name);
+		r = wt_path_join(&sub, path, d[i].name);
 		if (r == 0)
 			r = walk_added(w, &d[i].node, sub);
 		free(sub);
@@ -284,7 +268,7 @@ static int walk_deleted(struct status_walk *w, const struct mlfs_entry *e,
 	for (size_t i = 0; r == 0 && i < t->n; i++) {
 		char *sub = NULL;
 
-		r = join(&sub, path, t->e[i].name);
+		r = wt_path_join(&sub, path, t->e[i].name);
 		if (r == 0)
 			r = walk_deleted(w, &t->e[i],
 					 wt_child_ino(ino, t->e[i].name), sub);
