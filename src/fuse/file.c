@@ -190,10 +190,12 @@ static void chunk_done(struct mlfs_ofile *f, size_t idx)
 }
 
 int mlfs_ofile_get_chunk(struct mlfs_store *s, struct mlfs_ofile *f,
-			 size_t idx, const struct mlfs_chunk **out)
+			 size_t idx, const struct mlfs_chunk **out,
+			 struct mlfs_hashsplit_part **part)
 {
 	int r;
 
+	*part = NULL;
 	if (idx >= f->c->n)
 		return -EINVAL;
 	pthread_mutex_lock(&f->ra_lock);
@@ -207,11 +209,11 @@ int mlfs_ofile_get_chunk(struct mlfs_store *s, struct mlfs_ofile *f,
 	f->state[idx] = CH_BUSY;
 	pthread_mutex_unlock(&f->ra_lock);
 	r = mlfs_content_get_chunk(s, f->c, idx, out);
-	/* a chunk just decoded is cheapest to hash now; before chunk_done,
-	 * so that a reader waiting for it finds its share of the digest made
-	 * (and makes none) */
+	/* a chunk just decoded is cheapest to hash now: its share of the
+	 * digest goes to the caller, for after its reply (a chunk two reads
+	 * share may get two; the digest keeps one) */
 	if (r == 0)
-		mlfs_digest_chunk(&f->dg, s, f->c, idx, *out, false);
+		*part = mlfs_digest_make(&f->dg, s, f->c, idx, *out);
 	chunk_done(f, idx);
 	return r;
 }
@@ -248,7 +250,7 @@ static void *worker(void *arg)
 						   &ch) == 0) {
 				/* just decoded: cheapest to hash now */
 				mlfs_digest_chunk(&j.f->dg, p->store, j.f->c,
-						  j.idx, ch, true);
+						  j.idx, ch);
 				mlfs_chunk_unref(p->store, ch);
 			}
 			chunk_done(j.f, j.idx);

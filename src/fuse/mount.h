@@ -223,22 +223,34 @@ void mlfs_digest_release(struct mlfs_digest *d);
 /* A read starts; returns the state (MLFS_DIGEST_BAD: fail it). Every
  * begin is paired with one mlfs_digest_end(). */
 int mlfs_digest_begin(struct mlfs_digest *d);
-/* A read or read-ahead just took chunk @idx of @c (@ch, whole) from @s
- * (decoding it, unless it was cached): make its share of the digest now,
- * while its bytes are in the CPU cache. With @add, also add it (and
- * those waiting behind it) if it comes next; a read leaves that to its
- * mlfs_digest_end(), after its reply. */
+/* Read-ahead just decoded chunk @idx of @c (@ch, whole) into @s's cache:
+ * make its share of the digest now, while its bytes are in the CPU
+ * cache; keep it, or add it (and those waiting behind it) if it comes
+ * next. */
 void mlfs_digest_chunk(struct mlfs_digest *d, struct mlfs_store *s,
 		       const struct mlfs_content *c, size_t idx,
-		       const struct mlfs_chunk *ch, bool add);
+		       const struct mlfs_chunk *ch);
+/* A read just took chunk @idx of @c (@ch) from @s: its share of the
+ * digest, made now while its bytes are in the CPU cache, for the read to
+ * hand to mlfs_digest_end(); NULL when none is wanted (or no memory).
+ * Never waits for d's lock. Free with mlfs_hashsplit_part_free(). */
+struct mlfs_hashsplit_part *mlfs_digest_make(struct mlfs_digest *d,
+					     struct mlfs_store *s,
+					     const struct mlfs_content *c,
+					     size_t idx,
+					     const struct mlfs_chunk *ch);
 /* The read ends; it used chunks [@first, @first + @n) of @c (@ch, whole;
- * @n = 0 when it failed): those with no share made yet get one now (or
- * are marked), and the shares now in order are added. The read that
- * reached EOF (@eof) first waits for the reads still running, then gives
- * up unless there is a verdict. Returns the state. */
+ * @n = 0 when it failed), with the shares mlfs_digest_make() gave it in
+ * @parts (NULL entries, or @parts NULL, for none; taken over): those
+ * with no share yet get one now (or are marked), and the shares now in
+ * order are added. The read that reached EOF (@eof) first waits for the
+ * reads still running, then gives up unless there is a verdict. Returns
+ * the state. */
 int mlfs_digest_end(struct mlfs_digest *d, struct mlfs_store *s,
 		    const struct mlfs_content *c, size_t first,
-		    const struct mlfs_chunk *const *ch, size_t n, bool eof);
+		    const struct mlfs_chunk *const *ch,
+		    struct mlfs_hashsplit_part *const *parts, size_t n,
+		    bool eof);
 
 /* ---- open files and read-ahead (file.c) ---- */
 
@@ -289,10 +301,13 @@ void mlfs_ofile_put(struct mlfs_itable *t, struct mlfs_ofile *f);
 
 /* Chunk @idx of @f from the cache, decoding it if needed; waits instead
  * when another thread is decoding it. Release with mlfs_chunk_unref().
- * Returns 0 or the mlfs_content_get_chunk() error. */
+ * *@part: its share of the digest check when one is wanted
+ * (mlfs_digest_make()), else NULL. Returns 0 or the
+ * mlfs_content_get_chunk() error. */
 MLFS_MUST_CHECK int mlfs_ofile_get_chunk(struct mlfs_store *s,
 					 struct mlfs_ofile *f, size_t idx,
-					 const struct mlfs_chunk **out);
+					 const struct mlfs_chunk **out,
+					 struct mlfs_hashsplit_part **part);
 
 /* A read of [@off, @end) arrived: when the reader is sequential, queue
  * the decoding of the chunks of the next @window bytes. */

@@ -143,10 +143,12 @@ void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct mlfs_ofile *f = (struct mlfs_ofile *)(uintptr_t)fi->fh;
 	const struct mlfs_content *c = f->c;
 	const struct mlfs_chunk *stack_ch[64], **ch = stack_ch;
+	struct mlfs_hashsplit_part *stack_parts[64] = { NULL },
+		**parts = stack_parts;
 	struct iovec stack_iov[64], *iov = stack_iov;
 	size_t nch = 0, first = 0, last, idx = 0;
 	uint64_t pos, end = 0;
-	bool eof = false, ended = false;
+	bool eof = false, ended = false, taken = false;
 	int r = 0, dg;
 
 	dg = mlfs_digest_begin(&f->dg);
@@ -170,8 +172,9 @@ void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	nch = last - first + 1;
 	if (nch > MLFS_ARRAY_SIZE(stack_ch)) {
 		ch = calloc(nch, sizeof(*ch));
+		parts = calloc(nch, sizeof(*parts));
 		iov = calloc(nch, sizeof(*iov));
-		if (!ch || !iov) {
+		if (!ch || !parts || !iov) {
 			nch = 0;
 			r = -ENOMEM;
 			goto out;
@@ -182,7 +185,8 @@ void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 		size_t i = first + idx;
 		uint64_t cs = c->offs[i], from, to;
 
-		r = mlfs_ofile_get_chunk(fs->store, f, i, &ch[idx]);
+		r = mlfs_ofile_get_chunk(fs->store, f, i, &ch[idx],
+					 &parts[idx]);
 		if (r < 0) {
 			char hex[MLFS_ID_HEX_LEN + 1];
 
@@ -209,9 +213,9 @@ void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	if (eof) {
 		/* the verdict comes before the reply of the last bytes */
-		dg = mlfs_digest_end(&f->dg, fs->store, c, first, ch, nch,
-				     true);
-		ended = true;
+		dg = mlfs_digest_end(&f->dg, fs->store, c, first, ch, parts,
+				     nch, true);
+		ended = taken = true;
 		if (dg == MLFS_DIGEST_BAD) {
 			digest_bad(fs, ino, c);
 			r = -EIO;
@@ -230,17 +234,23 @@ out:
 	/* what the digest still needs of this read costs the reader
 	 * nothing now */
 	if (!ended) {
-		dg = mlfs_digest_end(&f->dg, fs->store, c, first, ch,
-				     r == 0 ? nch : 0, false);
+		taken = r == 0;
+		dg = mlfs_digest_end(&f->dg, fs->store, c, first, ch, parts,
+				     taken ? nch : 0, false);
 		if (dg == MLFS_DIGEST_BAD)
 			digest_bad(fs, ino, c);
 	}
+	/* a read that failed before its end kept its parts */
+	for (size_t i = 0; !taken && parts && i < idx && i < nch; i++)
+		mlfs_hashsplit_part_free(parts[i]);
 	/* the reply has been written: the cached chunks may go */
 	for (size_t i = 0; i < idx && i < nch; i++)
 		mlfs_chunk_unref(fs->store, ch[i]);
 	mlfs_ofile_put(&fs->itable, f);
 	if (ch != stack_ch)
 		free(ch);
+	if (parts != stack_parts)
+		free(parts);
 	if (iov != stack_iov)
 		free(iov);
 }

@@ -208,7 +208,8 @@ static size_t part_size(const struct mlfs_content *c, size_t idx,
 }
 
 /* The part of chunk @idx (@ch) in @buf (from buf_take_locked() or
- * buf_new()), or NULL (@buf is freed). */
+ * buf_new(): malloc'ed, so mlfs_hashsplit_part_free() also frees it), or
+ * NULL (@buf is freed). */
 static struct mlfs_hashsplit_part *make_part(struct mlfs_store *s,
 					     const struct mlfs_content *c,
 					     size_t idx,
@@ -289,18 +290,18 @@ int mlfs_digest_begin(struct mlfs_digest *d)
 
 /* Chunk @idx (@ch) was read or decoded, and @p is its part or NULL
  * (not wanted, or it could not be made; this takes it): keep the part
- * for later, or add it if its chunk comes next (and @add). A chunk a
- * read used (@read) that has no part is added now if it comes next, else
- * marked, to be taken again from the cache when it does. */
+ * for later, or add it if its chunk comes next. A chunk a read used
+ * (@read) that has no part is added now if it comes next, else marked,
+ * to be taken again from the cache when it does. */
 static void take_locked(struct mlfs_digest *d, struct mlfs_store *s,
 			const struct mlfs_content *c, size_t idx,
 			const struct mlfs_chunk *ch,
-			struct mlfs_hashsplit_part *p, bool read, bool add)
+			struct mlfs_hashsplit_part *p, bool read)
 {
 	if (p && !want_part_locked(d, c, idx)) {
 		part_done_locked(d, p); /* made twice, or a verdict came */
 		p = NULL;
-	} else if (p && idx == d->next && add) {
+	} else if (p && idx == d->next) {
 		add_next_locked(d, s, c, p);
 		part_done_locked(d, p);
 		drain_locked(d, s, c);
@@ -337,7 +338,7 @@ static void take_locked(struct mlfs_digest *d, struct mlfs_store *s,
 
 void mlfs_digest_chunk(struct mlfs_digest *d, struct mlfs_store *s,
 		       const struct mlfs_content *c, size_t idx,
-		       const struct mlfs_chunk *ch, bool add)
+		       const struct mlfs_chunk *ch)
 {
 	size_t need = part_size(c, idx, ch);
 	struct mlfs_hashsplit_part *p;
@@ -355,16 +356,42 @@ void mlfs_digest_chunk(struct mlfs_digest *d, struct mlfs_store *s,
 	 * the lock */
 	p = make_part(s, c, idx, ch, buf ? buf : buf_new(need));
 	pthread_mutex_lock(&d->lock);
-	take_locked(d, s, c, idx, ch, p, false, add);
+	take_locked(d, s, c, idx, ch, p, false);
 	pthread_mutex_unlock(&d->lock);
 }
 
-/* The chunks [@first, @first + @n) (@ch) a read used, with d->lock held:
- * make the parts still wanted (normally none: mlfs_digest_chunk made
- * them; outside the lock, a batch at a time) and take them. */
+struct mlfs_hashsplit_part *mlfs_digest_make(struct mlfs_digest *d,
+					     struct mlfs_store *s,
+					     const struct mlfs_content *c,
+					     size_t idx,
+					     const struct mlfs_chunk *ch)
+{
+	void *buf = NULL;
+	bool want = true;
+
+	/* never wait for the lock before a reply: when it is busy, make
+	 * the part anyway (it is normally wanted) */
+	if (pthread_mutex_trylock(&d->lock) == 0) {
+		want = want_part_locked(d, c, idx);
+		if (want)
+			buf = buf_take_locked(d, part_size(c, idx, ch));
+		pthread_mutex_unlock(&d->lock);
+	}
+	if (!want)
+		return NULL;
+	return make_part(s, c, idx, ch, buf ? buf : buf_new(part_size(c, idx,
+								      ch)));
+}
+
+/* The chunks [@first, @first + @n) (@ch, their parts @given, if not
+ * NULL, taken over) a read used, with d->lock held: make the parts still
+ * wanted (normally none: they were made as the chunks were decoded;
+ * outside the lock, a batch at a time) and take them. */
 static void take_read_locked(struct mlfs_digest *d, struct mlfs_store *s,
 			     const struct mlfs_content *c, size_t first,
-			     const struct mlfs_chunk *const *ch, size_t n)
+			     const struct mlfs_chunk *const *ch,
+			     struct mlfs_hashsplit_part *const *given,
+			     size_t n)
 {
 	struct mlfs_hashsplit_part *p[32];
 	void *buf[MLFS_ARRAY_SIZE(p)];
@@ -378,11 +405,11 @@ static void take_read_locked(struct mlfs_digest *d, struct mlfs_store *s,
 		for (size_t i = 0; i < m; i++) {
 			size_t idx = first + k + i;
 
-			want[i] = want_part_locked(d, c, idx);
+			p[i] = given ? given[k + i] : NULL;
+			want[i] = !p[i] && want_part_locked(d, c, idx);
 			any = any || want[i];
 			buf[i] = want[i] ? buf_take_locked(d,
 				part_size(c, idx, ch[k + i])) : NULL;
-			p[i] = NULL;
 		}
 		if (any) {
 			pthread_mutex_unlock(&d->lock);
@@ -400,9 +427,9 @@ static void take_read_locked(struct mlfs_digest *d, struct mlfs_store *s,
 		}
 		for (size_t i = 0; i < m; i++)
 			take_locked(d, s, c, first + k + i, ch[k + i], p[i],
-				    true, true);
+				    true);
 	}
-	/* the parts this read made before its reply wait for it here */
+	/* parts may be waiting for those this read made before its reply */
 	drain_locked(d, s, c);
 }
 
@@ -422,13 +449,15 @@ static bool wait_locked(struct mlfs_digest *d, const struct timespec *until)
 
 int mlfs_digest_end(struct mlfs_digest *d, struct mlfs_store *s,
 		    const struct mlfs_content *c, size_t first,
-		    const struct mlfs_chunk *const *ch, size_t n, bool eof)
+		    const struct mlfs_chunk *const *ch,
+		    struct mlfs_hashsplit_part *const *parts, size_t n,
+		    bool eof)
 {
 	bool waited = false;
 	int st;
 
 	pthread_mutex_lock(&d->lock);
-	take_read_locked(d, s, c, first, ch, n);
+	take_read_locked(d, s, c, first, ch, parts, n);
 	d->inflight--;
 	d->progress++;
 	if (d->waiters)
