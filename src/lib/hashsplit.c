@@ -100,34 +100,40 @@ static void blocks_scalar(uint64_t acc[8], const uint64_t *g, size_t n,
 }
 
 #ifdef HAVE_X86_TARGETS
-/* sum_scalar four lanes at a time (x86-64 is little-endian). */
+/* sum_scalar four lanes at a time (x86-64 is little-endian). The input
+ * words are summed as they are and swapped into their neighbours' lanes
+ * once at the end (the sum of swaps is the swap of the sum): one shuffle
+ * less per stripe. */
 __attribute__((target("avx2")))
 static void sum_avx2(uint64_t g[8], const uint8_t *in, const uint8_t *sec,
 		     size_t n)
 {
-	__m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+	__m256i m0 = _mm256_setzero_si256(), m1 = _mm256_setzero_si256();
+	__m256i d0 = _mm256_setzero_si256(), d1 = _mm256_setzero_si256();
 
 	for (size_t s = 0; s < n; s++, in += STRIPE, sec += 8) {
-		__m256i d0 = _mm256_loadu_si256((const __m256i *)in);
-		__m256i d1 = _mm256_loadu_si256((const __m256i *)(in + 32));
-		__m256i k0 = _mm256_xor_si256(d0,
+		__m256i v0 = _mm256_loadu_si256((const __m256i *)in);
+		__m256i v1 = _mm256_loadu_si256((const __m256i *)(in + 32));
+		__m256i k0 = _mm256_xor_si256(v0,
 			_mm256_loadu_si256((const __m256i *)sec));
-		__m256i k1 = _mm256_xor_si256(d1,
+		__m256i k1 = _mm256_xor_si256(v1,
 			_mm256_loadu_si256((const __m256i *)(sec + 32)));
-		/* low 32 bits times high 32 bits of each lane */
-		__m256i m0 = _mm256_mul_epu32(k0,
-			_mm256_shuffle_epi32(k0, _MM_SHUFFLE(0, 3, 0, 1)));
-		__m256i m1 = _mm256_mul_epu32(k1,
-			_mm256_shuffle_epi32(k1, _MM_SHUFFLE(0, 3, 0, 1)));
 
-		/* each lane also gets its neighbour's (i ^ 1) input */
-		a0 = _mm256_add_epi64(a0, _mm256_add_epi64(m0,
-			_mm256_shuffle_epi32(d0, _MM_SHUFFLE(1, 0, 3, 2))));
-		a1 = _mm256_add_epi64(a1, _mm256_add_epi64(m1,
-			_mm256_shuffle_epi32(d1, _MM_SHUFFLE(1, 0, 3, 2))));
+		/* low 32 bits times high 32 bits of each lane */
+		m0 = _mm256_add_epi64(m0, _mm256_mul_epu32(k0,
+			_mm256_srli_epi64(k0, 32)));
+		m1 = _mm256_add_epi64(m1, _mm256_mul_epu32(k1,
+			_mm256_srli_epi64(k1, 32)));
+		d0 = _mm256_add_epi64(d0, v0);
+		d1 = _mm256_add_epi64(d1, v1);
 	}
-	_mm256_storeu_si256((__m256i *)g, a0);
-	_mm256_storeu_si256((__m256i *)(g + 4), a1);
+	/* each lane also gets its neighbour's (i ^ 1) input */
+	m0 = _mm256_add_epi64(m0, _mm256_shuffle_epi32(d0,
+		_MM_SHUFFLE(1, 0, 3, 2)));
+	m1 = _mm256_add_epi64(m1, _mm256_shuffle_epi32(d1,
+		_MM_SHUFFLE(1, 0, 3, 2)));
+	_mm256_storeu_si256((__m256i *)g, m0);
+	_mm256_storeu_si256((__m256i *)(g + 4), m1);
 }
 
 /* ... and all eight in one register. */
@@ -135,19 +141,19 @@ __attribute__((target("avx512f")))
 static void sum_avx512(uint64_t g[8], const uint8_t *in, const uint8_t *sec,
 		       size_t n)
 {
-	__m512i a = _mm512_setzero_si512();
+	__m512i m = _mm512_setzero_si512(), d = _mm512_setzero_si512();
 
 	for (size_t s = 0; s < n; s++, in += STRIPE, sec += 8) {
-		__m512i d = _mm512_loadu_si512(in);
-		__m512i k = _mm512_xor_si512(d, _mm512_loadu_si512(sec));
-		__m512i m = _mm512_mul_epu32(k, _mm512_shuffle_epi32(k,
-				(_MM_PERM_ENUM)_MM_SHUFFLE(0, 3, 0, 1)));
+		__m512i v = _mm512_loadu_si512(in);
+		__m512i k = _mm512_xor_si512(v, _mm512_loadu_si512(sec));
 
-		a = _mm512_add_epi64(a, _mm512_add_epi64(m,
-			_mm512_shuffle_epi32(d,
-				(_MM_PERM_ENUM)_MM_SHUFFLE(1, 0, 3, 2))));
+		m = _mm512_add_epi64(m, _mm512_mul_epu32(k,
+			_mm512_srli_epi64(k, 32)));
+		d = _mm512_add_epi64(d, v);
 	}
-	_mm512_storeu_si512(g, a);
+	m = _mm512_add_epi64(m, _mm512_shuffle_epi32(d,
+		(_MM_PERM_ENUM)_MM_SHUFFLE(1, 0, 3, 2)));
+	_mm512_storeu_si512(g, m);
 }
 
 __attribute__((target("avx512f,avx512dq")))
