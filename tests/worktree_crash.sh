@@ -8,11 +8,18 @@
 # a snapshot it runs. After each kill: fsck exit 0, the previous head
 # intact, the edits still there (mlfs status) or all in the new commit,
 # and the next snapshot succeeds.
+#
+# Known bug (2026-12-02, HEAD af86a77): kill -9 of the daemon under a
+# program that replaces a file atomically in a loop (temp, fsync, rename,
+# fsync dir) can leave the file's data file missing: EIO on read, fsck
+# "damaged worktree", status and every snapshot fail. The replace-kill
+# checks catch it (often at the first kills); the file is then dropped
+# with discard so the rest of the suite still runs.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 ITER=${CRASH_ITER:-20}
-EDIT_MIB=${CRASH_EDIT_MIB:-8}
+EDIT_MIB=${CRASH_EDIT_MIB:-16}
 SEED=${CRASH_SEED:-$(date +%s)}
 RANDOM=$SEED
 echo "   crash seed $SEED (CRASH_SEED=$SEED to replay), $ITER iterations"
@@ -28,11 +35,17 @@ is() {
 	shift
 	if "$@"; then ok "$msg"; else fail "$msg"; fi
 }
+# alive PID: running (a zombie is not: it waits for init to reap it, which
+# in some containers takes seconds, and holds no lock or file)
+alive() {
+	[ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] &&
+		[ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
 daemon_pid() { pgrep -f -- "mount $mnt\$" | head -n1; }
 wait_gone() { # PID: until it exited (5 s at most)
 	local i
 	for i in $(seq 100); do
-		kill -0 "${1:-0}" 2>/dev/null || return 0
+		alive "${1:-}" || return 0
 		sleep 0.05
 	done
 	return 1
@@ -71,13 +84,15 @@ echo "   ${SECONDS}s: mounted"
 # atomically replaced: temp, fsync, rename, fsync dir), "over OFF" (a
 # 64 KiB block of the imported base.bin overwritten).
 cat >"$W/writer.py" <<'EOF'
-import os, sys
+import os, sys, time
 B, what = sys.argv[1], sys.argv[2]
 def block(i):
     return (b"%016d" % i) * 4096
 def ack(s):
     sys.stdout.write(s + "\n")
     sys.stdout.flush()
+    # a little pause: the writers should not fill the disk while waiting
+    time.sleep(0.002)
 try:
     if what == "append":
         fd = os.open(os.path.join(B, "stream.bin"), os.O_CREAT | os.O_WRONLY, 0o644)
@@ -202,6 +217,56 @@ expect_exit 0 mlfs snapshot crash/wt -m "after the daemon kill"
 h0=$(tr -d '[:space:]' <"$OUT_F")
 is "snapshot after the daemon kill" is_hex32 "$h0"
 
+# the atomic-replace writer alone, killed again and again: the file it
+# replaces must read the last acknowledged step (or the next) after each
+# kill, and fsck stay clean (known bug, 2026-12-02: after ~15 kills
+# state.json's data file is missing: EIO on read, fsck "damaged
+# worktree", status and every snapshot fail)
+REPLACE_KILLS=${CRASH_REPLACE_KILLS:-12}
+bad=0
+for ((k = 1; k <= REPLACE_KILLS; k++)); do
+	do_mount || { fail "replace kill $k: mount"; break; }
+	T "$PY" "$W/writer.py" "$B" replace >"$W/ack.replace" 2>&1 &
+	wp=$!
+	for _ in $(seq 200); do
+		[ "$(grep -c '^replace ' "$W/ack.replace")" -ge 5 ] && break
+		sleep 0.01
+	done
+	sleep "0.$((RANDOM % 3))$((RANDOM % 10))"
+	kill_daemon || fail "replace kill $k: kill the daemon"
+	wait "$wp" 2>/dev/null
+	last=$(grep '^replace ' "$W/ack.replace" | tail -n1 | cut -d' ' -f2)
+	if ! mlfs fsck >"$W/fsck" 2>&1; then
+		fail "replace kill $k (acked step ${last:-none}): fsck: $(grep -m1 damaged "$W/fsck")"
+		bad=1
+		break
+	fi
+	do_mount || { fail "replace kill $k: mount again"; break; }
+	got=$(cat "$B/state.json" 2>&1)
+	do_umount
+	if [ "$got" != "{\"step\": $last}" ] &&
+		[ "$got" != "{\"step\": $((last + 1))}" ]; then
+		fail "replace kill $k: state.json '$got', acked step $last"
+		bad=1
+		break
+	fi
+done
+is "$REPLACE_KILLS kills under the atomic-replace writer: fsck clean, state.json acknowledged" \
+	test $bad -eq 0
+# a damaged state.json would block every snapshot below: drop it (and its
+# temp file) so the rest of the suite runs
+if [ $bad -ne 0 ]; then
+	mountpoint -q "$mnt" && do_umount
+	mlfs discard crash/wt state.json .state.tmp >/dev/null 2>&1 || {
+		do_mount && rm -f "$B/state.json" "$B/.state.tmp"
+		do_umount
+	}
+	mlfs fsck >/dev/null 2>&1 ||
+		fail "the damaged state.json could not be dropped: $(mlfs fsck 2>&1 | grep -m1 damaged)"
+fi
+mountpoint -q "$mnt" && do_umount
+mlfs snapshot crash/wt -m "after the replace kills" >/dev/null 2>&1 ||
+	fail "snapshot after the replace kills: $(mlfs snapshot crash/wt 2>&1 | head -c 200)"
 echo "   ${SECONDS}s: daemon kill checked"
 # ---- kill -9 of mlfs snapshot at random moments
 # edit N: rewrite two files through the mount (2 x EDIT_MIB MiB), marker
@@ -227,18 +292,22 @@ content_is() {
 		! mlfs cat "$1/deleted.$(($2 - 1))" >/dev/null 2>&1
 }
 
-# calibrate: the time of one snapshot of such an edit
-edit 0 || fail "edit 0"
-t0=$(date +%s.%N)
-expect_exit 0 mlfs snapshot crash/wt -m "iter 0"
-t1=$(date +%s.%N)
-SNAP_T=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+# calibrate: the time of one snapshot of such an edit (the faster of two)
+SNAP_T=
+for c in -1 0; do
+	edit $c || fail "edit $c"
+	t0=$(date +%s.%N)
+	expect_exit 0 mlfs snapshot crash/wt -m "iter $c"
+	t1=$(date +%s.%N)
+	t=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+	SNAP_T=$(awk -v a="${SNAP_T:-$t}" -v b="$t" 'BEGIN { print (a < b ? a : b) }')
+done
 echo "   snapshot of $((2 * EDIT_MIB)) MiB of edits: ${SNAP_T}s"
 prev=$(head_of crash/wt)
 is "calibration snapshot holds edit 0" content_is "crash/wt@$prev" 0
 
 # one_kill I MODE: edit, start the snapshot, kill -9 it after a random
-# part of 1.3 x its time, then check. MODE "stopped": no mount (the
+# part of 1.1 x its time, then check. MODE "stopped": no mount (the
 # command snapshots); "client": mount running (the daemon snapshots, the
 # command is its client); "daemon": mount running, the daemon is killed.
 killed=0
@@ -252,7 +321,7 @@ one_kill() {
 		edit "$i" keep || { fail "iteration $i: edit"; return; }
 	fi
 	delay=$(awk -v t="$SNAP_T" -v r=$RANDOM \
-		'BEGIN { printf "%.3f", t * 1.3 * r / 32767 }')
+		'BEGIN { printf "%.3f", t * 1.1 * r / 32767 }')
 	"$MLFS" --store "$S" snapshot crash/wt -m "iter $i" >"$W/out" \
 		2>"$W/err" &
 	pid=$!
@@ -324,16 +393,16 @@ is "most snapshots were really killed ($killed of $ITER)" \
 echo "   ${SECONDS}s: stopped-mount kills done"
 k0=$killed
 l0=$late
-for ((i = ITER + 1; i <= ITER + 4; i++)); do
+for ((i = ITER + 1; i <= ITER + 3; i++)); do
 	one_kill "$i" client
 done
-echo "   running mount, client killed: $((killed - k0)) of 4 killed, $((late - l0)) committed"
+echo "   running mount, client killed: $((killed - k0)) of 3 killed, $((late - l0)) committed"
 k0=$killed
 l0=$late
-for ((i = ITER + 5; i <= ITER + 8; i++)); do
+for ((i = ITER + 4; i <= ITER + 6; i++)); do
 	one_kill "$i" daemon
 done
-echo "   daemon killed mid-snapshot: $((late - l0)) of 4 committed"
+echo "   daemon killed mid-snapshot: $((late - l0)) of 3 committed"
 is "fsck exit 0 after every kill" test $fsck_bad -eq 0
 
 # ---- the state of a snapshot killed between the store's commit and
@@ -371,8 +440,10 @@ expect_out "no changes" "status after it: no changes"
 # the store after all of that
 expect_exit 0 mlfs fsck --read-data
 expect_exit 0 mlfs log crash/wt --json
-json_ok "log: the calibration, the daemon-kill, $((ITER + 8)) iteration and the marker commits" \
-	"len(d) == $((ITER + 8 + 4)) and d[0]['message'] == 'marker case'"
+json_ok "log: the $((ITER + 6)) iterations' commits, each once, then the marker case" \
+	"d[0]['message'] == 'marker case' and sorted(c['message'] for c in d
+	if c['message'].startswith('iter ')) == sorted('iter %d' % i for i in
+	range(-1, $((ITER + 7))))"
 # under ASan/UBSan the daemon reports into its log
 if grep -q 'Sanitizer\|runtime error' "$S/mount.log" 2>/dev/null; then
 	fail "the daemon's log has a sanitizer report: $(grep -m1 'Sanitizer\|runtime error' "$S/mount.log")"

@@ -73,13 +73,19 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 best_max() { tr ' ' '\n' | sed '/^$/d' | sort -n | tail -n1; }
 best_min() { tr ' ' '\n' | sed '/^$/d' | sort -n | head -n1; }
 mb_s() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.0f", (t > 0 ? b / t / 1e6 : 0) }'; }
+# alive PID: running (a zombie is not: it waits for init to reap it, which
+# in some containers takes seconds, and holds no lock or file)
+alive() {
+	[ -n "${1:-}" ] && [ -r "/proc/$1/stat" ] &&
+		[ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
 daemon_pid() { pgrep -f -- "mount $mnt\$" | head -n1; }
 do_umount() {
 	local pid i
 	pid=$(daemon_pid)
 	mlfs umount "$mnt" || return 1
 	for i in $(seq 200); do
-		kill -0 "${pid:-0}" 2>/dev/null || return 0
+		alive "$pid" || return 0
 		sleep 0.05
 	done
 }
