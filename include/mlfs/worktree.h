@@ -85,11 +85,17 @@ bool mlfs_wt_materialized(struct mlfs_wt *wt);
 void mlfs_wt_describe(struct mlfs_wt *wt, char *ns, char *name,
 		      char *branch, bool *has_base, struct mlfs_id *base);
 
+/* The type of a special file (FIFO, socket, device) in struct
+ * mlfs_wt_attr: kept in the working tree only; versions, like imports,
+ * hold files, directories and symlinks, and a snapshot skips them. */
+#define MLFS_WT_SPECIAL 16
+
 /* What stat(2) shows of an inode of a working tree. */
 struct mlfs_wt_attr {
 	uint64_t ino;
-	enum mlfs_entry_type type;
-	uint32_t mode;     /* permission bits */
+	enum mlfs_entry_type type; /* or MLFS_WT_SPECIAL */
+	uint32_t mode;     /* permission bits; a special file's S_IFMT too */
+	uint64_t rdev;     /* a special file's device */
 	uint32_t uid, gid; /* kept in the working tree only */
 	uint32_t nlink;
 	uint64_t size;
@@ -137,6 +143,13 @@ MLFS_MUST_CHECK int mlfs_wt_mknode(struct mlfs_wt *wt, uint64_t parent,
 				   uint32_t uid, uint32_t gid,
 				   const char *target,
 				   struct mlfs_wt_attr *out);
+/* A special file (@mode: S_IFIFO, S_IFSOCK, S_IFCHR or S_IFBLK and the
+ * permission bits; @rdev the device). Returns as mlfs_wt_mknode, and
+ * -EINVAL for another type. */
+MLFS_MUST_CHECK int mlfs_wt_mkspecial(struct mlfs_wt *wt, uint64_t parent,
+				      const char *name, uint32_t mode,
+				      uint64_t rdev, uint32_t uid,
+				      uint32_t gid, struct mlfs_wt_attr *out);
 /* unlink (@dir false) or rmdir (@dir true). An unlinked file that is
  * open lives on until its last close. Returns 0, -ENOENT, -EISDIR,
  * -ENOTDIR, -ENOTEMPTY, -errno. */
@@ -267,6 +280,10 @@ struct mlfs_wt_snapshot_result {
 	 * (paths, malloc'd). */
 	char **open_files;
 	size_t nopen;
+	/* Special files (FIFOs, sockets, devices) left out of the version
+	 * (paths, malloc'd): they stay in the working tree. */
+	char **skipped;
+	size_t nskipped;
 	double seconds;
 };
 /* Commit the working tree as the branch's new head (parent: the base),

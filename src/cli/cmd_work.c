@@ -187,20 +187,22 @@ static int remote_snapshot(struct mlfs_store *s, const char *arg,
 		res->seconds = mlfs_ctl_get(&rep, "seconds") ?
 			       atof(mlfs_ctl_get(&rep, "seconds")) : 0;
 		for (size_t i = 0; r == 0 && i < rep.n; i++) {
+			bool open = !strcmp(rep.v[i].key, "open");
+			char ***list = open ? &res->open_files : &res->skipped;
+			size_t *n = open ? &res->nopen : &res->nskipped;
 			char **nv;
 
-			if (strcmp(rep.v[i].key, "open"))
+			if (!open && strcmp(rep.v[i].key, "skipped"))
 				continue;
-			nv = realloc(res->open_files,
-				     (res->nopen + 1) * sizeof(*nv));
+			nv = realloc(*list, (*n + 1) * sizeof(*nv));
 			if (!nv) {
 				r = -ENOMEM;
 				break;
 			}
-			res->open_files = nv;
-			nv[res->nopen] = rep.v[i].value;
+			*list = nv;
+			nv[*n] = rep.v[i].value;
 			rep.v[i].value = NULL;
-			res->nopen++;
+			(*n)++;
 		}
 	}
 	mlfs_ctl_release(&req);
@@ -297,6 +299,12 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 				printf(", ");
 			cli_json_str(stdout, res.open_files[i]);
 		}
+		printf("], \"skipped\": [");
+		for (size_t i = 0; i < res.nskipped; i++) {
+			if (i)
+				printf(", ");
+			cli_json_str(stdout, res.skipped[i]);
+		}
 		printf("]}\n");
 	} else if (res.no_changes) {
 		printf("nothing to snapshot: the working tree of '%s' has no "
@@ -314,6 +322,12 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			fprintf(stderr, "' was open for writing: its content "
 				"at this moment was taken\n");
 		}
+		for (size_t i = 0; i < res.nskipped; i++) {
+			fprintf(stderr, "note: '");
+			cli_put_name(stderr, res.skipped[i]);
+			fprintf(stderr, "' is a FIFO, socket or device: not "
+				"kept in versions, left out\n");
+		}
 	}
 	r = CLI_OK;
 out:
@@ -325,10 +339,10 @@ out:
 	return r;
 }
 
-static const char *type_name(enum mlfs_entry_type t)
+static const char *type_name(int t)
 {
 	return t == MLFS_ENTRY_DIR ? "dir" : t == MLFS_ENTRY_SYMLINK ?
-	       "symlink" : "file";
+	       "symlink" : t == MLFS_WT_SPECIAL ? "special" : "file";
 }
 
 static void print_status(struct cli *c, const char *what,

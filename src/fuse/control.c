@@ -119,6 +119,8 @@ static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 		r = mlfs_ctl_addf(rep, "seconds", "%.6f", res.seconds);
 	for (size_t i = 0; r == 0 && i < res.nopen; i++)
 		r = mlfs_ctl_add(rep, "open", res.open_files[i]);
+	for (size_t i = 0; r == 0 && i < res.nskipped; i++)
+		r = mlfs_ctl_add(rep, "skipped", res.skipped[i]);
 	if (!res.no_changes)
 		mlfs_fs_log(fs, "snapshot %s of %s", hex,
 			    mlfs_ctl_get(req, "repo"));

@@ -206,7 +206,8 @@ static int list_wt(struct mlfs_fs *fs, struct mlfs_node *dir,
 		r = dirh_add(h, cap, v[i].name, v[i].attr.ino,
 			     v[i].attr.type == MLFS_ENTRY_DIR ? S_IFDIR :
 			     v[i].attr.type == MLFS_ENTRY_SYMLINK ? S_IFLNK :
-			     S_IFREG);
+			     v[i].attr.type == MLFS_WT_SPECIAL ?
+			     (mode_t)(v[i].attr.mode & S_IFMT) : S_IFREG);
 	mlfs_wt_dirents_free(v, n);
 	return r;
 }

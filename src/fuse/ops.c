@@ -162,12 +162,12 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 }
 
 static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev MLFS_UNUSED)
+		     mode_t mode, dev_t rdev)
 {
 	struct mlfs_node *p = node_of(req, parent);
 
 	if (p && p->kind == MLFS_NODE_WT)
-		mlfs_wt_op_mknod(req, p, name, mode);
+		mlfs_wt_op_mknod(req, p, name, mode, rdev);
 	else
 		refuse(req, p);
 }

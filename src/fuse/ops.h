@@ -96,7 +96,7 @@ void mlfs_fs_wt_invalidate(struct mlfs_fs *fs, struct mlfs_wt *wt);
 void mlfs_wt_op_getattr(fuse_req_t req, struct mlfs_node *n);
 void mlfs_wt_op_readlink(fuse_req_t req, struct mlfs_node *n);
 void mlfs_wt_op_mknod(fuse_req_t req, struct mlfs_node *p, const char *name,
-		      mode_t mode);
+		      mode_t mode, dev_t rdev);
 void mlfs_wt_op_mkdir(fuse_req_t req, struct mlfs_node *p, const char *name,
 		      mode_t mode);
 void mlfs_wt_op_symlink(fuse_req_t req, const char *link,

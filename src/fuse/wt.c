@@ -61,7 +61,7 @@ static void attr_to_stat(const struct mlfs_wt_attr *a, struct stat *st)
 	ns_to_ts(a->atime_ns, &st->st_atim);
 	ns_to_ts(a->mtime_ns, &st->st_mtim);
 	ns_to_ts(a->ctime_ns, &st->st_ctim);
-	switch (a->type) {
+	switch ((int)a->type) {
 	case MLFS_ENTRY_DIR:
 		st->st_mode = S_IFDIR | (a->mode & 07777);
 		st->st_size = 4096;
@@ -69,6 +69,12 @@ static void attr_to_stat(const struct mlfs_wt_attr *a, struct stat *st)
 		break;
 	case MLFS_ENTRY_SYMLINK:
 		st->st_mode = S_IFLNK | 0777;
+		break;
+	case MLFS_WT_SPECIAL:
+		st->st_mode = a->mode;
+		st->st_rdev = (dev_t)a->rdev;
+		st->st_size = 0;
+		st->st_blocks = 0;
 		break;
 	default:
 		st->st_mode = S_IFREG | (a->mode & 07777);
@@ -363,14 +369,25 @@ static void make_node(fuse_req_t req, struct mlfs_node *p, const char *name,
 }
 
 void mlfs_wt_op_mknod(fuse_req_t req, struct mlfs_node *p, const char *name,
-		      mode_t mode)
+		      mode_t mode, dev_t rdev)
 {
-	if (!S_ISREG(mode)) {
-		/* versions hold files, directories and symlinks only */
-		fuse_reply_err(req, EPERM);
+	struct mlfs_fs *fs = fs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+	struct mlfs_wt_attr a;
+	int r;
+
+	if (S_ISREG(mode)) {
+		make_node(req, p, name, MLFS_ENTRY_FILE, mode, NULL);
 		return;
 	}
-	make_node(req, p, name, MLFS_ENTRY_FILE, mode, NULL);
+	/* FIFOs, sockets and devices live in the working tree only (the
+	 * kernel serves their I/O); a snapshot leaves them out */
+	r = mlfs_wt_mkspecial(p->wt, p->ino, name, mode, rdev, ctx->uid,
+			      ctx->gid, &a);
+	if (r == 0)
+		r = wt_link(fs, p, p->wt, name, &a, &e);
+	reply_entry_or_err(req, r, &e);
 }
 
 void mlfs_wt_op_mkdir(fuse_req_t req, struct mlfs_node *p, const char *name,

@@ -14,12 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "meta.h"
 #include "meta_work.h"
 #include "mlfs/store.h"
 #include "mlfs/tree.h"
+#include "mlfs/worktree.h"
 
 #define BUSY_MS 10000
 
@@ -474,7 +476,7 @@ static int read_node(sqlite3_stmt *st, int c, struct mlfs_wnode *n)
 	memset(n, 0, sizeof(*n));
 	n->ino = (uint64_t)sqlite3_column_int64(st, c);
 	n->type = sqlite3_column_int(st, c + 1);
-	n->mode = (uint32_t)sqlite3_column_int64(st, c + 2) & 07777;
+	n->mode = (uint32_t)sqlite3_column_int64(st, c + 2);
 	n->uid = (uint32_t)sqlite3_column_int64(st, c + 3);
 	n->gid = (uint32_t)sqlite3_column_int64(st, c + 4);
 	n->nlink = (uint32_t)sqlite3_column_int64(st, c + 5);
@@ -495,8 +497,11 @@ static int read_node(sqlite3_stmt *st, int c, struct mlfs_wnode *n)
 		r = col_id(st, c + 14, &has_snap, &n->snap);
 	n->has_snap = has_snap;
 	n->atime_ns = sqlite3_column_int64(st, c + 15);
+	/* a special file keeps its S_IFMT bits in mode (worktree.h) */
+	n->mode &= n->type == MLFS_WT_SPECIAL ? (S_IFMT | 07777) : 07777;
 	if (r == 0 && n->type != MLFS_ENTRY_FILE &&
-	    n->type != MLFS_ENTRY_DIR && n->type != MLFS_ENTRY_SYMLINK) {
+	    n->type != MLFS_ENTRY_DIR && n->type != MLFS_ENTRY_SYMLINK &&
+	    n->type != MLFS_WT_SPECIAL) {
 		mlfs_error_set("work database: node %llx has type %d",
 			       (unsigned long long)n->ino, n->type);
 		r = -EBADMSG;
@@ -541,7 +546,8 @@ int mlfs_wdb_node_put(struct mlfs_wdb *db, int64_t wt,
 	sqlite3_bind_int64(st, 1, wt);
 	sqlite3_bind_int64(st, 2, (int64_t)n->ino);
 	sqlite3_bind_int(st, 3, n->type);
-	sqlite3_bind_int64(st, 4, n->mode & 07777);
+	sqlite3_bind_int64(st, 4, n->mode & (n->type == MLFS_WT_SPECIAL ?
+					     (S_IFMT | 07777) : 07777));
 	sqlite3_bind_int64(st, 5, n->uid);
 	sqlite3_bind_int64(st, 6, n->gid);
 	sqlite3_bind_int64(st, 7, n->nlink);

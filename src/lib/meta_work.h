@@ -33,11 +33,11 @@ struct mlfs_wdb_wt {
 /* One inode of a materialized working tree. */
 struct mlfs_wnode {
 	uint64_t ino;
-	int type;              /* enum mlfs_entry_type */
-	uint32_t mode;         /* permission bits */
+	int type;              /* enum mlfs_entry_type, MLFS_WT_SPECIAL */
+	uint32_t mode;         /* permission bits (special: and S_IFMT) */
 	uint32_t uid, gid;
 	uint32_t nlink;
-	uint64_t size;
+	uint64_t size;         /* special: its device number */
 	int64_t mtime_ns, ctime_ns, atime_ns;
 	bool has_content;      /* file: digest of its stored bytes; dir:
 				* its tree id, valid while !dirty */

@@ -140,9 +140,11 @@ static int create_data_file(struct mlfs_wt *wt, uint64_t ino, int *fd_out)
 	return 0;
 }
 
-int mlfs_wt_mknode(struct mlfs_wt *wt, uint64_t parent, const char *name,
-		   enum mlfs_entry_type type, uint32_t mode, uint32_t uid,
-		   uint32_t gid, const char *target, struct mlfs_wt_attr *out)
+/* Create entry @name in @parent of @type (a file, directory, symlink to
+ * @target, or special file of @mode with device @rdev). */
+static int make_node(struct mlfs_wt *wt, uint64_t parent, const char *name,
+		     int type, uint32_t mode, uint64_t rdev, uint32_t uid,
+		     uint32_t gid, const char *target, struct mlfs_wt_attr *out)
 {
 	struct mlfs_wnode p, n = { 0 };
 	int64_t now = wt_now_ns();
@@ -165,7 +167,9 @@ int mlfs_wt_mknode(struct mlfs_wt *wt, uint64_t parent, const char *name,
 		r = 0;
 	n.ino = wt_new_ino(wt);
 	n.type = type;
-	n.mode = mode & 07777;
+	n.mode = mode & (type == MLFS_WT_SPECIAL ? (S_IFMT | 07777) : 07777);
+	if (type == MLFS_WT_SPECIAL)
+		n.size = rdev; /* a special file's size column: its device */
 	n.uid = uid;
 	n.gid = gid;
 	n.nlink = type == MLFS_ENTRY_DIR ? 2 : 1;
@@ -198,6 +202,30 @@ int mlfs_wt_mknode(struct mlfs_wt *wt, uint64_t parent, const char *name,
 		(void)unlink(path);
 	}
 	return edit_end(wt, r);
+}
+
+int mlfs_wt_mknode(struct mlfs_wt *wt, uint64_t parent, const char *name,
+		   enum mlfs_entry_type type, uint32_t mode, uint32_t uid,
+		   uint32_t gid, const char *target, struct mlfs_wt_attr *out)
+{
+	return make_node(wt, parent, name, type, mode, 0, uid, gid, target,
+			 out);
+}
+
+int mlfs_wt_mkspecial(struct mlfs_wt *wt, uint64_t parent, const char *name,
+		      uint32_t mode, uint64_t rdev, uint32_t uid, uint32_t gid,
+		      struct mlfs_wt_attr *out)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO:
+	case S_IFSOCK:
+	case S_IFCHR:
+	case S_IFBLK:
+		return make_node(wt, parent, name, MLFS_WT_SPECIAL, mode, rdev,
+				 uid, gid, NULL, out);
+	default:
+		return -EINVAL;
+	}
 }
 
 /* Drop inode @n (its last name is gone): now, or at its last close. */
@@ -610,7 +638,7 @@ int mlfs_wt_setattr(struct mlfs_wt *wt, uint64_t ino,
 			r = wt_dirty_node(wt, &n);
 	}
 	if (r == 0 && (sa->set & MLFS_WT_SET_MODE)) {
-		n.mode = sa->mode & 07777;
+		n.mode = (n.mode & ~07777u) | (sa->mode & 07777);
 		r = wt_dirty_node(wt, &n);
 	}
 	if (sa->set & MLFS_WT_SET_UID)

@@ -109,6 +109,22 @@ static int snap_file(struct snap *sn, struct mlfs_wnode *n, const char *path,
 	return snap_add(sn, &it);
 }
 
+/* Special file @path is left out of the version (the result lists it). */
+static int note_skipped(struct snap *sn, const char *path)
+{
+	struct mlfs_wt_snapshot_result *res = sn->res;
+	char **nv = realloc(res->skipped, (res->nskipped + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	res->skipped = nv;
+	nv[res->nskipped] = strdup(path);
+	if (!nv[res->nskipped])
+		return -ENOMEM;
+	res->nskipped++;
+	return 0;
+}
+
 /* The tree of directory @ino (a dirty one is computed from its rows). */
 static int snap_dir(struct snap *sn, struct mlfs_wnode *self,
 		    const char *path, struct mlfs_id *out)
@@ -117,7 +133,7 @@ static int snap_dir(struct snap *sn, struct mlfs_wnode *self,
 	struct mlfs_wdirent *d = NULL;
 	struct mlfs_entry *ents = NULL;
 	struct snap_item it = { .ino = self->ino };
-	size_t nd = 0;
+	size_t nd = 0, kept = 0;
 	int r;
 
 	if (!self->dirty && self->has_content) {
@@ -132,9 +148,19 @@ static int snap_dir(struct snap *sn, struct mlfs_wnode *self,
 	}
 	for (size_t i = 0; r == 0 && i < nd; i++) {
 		struct mlfs_wnode *n = &d[i].node;
-		struct mlfs_entry *e = &ents[i];
+		struct mlfs_entry *e = &ents[kept];
 		char *sub = NULL;
 
+		if (n->type == MLFS_WT_SPECIAL) {
+			/* versions hold no FIFOs, sockets or devices: as
+			 * import does, the snapshot leaves them out */
+			r = wt_path_join(&sub, path, d[i].name);
+			if (r == 0)
+				r = note_skipped(sn, sub);
+			free(sub);
+			continue;
+		}
+		kept++;
 		e->name = d[i].name;
 		e->type = (enum mlfs_entry_type)n->type;
 		e->mode = n->mode;
@@ -183,7 +209,7 @@ static int snap_dir(struct snap *sn, struct mlfs_wnode *self,
 		free(sub);
 	}
 	if (r == 0)
-		r = mlfs_ingest_tree(sn->in, ents, nd, out);
+		r = mlfs_ingest_tree(sn->in, ents, kept, out);
 	if (r == 0) {
 		it.id = *out;
 		r = snap_add(sn, &it);
@@ -560,6 +586,11 @@ out:
 
 void mlfs_wt_snapshot_result_release(struct mlfs_wt_snapshot_result *r)
 {
+	for (size_t i = 0; i < r->nskipped; i++)
+		free(r->skipped[i]);
+	free(r->skipped);
+	r->skipped = NULL;
+	r->nskipped = 0;
 	for (size_t i = 0; i < r->nopen; i++)
 		free(r->open_files[i]);
 	free(r->open_files);

@@ -221,7 +221,8 @@ static int walk_added(struct status_walk *w, const struct mlfs_wnode *n,
 	struct mlfs_wt *wt = w->wt;
 	struct mlfs_wdirent *d = NULL;
 	struct mlfs_id id = { { 0 } };
-	uint64_t size = n->size;
+	/* a special file's size column holds its device */
+	uint64_t size = n->type == MLFS_WT_SPECIAL ? 0 : n->size;
 	size_t nd = 0;
 	int r = 0;
 

@@ -45,6 +45,10 @@ int wt_node_attr(struct mlfs_wt *wt, const struct mlfs_wnode *n,
 	out->atime_ns = n->atime_ns;
 	out->mtime_ns = n->mtime_ns;
 	out->ctime_ns = n->ctime_ns;
+	if (n->type == MLFS_WT_SPECIAL) {
+		out->rdev = n->size;
+		out->size = 0;
+	}
 	if (n->type == MLFS_ENTRY_FILE && !n->data) {
 		out->in_store = true;
 		out->content = n->content;
