@@ -39,7 +39,8 @@
  * (a cold read's requests come up to ~20 MiB out of order) ... */
 #define PARTS_AHEAD (64u << 20)
 /* ... while the parts waiting to be added hold less than this (a part is
- * ~1/16 of its chunk plus ~250 bytes). */
+ * ~1/16 of its chunk plus ~250 bytes, in a buffer of the next power of
+ * two). */
 #define PARTS_MEM_MAX (8u << 20)
 
 /* Part buffers are kept for reuse, by size class (powers of two from
@@ -100,6 +101,15 @@ static void *buf_new(size_t need)
 	unsigned cls = class_of(need);
 
 	return malloc(cls < MLFS_DIGEST_POOL_CLASSES ? class_cap(cls) : need);
+}
+
+/* The memory part @p (made by make_part) takes: its buffer's. */
+static size_t part_bytes(const struct mlfs_hashsplit_part *p)
+{
+	size_t need = mlfs_hashsplit_part_mem(p);
+	unsigned cls = class_of(need);
+
+	return cls < MLFS_DIGEST_POOL_CLASSES ? class_cap(cls) : need;
 }
 
 /* Done with part @p (made by make_part): keep its buffer or free it. */
@@ -259,7 +269,7 @@ static void drain_locked(struct mlfs_digest *d, struct mlfs_store *s,
 
 		if (p) {
 			d->parts[idx] = NULL;
-			d->parts_mem -= mlfs_hashsplit_part_mem(p);
+			d->parts_mem -= part_bytes(p);
 			add_next_locked(d, s, c, p);
 			part_done_locked(d, p);
 			continue;
@@ -313,7 +323,7 @@ static void take_locked(struct mlfs_digest *d, struct mlfs_store *s,
 		}
 		if (d->parts) {
 			d->parts[idx] = p;
-			d->parts_mem += mlfs_hashsplit_part_mem(p);
+			d->parts_mem += part_bytes(p);
 			return;
 		}
 		part_done_locked(d, p);
