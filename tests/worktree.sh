@@ -10,8 +10,9 @@
 # repositories by mkdir; status/discard; a file open at snapshot time; a
 # second mount refused; import into an edited branch; names the mount
 # cannot make (clear errno), EXDEV across branches, O_APPEND from two
-# processes, branch --delete and gc with edits; remount; umount then
-# snapshot at once.
+# processes, branch --delete and gc with edits; an edit made while an
+# import of the branch runs (known bug: see that section); remount;
+# umount then snapshot at once.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 

@@ -7,7 +7,10 @@
 # (the command is only a client); kill -9 of the daemon in the middle of
 # a snapshot it runs. After each kill: fsck exit 0, the previous head
 # intact, the edits still there (mlfs status) or all in the new commit,
-# and the next snapshot succeeds.
+# and the next snapshot succeeds. Also the daemon killed again and again
+# under an atomic-replace writer, and the state a snapshot killed between
+# the store's commit and work.db's update leaves (made by hand), which
+# status must read as committed.
 #
 # Known bug (2026-12-02, HEAD af86a77): kill -9 of the daemon under a
 # program that replaces a file atomically in a loop (temp, fsync, rename,
