@@ -100,6 +100,8 @@ for d, dirs, files in os.walk(root):
             continue
         st = os.lstat(p)
         m = st.st_mode
+        if not (stat.S_ISLNK(m) or stat.S_ISDIR(m) or stat.S_ISREG(m)):
+            continue  # FIFOs, sockets, devices: versions leave them out
         if stat.S_ISLNK(m):
             what, extra = "l", os.readlink(p)
         elif stat.S_ISDIR(m):
@@ -375,10 +377,11 @@ sv = os.statvfs(B)
 out(sv.f_bsize > 0 and sv.f_blocks > 0 and sv.f_namemax >= 255 and
     not (sv.f_flag & os.ST_RDONLY), "statvfs: sizes, namemax, not read-only")
 
-# special files are refused with a clear errno (versions hold files,
-# dirs and symlinks only)
+# special files live in the working tree only (80cf527): a snapshot
+# leaves them out and says so (checked there)
 e = err_of(lambda: os.mkfifo(P("fifo")))
-out(e in (errno.EPERM, errno.EOPNOTSUPP), "mkfifo refused (%s)" % errno.errorcode.get(e, e))
+out(e == 0 and stat.S_ISFIFO(os.lstat(P("fifo")).st_mode),
+    "mkfifo in a working tree (%s)" % errno.errorcode.get(e, e))
 
 # readdir: d_ino == st_ino, every name once
 names = sorted(os.listdir(B))
@@ -553,6 +556,10 @@ not d[0]["branch_moved"] and
  (1 << 20) + 10 and
 [c.get("old_path") for c in d[0]["changes"] if c["path"] ==
  "new-name.txt"] == ["old-name.txt"]'
+# (known bug, 2026-12-02: a FIFO's mode comes as "10644", type bits in it)
+json_ok "status --json: every mode is four octal digits of permission bits" \
+	'all(len(c["mode"]) == 4 and set(c["mode"]) <= set("01234567")
+	 for c in d[0]["changes"])'
 expect_exit 0 mlfs status
 expect_out '^data/set(@main)?:$' "status without argument lists data/set"
 if grep -q '^data/set@dev' "$OUT_F"; then
@@ -586,6 +593,8 @@ c2=$(tr -d '[:space:]' <"$OUT_F")
 is "snapshot prints the commit id" is_hex32 "$c2"
 expect_err "note: 'held-open\.txt' was open for writing" \
 	"snapshot: a note names the file open for writing"
+expect_err "note: 'fifo' is a FIFO, socket or device" \
+	"snapshot: a note names the FIFO it leaves out"
 touch "$W/held.fifo.done"
 wait "$holder"
 check "the open file's writer finished" test $? -eq 0
@@ -621,14 +630,24 @@ check "export vs the tag in the mount (modes, mtimes)" \
 	same_tree "$X" "$mnt/data/set@v2"
 check "export: hard links became two files with the same bytes" \
 	cmp "$X/hl1" "$X/sub/hl2"
+check "export: no FIFO (versions leave it out)" \
+	bash -c "test ! -e '$X/fifo' && test ! -e '$mnt/data/set@v2/fifo'"
+check "the working tree keeps its FIFO" test -p "$B/fifo"
 check "export: ckpt and clone present" \
 	bash -c "test -f '$X/ckpt/features.npy' && test -d '$X/code/.git'"
 
 # after the snapshot the working tree is clean and unchanged
-# held-open.txt got a write after the snapshot: it alone differs
+# held-open.txt got a write after the snapshot: it alone differs (known
+# bug, 2026-12-02: the FIFO the snapshot left out comes back as "A fifo"
+# once anything else changed, though status says "no changes" while
+# nothing else did)
 expect_exit 0 mlfs status data/set
-is "status after the snapshot: only the later write to held-open.txt" \
-	test "$(cat "$OUT_F")" = "$(printf 'data/set:\n  M held-open.txt  (16 B -> 35 B)')"
+if [ "$(cat "$OUT_F")" = "$(printf 'data/set:\n  M held-open.txt  (16 B -> 35 B)')" ]; then
+	ok "status after the snapshot: only the later write to held-open.txt"
+else
+	fail "status after the snapshot: only the later write to held-open.txt"
+	show_last
+fi
 check "the working tree after the snapshot: same files" \
 	bash -c "'$PY' '$W/manifest.py' '$B' '$W/wt3' &&
 		grep -v '^held-open.txt	' '$W/wt3' >'$W/wt4' &&
