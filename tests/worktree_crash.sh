@@ -222,10 +222,10 @@ is "snapshot after the daemon kill" is_hex32 "$h0"
 
 # the atomic-replace writer alone, killed again and again: the file it
 # replaces must read the last acknowledged step (or the next) after each
-# kill, and fsck stay clean (known bug, 2026-12-02: after ~15 kills
+# kill, and fsck stay clean (known bug, 2026-12-02: within ~4-15 kills
 # state.json's data file is missing: EIO on read, fsck "damaged
 # worktree", status and every snapshot fail)
-REPLACE_KILLS=${CRASH_REPLACE_KILLS:-12}
+REPLACE_KILLS=${CRASH_REPLACE_KILLS:-20}
 bad=0
 for ((k = 1; k <= REPLACE_KILLS; k++)); do
 	do_mount || { fail "replace kill $k: mount"; break; }
