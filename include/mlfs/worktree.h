@@ -257,6 +257,10 @@ struct mlfs_wt_status {
 	bool branch_moved;
 	bool has_head;
 	struct mlfs_id head;
+	/* A snapshot was committed (it is @head) by a process killed before
+	 * it marked the tree clean; the next edit of the store finishes it.
+	 * No change is listed: the head holds them all. */
+	bool snapshot_finishing;
 };
 /* What differs from the base, sorted by path. */
 MLFS_MUST_CHECK int mlfs_wt_status(struct mlfs_wt *wt,

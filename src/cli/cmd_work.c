@@ -269,8 +269,12 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		r = -EBUSY;
 	}
 	if (r == -ESTALE) {
+		char moved[1024];
+
+		snprintf(moved, sizeof(moved), "%s", mlfs_error_detail());
+		mlfs_error_clear(); /* said once, not again after */
 		r = cli_error(0, "%s; the edits are kept (see 'mlfs status')",
-			      mlfs_error_detail());
+			      moved);
 		goto out;
 	}
 	if (r == -EEXIST) {
@@ -353,8 +357,9 @@ static void print_status(struct cli *c, const char *what,
 	if (c->json) {
 		printf("%s{\"branch\": ", *first ? "" : ", ");
 		cli_json_str(stdout, what);
-		printf(", \"branch_moved\": %s, \"changes\": [",
-		       st->branch_moved ? "true" : "false");
+		printf(", \"branch_moved\": %s, \"snapshot_finishing\": %s, "
+		       "\"changes\": [", st->branch_moved ? "true" : "false",
+		       st->snapshot_finishing ? "true" : "false");
 		for (size_t i = 0; i < st->n; i++) {
 			const struct mlfs_wt_status_entry *e = &st->v[i];
 
@@ -371,7 +376,7 @@ static void print_status(struct cli *c, const char *what,
 					      e->old_type : e->type),
 			       e->size, e->old_size,
 			       (unsigned)(e->change == MLFS_WT_DELETED ?
-					  e->old_mode : e->mode));
+					  e->old_mode : e->mode) & 07777);
 		}
 		printf("]}");
 		*first = false;

@@ -24,6 +24,9 @@ struct importer {
 	struct mlfs_ingest *in;
 	const struct mlfs_import_opts *o;
 	struct mlfs_import_stats *st; /* the walk's counts */
+	/* where the commit goes, for the working-tree check in it */
+	struct mlfs_store *s;
+	const char *ns, *name, *branch;
 };
 
 /* Nanoseconds since the epoch. int64 covers 1677-2262; a time outside
@@ -392,12 +395,32 @@ static void merge_stats(const struct mlfs_ingest *in,
 	st->seconds = is.seconds;
 }
 
+/* The commit's hook: refuse when the branch's working tree got edits. */
+static int refuse_edited(void *ctx, const struct mlfs_id *commit)
+{
+	struct importer *im = ctx;
+	int r;
+
+	(void)commit;
+	r = mlfs_work_branch_dirty(im->s, im->ns, im->name, im->branch);
+	if (r > 0) {
+		mlfs_error_set("branch '%s' of '%s/%s' got edits through the "
+			       "mount while it was imported (see 'mlfs status "
+			       "%s/%s'): snapshot or discard them, then import "
+			       "again", im->branch ? im->branch : "main",
+			       im->ns, im->name, im->ns, im->name);
+		return -EBUSY;
+	}
+	return r;
+}
+
 int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		const char *name, const struct mlfs_import_opts *o,
 		struct mlfs_import_stats *st)
 {
 	struct mlfs_ingest_opts io = { 0 };
-	struct importer im = { .o = o, .st = st };
+	struct importer im = { .o = o, .st = st, .s = s, .ns = ns,
+			       .name = name, .branch = o ? o->branch : NULL };
 	struct mlfs_commit_req req = { .ns = ns, .name = name,
 				       .audit_op = "import",
 				       .create_repo = true };
@@ -476,6 +499,11 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	req.author = o ? o->author : NULL;
 	req.message = o && o->message ? o->message : msg_default;
 	req.audit_detail = detail;
+	/* again inside the transaction: an edit made while the files were
+	 * read would otherwise be left on a base that is no longer the
+	 * head (the window left is the commit itself) */
+	req.before_commit = refuse_edited;
+	req.ctx = &im;
 	r = mlfs_ingest_commit(im.in, &req, &res);
 	if (r == 0) {
 		st->commit = res.commit;

@@ -275,8 +275,67 @@ out:
 	return r;
 }
 
+/* Collect when this many files or bytes wait. */
+#define GARBAGE_FILES 32
+#define GARBAGE_BYTES (256ull << 20)
+
+int wt_garbage_add(struct mlfs_wt *wt, uint64_t ino)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (wt->ngarbage == wt->capgarbage) {
+		size_t nc = wt->capgarbage ? wt->capgarbage * 2 : 16;
+		uint64_t *nv = realloc(wt->garbage, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		wt->garbage = nv;
+		wt->capgarbage = nc;
+	}
+	wt->garbage[wt->ngarbage++] = ino;
+	wt_data_path(wt, ino, path, sizeof(path));
+	if (stat(path, &st) == 0)
+		wt->garbage_bytes += (uint64_t)st.st_size;
+	return 0;
+}
+
+int wt_collect_garbage(struct mlfs_wt *wt, bool force)
+{
+	int r;
+
+	if (!wt->ngarbage || (!force && wt->ngarbage < GARBAGE_FILES &&
+			      wt->garbage_bytes < GARBAGE_BYTES))
+		return 0;
+	r = mlfs_wdb_sync(wt->w->db);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < wt->ngarbage; i++) {
+		struct mlfs_wnode n;
+		char path[PATH_MAX];
+
+		/* a rolled-back removal brought the row back: keep it */
+		if (mlfs_wdb_node_get(wt->w->db, wt->row.id, wt->garbage[i],
+				      &n) == 0) {
+			bool needed = n.data;
+
+			mlfs_wnode_release(&n);
+			if (needed)
+				continue;
+		}
+		wt_data_path(wt, wt->garbage[i], path, sizeof(path));
+		(void)unlink(path);
+	}
+	wt->ngarbage = 0;
+	wt->garbage_bytes = 0;
+	return 0;
+}
+
 static void wt_free(struct mlfs_wt *wt)
 {
+	if (wt->w->edit && wt->w->db)
+		(void)wt_collect_garbage(wt, true);
+	free(wt->garbage);
 	while (wt->files) {
 		struct mlfs_wt_file *f = wt->files;
 

@@ -105,6 +105,10 @@ static int edit_end(struct mlfs_wt *wt, int r)
 		r = mlfs_wdb_commit(wt->w->db);
 	else
 		mlfs_wdb_rollback(wt->w->db);
+	/* what a rolled-back edit queued stays: its rows are there again,
+	 * and collection checks that no row needs a file */
+	if (r == 0)
+		r = wt_collect_garbage(wt, false);
 	pthread_mutex_unlock(&wt->w->lock);
 	return r;
 }
@@ -231,7 +235,6 @@ int mlfs_wt_mkspecial(struct mlfs_wt *wt, uint64_t parent, const char *name,
 /* Drop inode @n (its last name is gone): now, or at its last close. */
 int wt_drop_inode(struct mlfs_wt *wt, struct mlfs_wnode *n)
 {
-	char path[PATH_MAX];
 	int r;
 
 	if (n->nlink > 0 || wt_file_find(wt, n->ino))
@@ -239,12 +242,8 @@ int wt_drop_inode(struct mlfs_wt *wt, struct mlfs_wnode *n)
 	r = mlfs_wdb_node_delete(wt->w->db, wt->row.id, n->ino);
 	if (r == 0)
 		r = mlfs_wdb_xattr_clear(wt->w->db, wt->row.id, n->ino);
-	if (r == 0 && n->data) {
-		/* before the commit: a crash after it leaves only a stray
-		 * file, which the next open removes */
-		wt_data_path(wt, n->ino, path, sizeof(path));
-		(void)unlink(path);
-	}
+	if (r == 0 && n->data)
+		r = wt_garbage_add(wt, n->ino);
 	return r;
 }
 

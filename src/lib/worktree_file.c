@@ -291,6 +291,8 @@ int mlfs_wt_sync(struct mlfs_wt *wt)
 	pthread_mutex_lock(&wt->w->lock);
 	if (wt->w->db)
 		r = mlfs_wdb_sync(wt->w->db);
+	if (r == 0 && wt->w->edit)
+		r = wt_collect_garbage(wt, true);
 	pthread_mutex_unlock(&wt->w->lock);
 	return r;
 }
@@ -322,6 +324,8 @@ void mlfs_wt_close(struct mlfs_wt_file *f, bool write)
 			if (wt_drop_inode(wt, &n) < 0 ||
 			    mlfs_wdb_commit(wt->w->db) < 0)
 				mlfs_wdb_rollback(wt->w->db);
+			else
+				(void)wt_collect_garbage(wt, false);
 		}
 		mlfs_wnode_release(&n);
 	}

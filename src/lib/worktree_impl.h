@@ -34,6 +34,12 @@ struct mlfs_wt {
 				   * mtime until edited */
 	struct wt_dirmap dirs;
 	struct mlfs_wt_file *files; /* open files */
+	/* Data files whose rows are deleted, removed once that deletion is
+	 * on disk (wt_collect_garbage): a crash before must not leave a row
+	 * that points to a removed file. */
+	uint64_t *garbage;
+	size_t ngarbage, capgarbage;
+	uint64_t garbage_bytes;
 	struct mlfs_wt *next;
 };
 
@@ -109,6 +115,13 @@ int wt_rebase_locked(struct mlfs_wt *wt, bool has_base,
 		     const struct mlfs_id *base);
 /* The current branch head: 0 (*has false: no commit), -errno. */
 int wt_branch_head(struct mlfs_wt *wt, bool *has, struct mlfs_id *head);
+/* The data file of @ino goes once its row's deletion is durable: queue
+ * it (removed at the next collection). Locked. */
+int wt_garbage_add(struct mlfs_wt *wt, uint64_t ino);
+/* Make work.db's committed state durable and remove the queued data
+ * files; with !@force only when the queue has grown big. Locked, outside
+ * a transaction. */
+int wt_collect_garbage(struct mlfs_wt *wt, bool force);
 /* Finish or undo a snapshot a killed process left pending. Locked. */
 int wt_recover_locked(struct mlfs_wt *wt);
 void wt_dirmap_release(struct wt_dirmap *m);

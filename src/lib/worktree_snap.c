@@ -12,6 +12,7 @@
  * killed in between leaves the marker, and the next open finishes the
  * snapshot (the branch points at the commit) or undoes it (it does not).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -363,12 +364,11 @@ static int apply_pending(struct mlfs_wt *wt, const struct mlfs_id *commit,
 		r = mlfs_wdb_commit(db);
 	else
 		mlfs_wdb_rollback(db);
-	for (size_t i = 0; r == 0 && i < ndrop; i++) {
-		char path[PATH_MAX];
-
-		wt_data_path(wt, drop[i], path, sizeof(path));
-		(void)unlink(path);
-	}
+	/* the data files go once the rows that say so are on disk */
+	for (size_t i = 0; r == 0 && i < ndrop; i++)
+		r = wt_garbage_add(wt, drop[i]);
+	if (r == 0)
+		r = wt_collect_garbage(wt, true);
 	for (size_t i = 0; i < n; i++)
 		mlfs_wnode_release(&v[i]);
 	free(v);
@@ -403,6 +403,46 @@ static int undo_pending(struct mlfs_wt *wt)
 	return r;
 }
 
+/* Remove the data files no row needs: left by a process killed after it
+ * deleted their rows, or by an interrupted copy (".tmp"). Only when
+ * nothing can have them open: at the first open of the tree. */
+static int sweep_data_files(struct mlfs_wt *wt)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%lld", wt->w->dir,
+		 (long long)wt->row.id);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (r == 0 && (de = readdir(d))) {
+		struct mlfs_wnode n;
+		char *end;
+		unsigned long long ino;
+		bool keep = false;
+
+		if (de->d_name[0] == '.')
+			continue;
+		ino = strtoull(de->d_name, &end, 16);
+		if (*end == '\0' && strlen(de->d_name) == 16) {
+			r = mlfs_wdb_node_get(wt->w->db, wt->row.id, ino, &n);
+			if (r == 0) {
+				keep = n.data;
+				mlfs_wnode_release(&n);
+			} else if (r == -ENOENT) {
+				r = 0;
+			}
+		}
+		if (r == 0 && !keep)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+	return r;
+}
+
 int wt_recover_locked(struct mlfs_wt *wt)
 {
 	struct mlfs_wdb *db = wt->w->db;
@@ -428,15 +468,9 @@ int wt_recover_locked(struct mlfs_wt *wt)
 	if (r == 0 && n)
 		r = mlfs_wdb_begin(db);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		char path[PATH_MAX];
-
 		r = mlfs_wdb_node_delete(db, wt->row.id, v[i].ino);
 		if (r == 0)
 			r = mlfs_wdb_xattr_clear(db, wt->row.id, v[i].ino);
-		if (r == 0 && v[i].data) {
-			wt_data_path(wt, v[i].ino, path, sizeof(path));
-			(void)unlink(path);
-		}
 	}
 	if (n) {
 		if (r == 0)
@@ -447,6 +481,8 @@ int wt_recover_locked(struct mlfs_wt *wt)
 	for (size_t i = 0; i < n; i++)
 		mlfs_wnode_release(&v[i]);
 	free(v);
+	if (r == 0)
+		r = sweep_data_files(wt);
 	return r;
 }
 

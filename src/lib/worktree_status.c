@@ -156,8 +156,16 @@ static int walk_dir(struct status_walk *w, const struct mlfs_wnode *self,
 		r = wt_path_join(&sub, path, name);
 		if (r < 0)
 			break;
-		if (c < 0) {
-			r = walk_added(w, &d[i].node, sub);
+		if (c == 0 && d[i].node.type == MLFS_WT_SPECIAL) {
+			/* a special file stands where the base has an entry:
+			 * the next version has neither */
+			r = walk_deleted(w, &t->e[j],
+					 wt_child_ino(base_ino, name), sub);
+		} else if (c < 0) {
+			/* special files are never in a version: not a change
+			 * a snapshot would make */
+			if (d[i].node.type != MLFS_WT_SPECIAL)
+				r = walk_added(w, &d[i].node, sub);
 		} else if (c > 0) {
 			r = walk_deleted(w, &t->e[j],
 					 wt_child_ino(base_ino, name), sub);
@@ -363,6 +371,14 @@ int mlfs_wt_status(struct mlfs_wt *wt, struct mlfs_wt_status *out)
 	r = wt_branch_head(wt, &out->has_head, &out->head);
 	if (r < 0)
 		goto out;
+	if (wt->row.has_pending && out->has_head &&
+	    !mlfs_id_cmp(&out->head, &wt->row.pending)) {
+		/* a snapshot committed, then its process was killed before
+		 * it marked the tree clean: what it took is the head now, and
+		 * nothing could edit after it (it held the working trees) */
+		out->snapshot_finishing = true;
+		goto out;
+	}
 	out->branch_moved = out->has_head != wt->row.has_base ||
 			    (out->has_head &&
 			     mlfs_id_cmp(&out->head, &wt->row.base));
@@ -445,17 +461,15 @@ static int add_links(struct mlfs_wt *wt, uint64_t dir, int delta)
 
 /* Remove the data files of @v that are not open (open ones are unlinked
  * too: their handles keep the bytes). */
-static void drop_data_files(struct mlfs_wt *wt, struct mlfs_wnode *v,
-			    size_t n)
+static int drop_data_files(struct mlfs_wt *wt, struct mlfs_wnode *v,
+			   size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		char path[PATH_MAX];
+	int r = 0;
 
-		if (!v[i].data)
-			continue;
-		wt_data_path(wt, v[i].ino, path, sizeof(path));
-		(void)unlink(path);
-	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (v[i].data)
+			r = wt_garbage_add(wt, v[i].ino);
+	return r == 0 ? wt_collect_garbage(wt, true) : r;
 }
 
 /* Put entry @e of the base back as @name in @parent. In a
@@ -611,6 +625,8 @@ static int discard_path(struct mlfs_wt *wt, const char *arg)
 		r = mlfs_wdb_commit(db);
 	else
 		mlfs_wdb_rollback(db);
+	if (r == 0)
+		r = wt_collect_garbage(wt, true);
 out_node:
 	if (in_wt)
 		mlfs_wnode_release(&n);
@@ -657,7 +673,7 @@ int mlfs_wt_discard(struct mlfs_wt *wt, const char *const *paths, size_t n)
 	if (r == 0)
 		r = wt_rebase_locked(wt, wt->row.has_base, &wt->row.base);
 	if (r == 0)
-		drop_data_files(wt, v, nv);
+		r = drop_data_files(wt, v, nv);
 out:
 	for (size_t i = 0; i < nv; i++)
 		mlfs_wnode_release(&v[i]);
