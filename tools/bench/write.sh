@@ -128,9 +128,10 @@ if want c; then
 fi
 mlfs mount "$mnt" || exit 1
 
+bytes=$((size_mib << 20))
+
 # ---- (a) dd into a branch vs local disk
 if want a; then
-bytes=$((size_mib << 20))
 dd_time() { # IF OF -> seconds of dd conv=fsync
 	local t0
 	rm -f "$2"
