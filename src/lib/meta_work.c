@@ -18,26 +18,12 @@
 #include <unistd.h>
 
 #include "meta.h"
-#include "meta_work.h"
+#include "meta_work_impl.h"
 #include "mlfs/store.h"
 #include "mlfs/tree.h"
 #include "mlfs/worktree.h"
 
 #define BUSY_MS 10000
-
-enum wst {
-	W_BEGIN, W_COMMIT, W_ROLLBACK,
-	W_WT_GET, W_WT_CREATE, W_WT_UPDATE, W_WT_DELETE, W_WT_LIST,
-	W_NODE_GET, W_NODE_PUT, W_NODE_DELETE,
-	W_SEL_SNAP, W_SEL_ORPHANS, W_SEL_DATA, W_SEL_ALL,
-	W_CLEAR_NODES, W_CLEAR_DIRENTS, W_CLEAR_XATTRS,
-	W_DIRENT_GET, W_DIRENT_PUT, W_DIRENT_DELETE, W_DIRENT_ANY,
-	W_DIRENT_LIST, W_DIRENT_PARENTS,
-	W_XATTR_GET, W_XATTR_SET, W_XATTR_DELETE, W_XATTR_LIST,
-	W_XATTR_CLEAR,
-	W_NS_ADD, W_NS_DELETE, W_NS_LIST,
-	W_MAX
-};
 
 #define NODE_COLS "n.ino, n.type, n.mode, n.uid, n.gid, n.nlink, n.size, " \
 		  "n.mtime, n.ctime, n.content, n.data, n.target, " \
@@ -139,13 +125,7 @@ static const char schema[] =
 	" WITHOUT ROWID;"
 	"PRAGMA user_version = 1;";
 
-struct mlfs_wdb {
-	sqlite3 *db;
-	sqlite3_stmt *st[W_MAX];
-	char *wal_path; /* the log fsync'd by mlfs_wdb_sync */
-};
-
-static int wst(struct mlfs_wdb *db, enum wst id, sqlite3_stmt **out)
+int wdb_stmt(struct mlfs_wdb *db, enum wst id, sqlite3_stmt **out)
 {
 	int rc;
 
@@ -163,17 +143,17 @@ static int wst(struct mlfs_wdb *db, enum wst id, sqlite3_stmt **out)
 	return 0;
 }
 
-static void done(sqlite3_stmt *st)
+void wdb_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 }
 
-static int step_done(sqlite3_stmt *st)
+int wdb_step_done(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
-	done(st);
+	wdb_done(st);
 	return rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
 }
 
@@ -206,9 +186,9 @@ static int col_id(sqlite3_stmt *st, int i, bool *has, struct mlfs_id *id)
  * elements read so far go to @release (may be NULL) and nothing is
  * returned.
  */
-static int collect(sqlite3_stmt *st, size_t elem,
-		   int (*read)(sqlite3_stmt *st, void *e),
-		   void (*release)(void *e), void **out, size_t *n)
+int wdb_collect(sqlite3_stmt *st, size_t elem,
+		int (*read)(sqlite3_stmt *st, void *e),
+		void (*release)(void *e), void **out, size_t *n)
 {
 	char *v = NULL;
 	size_t cnt = 0, cap = 0;
@@ -235,7 +215,7 @@ static int collect(sqlite3_stmt *st, size_t elem,
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = mlfs_meta_errno(rc);
-	done(st);
+	wdb_done(st);
 	if (r < 0) {
 		for (size_t i = 0; release && i < cnt; i++)
 			release(v + i * elem);
@@ -307,9 +287,9 @@ void mlfs_wdb_close(struct mlfs_wdb *db)
 static int run(struct mlfs_wdb *db, enum wst id)
 {
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, id, &st);
+	int r = wdb_stmt(db, id, &st);
 
-	return r < 0 ? r : step_done(st);
+	return r < 0 ? r : wdb_step_done(st);
 }
 
 int mlfs_wdb_begin(struct mlfs_wdb *db)
@@ -376,7 +356,7 @@ int mlfs_wdb_wt_get(struct mlfs_wdb *db, int64_t repo_id, const char *branch,
 		    struct mlfs_wdb_wt *out)
 {
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_WT_GET, &st), rc;
+	int r = wdb_stmt(db, W_WT_GET, &st), rc;
 
 	if (r < 0)
 		return r;
@@ -387,7 +367,7 @@ int mlfs_wdb_wt_get(struct mlfs_wdb *db, int64_t repo_id, const char *branch,
 		r = read_wt(st, out);
 	else
 		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	done(st);
+	wdb_done(st);
 	return r;
 }
 
@@ -402,14 +382,14 @@ static void bind_wt(sqlite3_stmt *st, int first, const struct mlfs_wdb_wt *w)
 int mlfs_wdb_wt_create(struct mlfs_wdb *db, struct mlfs_wdb_wt *w)
 {
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_WT_CREATE, &st);
+	int r = wdb_stmt(db, W_WT_CREATE, &st);
 
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, w->repo_id);
 	sqlite3_bind_text(st, 2, w->branch, -1, SQLITE_STATIC);
 	bind_wt(st, 3, w);
-	r = step_done(st);
+	r = wdb_step_done(st);
 	if (r == 0)
 		w->id = sqlite3_last_insert_rowid(db->db);
 	return r;
@@ -418,24 +398,24 @@ int mlfs_wdb_wt_create(struct mlfs_wdb *db, struct mlfs_wdb_wt *w)
 int mlfs_wdb_wt_update(struct mlfs_wdb *db, const struct mlfs_wdb_wt *w)
 {
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_WT_UPDATE, &st);
+	int r = wdb_stmt(db, W_WT_UPDATE, &st);
 
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, w->id);
 	bind_wt(st, 2, w);
-	return step_done(st);
+	return wdb_step_done(st);
 }
 
 int mlfs_wdb_wt_delete(struct mlfs_wdb *db, int64_t id)
 {
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_WT_DELETE, &st);
+	int r = wdb_stmt(db, W_WT_DELETE, &st);
 
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
-	return step_done(st);
+	return wdb_step_done(st);
 }
 
 static int read_wt_elem(sqlite3_stmt *st, void *e)
@@ -447,13 +427,13 @@ int mlfs_wdb_wt_list(struct mlfs_wdb *db, struct mlfs_wdb_wt **out,
 		     size_t *n)
 {
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_WT_LIST, &st);
+	int r = wdb_stmt(db, W_WT_LIST, &st);
 
 	*out = NULL;
 	*n = 0;
 	if (r < 0)
 		return r;
-	return collect(st, sizeof(**out), read_wt_elem, NULL, (void **)out, n);
+	return wdb_collect(st, sizeof(**out), read_wt_elem, NULL, (void **)out, n);
 }
 
 /* ---- nodes ---- */
@@ -467,7 +447,7 @@ void mlfs_wnode_release(struct mlfs_wnode *n)
 }
 
 /* Read the node columns starting at @c. */
-static int read_node(sqlite3_stmt *st, int c, struct mlfs_wnode *n)
+int wdb_read_node(sqlite3_stmt *st, int c, struct mlfs_wnode *n)
 {
 	const unsigned char *t;
 	bool has_snap = false;
@@ -520,7 +500,7 @@ int mlfs_wdb_node_get(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
 		      struct mlfs_wnode *out)
 {
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_NODE_GET, &st), rc;
+	int r = wdb_stmt(db, W_NODE_GET, &st), rc;
 
 	if (r < 0)
 		return r;
@@ -528,10 +508,10 @@ int mlfs_wdb_node_get(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
 	sqlite3_bind_int64(st, 2, (int64_t)ino);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		r = read_node(st, 0, out);
+		r = wdb_read_node(st, 0, out);
 	else
 		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
-	done(st);
+	wdb_done(st);
 	return r;
 }
 
@@ -539,7 +519,7 @@ int mlfs_wdb_node_put(struct mlfs_wdb *db, int64_t wt,
 		      const struct mlfs_wnode *n)
 {
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_NODE_PUT, &st);
+	int r = wdb_stmt(db, W_NODE_PUT, &st);
 
 	if (r < 0)
 		return r;
@@ -564,30 +544,30 @@ int mlfs_wdb_node_put(struct mlfs_wdb *db, int64_t wt,
 	sqlite3_bind_int(st, 15, n->dirty);
 	bind_id(st, 16, n->has_snap ? &n->snap : NULL);
 	sqlite3_bind_int64(st, 17, n->atime_ns);
-	return step_done(st);
+	return wdb_step_done(st);
 }
 
-static int run_wt_ino(struct mlfs_wdb *db, enum wst id, int64_t wt,
-		      uint64_t ino)
+int wdb_run_wt_ino(struct mlfs_wdb *db, enum wst id, int64_t wt,
+		   uint64_t ino)
 {
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, id, &st);
+	int r = wdb_stmt(db, id, &st);
 
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, wt);
 	sqlite3_bind_int64(st, 2, (int64_t)ino);
-	return step_done(st);
+	return wdb_step_done(st);
 }
 
 int mlfs_wdb_node_delete(struct mlfs_wdb *db, int64_t wt, uint64_t ino)
 {
-	return run_wt_ino(db, W_NODE_DELETE, wt, ino);
+	return wdb_run_wt_ino(db, W_NODE_DELETE, wt, ino);
 }
 
 static int read_node_elem(sqlite3_stmt *st, void *e)
 {
-	return read_node(st, 0, e);
+	return wdb_read_node(st, 0, e);
 }
 
 static void release_node_elem(void *e)
@@ -606,14 +586,14 @@ int mlfs_wdb_node_select(struct mlfs_wdb *db, int64_t wt,
 		[MLFS_WDB_ALL] = W_SEL_ALL,
 	};
 	sqlite3_stmt *st = NULL;
-	int r = wst(db, ids[what], &st);
+	int r = wdb_stmt(db, ids[what], &st);
 
 	*out = NULL;
 	*n = 0;
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, wt);
-	return collect(st, sizeof(**out), read_node_elem, release_node_elem,
+	return wdb_collect(st, sizeof(**out), read_node_elem, release_node_elem,
 		       (void **)out, n);
 }
 
@@ -626,295 +606,11 @@ int mlfs_wdb_wt_clear(struct mlfs_wdb *db, int64_t wt)
 	for (size_t i = 0; r == 0 && i < MLFS_ARRAY_SIZE(ids); i++) {
 		sqlite3_stmt *st = NULL;
 
-		r = wst(db, ids[i], &st);
+		r = wdb_stmt(db, ids[i], &st);
 		if (r < 0)
 			break;
 		sqlite3_bind_int64(st, 1, wt);
-		r = step_done(st);
+		r = wdb_step_done(st);
 	}
 	return r;
-}
-
-/* ---- directory entries ---- */
-
-static void bind_dirent(sqlite3_stmt *st, int64_t wt, uint64_t parent,
-			const char *name)
-{
-	sqlite3_bind_int64(st, 1, wt);
-	sqlite3_bind_int64(st, 2, (int64_t)parent);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-}
-
-int mlfs_wdb_dirent_get(struct mlfs_wdb *db, int64_t wt, uint64_t parent,
-			const char *name, uint64_t *ino)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_DIRENT_GET, &st), rc;
-
-	if (r < 0)
-		return r;
-	bind_dirent(st, wt, parent, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ino = (uint64_t)sqlite3_column_int64(st, 0);
-	r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT :
-	    mlfs_meta_errno(rc);
-	done(st);
-	return r;
-}
-
-int mlfs_wdb_dirent_put(struct mlfs_wdb *db, int64_t wt, uint64_t parent,
-			const char *name, uint64_t ino)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_DIRENT_PUT, &st);
-
-	if (r < 0)
-		return r;
-	bind_dirent(st, wt, parent, name);
-	sqlite3_bind_int64(st, 4, (int64_t)ino);
-	return step_done(st);
-}
-
-int mlfs_wdb_dirent_delete(struct mlfs_wdb *db, int64_t wt, uint64_t parent,
-			   const char *name)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_DIRENT_DELETE, &st);
-
-	if (r < 0)
-		return r;
-	bind_dirent(st, wt, parent, name);
-	return step_done(st);
-}
-
-int mlfs_wdb_dirent_any(struct mlfs_wdb *db, int64_t wt, uint64_t parent)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_DIRENT_ANY, &st), rc;
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, wt);
-	sqlite3_bind_int64(st, 2, (int64_t)parent);
-	rc = sqlite3_step(st);
-	r = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
-	done(st);
-	return r;
-}
-
-void mlfs_wdirent_free(struct mlfs_wdirent *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++) {
-		free(v[i].name);
-		mlfs_wnode_release(&v[i].node);
-	}
-	free(v);
-}
-
-static int read_dirent_elem(sqlite3_stmt *st, void *e)
-{
-	struct mlfs_wdirent *d = e;
-	const unsigned char *name = sqlite3_column_text(st, 0);
-	int r;
-
-	if (!name) {
-		mlfs_error_set("work database: an entry without a name");
-		return -EBADMSG;
-	}
-	d->name = strdup((const char *)name);
-	if (!d->name)
-		return -ENOMEM;
-	r = read_node(st, 1, &d->node);
-	if (r < 0)
-		free(d->name);
-	return r;
-}
-
-static void release_dirent_elem(void *e)
-{
-	struct mlfs_wdirent *d = e;
-
-	free(d->name);
-	mlfs_wnode_release(&d->node);
-}
-
-int mlfs_wdb_dirent_list(struct mlfs_wdb *db, int64_t wt, uint64_t parent,
-			 struct mlfs_wdirent **out, size_t *n)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_DIRENT_LIST, &st);
-
-	*out = NULL;
-	*n = 0;
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, wt);
-	sqlite3_bind_int64(st, 2, (int64_t)parent);
-	return collect(st, sizeof(**out), read_dirent_elem,
-		       release_dirent_elem, (void **)out, n);
-}
-
-static int read_u64_elem(sqlite3_stmt *st, void *e)
-{
-	*(uint64_t *)e = (uint64_t)sqlite3_column_int64(st, 0);
-	return 0;
-}
-
-int mlfs_wdb_dirent_parents(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
-			    uint64_t **out, size_t *n)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_DIRENT_PARENTS, &st);
-
-	*out = NULL;
-	*n = 0;
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, wt);
-	sqlite3_bind_int64(st, 2, (int64_t)ino);
-	return collect(st, sizeof(**out), read_u64_elem, NULL, (void **)out, n);
-}
-
-/* ---- extended attributes ---- */
-
-int mlfs_wdb_xattr_get(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
-		       const char *name, void **value, size_t *len)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_XATTR_GET, &st), rc;
-
-	*value = NULL;
-	*len = 0;
-	if (r < 0)
-		return r;
-	bind_dirent(st, wt, ino, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		int k = sqlite3_column_bytes(st, 0);
-
-		*value = malloc(k ? (size_t)k : 1);
-		if (!*value)
-			r = -ENOMEM;
-		else {
-			if (k)
-				memcpy(*value, sqlite3_column_blob(st, 0),
-				       (size_t)k);
-			*len = (size_t)k;
-		}
-	} else {
-		r = rc == SQLITE_DONE ? -ENODATA : mlfs_meta_errno(rc);
-	}
-	done(st);
-	return r;
-}
-
-int mlfs_wdb_xattr_set(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
-		       const char *name, const void *value, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_XATTR_SET, &st);
-
-	if (r < 0)
-		return r;
-	bind_dirent(st, wt, ino, name);
-	/* zeroblob: a NULL pointer would bind NULL, not an empty value */
-	if (len)
-		sqlite3_bind_blob(st, 4, value, (int)len, SQLITE_STATIC);
-	else
-		sqlite3_bind_zeroblob(st, 4, 0);
-	return step_done(st);
-}
-
-int mlfs_wdb_xattr_delete(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
-			  const char *name)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_XATTR_DELETE, &st);
-
-	if (r < 0)
-		return r;
-	bind_dirent(st, wt, ino, name);
-	r = step_done(st);
-	if (r == 0 && sqlite3_changes(db->db) == 0)
-		r = -ENODATA;
-	return r;
-}
-
-int mlfs_wdb_xattr_list(struct mlfs_wdb *db, int64_t wt, uint64_t ino,
-			char **names, size_t *len)
-{
-	struct mlfs_buf b = MLFS_BUF_INIT;
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_XATTR_LIST, &st), rc;
-
-	*names = NULL;
-	*len = 0;
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, wt);
-	sqlite3_bind_int64(st, 2, (int64_t)ino);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *name = sqlite3_column_text(st, 0);
-
-		if (name)
-			r = mlfs_buf_append(&b, name,
-					    strlen((const char *)name) + 1);
-		if (r < 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = mlfs_meta_errno(rc);
-	done(st);
-	if (r < 0) {
-		mlfs_buf_release(&b);
-		return r;
-	}
-	*names = (char *)b.data;
-	*len = b.len;
-	return 0;
-}
-
-int mlfs_wdb_xattr_clear(struct mlfs_wdb *db, int64_t wt, uint64_t ino)
-{
-	return run_wt_ino(db, W_XATTR_CLEAR, wt, ino);
-}
-
-/* ---- namespaces made by mkdir ---- */
-
-int mlfs_wdb_ns_add(struct mlfs_wdb *db, const char *name, bool add)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, add ? W_NS_ADD : W_NS_DELETE, &st);
-
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	return step_done(st);
-}
-
-static int read_str_elem(sqlite3_stmt *st, void *e)
-{
-	const unsigned char *t = sqlite3_column_text(st, 0);
-
-	*(char **)e = strdup(t ? (const char *)t : "");
-	return *(char **)e ? 0 : -ENOMEM;
-}
-
-static void release_str_elem(void *e)
-{
-	free(*(char **)e);
-}
-
-int mlfs_wdb_ns_list(struct mlfs_wdb *db, char ***out, size_t *n)
-{
-	sqlite3_stmt *st = NULL;
-	int r = wst(db, W_NS_LIST, &st);
-
-	*out = NULL;
-	*n = 0;
-	if (r < 0)
-		return r;
-	return collect(st, sizeof(**out), read_str_elem, release_str_elem,
-		       (void **)out, n);
 }
