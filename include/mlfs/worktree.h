@@ -275,6 +275,8 @@ struct mlfs_wt_snapshot_opts {
 };
 struct mlfs_wt_snapshot_result {
 	bool no_changes;     /* nothing to commit: no commit was made */
+	bool tagged_head;    /* ... and the tag asked for went to the head
+			      * (@commit), which the tree shows */
 	struct mlfs_id commit;
 	struct mlfs_id parent;
 	bool has_parent;

@@ -178,6 +178,7 @@ static int remote_snapshot(struct mlfs_store *s, const char *arg,
 		const char *hex = mlfs_ctl_get(&rep, "commit");
 
 		res->no_changes = u64_of(&rep, "no_changes") != 0;
+		res->tagged_head = u64_of(&rep, "tagged_head") != 0;
 		if (hex && mlfs_id_from_hex(hex, &res->commit) < 0)
 			r = -EBADMSG;
 		res->files_ingested = u64_of(&rep, "files");
@@ -278,6 +279,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (r == -EEXIST) {
+		mlfs_error_clear(); /* the message says it all */
 		r = cli_error(0, "tag '%s' already exists in '%s/%s'", o.tag,
 			      spec.ns, spec.name);
 		goto out;
@@ -290,12 +292,16 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	mlfs_id_to_hex(&res.commit, hex);
 	if (c->json) {
 		printf("{\"commit\": %s%s%s, \"no_changes\": %s, "
+		       "\"tagged_head\": %s, "
 		       "\"files_ingested\": %" PRIu64 ", \"bytes_ingested\": %"
 		       PRIu64 ", \"new_chunks\": %" PRIu64
 		       ", \"new_stored_bytes\": %" PRIu64 ", \"seconds\": %.3f, "
-		       "\"open_files\": [", res.no_changes ? "" : "\"",
-		       res.no_changes ? "null" : hex, res.no_changes ? "" : "\"",
-		       res.no_changes ? "true" : "false", res.files_ingested,
+		       "\"open_files\": [",
+		       res.no_changes && !res.tagged_head ? "" : "\"",
+		       res.no_changes && !res.tagged_head ? "null" : hex,
+		       res.no_changes && !res.tagged_head ? "" : "\"",
+		       res.no_changes ? "true" : "false",
+		       res.tagged_head ? "true" : "false", res.files_ingested,
 		       res.bytes_ingested, res.new_chunks, res.new_stored_bytes,
 		       res.seconds);
 		for (size_t i = 0; i < res.nopen; i++) {
@@ -310,6 +316,10 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			cli_json_str(stdout, res.skipped[i]);
 		}
 		printf("]}\n");
+	} else if (res.no_changes && res.tagged_head) {
+		printf("nothing to snapshot: the working tree of '%s' has no "
+		       "changes; tagged its head %.12s as '%s'\n", argv[optind],
+		       hex, o.tag);
 	} else if (res.no_changes) {
 		printf("nothing to snapshot: the working tree of '%s' has no "
 		       "changes\n", argv[optind]);

@@ -99,8 +99,10 @@ static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 		return reply_error(rep, r);
 	mlfs_id_to_hex(&res.commit, hex);
 	r = mlfs_ctl_add(rep, "status", "ok");
-	if (r == 0 && !res.no_changes)
+	if (r == 0 && (!res.no_changes || res.tagged_head))
 		r = mlfs_ctl_add(rep, "commit", hex);
+	if (r == 0)
+		r = mlfs_ctl_addf(rep, "tagged_head", "%d", res.tagged_head);
 	if (r == 0)
 		r = mlfs_ctl_addf(rep, "no_changes", "%d", res.no_changes);
 	if (r == 0)

@@ -210,7 +210,14 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	 * edits them (STORE/work/lock). */
 	if (!opt_has(o->fuse_opts, "ro") &&
 	    mlfs_store_open(o->store_dir, 0, &fs.wstore) == 0) {
-		r = mlfs_work_open(fs.wstore, MLFS_WORK_EDIT, &fs.work);
+		/* a daemon just unmounted may still be letting go */
+		for (int tries = 0; tries < 60; tries++) {
+			r = mlfs_work_open(fs.wstore, MLFS_WORK_EDIT,
+					   &fs.work);
+			if (r != -EBUSY)
+				break;
+			usleep(50 * 1000);
+		}
 		if (r == -EBUSY) {
 			snprintf(why, why_size, "%s; unmount it first, or "
 				 "mount with -o ro", mlfs_error_detail());

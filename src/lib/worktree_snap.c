@@ -248,6 +248,11 @@ static int mark_pending(void *ctx, const struct mlfs_id *commit)
 		r = mlfs_wdb_commit(db);
 	else
 		mlfs_wdb_rollback(db);
+	/* the marker must be on disk before the store's commit it names:
+	 * after a power cut, the commit without it would look like a
+	 * branch moved under the edits */
+	if (r == 0)
+		r = mlfs_wdb_sync(db);
 	if (r < 0)
 		wt->row.has_pending = false;
 	return r;
@@ -602,6 +607,20 @@ int mlfs_wt_snapshot(struct mlfs_wt *wt, const struct mlfs_wt_snapshot_opts *o,
 	if (r == 0)
 		wt->base_tree = tree;
 out:
+	/* nothing new, but a tag was asked for: the head is the version
+	 * the tree shows, so it gets the tag */
+	if (r == 0 && res->no_changes && o && o->tag) {
+		if (!wt->row.has_base) {
+			mlfs_error_set("nothing to tag: '%s/%s' has no version "
+				       "yet", wt->repo.ns, wt->repo.name);
+			r = -ENOENT;
+		} else {
+			r = mlfs_ref_create(wt->w->s, wt->repo.id, MLFS_REF_TAG,
+					    o->tag, &wt->row.base);
+			res->tagged_head = r == 0;
+			res->commit = wt->row.base;
+		}
+	}
 	if (sn.in) {
 		struct mlfs_import_stats st;
 
