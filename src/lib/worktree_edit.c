@@ -164,6 +164,13 @@ static int make_node(struct mlfs_wt *wt, uint64_t parent, const char *name,
 	if (r < 0)
 		return edit_end(wt, r);
 	mlfs_wnode_release(&p);
+	/* a setgid directory gives its group to what is made in it, and
+	 * its setgid bit to new directories, as on a local file system */
+	if (p.mode & S_ISGID) {
+		gid = p.gid;
+		if (type == MLFS_ENTRY_DIR)
+			mode |= S_ISGID;
+	}
 	r = mlfs_wdb_dirent_get(wt->w->db, wt->row.id, parent, name, &other);
 	if (r == 0)
 		r = -EEXIST;
