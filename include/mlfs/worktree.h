@@ -245,6 +245,7 @@ struct mlfs_wt_status_entry {
 	enum mlfs_wt_change change;
 	char *path;               /* in the working tree (new path) */
 	char *old_path;           /* RENAMED: the path in the base */
+	bool modified;            /* RENAMED: and its content changed */
 	enum mlfs_entry_type type, old_type;
 	uint32_t mode, old_mode;
 	uint64_t size, old_size;

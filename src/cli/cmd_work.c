@@ -379,6 +379,8 @@ static void print_status(struct cli *c, const char *what,
 			if (e->old_path) {
 				printf(", \"old_path\": ");
 				cli_json_str(stdout, e->old_path);
+				printf(", \"modified\": %s",
+				       e->modified ? "true" : "false");
 			}
 			printf(", \"type\": \"%s\", \"size\": %" PRIu64
 			       ", \"old_size\": %" PRIu64 ", \"mode\": \"%04o\""
@@ -423,8 +425,8 @@ static void print_status(struct cli *c, const char *what,
 			 (e->change == MLFS_WT_DELETED ? e->old_type :
 			  e->type) == MLFS_ENTRY_DIR)
 			printf("/");
-		else if (e->change == MLFS_WT_MODIFIED)
-			printf("  (%s -> %s)",
+		else if (e->change == MLFS_WT_MODIFIED || e->modified)
+			printf("  (%s%s -> %s)", e->modified ? "modified, " : "",
 			       cli_human_bytes(e->old_size, b, sizeof(b)),
 			       cli_human_bytes(e->size, b + 16, 16));
 		else
