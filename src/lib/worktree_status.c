@@ -329,31 +329,6 @@ static void pair_renames(struct status_walk *w)
 			break;
 		}
 	}
-	/* A file numbered before a snapshot keeps its number after it, and
-	 * the number the base's path gives differs: a moved file with the
-	 * same bytes is still a rename (as git finds them, by content). */
-	for (size_t i = 0; i < st->n; i++) {
-		struct mlfs_wt_status_entry *a = &st->v[i];
-
-		if (a->change != MLFS_WT_ADDED || a->type != MLFS_ENTRY_FILE)
-			continue;
-		for (size_t j = 0; j < st->n; j++) {
-			struct mlfs_wt_status_entry *d = &st->v[j];
-
-			if (d->change != MLFS_WT_DELETED || d->type == 0xff ||
-			    d->old_type != MLFS_ENTRY_FILE ||
-			    mlfs_id_cmp(&w->ids[i], &w->ids[j]))
-				continue;
-			a->change = MLFS_WT_RENAMED;
-			a->old_path = d->path;
-			d->path = NULL;
-			a->old_type = d->old_type;
-			a->old_mode = d->old_mode;
-			a->old_size = d->old_size;
-			d->type = 0xff;
-			break;
-		}
-	}
 	for (size_t i = 0; i < st->n; i++) {
 		struct mlfs_wt_status_entry *e = &st->v[i];
 		bool drop = e->change == MLFS_WT_DELETED && e->type == 0xff;
