@@ -113,6 +113,16 @@ static int edit_end(struct mlfs_wt *wt, int r)
 	return r;
 }
 
+/* 0 when @parent has no entry @name, -EEXIST when it has, -errno. */
+static int name_free(struct mlfs_wt *wt, uint64_t parent, const char *name)
+{
+	uint64_t other;
+	int r = mlfs_wdb_dirent_get(wt->w->db, wt->row.id, parent, name,
+				    &other);
+
+	return r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
+}
+
 static int get_dir(struct mlfs_wt *wt, uint64_t ino, struct mlfs_wnode *n)
 {
 	int r = mlfs_wdb_node_get(wt->w->db, wt->row.id, ino, n);
@@ -152,7 +162,6 @@ static int make_node(struct mlfs_wt *wt, uint64_t parent, const char *name,
 {
 	struct mlfs_wnode p, n = { 0 };
 	int64_t now = wt_now_ns();
-	uint64_t other;
 	int r = wt_check_name(name);
 
 	if (r < 0)
@@ -171,11 +180,7 @@ static int make_node(struct mlfs_wt *wt, uint64_t parent, const char *name,
 		if (type == MLFS_ENTRY_DIR)
 			mode |= S_ISGID;
 	}
-	r = mlfs_wdb_dirent_get(wt->w->db, wt->row.id, parent, name, &other);
-	if (r == 0)
-		r = -EEXIST;
-	else if (r == -ENOENT)
-		r = 0;
+	r = name_free(wt, parent, name);
 	n.ino = wt_new_ino(wt);
 	n.type = type;
 	n.mode = mode & (type == MLFS_WT_SPECIAL ? (S_IFMT | 07777) : 07777);
@@ -468,7 +473,6 @@ int mlfs_wt_link(struct mlfs_wt *wt, uint64_t ino, uint64_t newparent,
 {
 	struct mlfs_wnode p, n;
 	int64_t now = wt_now_ns();
-	uint64_t other;
 	int r = wt_check_name(newname);
 
 	if (r < 0)
@@ -487,11 +491,8 @@ int mlfs_wt_link(struct mlfs_wt *wt, uint64_t ino, uint64_t newparent,
 		r = -EPERM;
 	else if (!n.nlink)
 		r = -ENOENT; /* linkat of an unlinked open file */
-	if (r == 0) {
-		r = mlfs_wdb_dirent_get(wt->w->db, wt->row.id, newparent,
-					newname, &other);
-		r = r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
-	}
+	if (r == 0)
+		r = name_free(wt, newparent, newname);
 	if (r == 0)
 		r = mlfs_wdb_dirent_put(wt->w->db, wt->row.id, newparent,
 					newname, ino);

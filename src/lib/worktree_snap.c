@@ -62,6 +62,21 @@ static int snap_add(struct snap *sn, const struct snap_item *it)
 	return 0;
 }
 
+/* Append a copy of @path to the list *@v of *@n paths. */
+static int push_path(char ***v, size_t *n, const char *path)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	nv[*n] = strdup(path);
+	if (!nv[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
 /* Ingest the data file of @n (entry @e gets digest, size, mtime). */
 static int snap_file(struct snap *sn, struct mlfs_wnode *n, const char *path,
 		     struct mlfs_entry *e)
@@ -96,34 +111,11 @@ static int snap_file(struct snap *sn, struct mlfs_wnode *n, const char *path,
 	sn->res->files_ingested++;
 	sn->res->bytes_ingested += e->size;
 	if (f && f->writers) {
-		char **nv = realloc(sn->open_files,
-				    (sn->nopen + 1) * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		sn->open_files = nv;
-		nv[sn->nopen] = strdup(path);
-		if (!nv[sn->nopen])
-			return -ENOMEM;
-		sn->nopen++;
+		r = push_path(&sn->open_files, &sn->nopen, path);
+		if (r < 0)
+			return r;
 	}
 	return snap_add(sn, &it);
-}
-
-/* Special file @path is left out of the version (the result lists it). */
-static int note_skipped(struct snap *sn, const char *path)
-{
-	struct mlfs_wt_snapshot_result *res = sn->res;
-	char **nv = realloc(res->skipped, (res->nskipped + 1) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	res->skipped = nv;
-	nv[res->nskipped] = strdup(path);
-	if (!nv[res->nskipped])
-		return -ENOMEM;
-	res->nskipped++;
-	return 0;
 }
 
 /* The tree of directory @ino (a dirty one is computed from its rows). */
@@ -157,7 +149,9 @@ static int snap_dir(struct snap *sn, struct mlfs_wnode *self,
 			 * import does, the snapshot leaves them out */
 			r = wt_path_join(&sub, path, d[i].name);
 			if (r == 0)
-				r = note_skipped(sn, sub);
+				/* listed in the result */
+				r = push_path(&sn->res->skipped,
+					      &sn->res->nskipped, sub);
 			free(sub);
 			continue;
 		}
