@@ -69,6 +69,13 @@ echo one >"$W/src/a"
 expect_exit 0 "$MLFS" import --store "$S1" "$W/src" t/r -q -t v1
 sqlite3 "$S1/mlfs.db" "ALTER TABLE contents DROP COLUMN mac;
 	ALTER TABLE refs DROP COLUMN mac; ALTER TABLE reflog DROP COLUMN mac;
+	DROP INDEX audit_repo; DROP TABLE aliases; DROP TABLE inputs;
+	ALTER TABLE metadata DROP COLUMN mac;
+	ALTER TABLE audit DROP COLUMN uid; ALTER TABLE audit DROP COLUMN host;
+	ALTER TABLE audit DROP COLUMN repo; ALTER TABLE audit DROP COLUMN ref;
+	ALTER TABLE audit DROP COLUMN old_commit;
+	ALTER TABLE audit DROP COLUMN new_commit;
+	ALTER TABLE audit DROP COLUMN message; ALTER TABLE audit DROP COLUMN mac;
 	PRAGMA user_version = 1;"
 for cmd in "cat t/r@v1/a" "ls t/r" "log t/r" "fsck"; do
 	# shellcheck disable=SC2086
@@ -81,8 +88,8 @@ done
 	fail "a reading command migrated the store"
 expect_exit 0 "$MLFS" upgrade --store "$S1"
 expect_out "upgraded store" "upgrade says it upgraded"
-[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 2 ] &&
-	ok "upgrade moves the schema to 2" || fail "schema not upgraded"
+[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 3 ] &&
+	ok "upgrade moves the schema to 3" || fail "schema not upgraded"
 expect_exit 0 "$MLFS" upgrade --store "$S1"
 expect_out "is up to date" "a second upgrade has nothing to do"
 expect_exit 0 "$MLFS" cat --store "$S1" t/r@v1/a

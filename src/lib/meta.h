@@ -19,7 +19,7 @@
 struct mlfs_meta;
 
 /* Latest schema version (PRAGMA user_version). */
-#define MLFS_SCHEMA_VERSION 2
+#define MLFS_SCHEMA_VERSION 3
 
 MLFS_MUST_CHECK int mlfs_meta_open(const char *path, bool rdonly,
 				   bool create, struct mlfs_meta **out);

@@ -99,6 +99,37 @@ static const char *const migrations[] = {
 	"    (SELECT ns FROM repos WHERE id = reflog.repo_id),"
 	"    (SELECT name FROM repos WHERE id = reflog.repo_id), branch,"
 	"    commit_id, time) END;",
+	/* 3: the registry (docs/format.md#schema). Audit records become
+	 * structured and chained (each mac covers the record and the mac
+	 * before it; rows of older stores are sealed in id order when the
+	 * migration runs); aliases are movable names checked like refs;
+	 * version metadata rows get a check value; inputs are the versions
+	 * a commit was made from (lineage). */
+	"ALTER TABLE audit ADD COLUMN uid INTEGER;"
+	"ALTER TABLE audit ADD COLUMN host TEXT;"
+	"ALTER TABLE audit ADD COLUMN repo TEXT;"
+	"ALTER TABLE audit ADD COLUMN ref TEXT;"
+	"ALTER TABLE audit ADD COLUMN old_commit BLOB;"
+	"ALTER TABLE audit ADD COLUMN new_commit BLOB;"
+	"ALTER TABLE audit ADD COLUMN message TEXT;"
+	"ALTER TABLE audit ADD COLUMN mac BLOB;"
+	"CREATE INDEX audit_repo ON audit(repo, id);"
+	"CREATE TABLE aliases("
+	"  repo_id INTEGER NOT NULL REFERENCES repos(id),"
+	"  name TEXT NOT NULL,"
+	"  commit_id BLOB NOT NULL REFERENCES commits(id),"
+	"  mac BLOB,"
+	"  PRIMARY KEY (repo_id, name)) WITHOUT ROWID;"
+	"ALTER TABLE metadata ADD COLUMN mac BLOB;"
+	"CREATE TABLE inputs("
+	"  commit_id BLOB NOT NULL REFERENCES commits(id),"
+	"  input BLOB NOT NULL REFERENCES commits(id),"
+	"  files INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL,"
+	"  how TEXT NOT NULL CHECK (how IN ('mount', 'manual')),"
+	"  mac BLOB,"
+	"  PRIMARY KEY (commit_id, input)) WITHOUT ROWID;"
+	"CREATE INDEX inputs_input ON inputs(input, commit_id);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -108,6 +139,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
 static const char *const set_version[] = {
 	"PRAGMA user_version = 1",
 	"PRAGMA user_version = 2",
+	"PRAGMA user_version = 3",
 };
 
 /* ---- SQL functions for migration 2 (the key is their user data) ---- */
