@@ -46,4 +46,43 @@ void mlfs_audit_set_command(int argc, char *const argv[]);
 MLFS_MUST_CHECK int mlfs_audit_append(struct mlfs_store *s,
 				      const struct mlfs_audit_event *ev);
 
+/* One record as read back. */
+struct mlfs_audit_record {
+	int64_t id;              /* order of the records */
+	int64_t time;            /* seconds since the epoch */
+	int64_t uid;
+	char *user, *host;       /* owned; never NULL ("" when unknown) */
+	char *command;           /* the command line */
+	char *op;
+	char *repo;              /* "ns/name", or NULL */
+	char *ref;               /* or NULL */
+	struct mlfs_id old_commit, new_commit;
+	bool has_old, has_new;
+	char *message;           /* or NULL */
+	/* The record's hash does not match its fields and the hash before
+	 * it: no field but id may be trusted. */
+	bool damaged;
+};
+
+/* Which records mlfs_audit_list returns; zeroed = all. */
+struct mlfs_audit_filter {
+	const char *ns, *name;   /* both or neither */
+	const char *ref;         /* exact "<kind>:<name>", or NULL */
+	int64_t since;           /* records at or after this time */
+};
+
+/* Records matching @f, oldest first, each checked against the record
+ * before it (->damaged). *out malloc'd; free with
+ * mlfs_audit_records_free. Returns 0, -ENOMEM, -EIO. */
+MLFS_MUST_CHECK int mlfs_audit_list(struct mlfs_store *s,
+				    const struct mlfs_audit_filter *f,
+				    struct mlfs_audit_record **out, size_t *n);
+void mlfs_audit_records_free(struct mlfs_audit_record *r, size_t n);
+
+/* Check the whole chain. Returns 0 when intact; -EBADMSG when a record
+ * is altered, inserted or removed: *first_bad (if not NULL) is the id of
+ * the first record that fails and mlfs_error_detail() says what. */
+MLFS_MUST_CHECK int mlfs_audit_verify(struct mlfs_store *s,
+				      int64_t *first_bad);
+
 #endif
