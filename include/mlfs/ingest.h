@@ -20,6 +20,7 @@
 #include "mlfs/util.h"
 
 struct mlfs_store;
+struct mlfs_kv_list;
 
 /* One writer of new chunks, contents and trees into a store. Used by one
  * thread at a time (the one that called begin, or one it hands it to). */
@@ -90,6 +91,12 @@ struct mlfs_commit_req {
 	const char *audit_op;     /* "import", "snapshot"; required */
 	const char *audit_detail;
 	struct mlfs_id tree;      /* the root tree (buffered or stored) */
+	/* Metadata of the new version (mlfs/vmeta.h), NULL = none: its rows
+	 * are written in the commit's transaction, so a version never
+	 * exists without them. They add no audit record of their own (the
+	 * commit's record stands for the version as made). Each pair is
+	 * checked before anything is written (-EINVAL). Borrowed. */
+	const struct mlfs_kv_list *meta;
 	bool create_repo;         /* create ns/name when missing */
 	/* When true, the branch head must be *expect (with expect NULL: the
 	 * branch must not exist) inside the transaction, else -ESTALE with
@@ -121,7 +128,8 @@ struct mlfs_commit_result {
  * go on (more files, another commit). A refused commit (-ESTALE, -EEXIST,
  * -ENOENT, a before_commit error) commits nothing and keeps the rows
  * buffered, so the caller may retry with another request.
- * Returns 0; -EINVAL (bad name, no message, no audit_op); -ENOENT (no
+ * Returns 0; -EINVAL (bad name, no message, no audit_op, a bad metadata
+ * pair: mlfs_error_detail() says which); -ENOENT (no
  * repository and !create_repo); -EEXIST (tag); -ESTALE (check_parent);
  * -ENOSPC; -EBUSY (database locked too long); -EIO; before_commit's
  * error; -errno from the workers or the pack sync.

@@ -20,6 +20,7 @@
 
 #include "mlfs/idset.h"
 #include "mlfs/ingest.h"
+#include "mlfs/vmeta.h"
 #include "import_pool.h"
 #include "import_read.h"
 #include "objid.h"
@@ -446,6 +447,26 @@ static void default_author(char *buf, size_t size)
 	snprintf(buf, size, "%s", u);
 }
 
+/* The pairs a commit writes, checked before anything is. */
+static int check_meta(const struct mlfs_kv_list *l)
+{
+	int r = 0;
+
+	if (l && l->n > MLFS_VMETA_PAIRS_MAX) {
+		mlfs_error_set("a version holds at most %d keys",
+			       MLFS_VMETA_PAIRS_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; l && r == 0 && i < l->n; i++) {
+		r = mlfs_vmeta_check_key(l->v[i].key);
+		if (r == 0)
+			r = mlfs_vmeta_check_value(l->v[i].key,
+						   l->v[i].value,
+						   strlen(l->v[i].value));
+	}
+	return r;
+}
+
 static int check_req(const struct mlfs_commit_req *req)
 {
 	const char *why;
@@ -462,7 +483,7 @@ static int check_req(const struct mlfs_commit_req *req)
 			       "operation");
 		return -EINVAL;
 	}
-	return 0;
+	return check_meta(req->meta);
 }
 
 /* The repository, created when missing if @req asks. */
@@ -556,6 +577,9 @@ static int commit_rows(struct mlfs_ingest *in,
 	if (r == 0 && req->tag)
 		r = mlfs_meta_ref_set(s->meta, repo->id, MLFS_REF_TAG,
 				      req->tag, &c->id, c->time);
+	for (size_t i = 0; r == 0 && req->meta && i < req->meta->n; i++)
+		r = mlfs_meta_vmeta_put(s->meta, &c->id, req->meta->v[i].key,
+					req->meta->v[i].value);
 	if (r < 0)
 		return r;
 	mlfs_id_to_hex(&c->id, hex);

@@ -99,6 +99,14 @@ static const char *const stmt_sql[ST_MAX] = {
 			 "VALUES (?1, ?2, ?3, ?4)",
 	[ST_CHUNK_EACH] = "SELECT id, pack_id, offset, stored_len, raw_len, "
 			  "codec FROM chunks",
+	[ST_VMETA_LIST] = "SELECT commit_id, key, value, mac FROM metadata "
+			  "WHERE commit_id = ?1 ORDER BY key",
+	[ST_VMETA_ALL] = "SELECT commit_id, key, value, mac FROM metadata "
+			 "ORDER BY commit_id, key",
+	[ST_VMETA_PUT] = "INSERT OR REPLACE INTO metadata(commit_id, key, "
+			 "value, mac) VALUES (?1, ?2, ?3, ?4)",
+	[ST_VMETA_DELETE] = "DELETE FROM metadata WHERE commit_id = ?1 AND "
+			    "key = ?2",
 };
 
 

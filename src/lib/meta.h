@@ -161,6 +161,28 @@ MLFS_MUST_CHECK int mlfs_meta_audit_add(struct mlfs_meta *m, int64_t now,
 					const char *user, const char *cmd,
 					const char *detail);
 
+/* A version metadata row as read back (meta_vmeta.c). */
+struct mlfs_meta_kv {
+	struct mlfs_id commit;
+	char *key, *value;     /* owned; "" when damaged beyond reading */
+	bool damaged;          /* fails its check value: do not use */
+};
+void mlfs_meta_kv_free(struct mlfs_meta_kv *v, size_t n);
+/* The rows of @commit (NULL: of every commit, by commit), by key;
+ * damaged rows come back with ->damaged set. Returns 0, -ENOMEM, -EIO. */
+MLFS_MUST_CHECK int mlfs_meta_vmeta_list(struct mlfs_meta *m,
+					 const struct mlfs_id *commit,
+					 struct mlfs_meta_kv **out,
+					 size_t *n);
+/* Insert or replace one row, sealed with its check value. */
+MLFS_MUST_CHECK int mlfs_meta_vmeta_put(struct mlfs_meta *m,
+					const struct mlfs_id *commit,
+					const char *key, const char *value);
+/* Remove one row (no error when absent). */
+MLFS_MUST_CHECK int mlfs_meta_vmeta_delete(struct mlfs_meta *m,
+					   const struct mlfs_id *commit,
+					   const char *key);
+
 /* Iterate all contents / all chunks. @fn returns < 0 to stop. */
 MLFS_MUST_CHECK int mlfs_meta_each_chunk(struct mlfs_meta *m,
 	int (*fn)(void *ctx, const struct mlfs_id *id,

@@ -94,3 +94,17 @@ void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,
 	p[7] = (struct mlfs_span){ t8, sizeof(t8) };
 	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
 }
+
+void mlfs_objid_meta_mac(const struct mlfs_hash_key *k,
+			 const struct mlfs_id *commit, const char *key,
+			 const char *value, struct mlfs_id *out)
+{
+	static const char domain[] = "mlfs-meta-1";
+	struct mlfs_span p[4];
+
+	p[0] = (struct mlfs_span){ domain, sizeof(domain) };
+	p[1] = (struct mlfs_span){ commit->b, MLFS_ID_LEN };
+	p[2] = str_span(key);
+	p[3] = str_span(value);
+	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
+}

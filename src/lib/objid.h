@@ -41,4 +41,9 @@ void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,
 			   const char *branch, const struct mlfs_id *commit,
 			   int64_t time, struct mlfs_id *out);
 
+/* Check value of a version metadata row: commit, key and value. */
+void mlfs_objid_meta_mac(const struct mlfs_hash_key *k,
+			 const struct mlfs_id *commit, const char *key,
+			 const char *value, struct mlfs_id *out);
+
 #endif
