@@ -76,6 +76,7 @@ sqlite3 "$S1/mlfs.db" "ALTER TABLE contents DROP COLUMN mac;
 	ALTER TABLE audit DROP COLUMN old_commit;
 	ALTER TABLE audit DROP COLUMN new_commit;
 	ALTER TABLE audit DROP COLUMN message; ALTER TABLE audit DROP COLUMN mac;
+	ALTER TABLE audit DROP COLUMN op;
 	PRAGMA user_version = 1;"
 for cmd in "cat t/r@v1/a" "ls t/r" "log t/r" "fsck"; do
 	# shellcheck disable=SC2086

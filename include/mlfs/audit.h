@@ -40,8 +40,10 @@ void mlfs_audit_set_command(int argc, char *const argv[]);
  * Append one record. Inside a transaction the caller holds on the
  * store's database (mlfs_ingest_commit's before_commit, or any writing
  * function of the library) the record commits or rolls back with it;
- * otherwise it is its own transaction.
- * Returns 0, -EROFS (read-only store), -EBUSY, -ENOSPC, -EIO.
+ * otherwise it is its own transaction. @ev->op is required; @ev->ns and
+ * @ev->name go together. The user is the real uid's account name.
+ * Returns 0, -EINVAL (no op; ns without name), -EROFS (read-only store),
+ * -EBUSY, -ENOSPC, -EIO.
  */
 MLFS_MUST_CHECK int mlfs_audit_append(struct mlfs_store *s,
 				      const struct mlfs_audit_event *ev);
@@ -50,15 +52,18 @@ MLFS_MUST_CHECK int mlfs_audit_append(struct mlfs_store *s,
 struct mlfs_audit_record {
 	int64_t id;              /* order of the records */
 	int64_t time;            /* seconds since the epoch */
-	int64_t uid;
+	int64_t uid;             /* -1 when not recorded (schema 1/2) */
 	char *user, *host;       /* owned; never NULL ("" when unknown) */
-	char *command;           /* the command line */
-	char *op;
+	char *command;           /* the command line; never NULL */
+	char *op;                /* never NULL */
 	char *repo;              /* "ns/name", or NULL */
 	char *ref;               /* or NULL */
 	struct mlfs_id old_commit, new_commit;
 	bool has_old, has_new;
 	char *message;           /* or NULL */
+	/* Records of schema 1/2 stores: their free-form line ("ns/name@main
+	 * <commit> ..."), with op their command; NULL for newer records. */
+	char *detail;
 	/* The record's hash does not match its fields and the hash before
 	 * it: no field but id may be trusted. */
 	bool damaged;
@@ -79,10 +84,13 @@ MLFS_MUST_CHECK int mlfs_audit_list(struct mlfs_store *s,
 				    struct mlfs_audit_record **out, size_t *n);
 void mlfs_audit_records_free(struct mlfs_audit_record *r, size_t n);
 
-/* Check the whole chain. Returns 0 when intact; -EBADMSG when a record
- * is altered, inserted or removed: *first_bad (if not NULL) is the id of
- * the first record that fails and mlfs_error_detail() says what. */
-MLFS_MUST_CHECK int mlfs_audit_verify(struct mlfs_store *s,
+/* Check the whole chain. *count (if not NULL) gets the number of
+ * records. Returns 0 when intact (*first_bad then 0); -EBADMSG when a
+ * record is altered or one before it removed: *first_bad (if not NULL)
+ * is the id of the first record that fails and mlfs_error_detail()
+ * names it (id, time, op) and says what; -ENOMEM, -EIO. Dropping the
+ * newest records is not found (docs/design.md#audit-log). */
+MLFS_MUST_CHECK int mlfs_audit_verify(struct mlfs_store *s, uint64_t *count,
 				      int64_t *first_bad);
 
 #endif

@@ -86,10 +86,9 @@ struct mlfs_commit_req {
 	const char *tag;
 	const char *message;      /* required */
 	const char *author;       /* NULL = $USER, else the uid's name */
-	/* The audit line: "<audit_op>" with detail "ns/name@branch <commit>"
-	 * and, when audit_detail is not NULL, " <audit_detail>". */
-	const char *audit_op;     /* "import", "snapshot"; required */
-	const char *audit_detail;
+	/* The op of the audit record of the branch's move ("import",
+	 * "snapshot"; required); a tag set gets its own "tag-create". */
+	const char *audit_op;
 	struct mlfs_id tree;      /* the root tree (buffered or stored) */
 	/* Metadata of the new version (mlfs/vmeta.h), NULL = none: its rows
 	 * are written in the commit's transaction, so a version never
@@ -123,7 +122,7 @@ struct mlfs_commit_result {
  * creates the repository if asked, adds the commit (its parent is the
  * branch head read in the transaction; a new branch starts from the
  * default branch's head; an unborn repository's first commit has none),
- * moves the branch, sets the tag and appends the audit line. @res may be
+ * moves the branch, sets the tag and appends the audit records. @res may be
  * NULL. On success the buffered rows are in the store and the ingest may
  * go on (more files, another commit). A refused commit (-ESTALE, -EEXIST,
  * -ENOENT, a before_commit error) commits nothing and keeps the rows

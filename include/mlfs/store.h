@@ -93,8 +93,4 @@ MLFS_MUST_CHECK int mlfs_store_get_chunk(struct mlfs_store *s,
 					 const struct mlfs_chunk **out);
 void mlfs_chunk_unref(struct mlfs_store *s, const struct mlfs_chunk *c);
 
-/* Append an audit-log line (command and its argument summary). */
-MLFS_MUST_CHECK int mlfs_store_audit(struct mlfs_store *s, const char *cmd,
-				     const char *detail);
-
 #endif

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "mlfs/audit.h"
 
 static const struct cmd commands[] = {
 	{ "init", cmd_init, "create a store" },
@@ -283,6 +284,9 @@ int main(int argc, char **argv)
 	struct cli c = { 0 };
 	int i = 1, w = 1;
 
+	/* The whole command line, --store included, goes in every audit
+	 * record this process appends (the mount daemon's too). */
+	mlfs_audit_set_command(argc, argv);
 	/* --store may stand before or after the command: take it out of
 	 * argv wherever it is (up to "--"), so commands never see it. */
 	for (int k = 1; k < argc; k++) {

@@ -430,7 +430,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	struct mlfs_id tag_at;
 	struct stat sst;
 	const char *why;
-	char msg_default[PATH_MAX + 16], detail[PATH_MAX + 8];
+	char msg_default[PATH_MAX + 16];
 	bool began;
 	int r;
 
@@ -493,12 +493,10 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 		goto out;
 
 	snprintf(msg_default, sizeof(msg_default), "import %s", src);
-	snprintf(detail, sizeof(detail), "<- %s", src);
 	req.branch = o ? o->branch : NULL;
 	req.tag = o ? o->tag : NULL;
 	req.author = o ? o->author : NULL;
 	req.message = o && o->message ? o->message : msg_default;
-	req.audit_detail = detail;
 	/* again inside the transaction: an edit made while the files were
 	 * read would otherwise be left on a base that is no longer the
 	 * head (the window left is the commit itself) */

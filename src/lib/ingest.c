@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mlfs/audit.h"
 #include "mlfs/idset.h"
 #include "mlfs/ingest.h"
 #include "mlfs/vmeta.h"
@@ -495,7 +496,13 @@ static int commit_repo(struct mlfs_ingest *in,
 	int r = mlfs_meta_repo_get(m, req->ns, req->name, repo);
 
 	if (r == -ENOENT && req->create_repo) {
+		const struct mlfs_audit_event ev = { .op = "repo-create",
+						     .ns = req->ns,
+						     .name = req->name };
+
 		r = mlfs_meta_repo_create(m, req->ns, req->name, repo);
+		if (r == 0)
+			r = mlfs_audit_append(in->s, &ev);
 		res->created_repo = r == 0;
 	} else if (r == -ENOENT) {
 		mlfs_error_set("no repository '%s/%s'", req->ns, req->name);
@@ -556,20 +563,50 @@ static int commit_parent(struct mlfs_ingest *in,
 	return r == -ENOENT ? 0 : r;
 }
 
-/* The commit row, the refs and the audit line; in the transaction. */
+/* The audit records of a commit: the branch moved from @old (NULL: the
+ * branch is new) and the tag it set, each with the commit message. */
+static int commit_audit(struct mlfs_store *s,
+			const struct mlfs_commit_req *req, const char *branch,
+			const struct mlfs_id *old, const struct mlfs_commit *c)
+{
+	char ref[MLFS_NAME_MAX + 8];
+	struct mlfs_audit_event ev = { .op = req->audit_op, .ns = req->ns,
+				       .name = req->name, .ref = ref,
+				       .old_commit = old,
+				       .new_commit = &c->id,
+				       .message = req->message };
+	int r;
+
+	snprintf(ref, sizeof(ref), "branch:%s", branch);
+	r = mlfs_audit_append(s, &ev);
+	if (r < 0 || !req->tag)
+		return r;
+	snprintf(ref, sizeof(ref), "tag:%s", req->tag);
+	ev.op = "tag-create";
+	ev.old_commit = NULL;
+	return mlfs_audit_append(s, &ev);
+}
+
+/* The commit row, the refs and the audit records; in the transaction. */
 static int commit_rows(struct mlfs_ingest *in,
 		       const struct mlfs_commit_req *req,
 		       const struct mlfs_repo *repo, const char *branch,
 		       struct mlfs_commit *c)
 {
 	struct mlfs_store *s = in->s;
-	char hex[MLFS_ID_HEX_LEN + 1];
-	char *detail = NULL;
+	struct mlfs_id old;
+	bool had_branch;
 	int r;
 
 	c->repo_id = repo->id;
 	c->time = (int64_t)time(NULL);
 	mlfs_objid_commit(&s->cfg.key, req->ns, req->name, c, &c->id);
+	/* the head before, which a new branch's parent is not */
+	r = mlfs_meta_ref_get(s->meta, repo->id, MLFS_REF_BRANCH, branch,
+			      &old);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	had_branch = r == 0;
 	r = mlfs_meta_commit_put(s->meta, c);
 	if (r == 0)
 		r = mlfs_meta_ref_set(s->meta, repo->id, MLFS_REF_BRANCH,
@@ -580,15 +617,8 @@ static int commit_rows(struct mlfs_ingest *in,
 	for (size_t i = 0; r == 0 && req->meta && i < req->meta->n; i++)
 		r = mlfs_meta_vmeta_put(s->meta, &c->id, req->meta->v[i].key,
 					req->meta->v[i].value);
-	if (r < 0)
-		return r;
-	mlfs_id_to_hex(&c->id, hex);
-	if (asprintf(&detail, "%s/%s@%s %s%s%s", req->ns, req->name, branch,
-		     hex, req->audit_detail ? " " : "",
-		     req->audit_detail ? req->audit_detail : "") < 0)
-		return -ENOMEM;
-	r = mlfs_store_audit(s, req->audit_op, detail);
-	free(detail);
+	if (r == 0)
+		r = commit_audit(s, req, branch, had_branch ? &old : NULL, c);
 	if (r == 0 && req->before_commit)
 		r = req->before_commit(req->ctx, &c->id);
 	return r;

@@ -95,8 +95,15 @@ static const char *const stmt_sql[ST_MAX] = {
 			   "r.name, l.branch FROM reflog l JOIN repos r "
 			   "ON r.id = l.repo_id WHERE l.repo_id = ?1 "
 			   "ORDER BY l.id",
-	[ST_AUDIT_ADD] = "INSERT INTO audit(time, user, command, detail) "
-			 "VALUES (?1, ?2, ?3, ?4)",
+	[ST_AUDIT_ADD] = "INSERT INTO audit(id, time, uid, user, host, "
+			 "command, op, repo, ref, old_commit, new_commit, "
+			 "message, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+			 "?8, ?9, ?10, ?11, ?12, ?13)",
+	[ST_AUDIT_LAST] = "SELECT id, mac FROM audit ORDER BY id DESC "
+			  "LIMIT 1",
+	[ST_AUDIT_ALL] = "SELECT " MLFS_META_AUDIT_COLS " FROM audit "
+			 "ORDER BY id",
+	[ST_AUDIT_SET_MAC] = "UPDATE audit SET mac = ?2 WHERE id = ?1",
 	[ST_CHUNK_EACH] = "SELECT id, pack_id, offset, stored_len, raw_len, "
 			  "codec FROM chunks",
 	[ST_VMETA_LIST] = "SELECT commit_id, key, value, mac FROM metadata "
@@ -563,6 +570,16 @@ void mlfs_meta_rollback(struct mlfs_meta *m)
 	mlfs_meta_unlock(m);
 }
 
+bool mlfs_meta_in_write(struct mlfs_meta *m)
+{
+	bool in;
+
+	mlfs_meta_lock(m);
+	in = !sqlite3_get_autocommit(m->db);
+	mlfs_meta_unlock(m);
+	return in;
+}
+
 bool mlfs_meta_read_begin(struct mlfs_meta *m)
 {
 	bool began = false;
@@ -797,25 +814,6 @@ int mlfs_meta_tree_put(struct mlfs_meta *m, const struct mlfs_id *id,
 		meta_bind_id(st, 1, id);
 		sqlite3_bind_blob(st, 2, len ? data : "", (int)len,
 				  SQLITE_STATIC);
-		r = meta_step_done(st);
-	}
-	mlfs_meta_unlock(m);
-	return r;
-}
-
-int mlfs_meta_audit_add(struct mlfs_meta *m, int64_t now, const char *user,
-			const char *cmd, const char *detail)
-{
-	sqlite3_stmt *st = NULL;
-	int r;
-
-	mlfs_meta_lock(m);
-	r = meta_stmt(m, ST_AUDIT_ADD, &st);
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, cmd, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, detail, -1, SQLITE_STATIC);
 		r = meta_step_done(st);
 	}
 	mlfs_meta_unlock(m);

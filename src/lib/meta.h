@@ -15,6 +15,7 @@
 #include "mlfs/pack.h"
 #include "mlfs/repo.h"
 #include "mlfs/util.h"
+#include "objid.h"
 
 struct mlfs_meta;
 
@@ -42,6 +43,9 @@ int mlfs_meta_errno(int rc);
 MLFS_MUST_CHECK int mlfs_meta_begin(struct mlfs_meta *m);
 MLFS_MUST_CHECK int mlfs_meta_commit(struct mlfs_meta *m);
 void mlfs_meta_rollback(struct mlfs_meta *m);
+/* Is a transaction open on the connection (with the lock held: one this
+ * thread began)? */
+bool mlfs_meta_in_write(struct mlfs_meta *m);
 void mlfs_meta_lock(struct mlfs_meta *m);
 void mlfs_meta_unlock(struct mlfs_meta *m);
 /* Run constant SQL (migrations, pragmas). */
@@ -157,9 +161,30 @@ MLFS_MUST_CHECK int mlfs_meta_reflog_list(struct mlfs_meta *m,
 					  struct mlfs_reflog_entry **out,
 					  size_t *n);
 
-MLFS_MUST_CHECK int mlfs_meta_audit_add(struct mlfs_meta *m, int64_t now,
-					const char *user, const char *cmd,
-					const char *detail);
+/*
+ * The audit log (meta_audit.c; the chain itself is audit.c's). Inside
+ * the caller's write transaction: the last record's id and check value
+ * (-ENOENT when there is none; *mac is zero when the stored one is not
+ * an id), then the insert of the next one with its check value.
+ */
+MLFS_MUST_CHECK int mlfs_meta_audit_last(struct mlfs_meta *m, int64_t *id,
+					 struct mlfs_id *mac);
+MLFS_MUST_CHECK int mlfs_meta_audit_add(struct mlfs_meta *m,
+					const struct mlfs_objid_audit *a,
+					const struct mlfs_id *mac);
+/* One stored audit row: its fields as held (strings borrowed for the
+ * call), its check value (NULL when the column is not a 16-byte blob)
+ * and @malformed when a column has a type no writer gives it. */
+typedef int (*mlfs_meta_audit_fn)(void *ctx,
+				  const struct mlfs_objid_audit *a,
+				  const struct mlfs_id *mac, bool malformed);
+/* Every row in id order, in one read transaction, holding the lock:
+ * @fn must not call meta. @fn returns < 0 to stop (returned). */
+MLFS_MUST_CHECK int mlfs_meta_audit_each(struct mlfs_meta *m,
+					 mlfs_meta_audit_fn fn, void *ctx);
+/* Migration 3: chain every row, in id order, as it is (meta_schema.c;
+ * inside the migration's transaction). */
+MLFS_MUST_CHECK int mlfs_meta_audit_seal(struct mlfs_meta *m);
 
 /* A version metadata row as read back (meta_vmeta.c). */
 struct mlfs_meta_kv {

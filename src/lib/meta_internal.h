@@ -1,5 +1,5 @@
 /*
- * meta_internal.h - what the SQL files of libmlfs (meta.c, meta_refs.c)
+ * meta_internal.h - what the SQL files of libmlfs (meta.c, meta_refs.c, meta_audit.c)
  * share: the connection object, the statement cache and row helpers.
  * Every helper is called with the connection's lock held.
  */
@@ -20,10 +20,15 @@ enum stmt_id {
 	ST_COMMIT_ALL_REPOS,
 	ST_REF_GET, ST_REF_SET, ST_REF_DELETE, ST_REF_LIST, ST_REF_LIST_KIND,
 	ST_REFLOG_ADD, ST_REFLOG_SET_MAC, ST_REFLOG_AT, ST_REFLOG_LIST,
-	ST_AUDIT_ADD, ST_CHUNK_EACH,
+	ST_AUDIT_ADD, ST_AUDIT_LAST, ST_AUDIT_ALL, ST_AUDIT_SET_MAC,
+	ST_CHUNK_EACH,
 	ST_VMETA_LIST, ST_VMETA_ALL, ST_VMETA_PUT, ST_VMETA_DELETE,
 	ST_MAX
 };
+
+/* The audit columns in the order meta_audit.c reads them. */
+#define MLFS_META_AUDIT_COLS "id, time, uid, user, host, command, op, " \
+	"repo, ref, old_commit, new_commit, message, detail, mac"
 
 struct mlfs_meta {
 	pthread_mutex_t lock; /* recursive; guards db and stmts */

@@ -113,6 +113,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE audit ADD COLUMN new_commit BLOB;"
 	"ALTER TABLE audit ADD COLUMN message TEXT;"
 	"ALTER TABLE audit ADD COLUMN mac BLOB;"
+	"ALTER TABLE audit ADD COLUMN op TEXT;"
+	/* an old row's command was its operation ("import ...") */
+	"UPDATE audit SET op = command;"
 	"CREATE INDEX audit_repo ON audit(repo, id);"
 	"CREATE TABLE aliases("
 	"  repo_id INTEGER NOT NULL REFERENCES repos(id),"
@@ -141,6 +144,18 @@ static const char *const set_version[] = {
 	"PRAGMA user_version = 2",
 	"PRAGMA user_version = 3",
 };
+
+/* What a migration does after its SQL, in its transaction: migration 3
+ * chains the audit rows of older stores (each check value covers the one
+ * before it, which one UPDATE cannot compute in order). */
+static int (*const after_sql[])(struct mlfs_meta *m) = {
+	NULL,
+	NULL,
+	mlfs_meta_audit_seal,
+};
+
+_Static_assert(sizeof(after_sql) / sizeof(after_sql[0]) ==
+	       MLFS_SCHEMA_VERSION, "one step per schema version");
 
 /* ---- SQL functions for migration 2 (the key is their user data) ---- */
 
@@ -344,6 +359,8 @@ int mlfs_meta_migrate(struct mlfs_meta *m, int *from)
 			return r;
 		}
 		r = mlfs_meta_exec(m, migrations[v]);
+		if (r == 0 && after_sql[v])
+			r = after_sql[v](m);
 		if (r == 0)
 			r = mlfs_meta_exec(m, set_version[v]);
 		if (r < 0) {

@@ -108,3 +108,66 @@ void mlfs_objid_meta_mac(const struct mlfs_hash_key *k,
 	p[3] = str_span(value);
 	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
 }
+
+/* Audit fields: a le64 length, then that many bytes; an absent field
+ * (NULL column) is the length 2^64-1 and no bytes. */
+#define AUDIT_FIELDS 13
+#define AUDIT_ABSENT UINT64_MAX
+
+struct audit_enc {
+	struct mlfs_span p[2 + 2 * AUDIT_FIELDS];
+	uint8_t len[AUDIT_FIELDS][8];
+	uint8_t ints[3][8];
+	size_t n, f;
+};
+
+static void enc_bytes(struct audit_enc *e, const void *p, uint64_t len)
+{
+	mlfs_put_le64(e->len[e->f], p ? len : AUDIT_ABSENT);
+	e->p[e->n++] = (struct mlfs_span){ e->len[e->f++], 8 };
+	if (p)
+		e->p[e->n++] = (struct mlfs_span){ p, (size_t)len };
+}
+
+static void enc_str(struct audit_enc *e, const char *s)
+{
+	enc_bytes(e, s, s ? strlen(s) : 0);
+}
+
+static void enc_id(struct audit_enc *e, const struct mlfs_id *id)
+{
+	enc_bytes(e, id ? id->b : NULL, MLFS_ID_LEN);
+}
+
+static void enc_int(struct audit_enc *e, int i, bool has, int64_t v)
+{
+	mlfs_put_le64(e->ints[i], (uint64_t)v);
+	enc_bytes(e, has ? e->ints[i] : NULL, 8);
+}
+
+void mlfs_objid_audit_mac(const struct mlfs_hash_key *k,
+			  const struct mlfs_objid_audit *a,
+			  const struct mlfs_id *prev, struct mlfs_id *out)
+{
+	static const char domain[] = "mlfs-audit-1";
+	struct audit_enc e;
+
+	e.n = e.f = 0;
+	e.p[e.n++] = (struct mlfs_span){ domain, sizeof(domain) };
+	e.p[e.n++] = (struct mlfs_span){ prev ? prev->b : zero_id,
+					 MLFS_ID_LEN };
+	enc_int(&e, 0, true, a->id);
+	enc_int(&e, 1, true, a->time);
+	enc_int(&e, 2, a->has_uid, a->uid);
+	enc_str(&e, a->user);
+	enc_str(&e, a->host);
+	enc_str(&e, a->command);
+	enc_str(&e, a->op);
+	enc_str(&e, a->repo);
+	enc_str(&e, a->ref);
+	enc_id(&e, a->old_commit);
+	enc_id(&e, a->new_commit);
+	enc_str(&e, a->message);
+	enc_str(&e, a->detail);
+	mlfs_hash_parts(k, e.p, e.n, out);
+}

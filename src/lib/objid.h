@@ -8,6 +8,7 @@
 #ifndef MLFS_OBJID_H
 #define MLFS_OBJID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,5 +46,23 @@ void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,
 void mlfs_objid_meta_mac(const struct mlfs_hash_key *k,
 			 const struct mlfs_id *commit, const char *key,
 			 const char *value, struct mlfs_id *out);
+
+/* The fields of one audit record as the database holds them: a NULL
+ * string or id is a NULL column (absent), which hashes unlike "". */
+struct mlfs_objid_audit {
+	int64_t id, time;
+	bool has_uid;
+	int64_t uid;
+	const char *user, *host, *command, *op, *repo, *ref;
+	const struct mlfs_id *old_commit, *new_commit;
+	const char *message, *detail;
+};
+
+/* Check value of audit record @a chained to @prev, the check value of
+ * the record before it (NULL for the first record: sixteen zero bytes).
+ * Every field is length-prefixed (docs/format.md#audit-log). */
+void mlfs_objid_audit_mac(const struct mlfs_hash_key *k,
+			  const struct mlfs_objid_audit *a,
+			  const struct mlfs_id *prev, struct mlfs_id *out);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mlfs/audit.h"
 #include "mlfs/repo.h"
 #include "store_impl.h"
 
@@ -21,7 +22,8 @@ int mlfs_repo_get(struct mlfs_store *s, const char *ns, const char *name,
 int mlfs_repo_create(struct mlfs_store *s, const char *ns, const char *name,
 		     struct mlfs_repo *out)
 {
-	char detail[2 * MLFS_NAME_MAX + 2];
+	const struct mlfs_audit_event ev = { .op = "repo-create", .ns = ns,
+					     .name = name };
 	const char *why;
 	int r;
 
@@ -42,10 +44,8 @@ int mlfs_repo_create(struct mlfs_store *s, const char *ns, const char *name,
 	} else if (r == -ENOENT) {
 		r = mlfs_meta_repo_create(s->meta, ns, name, out);
 	}
-	if (r == 0) {
-		snprintf(detail, sizeof(detail), "%s/%s", ns, name);
-		r = mlfs_store_audit(s, "repo-create", detail);
-	}
+	if (r == 0)
+		r = mlfs_audit_append(s, &ev);
 	if (r < 0) {
 		mlfs_meta_rollback(s->meta);
 		return r;
@@ -134,6 +134,29 @@ int mlfs_ref_get(struct mlfs_store *s, int64_t repo_id,
 	return mlfs_meta_ref_get(s->meta, repo_id, kind, name, commit);
 }
 
+/* The audit record of a ref created (@old NULL) or deleted (@new NULL);
+ * in the caller's transaction. */
+static int audit_ref(struct mlfs_store *s, int64_t repo_id,
+		     enum mlfs_ref_kind kind, const char *name,
+		     const struct mlfs_id *old, const struct mlfs_id *new)
+{
+	bool tag = kind == MLFS_REF_TAG;
+	struct mlfs_audit_event ev = { .old_commit = old, .new_commit = new };
+	char ref[MLFS_NAME_MAX + 8];
+	struct mlfs_repo repo;
+	int r = mlfs_meta_repo_get_id(s->meta, repo_id, &repo);
+
+	if (r < 0)
+		return r;
+	snprintf(ref, sizeof(ref), "%s:%s", tag ? "tag" : "branch", name);
+	ev.op = tag ? (new ? "tag-create" : "tag-delete") :
+		      (new ? "branch-create" : "branch-delete");
+	ev.ns = repo.ns;
+	ev.name = repo.name;
+	ev.ref = ref;
+	return mlfs_audit_append(s, &ev);
+}
+
 int mlfs_ref_create(struct mlfs_store *s, int64_t repo_id,
 		    enum mlfs_ref_kind kind, const char *name,
 		    const struct mlfs_id *commit)
@@ -161,6 +184,8 @@ int mlfs_ref_create(struct mlfs_store *s, int64_t repo_id,
 	if (r == 0)
 		r = mlfs_meta_ref_set(s->meta, repo_id, kind, name, commit,
 				      (int64_t)time(NULL));
+	if (r == 0)
+		r = audit_ref(s, repo_id, kind, name, NULL, commit);
 	if (r < 0) {
 		mlfs_meta_rollback(s->meta);
 		return r;
@@ -172,6 +197,7 @@ int mlfs_ref_delete(struct mlfs_store *s, int64_t repo_id,
 		    enum mlfs_ref_kind kind, const char *name)
 {
 	struct mlfs_repo repo;
+	struct mlfs_id old;
 	int r;
 
 	r = mlfs_meta_begin(s->meta);
@@ -181,9 +207,22 @@ int mlfs_ref_delete(struct mlfs_store *s, int64_t repo_id,
 	if (r == 0 && kind == MLFS_REF_BRANCH &&
 	    !strcmp(name, repo.default_branch))
 		r = -EBUSY;
-	if (r == 0)
+	/* the record says what the name pointed at; a damaged ref row
+	 * may still be deleted, its old commit then unknown */
+	if (r == 0) {
+		r = mlfs_meta_ref_get(s->meta, repo_id, kind, name, &old);
+		if (r == -EIO || r == -EBADMSG)
+			r = 1;
+	}
+	if (r >= 0) {
+		bool known = r == 0;
+
 		r = mlfs_meta_ref_delete(s->meta, repo_id, kind, name,
 					 (int64_t)time(NULL));
+		if (r == 0)
+			r = audit_ref(s, repo_id, kind, name,
+				      known ? &old : NULL, NULL);
+	}
 	if (r < 0) {
 		mlfs_meta_rollback(s->meta);
 		return r;

@@ -343,16 +343,6 @@ int mlfs_store_usage(struct mlfs_store *s, uint64_t *packs, uint64_t *db)
 	return 0;
 }
 
-int mlfs_store_audit(struct mlfs_store *s, const char *cmd,
-		     const char *detail)
-{
-	struct passwd *pw = getpwuid(geteuid());
-	const char *user = pw ? pw->pw_name : "?";
-
-	return mlfs_meta_audit_add(s->meta, (int64_t)time(NULL), user, cmd,
-				   detail);
-}
-
 /* ---- writer lock ---- */
 
 int store_lock(struct mlfs_store *s, bool exclusive, bool wait, int *fd)

@@ -200,14 +200,19 @@ static int64_t count_chunks(struct fixture *f)
 	return n;
 }
 
-/* The newest audit line: "op|detail". */
+/* The newest audit record: "op|repo|ref|old|new|message", ids in hex. */
 static void last_audit(struct fixture *f, char *buf, size_t size)
 {
 	sqlite3_stmt *st;
 
 	assert_int_equal(sqlite3_prepare_v2(mlfs_meta_db(f->s->meta),
-					    "SELECT command || '|' || detail "
-					    "FROM audit ORDER BY rowid DESC "
+					    "SELECT op || '|' || repo || '|' || "
+					    "coalesce(ref, '') || '|' || "
+					    "lower(coalesce(hex(old_commit), "
+					    "'')) || '|' || lower(coalesce("
+					    "hex(new_commit), '')) || '|' || "
+					    "coalesce(message, '') "
+					    "FROM audit ORDER BY id DESC "
 					    "LIMIT 1", -1, &st, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -239,7 +244,6 @@ static void test_ingest_two_files_and_a_tree_make_a_commit(void **state)
 	assert_false(content_stored(f, &e[0].id));
 	req = req_for("t", "r", &tree);
 	req.tag = "v1";
-	req.audit_detail = "<- here";
 	assert_int_equal(mlfs_ingest_commit(in, &req, &res), 0);
 	assert_true(res.created_repo);
 	assert_false(res.has_parent);
@@ -266,7 +270,7 @@ static void test_ingest_two_files_and_a_tree_make_a_commit(void **state)
 	assert_memory_equal(back, f->b, FILE_LEN);
 	mlfs_content_free(ct);
 	mlfs_id_to_hex(&res.commit, hex);
-	snprintf(want, sizeof(want), "snapshot|t/r@main %s <- here", hex);
+	snprintf(want, sizeof(want), "tag-create|t/r|tag:v1||%s|m", hex);
 	last_audit(f, got, sizeof(got));
 	assert_string_equal(got, want);
 }
@@ -489,7 +493,7 @@ static void test_ingest_unborn_repo_first_commit_has_no_parent(void **state)
 	assert_string_equal(repo.name, "fraud");
 	assert_string_equal(repo.default_branch, "main");
 	last_audit(f, got, sizeof(got));
-	assert_string_equal(got, "repo-create|m/fraud");
+	assert_string_equal(got, "repo-create|m/fraud||||");
 	assert_int_equal(mlfs_repo_create(f->s, "m", "fraud", &again),
 			 -EEXIST);
 	assert_int_equal(mlfs_repo_create(f->s, "m", "..", &again), -EINVAL);

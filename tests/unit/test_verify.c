@@ -362,6 +362,17 @@ static void downgrade(struct fixture *f, const char *extra)
 		"ALTER TABLE contents DROP COLUMN mac;"
 		"ALTER TABLE refs DROP COLUMN mac;"
 		"ALTER TABLE reflog DROP COLUMN mac;"
+		"DROP INDEX audit_repo; DROP TABLE aliases; DROP TABLE inputs;"
+		"ALTER TABLE metadata DROP COLUMN mac;"
+		"ALTER TABLE audit DROP COLUMN uid;"
+		"ALTER TABLE audit DROP COLUMN host;"
+		"ALTER TABLE audit DROP COLUMN repo;"
+		"ALTER TABLE audit DROP COLUMN ref;"
+		"ALTER TABLE audit DROP COLUMN old_commit;"
+		"ALTER TABLE audit DROP COLUMN new_commit;"
+		"ALTER TABLE audit DROP COLUMN message;"
+		"ALTER TABLE audit DROP COLUMN mac;"
+		"ALTER TABLE audit DROP COLUMN op;"
 		"PRAGMA user_version = 1;", NULL, NULL, &err), SQLITE_OK);
 	if (extra)
 		assert_int_equal(sqlite3_exec(db, extra, NULL, NULL, &err),
