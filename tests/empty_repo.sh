@@ -75,7 +75,7 @@ expect_exit 0 "$MLFS" tag --store "$S" --list models/fraud
 [ ! -s "$OUT_F" ] && ok "the refused tag was not made" ||
 	fail "tag list after refusal: $(cat "$OUT_F")"
 expect_exit 1 "$MLFS" log --store "$S" models/fraud@dev
-expect_err "^mlfs: no tag, branch or commit 'dev' in 'models/fraud'$" \
+expect_err "^mlfs: no tag, branch, alias or commit 'dev' in 'models/fraud'$" \
 	"another branch of an empty repository does not exist"
 
 # The whole store: no damage, nothing removed.

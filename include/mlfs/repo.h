@@ -43,6 +43,9 @@ struct mlfs_commit {
 enum mlfs_ref_kind {
 	MLFS_REF_BRANCH = 'b',
 	MLFS_REF_TAG = 't',
+	/* Only as mlfs_resolved.rev_kind: aliases are not refs rows and
+	 * never in mlfs_ref_list (mlfs/alias.h). */
+	MLFS_REF_ALIAS = 'a',
 };
 
 struct mlfs_ref {
@@ -89,7 +92,9 @@ MLFS_MUST_CHECK int mlfs_ref_get(struct mlfs_store *s, int64_t repo_id,
 				 enum mlfs_ref_kind kind, const char *name,
 				 struct mlfs_id *commit);
 /* Create tag or branch @name at @commit (a commit of @repo_id).
- * Returns 0, -EEXIST, -EINVAL (bad name), -ENOENT (no such commit). */
+ * Returns 0, -EEXIST (a ref of that kind exists, or an alias has the
+ * name: then the error detail says so), -EINVAL (bad name), -ENOENT (no
+ * such commit), -EIO (a damaged alias row of that name). */
 MLFS_MUST_CHECK int mlfs_ref_create(struct mlfs_store *s, int64_t repo_id,
 				    enum mlfs_ref_kind kind, const char *name,
 				    const struct mlfs_id *commit);
@@ -121,12 +126,13 @@ MLFS_MUST_CHECK int mlfs_reflog_list(struct mlfs_store *s, int64_t repo_id,
 struct mlfs_resolved {
 	struct mlfs_repo repo;
 	struct mlfs_id commit;
-	/* What @rev named: MLFS_REF_TAG, MLFS_REF_BRANCH, or 'c' (commit id
-	 * prefix); the default branch when the spec had no @rev. */
+	/* What @rev named: MLFS_REF_TAG, MLFS_REF_BRANCH, MLFS_REF_ALIAS,
+	 * or 'c' (commit id prefix); the default branch when the spec had
+	 * no @rev. */
 	int rev_kind;
 	/* True when the result can never change: a commit id (prefix), or
-	 * a "@{date}" in the past. Branches, "branch~N" and tags (which
-	 * can be deleted and made again on another commit) move. */
+	 * a "@{date}" in the past. Branches, "branch~N", aliases and tags
+	 * (which can be deleted and made again on another commit) move. */
 	bool immutable;
 	/* Set with -ENOENT when @rev is empty or names the default branch
 	 * and that branch is unborn: the repository (@repo, filled) has no
@@ -136,9 +142,11 @@ struct mlfs_resolved {
 
 /*
  * Resolve @spec: the repository, then @rev as tag, else branch, else
- * commit-id prefix (tags win over branches, as in git), then "@{date}"
- * (branch head at that time, from the branch history), then "~N". The
- * commit reached is loaded and verified.
+ * alias, else commit-id prefix (tags win over branches, as in git; mlfs
+ * never gives an alias the name of a tag or branch, so the order only
+ * matters in stores written otherwise), then "@{date}" (branch head at
+ * that time, from the branch history; -EINVAL for a tag or alias), then
+ * "~N". The commit reached is loaded and verified.
  * Returns 0; -ENOENT (no such repository, ref, commit or no history that
  * old; ->unborn when the repository has no commits yet); -ENOTUNIQ
  * (ambiguous prefix: *candidates, if non-NULL, gets a malloc'd array of

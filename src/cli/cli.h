@@ -80,6 +80,8 @@ bool cli_want_help(int argc, char **argv, const char *usage);
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
 int cmd_tag(struct cli *c, int argc, char **argv);
+int cmd_alias(struct cli *c, int argc, char **argv);
+int cmd_rollback(struct cli *c, int argc, char **argv);
 int cmd_branch(struct cli *c, int argc, char **argv);
 int cmd_repos(struct cli *c, int argc, char **argv);
 int cmd_log(struct cli *c, int argc, char **argv);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mlfs/alias.h"
 #include "mlfs/du.h"
 
 static const char usage[] =
@@ -31,28 +32,42 @@ static const char *repo_name(const struct mlfs_repo *v, size_t n, int64_t id,
 	return "?";
 }
 
+/* Append @name to the comma-separated list in @buf (@used bytes so
+ * far); false when it does not fit. */
+static bool add_name(char *buf, size_t size, size_t *used, const char *name)
+{
+	int k = snprintf(buf + *used, size - *used, "%s%s", *used ? "," : "",
+			 name);
+
+	if (k < 0 || (size_t)k >= size - *used)
+		return false;
+	*used += (size_t)k;
+	return true;
+}
+
+/* The tags, branches, then aliases at @commit. */
 static void refs_of(struct mlfs_store *s, int64_t repo_id,
 		    const struct mlfs_id *commit, char *buf, size_t size)
 {
 	struct mlfs_ref *refs;
+	struct mlfs_alias *al;
 	size_t n, used = 0;
+	bool room = true;
 
 	buf[0] = '\0';
 	if (mlfs_ref_list(s, repo_id, 0, &refs, &n) < 0)
 		return;
-	for (size_t i = 0; i < n; i++) {
-		int k;
-
-		if (refs[i].damaged ||
-		    memcmp(refs[i].commit.b, commit->b, MLFS_ID_LEN))
-			continue;
-		k = snprintf(buf + used, size - used, "%s%s", used ? "," : "",
-			     refs[i].name);
-		if (k < 0 || (size_t)k >= size - used)
-			break;
-		used += (size_t)k;
-	}
+	for (size_t i = 0; room && i < n; i++)
+		if (!refs[i].damaged &&
+		    !memcmp(refs[i].commit.b, commit->b, MLFS_ID_LEN))
+			room = add_name(buf, size, &used, refs[i].name);
 	free(refs);
+	if (mlfs_alias_list(s, repo_id, &al, &n) < 0)
+		return;
+	for (size_t i = 0; room && i < n; i++)
+		if (!al[i].damaged && !mlfs_id_cmp(&al[i].commit, commit))
+			room = add_name(buf, size, &used, al[i].name);
+	free(al);
 }
 
 int cmd_du(struct cli *c, int argc, char **argv)

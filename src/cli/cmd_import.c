@@ -146,8 +146,15 @@ int cmd_import(struct cli *c, int argc, char **argv)
 	if (o.progress)
 		fputc('\n', stderr);
 	if (r == -EEXIST) {
-		r = cli_error(0, "tag '%s' already exists in '%s/%s'", o.tag,
-			      spec.ns, spec.name);
+		/* the tag exists, or an alias has the name: the detail
+		 * says which, and is the whole message */
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", mlfs_error_detail());
+		mlfs_error_clear();
+		r = msg[0] ? cli_error(0, "%s", msg) :
+			     cli_error(0, "tag '%s' already exists in '%s/%s'",
+				       o.tag, spec.ns, spec.name);
 		goto out;
 	}
 	if (r == -EBUSY && *mlfs_error_detail()) {

@@ -1,6 +1,6 @@
 /*
  * cmd_log.c - mlfs log and mlfs show: commits, newest first, with the
- * tags and branches that point at them.
+ * tags, branches and aliases that point at them.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -9,12 +9,14 @@
 #include <time.h>
 
 #include "cli.h"
+#include "mlfs/alias.h"
 
 static const char log_usage[] =
 	"usage: mlfs log NS/NAME[@REF] [-n N] [--json]\n\n"
 	"Show the first-parent history from REF (default: the default "
 	"branch),\n"
-	"newest first, with tags and branches pointing at each commit.\n";
+	"newest first, with tags, branches and aliases pointing at each\n"
+	"commit.\n";
 
 static const char show_usage[] =
 	"usage: mlfs show NS/NAME[@REF] [--json]\n\n"
@@ -29,9 +31,42 @@ static void iso_time(int64_t t, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void print_commit(bool json, bool first, const struct mlfs_commit *c,
-			 const struct mlfs_ref *refs, size_t nref)
+/* The names pointing at one commit. */
+struct decor {
+	const struct mlfs_ref *refs;
+	size_t nref;
+	const struct mlfs_alias *aliases;
+	size_t nalias;
+};
+
+/* The aliases at @c as a JSON array, or decorations "alias: NAME". */
+static void print_aliases(bool json, const struct mlfs_commit *c,
+			  const struct decor *d, bool any)
 {
+	for (size_t i = 0; i < d->nalias; i++) {
+		/* A damaged alias's target is unknown: decorate nothing. */
+		if (d->aliases[i].damaged ||
+		    mlfs_id_cmp(&d->aliases[i].commit, &c->id))
+			continue;
+		if (json) {
+			printf("%s", any ? ", " : "");
+			cli_json_str(stdout, d->aliases[i].name);
+		} else {
+			printf("%salias: %s", any ? ", " : " (",
+			       d->aliases[i].name);
+		}
+		any = true;
+	}
+	if (!json && any)
+		fputc(')', stdout);
+}
+
+static void print_commit(bool json, bool first, const struct mlfs_commit *c,
+			 const struct decor *d)
+{
+	const struct mlfs_ref *refs = d->refs;
+	size_t nref = d->nref;
+
 	char hex[MLFS_ID_HEX_LEN + 1], phex[MLFS_ID_HEX_LEN + 1];
 	char thex[MLFS_ID_HEX_LEN + 1], when[32];
 	bool any = false;
@@ -70,6 +105,8 @@ static void print_commit(bool json, bool first, const struct mlfs_commit *c,
 			cli_json_str(stdout, refs[i].name);
 			any = true;
 		}
+		printf("], \"aliases\": [");
+		print_aliases(true, c, d, false);
 		printf("]}");
 		return;
 	}
@@ -84,7 +121,8 @@ static void print_commit(bool json, bool first, const struct mlfs_commit *c,
 		       refs[i].name);
 		any = true;
 	}
-	printf("%s\n", any ? ")" : "");
+	print_aliases(false, c, d, any);
+	fputc('\n', stdout);
 	if (c->has_parent)
 		printf("Parent: %s\n", phex);
 	printf("Tree:   %s\n", thex);
@@ -102,10 +140,12 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 	const char *name = show ? "show" : "log";
 	struct mlfs_commit *v = NULL;
 	struct mlfs_ref *refs = NULL;
+	struct mlfs_alias *aliases = NULL;
 	struct mlfs_store *s = NULL;
+	struct decor d;
 	struct mlfs_refspec spec;
 	struct mlfs_resolved res;
-	size_t n = 0, nref = 0, max = show ? 1 : 0;
+	size_t n = 0, nref = 0, nalias = 0, max = show ? 1 : 0;
 	int ch, r;
 
 	if (cli_want_help(argc, argv, show ? show_usage : log_usage))
@@ -141,6 +181,8 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 		r = mlfs_commit_history(s, &res.commit, max, &v, &n);
 	if (r == 0)
 		r = mlfs_ref_list(s, res.repo.id, 0, &refs, &nref);
+	if (r == 0)
+		r = mlfs_alias_list(s, res.repo.id, &aliases, &nalias);
 	if (r < 0) {
 		r = cli_error(r, "cannot read the history of '%s'",
 			      argv[optind]);
@@ -148,12 +190,14 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 	}
 	if (c->json && !show)
 		fputc('[', stdout);
+	d = (struct decor){ refs, nref, aliases, nalias };
 	for (size_t i = 0; i < n; i++)
-		print_commit(c->json, i == 0, &v[i], refs, nref);
+		print_commit(c->json, i == 0, &v[i], &d);
 	if (c->json)
 		fputs(show ? "\n" : "]\n", stdout);
 	r = CLI_OK;
 out:
+	free(aliases);
 	free(refs);
 	mlfs_commit_list_free(v, n);
 	mlfs_store_close(s);

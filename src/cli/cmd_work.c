@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "mlfs/alias.h"
 #include "mlfs/control.h"
 #include "mlfs/worktree.h"
 
@@ -100,6 +101,10 @@ static int open_wt(struct cli *c, const char *arg, bool edit,
 	if (*spec->rev && mlfs_repo_get(*s, spec->ns, spec->name, &repo) == 0 &&
 	    mlfs_ref_get(*s, repo.id, MLFS_REF_TAG, spec->rev, &tag) == 0)
 		return cli_error(0, "'%s' names a tag: versions cannot be "
+				 "changed, only branch heads", arg);
+	if (*spec->rev && mlfs_repo_get(*s, spec->ns, spec->name, &repo) == 0 &&
+	    mlfs_alias_get(*s, repo.id, spec->rev, &tag) == 0)
+		return cli_error(0, "'%s' names an alias: versions cannot be "
 				 "changed, only branch heads", arg);
 	r = mlfs_wt_get(*w, spec->ns, spec->name, *spec->rev ? spec->rev : NULL,
 			wt);
@@ -279,9 +284,15 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (r == -EEXIST) {
-		mlfs_error_clear(); /* the message says it all */
-		r = cli_error(0, "tag '%s' already exists in '%s/%s'", o.tag,
-			      spec.ns, spec.name);
+		/* the tag exists, or an alias has the name: a detail
+		 * says which, and is the whole message */
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s", mlfs_error_detail());
+		mlfs_error_clear();
+		r = msg[0] ? cli_error(0, "%s", msg) :
+			     cli_error(0, "tag '%s' already exists in '%s/%s'",
+				       o.tag, spec.ns, spec.name);
 		goto out;
 	}
 	if (r < 0) {

@@ -18,6 +18,8 @@ static const struct cmd commands[] = {
 	{ "import", cmd_import, "import a file or tree as a new version" },
 	{ "tag", cmd_tag, "create, list or delete tags" },
 	{ "branch", cmd_branch, "create, list or delete branches" },
+	{ "alias", cmd_alias, "point a movable name at a version; history" },
+	{ "rollback", cmd_rollback, "move an alias back to its last target" },
 	{ "repos", cmd_repos, "list repositories" },
 	{ "log", cmd_log, "show the history of a branch or ref" },
 	{ "show", cmd_show, "show one version" },

@@ -144,7 +144,10 @@ int cli_ref_command(struct cli *c, int argc, char **argv,
 	else
 		r = mlfs_ref_create(s, res.repo.id, kind, argv[1],
 				    &res.commit);
-	if (r == -EEXIST)
+	if (r == -EEXIST && *mlfs_error_detail())
+		/* an alias has the name: the detail says so */
+		r = cli_error(0, "cannot create %s '%s'", what, argv[1]);
+	else if (r == -EEXIST)
 		r = cli_error(0, "%s '%s' already exists in '%s/%s'", what,
 			      argv[1], spec.ns, spec.name);
 	else if (r == -ENOENT)

@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "mlfs/alias.h"
 #include "mlfs/control.h"
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
@@ -68,6 +69,12 @@ static int request_wt(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 				&tag) == 0) {
 		mlfs_error_set("'%s' names a tag: versions cannot be changed, "
 			       "only branch heads", arg);
+		r = -EROFS;
+	} else if (*spec.rev &&
+		   mlfs_repo_get(fs->store, spec.ns, spec.name, &repo) == 0 &&
+		   mlfs_alias_get(fs->store, repo.id, spec.rev, &tag) == 0) {
+		mlfs_error_set("'%s' names an alias: versions cannot be "
+			       "changed, only branch heads", arg);
 		r = -EROFS;
 	} else {
 		r = mlfs_wt_get(fs->work, spec.ns, spec.name,

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "mlfs/alias.h"
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
 #include "mlfs/worktree.h"
@@ -141,6 +142,29 @@ static int list_root(struct mlfs_fs *fs, struct dirh *h, size_t *cap)
 	return r;
 }
 
+/* "<name>@<alias>" for each alias of @rp. A damaged one is not listed:
+ * its target is what cannot be trusted (its lookup fails with EIO). */
+static int list_aliases(struct mlfs_fs *fs, struct mlfs_node *dir,
+			const struct mlfs_repo *rp, struct dirh *h,
+			size_t *cap)
+{
+	char comp[2 * MLFS_NAME_MAX + 2];
+	struct mlfs_alias *v = NULL;
+	size_t n = 0;
+	int r = mlfs_alias_list(fs->store, rp->id, &v, &n);
+
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		if (v[i].damaged)
+			continue;
+		snprintf(comp, sizeof(comp), "%s@%s", rp->name, v[i].name);
+		r = dirh_add(h, cap, comp,
+			     mlfs_itable_ino(dir->ino, comp, &v[i].commit),
+			     S_IFDIR);
+	}
+	free(v);
+	return r;
+}
+
 static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 		   struct dirh *h, size_t *cap)
 {
@@ -189,6 +213,8 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 				     mlfs_itable_ino(dir->ino, comp,
 						     &f->commit), S_IFDIR);
 		}
+		if (r >= 0)
+			r = list_aliases(fs, dir, rp, h, cap);
 	}
 	free(refs);
 	free(repos);

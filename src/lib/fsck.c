@@ -2,7 +2,8 @@
  * fsck.c - check the store and name every damaged object with the
  * repository, version and path it belongs to. Store-wide first: every
  * chunk index entry points at a matching entry header inside an existing
- * pack (fsck_index.c). Then per repository its refs, its commits and,
+ * pack (fsck_index.c). Then per repository its refs and aliases, its
+ * commits and,
  * through each commit's tree, every tree and chunk list, each loaded by the
  * library's verifying loaders (tree hash, commit id, check values) and
  * checked once (id sets). Damage never stops the walk: problems are
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "fsck_impl.h"
+#include "mlfs/alias.h"
 #include "mlfs/content.h"
 #include "mlfs/gc.h"
 #include "mlfs/tree.h"
@@ -463,6 +465,47 @@ static int check_refs(struct fsck *f, struct repo_walk *w,
 	return 0;
 }
 
+/* Every alias row against its check value, its target, and its history
+ * in the audit log (which must lead to the row). */
+static int check_aliases(struct fsck *f, struct repo_walk *w,
+			 const struct mlfs_repo *repo)
+{
+	struct mlfs_audit_record *h;
+	struct mlfs_alias *v = NULL;
+	size_t n = 0, nh;
+	long pi = 0;
+	int r;
+
+	mlfs_error_clear();
+	r = mlfs_alias_list(f->s, repo->id, &v, &n);
+	if (r < 0 && r != -ENOMEM)
+		return fsck_problem(f, "database", NULL, AT_REPO, "cannot "
+				    "list the aliases: %s",
+				    fsck_db_why(NULL, r)) < 0 ? -ENOMEM : 0;
+	for (size_t k = 0; r == 0 && pi >= 0 && k < n; k++) {
+		if (v[k].damaged) {
+			pi = fsck_problem(f, "alias", v[k].name, AT_REPO,
+					  "its row does not match its check "
+					  "value (damaged database)");
+			continue;
+		}
+		r = check_outside(f, w, &v[k].commit, repo->id, "alias",
+				  v[k].name, "its");
+		if (r < 0)
+			break;
+		mlfs_error_clear();
+		r = mlfs_alias_history(f->s, repo, v[k].name, &h, &nh);
+		if (r == 0)
+			mlfs_audit_records_free(h, nh);
+		else if (r != -ENOMEM)
+			pi = fsck_problem(f, "alias", v[k].name, AT_REPO,
+					  "%s", fsck_db_why(NULL, r));
+		r = r == -ENOMEM ? r : 0;
+	}
+	free(v);
+	return r < 0 ? r : pi < 0 ? -ENOMEM : 0;
+}
+
 /* The branch history: every entry's check value, the commits entries
  * name, and that each branch's newest entry is its head (a dropped
  * newest entry would make "@{date}" answer with an older head). */
@@ -652,6 +695,8 @@ static int check_repo(struct fsck *f, const struct mlfs_repo *repo)
 		goto out;
 	label_commits(&w, refs, nref);
 	r = check_refs(f, &w, repo, refs, nref);
+	if (r == 0)
+		r = check_aliases(f, &w, repo);
 	if (r == 0)
 		r = check_history(f, &w, repo, refs, nref);
 	for (size_t k = 0; r == 0 && k < w.norder; k++)

@@ -624,6 +624,38 @@ static int commit_rows(struct mlfs_ingest *in,
 	return r;
 }
 
+/* A new tag or branch never takes the name of an alias of the
+ * repository (docs/cli.md#references). A branch that exists already
+ * keeps moving: stores written otherwise are served as they are. */
+static int names_free(struct mlfs_meta *m, const struct mlfs_commit_req *req,
+		      const struct mlfs_repo *repo, const char *branch)
+{
+	const char *names[2] = { req->tag, branch };
+	struct mlfs_id at;
+	int r;
+
+	r = mlfs_meta_ref_get(m, repo->id, MLFS_REF_BRANCH, branch, &at);
+	if (r == 0)
+		names[1] = NULL;
+	else if (r != -ENOENT)
+		return r;
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(names); i++) {
+		if (!names[i])
+			continue;
+		r = mlfs_meta_alias_get(m, repo->id, names[i], &at);
+		if (r == -ENOENT)
+			continue;
+		if (r == 0) {
+			mlfs_error_set("name '%s' is taken by an alias of "
+				       "'%s/%s'", names[i], req->ns,
+				       req->name);
+			r = -EEXIST;
+		}
+		return r;
+	}
+	return 0;
+}
+
 /* The transaction: the rows, and with @req the commit. */
 static int commit_txn(struct mlfs_ingest *in,
 		      const struct mlfs_commit_req *req,
@@ -655,7 +687,9 @@ static int commit_txn(struct mlfs_ingest *in,
 		goto out;
 	}
 	branch = req->branch ? req->branch : repo.default_branch;
-	r = commit_parent(in, req, &repo, branch, &c);
+	r = names_free(m, req, &repo, branch);
+	if (r == 0)
+		r = commit_parent(in, req, &repo, branch, &c);
 	if (r == 0)
 		r = insert_rows(in);
 	if (r < 0)

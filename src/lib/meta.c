@@ -95,6 +95,16 @@ static const char *const stmt_sql[ST_MAX] = {
 			   "r.name, l.branch FROM reflog l JOIN repos r "
 			   "ON r.id = l.repo_id WHERE l.repo_id = ?1 "
 			   "ORDER BY l.id",
+	[ST_ALIAS_GET] = "SELECT a.name, a.commit_id, a.mac, r.ns, r.name "
+			 "FROM aliases a JOIN repos r ON r.id = a.repo_id "
+			 "WHERE a.repo_id = ?1 AND a.name = ?2",
+	[ST_ALIAS_SET] = "INSERT OR REPLACE INTO aliases(repo_id, name, "
+			 "commit_id, mac) VALUES (?1, ?2, ?3, ?4)",
+	[ST_ALIAS_DELETE] = "DELETE FROM aliases WHERE repo_id = ?1 AND "
+			    "name = ?2",
+	[ST_ALIAS_LIST] = "SELECT a.name, a.commit_id, a.mac, r.ns, r.name "
+			  "FROM aliases a JOIN repos r ON r.id = a.repo_id "
+			  "WHERE a.repo_id = ?1 ORDER BY a.name",
 	[ST_AUDIT_ADD] = "INSERT INTO audit(id, time, uid, user, host, "
 			 "command, op, repo, ref, old_commit, new_commit, "
 			 "message, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mlfs/alias.h"
 #include "mlfs/hash.h"
 #include "mlfs/pack.h"
 #include "mlfs/repo.h"
@@ -160,6 +161,23 @@ MLFS_MUST_CHECK int mlfs_meta_reflog_list(struct mlfs_meta *m,
 					  int64_t repo_id,
 					  struct mlfs_reflog_entry **out,
 					  size_t *n);
+
+/* Aliases (meta_alias.c). Rows are checked like refs: a get of a row
+ * that fails its check value is -EIO naming the alias; a list flags it
+ * (->damaged). */
+MLFS_MUST_CHECK int mlfs_meta_alias_get(struct mlfs_meta *m, int64_t repo_id,
+					const char *name,
+					struct mlfs_id *commit);
+/* Insert or replace, with its check value. -EINVAL: no such repo. */
+MLFS_MUST_CHECK int mlfs_meta_alias_set(struct mlfs_meta *m, int64_t repo_id,
+					const char *name,
+					const struct mlfs_id *commit);
+/* -ENOENT when there is no such alias. */
+MLFS_MUST_CHECK int mlfs_meta_alias_delete(struct mlfs_meta *m,
+					   int64_t repo_id, const char *name);
+MLFS_MUST_CHECK int mlfs_meta_alias_list(struct mlfs_meta *m,
+					 int64_t repo_id,
+					 struct mlfs_alias **out, size_t *n);
 
 /*
  * The audit log (meta_audit.c; the chain itself is audit.c's). Inside

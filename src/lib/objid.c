@@ -72,6 +72,23 @@ void mlfs_objid_ref_mac(const struct mlfs_hash_key *k, const char *ns,
 	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
 }
 
+void mlfs_objid_alias_mac(const struct mlfs_hash_key *k, const char *ns,
+			  const char *name, const char *alias,
+			  const struct mlfs_id *commit, struct mlfs_id *out)
+{
+	/* Its own domain, not mlfs-ref-1 with a third kind: an alias row
+	 * copied into refs (or back) must fail its check. */
+	static const char domain[] = "mlfs-alias-1";
+	struct mlfs_span p[5];
+
+	p[0] = (struct mlfs_span){ domain, sizeof(domain) };
+	p[1] = str_span(ns);
+	p[2] = str_span(name);
+	p[3] = str_span(alias);
+	p[4] = (struct mlfs_span){ commit->b, MLFS_ID_LEN };
+	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
+}
+
 void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,
 			   const char *ns, const char *name,
 			   const char *branch, const struct mlfs_id *commit,

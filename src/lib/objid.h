@@ -35,6 +35,11 @@ void mlfs_objid_ref_mac(const struct mlfs_hash_key *k, const char *ns,
 			const char *name, int kind, const char *ref,
 			const struct mlfs_id *commit, struct mlfs_id *out);
 
+/* Check value of an aliases row: repository, alias name, commit. */
+void mlfs_objid_alias_mac(const struct mlfs_hash_key *k, const char *ns,
+			  const char *name, const char *alias,
+			  const struct mlfs_id *commit, struct mlfs_id *out);
+
 /* Check value of a reflog row: its row id, repository, branch, commit
  * (NULL for a deletion) and time. */
 void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,

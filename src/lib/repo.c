@@ -1,7 +1,8 @@
 /*
  * repo.c - repositories, refs and reference resolution on top of meta.c.
- * Resolution order for "@word": tag, then branch, then commit-id prefix
- * (tags win, as in git's refs/tags before refs/heads).
+ * Resolution order for "@word": tag, then branch, then alias, then
+ * commit-id prefix (tags win, as in git's refs/tags before refs/heads;
+ * an alias never takes a tag's or branch's name, docs/cli.md#references).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -157,6 +158,25 @@ static int audit_ref(struct mlfs_store *s, int64_t repo_id,
 	return mlfs_audit_append(s, &ev);
 }
 
+/* A tag or branch never takes an alias's name: "@NAME" means one thing
+ * (docs/cli.md#references). */
+static int alias_free(struct mlfs_store *s, int64_t repo_id,
+		      const char *name)
+{
+	struct mlfs_repo repo;
+	struct mlfs_id at;
+	int r = mlfs_meta_alias_get(s->meta, repo_id, name, &at);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (mlfs_meta_repo_get_id(s->meta, repo_id, &repo) == 0)
+		mlfs_error_set("name '%s' is taken by an alias of "
+			       "'%s/%s'", name, repo.ns, repo.name);
+	return -EEXIST;
+}
+
 int mlfs_ref_create(struct mlfs_store *s, int64_t repo_id,
 		    enum mlfs_ref_kind kind, const char *name,
 		    const struct mlfs_id *commit)
@@ -181,6 +201,8 @@ int mlfs_ref_create(struct mlfs_store *s, int64_t repo_id,
 		r = mlfs_meta_ref_get(s->meta, repo_id, kind, name, &old);
 		r = r == 0 ? -EEXIST : r == -ENOENT ? 0 : r;
 	}
+	if (r == 0)
+		r = alias_free(s, repo_id, name);
 	if (r == 0)
 		r = mlfs_meta_ref_set(s->meta, repo_id, kind, name, commit,
 				      (int64_t)time(NULL));
@@ -291,7 +313,7 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 	int64_t now = (int64_t)time(NULL);
 	struct mlfs_commit head;
 	struct mlfs_id cur;
-	int r, rt = -ENOENT, rb = -ENOENT;
+	int r, rt = -ENOENT, rb = -ENOENT, ra = -ENOENT;
 
 	memset(out, 0, sizeof(*out));
 	if (candidates)
@@ -309,11 +331,16 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 		if (rt == -ENOENT)
 			rb = mlfs_ref_get(s, out->repo.id, MLFS_REF_BRANCH,
 					  spec->rev, &cur);
+		if (rt == -ENOENT && rb == -ENOENT)
+			ra = mlfs_meta_alias_get(s->meta, out->repo.id,
+						 spec->rev, &cur);
 		if ((rt < 0 && rt != -ENOENT) || (rb < 0 && rb != -ENOENT))
 			return rt != -ENOENT ? rt : rb;
+		if (ra < 0 && ra != -ENOENT)
+			return ra;
 	}
 	if (!spec->rev[0] || (rt == -ENOENT && rb == -ENOENT &&
-			      !spec->has_date &&
+			      ra == -ENOENT && !spec->has_date &&
 			      !strcmp(spec->rev, out->repo.default_branch))) {
 		branch = out->repo.default_branch;
 		out->rev_kind = MLFS_REF_BRANCH;
@@ -324,12 +351,15 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 	} else if (rb == 0) {
 		branch = spec->rev;
 		out->rev_kind = MLFS_REF_BRANCH;
+	} else if (ra == 0) {
+		/* Moved by design: never immutable. */
+		out->rev_kind = MLFS_REF_ALIAS;
 	} else if (mlfs_is_hex_prefix(spec->rev)) {
 		r = resolve_prefix(s, out->repo.id, spec->rev, &cur,
 				   candidates, ncand);
 		if (r == -ENOENT)
-			mlfs_error_set("no tag, branch or commit '%s' in "
-				       "'%s/%s'", spec->rev, spec->ns,
+			mlfs_error_set("no tag, branch, alias or commit '%s' "
+				       "in '%s/%s'", spec->rev, spec->ns,
 				       spec->name);
 		else if (r == -ENOTUNIQ)
 			mlfs_error_set("commit prefix '%s' is ambiguous",
@@ -343,14 +373,19 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 		branch = spec->rev;
 		out->rev_kind = MLFS_REF_BRANCH;
 	} else {
-		mlfs_error_set("no tag, branch or commit '%s' in '%s/%s'",
-			       spec->rev, spec->ns, spec->name);
+		mlfs_error_set("no tag, branch, alias or commit '%s' in "
+			       "'%s/%s'", spec->rev, spec->ns, spec->name);
 		return -ENOENT;
 	}
 	if (spec->has_date) {
 		if (!branch) {
 			mlfs_error_set("'@{date}' applies to branches, and "
-				       "'%s' is not one", spec->rev);
+				       "'%s' is not one (%s)", spec->rev,
+				       out->rev_kind == MLFS_REF_ALIAS ?
+				       "it is an alias; its changes: 'mlfs "
+				       "alias --history'" :
+				       out->rev_kind == MLFS_REF_TAG ?
+				       "it is a tag" : "it is a commit id");
 			return -EINVAL;
 		}
 		r = mlfs_meta_reflog_at(s->meta, out->repo.id, branch,
