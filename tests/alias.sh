@@ -300,6 +300,17 @@ expect_exit 1 mlfs fsck
 expect_out "alias staging \(models/m\): history of alias 'staging' of 'models/m': audit record [0-9]+ is damaged" \
 	"fsck names the alias whose history is damaged"
 
+# a store of a newer schema: refused, not touched
+S2=$(new_store) || exit 1
+sqlite3 "$S2/mlfs.db" "PRAGMA user_version = 99"
+for cmd in "alias t/r@v1 prod" "alias --list t/r" "rollback t/r prod -m x"; do
+	# shellcheck disable=SC2086
+	expect_exit 1 "$MLFS" --store "$S2" $cmd
+	expect_err "made by a newer mlfs" "'$cmd' refuses a newer store"
+done
+check "the newer store is left alone" \
+	test "$(sqlite3 "$S2/mlfs.db" 'PRAGMA user_version')" = 99
+
 # ---- a live mount: the path follows the alias within 1 s --------------
 S=$(new_store) || exit 1
 mnt=$(mktmp)

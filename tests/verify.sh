@@ -96,6 +96,12 @@ expect_out "is up to date" "a second upgrade has nothing to do"
 expect_exit 0 "$MLFS" cat --store "$S1" t/r@v1/a
 expect_out '^one$' "the upgraded store reads back"
 expect_exit 0 "$MLFS" fsck --store "$S1" --read-data
+# the upgraded store has the aliases table: an alias, its history
+expect_exit 0 "$MLFS" alias --store "$S1" t/r@v1 prod
+expect_exit 0 "$MLFS" alias --store "$S1" --history t/r prod
+expect_out "alias-create" "an upgraded store records aliases"
+expect_exit 0 "$MLFS" cat --store "$S1" t/r@prod/a
+expect_out '^one$' "an alias of an upgraded store resolves"
 
 # A store newer than this mlfs is refused, not touched.
 S2=$(new_store)
