@@ -25,6 +25,7 @@
 
 #include "mlfs/worktree.h"
 #include "mount.h"
+#include "passthrough.h"
 
 /* Is @name one of the comma-separated options in @opts? */
 static bool opt_has(const char *opts, const char *name)
@@ -124,6 +125,7 @@ static void raise_readahead(const char *mnt)
 struct ready_ctx {
 	const char *mnt;
 	int fd; /* write end of the readiness pipe, or -1 */
+	struct mlfs_fs *fs;
 };
 
 /* Runs beside the session loop: the first stat() of the root is answered
@@ -140,6 +142,11 @@ static void *ready_thread(void *arg)
 		snprintf(m.why, sizeof(m.why), "mount did not answer");
 	}
 	raise_readahead(rc->mnt);
+	if (rc->fs->work)
+		mlfs_fs_log(rc->fs, "written files: %s",
+			    mlfs_pt_granted(rc->fs->pt) ?
+			    "kernel passthrough to their data files" :
+			    "read and written through the daemon");
 	if (rc->fd >= 0) {
 		if (write(rc->fd, &m, sizeof(m)) != sizeof(m)) {
 			/* the parent died; nothing to tell */
@@ -170,7 +177,8 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
 	struct fuse_loop_config *cfg = NULL;
-	struct ready_ctx rc = { .mnt = o->mountpoint, .fd = ready_fd };
+	struct ready_ctx rc = { .mnt = o->mountpoint, .fd = ready_fd,
+				 .fs = &fs };
 	struct mlfs_ctl_server *ctl = NULL;
 	char *optstr = NULL;
 	bool itable = false, mounted = false, handlers = false;
@@ -295,6 +303,9 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 		goto out;
 	}
 	mounted = true;
+	/* best effort: without it, written files go through the daemon */
+	if (fs.work && mlfs_pt_new(se, &fs.pt) < 0)
+		fs.pt = NULL;
 	if (fs.work && mlfs_ctl_server_start(&fs, o->store_dir, &ctl) < 0)
 		/* the mount works; snapshots wait for an unmount */
 		mlfs_fs_log(&fs, "cannot listen for commands: %s",
@@ -343,6 +354,7 @@ out:
 		fuse_remove_signal_handlers(se);
 	if (se)
 		fuse_session_destroy(se);
+	mlfs_pt_free(fs.pt); /* the session's I/O used it until now */
 	fuse_loop_cfg_destroy(cfg);
 	fuse_opt_free_args(&args);
 	free(optstr);

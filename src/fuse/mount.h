@@ -378,6 +378,7 @@ void mlfs_ctl_server_stop(struct mlfs_ctl_server *sv);
 /* ---- the file system (ops.c, dir.c, xattr.c) ---- */
 
 struct fuse_lowlevel_ops;
+struct mlfs_pt;
 
 struct mlfs_fs {
 	struct mlfs_store *store;  /* owned by the daemon */
@@ -394,6 +395,8 @@ struct mlfs_fs {
 	struct mlfs_store *wstore;
 	struct mlfs_work *work;
 	struct fuse_session *se;   /* for invalidations; set once */
+	struct mlfs_pt *pt;        /* passthrough of data files, or NULL;
+				    * set before the loop starts */
 
 	/* readdirplus with attributes, or names only (dir.c): */
 	bool rdplus_attrs;         /* protected by itable.lock */

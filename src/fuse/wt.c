@@ -25,6 +25,7 @@
 #include "mlfs/repo.h"
 #include "mlfs/worktree.h"
 #include "ops.h"
+#include "passthrough.h"
 
 #define BLKSIZE (1024 * 1024)
 /* Entries and attributes of working trees: every change comes through
@@ -36,6 +37,8 @@ struct wt_open {
 	struct mlfs_wt_file *f;
 	struct mlfs_ofile *of; /* chunk path, while the bytes are stored */
 	bool write;
+	uint64_t nodeid;
+	struct mlfs_pt_open pt; /* how the kernel does its I/O */
 };
 
 static void ns_to_ts(int64_t ns, struct timespec *ts)
@@ -528,6 +531,23 @@ static int open_node(struct mlfs_fs *fs, struct mlfs_node *n, int flags,
 			return r == -ENOENT || r == -EBADMSG ? -EIO : r;
 		}
 	}
+	h->nodeid = n->nodeid;
+	r = mlfs_pt_acquire(fs->pt, n->nodeid,
+			    __atomic_load_n(&h->f->fd, __ATOMIC_ACQUIRE), &h->pt);
+	/* the kernel writes a passthrough file itself: it is changed from
+	 * the open on, not from a first write we would see */
+	if (r == 0 && write && h->pt.backing_id > 0) {
+		r = mlfs_wt_will_write(h->f);
+		if (r < 0)
+			mlfs_pt_release(fs->pt, n->nodeid, &h->pt);
+	}
+	if (r < 0) {
+		if (h->of)
+			mlfs_ofile_close(&fs->itable, h->of);
+		mlfs_wt_close(h->f, write);
+		free(h);
+		return r;
+	}
 	*out = h;
 	return 0;
 }
@@ -555,10 +575,10 @@ void mlfs_wt_op_open(fuse_req_t req, struct mlfs_node *n,
 		return;
 	}
 	fi->fh = (uintptr_t)h | 1u; /* tagged: ops.c */
-	/* stored bytes read through the chunk path keep the page cache;
-	 * a data file's pages are what the kernel wrote itself */
-	fi->keep_cache = 1;
-	fuse_reply_open(req, fi);
+	/* cached: stored bytes read through the chunk path keep the page
+	 * cache; a data file's pages are what the kernel wrote itself
+	 * (unless passthrough wrote beneath them: passthrough.h) */
+	mlfs_pt_reply_open(req, fi, &h->pt);
 }
 
 void mlfs_wt_op_create(fuse_req_t req, struct mlfs_node *p, const char *name,
@@ -586,8 +606,7 @@ void mlfs_wt_op_create(fuse_req_t req, struct mlfs_node *p, const char *name,
 		return;
 	}
 	fi->fh = (uintptr_t)h | 1u;
-	fi->keep_cache = 1;
-	fuse_reply_create(req, &e, fi);
+	mlfs_pt_reply_create(req, &e, fi, &h->pt);
 }
 
 void mlfs_wt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -669,6 +688,7 @@ void mlfs_wt_op_release(fuse_req_t req, struct fuse_file_info *fi)
 {
 	struct wt_open *h = (struct wt_open *)(uintptr_t)fi->fh;
 
+	mlfs_pt_release(fs_of(req)->pt, h->nodeid, &h->pt);
 	if (h->of)
 		mlfs_ofile_close(&fs_of(req)->itable, h->of);
 	mlfs_wt_close(h->f, h->write);

@@ -282,7 +282,8 @@ static int apply_node(struct mlfs_wt *wt, struct mlfs_wnode *n, bool keep)
 }
 
 /* Apply every pending result of @wt and make @commit its base. Files
- * whose open handle was written meanwhile (@sn's counts) stay dirty. */
+ * whose open handle was written meanwhile (@sn's counts), or that are
+ * open for writing, stay dirty. */
 static int apply_pending(struct mlfs_wt *wt, const struct mlfs_id *commit,
 			 struct snap *sn)
 {
@@ -308,6 +309,11 @@ static int apply_pending(struct mlfs_wt *wt, const struct mlfs_id *commit,
 			    __atomic_load_n(&f->writes, __ATOMIC_RELAXED) !=
 			    sn->v[k].writes)
 				rewritten = true;
+		/* one still open for writing may be written at any moment,
+		 * by the kernel itself too (passthrough) without a write we
+		 * would count: it stays dirty */
+		if (f && f->writers)
+			rewritten = true;
 		r = apply_node(wt, &v[i], f != NULL);
 		if (r == 1)
 			drop[ndrop++] = v[i].ino;
