@@ -36,6 +36,17 @@ struct mlfs_audit_event {
  * CLI sets it once from argv; the mount daemon sets its own). Copied. */
 void mlfs_audit_set_command(int argc, char *const argv[]);
 
+/* The command line set above ("" before), for a client to send to the
+ * daemon that acts for it. */
+const char *mlfs_audit_command(void);
+
+/* For a daemon acting on a client's request: records this thread
+ * appends until the next call name @command (the client's command line,
+ * borrowed until then; at most 4096 bytes are kept) and @uid (the
+ * client's, as the kernel reports it) instead of the process's own.
+ * NULL returns to the process's. */
+void mlfs_audit_set_client(const char *command, int64_t uid);
+
 /*
  * Append one record. Inside a transaction the caller holds on the
  * store's database (mlfs_ingest_commit's before_commit, or any writing

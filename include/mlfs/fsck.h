@@ -4,7 +4,8 @@
  * an existing pack; every ref, commit, tree and chunk list loads and
  * passes the library's verification (tree hash, commit id, contents and
  * ref check values); every chunk of every list is indexed with the
- * list's length. With read_data also: every chunk decompresses and hashes
+ * list's length; every audit record chains to the one before it. With
+ * read_data also: every chunk decompresses and hashes
  * to its id, and every file's bytes hash to its digest.
  */
 #ifndef MLFS_FSCK_H
@@ -22,8 +23,9 @@ struct mlfs_store;
  * borrowed for the duration of the report callback. */
 struct mlfs_fsck_problem {
 	/* "database" (SQLite could not read something), "pack", "chunk",
-	 * "tag", "branch", "commit", "tree" or "content" (a file's chunk
-	 * list and the bytes it names). */
+	 * "tag", "branch", "commit", "tree", "content" (a file's chunk
+	 * list and the bytes it names), "worktree" or "audit" (a record of
+	 * the audit log, object "record N"). */
 	const char *kind;
 	const char *object;  /* hex id, pack file or ref name, or NULL */
 	const char *repo;    /* "ns/name", or NULL for store-wide objects */
@@ -46,6 +48,8 @@ struct mlfs_fsck_stats {
 	/* Working trees checked, and snapshots of them a killed process
 	 * left to finish (not damage: the next edit of the store does). */
 	uint64_t worktrees, worktree_nodes, pending_snapshots;
+	/* Records of the audit log checked (each against the chain). */
+	uint64_t audit_records;
 };
 
 /*

@@ -120,11 +120,13 @@ static void print_json(const char *problems,
 	       ", \"unreferenced_packs\": %" PRIu64
 	       ", \"unreferenced_bytes\": %" PRIu64 ", \"worktrees\": %"
 	       PRIu64 ", \"worktree_nodes\": %" PRIu64
-	       ", \"pending_snapshots\": %" PRIu64 ", \"ok\": %s}\n",
+	       ", \"pending_snapshots\": %" PRIu64 ", \"audit_records\": %"
+	       PRIu64 ", \"ok\": %s}\n",
 	       problems, st->repos, st->commits, st->trees, st->contents,
 	       st->chunks, st->chunks_read, st->unreferenced_packs,
 	       st->unreferenced_bytes, st->worktrees, st->worktree_nodes,
-	       st->pending_snapshots, st->problems ? "false" : "true");
+	       st->pending_snapshots, st->audit_records,
+	       st->problems ? "false" : "true");
 }
 
 static void print_text(const struct mlfs_fsck_stats *st, bool read_data)
@@ -132,8 +134,9 @@ static void print_text(const struct mlfs_fsck_stats *st, bool read_data)
 	fprintf(st->problems ? stderr : stdout,
 		"fsck: %" PRIu64 " repositories, %" PRIu64 " versions, %"
 		PRIu64 " trees, %" PRIu64 " files' contents, %" PRIu64
-		" chunks checked%s: %" PRIu64 " problems\n", st->repos,
-		st->commits, st->trees, st->contents, st->chunks,
+		" chunks, %" PRIu64 " audit records checked%s: %" PRIu64
+		" problems\n", st->repos, st->commits, st->trees,
+		st->contents, st->chunks, st->audit_records,
 		read_data ? " (data read)" : "", st->problems);
 	if (st->worktrees)
 		fprintf(st->problems ? stderr : stdout, "fsck: %" PRIu64

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "mlfs/alias.h"
+#include "mlfs/audit.h"
 #include "mlfs/control.h"
 #include "mlfs/worktree.h"
 
@@ -177,6 +178,9 @@ static int remote_snapshot(struct mlfs_store *s, const char *arg,
 		r = mlfs_ctl_add(&req, "message", o->message);
 	if (r == 0 && user && *user)
 		r = mlfs_ctl_add(&req, "author", user);
+	/* for the audit record the mount appends */
+	if (r == 0)
+		r = mlfs_ctl_add(&req, "command", mlfs_audit_command());
 	if (r == 0)
 		r = call_mount(s, &req, &rep);
 	if (r == 0) {

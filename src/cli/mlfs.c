@@ -36,6 +36,7 @@ static const struct cmd commands[] = {
 	{ "snapshot", cmd_snapshot, "make a branch's working tree a version" },
 	{ "status", cmd_status, "show the edits of working trees" },
 	{ "discard", cmd_discard, "drop the edits of a working tree" },
+	{ "audit", cmd_audit, "show or verify the log of ref changes" },
 };
 
 static void usage(FILE *f)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "mlfs/alias.h"
+#include "mlfs/audit.h"
 #include "mlfs/control.h"
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
@@ -178,7 +179,12 @@ static void serve(struct mlfs_ctl_server *sv, int cfd)
 		return;
 	op = mlfs_ctl_get(&req, "op");
 	if (op && !strcmp(op, "snapshot")) {
+		/* the record names the client and its command, not us */
+		mlfs_audit_set_client(mlfs_ctl_get(&req, "command") ?
+				      mlfs_ctl_get(&req, "command") : "",
+				      (int64_t)cred.uid);
 		r = do_snapshot(sv->fs, &req, &rep);
+		mlfs_audit_set_client(NULL, -1);
 	} else if (op && !strcmp(op, "discard")) {
 		r = do_discard(sv->fs, &req, &rep);
 	} else {

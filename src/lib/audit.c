@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit_impl.h"
 #include "mlfs/audit.h"
 #include "store_impl.h"
 
@@ -76,6 +77,21 @@ void mlfs_audit_set_command(int argc, char *const argv[])
 	audit_command[pos] = '\0';
 }
 
+/* A request a daemon runs for a client (audit.h); this thread only. */
+static _Thread_local const char *client_command;
+static _Thread_local int64_t client_uid = -1;
+
+const char *mlfs_audit_command(void)
+{
+	return audit_command;
+}
+
+void mlfs_audit_set_client(const char *command, int64_t uid)
+{
+	client_command = command;
+	client_uid = command ? uid : -1;
+}
+
 /* The real uid's account name (not $USER, which anyone sets), or "". */
 static void user_name(uid_t uid, char *buf, size_t size)
 {
@@ -116,6 +132,7 @@ static int append_locked(struct mlfs_store *s, struct mlfs_objid_audit *a)
 int mlfs_audit_append(struct mlfs_store *s, const struct mlfs_audit_event *ev)
 {
 	char user[256], host[256], repo[2 * MLFS_NAME_MAX + 2];
+	char cmd[AUDIT_CMD_MAX + 4];
 	struct mlfs_objid_audit a = { 0 };
 	bool own;
 	int r;
@@ -124,14 +141,21 @@ int mlfs_audit_append(struct mlfs_store *s, const struct mlfs_audit_event *ev)
 		return -EINVAL;
 	if (s->rdonly)
 		return -EROFS;
-	user_name(getuid(), user, sizeof(user));
+	a.uid = client_command ? client_uid : (int64_t)getuid();
+	user_name((uid_t)a.uid, user, sizeof(user));
 	host_name(host, sizeof(host));
 	a.time = (int64_t)time(NULL);
 	a.has_uid = true;
-	a.uid = (int64_t)getuid();
 	a.user = user;
 	a.host = host;
 	a.command = audit_command;
+	if (client_command) {
+		/* as long as a command line of our own may be */
+		if (snprintf(cmd, AUDIT_CMD_MAX + 1, "%s", client_command) >
+		    AUDIT_CMD_MAX)
+			memcpy(cmd + AUDIT_CMD_MAX, "...", 4);
+		a.command = cmd;
+	}
 	a.op = ev->op;
 	if (ev->ns) {
 		snprintf(repo, sizeof(repo), "%s/%s", ev->ns, ev->name);
@@ -174,47 +198,53 @@ struct walk {
 	struct mlfs_id prev;
 	int64_t prev_id;
 	uint64_t count;
-	/* the first failure */
+	char why[96];         /* why the record just checked failed */
+	/* verify: the first failure */
 	int64_t bad_id;
 	char bad[512];
-	/* for list */
+	/* fsck: every failure */
+	mlfs_audit_bad_fn bad_fn;
+	void *bad_ctx;
+	/* list */
 	const struct mlfs_audit_filter *f;
 	struct mlfs_audit_record *v;
 	size_t n, cap;
 };
 
+/* Record @id does not chain to the one before it: removed records in
+ * between, else it was altered. (A gap alone is no damage: only rows
+ * sealed by migration 3 as they were can have one.) */
+static void why_broken(struct walk *w, int64_t id)
+{
+	if (id == w->prev_id + 2)
+		snprintf(w->why, sizeof(w->why), "record %" PRId64 " before "
+			 "it is missing", w->prev_id + 1);
+	else if (id > w->prev_id + 2)
+		snprintf(w->why, sizeof(w->why), "records %" PRId64 "-%" PRId64
+			 " before it are missing", w->prev_id + 1, id - 1);
+	else
+		snprintf(w->why, sizeof(w->why), "altered: it does not match "
+			 "its check value");
+}
+
 /* Is @a, with its stored @mac, intact after the walk so far? Says why
- * not into w->bad for the first failure. */
+ * not in w->why. */
 static bool check_one(struct walk *w, const struct mlfs_objid_audit *a,
 		      const struct mlfs_id *mac, bool malformed)
 {
 	struct mlfs_id got;
-	char when[32];
-	const char *why = NULL;
-	char gap[96];
+	bool ok = false;
 
 	if (malformed) {
-		why = "a field has a type mlfs never writes";
+		snprintf(w->why, sizeof(w->why), "a field has a type mlfs "
+			 "never writes");
 	} else if (!mac) {
-		why = "its check value is missing";
+		snprintf(w->why, sizeof(w->why), "its check value is missing");
 	} else {
 		mlfs_objid_audit_mac(w->key, a, &w->prev, &got);
-		if (a->id != w->prev_id + 1 && mlfs_id_cmp(&got, mac)) {
-			if (a->id > w->prev_id + 1 &&
-			    a->id - w->prev_id == 2)
-				snprintf(gap, sizeof(gap), "record %" PRId64
-					 " before it is missing",
-					 w->prev_id + 1);
-			else if (a->id > w->prev_id + 1)
-				snprintf(gap, sizeof(gap), "records %" PRId64
-					 "-%" PRId64 " before it are missing",
-					 w->prev_id + 1, a->id - 1);
-			else
-				snprintf(gap, sizeof(gap), "out of order");
-			why = gap;
-		} else if (mlfs_id_cmp(&got, mac)) {
-			why = "altered (does not match its check value)";
-		}
+		ok = mlfs_id_cmp(&got, mac) == 0;
+		if (!ok)
+			why_broken(w, a->id);
 	}
 	w->prev_id = a->id;
 	/* the next record chains to what is stored, so one altered record
@@ -223,25 +253,28 @@ static bool check_one(struct walk *w, const struct mlfs_objid_audit *a,
 		w->prev = *mac;
 	else
 		memset(&w->prev, 0, sizeof(w->prev));
-	if (!why)
-		return true;
-	if (!w->bad_id) {
-		format_time(a->time, when, sizeof(when));
-		w->bad_id = a->id;
-		snprintf(w->bad, sizeof(w->bad),
-			 "audit record %" PRId64 " (%s, %s): %s", a->id, when,
-			 a->op ? a->op : "?", why);
-	}
-	return false;
+	return ok;
 }
 
 static int verify_row(void *ctx, const struct mlfs_objid_audit *a,
 		      const struct mlfs_id *mac, bool malformed)
 {
 	struct walk *w = ctx;
+	char when[32];
 
 	w->count++;
-	(void)check_one(w, a, mac, malformed);
+	if (check_one(w, a, mac, malformed))
+		return 0;
+	format_time(a->time, when, sizeof(when));
+	if (w->bad_fn)
+		return w->bad_fn(w->bad_ctx, a->id, when, a->op ? a->op : "?",
+				 w->why);
+	if (!w->bad_id) {
+		w->bad_id = a->id;
+		snprintf(w->bad, sizeof(w->bad),
+			 "audit record %" PRId64 " (%s, %s): %s", a->id, when,
+			 a->op ? a->op : "?", w->why);
+	}
 	return 0;
 }
 
@@ -262,6 +295,16 @@ int mlfs_audit_verify(struct mlfs_store *s, uint64_t *count,
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+int mlfs_audit_check(struct mlfs_store *s, mlfs_audit_bad_fn bad, void *ctx,
+		     uint64_t *count)
+{
+	struct walk w = { .key = &s->cfg.key, .bad_fn = bad, .bad_ctx = ctx };
+	int r = mlfs_meta_audit_each(s->meta, verify_row, &w);
+
+	*count = w.count;
+	return r;
 }
 
 static bool matches(const struct mlfs_audit_filter *f,

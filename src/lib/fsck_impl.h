@@ -1,5 +1,5 @@
 /*
- * fsck_impl.h - the state fsck.c and fsck_index.c share while one check
+ * fsck_impl.h - the state fsck.c, fsck_index.c and fsck_audit.c share while one check
  * runs (internal to libmlfs). Problems are collected here and reported
  * by mlfs_fsck() once the walk is done.
  */
@@ -93,5 +93,9 @@ int fsck_check_index(struct fsck *f);
  * set, 1 when not indexed, -ENOMEM, or another -errno when the lookup
  * failed (-EBADMSG: SQLite reports the file malformed). */
 int fsck_chunk_value(struct fsck *f, const struct mlfs_id *id, uint64_t *v);
+
+/* Check the audit log's chain: each broken record is a problem. Returns
+ * 0 or -ENOMEM. */
+int fsck_check_audit(struct fsck *f);
 
 #endif
