@@ -3,8 +3,9 @@
 # history, delete, rollback (twice, and with nothing before), the clash
 # with tags and branches in both directions, bad names and arguments
 # (exit 2, nothing written), an alias resolving in cat/ls/export/diff/
-# log, a hand-damaged alias row (error naming it, fsck exit 1), the
-# audit records of every change, and a live mount: a promoted, rolled
+# log, a hand-damaged alias row or audit record (error naming it, fsck
+# exit 1), a newer store refused, the audit records of every change
+# (mlfs audit --json), and a live mount: a promoted, rolled
 # back and deleted alias is seen by new opens within 1 s while a file
 # opened before keeps reading its version.
 . "$(dirname "$0")/lib.sh"
@@ -25,9 +26,12 @@ o1=$(mlfs import -q "$W/v2" models/other | tail -n1)
 check "imports" is_hex32 "$c3"
 check "branch dev" mlfs branch models/m@v1 dev
 
-# the number of alias records in the audit log
+# the number of alias records in the audit log (mlfs audit --json)
 records() {
-	sqlite3 "$S/mlfs.db" "SELECT count(*) FROM audit WHERE ref LIKE 'alias:%'"
+	"$MLFS" --store "$S" audit --json | "$PY" -c '
+import json, sys
+print(sum(1 for e in json.load(sys.stdin)
+          if (e["ref"] or "").startswith("alias:")))'
 }
 
 # ---- create, move, list, history -------------------------------------
@@ -241,17 +245,29 @@ expect_exit 0 "$MLFS" rollback -h
 expect_out "^usage: mlfs rollback NS/NAME ALIAS -m REASON$" "rollback -h"
 
 # ---- every change is an audit record ----------------------------------
-ops=$(sqlite3 "$S/mlfs.db" "SELECT group_concat(ref || ' ' || \
-	CASE WHEN old_commit IS NULL THEN '-' ELSE lower(hex(old_commit)) END \
-	|| ' ' || CASE WHEN new_commit IS NULL THEN '-' ELSE \
-	lower(hex(new_commit)) END || ' ' || ifnull(message, '-'), '|') \
-	FROM audit WHERE repo = 'models/m' AND ref = 'alias:prod' ORDER BY id")
-want="alias:prod - $c1 -|alias:prod $c1 $c2 promote v2|alias:prod $c2 $c3 promote v3"
-want="$want|alias:prod $c3 $c2 v3 is bad|alias:prod $c2 $c1 v2 is bad too"
-want="$want|alias:prod $c1 $c3 v3 fixed|alias:prod $c3 $c1 no, it is not"
-want="$want|alias:prod $c1 - retired|alias:prod - $c2 -"
-check "audit: one record per change of prod, with commits and reasons" \
-	test "$ops" = "$want"
+expect_exit 0 mlfs audit models/m --json
+json_ok "audit: one record per change of prod, in order, with commits and reasons" "[
+ (e['op'], e['old'], e['new'], e['message']) for e in d
+ if e['ref'] == 'alias:prod'] == [
+ ('alias-create', None, '$c1', None),
+ ('alias-move', '$c1', '$c2', 'promote v2'),
+ ('alias-move', '$c2', '$c3', 'promote v3'),
+ ('rollback', '$c3', '$c2', 'v3 is bad'),
+ ('rollback', '$c2', '$c1', 'v2 is bad too'),
+ ('alias-move', '$c1', '$c3', 'v3 fixed'),
+ ('rollback', '$c3', '$c1', 'no, it is not'),
+ ('alias-delete', '$c1', None, 'retired'),
+ ('alias-create', None, '$c2', None)]"
+json_ok "audit: alias records say who, where, when and the command" "all(
+ e['user'] and e['host'] and isinstance(e['time'], int) and
+ e['repo'] == 'models/m' and not e['damaged'] and
+ (' alias ' in e['command'] or ' rollback ' in e['command'])
+ for e in d if (e['ref'] or '').startswith('alias:'))"
+json_ok "audit: no record of a refused change (clash, bad name, no -m)" "not [
+ e for e in d if e['ref'] in ('alias:v2', 'alias:dev', 'alias:main',
+ 'alias:x', 'tag:prod', 'branch:prod')]"
+expect_exit 0 mlfs audit --verify
+expect_out "chain intact" "the audit chain verifies"
 
 # ---- damage: an alias row edited by hand ------------------------------
 check "fsck clean before" mlfs fsck
