@@ -143,10 +143,13 @@ static int list_root(struct mlfs_fs *fs, struct dirh *h, size_t *cap)
 }
 
 /* "<name>@<alias>" for each alias of @rp. A damaged one is not listed:
- * its target is what cannot be trusted (its lookup fails with EIO). */
+ * its target is what cannot be trusted (its lookup fails with EIO); nor
+ * is one a tag or branch of @refs hides (a store written otherwise:
+ * resolution takes the ref). */
 static int list_aliases(struct mlfs_fs *fs, struct mlfs_node *dir,
-			const struct mlfs_repo *rp, struct dirh *h,
-			size_t *cap)
+			const struct mlfs_repo *rp,
+			const struct mlfs_ref *refs, size_t nrefs,
+			struct dirh *h, size_t *cap)
 {
 	char comp[2 * MLFS_NAME_MAX + 2];
 	struct mlfs_alias *v = NULL;
@@ -154,7 +157,11 @@ static int list_aliases(struct mlfs_fs *fs, struct mlfs_node *dir,
 	int r = mlfs_alias_list(fs->store, rp->id, &v, &n);
 
 	for (size_t i = 0; r >= 0 && i < n; i++) {
-		if (v[i].damaged)
+		bool hidden = v[i].damaged;
+
+		for (size_t k = 0; k < nrefs; k++)
+			hidden |= !strcmp(refs[k].name, v[i].name);
+		if (hidden)
 			continue;
 		snprintf(comp, sizeof(comp), "%s@%s", rp->name, v[i].name);
 		r = dirh_add(h, cap, comp,
@@ -214,7 +221,8 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 						     &f->commit), S_IFDIR);
 		}
 		if (r >= 0)
-			r = list_aliases(fs, dir, rp, h, cap);
+			r = list_aliases(fs, dir, rp, refs, nrefs, h,
+					 cap);
 	}
 	free(refs);
 	free(repos);

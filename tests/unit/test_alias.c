@@ -24,6 +24,7 @@
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
 #include "mlfs/store.h"
+#include "store_impl.h"
 #include "testutil.h"
 
 struct fixture {
@@ -294,6 +295,27 @@ static void test_alias_resolves_as_a_movable_name(void **state)
 	assert_int_equal(resolve(f, "t/o@prod", &res), -ENOENT);
 }
 
+/* A store written otherwise (the rows made below the checks that keep
+ * names apart): tag, then branch, then alias, as documented. */
+static void test_alias_loses_to_a_tag_and_a_branch_of_its_name(void **state)
+{
+	struct fixture *f = *state;
+	struct mlfs_resolved res;
+
+	assert_int_equal(mlfs_ref_create(f->s, f->repo.id, MLFS_REF_BRANCH,
+					 "dev", &f->c2), 0);
+	assert_int_equal(mlfs_meta_alias_set(f->s->meta, f->repo.id, "v1",
+					     &f->c3), 0);
+	assert_int_equal(mlfs_meta_alias_set(f->s->meta, f->repo.id, "dev",
+					     &f->c3), 0);
+	assert_int_equal(resolve(f, "t/m@v1", &res), 0);
+	assert_int_equal(res.rev_kind, MLFS_REF_TAG);
+	assert_memory_equal(res.commit.b, f->c1.b, MLFS_ID_LEN);
+	assert_int_equal(resolve(f, "t/m@dev", &res), 0);
+	assert_int_equal(res.rev_kind, MLFS_REF_BRANCH);
+	assert_memory_equal(res.commit.b, f->c2.b, MLFS_ID_LEN);
+}
+
 static void test_alias_damaged_row_is_an_error_naming_it(void **state)
 {
 	struct fixture *f = *state;
@@ -356,6 +378,7 @@ int main(void)
 		T(test_alias_rollback_walks_the_stack),
 		T(test_alias_delete_ends_the_history),
 		T(test_alias_resolves_as_a_movable_name),
+		T(test_alias_loses_to_a_tag_and_a_branch_of_its_name),
 		T(test_alias_damaged_row_is_an_error_naming_it),
 		T(test_alias_row_its_history_does_not_lead_to),
 	};
