@@ -24,8 +24,9 @@ struct mlfs_store;
 struct mlfs_fsck_problem {
 	/* "database" (SQLite could not read something), "pack", "chunk",
 	 * "tag", "branch", "commit", "tree", "content" (a file's chunk
-	 * list and the bytes it names), "worktree" or "audit" (a record of
-	 * the audit log, object "record N"). */
+	 * list and the bytes it names), "worktree", "audit" (a record of
+	 * the audit log, object "record N") or "input" (a row of a
+	 * commit's inputs: object is that commit). */
 	const char *kind;
 	const char *object;  /* hex id, pack file or ref name, or NULL */
 	const char *repo;    /* "ns/name", or NULL for store-wide objects */

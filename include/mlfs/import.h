@@ -14,6 +14,8 @@
 #include "mlfs/hash.h"
 #include "mlfs/util.h"
 
+struct mlfs_input;
+
 struct mlfs_store;
 
 struct mlfs_import_progress {
@@ -36,6 +38,10 @@ struct mlfs_import_opts {
 	 * unreadable entries are errors, not warnings); may be NULL. */
 	void (*warn)(void *ctx, const char *path, const char *what);
 	void *ctx;
+	/* Versions the import was made from (lineage.h), recorded with
+	 * the commit; NULL: none. */
+	const struct mlfs_input *inputs;
+	size_t ninputs;
 };
 
 struct mlfs_import_stats {

@@ -16,6 +16,7 @@
 
 #include "mlfs/hash.h"
 #include "mlfs/import.h"
+#include "mlfs/lineage.h"
 #include "mlfs/tree.h"
 #include "mlfs/util.h"
 
@@ -107,6 +108,11 @@ struct mlfs_commit_req {
 	 * everything back and is returned. May be NULL. */
 	int (*before_commit)(void *ctx, const struct mlfs_id *commit);
 	void *ctx;
+	/* The versions the commit was made from (lineage.h), written in
+	 * its transaction; entries naming the same commit are merged. Each
+	 * must name a commit of the store, else -ENOENT naming it. */
+	const struct mlfs_input *inputs;
+	size_t ninputs;
 };
 
 struct mlfs_commit_result {

@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "mlfs/hash.h"
+#include "mlfs/lineage.h"
 #include "mlfs/names.h"
 #include "mlfs/tree.h"
 #include "mlfs/util.h"
@@ -273,6 +274,10 @@ struct mlfs_wt_snapshot_opts {
 	const char *message; /* NULL: "snapshot" */
 	const char *author;  /* NULL: $USER */
 	int threads;         /* 0: online CPUs */
+	/* Versions the commit was made from (lineage.h), recorded with it;
+	 * merged per commit. NULL: none. */
+	const struct mlfs_input *inputs;
+	size_t ninputs;
 };
 struct mlfs_wt_snapshot_result {
 	bool no_changes;     /* nothing to commit: no commit was made */

@@ -76,6 +76,30 @@ const char *cli_human_bytes(unsigned long long n, char *buf, size_t size);
  * return true. */
 bool cli_want_help(int argc, char **argv, const char *usage);
 
+struct mlfs_input;
+
+/* (inputs.c) Resolve each "NS/NAME@REF" of @args to an input named by
+ * hand (*out malloc'd, @n entries; NULL for none). Reports errors: exit
+ * 2 for a malformed reference, 1 for an unknown one. */
+int cli_inputs_resolve(struct mlfs_store *s, char *const *args, size_t n,
+		       struct mlfs_input **out);
+/* Append @arg (borrowed) to the list *@args of *@n (for repeated
+ * --input). Returns CLI_OK or CLI_FAILED (reported). */
+int cli_inputs_add(char ***args, size_t *n, char *arg);
+
+struct mlfs_wt_snapshot_opts;
+struct mlfs_wt_snapshot_result;
+
+/* (cmd_work.c) Ask the mount that holds the working trees to snapshot
+ * @arg ("ns/name[@branch]") with @o (its tag, message and inputs); @job
+ * ("<pgid> <start>", may be NULL) limits the inputs the mount saw to
+ * that job's (mlfs run). *@ninputs (may be NULL) gets the number of
+ * inputs recorded. Returns 0, -EAGAIN (the mount is going away: retry),
+ * -EBUSY (it does not answer), the mount's -errno (detail set). */
+int cli_snapshot_remote(struct mlfs_store *s, const char *arg,
+			const struct mlfs_wt_snapshot_opts *o, const char *job,
+			struct mlfs_wt_snapshot_result *res, size_t *ninputs);
+
 /* Commands, one file each (src/cli/cmd_<name>.c). */
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_import(struct cli *c, int argc, char **argv);
@@ -100,5 +124,6 @@ int cmd_snapshot(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_discard(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_lineage(struct cli *c, int argc, char **argv);
 
 #endif

@@ -15,7 +15,7 @@
 
 static const char usage[] =
 	"usage: mlfs import SRC NS/NAME [-b BRANCH] [-t TAG] [-m MSG] [-q] "
-	"[--json]\n\n"
+	"[--input NS/NAME@REF]... [--json]\n\n"
 	"Import SRC (a file or a directory tree) as a new version of NS/NAME.\n"
 	"The repository is created on first import; the commit goes on the\n"
 	"default branch (main) unless -b names another (a new branch starts\n"
@@ -29,6 +29,7 @@ static const char usage[] =
 	"  -m, --message MSG    commit message\n"
 	"  -q, --quiet          no progress or summary on stderr\n"
 	"      --threads N      compression threads (default: CPUs)\n"
+	"      --input REF      record version REF as an input (lineage)\n"
 	"      --json           print the result as JSON\n";
 
 static void show_progress(void *ctx MLFS_UNUSED,
@@ -63,7 +64,16 @@ static void warn(void *ctx MLFS_UNUSED, const char *path, const char *what)
 	fprintf(stderr, "mlfs: warning: '%s': %s\n", path, what);
 }
 
-int cmd_import(struct cli *c, int argc, char **argv)
+/* The --input references and what they resolved to, owned by
+ * cmd_import(). */
+struct import_inputs {
+	char **args;
+	size_t n;
+	struct mlfs_input *v;
+};
+
+static int import_main(struct cli *c, int argc, char **argv,
+		       struct import_inputs *in)
 {
 	static const struct option opts[] = {
 		{ "branch", required_argument, NULL, 'b' },
@@ -72,6 +82,7 @@ int cmd_import(struct cli *c, int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "input", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mlfs_import_opts o = { .warn = warn };
@@ -104,6 +115,10 @@ int cmd_import(struct cli *c, int argc, char **argv)
 			break;
 		case 'j':
 			c->json = true;
+			break;
+		case 'i':
+			if (cli_inputs_add(&in->args, &in->n, optarg))
+				return CLI_FAILED;
 			break;
 		default:
 			return cli_usage_error("import", "unknown option");
@@ -139,6 +154,12 @@ int cmd_import(struct cli *c, int argc, char **argv)
 		mlfs_refspec_release(&spec);
 		return r;
 	}
+	/* inputs are commits before anything is written */
+	r = cli_inputs_resolve(s, in->args, in->n, &in->v);
+	if (r)
+		goto out;
+	o.inputs = in->v;
+	o.ninputs = in->n;
 	if (!quiet && isatty(2))
 		o.progress = show_progress;
 	raise_fd_limit();
@@ -213,5 +234,15 @@ int cmd_import(struct cli *c, int argc, char **argv)
 out:
 	mlfs_refspec_release(&spec);
 	mlfs_store_close(s);
+	return r;
+}
+
+int cmd_import(struct cli *c, int argc, char **argv)
+{
+	struct import_inputs in = { 0 };
+	int r = import_main(c, argc, argv, &in);
+
+	free(in.args);
+	free(in.v);
 	return r;
 }

@@ -23,6 +23,7 @@ static const char mount_usage[] =
 	"  -o cache_size=N   decompressed-chunk cache (default 64M)\n"
 	"  -o readahead=N    bytes decoded ahead of sequential readers (4M)\n"
 	"  -o log=PATH       daemon log (default STORE/mount.log)\n"
+	"  -o nolineage      record no lineage (docs/lineage.md)\n"
 	"  -o OPT            any other option is passed to libfuse\n"
 	"                    (e.g. allow_other)\n";
 
@@ -78,6 +79,8 @@ static int parse_opts(const char *opts, struct mlfs_mount_opts *o)
 						    tok + 10);
 				goto out;
 			}
+		} else if (!strcmp(tok, "nolineage")) {
+			o->nolineage = true;
 		} else if (!strncmp(tok, "log=", 4)) {
 			free((char *)o->log_path);
 			o->log_path = strdup(tok + 4); /* cmd_mount frees */

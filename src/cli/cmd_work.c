@@ -27,13 +27,16 @@
 #define WT_MOUNTED 100
 
 static const char snapshot_usage[] =
-	"usage: mlfs snapshot NS/NAME[@BRANCH] [-t TAG] [-m MSG] [--json]\n\n"
+	"usage: mlfs snapshot NS/NAME[@BRANCH] [-t TAG] [-m MSG] "
+	"[--input NS/NAME@REF]... [--json]\n\n"
 	"Make the working tree of the branch (the default branch without\n"
 	"@BRANCH) its new head commit, parent the previous head, and print\n"
 	"the commit id. Only what changed since the last snapshot is read.\n"
 	"With no changes, says so and makes no commit (exit 0).\n"
 	"  -t, --tag TAG      also tag the new version\n"
-	"  -m, --message MSG  the commit message (default \"snapshot\")\n";
+	"  -m, --message MSG  the commit message (default \"snapshot\")\n"
+	"      --input REF    record version REF as an input (lineage); the\n"
+	"                     mount adds the versions its writers read\n";
 
 static const char status_usage[] =
 	"usage: mlfs status [NS/NAME[@BRANCH]] [--json]\n\n"
@@ -162,9 +165,9 @@ static uint64_t u64_of(const struct mlfs_ctl_msg *m, const char *key)
 	return v ? strtoull(v, NULL, 10) : 0;
 }
 
-static int remote_snapshot(struct mlfs_store *s, const char *arg,
-			   const struct mlfs_wt_snapshot_opts *o,
-			   struct mlfs_wt_snapshot_result *res)
+int cli_snapshot_remote(struct mlfs_store *s, const char *arg,
+			const struct mlfs_wt_snapshot_opts *o, const char *job,
+			struct mlfs_wt_snapshot_result *res, size_t *ninputs)
 {
 	struct mlfs_ctl_msg req = { 0 }, rep = { 0 };
 	const char *user = getenv("USER");
@@ -181,6 +184,14 @@ static int remote_snapshot(struct mlfs_store *s, const char *arg,
 	/* for the audit record the mount appends */
 	if (r == 0)
 		r = mlfs_ctl_add(&req, "command", mlfs_audit_command());
+	for (size_t i = 0; r == 0 && i < o->ninputs; i++) {
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		mlfs_id_to_hex(&o->inputs[i].commit, hex);
+		r = mlfs_ctl_add(&req, "input", hex);
+	}
+	if (r == 0 && job)
+		r = mlfs_ctl_add(&req, "job", job);
 	if (r == 0)
 		r = call_mount(s, &req, &rep);
 	if (r == 0) {
@@ -196,6 +207,8 @@ static int remote_snapshot(struct mlfs_store *s, const char *arg,
 		res->new_stored_bytes = u64_of(&rep, "new_stored");
 		res->seconds = mlfs_ctl_get(&rep, "seconds") ?
 			       atof(mlfs_ctl_get(&rep, "seconds")) : 0;
+		if (ninputs)
+			*ninputs = u64_of(&rep, "inputs");
 		for (size_t i = 0; r == 0 && i < rep.n; i++) {
 			bool open = !strcmp(rep.v[i].key, "open");
 			char ***list = open ? &res->open_files : &res->skipped;
@@ -226,10 +239,14 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		{ "tag", required_argument, NULL, 't' },
 		{ "message", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "input", required_argument, NULL, 'i' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct mlfs_wt_snapshot_opts o = { 0 };
 	struct mlfs_wt_snapshot_result res = { 0 };
+	struct mlfs_input *inputs = NULL;
+	char **input_args = NULL;
+	size_t ninput_args = 0, ninputs = 0;
 	struct mlfs_refspec spec = { 0 };
 	struct mlfs_store *s = NULL;
 	struct mlfs_work *w = NULL;
@@ -241,6 +258,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 
 	if (cli_want_help(argc, argv, snapshot_usage))
 		return CLI_OK;
+	r = CLI_OK;
 	while ((ch = getopt_long(argc, argv, "t:m:", opts, NULL)) != -1) {
 		if (ch == 't')
 			o.tag = optarg;
@@ -248,23 +266,42 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			o.message = optarg;
 		else if (ch == 'j')
 			c->json = true;
+		else if (ch != 'i')
+			r = cli_usage_error("snapshot", "unknown option");
 		else
-			return cli_usage_error("snapshot", "unknown option");
+			r = cli_inputs_add(&input_args, &ninput_args, optarg);
+		if (r) {
+			free(input_args);
+			return r;
+		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage_error("snapshot", "expected one NS/NAME"
-				       "[@BRANCH]");
-	if (o.tag && mlfs_name_check(o.tag, &why) < 0)
-		return cli_usage_error("snapshot", "bad tag name '%s': %s",
-				       o.tag, why);
-	r = parse_branch("snapshot", argv[optind], &spec);
+		r = cli_usage_error("snapshot", "expected one NS/NAME"
+				    "[@BRANCH]");
+	else if (o.tag && mlfs_name_check(o.tag, &why) < 0)
+		r = cli_usage_error("snapshot", "bad tag name '%s': %s",
+				    o.tag, why);
+	else
+		r = parse_branch("snapshot", argv[optind], &spec);
 	if (r)
-		return r;
+		goto out;
 	have_spec = true;
+	/* inputs are commits before anything is written */
+	if (ninput_args) {
+		r = cli_open_store(c, 0, &s);
+		if (r == CLI_OK)
+			r = cli_inputs_resolve(s, input_args, ninput_args,
+					       &inputs);
+		if (r)
+			goto out;
+		o.inputs = inputs;
+		o.ninputs = ninputs = mlfs_inputs_merge(inputs, ninput_args);
+	}
 	for (int tries = 0;; tries++) {
 		r = open_wt(c, argv[optind], true, &spec, &s, &w, &wt);
 		if (r == WT_MOUNTED)
-			r = remote_snapshot(s, argv[optind], &o, &res);
+			r = cli_snapshot_remote(s, argv[optind], &o, NULL,
+						&res, &ninputs);
 		else if (r)
 			goto out;
 		else
@@ -330,7 +367,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 				printf(", ");
 			cli_json_str(stdout, res.skipped[i]);
 		}
-		printf("]}\n");
+		printf("], \"inputs\": %zu}\n", res.no_changes ? 0 : ninputs);
 	} else if (res.no_changes && res.tagged_head) {
 		printf("nothing to snapshot: the working tree of '%s' has no "
 		       "changes; tagged its head %.12s as '%s'\n", argv[optind],
@@ -345,6 +382,9 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 			argv[optind], res.files_ingested,
 			cli_human_bytes(res.bytes_ingested, b, sizeof(b)),
 			res.new_chunks, res.seconds);
+		if (ninputs)
+			fprintf(stderr, "inputs: %zu version(s) recorded "
+				"(mlfs lineage)\n", ninputs);
 		for (size_t i = 0; i < res.nopen; i++) {
 			fprintf(stderr, "note: '");
 			cli_put_name(stderr, res.open_files[i]);
@@ -360,6 +400,8 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 	}
 	r = CLI_OK;
 out:
+	free(inputs);
+	free(input_args);
 	mlfs_wt_snapshot_result_release(&res);
 	if (have_spec)
 		mlfs_refspec_release(&spec);

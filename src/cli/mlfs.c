@@ -37,6 +37,7 @@ static const struct cmd commands[] = {
 	{ "status", cmd_status, "show the edits of working trees" },
 	{ "discard", cmd_discard, "drop the edits of a working tree" },
 	{ "audit", cmd_audit, "show or verify the log of ref changes" },
+	{ "lineage", cmd_lineage, "show what a version was made from" },
 };
 
 static void usage(FILE *f)

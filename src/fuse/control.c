@@ -25,6 +25,7 @@
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
 #include "mlfs/worktree.h"
+#include "lineage.h"
 #include "ops.h"
 
 struct mlfs_ctl_server {
@@ -88,6 +89,82 @@ static int request_wt(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 	return r;
 }
 
+/* The job a request names ("job" = "<pgid> <leader start time>", sent
+ * by mlfs run): 1 and @key, 0 (none), -EINVAL. */
+static int request_job(const struct mlfs_ctl_msg *req,
+		       struct mlfs_lin_key *key)
+{
+	const char *v = mlfs_ctl_get(req, "job");
+	unsigned long long start;
+	int pgid, end = 0;
+
+	if (!v)
+		return 0;
+	if (sscanf(v, "%d %llu%n", &pgid, &start, &end) != 2 || v[end] ||
+	    pgid <= 0) {
+		mlfs_error_set("bad job '%s'", v);
+		return -EINVAL;
+	}
+	key->pgid = pgid;
+	key->uid = 0;
+	key->start = start;
+	return 1;
+}
+
+/* The inputs of a snapshot of @wt: those the mount saw (of the job the
+ * request names, else of the jobs that changed @wt), and the commits the
+ * request names ("input" = hex id, resolved by the client). */
+static int snapshot_inputs(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
+			   struct mlfs_wt *wt, struct mlfs_input **out,
+			   size_t *n)
+{
+	char ns[MLFS_NAME_MAX + 1], name[MLFS_NAME_MAX + 1],
+		branch[MLFS_NAME_MAX + 1];
+	struct mlfs_input *v = NULL, *nv;
+	struct mlfs_lin_key key;
+	struct mlfs_id base;
+	bool has_base;
+	size_t nm = 0;
+	int r = request_job(req, &key);
+
+	if (r < 0)
+		return r;
+	mlfs_wt_describe(wt, ns, name, branch, &has_base, &base);
+	r = mlfs_lin_inputs(fs->lin, wt, r ? &key : NULL,
+			    has_base ? &base : NULL, &v, n);
+	for (size_t i = 0; r == 0 && i < req->n; i++)
+		nm += !strcmp(req->v[i].key, "input");
+	if (r < 0 || !nm)
+		goto out;
+	nv = realloc(v, (*n + nm) * sizeof(*nv));
+	if (!nv) {
+		r = -ENOMEM;
+		goto out;
+	}
+	v = nv;
+	for (size_t i = 0; r == 0 && i < req->n; i++) {
+		if (strcmp(req->v[i].key, "input"))
+			continue;
+		memset(&v[*n], 0, sizeof(v[*n]));
+		v[*n].how = MLFS_INPUT_MANUAL;
+		if (mlfs_id_from_hex(req->v[i].value, &v[*n].commit) < 0) {
+			mlfs_error_set("bad input '%s'", req->v[i].value);
+			r = -EINVAL;
+		}
+		(*n)++;
+	}
+	if (r == 0)
+		*n = mlfs_inputs_merge(v, *n);
+out:
+	if (r < 0) {
+		free(v);
+		v = NULL;
+		*n = 0;
+	}
+	*out = v;
+	return r;
+}
+
 static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 		       struct mlfs_ctl_msg *rep)
 {
@@ -98,13 +175,24 @@ static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 	};
 	struct mlfs_wt_snapshot_result res = { 0 };
 	char hex[MLFS_ID_HEX_LEN + 1];
+	struct mlfs_input *inputs = NULL;
+	size_t ninputs = 0;
 	struct mlfs_wt *wt;
 	int r = request_wt(fs, req, &wt);
 
 	if (r == 0)
+		r = snapshot_inputs(fs, req, wt, &inputs, &ninputs);
+	o.inputs = inputs;
+	o.ninputs = ninputs;
+	if (r == 0)
 		r = mlfs_wt_snapshot(wt, &o, &res);
+	free(inputs);
 	if (r < 0)
 		return reply_error(rep, r);
+	/* the jobs that changed the tree so far are in this commit (or
+	 * made no change to snapshot) */
+	if (!res.no_changes)
+		mlfs_lin_wt_done(fs->lin, wt);
 	mlfs_id_to_hex(&res.commit, hex);
 	r = mlfs_ctl_add(rep, "status", "ok");
 	if (r == 0 && (!res.no_changes || res.tagged_head))
@@ -127,6 +215,8 @@ static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 				  (unsigned long long)res.new_stored_bytes);
 	if (r == 0)
 		r = mlfs_ctl_addf(rep, "seconds", "%.6f", res.seconds);
+	if (r == 0 && !res.no_changes)
+		r = mlfs_ctl_addf(rep, "inputs", "%zu", ninputs);
 	for (size_t i = 0; r == 0 && i < res.nopen; i++)
 		r = mlfs_ctl_add(rep, "open", res.open_files[i]);
 	for (size_t i = 0; r == 0 && i < res.nskipped; i++)
@@ -154,6 +244,7 @@ static int do_discard(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 	free(paths);
 	if (r < 0)
 		return reply_error(rep, r);
+	mlfs_lin_wt_done(fs->lin, wt); /* what its writers did is gone */
 	/* what the kernel holds of the tree is the edits' */
 	mlfs_fs_wt_invalidate(fs, wt);
 	mlfs_fs_log(fs, "discarded the edits of %s", mlfs_ctl_get(req, "repo"));
@@ -187,6 +278,12 @@ static void serve(struct mlfs_ctl_server *sv, int cfd)
 		mlfs_audit_set_client(NULL, -1);
 	} else if (op && !strcmp(op, "discard")) {
 		r = do_discard(sv->fs, &req, &rep);
+	} else if (op && !strcmp(op, "ping")) {
+		/* mlfs run: is the mount there to record the job? */
+		r = mlfs_ctl_add(&rep, "status", "ok");
+		if (r == 0)
+			r = mlfs_ctl_addf(&rep, "lineage", "%d",
+					  sv->fs->lin != NULL);
 	} else {
 		mlfs_error_set("unknown request '%s'", op ? op : "");
 		r = reply_error(&rep, -EINVAL);

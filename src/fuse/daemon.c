@@ -24,6 +24,7 @@
 #include <fuse_lowlevel.h>
 
 #include "mlfs/worktree.h"
+#include "lineage.h"
 #include "mount.h"
 #include "passthrough.h"
 
@@ -168,6 +169,11 @@ static void report(int fd, int err, const char *why)
 	}
 }
 
+static void lin_log(void *ctx, const char *msg)
+{
+	mlfs_fs_log(ctx, "%s", msg);
+}
+
 /* Open the store, build the session, mount, serve. Reports start-up
  * failures on @ready_fd (or, in the foreground, in @why). */
 static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
@@ -252,6 +258,11 @@ static int serve(const struct mlfs_mount_opts *o, int ready_fd, int log_fd,
 		mlfs_work_set_trees(fs.work, &src);
 	}
 	itable = true;
+	if (!o->nolineage && mlfs_lin_new(lin_log, &fs, &fs.lin) < 0) {
+		r = -ENOMEM;
+		snprintf(why, why_size, "out of memory");
+		goto out;
+	}
 	r = mlfs_prefetch_new(fs.store, &fs.itable, MLFS_MOUNT_PREFETCH_THREADS,
 			      &fs.prefetch);
 	if (r < 0) {
@@ -363,6 +374,7 @@ out:
 	mlfs_dirahead_free(fs.dirahead);
 	if (itable)
 		mlfs_itable_release(&fs.itable);
+	mlfs_lin_free(fs.lin);
 	/* the working trees' open files are closed by now (releases) */
 	mlfs_work_close(fs.work);
 	mlfs_store_close(fs.wstore);

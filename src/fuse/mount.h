@@ -47,6 +47,7 @@ struct mlfs_mount_opts {
 	size_t readahead;       /* bytes decoded ahead of a sequential reader */
 	const char *log_path;   /* NULL: STORE/mount.log (stderr with -f) */
 	char *fuse_opts;        /* extra -o options for libfuse, or NULL */
+	bool nolineage;         /* -o nolineage: record no lineage */
 };
 
 /*
@@ -379,6 +380,7 @@ void mlfs_ctl_server_stop(struct mlfs_ctl_server *sv);
 
 struct fuse_lowlevel_ops;
 struct mlfs_pt;
+struct mlfs_lin;
 
 struct mlfs_fs {
 	struct mlfs_store *store;  /* owned by the daemon */
@@ -397,6 +399,7 @@ struct mlfs_fs {
 	struct fuse_session *se;   /* for invalidations; set once */
 	struct mlfs_pt *pt;        /* passthrough of data files, or NULL;
 				    * set before the loop starts */
+	struct mlfs_lin *lin;      /* lineage (lineage.h); NULL: off */
 
 	/* readdirplus with attributes, or names only (dir.c): */
 	bool rdplus_attrs;         /* protected by itable.lock */

@@ -68,6 +68,20 @@ void mlfs_op_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 /* ---- files of versions (read.c) ---- */
 
+struct mlfs_lin_read;
+
+/* One open of a file of a version (fi->fh). */
+struct mlfs_vopen {
+	struct mlfs_ofile *f;       /* shared by the node's opens */
+	struct mlfs_lin_read *rd;   /* lineage counter, or NULL */
+};
+
+/* Serve a read of [@off, @off + @size) of @f (a version's file, or a
+ * working tree's still stored bytes), adding what is served to @rd
+ * (NULL: nothing). */
+void mlfs_read_ofile(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct mlfs_ofile *f, struct mlfs_lin_read *rd);
+
 void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		  struct fuse_file_info *fi);

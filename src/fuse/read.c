@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "lineage.h"
 #include "ops.h"
 
 void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -22,6 +23,8 @@ void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct mlfs_fs *fs = fs_of(req);
 	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
 	struct mlfs_ofile *f = NULL;
+	struct mlfs_vopen *h = NULL;
+	bool fresh;
 	int r;
 
 	if (!n) {
@@ -56,10 +59,22 @@ void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = r == -ENOENT || r == -EBADMSG ? -EIO : r;
 		goto out;
 	}
-	fi->fh = (uintptr_t)f;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		mlfs_ofile_close(&fs->itable, f);
+		r = -ENOMEM;
+		goto out;
+	}
+	h->f = f;
+	h->rd = mlfs_lin_open(fs->lin, fuse_req_ctx(req)->pid,
+			      fuse_req_ctx(req)->uid, &n->commit, n->ino,
+			      &fresh);
+	fi->fh = (uintptr_t)h;
 	/* this node's bytes can never change: a moved branch head is a new
-	 * node, so whatever the kernel cached stays right */
-	fi->keep_cache = 1;
+	 * node, so whatever the kernel cached stays right; only a job's
+	 * first open of it drops those pages, so that the job's reads come
+	 * here and are counted (docs/lineage.md#bytes) */
+	fi->keep_cache = !fresh;
 	fi->noflush = 1;
 out:
 	if (r < 0)
@@ -136,11 +151,10 @@ static int reply_pieces(fuse_req_t req, const struct iovec *iov, size_t n)
 	return r;
 }
 
-void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size,
-		    off_t off, struct fuse_file_info *fi)
+void mlfs_read_ofile(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct mlfs_ofile *f, struct mlfs_lin_read *rd)
 {
 	struct mlfs_fs *fs = fs_of(req);
-	struct mlfs_ofile *f = (struct mlfs_ofile *)(uintptr_t)fi->fh;
 	const struct mlfs_content *c = f->c;
 	const struct mlfs_chunk *stack_ch[64], **ch = stack_ch;
 	struct mlfs_hashsplit_part *stack_parts[64] = { NULL },
@@ -231,6 +245,8 @@ out:
 		fuse_reply_buf(req, NULL, 0);
 	else
 		reply_pieces(req, iov, nch);
+	if (r == 0 && nch)
+		mlfs_lin_count(rd, end - pos);
 	/* what the digest still needs of this read costs the reader
 	 * nothing now */
 	if (!ended) {
@@ -255,10 +271,22 @@ out:
 		free(iov);
 }
 
-void mlfs_op_release(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-		       struct fuse_file_info *fi)
+void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		  struct fuse_file_info *fi)
 {
-	mlfs_ofile_close(&fs_of(req)->itable,
-			 (struct mlfs_ofile *)(uintptr_t)fi->fh);
+	struct mlfs_vopen *h = (struct mlfs_vopen *)(uintptr_t)fi->fh;
+
+	mlfs_read_ofile(req, ino, size, off, h->f, h->rd);
+}
+
+void mlfs_op_release(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+		     struct fuse_file_info *fi)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct mlfs_vopen *h = (struct mlfs_vopen *)(uintptr_t)fi->fh;
+
+	mlfs_lin_close(fs->lin, h->rd);
+	mlfs_ofile_close(&fs->itable, h->f);
+	free(h);
 	fuse_reply_err(req, 0);
 }

@@ -24,6 +24,7 @@
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
 #include "mlfs/worktree.h"
+#include "lineage.h"
 #include "ops.h"
 #include "passthrough.h"
 
@@ -39,7 +40,21 @@ struct wt_open {
 	bool write;
 	uint64_t nodeid;
 	struct mlfs_pt_open pt; /* how the kernel does its I/O */
+	struct mlfs_lin_read *rd; /* lineage: stored bytes of the base */
+	struct mlfs_lin_mark *mk; /* lineage: open for writing */
+	bool fresh;               /* the job's first open of the file */
 };
+
+/* The requester's job changed @wt (lineage.h), when @r says it did. */
+static int wrote(fuse_req_t req, struct mlfs_wt *wt, int r)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	if (r == 0)
+		(void)mlfs_lin_wrote(fs_of(req)->lin, ctx->pid, ctx->uid, wt,
+				     false);
+	return r;
+}
 
 static void ns_to_ts(int64_t ns, struct timespec *ts)
 {
@@ -363,8 +378,9 @@ static void make_node(fuse_req_t req, struct mlfs_node *p, const char *name,
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fuse_entry_param e;
 	struct mlfs_wt_attr a;
-	int r = mlfs_wt_mknode(p->wt, p->ino, name, type, mode & 07777,
-			       ctx->uid, ctx->gid, target, &a);
+	int r = wrote(req, p->wt,
+		      mlfs_wt_mknode(p->wt, p->ino, name, type, mode & 07777,
+				     ctx->uid, ctx->gid, target, &a));
 
 	if (r == 0)
 		r = wt_link(fs, p, p->wt, name, &a, &e);
@@ -386,8 +402,9 @@ void mlfs_wt_op_mknod(fuse_req_t req, struct mlfs_node *p, const char *name,
 	}
 	/* FIFOs, sockets and devices live in the working tree only (the
 	 * kernel serves their I/O); a snapshot leaves them out */
-	r = mlfs_wt_mkspecial(p->wt, p->ino, name, mode, rdev, ctx->uid,
-			      ctx->gid, &a);
+	r = wrote(req, p->wt, mlfs_wt_mkspecial(p->wt, p->ino, name, mode,
+						 rdev, ctx->uid, ctx->gid,
+						 &a));
 	if (r == 0)
 		r = wt_link(fs, p, p->wt, name, &a, &e);
 	reply_entry_or_err(req, r, &e);
@@ -412,7 +429,8 @@ void mlfs_wt_op_symlink(fuse_req_t req, const char *link,
 void mlfs_wt_op_remove(fuse_req_t req, struct mlfs_node *p, const char *name,
 		       bool dir)
 {
-	fuse_reply_err(req, -mlfs_wt_remove(p->wt, p->ino, name, dir));
+	fuse_reply_err(req, -wrote(req, p->wt,
+				   mlfs_wt_remove(p->wt, p->ino, name, dir)));
 }
 
 void mlfs_wt_op_rename(fuse_req_t req, struct mlfs_node *p, const char *name,
@@ -423,8 +441,9 @@ void mlfs_wt_op_rename(fuse_req_t req, struct mlfs_node *p, const char *name,
 		fuse_reply_err(req, np->kind == MLFS_NODE_WT ? EXDEV : EROFS);
 		return;
 	}
-	fuse_reply_err(req, -mlfs_wt_rename(p->wt, p->ino, name, np->ino,
-					    newname, flags));
+	fuse_reply_err(req, -wrote(req, p->wt,
+				   mlfs_wt_rename(p->wt, p->ino, name,
+						  np->ino, newname, flags)));
 }
 
 void mlfs_wt_op_link(fuse_req_t req, struct mlfs_node *n,
@@ -438,7 +457,8 @@ void mlfs_wt_op_link(fuse_req_t req, struct mlfs_node *n,
 		fuse_reply_err(req, np->kind == MLFS_NODE_WT ? EXDEV : EROFS);
 		return;
 	}
-	r = mlfs_wt_link(n->wt, n->ino, np->ino, newname, &a);
+	r = wrote(req, n->wt, mlfs_wt_link(n->wt, n->ino, np->ino, newname,
+					  &a));
 	if (r == 0)
 		r = wt_link(fs_of(req), np, np->wt, newname, &a, &e);
 	reply_entry_or_err(req, r, &e);
@@ -487,6 +507,9 @@ void mlfs_wt_op_setattr(fuse_req_t req, struct mlfs_node *n,
 			      attr->st_mtim.tv_nsec;
 	}
 	r = mlfs_wt_setattr(n->wt, n->ino, &sa, &a);
+	/* a change of what a snapshot keeps (not an atime) */
+	if (sa.set & ~(unsigned)(MLFS_WT_SET_ATIME | MLFS_WT_SET_ATIME_NOW))
+		r = wrote(req, n->wt, r);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -497,9 +520,11 @@ void mlfs_wt_op_setattr(fuse_req_t req, struct mlfs_node *n,
 
 /* ---- files ---- */
 
-static int open_node(struct mlfs_fs *fs, struct mlfs_node *n, int flags,
+static int open_node(fuse_req_t req, struct mlfs_node *n, int flags,
 		     struct wt_open **out)
 {
+	struct mlfs_fs *fs = fs_of(req);
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	bool write = (flags & O_ACCMODE) != O_RDONLY;
 	struct wt_open *h = calloc(1, sizeof(*h));
 	int r;
@@ -530,6 +555,21 @@ static int open_node(struct mlfs_fs *fs, struct mlfs_node *n, int flags,
 			free(h);
 			return r == -ENOENT || r == -EBADMSG ? -EIO : r;
 		}
+		if (fs->lin) {
+			/* stored bytes are the base's (an input unless the
+			 * job writes this very tree: see mlfs_lin_inputs) */
+			char ns[MLFS_NAME_MAX + 1], name[MLFS_NAME_MAX + 1],
+				branch[MLFS_NAME_MAX + 1];
+			struct mlfs_id base;
+			bool has_base;
+
+			mlfs_wt_describe(n->wt, ns, name, branch, &has_base,
+					 &base);
+			if (has_base)
+				h->rd = mlfs_lin_open(fs->lin, ctx->pid,
+						      ctx->uid, &base, n->ino,
+						      &h->fresh);
+		}
 	}
 	h->nodeid = n->nodeid;
 	r = mlfs_pt_acquire(fs->pt, n->nodeid,
@@ -541,13 +581,20 @@ static int open_node(struct mlfs_fs *fs, struct mlfs_node *n, int flags,
 		if (r < 0)
 			mlfs_pt_release(fs->pt, n->nodeid, &h->pt);
 	}
+	/* a job's first open of stored bytes is counted (read.c) */
+	if (r == 0 && h->fresh)
+		h->pt.keep_cache = false;
 	if (r < 0) {
+		mlfs_lin_close(fs->lin, h->rd);
 		if (h->of)
 			mlfs_ofile_close(&fs->itable, h->of);
 		mlfs_wt_close(h->f, write);
 		free(h);
 		return r;
 	}
+	if (write)
+		h->mk = mlfs_lin_wrote(fs->lin, ctx->pid, ctx->uid, n->wt,
+				       true);
 	*out = h;
 	return 0;
 }
@@ -569,7 +616,7 @@ void mlfs_wt_op_open(fuse_req_t req, struct mlfs_node *n,
 		fuse_reply_err(req, EIO); /* logged by the read that found it */
 		return;
 	}
-	r = open_node(fs_of(req), n, fi->flags, &h);
+	r = open_node(req, n, fi->flags, &h);
 	if (r < 0) {
 		fuse_reply_err(req, -r);
 		return;
@@ -577,7 +624,8 @@ void mlfs_wt_op_open(fuse_req_t req, struct mlfs_node *n,
 	fi->fh = (uintptr_t)h | 1u; /* tagged: ops.c */
 	/* cached: stored bytes read through the chunk path keep the page
 	 * cache; a data file's pages are what the kernel wrote itself
-	 * (unless passthrough wrote beneath them: passthrough.h) */
+	 * (unless passthrough wrote beneath them: passthrough.h), but
+	 * for a job's first open of stored bytes: its reads are counted */
 	mlfs_pt_reply_open(req, fi, &h->pt);
 }
 
@@ -590,14 +638,16 @@ void mlfs_wt_op_create(fuse_req_t req, struct mlfs_node *p, const char *name,
 	struct mlfs_node *n;
 	struct mlfs_wt_attr a;
 	struct wt_open *h = NULL;
-	int r = mlfs_wt_mknode(p->wt, p->ino, name, MLFS_ENTRY_FILE,
-			       mode & 07777, ctx->uid, ctx->gid, NULL, &a);
+	int r = wrote(req, p->wt,
+		      mlfs_wt_mknode(p->wt, p->ino, name, MLFS_ENTRY_FILE,
+				     mode & 07777, ctx->uid, ctx->gid, NULL,
+				     &a));
 
 	if (r == 0)
 		r = wt_link(fs, p, p->wt, name, &a, &e);
 	if (r == 0) {
 		n = mlfs_itable_get(&fs->itable, e.ino);
-		r = n ? open_node(fs, n, fi->flags & ~O_TRUNC, &h) : -ESTALE;
+		r = n ? open_node(req, n, fi->flags & ~O_TRUNC, &h) : -ESTALE;
 		if (r < 0)
 			mlfs_itable_forget(&fs->itable, e.ino, 1);
 	}
@@ -623,10 +673,7 @@ void mlfs_wt_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		bv.buf[0].pos = off;
 		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 	} else if (h->of) {
-		struct fuse_file_info f2 = *fi;
-
-		f2.fh = (uintptr_t)h->of;
-		mlfs_op_read(req, ino, size, off, &f2);
+		mlfs_read_ofile(req, ino, size, off, h->of, h->rd);
 	} else {
 		fuse_reply_err(req, EIO);
 	}
@@ -648,6 +695,7 @@ void mlfs_wt_op_write(fuse_req_t req, const char *buf, size_t size,
 		fuse_reply_err(req, -r);
 		return;
 	}
+	mlfs_lin_write(fs_of(req)->lin, h->mk);
 	k = pwrite(h->f->fd, buf, size, off);
 	if (k < 0)
 		fuse_reply_err(req, errno);
@@ -666,6 +714,8 @@ void mlfs_wt_op_fallocate(fuse_req_t req, int mode, off_t offset,
 		return;
 	}
 	r = mlfs_wt_will_write(h->f);
+	if (r == 0)
+		mlfs_lin_write(fs_of(req)->lin, h->mk);
 	if (r == 0 && fallocate(h->f->fd, mode, offset, length) < 0)
 		r = -errno;
 	fuse_reply_err(req, -r);
@@ -689,6 +739,8 @@ void mlfs_wt_op_release(fuse_req_t req, struct fuse_file_info *fi)
 	struct wt_open *h = (struct wt_open *)(uintptr_t)fi->fh;
 
 	mlfs_pt_release(fs_of(req)->pt, h->nodeid, &h->pt);
+	mlfs_lin_close(fs_of(req)->lin, h->rd);
+	mlfs_lin_unmark(fs_of(req)->lin, h->mk);
 	if (h->of)
 		mlfs_ofile_close(&fs_of(req)->itable, h->of);
 	mlfs_wt_close(h->f, h->write);
@@ -702,8 +754,9 @@ void mlfs_wt_op_setxattr(fuse_req_t req, struct mlfs_node *n,
 			 const char *name, const char *value, size_t size,
 			 int flags)
 {
-	fuse_reply_err(req, -mlfs_wt_setxattr(n->wt, n->ino, name, value,
-					      size, flags));
+	fuse_reply_err(req, -wrote(req, n->wt,
+				   mlfs_wt_setxattr(n->wt, n->ino, name,
+						    value, size, flags)));
 }
 
 void mlfs_wt_op_getxattr(fuse_req_t req, struct mlfs_node *n,
@@ -742,5 +795,6 @@ void mlfs_wt_op_listxattr(fuse_req_t req, struct mlfs_node *n, size_t size)
 void mlfs_wt_op_removexattr(fuse_req_t req, struct mlfs_node *n,
 			    const char *name)
 {
-	fuse_reply_err(req, -mlfs_wt_removexattr(n->wt, n->ino, name));
+	fuse_reply_err(req, -wrote(req, n->wt,
+				   mlfs_wt_removexattr(n->wt, n->ino, name)));
 }

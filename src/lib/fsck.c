@@ -823,6 +823,8 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 		r = check_repo(&f, &repos[i]);
 	if (r == 0)
 		r = fsck_check_audit(&f);
+	if (r == 0)
+		r = fsck_check_inputs(&f);
 	if (r == 0) {
 		mlfs_error_clear();
 		r = mlfs_gc_scan(s, &gs);

@@ -97,5 +97,8 @@ int fsck_chunk_value(struct fsck *f, const struct mlfs_id *id, uint64_t *v);
 /* Check the audit log's chain: each broken record is a problem. Returns
  * 0 or -ENOMEM. */
 int fsck_check_audit(struct fsck *f);
+/* (fsck_inputs.c) Check every inputs row (lineage): its check value, and
+ * that both its commits are in the store. Returns 0 or -ENOMEM. */
+int fsck_check_inputs(struct fsck *f);
 
 #endif

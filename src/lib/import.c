@@ -502,6 +502,8 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	 * head (the window left is the commit itself) */
 	req.before_commit = refuse_edited;
 	req.ctx = &im;
+	req.inputs = o ? o->inputs : NULL;
+	req.ninputs = o ? o->ninputs : 0;
 	r = mlfs_ingest_commit(im.in, &req, &res);
 	if (r == 0) {
 		st->commit = res.commit;

@@ -587,6 +587,41 @@ static int commit_audit(struct mlfs_store *s,
 	return mlfs_audit_append(s, &ev);
 }
 
+/* The inputs rows of commit @id (merged copies of @req's); in the
+ * transaction. */
+static int commit_inputs(struct mlfs_ingest *in,
+			 const struct mlfs_commit_req *req,
+			 const struct mlfs_id *id)
+{
+	struct mlfs_input *v;
+	struct mlfs_commit c;
+	char hex[MLFS_ID_HEX_LEN + 1];
+	size_t n;
+	int r = 0;
+
+	if (!req->ninputs)
+		return 0;
+	v = malloc(req->ninputs * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, req->inputs, req->ninputs * sizeof(*v));
+	n = mlfs_inputs_merge(v, req->ninputs);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		r = mlfs_meta_commit_get(in->s->meta, &v[i].commit, &c);
+		if (r == -ENOENT) {
+			mlfs_id_to_hex(&v[i].commit, hex);
+			mlfs_error_set("input %s is not a commit of this "
+				       "store", hex);
+		}
+		if (r == 0) {
+			mlfs_meta_commit_release(&c);
+			r = mlfs_meta_input_put(in->s->meta, id, &v[i]);
+		}
+	}
+	free(v);
+	return r;
+}
+
 /* The commit row, the refs and the audit records; in the transaction. */
 static int commit_rows(struct mlfs_ingest *in,
 		       const struct mlfs_commit_req *req,
@@ -608,6 +643,8 @@ static int commit_rows(struct mlfs_ingest *in,
 		return r;
 	had_branch = r == 0;
 	r = mlfs_meta_commit_put(s->meta, c);
+	if (r == 0)
+		r = commit_inputs(in, req, &c->id);
 	if (r == 0)
 		r = mlfs_meta_ref_set(s->meta, repo->id, MLFS_REF_BRANCH,
 				      branch, &c->id, c->time);

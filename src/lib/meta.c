@@ -124,6 +124,14 @@ static const char *const stmt_sql[ST_MAX] = {
 			 "value, mac) VALUES (?1, ?2, ?3, ?4)",
 	[ST_VMETA_DELETE] = "DELETE FROM metadata WHERE commit_id = ?1 AND "
 			    "key = ?2",
+	[ST_INPUT_PUT] = "INSERT INTO inputs(commit_id, input, files, bytes, "
+			 "how, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_INPUT_OF] = "SELECT commit_id, input, files, bytes, how, mac "
+			"FROM inputs WHERE commit_id = ?1 ORDER BY input",
+	[ST_INPUT_USERS] = "SELECT commit_id, input, files, bytes, how, mac "
+			   "FROM inputs WHERE input = ?1 ORDER BY commit_id",
+	[ST_INPUT_ALL] = "SELECT commit_id, input, files, bytes, how, mac "
+			 "FROM inputs ORDER BY commit_id, input",
 };
 
 

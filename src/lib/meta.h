@@ -13,6 +13,7 @@
 
 #include "mlfs/alias.h"
 #include "mlfs/hash.h"
+#include "mlfs/lineage.h"
 #include "mlfs/pack.h"
 #include "mlfs/repo.h"
 #include "mlfs/util.h"
@@ -225,6 +226,23 @@ MLFS_MUST_CHECK int mlfs_meta_vmeta_put(struct mlfs_meta *m,
 MLFS_MUST_CHECK int mlfs_meta_vmeta_delete(struct mlfs_meta *m,
 					   const struct mlfs_id *commit,
 					   const char *key);
+/* Insert the inputs row (@commit, @in->commit) with its check value;
+ * inside the commit's transaction. Returns 0, -EEXIST (the row is
+ * there), -errno. (meta_inputs.c) */
+MLFS_MUST_CHECK int mlfs_meta_input_put(struct mlfs_meta *m,
+					const struct mlfs_id *commit,
+					const struct mlfs_input *in);
+/* The inputs of @id (@users: the commits that have @id as an input, in
+ * .commit), each row verified: a damaged one is -EIO naming it. */
+MLFS_MUST_CHECK int mlfs_meta_inputs_list(struct mlfs_meta *m,
+					  const struct mlfs_id *id,
+					  bool users,
+					  struct mlfs_input **out, size_t *n);
+/* Every inputs row, damaged ones flagged (mlfs_inputs_all). */
+MLFS_MUST_CHECK int mlfs_meta_inputs_all(struct mlfs_meta *m,
+					 struct mlfs_input **rows,
+					 struct mlfs_id **inputs,
+					 bool **damaged, size_t *n);
 
 /* Iterate all contents / all chunks. @fn returns < 0 to stop. */
 MLFS_MUST_CHECK int mlfs_meta_each_chunk(struct mlfs_meta *m,

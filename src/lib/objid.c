@@ -188,3 +188,24 @@ void mlfs_objid_audit_mac(const struct mlfs_hash_key *k,
 	enc_str(&e, a->detail);
 	mlfs_hash_parts(k, e.p, e.n, out);
 }
+
+void mlfs_objid_input_mac(const struct mlfs_hash_key *k,
+			  const struct mlfs_id *commit,
+			  const struct mlfs_id *input, uint64_t files,
+			  uint64_t bytes, const char *how,
+			  struct mlfs_id *out)
+{
+	static const char domain[] = "mlfs-input-1";
+	uint8_t f8[8], b8[8];
+	struct mlfs_span p[6];
+
+	mlfs_put_le64(f8, files);
+	mlfs_put_le64(b8, bytes);
+	p[0] = (struct mlfs_span){ domain, sizeof(domain) };
+	p[1] = (struct mlfs_span){ commit->b, MLFS_ID_LEN };
+	p[2] = (struct mlfs_span){ input->b, MLFS_ID_LEN };
+	p[3] = (struct mlfs_span){ f8, sizeof(f8) };
+	p[4] = (struct mlfs_span){ b8, sizeof(b8) };
+	p[5] = str_span(how);
+	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
+}

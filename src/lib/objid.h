@@ -51,6 +51,13 @@ void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,
 void mlfs_objid_meta_mac(const struct mlfs_hash_key *k,
 			 const struct mlfs_id *commit, const char *key,
 			 const char *value, struct mlfs_id *out);
+/* Check value of an inputs row: the commit, its input, the counts and
+ * how it was learnt ("mount" / "manual"). */
+void mlfs_objid_input_mac(const struct mlfs_hash_key *k,
+			  const struct mlfs_id *commit,
+			  const struct mlfs_id *input, uint64_t files,
+			  uint64_t bytes, const char *how,
+			  struct mlfs_id *out);
 
 /* The fields of one audit record as the database holds them: a NULL
  * string or id is a NULL column (absent), which hashes unlike "". */

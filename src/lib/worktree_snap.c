@@ -594,6 +594,8 @@ int mlfs_wt_snapshot(struct mlfs_wt *wt, const struct mlfs_wt_snapshot_opts *o,
 	req.expect = wt->row.has_base ? &wt->row.base : NULL;
 	req.before_commit = mark_pending;
 	req.ctx = &sn;
+	req.inputs = o ? o->inputs : NULL;
+	req.ninputs = o ? o->ninputs : 0;
 	r = mlfs_ingest_commit(sn.in, &req, &cr);
 	if (r < 0) {
 		if (wt->row.has_pending)
