@@ -6,9 +6,9 @@
 # with setsid; a shell script with a reader child and a writer child is
 # one job; a job's reads of the branch it writes are not inputs;
 # --input by hand on snapshot and import; two levels (data -> features ->
-# model) up and --downstream; --depth; --json; -o nolineage records
-# nothing; bad input is exit 2 (or 1) with nothing written; a damaged
-# inputs row is named by lineage and by fsck.
+# model) up and --downstream; --depth; --json (aliases shown); -o
+# nolineage records nothing; bad input is exit 2 (or 1) with nothing
+# written; a damaged inputs row is named by lineage and by fsck.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -110,10 +110,14 @@ EOF
 then ok "lineage text: root line, then the input indented"
 else fail "lineage text"; show_last; fi
 
+mlfs alias data/train@v1 prod >/dev/null || fail "alias prod"
+expect_exit 0 mlfs lineage models/m@v1
+grep -q "^  data/train ${V1:0:12} \[v1 alias:prod\] " "$OUT_F" &&
+	ok "lineage shows an alias at the input" || { fail "alias shown"; show_last; }
 expect_exit 0 mlfs lineage --json models/m@v1
 M1=$(resolve "$S" models/m@v1)
 json_ok "lineage --json: exact fields" \
-	"d == {'repo': 'models/m', 'commit': '$M1', 'branches': ['main'], 'tags': ['v1'], 'cycle': False, 'truncated': False, 'inputs': [{'repo': 'data/train', 'commit': '$V1', 'branches': [], 'tags': ['v1'], 'files': 2, 'bytes': 15000, 'how': 'mount', 'cycle': False, 'truncated': False, 'inputs': []}]}"
+	"d == {'repo': 'models/m', 'commit': '$M1', 'branches': ['main'], 'tags': ['v1'], 'aliases': [], 'cycle': False, 'truncated': False, 'inputs': [{'repo': 'data/train', 'commit': '$V1', 'branches': [], 'tags': ['v1'], 'aliases': ['prod'], 'files': 2, 'bytes': 15000, 'how': 'mount', 'cycle': False, 'truncated': False, 'inputs': []}]}"
 
 # ---- a shell script with a reader child and a writer child: one job ----
 cat >"$W/job.sh" <<EOF
@@ -154,7 +158,7 @@ lines = open(sys.argv[1]).read().splitlines()
 f1, v1 = sys.argv[2], sys.argv[3]
 assert len(lines) == 3, lines
 assert lines[1] == "  data/feat %s [main f1] 1 file(s), 10000 byte(s), mount" % f1[:12], lines
-assert lines[2] == "    data/train %s [v1] 1 file(s), 10000 byte(s), mount" % v1[:12], lines
+assert lines[2] == "    data/train %s [v1 alias:prod] 1 file(s), 10000 byte(s), mount" % v1[:12], lines
 EOF
 then ok "lineage two levels deep: model <- features <- data"
 else fail "lineage two levels"; show_last; fi

@@ -64,10 +64,10 @@ struct mlfs_lineage_node {
 	struct mlfs_id commit;
 	char ns[MLFS_NAME_MAX + 1];
 	char name[MLFS_NAME_MAX + 1];
-	/* Branches, then tags, that point at the commit now: "main",
-	 * "v1" (malloc'd strings). */
-	char **branches, **tags;
-	size_t nbranches, ntags;
+	/* Branches, tags and aliases that point at the commit now: "main",
+	 * "v1", "prod" (malloc'd strings). */
+	char **branches, **tags, **aliases;
+	size_t nbranches, ntags, naliases;
 	/* The edge from the parent node (zero/unset at the root). */
 	struct mlfs_input edge;
 	/* Already shown higher up this path (a cycle: impossible by

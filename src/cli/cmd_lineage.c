@@ -17,9 +17,9 @@ static const char usage[] =
 	"usage: mlfs lineage NS/NAME@REF [--downstream] [--depth N] [--json]\n\n"
 	"Show the inputs of a version (the versions read by the job that\n"
 	"wrote it, and those named with --input), then their inputs, and so\n"
-	"on: repository, short commit id, [the branches and tags at it now],\n"
-	"files opened and bytes read, and how it was recorded (mount or\n"
-	"manual).\n\n"
+	"on: repository, short commit id, [the branches, tags and aliases at\n"
+	"it now], files opened and bytes read, and how it was recorded\n"
+	"(mount or manual).\n\n"
 	"      --downstream  every version made from it instead, transitively\n"
 	"      --depth N     at most N levels (default: all)\n"
 	"      --json        the tree as JSON\n";
@@ -28,13 +28,15 @@ static void put_refs(const struct mlfs_lineage_node *n)
 {
 	size_t k = 0;
 
-	if (!n->nbranches && !n->ntags)
+	if (!n->nbranches && !n->ntags && !n->naliases)
 		return;
 	printf(" [");
 	for (size_t i = 0; i < n->nbranches; i++)
 		printf("%s%s", k++ ? " " : "", n->branches[i]);
 	for (size_t i = 0; i < n->ntags; i++)
 		printf("%s%s", k++ ? " " : "", n->tags[i]);
+	for (size_t i = 0; i < n->naliases; i++)
+		printf("%salias:%s", k++ ? " " : "", n->aliases[i]);
 	printf("]");
 }
 
@@ -81,6 +83,7 @@ static void put_json(const struct mlfs_lineage_node *n, bool root,
 	printf(", \"commit\": \"%s\"", hex);
 	put_strv("branches", n->branches, n->nbranches);
 	put_strv("tags", n->tags, n->ntags);
+	put_strv("aliases", n->aliases, n->naliases);
 	if (!root)
 		printf(", \"files\": %" PRIu64 ", \"bytes\": %" PRIu64
 		       ", \"how\": \"%s\"", n->edge.files, n->edge.bytes,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlfs/alias.h"
 #include "mlfs/lineage.h"
 #include "mlfs/repo.h"
 #include "store_impl.h"
@@ -83,6 +84,7 @@ static void node_release(struct mlfs_lineage_node *n)
 	free(n->kids);
 	mlfs_strv_free(n->branches, n->nbranches);
 	mlfs_strv_free(n->tags, n->ntags);
+	mlfs_strv_free(n->aliases, n->naliases);
 }
 
 void mlfs_lineage_free(struct mlfs_lineage_node *n)
@@ -113,7 +115,8 @@ static int describe(struct mlfs_store *s, struct mlfs_lineage_node *n)
 	struct mlfs_commit c = { 0 };
 	struct mlfs_repo repo;
 	struct mlfs_ref *refs = NULL;
-	size_t nrefs = 0;
+	struct mlfs_alias *al = NULL;
+	size_t nrefs = 0, nal = 0;
 	int r = mlfs_commit_get(s, &n->commit, &c);
 
 	if (r == -ENOENT) {
@@ -128,6 +131,8 @@ static int describe(struct mlfs_store *s, struct mlfs_lineage_node *n)
 	r = mlfs_meta_repo_get_id(s->meta, c.repo_id, &repo);
 	if (r == 0)
 		r = mlfs_ref_list(s, repo.id, 0, &refs, &nrefs);
+	if (r == 0)
+		r = mlfs_alias_list(s, repo.id, &al, &nal);
 	if (r < 0)
 		goto out;
 	memcpy(n->ns, repo.ns, sizeof(n->ns));
@@ -141,7 +146,11 @@ static int describe(struct mlfs_store *s, struct mlfs_lineage_node *n)
 			r = strv_push(&n->branches, &n->nbranches,
 				      refs[i].name);
 	}
+	for (size_t i = 0; r == 0 && i < nal; i++)
+		if (!al[i].damaged && !mlfs_id_cmp(&al[i].commit, &n->commit))
+			r = strv_push(&n->aliases, &n->naliases, al[i].name);
 out:
+	free(al);
 	free(refs);
 	mlfs_commit_release(&c);
 	return r;
