@@ -54,6 +54,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBMLFS) $(wildcard tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) -Isrc/lib -o $@ $< $(LIBMLFS) $(ALL_LDFLAGS) \
 		$(LIBS) -lcmocka
 
+# The mount's job table is compiled into its test (it is not in libmlfs).
+$(BUILD)/tests/test_fuse_lineage: src/fuse/lineage.c src/fuse/lineage.h
+
 $(BUILD)/tests/fstest: $(wildcard tests/posix/fstest*.c) tests/posix/fstest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(ALL_LDFLAGS)
