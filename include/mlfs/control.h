@@ -15,7 +15,10 @@
 
 #include "mlfs/util.h"
 
-#define MLFS_CTL_MAX (1u << 20)
+/* A snapshot request carries its version metadata: up to 1024 pairs of
+ * a 128-byte key and a 4096-byte value, doubled by escaping at worst,
+ * fit. */
+#define MLFS_CTL_MAX (16u << 20)
 #define MLFS_CTL_SOCKET "control.sock"
 
 struct mlfs_ctl_field {

@@ -17,6 +17,7 @@
 struct mlfs_input;
 
 struct mlfs_store;
+struct mlfs_kv_list;
 
 struct mlfs_import_progress {
 	uint64_t bytes_done;
@@ -31,6 +32,9 @@ struct mlfs_import_opts {
 	const char *tag;      /* NULL = no tag */
 	const char *message;  /* NULL = "import <src>" */
 	const char *author;   /* NULL = $USER or uid */
+	/* Metadata of the new version (mlfs/vmeta.h), written with the
+	 * commit; NULL = none. Borrowed. */
+	const struct mlfs_kv_list *meta;
 	int threads;          /* 0 = number of online CPUs */
 	/* Called from the importing thread now and then; may be NULL. */
 	void (*progress)(void *ctx, const struct mlfs_import_progress *p);

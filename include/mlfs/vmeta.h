@@ -103,4 +103,32 @@ MLFS_MUST_CHECK int mlfs_vmeta_get(struct mlfs_store *s,
 				   const struct mlfs_id *commit,
 				   struct mlfs_kv_list *out);
 
+/* One change mlfs_vmeta_update made: @old NULL = added, @new NULL =
+ * removed. Strings owned by the array. */
+struct mlfs_vmeta_change {
+	char *key, *old, *new;
+};
+void mlfs_vmeta_changes_free(struct mlfs_vmeta_change *c, size_t n);
+
+/*
+ * Set the pairs of @set and remove the keys @unset (@nunset of them) on
+ * commit @commit of repository @ns/@name, in one transaction that also
+ * appends one audit record per key that changes (op "meta-set" with the
+ * new value as message, or "meta-unset"; ref "meta:KEY"). Setting a key
+ * to the value it has changes nothing. *@changes (may be NULL) gets the
+ * changes made, in key order; free with mlfs_vmeta_changes_free.
+ * Returns 0; -EINVAL (a key both set and unset, a bad key); -ENOENT (the
+ * commit is not one of @ns/@name's, or an unset key is absent: the
+ * detail says which; nothing is changed); -E2BIG (the version would
+ * hold over MLFS_VMETA_PAIRS_MAX pairs); -EIO (a damaged row); -EROFS;
+ * -EBUSY; -ENOSPC; -ENOMEM.
+ */
+MLFS_MUST_CHECK int mlfs_vmeta_update(struct mlfs_store *s, const char *ns,
+				      const char *name,
+				      const struct mlfs_id *commit,
+				      const struct mlfs_kv_list *set,
+				      char *const *unset, size_t nunset,
+				      struct mlfs_vmeta_change **changes,
+				      size_t *nchanges);
+
 #endif

@@ -35,6 +35,7 @@
 struct mlfs_store;
 struct mlfs_work;
 struct mlfs_wt;
+struct mlfs_kv_list;
 
 enum mlfs_work_flags {
 	/* Take STORE/work/lock: the one process that may edit (-EBUSY when
@@ -278,6 +279,10 @@ struct mlfs_wt_snapshot_opts {
 	 * merged per commit. NULL: none. */
 	const struct mlfs_input *inputs;
 	size_t ninputs;
+	/* Metadata of the new version (mlfs/vmeta.h), written with its
+	 * commit; not written when there is nothing to snapshot. NULL =
+	 * none. Borrowed. */
+	const struct mlfs_kv_list *meta;
 };
 struct mlfs_wt_snapshot_result {
 	bool no_changes;     /* nothing to commit: no commit was made */

@@ -125,5 +125,7 @@ int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_discard(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_lineage(struct cli *c, int argc, char **argv);
+int cmd_meta(struct cli *c, int argc, char **argv);
+int cmd_metrics(struct cli *c, int argc, char **argv);
 
 #endif

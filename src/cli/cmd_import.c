@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "metaopt.h"
 #include "mlfs/import.h"
 
 static const char usage[] =
-	"usage: mlfs import SRC NS/NAME [-b BRANCH] [-t TAG] [-m MSG] [-q] "
-	"[--input NS/NAME@REF]... [--json]\n\n"
+	"usage: mlfs import SRC NS/NAME [-b BRANCH] [-t TAG] [-m MSG] [-q]\n"
+	"                   [--input NS/NAME@REF]... [--meta KEY=VALUE]...\n"
+	"                   [--metrics FILE]... [--json]\n\n"
 	"Import SRC (a file or a directory tree) as a new version of NS/NAME.\n"
 	"The repository is created on first import; the commit goes on the\n"
 	"default branch (main) unless -b names another (a new branch starts\n"
@@ -27,6 +29,8 @@ static const char usage[] =
 	"  -b, --branch BRANCH  commit on BRANCH\n"
 	"  -t, --tag TAG        also tag the new version\n"
 	"  -m, --message MSG    commit message\n"
+	"      --meta KEY=VALUE version metadata (repeatable)\n"
+	"      --metrics FILE   metrics from a flat JSON object of numbers\n"
 	"  -q, --quiet          no progress or summary on stderr\n"
 	"      --threads N      compression threads (default: CPUs)\n"
 	"      --input REF      record version REF as an input (lineage)\n"
@@ -83,9 +87,12 @@ static int import_main(struct cli *c, int argc, char **argv,
 		{ "threads", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "input", required_argument, NULL, 'i' },
+		{ "meta", required_argument, NULL, 'M' },
+		{ "metrics", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mlfs_import_opts o = { .warn = warn };
+	struct mlfs_kv_list meta = MLFS_KV_LIST_INIT;
+	struct mlfs_import_opts o = { .warn = warn, .meta = &meta };
 	struct mlfs_import_stats st;
 	struct mlfs_store *s = NULL;
 	struct mlfs_refspec spec;
@@ -117,15 +124,28 @@ static int import_main(struct cli *c, int argc, char **argv,
 			c->json = true;
 			break;
 		case 'i':
-			if (cli_inputs_add(&in->args, &in->n, optarg))
+			if (cli_inputs_add(&in->args, &in->n, optarg)) {
+				mlfs_kv_list_release(&meta);
 				return CLI_FAILED;
+			}
+			break;
+		case 'M':
+		case 'X':
+			r = cli_meta_option("import", &meta, ch == 'X', optarg);
+			if (r) {
+				mlfs_kv_list_release(&meta);
+				return r;
+			}
 			break;
 		default:
+			mlfs_kv_list_release(&meta);
 			return cli_usage_error("import", "unknown option");
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind != 2) {
+		mlfs_kv_list_release(&meta);
 		return cli_usage_error("import", "expected SRC and NS/NAME");
+	}
 	r = mlfs_refspec_parse(argv[optind + 1], false, &spec, &why);
 	if (r == 0 && (spec.rev[0] || spec.has_date || spec.back)) {
 		why = "import takes a repository NS/NAME; use -b BRANCH or "
@@ -138,6 +158,7 @@ static int import_main(struct cli *c, int argc, char **argv,
 		r = -EINVAL;
 	if (r < 0) {
 		mlfs_refspec_release(&spec);
+		mlfs_kv_list_release(&meta);
 		fprintf(stderr, "mlfs: invalid name in '%s'%s%s%s%s: %s\n",
 			argv[optind + 1], o.branch ? " / branch '" : "",
 			o.branch ? o.branch : "", o.branch ? "'" : "",
@@ -147,11 +168,13 @@ static int import_main(struct cli *c, int argc, char **argv,
 	if (access(argv[optind], F_OK) < 0) {
 		r = -errno;
 		mlfs_refspec_release(&spec);
+		mlfs_kv_list_release(&meta);
 		return cli_error(r, "cannot import '%s'", argv[optind]);
 	}
 	r = cli_open_store(c, 0, &s);
 	if (r) {
 		mlfs_refspec_release(&spec);
+		mlfs_kv_list_release(&meta);
 		return r;
 	}
 	/* inputs are commits before anything is written */
@@ -233,6 +256,7 @@ static int import_main(struct cli *c, int argc, char **argv,
 	r = CLI_OK;
 out:
 	mlfs_refspec_release(&spec);
+	mlfs_kv_list_release(&meta);
 	mlfs_store_close(s);
 	return r;
 }

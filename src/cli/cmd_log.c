@@ -10,13 +10,15 @@
 
 #include "cli.h"
 #include "mlfs/alias.h"
+#include "mlfs/vmeta.h"
 
 static const char log_usage[] =
-	"usage: mlfs log NS/NAME[@REF] [-n N] [--json]\n\n"
+	"usage: mlfs log NS/NAME[@REF] [-n N] [--meta] [--json]\n\n"
 	"Show the first-parent history from REF (default: the default "
 	"branch),\n"
 	"newest first, with tags, branches and aliases pointing at each\n"
-	"commit.\n";
+	"commit.\n"
+	"      --meta  also the metadata of each commit (see 'mlfs meta')\n";
 
 static const char show_usage[] =
 	"usage: mlfs show NS/NAME[@REF] [--json]\n\n"
@@ -31,12 +33,35 @@ static void iso_time(int64_t t, char *buf, size_t size)
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* The metadata of a commit, under it (text) or as a "meta" member. */
+static void print_meta(bool json, const struct mlfs_kv_list *kv)
+{
+	if (json) {
+		printf(", \"meta\": {");
+		for (size_t i = 0; i < kv->n; i++) {
+			printf("%s", i ? ", " : "");
+			cli_json_str(stdout, kv->v[i].key);
+			printf(": ");
+			cli_json_str(stdout, kv->v[i].value);
+		}
+		printf("}");
+		return;
+	}
+	if (!kv->n)
+		return;
+	printf("Meta:\n");
+	for (size_t i = 0; i < kv->n; i++)
+		printf("    %s=%s\n", kv->v[i].key, kv->v[i].value);
+	printf("\n");
+}
+
 /* The names pointing at one commit. */
 struct decor {
 	const struct mlfs_ref *refs;
 	size_t nref;
 	const struct mlfs_alias *aliases;
 	size_t nalias;
+	const struct mlfs_kv_list *kv; /* with --meta, else NULL */
 };
 
 /* The aliases at @c as a JSON array, or decorations "alias: NAME". */
@@ -107,7 +132,10 @@ static void print_commit(bool json, bool first, const struct mlfs_commit *c,
 		}
 		printf("], \"aliases\": [");
 		print_aliases(true, c, d, false);
-		printf("]}");
+		printf("]");
+		if (d->kv)
+			print_meta(true, d->kv);
+		printf("}");
 		return;
 	}
 	printf("commit %s", hex);
@@ -128,6 +156,8 @@ static void print_commit(bool json, bool first, const struct mlfs_commit *c,
 	printf("Tree:   %s\n", thex);
 	printf("Author: %s\nDate:   %s\n\n    %s\n\n", c->author, when,
 	       c->message);
+	if (d->kv)
+		print_meta(false, d->kv);
 }
 
 static int run(struct cli *c, int argc, char **argv, bool show)
@@ -135,6 +165,7 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "max-count", required_argument, NULL, 'n' },
+		{ "meta", no_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *name = show ? "show" : "log";
@@ -146,6 +177,7 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 	struct mlfs_refspec spec;
 	struct mlfs_resolved res;
 	size_t n = 0, nref = 0, nalias = 0, max = show ? 1 : 0;
+	bool meta = false;
 	int ch, r;
 
 	if (cli_want_help(argc, argv, show ? show_usage : log_usage))
@@ -154,6 +186,8 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 				 NULL)) != -1) {
 		if (ch == 'j') {
 			c->json = true;
+		} else if (ch == 'M' && !show) {
+			meta = true;
 		} else if (ch == 'n' && !show) {
 			char *end;
 
@@ -190,9 +224,26 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 	}
 	if (c->json && !show)
 		fputc('[', stdout);
-	d = (struct decor){ refs, nref, aliases, nalias };
-	for (size_t i = 0; i < n; i++)
+	d = (struct decor){ refs, nref, aliases, nalias, NULL };
+	for (size_t i = 0; i < n; i++) {
+		struct mlfs_kv_list kv = MLFS_KV_LIST_INIT;
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		/* Read before anything of this commit is printed, so damage
+		 * is said in place of the commit, not after half of it. */
+		r = meta ? mlfs_vmeta_get(s, &v[i].id, &kv) : 0;
+		if (r < 0) {
+			if (c->json)
+				fputs("]\n", stdout);
+			mlfs_id_to_hex(&v[i].id, hex);
+			r = cli_error(r, "cannot read the metadata of commit "
+				      "%s", hex);
+			goto out;
+		}
+		d.kv = meta ? &kv : NULL;
 		print_commit(c->json, i == 0, &v[i], &d);
+		mlfs_kv_list_release(&kv);
+	}
 	if (c->json)
 		fputs(show ? "\n" : "]\n", stdout);
 	r = CLI_OK;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "metaopt.h"
 #include "mlfs/alias.h"
 #include "mlfs/audit.h"
 #include "mlfs/control.h"
@@ -27,8 +28,9 @@
 #define WT_MOUNTED 100
 
 static const char snapshot_usage[] =
-	"usage: mlfs snapshot NS/NAME[@BRANCH] [-t TAG] [-m MSG] "
-	"[--input NS/NAME@REF]... [--json]\n\n"
+	"usage: mlfs snapshot NS/NAME[@BRANCH] [-t TAG] [-m MSG]\n"
+	"                     [--input NS/NAME@REF]... [--meta KEY=VALUE]...\n"
+	"                     [--metrics FILE]... [--json]\n\n"
 	"Make the working tree of the branch (the default branch without\n"
 	"@BRANCH) its new head commit, parent the previous head, and print\n"
 	"the commit id. Only what changed since the last snapshot is read.\n"
@@ -36,7 +38,9 @@ static const char snapshot_usage[] =
 	"  -t, --tag TAG      also tag the new version\n"
 	"  -m, --message MSG  the commit message (default \"snapshot\")\n"
 	"      --input REF    record version REF as an input (lineage); the\n"
-	"                     mount adds the versions its writers read\n";
+	"                     mount adds the versions its writers read\n"
+	"      --meta K=V     version metadata of the new commit (repeatable)\n"
+	"      --metrics FILE metrics from a flat JSON object of numbers\n";
 
 static const char status_usage[] =
 	"usage: mlfs status [NS/NAME[@BRANCH]] [--json]\n\n"
@@ -192,6 +196,10 @@ int cli_snapshot_remote(struct mlfs_store *s, const char *arg,
 	}
 	if (r == 0 && job)
 		r = mlfs_ctl_add(&req, "job", job);
+	/* Keys hold no '=', so the daemon splits at the first one. */
+	for (size_t i = 0; r == 0 && o->meta && i < o->meta->n; i++)
+		r = mlfs_ctl_addf(&req, "meta", "%s=%s", o->meta->v[i].key,
+				  o->meta->v[i].value);
 	if (r == 0)
 		r = call_mount(s, &req, &rep);
 	if (r == 0) {
@@ -240,9 +248,12 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		{ "message", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "input", required_argument, NULL, 'i' },
+		{ "meta", required_argument, NULL, 'M' },
+		{ "metrics", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mlfs_wt_snapshot_opts o = { 0 };
+	struct mlfs_kv_list meta = MLFS_KV_LIST_INIT;
+	struct mlfs_wt_snapshot_opts o = { .meta = &meta };
 	struct mlfs_wt_snapshot_result res = { 0 };
 	struct mlfs_input *inputs = NULL;
 	char **input_args = NULL;
@@ -260,29 +271,34 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		return CLI_OK;
 	r = CLI_OK;
 	while ((ch = getopt_long(argc, argv, "t:m:", opts, NULL)) != -1) {
+		r = CLI_OK;
 		if (ch == 't')
 			o.tag = optarg;
 		else if (ch == 'm')
 			o.message = optarg;
 		else if (ch == 'j')
 			c->json = true;
-		else if (ch != 'i')
-			r = cli_usage_error("snapshot", "unknown option");
-		else
+		else if (ch == 'i')
 			r = cli_inputs_add(&input_args, &ninput_args, optarg);
-		if (r) {
-			free(input_args);
-			return r;
-		}
+		else if (ch == 'M' || ch == 'X')
+			r = cli_meta_option("snapshot", &meta, ch == 'X',
+					    optarg);
+		else
+			r = cli_usage_error("snapshot", "unknown option");
+		if (r)
+			goto out;
 	}
-	if (optind + 1 != argc)
+	if (optind + 1 != argc) {
 		r = cli_usage_error("snapshot", "expected one NS/NAME"
 				    "[@BRANCH]");
-	else if (o.tag && mlfs_name_check(o.tag, &why) < 0)
+		goto out;
+	}
+	if (o.tag && mlfs_name_check(o.tag, &why) < 0) {
 		r = cli_usage_error("snapshot", "bad tag name '%s': %s",
 				    o.tag, why);
-	else
-		r = parse_branch("snapshot", argv[optind], &spec);
+		goto out;
+	}
+	r = parse_branch("snapshot", argv[optind], &spec);
 	if (r)
 		goto out;
 	have_spec = true;
@@ -398,11 +414,17 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 				"kept in versions, left out\n");
 		}
 	}
+	/* No commit, so nothing to hold the metadata: say where it goes. */
+	if (res.no_changes && meta.n)
+		fprintf(stderr, "note: no version was made, so --meta and "
+			"--metrics were not applied ('mlfs meta %s KEY=VALUE' "
+			"sets metadata on the head)\n", argv[optind]);
 	r = CLI_OK;
 out:
 	free(inputs);
 	free(input_args);
 	mlfs_wt_snapshot_result_release(&res);
+	mlfs_kv_list_release(&meta);
 	if (have_spec)
 		mlfs_refspec_release(&spec);
 	mlfs_work_close(w);

@@ -38,6 +38,8 @@ static const struct cmd commands[] = {
 	{ "discard", cmd_discard, "drop the edits of a working tree" },
 	{ "audit", cmd_audit, "show or verify the log of ref changes" },
 	{ "lineage", cmd_lineage, "show what a version was made from" },
+	{ "meta", cmd_meta, "show or change the metadata of a version" },
+	{ "metrics", cmd_metrics, "compare the metrics of versions" },
 };
 
 static void usage(FILE *f)

@@ -24,6 +24,7 @@
 #include "mlfs/control.h"
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
+#include "mlfs/vmeta.h"
 #include "mlfs/worktree.h"
 #include "lineage.h"
 #include "ops.h"
@@ -168,10 +169,12 @@ out:
 static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 		       struct mlfs_ctl_msg *rep)
 {
+	struct mlfs_kv_list meta = MLFS_KV_LIST_INIT;
 	struct mlfs_wt_snapshot_opts o = {
 		.tag = mlfs_ctl_get(req, "tag"),
 		.message = mlfs_ctl_get(req, "message"),
 		.author = mlfs_ctl_get(req, "author"),
+		.meta = &meta,
 	};
 	struct mlfs_wt_snapshot_result res = { 0 };
 	char hex[MLFS_ID_HEX_LEN + 1];
@@ -180,6 +183,11 @@ static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 	struct mlfs_wt *wt;
 	int r = request_wt(fs, req, &wt);
 
+	/* "meta" fields are KEY=VALUE, checked again here: the client's
+	 * checks are not the daemon's to trust. */
+	for (size_t i = 0; r == 0 && i < req->n; i++)
+		if (!strcmp(req->v[i].key, "meta"))
+			r = mlfs_vmeta_parse_arg(&meta, req->v[i].value);
 	if (r == 0)
 		r = snapshot_inputs(fs, req, wt, &inputs, &ninputs);
 	o.inputs = inputs;
@@ -187,6 +195,7 @@ static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 	if (r == 0)
 		r = mlfs_wt_snapshot(wt, &o, &res);
 	free(inputs);
+	mlfs_kv_list_release(&meta);
 	if (r < 0)
 		return reply_error(rep, r);
 	/* the jobs that changed the tree so far are in this commit (or

@@ -441,7 +441,7 @@ static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct mlfs_node *n = node_of(req, ino);
 
 	if (n && n->kind == MLFS_NODE_WT)
-		mlfs_wt_op_setxattr(req, n, name, value, size, flags);
+		mlfs_op_wt_setxattr(req, n, name, value, size, flags);
 	else
 		refuse(req, n);
 }
@@ -452,7 +452,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct mlfs_node *n = node_of(req, ino);
 
 	if (n && n->kind == MLFS_NODE_WT)
-		mlfs_wt_op_getxattr(req, n, name, size);
+		mlfs_op_wt_getxattr(req, n, name, size);
 	else
 		mlfs_op_getxattr(req, ino, name, size);
 }
@@ -462,7 +462,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct mlfs_node *n = node_of(req, ino);
 
 	if (n && n->kind == MLFS_NODE_WT)
-		mlfs_wt_op_listxattr(req, n, size);
+		mlfs_op_wt_listxattr(req, n, size);
 	else
 		mlfs_op_listxattr(req, ino, size);
 }
@@ -472,7 +472,7 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct mlfs_node *n = node_of(req, ino);
 
 	if (n && n->kind == MLFS_NODE_WT)
-		mlfs_wt_op_removexattr(req, n, name);
+		mlfs_op_wt_removexattr(req, n, name);
 	else
 		refuse(req, n);
 }

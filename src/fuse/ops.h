@@ -152,5 +152,18 @@ void mlfs_wt_op_removexattr(fuse_req_t req, struct mlfs_node *n,
 void mlfs_op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		      size_t size);
 void mlfs_op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+/* Whether @name is a user.mlfs.meta.<key> (version metadata). */
+bool mlfs_xattr_is_meta(const char *name);
+/* Working-tree nodes: the root shows its head's user.mlfs.meta.*
+ * read-only (EROFS on set/remove); every other name goes to the
+ * working tree's own xattrs (wt.c). */
+void mlfs_op_wt_getxattr(fuse_req_t req, struct mlfs_node *n,
+			 const char *name, size_t size);
+void mlfs_op_wt_listxattr(fuse_req_t req, struct mlfs_node *n, size_t size);
+void mlfs_op_wt_setxattr(fuse_req_t req, struct mlfs_node *n,
+			 const char *name, const char *value, size_t size,
+			 int flags);
+void mlfs_op_wt_removexattr(fuse_req_t req, struct mlfs_node *n,
+			    const char *name);
 
 #endif

@@ -592,7 +592,9 @@ static int check_version(struct fsck *f, struct repo_walk *w,
 		if (r < 0)
 			return r;
 	}
-	r = check_tree(f, &c->tree, 0);
+	r = fsck_check_version_meta(f, &c->id);
+	if (r == 0)
+		r = check_tree(f, &c->tree, 0);
 	return r < 0 ? r : 0;
 }
 
@@ -825,6 +827,8 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 		r = fsck_check_audit(&f);
 	if (r == 0)
 		r = fsck_check_inputs(&f);
+	if (r == 0)
+		r = fsck_check_orphan_meta(&f);
 	if (r == 0) {
 		mlfs_error_clear();
 		r = mlfs_gc_scan(s, &gs);

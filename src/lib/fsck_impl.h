@@ -100,5 +100,10 @@ int fsck_check_audit(struct fsck *f);
 /* (fsck_inputs.c) Check every inputs row (lineage): its check value, and
  * that both its commits are in the store. Returns 0 or -ENOMEM. */
 int fsck_check_inputs(struct fsck *f);
+/* fsck_vmeta.c: the metadata rows of @commit (the version being walked),
+ * each against its check value; then, once, damaged rows of commits
+ * that do not exist. Return 0 or -ENOMEM. */
+int fsck_check_version_meta(struct fsck *f, const struct mlfs_id *commit);
+int fsck_check_orphan_meta(struct fsck *f);
 
 #endif

@@ -496,6 +496,7 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	req.branch = o ? o->branch : NULL;
 	req.tag = o ? o->tag : NULL;
 	req.author = o ? o->author : NULL;
+	req.meta = o ? o->meta : NULL;
 	req.message = o && o->message ? o->message : msg_default;
 	/* again inside the transaction: an edit made while the files were
 	 * read would otherwise be left on a base that is no longer the

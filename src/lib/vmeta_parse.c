@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,7 +328,14 @@ int mlfs_vmeta_parse_metrics(struct mlfs_kv_list *l, const char *text,
 	}
 	r = mlfs_json_parse(text, len, &doc, err, sizeof(err));
 	if (r == -EBADMSG || r == -E2BIG) {
-		mlfs_error_set("%s: not JSON: %s", label, err);
+		/* The likeliest cause, said plainly: Python's json.dump
+		 * writes NaN and Infinity, which JSON does not have. */
+		bool nonfinite = memmem(text, len, "NaN", 3) ||
+				 memmem(text, len, "Infinity", 8);
+
+		mlfs_error_set("%s: not JSON%s: %s", label, nonfinite ?
+			       " (NaN and Infinity are not numbers in JSON, "
+			       "and metrics must be finite)" : "", err);
 		return -EINVAL;
 	}
 	if (r < 0)
@@ -408,9 +416,13 @@ int mlfs_vmeta_read_metrics(struct mlfs_kv_list *l, const char *path)
 	else if (r < 0)
 		mlfs_error_set("cannot read metrics file '%s': %s", path,
 			       strerror(-r));
-	if (r == 0)
+	if (r == 0) {
+		char label[PATH_MAX + 24];
+
+		snprintf(label, sizeof(label), "metrics file '%s'", path);
 		r = mlfs_vmeta_parse_metrics(l, (const char *)b.data, b.len,
-					     path);
+					     label);
+	}
 	mlfs_buf_release(&b);
 	return r;
 }

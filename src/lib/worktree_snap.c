@@ -588,6 +588,7 @@ int mlfs_wt_snapshot(struct mlfs_wt *wt, const struct mlfs_wt_snapshot_opts *o,
 	req.tag = o ? o->tag : NULL;
 	req.message = o && o->message ? o->message : "snapshot";
 	req.author = o && o->author ? o->author : author;
+	req.meta = o ? o->meta : NULL;
 	req.audit_op = "snapshot";
 	req.tree = tree;
 	req.check_parent = true;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "mlfs/audit.h"
 #include "mlfs/ingest.h"
 #include "mlfs/repo.h"
 #include "mlfs/store.h"
@@ -417,6 +418,69 @@ static void test_vmeta_damaged_row_is_eio_naming_key(void **state)
 	mlfs_kv_list_release(&in);
 }
 
+static void test_vmeta_update_sets_unsets_and_audits(void **state)
+{
+	struct fixture *f = *state;
+	struct mlfs_kv_list in = MLFS_KV_LIST_INIT, set = MLFS_KV_LIST_INIT;
+	struct mlfs_kv_list out = MLFS_KV_LIST_INIT;
+	struct mlfs_vmeta_change *ch = NULL;
+	struct mlfs_audit_record *rec = NULL;
+	struct mlfs_audit_filter af = { .ns = "t", .name = "r" };
+	char *unset[] = { "a" }, *missing[] = { "zz" };
+	size_t nch = 0, nrec = 0, nmeta = 0;
+	struct mlfs_id c;
+
+	assert_int_equal(mlfs_vmeta_parse_arg(&in, "a=1"), 0);
+	assert_int_equal(mlfs_vmeta_parse_arg(&in, "b=2"), 0);
+	assert_int_equal(commit_with(f, &in, false, &c), 0);
+	assert_int_equal(mlfs_vmeta_parse_arg(&set, "c=3"), 0);
+	assert_int_equal(mlfs_vmeta_parse_arg(&set, "b=2"), 0); /* same */
+	assert_int_equal(mlfs_vmeta_update(f->s, "t", "r", &c, &set, unset, 1,
+					   &ch, &nch), 0);
+	assert_int_equal(nch, 2);
+	assert_string_equal(ch[0].key, "a");
+	assert_string_equal(ch[0].old, "1");
+	assert_null(ch[0].new);
+	assert_string_equal(ch[1].key, "c");
+	assert_null(ch[1].old);
+	assert_string_equal(ch[1].new, "3");
+	mlfs_vmeta_changes_free(ch, nch);
+	assert_int_equal(mlfs_vmeta_get(f->s, &c, &out), 0);
+	assert_int_equal(out.n, 2);
+	assert_string_equal(out.v[0].key, "b");
+	assert_string_equal(out.v[1].key, "c");
+	mlfs_kv_list_release(&out);
+	assert_int_equal(mlfs_audit_list(f->s, &af, &rec, &nrec), 0);
+	for (size_t i = 0; i < nrec; i++) {
+		if (strncmp(rec[i].op, "meta-", 5))
+			continue;
+		assert_false(rec[i].damaged);
+		assert_true(rec[i].has_new);
+		assert_memory_equal(rec[i].new_commit.b, c.b, MLFS_ID_LEN);
+		assert_string_equal(rec[i].ref, nmeta == 0 ? "meta:a" :
+				    "meta:c");
+		assert_string_equal(rec[i].op, nmeta == 0 ? "meta-unset" :
+				    "meta-set");
+		nmeta++;
+	}
+	assert_int_equal(nmeta, 2);
+	mlfs_audit_records_free(rec, nrec);
+	/* Refused: nothing changes. */
+	assert_int_equal(mlfs_vmeta_update(f->s, "t", "r", &c, &set, missing,
+					   1, NULL, NULL), -ENOENT);
+	assert_string_equal(mlfs_error_detail(), "no key 'zz'");
+	assert_int_equal(mlfs_vmeta_update(f->s, "t", "other", &c, &set,
+					   NULL, 0, NULL, NULL), -ENOENT);
+	unset[0] = "c";
+	assert_int_equal(mlfs_vmeta_update(f->s, "t", "r", &c, &set, unset, 1,
+					   NULL, NULL), -EINVAL);
+	assert_int_equal(mlfs_vmeta_get(f->s, &c, &out), 0);
+	assert_int_equal(out.n, 2);
+	mlfs_kv_list_release(&out);
+	mlfs_kv_list_release(&set);
+	mlfs_kv_list_release(&in);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +504,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_vmeta_damaged_row_is_eio_naming_key,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_vmeta_update_sets_unsets_and_audits,
 			setup, teardown),
 	};
 
