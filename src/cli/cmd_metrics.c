@@ -29,7 +29,7 @@ static const char usage[] =
 struct row {
 	struct mlfs_commit c;   /* owned strings */
 	struct mlfs_kv_list kv; /* the version's metrics only */
-	size_t depth;           /* commits below it (orders equal times) */
+	size_t depth;           /* 1 + ancestors in the table (set_depths) */
 	size_t order;           /* position before sorting */
 	double sort_val;
 	bool has_sort;
@@ -109,30 +109,61 @@ static int collect_keys(struct table *t)
 	return 0;
 }
 
-/* Commits below @i in the set (its first-parent chain), memoised in
- * ->depth + 1 (0 = not yet known). The chain is acyclic by
- * construction (an id covers its parent); the bound guards anyway. */
-static size_t depth_of(struct row *rows, size_t n, size_t i)
+static int cmp_row_ptr(const void *a, const void *b)
 {
-	size_t d = 0, j = i, steps = 0;
+	const struct row *x = *(struct row *const *)a;
+	const struct row *y = *(struct row *const *)b;
 
-	while (steps++ <= n) {
-		size_t p = n;
+	return mlfs_id_cmp(&x->c.id, &y->c.id);
+}
 
-		if (rows[j].depth) {
-			d += rows[j].depth - 1;
-			break;
-		}
-		for (size_t k = 0; rows[j].c.has_parent && k < n; k++)
-			if (!mlfs_id_cmp(&rows[k].c.id, &rows[j].c.parent))
-				p = k;
-		if (p == n)
-			break;
-		d++;
-		j = p;
+static int cmp_id_row_ptr(const void *key, const void *e)
+{
+	return mlfs_id_cmp(key, &(*(struct row *const *)e)->c.id);
+}
+
+/* Set each row's ->depth to 1 + the number of its first-parent
+ * ancestors in the set, which orders commits made in the same second
+ * (a child after its parent). Each chain is walked once: O(n log n).
+ * The chain is acyclic by construction (an id covers its parent); the
+ * bound on a walk guards anyway. Returns 0 or -ENOMEM. */
+static int set_depths(struct row *rows, size_t n)
+{
+	struct row **by_id = malloc((n ? n : 1) * sizeof(*by_id));
+	size_t *parent = malloc((n ? n : 1) * sizeof(*parent));
+	size_t *path = malloc((n ? n : 1) * sizeof(*path));
+	int r = 0;
+
+	if (!by_id || !parent || !path) {
+		r = -ENOMEM;
+		goto out;
 	}
-	rows[i].depth = d + 1;
-	return d;
+	for (size_t i = 0; i < n; i++)
+		by_id[i] = &rows[i];
+	qsort(by_id, n, sizeof(*by_id), cmp_row_ptr);
+	for (size_t i = 0; i < n; i++) {
+		struct row **hit = rows[i].c.has_parent ?
+			bsearch(&rows[i].c.parent, by_id, n, sizeof(*by_id),
+				cmp_id_row_ptr) : NULL;
+
+		parent[i] = hit ? (size_t)(*hit - rows) : n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t len = 0, j = i, base;
+
+		while (j < n && !rows[j].depth && len < n) {
+			path[len++] = j;
+			j = parent[j];
+		}
+		base = j < n ? rows[j].depth : 0;
+		while (len)
+			rows[path[--len]].depth = ++base;
+	}
+out:
+	free(by_id);
+	free(parent);
+	free(path);
+	return r;
 }
 
 static int cmp_newest(const void *a, const void *b)
@@ -209,8 +240,9 @@ static int rows_all(struct mlfs_store *s, const struct mlfs_repo *repo,
 	mlfs_commit_list_free(v, n);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < t->n; i++)
-		depth_of(t->rows, t->n, i);
+	r = set_depths(t->rows, t->n);
+	if (r < 0)
+		return r;
 	qsort(t->rows, t->n, sizeof(*t->rows), cmp_newest);
 	for (size_t i = 0; i < t->n; i++)
 		t->rows[i].order = i;
