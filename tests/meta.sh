@@ -193,6 +193,11 @@ expect_exit 0 mlfs log t/r --meta --json
 pyjson "assert [c['meta'] for c in d][2] == {'acc': '0.9130', 'epochs': '12',
   'loss': '0.25', 'owner': 'ann'}" && ok "log --meta --json has a meta object" ||
 	fail "log --meta --json"
+expect_exit 0 mlfs show t/r@v1 --meta --json
+pyjson "assert d['meta']['owner'] == 'ann' and d['commit'] == '$C1'" &&
+	ok "show --meta --json" || fail "show --meta --json"
+expect_exit 0 mlfs show t/r@v1 --meta
+expect_out "^    owner=ann$" "show --meta prints the Meta: block"
 expect_exit 0 mlfs log t/r --json
 pyjson "assert 'meta' not in d[0]" && ok "log without --meta has no meta" ||
 	fail "log --json grew meta"
@@ -312,6 +317,8 @@ check("listxattr of a version root: commit, then each key",
 check("getxattr gives the value bytes", os.getxattr(v1, "user.mlfs.meta.acc") == b"0.9130")
 check("the same on the commit id's root",
       os.getxattr(f"{m}/t/r@{c1}", "user.mlfs.meta.owner") == b"ann")
+check("the same on an alias's root",
+      os.getxattr(f"{m}/t/r@prod", "user.mlfs.meta.f1") == b"0.9")
 check("a missing key is ENODATA",
       err(lambda: os.getxattr(v1, "user.mlfs.meta.nope")) == errno.ENODATA)
 check("files inside a version have no meta names",

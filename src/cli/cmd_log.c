@@ -21,8 +21,9 @@ static const char log_usage[] =
 	"      --meta  also the metadata of each commit (see 'mlfs meta')\n";
 
 static const char show_usage[] =
-	"usage: mlfs show NS/NAME[@REF] [--json]\n\n"
-	"Show one commit: id, parent, tree, author, date, message, refs.\n";
+	"usage: mlfs show NS/NAME[@REF] [--meta] [--json]\n\n"
+	"Show one commit: id, parent, tree, author, date, message, refs.\n"
+	"      --meta  also its metadata (see 'mlfs meta')\n";
 
 static void iso_time(int64_t t, char *buf, size_t size)
 {
@@ -186,7 +187,7 @@ static int run(struct cli *c, int argc, char **argv, bool show)
 				 NULL)) != -1) {
 		if (ch == 'j') {
 			c->json = true;
-		} else if (ch == 'M' && !show) {
+		} else if (ch == 'M') {
 			meta = true;
 		} else if (ch == 'n' && !show) {
 			char *end;
