@@ -131,6 +131,9 @@ expect_exit 0 mlfs audit --verify
 expect_out "^audit log: $lines records, chain intact\$" "--verify: intact"
 expect_exit 0 mlfs fsck
 expect_out ", $lines audit records checked: 0 problems\$" "fsck counts the records"
+head_mac=$(sqlite3 "$S/mlfs.db" "SELECT lower(hex(mac)) FROM audit ORDER BY id DESC LIMIT 1")
+last_json "r['id'] == $lines and r['mac'] == '$head_mac' and len(set(x['mac'] for x in d)) == len(d)" \
+	"--json: each record's mac, the last one the head's"
 cp "$S/mlfs.db" "$W/clean.db"
 sqlite3 "$S/mlfs.db" "UPDATE audit SET message='x' WHERE id=2"
 expect_exit 1 mlfs audit --verify

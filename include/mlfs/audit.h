@@ -75,6 +75,11 @@ struct mlfs_audit_record {
 	/* Records of schema 1/2 stores: their free-form line ("ns/name@main
 	 * <commit> ..."), with op their command; NULL for newer records. */
 	char *detail;
+	/* The record's check value as stored (has_mac false when it is
+	 * not a 16-byte value): the last one anchors the chain's head for
+	 * whoever keeps it elsewhere. */
+	struct mlfs_id mac;
+	bool has_mac;
 	/* The record's hash does not match its fields and the hash before
 	 * it: no field but id may be trusted. */
 	bool damaged;

@@ -113,6 +113,7 @@ static void print_json(const struct mlfs_audit_record *r, bool first)
 	json_opt_id("new", r->has_new, &r->new_commit);
 	json_opt_str("message", r->message);
 	json_opt_str("detail", r->detail);
+	json_opt_id("mac", r->has_mac, &r->mac);
 	printf(", \"damaged\": %s}", r->damaged ? "true" : "false");
 }
 

@@ -337,7 +337,8 @@ static char *dup_opt(const char *s, bool *nomem)
 }
 
 static int copy_record(struct mlfs_audit_record *d,
-		       const struct mlfs_objid_audit *a, bool damaged)
+		       const struct mlfs_objid_audit *a,
+		       const struct mlfs_id *mac, bool damaged)
 {
 	bool nomem = false;
 
@@ -359,6 +360,9 @@ static int copy_record(struct mlfs_audit_record *d,
 		d->old_commit = *a->old_commit;
 	if (a->new_commit)
 		d->new_commit = *a->new_commit;
+	d->has_mac = mac != NULL;
+	if (mac)
+		d->mac = *mac;
 	d->damaged = damaged;
 	return nomem ? -ENOMEM : 0;
 }
@@ -395,7 +399,7 @@ static int list_row(void *ctx, const struct mlfs_objid_audit *a,
 		w->v = nv;
 		w->cap = nc;
 	}
-	r = copy_record(&w->v[w->n], a, !ok);
+	r = copy_record(&w->v[w->n], a, mac, !ok);
 	w->n++; /* released with the rest, even half copied */
 	return r;
 }

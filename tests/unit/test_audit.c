@@ -242,6 +242,8 @@ static void test_audit_append_then_list_gives_the_fields(void **state)
 	assert_true(v[0].has_new);
 	assert_memory_equal(v[0].new_commit.b, commit_a.b, MLFS_ID_LEN);
 	assert_false(v[0].damaged);
+	assert_true(v[0].has_mac && v[1].has_mac);
+	assert_memory_not_equal(v[0].mac.b, v[1].mac.b, MLFS_ID_LEN);
 	assert_true(v[1].has_old);
 	assert_false(v[1].has_new);
 	assert_null(v[1].message);
