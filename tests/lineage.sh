@@ -6,9 +6,11 @@
 # with setsid; a shell script with a reader child and a writer child is
 # one job; a job's reads of the branch it writes are not inputs;
 # --input by hand on snapshot and import; two levels (data -> features ->
-# model) up and --downstream; --depth; --json (aliases shown); -o
-# nolineage records nothing; bad input is exit 2 (or 1) with nothing
-# written; a damaged inputs row is named by lineage and by fsck.
+# model) up and --downstream; --depth; --json; mlfs run of a Python
+# training job (its inputs, its metadata, a failing and a killed job,
+# bad flags before the job, no mount); -o nolineage records nothing; bad
+# input is exit 2 (or 1) with nothing written; a damaged inputs row is
+# named by lineage and by fsck.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -207,6 +209,78 @@ expect_exit 2 mlfs lineage
 expect_exit 1 mlfs lineage models/m@nope
 expect_exit 0 mlfs snapshot models/m
 
+# ---- mlfs run: a training job in Python, one concurrent setsid reader ----
+mlfs import -q "$W/seed-m" models/r >/dev/null || fail "import r"
+cat >"$W/train.py" <<EOF
+import json, sys
+data = open("$mnt/data/train@v1/a.bin", "rb").read()
+data += open("$mnt/data/train@v1/b.bin", "rb").read()
+tail = sys.argv[1].encode() if len(sys.argv) > 1 else b""
+open("$mnt/models/r/model.bin", "wb").write(data[::-1] + tail)
+json.dump({"auc": 0.93, "loss": 1.5e-2}, open("$W/metrics.json", "w"))
+sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+EOF
+rm -f "$W/stop" "$W/stop.started"
+setsid "$PY" "$W/reader.py" "$W/stop" "$mnt/data/train@v2/a.bin" \
+	"$mnt/data/train@v2/c.bin" &
+rpid=$!
+for _ in $(seq 200); do [ -e "$W/stop.started" ] && break; sleep 0.05; done
+expect_exit 0 T "$MLFS" --store "$S" run --out models/r -t v1 -m "retrain" \
+	--meta owner=ana --metrics "$W/metrics.json" -- "$PY" "$W/train.py"
+R1=$(resolve "$S" models/r@v1)
+[ "$(cat "$OUT_F")" = "models/r $R1" ] && ok "run prints the --out and its new commit" ||
+	{ fail "run output"; show_last; }
+touch "$W/stop"
+wait "$rpid"
+got=$(inputs models/r@v1)
+want="data/train $V1 2 15000 mount"
+[ "$got" = "$want" ] && ok "run: lineage is exactly data/train@v1, 2 files, 15000 bytes" ||
+	fail "run lineage: got '$got', want '$want'"
+expect_exit 0 mlfs lineage --downstream data/train@v1
+grep -q "^  models/r ${R1:0:12} \[main v1\] 2 file(s), 15000 byte(s), mount$" "$OUT_F" &&
+	ok "--downstream data/train@v1 finds models/r@v1" ||
+	{ fail "--downstream finds the run's model"; show_last; }
+expect_exit 0 mlfs meta --json models/r@v1
+json_ok "run: metadata (run.*, --meta, --metrics)" \
+	"sorted(d['meta']) == ['auc', 'loss', 'owner', 'run.command', 'run.duration_s', 'run.exit', 'run.host', 'run.start', 'run.user'] and d['meta']['run.command'] == '$PY $W/train.py' and d['meta']['run.exit'] == '0' and d['meta']['owner'] == 'ana' and d['meta']['auc'] == '0.93' and d['meta']['loss'] == '0.015' and d['meta']['run.user'] == '$(id -un)' and d['meta']['run.host'] == '$(hostname)' and float(d['meta']['run.duration_s']) >= 0 and d['meta']['run.start'].endswith('Z') and len(d['meta']['run.start']) == 20"
+mlfs log models/r@v1 | grep -q "^    retrain$" && ok "run: -m is the message" ||
+	fail "run: commit message"
+
+# a job that fails: its status, no commit, the edits kept
+before=$(mlfs log models/r | grep -c '^commit ')
+expect_exit 3 T "$MLFS" --store "$S" run --out models/r -t v2 -- "$PY" "$W/train.py" 3
+expect_err "exited with status 3; nothing snapshotted, the edits are kept" "run says the job failed"
+after=$(mlfs log models/r | grep -c '^commit ')
+[ "$before" = "$after" ] && ok "failed job: no commit" || fail "failed job made a commit"
+expect_exit 0 mlfs status models/r
+expect_out "model.bin" "failed job: its edits are kept (mlfs status)"
+expect_exit 143 T "$MLFS" --store "$S" run --out models/r -- sh -c 'kill -TERM $$'
+expect_err "killed by signal 15" "run says the job was killed"
+# SIGTERM to mlfs run goes to the job's group
+"$MLFS" --store "$S" run --out models/r -- sleep 30 >/dev/null 2>&1 &
+rp=$!
+for _ in $(seq 100); do pgrep -P "$rp" -x sleep >/dev/null && break; sleep 0.05; done
+kill -TERM "$rp"
+wait "$rp"
+rc=$?
+[ "$rc" = 143 ] && ok "SIGTERM to mlfs run reaches the job (exit 143)" ||
+	fail "SIGTERM forwarded: exit $rc, want 143"
+expect_exit 0 mlfs discard models/r
+
+# bad flags: exit 2 (or 1), CMD never runs
+rm -f "$W/ran"
+expect_exit 2 mlfs run --meta 'a b=1' --out models/r -- touch "$W/ran"
+expect_exit 2 mlfs run -t 'bad tag' --out models/r -- touch "$W/ran"
+expect_exit 2 mlfs run --out models/r
+expect_exit 2 mlfs run --out 'models/r@{yesterday}' -- touch "$W/ran"
+expect_exit 1 mlfs run --out models/nope -- touch "$W/ran"
+expect_err "no repository 'models/nope'" "run: unknown --out named"
+expect_exit 1 mlfs run --out models/r@v1 -- touch "$W/ran"
+expect_err "names a tag" "run: a tag is not a branch"
+expect_exit 1 mlfs run --out models/r -t v1 -- touch "$W/ran"
+expect_err "tag 'v1' already exists in 'models/r'" "run: an existing tag, before the job"
+[ ! -e "$W/ran" ] && ok "bad flags: the command never ran" || fail "the command ran"
+
 # ---- -o nolineage records nothing ----
 T "$MLFS" --store "$S" umount "$mnt" || fail "umount"
 sleep 0.2
@@ -217,7 +291,14 @@ expect_exit 0 mlfs snapshot -t n1 models/nol
 got=$(inputs models/nol@n1)
 [ -z "$got" ] && ok "-o nolineage: no inputs recorded" ||
 	fail "-o nolineage recorded '$got'"
+rm -f "$W/ran"
+expect_exit 1 mlfs run --out models/r -- touch "$W/ran"
+expect_err "records no lineage" "run refuses a -o nolineage mount"
 T "$MLFS" --store "$S" umount "$mnt" || fail "umount"
+sleep 0.2
+expect_exit 1 mlfs run --out models/r -- touch "$W/ran"
+expect_err "the store is not mounted" "run without the mount says so"
+[ ! -e "$W/ran" ] && ok "no mount: the command never ran" || fail "the command ran"
 
 # ---- a damaged inputs row ----
 expect_exit 0 mlfs fsck

@@ -127,5 +127,6 @@ int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_lineage(struct cli *c, int argc, char **argv);
 int cmd_meta(struct cli *c, int argc, char **argv);
 int cmd_metrics(struct cli *c, int argc, char **argv);
+int cmd_run(struct cli *c, int argc, char **argv);
 
 #endif

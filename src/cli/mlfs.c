@@ -40,6 +40,7 @@ static const struct cmd commands[] = {
 	{ "lineage", cmd_lineage, "show what a version was made from" },
 	{ "meta", cmd_meta, "show or change the metadata of a version" },
 	{ "metrics", cmd_metrics, "compare the metrics of versions" },
+	{ "run", cmd_run, "run a job and snapshot what it wrote" },
 };
 
 static void usage(FILE *f)
