@@ -3,7 +3,9 @@
 # safetensors) and a CSV dataset, two versions each, import them into
 # ./demo-store, show log, ls, du, a file read back and verified, then
 # mount the store and read both versions side by side with Python by
-# path, and show what changed with mlfs diff.
+# path, and show what changed with mlfs diff; then train through the
+# mount with mlfs run (lineage, metrics), promote and roll back an alias,
+# and read the audit log.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -123,6 +125,56 @@ for v in ("v1", "v2"):
     print(f"dataset@{v}: {len(rows) - 1} rows, columns {rows[0]}, "
           f"commit {commit[:12]}")
 PYEOF
+
+step "Training through the mount: mlfs run records what the job read"
+cat >"$DATA/train.py" <<'PYEOF2'
+# A stand-in training job: reads a dataset version by path, writes a
+# "model" (per-column means) and its metrics into the mounted branch.
+import csv, json, sys
+data, out = sys.argv[1], sys.argv[2]
+with open(f"{data}/train.csv", newline="") as f:
+    rows = list(csv.DictReader(f))
+cols = [c for c in rows[0] if c not in ("id", "label")]
+means = {}
+for c in cols:
+    try:
+        means[c] = sum(float(r[c]) for r in rows) / len(rows)
+    except ValueError:
+        pass
+with open(f"{out}/model.json", "w") as f:
+    json.dump({"means": means, "rows": len(rows)}, f, indent=1)
+with open(sys.argv[3], "w") as f:
+    json.dump({"rows": len(rows), "features": len(means)}, f)
+PYEOF2
+mkdir "$MNT/demo/fraud" # a new repository, its main branch writable
+for v in 1 2; do
+	mlfs run --out demo/fraud -t "v$v" -m "trained on dataset@v$v" \
+		--metrics "$DATA/metrics-v$v.json" -- \
+		/usr/bin/python3 "$DATA/train.py" "$MNT/demo/dataset@v$v" \
+		"$MNT/demo/fraud" "$DATA/metrics-v$v.json"
+done
+mlfs log demo/fraud
+
+step "Which data trained it: mlfs lineage demo/fraud@v2"
+mlfs lineage demo/fraud@v2
+echo "--"
+mlfs lineage --downstream demo/dataset@v1
+
+step "Versions and their metrics: mlfs metrics demo/fraud"
+mlfs metrics demo/fraud
+
+step "Promote v2 to production, then roll back"
+mlfs alias demo/fraud@v1 production -m "first model in production"
+mlfs alias demo/fraud@v2 production -m "retrained on more rows"
+printf 'production reads: %s\n' \
+	"$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rows"], "rows")' \
+	"$MNT/demo/fraud@production/model.json")"
+mlfs rollback demo/fraud production -m "latency regression"
+mlfs alias --history demo/fraud production
+
+step "Who did what: mlfs audit demo/fraud, and its hash chain checked"
+mlfs audit demo/fraud
+mlfs audit --verify
 
 step "Unmounting"
 unmount
