@@ -10,6 +10,13 @@ pkgs=(build-essential pkg-config clang libclang-rt-dev libfuse3-dev fuse3
 if [ "${MLFS_WITH_FRAMEWORKS:-1}" = 1 ]; then
 	pkgs+=(python3-pandas python3-h5py python3-torch)
 fi
+# The S3 remote tests run a real Ceph RADOS Gateway (tests/s3/rgw.sh):
+# one mon, one memstore OSD, one radosgw; curl --aws-sigv4 and s3cmd
+# talk to it, libcurl is the remote's HTTP client.
+if [ "${MLFS_WITH_S3:-1}" = 1 ]; then
+	pkgs+=(radosgw ceph-mon ceph-osd ceph-common libcurl4-openssl-dev
+	       curl s3cmd)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
