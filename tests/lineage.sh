@@ -265,6 +265,46 @@ wait "$rp"
 rc=$?
 [ "$rc" = 143 ] && ok "SIGTERM to mlfs run reaches the job (exit 143)" ||
 	fail "SIGTERM forwarded: exit $rc, want 143"
+# on a terminal: the job has the foreground, Ctrl-Z stops it and mlfs
+# run both, fg continues them, Ctrl-C reaches the job (exit 130)
+T "$PY" - "$MLFS" "$S" <<'EOF' >"$W/tty.out" 2>&1
+import os, pty, signal, sys, time
+mlfs, store = sys.argv[1:3]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(mlfs, [mlfs, "--store", store, "run", "--out", "models/r",
+                    "--", "sleep", "30"])
+def fg():
+    try:
+        return os.tcgetpgrp(fd)
+    except OSError:
+        return -1
+def comm(p):
+    try:
+        return open("/proc/%d/comm" % p).read().strip()
+    except OSError:
+        return ""
+def until(cond):
+    end = time.time() + 10
+    while time.time() < end and not cond():
+        time.sleep(0.05)
+    return cond()
+# the job has the terminal and runs CMD (not mlfs code before exec)
+print("job-has-tty", until(lambda: fg() not in (-1, pid) and comm(fg()) == "sleep"))
+job = fg()
+os.write(fd, b"\x1a")                   # Ctrl-Z
+_, st = os.waitpid(pid, os.WUNTRACED)
+print("run-stopped", os.WIFSTOPPED(st))
+os.kill(pid, signal.SIGCONT)            # what fg does
+print("job-has-tty-again", until(lambda: fg() == job))
+os.write(fd, b"\x03")                   # Ctrl-C
+_, st = os.waitpid(pid, 0)
+print("exit", os.WEXITSTATUS(st) if os.WIFEXITED(st) else -1)
+EOF
+for want in "job-has-tty True" "run-stopped True" "job-has-tty-again True" "exit 130"; do
+	grep -qx "$want" "$W/tty.out" && ok "run on a terminal: $want" ||
+		{ fail "run on a terminal: $want ($(tr '\n' ' ' <"$W/tty.out" | tr -d '\r' | head -c 300))"; }
+done
 expect_exit 0 mlfs discard models/r
 
 # bad flags: exit 2 (or 1), CMD never runs

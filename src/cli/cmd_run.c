@@ -149,6 +149,16 @@ static int proc_start(pid_t pid, unsigned long long *start)
 	return 0;
 }
 
+/* Make @pgid the terminal's foreground group (we may be in the
+ * background: SIGTTOU would stop us). */
+static void give_terminal(pid_t pgid)
+{
+	void (*ttou)(int) = signal(SIGTTOU, SIG_IGN);
+
+	(void)tcsetpgrp(STDIN_FILENO, pgid);
+	signal(SIGTTOU, ttou);
+}
+
 /* Run @cmd in a process group of its own (in the terminal's foreground
  * when we had it); its wait status into *status, its group into *pgid,
  * the group leader's start time into *start. */
@@ -158,7 +168,6 @@ static int spawn_job(char **cmd, int *status, pid_t *pgid,
 	bool fg = isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp();
 	struct sigaction sa = { .sa_handler = forward }, old[3];
 	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
-	void (*ttou)(int);
 	pid_t pid;
 	int r = 0;
 
@@ -168,11 +177,8 @@ static int spawn_job(char **cmd, int *status, pid_t *pgid,
 		return cli_error(-errno, "cannot start '%s'", cmd[0]);
 	if (pid == 0) {
 		(void)setpgid(0, 0);
-		if (fg) {
-			signal(SIGTTOU, SIG_IGN);
-			(void)tcsetpgrp(STDIN_FILENO, getpid());
-			signal(SIGTTOU, SIG_DFL);
-		}
+		if (fg)
+			give_terminal(getpid());
 		execvp(cmd[0], cmd);
 		fprintf(stderr, "mlfs run: cannot run '%s': %s\n", cmd[0],
 			strerror(errno));
@@ -188,20 +194,28 @@ static int spawn_job(char **cmd, int *status, pid_t *pgid,
 	/* a zombie's stat is still there: read before the wait */
 	if (proc_start(pid, start) < 0)
 		*start = 0;
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR) {
+	for (;;) {
+		if (waitpid(pid, status, fg ? WUNTRACED : 0) < 0) {
+			if (errno == EINTR)
+				continue;
 			r = cli_error(-errno, "cannot wait for '%s'", cmd[0]);
 			break;
 		}
+		if (!WIFSTOPPED(*status))
+			break;
+		/* Ctrl-Z stopped the job, which the shell cannot see: stop
+		 * too, so it does; once continued (fg), hand the terminal
+		 * back to the job and continue it */
+		give_terminal(getpgrp());
+		(void)raise(SIGSTOP);
+		give_terminal(pid);
+		(void)kill(-pid, SIGCONT);
 	}
 	for (int i = 0; i < 3; i++)
 		sigaction(sigs[i], &old[i], NULL);
 	job_pgid = 0;
-	if (fg) {
-		ttou = signal(SIGTTOU, SIG_IGN);
-		(void)tcsetpgrp(STDIN_FILENO, getpgrp());
-		signal(SIGTTOU, ttou);
-	}
+	if (fg)
+		give_terminal(getpgrp());
 	return r;
 }
 
