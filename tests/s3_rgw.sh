@@ -282,4 +282,29 @@ else
 fi
 check "a second stop is harmless" "$RGW" stop "$srv"
 
+# --- a failed start stops what it started: a gateway that cannot start
+# (a stand-in that exits) must leave neither mon nor OSD behind.
+fake=$(mktmp)
+printf '#!/bin/sh\necho "stand-in radosgw: not starting" >&2\nexit 1\n' \
+	>"$fake/radosgw"
+chmod +x "$fake/radosgw"
+bad=$(mktmp)/rgw
+at_exit "'$RGW' stop '$bad'"
+PATH=$fake:$PATH expect_exit 1 "$RGW" start "$bad"
+expect_err "start failed: client.rgw exited while waiting for radosgw" \
+	"the failed start names the daemon and the step"
+expect_err "stand-in radosgw: not starting" "... and shows its output"
+left=
+for p in /proc/[0-9]*; do
+	tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF "$bad/ceph.conf" &&
+		left="$left ${p#/proc/}"
+done
+if [ -z "$left" ] && [ -z "$(ls -A "$bad/pids")" ]; then
+	ok "the failed start left no daemon and no pid file"
+else
+	fail "the failed start left daemons:$left, pid files:" \
+		"$(ls "$bad/pids")"
+fi
+check "stop after the failed start" "$RGW" stop "$bad"
+
 summary
