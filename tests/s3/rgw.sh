@@ -139,7 +139,6 @@ paxos propose interval = 0.01
 osd data = $D/osd.\$id
 osd objectstore = memstore
 memstore device bytes = $MEMSTORE_BYTES
-osd max object size = 1073741824
 
 [client.rgw]
 rgw data = $D/rgw
