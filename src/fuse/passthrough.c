@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mount.h"
@@ -105,6 +106,7 @@ struct mlfs_pt {
 	bool offered, granted;    /* atomic */
 	bool refused;             /* atomic: backing ids are refused */
 	pthread_mutex_t lock;
+	pthread_cond_t released;  /* a node's last passthrough open went */
 	struct pt_node *buckets[PT_BUCKETS]; /* protected by lock */
 };
 
@@ -188,9 +190,25 @@ int mlfs_pt_new(struct fuse_session *se, struct mlfs_pt **out)
 		free(pt);
 		return r;
 	}
+	{
+		pthread_condattr_t ca;
+
+		r = -pthread_condattr_init(&ca);
+		if (r == 0)
+			r = -pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		if (r == 0)
+			r = -pthread_cond_init(&pt->released, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	if (r < 0) {
+		pthread_mutex_destroy(&pt->lock);
+		free(pt);
+		return r;
+	}
 	/* the session keeps its fd; only reads and writes go through us */
 	r = fuse_session_custom_io(se, &io, pt->dev_fd);
 	if (r < 0) {
+		pthread_cond_destroy(&pt->released);
 		pthread_mutex_destroy(&pt->lock);
 		free(pt);
 		return r;
@@ -210,6 +228,7 @@ void mlfs_pt_free(struct mlfs_pt *pt)
 			pt->buckets[i] = n->next;
 			free(n);
 		}
+	pthread_cond_destroy(&pt->released);
 	pthread_mutex_destroy(&pt->lock);
 	free(pt);
 }
@@ -271,6 +290,19 @@ int mlfs_pt_acquire(struct mlfs_pt *pt, uint64_t nodeid, int fd,
 	if (!pt)
 		return 0;
 	pthread_mutex_lock(&pt->lock);
+	if (fd < 0) {
+		/* It cannot share a passthrough open's backing file. The
+		 * kernel lets go of an open before its RELEASE reaches us:
+		 * give a release on its way a moment to arrive. */
+		struct timespec dl;
+
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_sec += 1;
+		while ((n = *pt_slot_locked(pt, nodeid)) && n->npt)
+			if (pthread_cond_timedwait(&pt->released, &pt->lock,
+						   &dl) == ETIMEDOUT)
+				break;
+	}
 	p = pt_slot_locked(pt, nodeid);
 	n = *p;
 	if (!n) {
@@ -327,6 +359,7 @@ void mlfs_pt_release(struct mlfs_pt *pt, uint64_t nodeid,
 			/* open files keep their own reference */
 			(void)ioctl(pt->dev_fd, PT_IOC_BACKING_CLOSE, &id);
 			n->backing_id = 0;
+			pthread_cond_broadcast(&pt->released);
 		}
 	} else if (n && o->backing_id <= 0 && n->ncached) {
 		n->ncached--;

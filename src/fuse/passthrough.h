@@ -47,8 +47,9 @@ struct mlfs_pt_open {
  * (-1: the bytes are read through the chunk path, which needs the page
  * cache). @pt may be NULL (cached). Returns 0, or -EBUSY when the node is
  * open in passthrough mode and this open has no data file to share (its
- * edits were discarded meanwhile). Every successful call is paired with
- * one mlfs_pt_release with the same @o.
+ * edits were discarded meanwhile), and still is after waiting up to a
+ * second for its release. Every successful call is paired with one
+ * mlfs_pt_release with the same @o.
  */
 int mlfs_pt_acquire(struct mlfs_pt *pt, uint64_t nodeid, int fd,
 		    struct mlfs_pt_open *o);
