@@ -71,10 +71,12 @@ void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			      &fresh);
 	fi->fh = (uintptr_t)h;
 	/* this node's bytes can never change: a moved branch head is a new
-	 * node, so whatever the kernel cached stays right; only a job's
-	 * first open of it drops those pages, so that the job's reads come
-	 * here and are counted (docs/lineage.md#bytes) */
-	fi->keep_cache = !fresh;
+	 * node, so whatever the kernel cached stays right. Lineage counts
+	 * the bytes served here; reads the page cache answers are not seen
+	 * (docs/lineage.md#bytes): dropping the pages at each job's first
+	 * open would make every new process read cold. */
+	(void)fresh;
+	fi->keep_cache = 1;
 	fi->noflush = 1;
 out:
 	if (r < 0)
