@@ -248,6 +248,21 @@ static bool ro_transient(int rc)
 	       rc == SQLITE_READONLY_CANTINIT || (rc & 0xff) == SQLITE_BUSY;
 }
 
+int mlfs_meta_step(sqlite3_stmt *st)
+{
+	int rc;
+
+	for (int waited = 0;; waited += 5) {
+		rc = sqlite3_step(st);
+		if ((rc != SQLITE_READONLY_RECOVERY &&
+		     rc != SQLITE_READONLY_CANTINIT) ||
+		    waited >= MLFS_META_BUSY_MS)
+			return rc;
+		sqlite3_reset(st);
+		usleep(5 * 1000);
+	}
+}
+
 static int open_db_retry(const char *path, int flags, bool rdonly,
 			 sqlite3 **db, int *sys_errno)
 {
@@ -484,7 +499,7 @@ int meta_col_text(sqlite3_stmt *st, int i, char *dst, size_t size)
 /* Run a statement that returns no rows. */
 int meta_step_done(sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	int rc = mlfs_meta_step(st);
 
 	meta_done(st);
 	return rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
@@ -501,7 +516,7 @@ int meta_row_by_id(struct mlfs_meta *m, enum stmt_id sid,
 	r = meta_stmt(m, sid, &st);
 	if (r == 0) {
 		meta_bind_id(st, 1, id);
-		rc = sqlite3_step(st);
+		rc = mlfs_meta_step(st);
 		if (rc == SQLITE_ROW)
 			r = read(st, ctx);
 		else
@@ -523,7 +538,7 @@ int meta_collect(sqlite3_stmt *st, size_t elem,
 	size_t cnt = 0, cap = 0;
 	int r = 0, rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = mlfs_meta_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			size_t nc = cap ? cap * 2 : 16;
 
@@ -713,7 +728,7 @@ int mlfs_meta_pack_exists(struct mlfs_meta *m, uint64_t pack_id)
 	r = meta_stmt(m, ST_PACK_EXISTS, &st);
 	if (r == 0) {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)pack_id);
-		rc = sqlite3_step(st);
+		rc = mlfs_meta_step(st);
 		r = rc == SQLITE_ROW ? 1 :
 		    rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
 		meta_done(st);
@@ -850,7 +865,7 @@ int mlfs_meta_each_chunk(struct mlfs_meta *m,
 	r = meta_stmt(m, ST_CHUNK_EACH, &st);
 	if (r < 0)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = mlfs_meta_step(st)) == SQLITE_ROW) {
 		struct mlfs_chunk_loc loc;
 		struct mlfs_id id;
 

@@ -41,6 +41,12 @@ MLFS_MUST_CHECK int mlfs_meta_check_version(struct mlfs_meta *m,
 					    int *version);
 /* Map an SQLite result code to -errno. */
 int mlfs_meta_errno(int rc);
+/* sqlite3_step, except that a read-only reader who meets the WAL index
+ * half written (SQLITE_READONLY_RECOVERY, _CANTINIT: a writer was just
+ * changing it; this reader may not repair it) tries again, as a lock is
+ * waited for. Those come only from a statement's first step, which
+ * takes the read snapshot, so no row is repeated. */
+int mlfs_meta_step(sqlite3_stmt *st);
 
 MLFS_MUST_CHECK int mlfs_meta_begin(struct mlfs_meta *m);
 MLFS_MUST_CHECK int mlfs_meta_commit(struct mlfs_meta *m);

@@ -61,7 +61,7 @@ int mlfs_meta_alias_get(struct mlfs_meta *m, int64_t repo_id,
 		goto out;
 	sqlite3_bind_int64(st, 1, repo_id);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	rc = mlfs_meta_step(st);
 	if (rc == SQLITE_ROW)
 		r = read_alias(m, st, &a);
 	else

@@ -21,7 +21,7 @@ int mlfs_meta_audit_last(struct mlfs_meta *m, int64_t *id,
 	r = meta_stmt(m, ST_AUDIT_LAST, &st);
 	if (r < 0)
 		goto out;
-	rc = sqlite3_step(st);
+	rc = mlfs_meta_step(st);
 	if (rc == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
 		/* A damaged predecessor is fsck's to name; the chain goes on
@@ -170,7 +170,7 @@ int mlfs_meta_audit_each(struct mlfs_meta *m, mlfs_meta_audit_fn fn,
 	r = meta_stmt(m, ST_AUDIT_ALL, &st);
 	if (r < 0)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = mlfs_meta_step(st)) == SQLITE_ROW) {
 		read_row(st, &row);
 		r = fn(ctx, &row.a, row.macp, row.bad);
 		if (r < 0)

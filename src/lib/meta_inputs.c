@@ -149,7 +149,7 @@ int mlfs_meta_inputs_all(struct mlfs_meta *m, struct mlfs_input **rows,
 
 	mlfs_meta_lock(m);
 	r = meta_stmt(m, ST_INPUT_ALL, &st);
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (r == 0 && (rc = mlfs_meta_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			size_t nc = cap ? cap * 2 : 64;
 

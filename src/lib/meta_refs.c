@@ -52,7 +52,7 @@ static int repo_query(struct mlfs_meta *m, enum stmt_id sid, const char *ns,
 	} else {
 		sqlite3_bind_int64(st, 1, id);
 	}
-	rc = sqlite3_step(st);
+	rc = mlfs_meta_step(st);
 	if (rc == SQLITE_ROW)
 		r = read_repo(st, out);
 	else
@@ -391,7 +391,7 @@ int mlfs_meta_ref_get(struct mlfs_meta *m, int64_t repo_id, int kind,
 	sqlite3_bind_int64(st, 1, repo_id);
 	sqlite3_bind_text(st, 2, kind_str(kind), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	rc = mlfs_meta_step(st);
 	if (rc == SQLITE_ROW)
 		r = read_ref(m, st, &ref);
 	else
@@ -639,7 +639,7 @@ int mlfs_meta_reflog_at(struct mlfs_meta *m, int64_t repo_id,
 	 * not the answer: a time moved forward by damage would otherwise
 	 * make an older head the answer. */
 	r = -ENOENT;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = mlfs_meta_step(st)) == SQLITE_ROW) {
 		struct mlfs_id c;
 
 		r = read_reflog(m, st, branch, &c);

@@ -312,7 +312,7 @@ static int user_version(sqlite3 *db, int *v)
 
 	if (rc != SQLITE_OK)
 		return mlfs_meta_errno(rc);
-	rc = sqlite3_step(st);
+	rc = mlfs_meta_step(st);
 	if (rc == SQLITE_ROW)
 		*v = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
