@@ -130,6 +130,18 @@ EOF
 	check "$m: the snapshot is a commit" is_hex32 "$c"
 	expect_exit 0 mlfs cat "t/r@snap-$m/$m/held.txt"
 	expect_out '^before the snapshot$' "$m: the snapshot holds the bytes written so far"
+	# the data file of new.bin (closed, now stored) goes once the
+	# snapshot is answered (the daemon removes it after replying)
+	local gone=no
+	for _ in $(seq 100); do
+		if [ -z "$(find "$S/work" -type f -size +2M 2>/dev/null)" ]; then
+			gone=yes
+			break
+		fi
+		sleep 0.02
+	done
+	check "$m: the stored file's data file is removed after the snapshot" \
+		test "$gone" = yes
 	expect_exit 0 mlfs cat "t/r@snap-$m/$m/new.bin"
 	cp "$OUT_F" "$W/snap.bin"
 	check "$m: and the dd file" cmp "$W/new.bin" "$W/snap.bin"

@@ -283,6 +283,11 @@ struct mlfs_wt_snapshot_opts {
 	 * commit; not written when there is nothing to snapshot. NULL =
 	 * none. Borrowed. */
 	const struct mlfs_kv_list *meta;
+	/* Leave the data files the snapshot made unneeded for a later
+	 * mlfs_wt_collect_garbage (removing a large file takes long; a
+	 * daemon answers first). They are removed at the next snapshot,
+	 * discard or close otherwise, or swept after a crash. */
+	bool defer_garbage;
 };
 struct mlfs_wt_snapshot_result {
 	bool no_changes;     /* nothing to commit: no commit was made */
@@ -310,6 +315,9 @@ MLFS_MUST_CHECK int mlfs_wt_snapshot(struct mlfs_wt *wt,
 				     const struct mlfs_wt_snapshot_opts *o,
 				     struct mlfs_wt_snapshot_result *res);
 void mlfs_wt_snapshot_result_release(struct mlfs_wt_snapshot_result *r);
+/* Remove the data files queued for removal whose rows are gone (after
+ * syncing work.db's log). Returns 0 or -errno from the sync. */
+MLFS_MUST_CHECK int mlfs_wt_collect_garbage(struct mlfs_wt *wt);
 
 /* Drop the edits (all with @n 0, else those at or below @paths). Open
  * files keep their bytes until closed. Returns 0, -ENOENT (a path that

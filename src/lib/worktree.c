@@ -331,6 +331,16 @@ int wt_collect_garbage(struct mlfs_wt *wt, bool force)
 	return 0;
 }
 
+int mlfs_wt_collect_garbage(struct mlfs_wt *wt)
+{
+	int r;
+
+	pthread_mutex_lock(&wt->w->lock);
+	r = wt_collect_garbage(wt, true);
+	pthread_mutex_unlock(&wt->w->lock);
+	return r;
+}
+
 static void wt_free(struct mlfs_wt *wt)
 {
 	if (wt->w->edit && wt->w->db)

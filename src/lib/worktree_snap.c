@@ -45,6 +45,7 @@ struct snap {
 	struct mlfs_wt_snapshot_result *res;
 	char **open_files;
 	size_t nopen;
+	bool defer_garbage; /* opts.defer_garbage */
 };
 
 static int snap_add(struct snap *sn, const struct snap_item *it)
@@ -372,7 +373,7 @@ static int apply_pending(struct mlfs_wt *wt, const struct mlfs_id *commit,
 	/* the data files go once the rows that say so are on disk */
 	for (size_t i = 0; r == 0 && i < ndrop; i++)
 		r = wt_garbage_add(wt, drop[i]);
-	if (r == 0)
+	if (r == 0 && !(sn && sn->defer_garbage))
 		r = wt_collect_garbage(wt, true);
 	for (size_t i = 0; i < n; i++)
 		mlfs_wnode_release(&v[i]);
@@ -507,7 +508,8 @@ int mlfs_wt_snapshot(struct mlfs_wt *wt, const struct mlfs_wt_snapshot_opts *o,
 		     struct mlfs_wt_snapshot_result *res)
 {
 	struct mlfs_ingest_opts io = { .threads = o ? o->threads : 0 };
-	struct snap sn = { .wt = wt, .res = res };
+	struct snap sn = { .wt = wt, .res = res,
+			   .defer_garbage = o && o->defer_garbage };
 	struct mlfs_commit_req req = { 0 };
 	struct mlfs_commit_result cr;
 	struct mlfs_wnode root = { 0 };
