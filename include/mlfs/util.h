@@ -6,6 +6,7 @@
 #define MLFS_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +24,9 @@ struct mlfs_buf {
 #define MLFS_BUF_INIT { NULL, 0, 0 }
 
 /* Make room for at least @cap bytes. Returns 0 or -ENOMEM. */
+/* strdup of @s, or NULL for NULL; a failed copy sets *@oom (so several
+ * copies can be checked once). */
+char *mlfs_strdup_opt(const char *s, bool *oom);
 MLFS_MUST_CHECK int mlfs_buf_reserve(struct mlfs_buf *b, size_t cap);
 /* Append @len bytes. Returns 0 or -ENOMEM. */
 MLFS_MUST_CHECK int mlfs_buf_append(struct mlfs_buf *b, const void *p,

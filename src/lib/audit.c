@@ -324,18 +324,6 @@ static bool matches(const struct mlfs_audit_filter *f,
 	return a->time >= f->since;
 }
 
-static char *dup_opt(const char *s, bool *nomem)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		*nomem = true;
-	return d;
-}
-
 static int copy_record(struct mlfs_audit_record *d,
 		       const struct mlfs_objid_audit *a,
 		       const struct mlfs_id *mac, bool damaged)
@@ -346,14 +334,14 @@ static int copy_record(struct mlfs_audit_record *d,
 	d->id = a->id;
 	d->time = a->time;
 	d->uid = a->has_uid ? a->uid : -1;
-	d->user = dup_opt(a->user ? a->user : "", &nomem);
-	d->host = dup_opt(a->host ? a->host : "", &nomem);
-	d->command = dup_opt(a->command ? a->command : "", &nomem);
-	d->op = dup_opt(a->op ? a->op : "", &nomem);
-	d->repo = dup_opt(a->repo, &nomem);
-	d->ref = dup_opt(a->ref, &nomem);
-	d->message = dup_opt(a->message, &nomem);
-	d->detail = dup_opt(a->detail, &nomem);
+	d->user = mlfs_strdup_opt(a->user ? a->user : "", &nomem);
+	d->host = mlfs_strdup_opt(a->host ? a->host : "", &nomem);
+	d->command = mlfs_strdup_opt(a->command ? a->command : "", &nomem);
+	d->op = mlfs_strdup_opt(a->op ? a->op : "", &nomem);
+	d->repo = mlfs_strdup_opt(a->repo, &nomem);
+	d->ref = mlfs_strdup_opt(a->ref, &nomem);
+	d->message = mlfs_strdup_opt(a->message, &nomem);
+	d->detail = mlfs_strdup_opt(a->detail, &nomem);
 	d->has_old = a->old_commit != NULL;
 	d->has_new = a->new_commit != NULL;
 	if (a->old_commit)

@@ -27,18 +27,6 @@
 
 #define LABEL_MAX (MLFS_NAME_MAX + 24)
 
-static char *dup_or_null(const char *s, bool *oom)
-{
-	char *d;
-
-	if (!s)
-		return NULL;
-	d = strdup(s);
-	if (!d)
-		*oom = true;
-	return d;
-}
-
 static void prob_release(struct prob *p)
 {
 	free(p->object);
@@ -72,17 +60,17 @@ long fsck_problem(struct fsck *f, const char *kind, const char *object,
 	p = &f->probs[f->nprobs];
 	memset(p, 0, sizeof(*p));
 	snprintf(p->kind, sizeof(p->kind), "%s", kind);
-	p->object = dup_or_null(object, &oom);
-	p->what = dup_or_null(what, &oom);
+	p->object = mlfs_strdup_opt(object, &oom);
+	p->what = mlfs_strdup_opt(what, &oom);
 	if (at >= AT_REPO)
-		p->repo = dup_or_null(f->repo, &oom);
+		p->repo = mlfs_strdup_opt(f->repo, &oom);
 	if (at >= AT_VERSION) {
-		p->version = dup_or_null(f->version, &oom);
-		p->commit = dup_or_null(f->commit, &oom);
+		p->version = mlfs_strdup_opt(f->version, &oom);
+		p->commit = mlfs_strdup_opt(f->commit, &oom);
 		p->last_ver = f->ver;
 	}
 	if (at >= AT_PATH)
-		p->path = dup_or_null(f->path, &oom);
+		p->path = mlfs_strdup_opt(f->path, &oom);
 	if (oom) {
 		prob_release(p);
 		return -ENOMEM;
