@@ -56,6 +56,11 @@ cols = [r[1] for r in db.execute("PRAGMA table_info(contents)")]
 rows = db.execute("SELECT digest, chunks FROM contents WHERE size = ?",
                   (size,)).fetchall()
 assert len(rows) == 2, rows
+if "locs" in cols:  # the chunks' locations go with their list
+    l1, l2 = (db.execute("SELECT locs FROM contents WHERE digest = ?",
+                         (d,)).fetchone()[0] for d, _ in rows)
+    db.execute("UPDATE contents SET locs = ? WHERE digest = ?", (l2, rows[0][0]))
+    db.execute("UPDATE contents SET locs = ? WHERE digest = ?", (l1, rows[1][0]))
 if "mac" in cols:
     d, ch = rows[0]
     stored = db.execute("SELECT mac FROM contents WHERE digest = ?",

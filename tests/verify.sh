@@ -68,6 +68,7 @@ S1=$(new_store)
 echo one >"$W/src/a"
 expect_exit 0 "$MLFS" import --store "$S1" "$W/src" t/r -q -t v1
 sqlite3 "$S1/mlfs.db" "ALTER TABLE contents DROP COLUMN mac;
+	ALTER TABLE contents DROP COLUMN locs;
 	ALTER TABLE refs DROP COLUMN mac; ALTER TABLE reflog DROP COLUMN mac;
 	DROP INDEX audit_repo; DROP TABLE aliases; DROP TABLE inputs;
 	ALTER TABLE metadata DROP COLUMN mac;
@@ -89,8 +90,8 @@ done
 	fail "a reading command migrated the store"
 expect_exit 0 "$MLFS" upgrade --store "$S1"
 expect_out "upgraded store" "upgrade says it upgraded"
-[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 3 ] &&
-	ok "upgrade moves the schema to 3" || fail "schema not upgraded"
+[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 4 ] &&
+	ok "upgrade moves the schema to 4" || fail "schema not upgraded"
 expect_exit 0 "$MLFS" upgrade --store "$S1"
 expect_out "is up to date" "a second upgrade has nothing to do"
 expect_exit 0 "$MLFS" cat --store "$S1" t/r@v1/a
@@ -102,6 +103,36 @@ expect_exit 0 "$MLFS" alias --store "$S1" --history t/r prod
 expect_out "alias-create" "an upgraded store records aliases"
 expect_exit 0 "$MLFS" cat --store "$S1" t/r@prod/a
 expect_out '^one$' "an alias of an upgraded store resolves"
+
+# A schema-3 store (before content rows carried their chunks' locations):
+# the upgrade gives every row its locations; reads and fsck agree.
+S3=$(new_store)
+head -c 3000000 /dev/urandom >"$W/src/big"
+expect_exit 0 "$MLFS" import --store "$S3" "$W/src" t/r -q -t v1
+sqlite3 "$S3/mlfs.db" "ALTER TABLE contents DROP COLUMN locs; PRAGMA user_version = 3;"
+expect_exit 1 "$MLFS" cat --store "$S3" t/r@v1/big
+expect_err "made by an older mlfs" "a schema-3 store asks for mlfs upgrade"
+expect_exit 0 "$MLFS" upgrade --store "$S3"
+[ "$(sqlite3 "$S3/mlfs.db" "SELECT count(*) FROM contents WHERE locs IS NULL")" = 0 ] &&
+	ok "upgrade 3 -> 4 gives every content row its chunk locations" ||
+	fail "content rows without locations after the upgrade"
+expect_exit 0 "$MLFS" cat --store "$S3" t/r@v1/big
+cmp -s "$OUT_F" "$W/src/big" && ok "the upgraded store reads back byte for byte" ||
+	fail "upgraded store: wrong bytes"
+expect_exit 0 "$MLFS" fsck --store "$S3" --read-data
+# Locations are a cache of the index: pointing the first chunk at another
+# chunk's entry gives an error naming the chunk, never other bytes, and
+# fsck names the content row.
+sqlite3 "$S3/mlfs.db" "UPDATE contents SET locs = substr(locs, 22, 21) || substr(locs, 22)
+	WHERE length(locs) >= 42 AND size = 3000000"
+expect_exit 1 "$MLFS" cat --store "$S3" t/r@v1/big
+expect_err "chunk [0-9a-f]{32}" "a wrong location: cat fails naming the chunk"
+expect_exit 1 "$MLFS" fsck --store "$S3"
+expect_out "location its contents row carries is not its index entry" \
+	"fsck names a content row whose locations disagree with the index"
+sqlite3 "$S3/mlfs.db" "UPDATE contents SET locs = substr(locs, 2) WHERE size = 3000000"
+expect_exit 1 "$MLFS" cat --store "$S3" t/r@v1/big
+expect_err "chunk locations do not match the chunk list" "truncated locations: cat names them"
 
 # A store newer than this mlfs is refused, not touched.
 S2=$(new_store)

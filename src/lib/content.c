@@ -73,9 +73,16 @@ int mlfs_content_load(struct mlfs_store *s, const struct mlfs_id *digest,
 		c->locs = malloc((c->n ? c->n : 1) * sizeof(*c->locs));
 		if (!c->locs)
 			r = -ENOMEM;
+		/* One row read when the content row carries them; rows
+		 * without (made while a chunk was not yet indexed) look
+		 * each chunk up. */
 		if (r == 0)
+			r = mlfs_meta_content_locs_get(s->meta, c, c->locs);
+		if (r == -ENOENT)
 			r = mlfs_meta_chunk_get_many(s->meta, c->ids, c->n,
 						     c->locs, &bad);
+		else if (r < 0)
+			goto out;
 		for (size_t i = 0; r == 0 && i < c->n; i++) {
 			if (c->locs[i].raw_len != c->offs[i + 1] - c->offs[i]) {
 				r = -EBADMSG;
@@ -93,6 +100,7 @@ int mlfs_content_load(struct mlfs_store *s, const struct mlfs_id *digest,
 				       "file's chunk list");
 		}
 	}
+out:
 	if (r < 0) {
 		mlfs_content_free(c);
 		return r;

@@ -134,6 +134,53 @@ static long load_problem(struct fsck *f, const char *kind, const char *hex,
 /* Every chunk of @c is indexed, with the list's length, and not known
  * damaged. Returns 0 clean, 1 (@why says what, *kind is "content", or
  * "database" when an index entry could not be read), -ENOMEM. */
+/* The locations a content row carries must be its chunks' index
+ * entries: reads trust them to find the bytes (which still pass the id
+ * check, so a wrong one is an EIO, never wrong bytes). */
+static int check_locations(struct fsck *f, const struct mlfs_content *c,
+			   const char **kind, char *why, size_t size)
+{
+	struct mlfs_chunk_loc *locs, ix;
+	char hex[MLFS_ID_HEX_LEN + 1];
+	int r;
+
+	locs = malloc((c->n ? c->n : 1) * sizeof(*locs));
+	if (!locs)
+		return -ENOMEM;
+	mlfs_error_clear();
+	r = mlfs_meta_content_locs_get(f->s->meta, c, locs);
+	if (r == -ENOENT || r == -ENOMEM) {
+		free(locs);
+		return r == -ENOMEM ? r : 0; /* reads use the index */
+	}
+	if (r < 0) {
+		snprintf(why, size, "%s", mlfs_error_detail()[0] ?
+			 mlfs_error_detail() : "chunk locations unreadable");
+		*kind = "content";
+		free(locs);
+		return 1;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		r = mlfs_meta_chunk_get(f->s->meta, &c->ids[i], &ix);
+		if (r == -ENOMEM)
+			break;
+		if (r == 0 && ix.pack_id == locs[i].pack_id &&
+		    ix.offset == locs[i].offset &&
+		    ix.stored_len == locs[i].stored_len &&
+		    ix.codec == locs[i].codec)
+			continue;
+		mlfs_id_to_hex(&c->ids[i], hex);
+		snprintf(why, size, "chunk %s (%zu of %zu): the location its "
+			 "contents row carries is not its index entry", hex,
+			 i + 1, c->n);
+		*kind = "content";
+		r = 1;
+		break;
+	}
+	free(locs);
+	return r;
+}
+
 static int check_chunk_list(struct fsck *f, const struct mlfs_content *c,
 			    const char **kind, char *why, size_t size)
 {
@@ -164,7 +211,7 @@ static int check_chunk_list(struct fsck *f, const struct mlfs_content *c,
 		*kind = r < 0 ? "database" : "content";
 		return 1;
 	}
-	return 0;
+	return check_locations(f, c, kind, why, size);
 }
 
 /* Read every chunk of @c and hash the file. 0 clean, 1, -ENOMEM. */

@@ -40,6 +40,11 @@ static const char *const stmt_sql[ST_MAX] = {
 			   "WHERE digest = ?1",
 	[ST_CONTENT_PUT] = "INSERT OR IGNORE INTO contents(digest, size, "
 			   "chunks, mac) VALUES (?1, ?2, ?3, ?4)",
+	[ST_CONTENT_LOCS_GET] = "SELECT locs FROM contents WHERE digest = ?1",
+	[ST_CONTENT_LOCS_SET] = "UPDATE contents SET locs = ?2 "
+				"WHERE digest = ?1",
+	[ST_CONTENT_NO_LOCS] = "SELECT digest FROM contents "
+			       "WHERE locs IS NULL AND length(chunks) > 0",
 	[ST_TREE_GET] = "SELECT data FROM trees WHERE id = ?1",
 	[ST_TREE_PUT] = "INSERT OR IGNORE INTO trees(id, data) VALUES (?1, ?2)",
 	[ST_REPO_GET] = "SELECT id, ns, name, default_branch, created "
@@ -648,6 +653,15 @@ int mlfs_meta_chunk_get_many(struct mlfs_meta *m, const struct mlfs_id *ids,
 	return r;
 }
 
+bool meta_loc_in_range(int64_t off, int64_t stored, int64_t raw,
+		       int64_t codec)
+{
+	return off >= MLFS_PACK_HEADER_LEN && raw >= 1 &&
+	       raw <= MLFS_CHUNK_LIMIT_BYTES && stored >= 0 &&
+	       stored <= MLFS_CHUNK_LIMIT_BYTES + MLFS_CHUNK_LIMIT_BYTES / 8 &&
+	       codec >= 0 && codec <= 255;
+}
+
 /* Columns from @col: pack_id, offset, stored_len, raw_len, codec. The
  * values are untrusted: each is range-checked before anything sizes a
  * buffer by it (the pack read checks them against the entry header too). */
@@ -659,10 +673,7 @@ static int read_loc_cols(sqlite3_stmt *st, int col, const struct mlfs_id *id,
 	sqlite3_int64 raw = sqlite3_column_int64(st, col + 3);
 	sqlite3_int64 codec = sqlite3_column_int64(st, col + 4);
 
-	if (off < MLFS_PACK_HEADER_LEN || raw < 1 ||
-	    raw > MLFS_CHUNK_LIMIT_BYTES || stored < 0 ||
-	    stored > MLFS_CHUNK_LIMIT_BYTES + MLFS_CHUNK_LIMIT_BYTES / 8 ||
-	    codec < 0 || codec > 255) {
+	if (!meta_loc_in_range(off, stored, raw, codec)) {
 		char hex[MLFS_ID_HEX_LEN + 1];
 
 		mlfs_id_to_hex(id, hex);
@@ -823,6 +834,10 @@ int mlfs_meta_content_put(struct mlfs_meta *m, const struct mlfs_id *digest,
 		meta_bind_id(st, 4, &mac);
 		r = meta_step_done(st);
 	}
+	/* A new row gets its chunks' locations while they are at hand
+	 * (the chunk rows come first in the same transaction). */
+	if (r == 0 && len && sqlite3_changes(m->db) == 1)
+		r = mlfs_meta_content_locs_record(m, digest, chunks, len);
 	mlfs_meta_unlock(m);
 	return r;
 }

@@ -22,7 +22,7 @@
 struct mlfs_meta;
 
 /* Latest schema version (PRAGMA user_version). */
-#define MLFS_SCHEMA_VERSION 3
+#define MLFS_SCHEMA_VERSION 4
 
 MLFS_MUST_CHECK int mlfs_meta_open(const char *path, bool rdonly,
 				   bool create, struct mlfs_meta **out);
@@ -100,6 +100,27 @@ MLFS_MUST_CHECK int mlfs_meta_content_put(struct mlfs_meta *m,
 					  const struct mlfs_id *digest,
 					  uint64_t size, const void *chunks,
 					  size_t len);
+/*
+ * Chunk locations of a content row (docs/format.md#schema): a copy of
+ * each chunk's index entry, in chunk-list order, so that opening a file
+ * is one row read instead of one index lookup per chunk. They are a
+ * cache: every chunk read is still verified against its id. _record
+ * looks the chunks of @chunks (a packed chunk list) up in the index and
+ * stores their locations (a chunk missing from the index leaves the row
+ * without, and reads then use the index); _get fills @locs (n entries,
+ * raw_len from @c's chunk list): 0, -ENOENT when the row has none,
+ * -EIO when they are damaged (mlfs_error_detail() names the row);
+ * _fill records them for every row that has none (schema migration 4).
+ */
+MLFS_MUST_CHECK int mlfs_meta_content_locs_record(struct mlfs_meta *m,
+						  const struct mlfs_id *digest,
+						  const void *chunks,
+						  size_t len);
+struct mlfs_content;
+MLFS_MUST_CHECK int mlfs_meta_content_locs_get(struct mlfs_meta *m,
+					       const struct mlfs_content *c,
+					       struct mlfs_chunk_loc *locs);
+MLFS_MUST_CHECK int mlfs_meta_content_locs_fill(struct mlfs_meta *m);
 MLFS_MUST_CHECK int mlfs_meta_tree_get(struct mlfs_meta *m,
 				       const struct mlfs_id *id,
 				       struct mlfs_buf *data);

@@ -13,7 +13,8 @@
 enum stmt_id {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_BEGIN_READ,
 	ST_CHUNK_GET, ST_CHUNK_PUT, ST_PACK_PUT, ST_PACK_EXISTS,
-	ST_CONTENT_GET, ST_CONTENT_PUT,
+	ST_CONTENT_GET, ST_CONTENT_PUT, ST_CONTENT_LOCS_GET, ST_CONTENT_LOCS_SET,
+	ST_CONTENT_NO_LOCS,
 	ST_TREE_GET, ST_TREE_PUT,
 	ST_REPO_GET, ST_REPO_GET_ID, ST_REPO_CREATE, ST_REPO_LIST,
 	ST_COMMIT_GET, ST_COMMIT_PUT, ST_COMMIT_RANGE, ST_COMMIT_ALL,
@@ -40,6 +41,12 @@ struct mlfs_meta {
 	 * row is checked with it before use. Set once before any read. */
 	const struct mlfs_hash_key *key;
 };
+
+/* Whether a chunk location's fields (from the index or a content row's
+ * copy, both untrusted) are in range, before anything sizes a buffer by
+ * them. */
+bool meta_loc_in_range(int64_t off, int64_t stored, int64_t raw,
+		       int64_t codec);
 
 /* Report damage found in a row: sets the error detail to "<what> <id>:
  * <why> (damaged database)" and returns -EIO. */
