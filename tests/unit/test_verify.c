@@ -27,6 +27,7 @@
 #include "mlfs/store.h"
 #include "mlfs/tree.h"
 #include "objid.h"
+#include "store_impl.h"
 #include "testutil.h"
 
 struct fixture {
@@ -360,6 +361,7 @@ static void downgrade(struct fixture *f, const char *extra)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 		"ALTER TABLE contents DROP COLUMN mac;"
+		"ALTER TABLE contents DROP COLUMN locs;"
 		"ALTER TABLE refs DROP COLUMN mac;"
 		"ALTER TABLE reflog DROP COLUMN mac;"
 		"DROP INDEX audit_repo; DROP TABLE aliases; DROP TABLE inputs;"
@@ -420,6 +422,46 @@ static void test_verify_upgrade_leaves_damage_unsealed(void **state)
 	expect_detail("tag 'v1'");
 }
 
+/* The locations a content row carries are its chunks' index entries;
+ * without them a load uses the index; damaged, they are an error. */
+static void test_verify_content_locations(void **state)
+{
+	struct fixture *f = *state;
+	struct mlfs_content *c = NULL, *d = NULL;
+	struct mlfs_chunk_loc *ix;
+
+	assert_int_equal(mlfs_content_load(f->s, &f->a, MLFS_CONTENT_LOCATE,
+					   &c), 0);
+	assert_true(c->n >= 1);
+	ix = calloc(c->n, sizeof(*ix));
+	assert_non_null(ix);
+	assert_int_equal(mlfs_meta_chunk_get_many(f->s->meta, c->ids, c->n,
+						  ix, NULL), 0);
+	for (size_t i = 0; i < c->n; i++) {
+		assert_int_equal(c->locs[i].pack_id, ix[i].pack_id);
+		assert_int_equal(c->locs[i].offset, ix[i].offset);
+		assert_int_equal(c->locs[i].stored_len, ix[i].stored_len);
+		assert_int_equal(c->locs[i].raw_len, ix[i].raw_len);
+		assert_int_equal(c->locs[i].codec, ix[i].codec);
+	}
+	free(ix);
+	damage(f, "UPDATE contents SET locs = NULL WHERE digest = ?1", &f->a,
+	       NULL);
+	assert_int_equal(mlfs_content_load(f->s, &f->a, MLFS_CONTENT_LOCATE,
+					   &d), 0);
+	assert_memory_equal(d->locs, c->locs, c->n * sizeof(*c->locs));
+	mlfs_content_free(d);
+	mlfs_content_free(c);
+	damage(f, "UPDATE contents SET locs = x'00' WHERE digest = ?1", &f->a,
+	       NULL);
+	assert_int_equal(mlfs_content_load(f->s, &f->a, MLFS_CONTENT_LOCATE,
+					   &d), -EIO);
+	expect_detail("chunk locations do not match the chunk list");
+	/* Without LOCATE the row's locations are not read. */
+	assert_int_equal(mlfs_content_load(f->s, &f->a, 0, &d), 0);
+	mlfs_content_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +479,7 @@ int main(void)
 		T(test_verify_renamed_repo_is_eio),
 		T(test_verify_schema1_store_is_estale_then_upgrades),
 		T(test_verify_upgrade_leaves_damage_unsealed),
+		T(test_verify_content_locations),
 #undef T
 	};
 
