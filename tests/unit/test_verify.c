@@ -449,7 +449,12 @@ static void test_verify_content_locations(void **state)
 	       NULL);
 	assert_int_equal(mlfs_content_load(f->s, &f->a, MLFS_CONTENT_LOCATE,
 					   &d), 0);
-	assert_memory_equal(d->locs, c->locs, c->n * sizeof(*c->locs));
+	for (size_t i = 0; i < c->n; i++) { /* fields: structs have padding */
+		assert_int_equal(d->locs[i].pack_id, c->locs[i].pack_id);
+		assert_int_equal(d->locs[i].offset, c->locs[i].offset);
+		assert_int_equal(d->locs[i].stored_len, c->locs[i].stored_len);
+		assert_int_equal(d->locs[i].codec, c->locs[i].codec);
+	}
 	mlfs_content_free(d);
 	mlfs_content_free(c);
 	damage(f, "UPDATE contents SET locs = x'00' WHERE digest = ?1", &f->a,
