@@ -177,6 +177,7 @@ S2=$(new_store)
 expect_exit 0 "$MLFS" import --store "$S2" "$src" t/r -q -t v1
 sqlite3 "$S2/mlfs.db" "DROP INDEX audit_repo; DROP TABLE aliases;
 	DROP TABLE inputs; ALTER TABLE metadata DROP COLUMN mac;
+	ALTER TABLE contents DROP COLUMN locs;
 	ALTER TABLE audit DROP COLUMN uid; ALTER TABLE audit DROP COLUMN host;
 	ALTER TABLE audit DROP COLUMN repo; ALTER TABLE audit DROP COLUMN ref;
 	ALTER TABLE audit DROP COLUMN old_commit;
