@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 # Objects of different compilers never mix: clang builds go to build-clang.
 BUILD ?= build$(if $(findstring clang,$(notdir $(CC))),-clang,)
-PKGS := fuse3 libzstd libxxhash sqlite3
+PKGS := fuse3 libzstd libxxhash sqlite3 libcurl
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wstrict-prototypes \
 	-Wmissing-prototypes -Wimplicit-fallthrough -Wundef
@@ -30,13 +30,15 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # POSIX conformance checks and fsx (tests/posix/README.md): plain C, no
 # libmlfs, run by tests/posix/run.sh on any directory.
 POSIX_BIN := $(BUILD)/tests/fstest $(BUILD)/tests/fsx
+# The S3 client's test driver (tests/s3_client.sh), not an mlfs command.
+S3PROBE := $(BUILD)/tests/s3probe
 LIBMLFS := $(BUILD)/libmlfs.a
 MLFS := $(BUILD)/mlfs
 
 .PHONY: all check unit-check integration-check asan-check demo install \
 	deps clean bench fuzz fuzz-check fuzz-seeds tsan-check
 
-all: $(MLFS) $(UNIT_BIN) $(POSIX_BIN)
+all: $(MLFS) $(UNIT_BIN) $(POSIX_BIN) $(S3PROBE)
 
 $(BUILD)/%.o: %.c $(wildcard include/mlfs/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
@@ -60,6 +62,10 @@ $(BUILD)/tests/test_fuse_lineage: src/fuse/lineage.c src/fuse/lineage.h
 $(BUILD)/tests/fstest: $(wildcard tests/posix/fstest*.c) tests/posix/fstest.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(ALL_LDFLAGS)
+
+$(S3PROBE): tests/s3/s3probe.c $(LIBMLFS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBMLFS) $(ALL_LDFLAGS) $(LIBS)
 
 $(BUILD)/tests/fsx: tests/posix/fsx.c
 	@mkdir -p $(dir $@)
