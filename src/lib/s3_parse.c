@@ -73,6 +73,10 @@ int mlfs_s3_creds_parse(const char *text, size_t len, const char *profile,
 			}
 			b++, e--;
 			trim(&b, &e);
+			if (b == e) {
+				r = -EBADMSG;
+				break;
+			}
 			in = (size_t)(e - b) == plen && !memcmp(b, profile, plen);
 			seen |= in;
 			continue;
@@ -231,12 +235,13 @@ static int parse_u64(const char *b, const char *e, uint64_t *out)
 {
 	uint64_t v = 0;
 
-	if (b == e || e - b > 19)
+	if (b == e)
 		return -EBADMSG;
 	for (; b < e; b++) {
-		if (*b < '0' || *b > '9')
+		uint64_t d = (uint64_t)(*b - '0');
+		if (*b < '0' || *b > '9' || v > (UINT64_MAX - d) / 10)
 			return -EBADMSG;
-		v = v * 10 + (uint64_t)(*b - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
