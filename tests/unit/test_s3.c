@@ -184,8 +184,7 @@ static void test_list_errors(void **state)
 		"<Contents><Key>k</Key></Contents>",
 		"<Contents><Key>k</Key><Size>1x</Size></Contents>",
 		"<Contents><Key>k</Key><Size></Size></Contents>",
-		"<Contents><Key>k</Key><Size>99999999999999999999</Size>"
-		"</Contents>",
+		"<Contents><Key>k</Key><Size>18446744073709551616</Size></Contents>",
 		"<Contents><Key>k&bogus;</Key><Size>1</Size></Contents>",
 		"<Contents><Key>k&#0;</Key><Size>1</Size></Contents>",
 		"<Contents><Key>k&#xD800;</Key><Size>1</Size></Contents>",
