@@ -40,6 +40,8 @@ int mlfs_meta_content_locs_record(struct mlfs_meta *m,
 
 		memcpy(id.b, p, MLFS_ID_LEN);
 		r = mlfs_meta_chunk_get(m, &id, &loc);
+		if (r < 0)
+			break;
 		mlfs_put_le64(q, loc.pack_id);
 		mlfs_put_le64(q + 8, loc.offset);
 		mlfs_put_le32(q + 16, loc.stored_len);
