@@ -121,6 +121,12 @@ MLFS_MUST_CHECK int mlfs_meta_content_locs_get(struct mlfs_meta *m,
 					       const struct mlfs_content *c,
 					       struct mlfs_chunk_loc *locs);
 MLFS_MUST_CHECK int mlfs_meta_content_locs_fill(struct mlfs_meta *m);
+/* Decode a locs blob for @c into @locs (c->n entries): 0, -EBADMSG when
+ * its length is not 21 bytes per chunk, -ERANGE when a field is out of
+ * range. Untrusted input (tests/fuzz/fuzz_locs.c). */
+MLFS_MUST_CHECK int mlfs_content_locs_decode(const void *blob, size_t len,
+					     const struct mlfs_content *c,
+					     struct mlfs_chunk_loc *locs);
 MLFS_MUST_CHECK int mlfs_meta_tree_get(struct mlfs_meta *m,
 				       const struct mlfs_id *id,
 				       struct mlfs_buf *data);

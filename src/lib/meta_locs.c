@@ -71,21 +71,16 @@ struct locs_row {
 	struct mlfs_chunk_loc *locs;
 };
 
-static int read_locs(sqlite3_stmt *st, void *ctx)
+int mlfs_content_locs_decode(const void *blob, size_t len,
+			     const struct mlfs_content *c,
+			     struct mlfs_chunk_loc *locs)
 {
-	struct locs_row *l = ctx;
-	const struct mlfs_content *c = l->c;
-	const uint8_t *p = sqlite3_column_blob(st, 0);
-	size_t len = (size_t)sqlite3_column_bytes(st, 0);
+	const uint8_t *p = blob;
 
-	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
-		return -ENOENT;
-	if (!p || len != c->n * LOC_ENTRY)
-		return meta_damaged("contents row", &c->digest,
-				    "chunk locations do not match the "
-				    "chunk list");
+	if ((!p && len) || len != c->n * LOC_ENTRY)
+		return -EBADMSG;
 	for (size_t i = 0; i < c->n; i++, p += LOC_ENTRY) {
-		struct mlfs_chunk_loc *loc = &l->locs[i];
+		struct mlfs_chunk_loc *loc = &locs[i];
 
 		loc->pack_id = mlfs_get_le64(p);
 		loc->offset = mlfs_get_le64(p + 8);
@@ -95,9 +90,28 @@ static int read_locs(sqlite3_stmt *st, void *ctx)
 		if (loc->offset > INT64_MAX ||
 		    !meta_loc_in_range((int64_t)loc->offset, loc->stored_len,
 				       loc->raw_len, loc->codec))
-			return meta_damaged("contents row", &c->digest,
-					    "chunk location out of range");
+			return -ERANGE;
 	}
+	return 0;
+}
+
+static int read_locs(sqlite3_stmt *st, void *ctx)
+{
+	struct locs_row *l = ctx;
+	int r;
+
+	if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		return -ENOENT;
+	r = mlfs_content_locs_decode(sqlite3_column_blob(st, 0),
+				     (size_t)sqlite3_column_bytes(st, 0),
+				     l->c, l->locs);
+	if (r == -EBADMSG)
+		return meta_damaged("contents row", &l->c->digest,
+				    "chunk locations do not match the "
+				    "chunk list");
+	if (r < 0)
+		return meta_damaged("contents row", &l->c->digest,
+				    "chunk location out of range");
 	return 0;
 }
 
