@@ -653,15 +653,6 @@ int mlfs_meta_chunk_get_many(struct mlfs_meta *m, const struct mlfs_id *ids,
 	return r;
 }
 
-bool meta_loc_in_range(int64_t off, int64_t stored, int64_t raw,
-		       int64_t codec)
-{
-	return off >= MLFS_PACK_HEADER_LEN && raw >= 1 &&
-	       raw <= MLFS_CHUNK_LIMIT_BYTES && stored >= 0 &&
-	       stored <= MLFS_CHUNK_LIMIT_BYTES + MLFS_CHUNK_LIMIT_BYTES / 8 &&
-	       codec >= 0 && codec <= 255;
-}
-
 /* Columns from @col: pack_id, offset, stored_len, raw_len, codec. The
  * values are untrusted: each is range-checked before anything sizes a
  * buffer by it (the pack read checks them against the entry header too). */

@@ -17,6 +17,15 @@
 #define LOC_ENTRY 21u
 #define LIST_ENTRY (MLFS_ID_LEN + 4u)
 
+bool meta_loc_in_range(int64_t off, int64_t stored, int64_t raw,
+		       int64_t codec)
+{
+	return off >= MLFS_PACK_HEADER_LEN && raw >= 1 &&
+	       raw <= MLFS_CHUNK_LIMIT_BYTES && stored >= 0 &&
+	       stored <= MLFS_CHUNK_LIMIT_BYTES + MLFS_CHUNK_LIMIT_BYTES / 8 &&
+	       codec >= 0 && codec <= 255;
+}
+
 int mlfs_meta_content_locs_record(struct mlfs_meta *m,
 				  const struct mlfs_id *digest,
 				  const void *chunks, size_t len)
