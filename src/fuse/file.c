@@ -1,7 +1,9 @@
 /*
  * file.c - open files and sequential read-ahead. An open loads the file's
  * chunk list with every chunk's location once (the only SQLite work of a
- * read), shared by all opens of the node. A small worker pool decodes the
+ * read), shared by all opens of the node; with no FUSE open (a mount
+ * without working trees), the first read loads it and the node keeps it
+ * until the file's digest matched or the kernel forgets the node. A small worker pool decodes the
  * chunks a sequential reader is about to ask for into the store's bounded
  * chunk cache, so decompression and hashing overlap the kernel's requests.
  * A per-chunk state makes sure no chunk is decoded twice at once: a read
@@ -108,6 +110,37 @@ static void detach_stale_locked(struct mlfs_node *n)
 	}
 }
 
+/* A new open state of node @n, its chunk list loaded, not yet the
+ * node's. Returns 0 or the mlfs_content_load() error, -EBADMSG (the
+ * tree and the content disagree on the size), -ENOMEM. */
+static int ofile_load(struct mlfs_store *s, const struct mlfs_node *n,
+		      struct mlfs_ofile **out)
+{
+	struct mlfs_ofile *f = ofile_new();
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = mlfs_content_load(s, &n->id, MLFS_CONTENT_LOCATE, &f->c);
+	if (r < 0)
+		goto out;
+	if (f->c->size != n->size) {
+		r = -EBADMSG; /* tree and content disagree: never serve it */
+		goto out;
+	}
+	f->state = calloc(f->c->n ? f->c->n : 1, 1);
+	if (!f->state) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*out = f;
+	f = NULL;
+	r = 0;
+out:
+	ofile_free(f);
+	return r;
+}
+
 int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 		    struct mlfs_node *n, struct mlfs_ofile **out)
 {
@@ -125,22 +158,9 @@ int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 	}
 	pthread_mutex_unlock(&t->lock);
 
-	f = ofile_new();
-	if (!f)
-		return -ENOMEM;
-	r = mlfs_content_load(s, &n->id, MLFS_CONTENT_LOCATE, &f->c);
+	r = ofile_load(s, n, &f);
 	if (r < 0)
-		goto out;
-	if (f->c->size != n->size) {
-		r = -EBADMSG; /* tree and content disagree: never serve it */
-		goto out;
-	}
-	f->state = calloc(f->c->n ? f->c->n : 1, 1);
-	if (!f->state) {
-		r = -ENOMEM;
-		goto out;
-	}
-
+		return r;
 	pthread_mutex_lock(&t->lock);
 	detach_stale_locked(n);
 	if (n->file) {
@@ -157,10 +177,92 @@ int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 		f = NULL;
 	}
 	pthread_mutex_unlock(&t->lock);
-	r = 0;
-out:
 	ofile_free(f);
-	return r;
+	return 0;
+}
+
+int mlfs_ofile_get(struct mlfs_itable *t, struct mlfs_store *s,
+		   struct mlfs_node *n, struct mlfs_ofile **out)
+{
+	struct mlfs_ofile *f = NULL;
+	int r;
+
+	pthread_mutex_lock(&t->lock);
+	if (n->file) {
+		n->file->refs++;
+		*out = n->file;
+		pthread_mutex_unlock(&t->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+
+	r = ofile_load(s, n, &f);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&t->lock);
+	if (n->file) {
+		/* another read won the race; use its copy */
+		n->file->refs++;
+		*out = n->file;
+	} else {
+		/* one reference is the node's, one the caller's */
+		f->node = n;
+		f->pinned = true;
+		f->refs = 2;
+		n->file = f;
+		*out = f;
+		f = NULL;
+	}
+	pthread_mutex_unlock(&t->lock);
+	ofile_free(f);
+	return 0;
+}
+
+/* Node @n lets its pinned open state go, if it has one (the caller
+ * holds the itable lock); returns whether that was the last reference,
+ * for the caller to free it after unlocking. */
+static bool unpin_locked(struct mlfs_node *n, struct mlfs_ofile **out)
+{
+	struct mlfs_ofile *f = n->file;
+
+	*out = NULL;
+	if (!f || !f->pinned)
+		return false;
+	f->pinned = false;
+	f->node = NULL;
+	n->file = NULL;
+	*out = f;
+	return --f->refs == 0;
+}
+
+void mlfs_ofile_done(struct mlfs_itable *t, struct mlfs_node *n,
+		     struct mlfs_ofile *f)
+{
+	struct mlfs_ofile *pinned;
+	bool good;
+
+	pthread_mutex_lock(&f->dg.lock);
+	good = f->dg.state == MLFS_DIGEST_GOOD;
+	pthread_mutex_unlock(&f->dg.lock);
+	pthread_mutex_lock(&t->lock);
+	/* verified: what the kernel caches is right, and a read that
+	 * misses the page cache later starts a check of its own */
+	if (good && n->file == f)
+		(void)unpin_locked(n, &pinned); /* ours keeps it alive */
+	pthread_mutex_unlock(&t->lock);
+	mlfs_ofile_put(t, f);
+}
+
+void mlfs_ofile_unpin(struct mlfs_itable *t, struct mlfs_node *n)
+{
+	struct mlfs_ofile *f;
+	bool last;
+
+	pthread_mutex_lock(&t->lock);
+	last = unpin_locked(n, &f);
+	pthread_mutex_unlock(&t->lock);
+	if (last)
+		ofile_free(f);
 }
 
 void mlfs_ofile_close(struct mlfs_itable *t, struct mlfs_ofile *f)
@@ -168,7 +270,7 @@ void mlfs_ofile_close(struct mlfs_itable *t, struct mlfs_ofile *f)
 	bool last;
 
 	pthread_mutex_lock(&t->lock);
-	if (--f->opens == 0 && f->node) {
+	if (--f->opens == 0 && f->node && !f->pinned) {
 		/* detach now: queued prefetches may outlive the node */
 		f->node->file = NULL;
 		f->node = NULL;

@@ -98,6 +98,10 @@ static void free_node(struct mlfs_itable *t, struct mlfs_node *n)
 {
 	if (!n)
 		return;
+	/* reads with no open leave the node's state pinned (file.c); nobody
+	 * else sees a node being freed */
+	if (n->file)
+		mlfs_ofile_unpin(t, n);
 	mlfs_tcache_put(t->trees, n->tree);
 	free(n->target);
 	free(n); /* the name lives in the node's allocation */
@@ -425,7 +429,8 @@ void mlfs_itable_forget(struct mlfs_itable *t, uint64_t nodeid, uint64_t n)
 		*pp = node->id_next;
 	t->count--;
 	pthread_mutex_unlock(&t->lock);
-	/* no open file is left: the kernel releases before it forgets */
+	/* no open file is left: the kernel releases before it forgets (a
+	 * pinned state of reads with no open goes with the node) */
 	free_node(t, node);
 }
 

@@ -264,6 +264,8 @@ struct mlfs_ofile {
 	struct mlfs_node *node;  /* NULL once the last open is released;
 				  * protected by the itable lock */
 	unsigned opens;          /* protected by the itable lock */
+	bool pinned;             /* the node holds a reference (reads with
+				  * no open); protected by the itable lock */
 	unsigned refs;           /* opens + queued prefetches; itable lock */
 	pthread_mutex_t ra_lock;
 	pthread_cond_t ra_cond;  /* a chunk stopped being decoded */
@@ -295,6 +297,19 @@ MLFS_MUST_CHECK int mlfs_ofile_open(struct mlfs_itable *t,
 				    struct mlfs_ofile **out);
 /* Release one open (fuse release). */
 void mlfs_ofile_close(struct mlfs_itable *t, struct mlfs_ofile *f);
+/* A read with no open (FUSE no-open) of version node @n: a reference to
+ * its open state, loaded on the first read and then kept by the node
+ * (pinned). Returns 0 or the mlfs_ofile_open() errors. */
+MLFS_MUST_CHECK int mlfs_ofile_get(struct mlfs_itable *t,
+				   struct mlfs_store *s, struct mlfs_node *n,
+				   struct mlfs_ofile **out);
+/* That read is done with @f: drop its reference, and when the file's
+ * digest matched, the node's too (what the kernel caches is verified; a
+ * later read that misses the page cache loads the state again). */
+void mlfs_ofile_done(struct mlfs_itable *t, struct mlfs_node *n,
+		     struct mlfs_ofile *f);
+/* The node is going away: drop its pinned state, if any. */
+void mlfs_ofile_unpin(struct mlfs_itable *t, struct mlfs_node *n);
 /* Keep @f alive past a reply (after which the kernel may release the
  * file), and let it go; the last put frees it. */
 void mlfs_ofile_hold(struct mlfs_itable *t, struct mlfs_ofile *f);
@@ -400,6 +415,9 @@ struct mlfs_fs {
 	struct mlfs_pt *pt;        /* passthrough of data files, or NULL;
 				    * set before the loop starts */
 	struct mlfs_lin *lin;      /* lineage (lineage.h); NULL: off */
+	bool no_open;              /* files are opened with no request to
+				    * the daemon (FUSE no-open: only without
+				    * working trees); set at INIT */
 
 	/* readdirplus with attributes, or names only (dir.c): */
 	bool rdplus_attrs;         /* protected by itable.lock */

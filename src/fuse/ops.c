@@ -477,8 +477,10 @@ static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		refuse(req, n);
 }
 
-static void op_init(void *userdata MLFS_UNUSED, struct fuse_conn_info *conn)
+static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct mlfs_fs *fs = userdata;
+
 	/* reads of up to 1 MiB (libfuse asks for max_pages = 256), and as
 	 * much kernel read-ahead as the kernel grants; daemon.c raises the
 	 * bdi's read_ahead_kb after mounting */
@@ -498,6 +500,13 @@ static void op_init(void *userdata MLFS_UNUSED, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* No OPEN/RELEASE round trip per file: the first open of a
+	 * version's file answers ENOSYS, which the kernel takes for "every
+	 * open succeeds" on this connection, for every file: so only where
+	 * no file needs an open of its own, i.e. without working trees
+	 * (their opens pick data files and passthrough). Reads then come
+	 * with fh 0 and find the node's state (read.c). */
+	fs->no_open = !fs->work && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
 	/* node contents never change: nothing to invalidate on mtime */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	/* we reply from memory with writev; splice would only add a copy */

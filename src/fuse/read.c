@@ -2,7 +2,9 @@
  * read.c - open files of versions and their reads: OPEN, READ (chunks
  * from the store's cache, replied with one writev; the whole-file digest
  * check of verify.c takes each chunk as it is fetched, and the rest of
- * its work is done after the reply) and RELEASE.
+ * its work is done after the reply) and RELEASE. Without working trees
+ * there are no OPEN and RELEASE (FUSE no-open): a read (fh 0) takes the
+ * node's state, loaded by the first one (file.c).
  */
 #define FUSE_USE_VERSION 312
 
@@ -17,6 +19,18 @@
 
 #include "lineage.h"
 #include "ops.h"
+
+/* Loading the open state of @n failed with @r: log it; damage is EIO. */
+static int open_failed(struct mlfs_fs *fs, const struct mlfs_node *n,
+		       const char *op, int r)
+{
+	char path[1024];
+
+	mlfs_itable_path(&fs->itable, n, path, sizeof(path));
+	mlfs_fs_log(fs, "%s '%s': %s%s%s", op, path, strerror(-r),
+		    *mlfs_error_detail() ? ": " : "", mlfs_error_detail());
+	return r == -ENOENT || r == -EBADMSG ? -EIO : r;
+}
 
 void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -48,15 +62,15 @@ void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&fs->itable.lock);
 	if (r < 0)
 		goto out; /* logged by the read that found it */
+	if (fs->no_open) {
+		/* "opened" from now on with no request, this file and every
+		 * other: reads find the node's state (mlfs_op_read) */
+		r = -ENOSYS;
+		goto out;
+	}
 	r = mlfs_ofile_open(&fs->itable, fs->store, n, &f);
 	if (r < 0) {
-		char path[1024];
-
-		mlfs_itable_path(&fs->itable, n, path, sizeof(path));
-		mlfs_fs_log(fs, "open '%s': %s%s%s", path, strerror(-r),
-			    *mlfs_error_detail() ? ": " : "",
-			    mlfs_error_detail());
-		r = r == -ENOENT || r == -EBADMSG ? -EIO : r;
+		r = open_failed(fs, n, "open", r);
 		goto out;
 	}
 	h = calloc(1, sizeof(*h));
@@ -273,11 +287,50 @@ out:
 		free(iov);
 }
 
+/* A read with no open (fh 0): the node's state, loaded by the first
+ * read; the checks an open would have made come first. */
+static void read_noopen(fuse_req_t req, fuse_ino_t ino, size_t size,
+			off_t off)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
+	struct mlfs_ofile *f = NULL;
+	int r;
+
+	if (!n) {
+		r = -ESTALE;
+		goto out;
+	}
+	if (n->kind == MLFS_NODE_WT || n->type != MLFS_ENTRY_FILE) {
+		r = -EBADF; /* never opened through us */
+		goto out;
+	}
+	pthread_mutex_lock(&fs->itable.lock);
+	r = n->digest_bad ? -EIO : 0;
+	pthread_mutex_unlock(&fs->itable.lock);
+	if (r < 0)
+		goto out; /* logged by the read that found it */
+	r = mlfs_ofile_get(&fs->itable, fs->store, n, &f);
+	if (r < 0) {
+		r = open_failed(fs, n, "read", r);
+		goto out;
+	}
+	mlfs_read_ofile(req, ino, size, off, f, NULL);
+	mlfs_ofile_done(&fs->itable, n, f);
+	return;
+out:
+	fuse_reply_err(req, -r);
+}
+
 void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		  struct fuse_file_info *fi)
 {
 	struct mlfs_vopen *h = (struct mlfs_vopen *)(uintptr_t)fi->fh;
 
+	if (!h) {
+		read_noopen(req, ino, size, off);
+		return;
+	}
 	mlfs_read_ofile(req, ino, size, off, h->f, h->rd);
 }
 
@@ -287,6 +340,10 @@ void mlfs_op_release(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
 	struct mlfs_fs *fs = fs_of(req);
 	struct mlfs_vopen *h = (struct mlfs_vopen *)(uintptr_t)fi->fh;
 
+	if (!h) {
+		fuse_reply_err(req, 0); /* no-open: nothing was opened */
+		return;
+	}
 	mlfs_lin_close(fs->lin, h->rd);
 	mlfs_ofile_close(&fs->itable, h->f);
 	free(h);

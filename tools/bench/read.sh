@@ -7,6 +7,8 @@
 #   random 4 KiB pread latency, cold: median and p99
 #   open + first 4 KiB read latency
 #   find, du and read-all over 100,000 small files (2-16 KiB) in 1,000 dirs
+#   tar of those files (cold and warm), du -s warm: as mlfs / native speed
+#   (issue 11 aims: tar warm >= 0.8, tar cold >= 0.9, du warm >= 0.9)
 #
 # Aims (issue 4): cold seq >= 1.2 GB/s, warm >= 80 % of local, random 4K
 # cold median <= 0.5 ms, find/du within 3x local.
@@ -16,6 +18,11 @@
 # not depend on what else runs.
 #
 # Usage: tools/bench/read.sh [--size-mib N] [--files N] [--runs N] [--keep DIR]
+#                            [--only LIST] [--mount-opts OPTS]
+# --only: a comma-separated subset of seq,rand,open,walk,small (all by
+# default); --mount-opts: passed as "mlfs mount -o OPTS" (e.g. ro: a mount
+# without working trees, where versions are served with no FUSE OPEN).
+# MLFS=BIN picks the binary (default build/mlfs).
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -26,6 +33,8 @@ size_mib=1024
 nfiles=100000
 runs=3
 work=""
+only=,seq,rand,open,walk,small,
+mopts=""
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -33,7 +42,10 @@ while [ $# -gt 0 ]; do
 	--files) nfiles=$2; shift 2 ;;
 	--keep) work=$2; shift 2 ;;
 	--runs) runs=$2; shift 2 ;;
-	*) echo "usage: $0 [--size-mib N] [--files N] [--runs N] [--keep DIR]" >&2
+	--only) only=,$2,; shift 2 ;;
+	--mount-opts) mopts=$2; shift 2 ;;
+	*) echo "usage: $0 [--size-mib N] [--files N] [--runs N] [--keep DIR]" \
+		"[--only seq,rand,open,walk,small] [--mount-opts OPTS]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -77,7 +89,12 @@ EOF
 	mlfs import -q "$src/model" bench/model >/dev/null
 	mlfs import -q "$src/small" bench/small >/dev/null
 fi
-mlfs mount "$mnt" || exit 1
+want() { case $only in *,$1,*) return 0 ;; esac; return 1; }
+if [ -n "$mopts" ]; then
+	mlfs mount "$mnt" -o "$mopts" || exit 1
+else
+	mlfs mount "$mnt" || exit 1
+fi
 m_model=$mnt/bench/model/model.safetensors
 l_model=$src/model/model.safetensors
 
@@ -128,7 +145,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 echo "# mlfs read benchmark: $(nproc) cores, ${size_mib} MiB model, $nfiles small files"
 echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg) (others' work skews wall times: best of $runs)"
 
-daemon=$(pgrep -f -- "mount $mnt\$" | head -n1)
+daemon=$(pgrep -f -- "mount $mnt( |\$)" | head -n1)
 # daemon_cpu -> user+sys seconds the daemon has used so far
 daemon_cpu() {
 	awk -v t="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / t }' \
@@ -136,6 +153,7 @@ daemon_cpu() {
 }
 best() { tr ' ' '\n' | sort -n | tail -n1; }
 
+if want seq; then
 ls_=""; ms=""; cpus=""
 for _ in $(seq "$runs"); do
 	drop; ls_="$ls_ $(seq_read "$l_model")"
@@ -151,10 +169,13 @@ for _ in $(seq "$runs"); do
 done
 l=$(best <<<"$ls_"); m=$(best <<<"$ms")
 echo "seq warm:   mount $m MB/s, local $l MB/s, ratio $(ratio "$m" "$l") (aim >= 0.80)"
+fi
 
+if want rand; then
 drop; read -r lmed lp99 <<<"$(rand_read "$l_model")"
 drop; read -r mmed mp99 <<<"$(rand_read "$m_model")"
 echo "rand 4K cold: mount median $mmed ms p99 $mp99 ms; local median $lmed ms p99 $lp99 ms (aim median <= 0.5 ms)"
+fi
 
 of() {
 	$PY - "$1" <<'EOF'
@@ -174,9 +195,12 @@ for f in files:
 print("%.3f" % statistics.median(lat))
 EOF
 }
+if want open; then
 l=$(of "$src/small"); m=$(of "$mnt/bench/small")
 echo "open+first read (cold, median): mount $m ms, local $l ms"
+fi
 
+if want walk; then
 for what in find du readall; do
 	case $what in
 	find) cmd=(find . -type f) ;;
@@ -197,4 +221,35 @@ done
 l=$(cd "$src/small" && timeit find . -type f)
 m=$(cd "$mnt/bench/small" && timeit find . -type f)
 echo "find 100k warm: mount ${m}s, local ${l}s, ratio $(ratio "$m" "$l")"
-echo "daemon RSS: $(ps -o rss= -p "$(pgrep -f -- "mount $mnt\$" | head -n1)" 2>/dev/null) KiB"
+fi
+
+# small_row WHAT N CMD...: best wall time of N runs on local and mount,
+# each run cold (caches dropped) or warm (after one untimed run); prints
+# the row as mlfs / native speed (local time / mount time)
+small_row() {
+	local what=$1 n=$2 temp=$3 ls_="" ms="" l m
+	shift 3
+	if [ "$temp" = warm ]; then
+		(cd "$src/small" && "$@" >/dev/null 2>&1)
+		(cd "$mnt/bench/small" && "$@" >/dev/null 2>&1)
+	fi
+	for _ in $(seq "$n"); do
+		[ "$temp" = cold ] && drop
+		ls_="$ls_ $(cd "$src/small" && timeit "$@")"
+		[ "$temp" = cold ] && drop
+		ms="$ms $(cd "$mnt/bench/small" && timeit "$@")"
+	done
+	l=$(tr ' ' '\n' <<<"$ls_" | sed '/^$/d' | sort -n | head -n1)
+	m=$(tr ' ' '\n' <<<"$ms" | sed '/^$/d' | sort -n | head -n1)
+	echo "$what: mount ${m}s, local ${l}s, mlfs/native $(ratio "$l" "$m") (best of $n;$ms)"
+}
+if want small; then
+	# tar to a pipe: GNU tar does not read the files when it writes to
+	# /dev/null itself
+	tarcmd=(bash -c 'tar cf - . | cat >/dev/null')
+	small_row "tar 100k warm (aim >= 0.8)" "$runs" warm "${tarcmd[@]}"
+	small_row "tar 100k cold (aim >= 0.9)" "$runs" cold "${tarcmd[@]}"
+	small_row "du -s 100k warm (aim >= 0.9)" "$runs" warm du -s .
+	small_row "find 100k warm" "$runs" warm find . -type f
+fi
+echo "daemon RSS: $(ps -o rss= -p "$(pgrep -f -- "mount $mnt( |\$)" | head -n1)" 2>/dev/null) KiB"
