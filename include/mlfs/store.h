@@ -29,6 +29,9 @@ struct mlfs_store_init_opts {
 	 * -wal/-shm and config 0640 (docs/design.md#sharing-a-store). */
 	bool shared;
 	gid_t group;
+	/* The hash key, or NULL for a new random one. A clone takes its
+	 * remote's (docs/format.md#bucket-layout): ids must agree. */
+	const struct mlfs_hash_key *key;
 };
 
 /* Where the store is when no --store is given: $MLFS_STORE, else

@@ -128,5 +128,10 @@ int cmd_lineage(struct cli *c, int argc, char **argv);
 int cmd_meta(struct cli *c, int argc, char **argv);
 int cmd_metrics(struct cli *c, int argc, char **argv);
 int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_remote(struct cli *c, int argc, char **argv);
+int cmd_push(struct cli *c, int argc, char **argv);
+int cmd_fetch(struct cli *c, int argc, char **argv);
+int cmd_pull(struct cli *c, int argc, char **argv);
+int cmd_clone(struct cli *c, int argc, char **argv);
 
 #endif

@@ -41,6 +41,11 @@ static const struct cmd commands[] = {
 	{ "meta", cmd_meta, "show or change the metadata of a version" },
 	{ "metrics", cmd_metrics, "compare the metrics of versions" },
 	{ "run", cmd_run, "run a job and snapshot what it wrote" },
+	{ "remote", cmd_remote, "add, remove or list S3 remotes" },
+	{ "push", cmd_push, "upload versions and refs to a remote" },
+	{ "fetch", cmd_fetch, "bring a remote's versions (data stays there)" },
+	{ "pull", cmd_pull, "fetch, then fast-forward branches" },
+	{ "clone", cmd_clone, "make a store from a remote" },
 };
 
 static void usage(FILE *f)

@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -98,6 +99,17 @@ static int chunk_entry_problem(struct fsck *f, const struct mlfs_id *id,
 	why[0] = '\0';
 	mlfs_pack_name(loc->pack_id, pname, sizeof(pname));
 	r = pack_open(f, loc->pack_id, &fd, &psize);
+	if (r == -ENOENT) {
+		char *remote = NULL;
+
+		/* a pack a remote holds (fetched): not a missing one */
+		r = mlfs_meta_rpack_get(f->s->meta, loc->pack_id, &remote,
+					NULL);
+		free(remote);
+		if (r == 0)
+			return 0;
+		r = -ENOENT;
+	}
 	if (r < 0) {
 		snprintf(why, size, "pack %s is %s", pname, r == -ENOENT ?
 			 "missing" : strerror(-r));

@@ -22,7 +22,7 @@
 struct mlfs_meta;
 
 /* Latest schema version (PRAGMA user_version). */
-#define MLFS_SCHEMA_VERSION 4
+#define MLFS_SCHEMA_VERSION 5
 
 MLFS_MUST_CHECK int mlfs_meta_open(const char *path, bool rdonly,
 				   bool create, struct mlfs_meta **out);
@@ -276,6 +276,30 @@ MLFS_MUST_CHECK int mlfs_meta_inputs_all(struct mlfs_meta *m,
 					 struct mlfs_input **rows,
 					 struct mlfs_id **inputs,
 					 bool **damaged, size_t *n);
+
+/* Remotes and the packs they hold (meta_remote.c, schema 5). _add:
+ * -EEXIST when the name is taken; _get/_delete: -ENOENT; rpack_get:
+ * -ENOENT when no remote holds the pack (*remote malloc'd); _put keeps
+ * an existing row. */
+struct mlfs_remote;
+MLFS_MUST_CHECK int mlfs_meta_remote_add(struct mlfs_meta *m,
+					 const struct mlfs_remote *r);
+MLFS_MUST_CHECK int mlfs_meta_remote_get(struct mlfs_meta *m,
+					 const char *name,
+					 struct mlfs_remote *out);
+MLFS_MUST_CHECK int mlfs_meta_remote_delete(struct mlfs_meta *m,
+					    const char *name);
+MLFS_MUST_CHECK int mlfs_meta_remote_list(struct mlfs_meta *m,
+					  struct mlfs_remote **out,
+					  size_t *n);
+MLFS_MUST_CHECK int mlfs_meta_rpack_get(struct mlfs_meta *m,
+					uint64_t pack_id, char **remote,
+					uint64_t *size);
+MLFS_MUST_CHECK int mlfs_meta_rpack_put(struct mlfs_meta *m,
+					uint64_t pack_id, const char *remote,
+					uint64_t size);
+MLFS_MUST_CHECK int mlfs_meta_rpack_count(struct mlfs_meta *m,
+					  const char *remote, uint64_t *n);
 
 /* Iterate all contents / all chunks. @fn returns < 0 to stop. */
 MLFS_MUST_CHECK int mlfs_meta_each_chunk(struct mlfs_meta *m,

@@ -137,6 +137,19 @@ static const char *const migrations[] = {
 	 * that an open reads one row rather than the index once per chunk;
 	 * rows of older stores get them when the migration runs. */
 	"ALTER TABLE contents ADD COLUMN locs BLOB;",
+	/* 5: S3 remotes (meta_remote.c, docs/remote.md): where each remote
+	 * is (never its credentials), and which packs a remote holds for
+	 * chunks the index locates there but this store has no file of. */
+	"CREATE TABLE remotes("
+	"  name TEXT PRIMARY KEY,"
+	"  url TEXT NOT NULL,"
+	"  endpoint TEXT,"
+	"  region TEXT,"
+	"  virtual_host INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE TABLE remote_packs("
+	"  pack_id INTEGER PRIMARY KEY,"
+	"  remote TEXT NOT NULL,"
+	"  size INTEGER NOT NULL);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -148,6 +161,7 @@ static const char *const set_version[] = {
 	"PRAGMA user_version = 2",
 	"PRAGMA user_version = 3",
 	"PRAGMA user_version = 4",
+	"PRAGMA user_version = 5",
 };
 
 /* What a migration does after its SQL, in its transaction: migration 3
@@ -158,6 +172,7 @@ static int (*const after_sql[])(struct mlfs_meta *m) = {
 	NULL,
 	mlfs_meta_audit_seal,
 	mlfs_meta_content_locs_fill,
+	NULL,
 };
 
 _Static_assert(sizeof(after_sql) / sizeof(after_sql[0]) ==

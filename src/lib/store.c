@@ -194,8 +194,10 @@ int mlfs_store_init(const char *dir, const struct mlfs_store_init_opts *o)
 		if (r < 0)
 			return r;
 	}
-	r = mlfs_random_bytes(c.key.secret, sizeof(c.key.secret));
-	if (r < 0)
+	if (o && o->key)
+		c.key = *o->key; /* a clone: the remote's key names its ids */
+	else if ((r = mlfs_random_bytes(c.key.secret,
+					sizeof(c.key.secret))) < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/packs", dir);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST)

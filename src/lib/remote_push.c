@@ -1,0 +1,612 @@
+/*
+ * remote_push.c - mlfs push: upload what the bucket lacks, then move its
+ * refs. Order is the invariant fetch relies on: packs and their indexes,
+ * then contents, trees (children first), commits (parents first), refs
+ * last, so an object in the bucket implies everything it names is there
+ * (a push that dies leaves objects no ref reaches, never a ref to
+ * something missing). Refs move by compare-and-swap on their ETag.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "mlfs/alias.h"
+#include "mlfs/audit.h"
+#include "mlfs/content.h"
+#include "mlfs/tree.h"
+#include "remote_impl.h"
+
+struct idvec {
+	struct mlfs_id *v;
+	size_t n, cap;
+};
+
+static int idvec_add(struct idvec *a, const struct mlfs_id *id)
+{
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 64;
+		void *nv = realloc(a->v, nc * sizeof(*a->v));
+
+		if (!nv)
+			return -ENOMEM;
+		a->v = nv;
+		a->cap = nc;
+	}
+	a->v[a->n++] = *id;
+	return 0;
+}
+
+struct pref {
+	struct mlfs_repo repo;
+	int kind;
+	char ref[MLFS_NAME_MAX + 1];
+	struct mlfs_id commit;
+};
+
+struct push {
+	struct mlfs_store *s;
+	const struct mlfs_remote *r;
+	const struct mlfs_remote_push_opts *o;
+	struct mlfs_s3 *s3;
+	struct remote_have have;
+	/* objects walked, one set per kind: a file's bytes can be a tree's
+	 * encoding, and then both have one id */
+	struct mlfs_idset seen_c, seen_t, seen_m;
+	struct idvec contents, trees, commits;
+	struct mlfs_idset packs; /* local packs to upload */
+	struct pref *refs;
+	size_t nrefs, caprefs;
+};
+
+static int add_ref(struct push *p, const struct mlfs_repo *repo, int kind,
+		   const char *ref, const struct mlfs_id *commit)
+{
+	if (p->nrefs == p->caprefs) {
+		size_t nc = p->caprefs ? p->caprefs * 2 : 16;
+		void *nv = realloc(p->refs, nc * sizeof(*p->refs));
+
+		if (!nv)
+			return -ENOMEM;
+		p->refs = nv;
+		p->caprefs = nc;
+	}
+	p->refs[p->nrefs].repo = *repo;
+	p->refs[p->nrefs].kind = kind;
+	snprintf(p->refs[p->nrefs].ref, sizeof(p->refs[0].ref), "%s", ref);
+	p->refs[p->nrefs].commit = *commit;
+	p->nrefs++;
+	return 0;
+}
+
+/* Every branch, tag and alias of @repo, or only @rev (tag, else branch,
+ * else alias, as references resolve). */
+static int repo_refs(struct push *p, const struct mlfs_repo *repo,
+		     const char *rev)
+{
+	struct mlfs_ref *refs = NULL;
+	struct mlfs_alias *al = NULL;
+	size_t n = 0, na = 0, before = p->nrefs;
+	int r;
+
+	r = mlfs_ref_list(p->s, repo->id, 0, &refs, &n);
+	if (r == 0)
+		r = mlfs_alias_list(p->s, repo->id, &al, &na);
+	for (int pass = 0; r == 0 && pass < 2; pass++)
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			/* tags first, so a tag wins over a branch of the
+			 * same name when @rev picks one */
+			if ((pass == 0) != (refs[i].kind == MLFS_REF_TAG))
+				continue;
+			if (rev && (strcmp(refs[i].name, rev) ||
+				    p->nrefs > before))
+				continue;
+			if (refs[i].damaged) {
+				mlfs_error_set("%s '%s' of '%s/%s' is damaged",
+					       refs[i].kind == 't' ? "tag" :
+					       "branch", refs[i].name,
+					       repo->ns, repo->name);
+				r = -EIO;
+				break;
+			}
+			r = add_ref(p, repo, refs[i].kind, refs[i].name,
+				    &refs[i].commit);
+		}
+	for (size_t i = 0; r == 0 && i < na; i++) {
+		if (rev && (strcmp(al[i].name, rev) || p->nrefs > before))
+			continue;
+		if (al[i].damaged) {
+			mlfs_error_set("alias '%s' of '%s/%s' is damaged",
+				       al[i].name, repo->ns, repo->name);
+			r = -EIO;
+			break;
+		}
+		r = add_ref(p, repo, 'a', al[i].name, &al[i].commit);
+	}
+	free(refs);
+	free(al);
+	if (r == 0 && rev && p->nrefs == before) {
+		mlfs_error_set("'%s/%s' has no branch, tag or alias '%s'",
+			       repo->ns, repo->name, rev);
+		r = -ENOENT;
+	}
+	return r;
+}
+
+static int pick_refs(struct push *p)
+{
+	const struct mlfs_remote_push_opts *o = p->o;
+	struct mlfs_repo *repos = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (o && o->nspecs) {
+		for (size_t i = 0; r == 0 && i < o->nspecs; i++) {
+			struct mlfs_refspec spec;
+			struct mlfs_repo repo;
+			const char *why;
+
+			r = mlfs_refspec_parse(o->specs[i], false, &spec, &why);
+			if (r == -EINVAL) {
+				mlfs_error_set("invalid reference '%s': %s",
+					       o->specs[i], why);
+				return r;
+			}
+			if (r == 0 && (spec.has_date || spec.back)) {
+				mlfs_error_set("push takes NS/NAME[@REF], not "
+					       "'%s'", o->specs[i]);
+				r = -EINVAL;
+			}
+			if (r == 0) {
+				r = mlfs_repo_get(p->s, spec.ns, spec.name,
+						  &repo);
+				if (r == -ENOENT)
+					mlfs_error_set("no repository '%s/%s'",
+						       spec.ns, spec.name);
+			}
+			if (r == 0)
+				r = repo_refs(p, &repo,
+					      spec.rev[0] ? spec.rev : NULL);
+			mlfs_refspec_release(&spec);
+		}
+		return r;
+	}
+	r = mlfs_repo_list(p->s, &repos, &n);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (!repos[i].damaged)
+			r = repo_refs(p, &repos[i], NULL);
+	free(repos);
+	return r;
+}
+
+/* 1 when @id was not walked yet (and is now marked), 0 when it was. */
+static int first_visit(struct mlfs_idset *seen, const struct mlfs_id *id)
+{
+	int r = mlfs_idset_add(seen, id, 0, NULL);
+
+	return r < 0 ? -ENOMEM : r;
+}
+
+static int want_content(struct push *p, const struct mlfs_id *digest)
+{
+	struct mlfs_content *c = NULL;
+	int r;
+
+	if (mlfs_idset_get(&p->have.contents, digest))
+		return 0;
+	r = first_visit(&p->seen_c, digest);
+	if (r <= 0)
+		return r;
+	r = mlfs_content_load(p->s, digest, MLFS_CONTENT_LOCATE, &c);
+	for (size_t i = 0; r == 0 && i < c->n; i++) {
+		uint64_t pid = c->locs[i].pack_id;
+		struct mlfs_id key;
+		char name[40], path[4096];
+		struct stat st;
+
+		remote_pack_as_id(pid, &key);
+		if (mlfs_idset_get(&p->have.packs, &key) ||
+		    mlfs_idset_get(&p->packs, &key))
+			continue;
+		mlfs_pack_name(pid, name, sizeof(name));
+		snprintf(path, sizeof(path), "%s/%s", p->s->packs_dir, name);
+		if (stat(path, &st) < 0) {
+			char hex[MLFS_ID_HEX_LEN + 1];
+
+			mlfs_id_to_hex(&c->ids[i], hex);
+			mlfs_error_set("chunk %s is in pack %s, which is not "
+				       "in this store nor on remote '%s'", hex,
+				       name, p->r->name);
+			r = -ENOENT;
+			break;
+		}
+		r = mlfs_idset_add(&p->packs, &key, pid, NULL) < 0 ? -ENOMEM :
+		    0;
+	}
+	mlfs_content_free(c);
+	return r == 0 ? idvec_add(&p->contents, digest) : r;
+}
+
+static int want_tree(struct push *p, const struct mlfs_id *id)
+{
+	struct mlfs_tree *t = NULL;
+	int r;
+
+	if (mlfs_idset_get(&p->have.trees, id))
+		return 0;
+	r = first_visit(&p->seen_t, id);
+	if (r <= 0)
+		return r;
+	r = mlfs_tree_load(p->s, id, &t);
+	for (size_t i = 0; r == 0 && i < t->n; i++) {
+		if (t->e[i].type == MLFS_ENTRY_DIR)
+			r = want_tree(p, &t->e[i].id);
+		else if (t->e[i].type == MLFS_ENTRY_FILE)
+			r = want_content(p, &t->e[i].id);
+	}
+	mlfs_tree_free(t);
+	/* post-order: a tree after everything it names */
+	return r == 0 ? idvec_add(&p->trees, id) : r;
+}
+
+/* The commits from @head back to the first one the bucket has, then
+ * oldest first onto p->commits, each after its tree. */
+static int want_commits(struct push *p, const struct mlfs_id *head)
+{
+	struct idvec chain = { 0 };
+	struct mlfs_id cur = *head;
+	int r = 0;
+
+	for (;;) {
+		struct mlfs_commit c;
+
+		if (mlfs_idset_get(&p->have.commits, &cur))
+			break;
+		r = first_visit(&p->seen_m, &cur);
+		if (r <= 0)
+			break;
+		r = mlfs_commit_get(p->s, &cur, &c);
+		if (r < 0)
+			break;
+		r = idvec_add(&chain, &cur);
+		if (r == 0)
+			r = want_tree(p, &c.tree);
+		if (r < 0 || !c.has_parent) {
+			mlfs_commit_release(&c);
+			break;
+		}
+		cur = c.parent;
+		mlfs_commit_release(&c);
+	}
+	for (size_t i = chain.n; r >= 0 && i-- > 0;)
+		r = idvec_add(&p->commits, &chain.v[i]);
+	free(chain.v);
+	return r < 0 ? r : 0;
+}
+
+static int put_obj(struct push *p, const char *dir, const struct mlfs_id *id,
+		   const struct mlfs_buf *b)
+{
+	char key[80];
+	int r;
+
+	remote_obj_key(dir, id, key, sizeof(key));
+	r = mlfs_s3_put(p->s3, key, b->data, b->len, MLFS_S3_CREATE_ONLY,
+			NULL, NULL);
+	/* the key is the object's id: whoever wrote it wrote these bytes
+	 * (or, for a commit, the same commit) */
+	return r == -EEXIST ? 0 : r;
+}
+
+static int upload_content(struct push *p, const struct mlfs_id *d,
+			  struct mlfs_buf *out)
+{
+	struct mlfs_buf chunks = MLFS_BUF_INIT;
+	uint64_t size;
+	int r = mlfs_meta_content_get(p->s->meta, d, &size, &chunks);
+
+	if (r == 0)
+		r = mlfs_remote_content_format(&p->s->cfg.key, d, size,
+					       chunks.data, chunks.len, out);
+	mlfs_buf_release(&chunks);
+	return r ? r : put_obj(p, "contents/", d, out);
+}
+
+static int upload_tree(struct push *p, const struct mlfs_id *id,
+		       struct mlfs_buf *out)
+{
+	int r;
+
+	out->len = 0;
+	r = mlfs_meta_tree_get(p->s->meta, id, out);
+	return r ? r : put_obj(p, "trees/", id, out);
+}
+
+static int upload_commit(struct push *p, const struct mlfs_id *id,
+			 struct mlfs_buf *out)
+{
+	struct mlfs_remote_commit rc = { 0 };
+	struct mlfs_meta_kv *kv = NULL;
+	struct mlfs_input *in = NULL;
+	struct mlfs_commit c;
+	struct mlfs_repo repo;
+	size_t nkv = 0, nin = 0;
+	int r;
+
+	r = mlfs_commit_get(p->s, id, &c);
+	if (r < 0)
+		return r;
+	r = mlfs_meta_repo_get_id(p->s->meta, c.repo_id, &repo);
+	if (r == 0)
+		r = mlfs_meta_vmeta_list(p->s->meta, id, &kv, &nkv);
+	if (r == 0)
+		r = mlfs_inputs_get(p->s, id, &in, &nin);
+	for (size_t i = 0; r == 0 && i < nkv; i++)
+		if (kv[i].damaged) {
+			mlfs_error_set("metadata '%s' of a commit is damaged",
+				       kv[i].key);
+			r = -EIO;
+		}
+	if (r == 0) {
+		rc.kv = calloc(nkv ? nkv : 1, sizeof(*rc.kv));
+		rc.in = calloc(nin ? nin : 1, sizeof(*rc.in));
+		if (!rc.kv || !rc.in)
+			r = -ENOMEM;
+	}
+	if (r == 0) {
+		snprintf(rc.ns, sizeof(rc.ns), "%s", repo.ns);
+		snprintf(rc.name, sizeof(rc.name), "%s", repo.name);
+		rc.id = *id;
+		rc.parent = c.parent;
+		rc.has_parent = c.has_parent;
+		rc.tree = c.tree;
+		rc.time = c.time;
+		rc.author = c.author;
+		rc.message = c.message;
+		for (size_t i = 0; i < nkv; i++) {
+			rc.kv[i].key = kv[i].key;
+			rc.kv[i].value = kv[i].value;
+		}
+		rc.nkv = nkv;
+		for (size_t i = 0; i < nin; i++) {
+			rc.in[i].commit = in[i].commit;
+			rc.in[i].files = in[i].files;
+			rc.in[i].bytes = in[i].bytes;
+			rc.in[i].how = in[i].how;
+		}
+		rc.nin = nin;
+		r = mlfs_remote_commit_format(&p->s->cfg.key, &rc, out);
+	}
+	/* rc borrowed every string */
+	free(rc.kv);
+	free(rc.in);
+	mlfs_meta_kv_free(kv, nkv);
+	free(in);
+	mlfs_commit_release(&c);
+	return r ? r : put_obj(p, "commits/", id, out);
+}
+
+static int collect_pack(void *ctx, const struct mlfs_id *id, uint64_t *v)
+{
+	struct idvec *ids = ctx;
+
+	(void)id;
+	return idvec_add(ids, &(struct mlfs_id){ .b = { 0 } }) < 0 ? -ENOMEM :
+	       (mlfs_put_le64(ids->v[ids->n - 1].b, *v), 0);
+}
+
+static int upload_objects(struct push *p, struct mlfs_remote_stats *st)
+{
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	struct idvec packs = { 0 };
+	uint64_t *ids = NULL;
+	int r;
+
+	r = mlfs_idset_each(&p->packs, collect_pack, &packs);
+	if (r == 0 && packs.n) {
+		ids = malloc(packs.n * sizeof(*ids));
+		if (!ids)
+			r = -ENOMEM;
+		for (size_t i = 0; r == 0 && i < packs.n; i++)
+			ids[i] = mlfs_get_le64(packs.v[i].b);
+	}
+	if (r == 0)
+		r = remote_upload_packs(p->s, p->r, ids, packs.n,
+					p->o ? p->o->jobs : 0,
+					p->o ? p->o->progress : NULL,
+					p->o ? p->o->ctx : NULL,
+					&st->pack_bytes);
+	if (r == 0)
+		st->packs = packs.n;
+	for (size_t i = 0; r == 0 && i < p->contents.n; i++, st->contents++)
+		r = upload_content(p, &p->contents.v[i], &b);
+	for (size_t i = 0; r == 0 && i < p->trees.n; i++, st->trees++)
+		r = upload_tree(p, &p->trees.v[i], &b);
+	for (size_t i = 0; r == 0 && i < p->commits.n; i++, st->commits++)
+		r = upload_commit(p, &p->commits.v[i], &b);
+	mlfs_buf_release(&b);
+	free(packs.v);
+	free(ids);
+	return r;
+}
+
+/* The remote's ref at @key: -ENOENT, or its commit and ETag (HEAD before
+ * GET: should the object change in between, the ETag is the older one
+ * and a swap against it fails, which is safe). */
+static int read_ref(struct push *p, const struct pref *f, const char *key,
+		    struct mlfs_id *commit, char *etag)
+{
+	struct mlfs_s3_buf b = { 0 };
+	int r = mlfs_s3_head(p->s3, key, NULL, etag);
+
+	if (r == 0)
+		r = mlfs_s3_get(p->s3, key, 0, 0, &b);
+	if (r == 0) {
+		r = mlfs_remote_ref_parse(&p->s->cfg.key, f->repo.ns,
+					  f->repo.name, f->kind, f->ref, b.p,
+					  b.len, commit);
+		if (r == -EBADMSG || r == -EIO) {
+			mlfs_error_set("remote object %s/%s%s is damaged (%s)",
+				       p->r->bucket, p->r->prefix, key,
+				       r == -EIO ? "check value mismatch" :
+				       "malformed");
+			r = -EIO;
+		}
+	}
+	free(b.p);
+	return r;
+}
+
+static int audit_force(struct push *p, const struct pref *f,
+		       const struct mlfs_id *old)
+{
+	char ref[MLFS_NAME_MAX + 16], msg[MLFS_REMOTE_URL_MAX + 96];
+	struct mlfs_audit_event ev = {
+		.op = "push-force", .ns = f->repo.ns, .name = f->repo.name,
+		.ref = ref, .old_commit = old, .new_commit = &f->commit,
+		.message = msg,
+	};
+
+	snprintf(ref, sizeof(ref), "%s:%s", f->kind == 'b' ? "branch" :
+		 "alias", f->ref);
+	snprintf(msg, sizeof(msg), "remote %s (%s)", p->r->name, p->r->url);
+	return mlfs_audit_append(p->s, &ev);
+}
+
+/* Move one ref of the remote; fills @res. */
+static int push_ref(struct push *p, const struct pref *f,
+		    struct mlfs_remote_ref_result *res)
+{
+	struct mlfs_buf body = MLFS_BUF_INIT;
+	char key[3 * MLFS_NAME_MAX + 32], etag[MLFS_S3_ETAG_MAX];
+	bool force = p->o && p->o->force;
+	int r, tries = 0;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->ns, sizeof(res->ns), "%s", f->repo.ns);
+	snprintf(res->name, sizeof(res->name), "%s", f->repo.name);
+	snprintf(res->ref, sizeof(res->ref), "%s", f->ref);
+	res->kind = f->kind;
+	res->new = f->commit;
+	remote_ref_key(f->repo.ns, f->repo.name, f->kind, f->ref, key,
+		       sizeof(key));
+	r = mlfs_remote_ref_format(&p->s->cfg.key, f->repo.ns, f->repo.name,
+				   f->kind, f->ref, &f->commit, &body);
+	while (r == 0) {
+		struct mlfs_id cur;
+		bool ff = false;
+
+		if (tries++ == 8) {
+			mlfs_error_set("remote ref %s keeps moving", key);
+			r = -EAGAIN;
+			break;
+		}
+		r = read_ref(p, f, key, &cur, etag);
+		if (r == -ENOENT) {
+			mlfs_error_clear();
+			res->has_old = false;
+			r = mlfs_s3_put(p->s3, key, body.data, body.len,
+					MLFS_S3_CREATE_ONLY, NULL, NULL);
+			if (r == -EEXIST) { /* created meanwhile: look again */
+				r = 0;
+				continue;
+			}
+			res->status = MLFS_PUSH_CREATED;
+			break;
+		}
+		if (r < 0)
+			break;
+		res->old = cur;
+		res->has_old = true;
+		if (!mlfs_id_cmp(&cur, &f->commit)) {
+			res->status = MLFS_PUSH_UPTODATE;
+			break;
+		}
+		if (f->kind == 'b') {
+			r = remote_is_ancestor(p->s, &cur, &f->commit, NULL,
+					       NULL);
+			if (r < 0)
+				break;
+			ff = r == 1;
+			r = 0;
+		}
+		if (!ff && (f->kind == 't' || !force)) {
+			res->status = f->kind == 'b' ? MLFS_PUSH_REJECTED_NFF :
+				      MLFS_PUSH_REJECTED_EXISTS;
+			break;
+		}
+		r = mlfs_s3_put(p->s3, key, body.data, body.len,
+				MLFS_S3_IF_MATCH, etag, NULL);
+		if (r == -ESTALE) { /* moved meanwhile: decide again */
+			mlfs_error_clear();
+			r = 0;
+			continue;
+		}
+		if (r == 0 && !ff)
+			r = audit_force(p, f, &cur);
+		res->status = ff ? MLFS_PUSH_UPDATED : MLFS_PUSH_FORCED;
+		break;
+	}
+	mlfs_buf_release(&body);
+	return r;
+}
+
+static int push_refs(struct push *p, struct mlfs_remote_stats *st)
+{
+	int r = 0;
+
+	st->refs = calloc(p->nrefs ? p->nrefs : 1, sizeof(*st->refs));
+	if (!st->refs)
+		return -ENOMEM;
+	for (size_t i = 0; r == 0 && i < p->nrefs; i++) {
+		struct mlfs_remote_ref_result *res = &st->refs[st->nrefs];
+
+		r = push_ref(p, &p->refs[i], res);
+		if (r == 0) {
+			st->nrefs++;
+			if (res->status == MLFS_PUSH_REJECTED_NFF ||
+			    res->status == MLFS_PUSH_REJECTED_EXISTS)
+				st->rejected++;
+		}
+	}
+	return r;
+}
+
+int mlfs_remote_push(struct mlfs_store *s, const struct mlfs_remote *r,
+		     const struct mlfs_remote_push_opts *o,
+		     struct mlfs_remote_stats *st)
+{
+	struct push p = { .s = s, .r = r, .o = o };
+	double t0 = mlfs_now();
+	int e;
+
+	memset(st, 0, sizeof(*st));
+	mlfs_error_clear();
+	e = pick_refs(&p);
+	if (e == 0)
+		e = mlfs_remote_connect(r, &p.s3);
+	if (e == 0)
+		e = remote_handshake(s, r, p.s3, true);
+	if (e == 0)
+		e = remote_have_list(p.s3, &p.have);
+	for (size_t i = 0; e == 0 && i < p.nrefs; i++)
+		e = want_commits(&p, &p.refs[i].commit);
+	if (e == 0)
+		e = upload_objects(&p, st);
+	if (e == 0)
+		e = push_refs(&p, st);
+	st->seconds = mlfs_now() - t0;
+	mlfs_s3_close(p.s3);
+	remote_have_release(&p.have);
+	mlfs_idset_release(&p.seen_c);
+	mlfs_idset_release(&p.seen_t);
+	mlfs_idset_release(&p.seen_m);
+	mlfs_idset_release(&p.packs);
+	free(p.contents.v);
+	free(p.trees.v);
+	free(p.commits.v);
+	free(p.refs);
+	return e;
+}
