@@ -35,7 +35,11 @@ struct mlfs_remote {
 	char *endpoint;  /* "http://127.0.0.1:8000", or NULL */
 	char *region;    /* or NULL */
 	bool virtual_host;
+	/* Bound of the local cache of this remote's chunks (bytes; 0:
+	 * MLFS_REMOTE_CACHE_DEFAULT). */
+	uint64_t cache_size;
 };
+#define MLFS_REMOTE_CACHE_DEFAULT (1ull << 30)
 void mlfs_remote_release(struct mlfs_remote *r);
 void mlfs_remote_list_free(struct mlfs_remote *v, size_t n);
 

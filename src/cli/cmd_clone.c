@@ -16,7 +16,8 @@ static const char usage[] =
 	"usage: mlfs clone s3://BUCKET[/PREFIX] [--store DIR] [--endpoint "
 	"URL]\n"
 	"                  [--region R] [--virtual-host] [--origin NAME] "
-	"[--json]\n\n"
+	"[--json]\n"
+	"                  [--cache-size N]\n\n"
 	"Create a store in DIR (new or empty) for the remote at the URL, "
 	"name the\n"
 	"remote NAME (default origin) and pull everything it holds.\n";
@@ -29,6 +30,7 @@ int cmd_clone(struct cli *c, int argc, char **argv)
 		{ "virtual-host", no_argument, NULL, 'v' },
 		{ "origin", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'J' },
+		{ "cache-size", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *endpoint = NULL, *region = NULL, *name = "origin";
@@ -39,6 +41,7 @@ int cmd_clone(struct cli *c, int argc, char **argv)
 	struct mlfs_remote r;
 	bool vhost = false, json = false;
 	char *dir = NULL;
+	uint64_t cache = 0;
 	int ch, rc, e;
 
 	if (cli_want_help(argc, argv, usage))
@@ -54,6 +57,12 @@ int cmd_clone(struct cli *c, int argc, char **argv)
 			name = optarg;
 		else if (ch == 'J')
 			json = true;
+		else if (ch == 'c' && remote_parse_size(optarg, &cache) == 0)
+			;
+		else if (ch == 'c')
+			return cli_usage_error("clone", "--cache-size takes a "
+					       "size of at least 1M, not '%s'",
+					       optarg);
 		else
 			return cli_usage_error("clone", "unknown option");
 	}
@@ -68,6 +77,7 @@ int cmd_clone(struct cli *c, int argc, char **argv)
 	}
 	if (e < 0)
 		return cli_error(e, "cannot clone");
+	r.cache_size = cache;
 	dir = c->store_dir ? strdup(c->store_dir) : mlfs_store_default_dir();
 	if (!dir) {
 		rc = cli_error(-ENOMEM, "cannot find the store");

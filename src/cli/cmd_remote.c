@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "mlfs/remote.h"
+#include "remoteout.h"
 
 static const char usage[] =
 	"usage: mlfs remote add NAME s3://BUCKET[/PREFIX] [--endpoint URL]\n"
@@ -23,6 +22,8 @@ static const char usage[] =
 	"(default AWS)\n"
 	"  --region R       SigV4 region (default us-east-1)\n"
 	"  --virtual-host   address BUCKET.HOST instead of HOST/BUCKET\n"
+	"  --cache-size N   bound of the local cache of its chunks (default "
+	"1G)\n"
 	"Credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and\n"
 	"AWS_SESSION_TOKEN), else ~/.aws/credentials, profile AWS_PROFILE.\n";
 
@@ -32,9 +33,11 @@ static int remote_add(struct cli *c, int argc, char **argv)
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "region", required_argument, NULL, 'r' },
 		{ "virtual-host", no_argument, NULL, 'v' },
+		{ "cache-size", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *endpoint = NULL, *region = NULL;
+	uint64_t cache = 0;
 	struct mlfs_store *s = NULL;
 	struct mlfs_remote rm;
 	bool vhost = false;
@@ -48,6 +51,12 @@ static int remote_add(struct cli *c, int argc, char **argv)
 			region = optarg;
 		else if (ch == 'v')
 			vhost = true;
+		else if (ch == 'c' && remote_parse_size(optarg, &cache) == 0)
+			;
+		else if (ch == 'c')
+			return cli_usage_error("remote", "--cache-size takes a "
+					       "size of at least 1M, not '%s'",
+					       optarg);
 		else
 			return cli_usage_error("remote", "unknown option");
 	}
@@ -63,6 +72,7 @@ static int remote_add(struct cli *c, int argc, char **argv)
 	}
 	if (r < 0)
 		return cli_error(r, "cannot add remote");
+	rm.cache_size = cache;
 	r = cli_open_store(c, 0, &s);
 	if (r == CLI_OK) {
 		int e = mlfs_remote_add(s, &rm);
@@ -149,6 +159,9 @@ static int remote_list(struct cli *c, int argc, char **argv)
 				printf("\t--region %s", v[i].region);
 			if (v[i].virtual_host)
 				printf("\t--virtual-host");
+			if (v[i].cache_size)
+				printf("\t--cache-size %llu",
+				       (unsigned long long)v[i].cache_size);
 			putchar('\n');
 			continue;
 		}
@@ -159,8 +172,10 @@ static int remote_list(struct cli *c, int argc, char **argv)
 		json_opt("prefix", v[i].prefix, true);
 		json_opt("endpoint", v[i].endpoint, true);
 		json_opt("region", v[i].region, true);
-		printf("\"virtual_host\":%s}", v[i].virtual_host ? "true" :
-		       "false");
+		printf("\"virtual_host\":%s,\"cache_size\":%llu}",
+		       v[i].virtual_host ? "true" : "false",
+		       (unsigned long long)(v[i].cache_size ? v[i].cache_size :
+					    MLFS_REMOTE_CACHE_DEFAULT));
 	}
 	if (json)
 		puts("]");

@@ -21,6 +21,9 @@ int remote_fail(int e, const char *what, const struct mlfs_remote *r);
  * errors. */
 int remote_open(struct cli *c, const char *name, unsigned flags,
 		struct mlfs_store **s, struct mlfs_remote *r);
+/* "64M", "2G", "4096" -> bytes (K, M, G, T; optional "i", "B"), at
+ * least 1 MiB. Returns 0 or -EINVAL. */
+int remote_parse_size(const char *s, uint64_t *out);
 /* Progress on stderr when it is a terminal (a mlfs_remote_progress_fn;
  * @ctx points to the start time, a double from mlfs_now()). */
 void remote_progress(void *ctx, uint64_t done, uint64_t total);

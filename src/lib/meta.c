@@ -137,13 +137,13 @@ static const char *const stmt_sql[ST_MAX] = {
 			   "FROM inputs WHERE input = ?1 ORDER BY commit_id",
 	[ST_INPUT_ALL] = "SELECT commit_id, input, files, bytes, how, mac "
 			 "FROM inputs ORDER BY commit_id, input",
-	[ST_REMOTE_GET] = "SELECT name, url, endpoint, region, virtual_host "
-			  "FROM remotes WHERE name = ?1",
+	[ST_REMOTE_GET] = "SELECT name, url, endpoint, region, virtual_host, "
+			  "cache_size FROM remotes WHERE name = ?1",
 	[ST_REMOTE_ADD] = "INSERT INTO remotes(name, url, endpoint, region, "
-			  "virtual_host) VALUES (?1, ?2, ?3, ?4, ?5)",
+			  "virtual_host, cache_size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_REMOTE_DELETE] = "DELETE FROM remotes WHERE name = ?1",
-	[ST_REMOTE_LIST] = "SELECT name, url, endpoint, region, virtual_host "
-			   "FROM remotes ORDER BY name",
+	[ST_REMOTE_LIST] = "SELECT name, url, endpoint, region, virtual_host, "
+			   "cache_size FROM remotes ORDER BY name",
 	[ST_RPACK_GET] = "SELECT remote, size FROM remote_packs "
 			 "WHERE pack_id = ?1",
 	[ST_RPACK_PUT] = "INSERT OR IGNORE INTO remote_packs(pack_id, remote, "

@@ -19,7 +19,7 @@ static char *col_dup(sqlite3_stmt *st, int i, bool *oom)
 	return mlfs_strdup_opt(t ? (const char *)t : NULL, oom);
 }
 
-/* Columns: name, url, endpoint, region, virtual_host. Only the stored
+/* Columns: name, url, endpoint, region, virtual_host, cache_size. Only the stored
  * strings: bucket and prefix are parsed from url by the caller. */
 static int read_remote(sqlite3_stmt *st, void *ctx, void *e)
 {
@@ -32,6 +32,7 @@ static int read_remote(sqlite3_stmt *st, void *ctx, void *e)
 	r->endpoint = col_dup(st, 2, &oom);
 	r->region = col_dup(st, 3, &oom);
 	r->virtual_host = sqlite3_column_int(st, 4) != 0;
+	r->cache_size = (uint64_t)sqlite3_column_int64(st, 5);
 	if (oom || !r->name || !r->url) {
 		mlfs_remote_release(r);
 		return oom ? -ENOMEM : -EBADMSG;
@@ -55,6 +56,7 @@ int mlfs_meta_remote_add(struct mlfs_meta *m, const struct mlfs_remote *r)
 		if (r->region)
 			sqlite3_bind_text(st, 4, r->region, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 5, r->virtual_host);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)r->cache_size);
 		rc = mlfs_meta_step(st);
 		e = rc == SQLITE_DONE ? 0 :
 		    (rc & 0xff) == SQLITE_CONSTRAINT ? -EEXIST :

@@ -213,6 +213,8 @@ static int complete(struct mlfs_remote *row, struct mlfs_remote *out)
 	int r = mlfs_remote_make(row->name, row->url, row->endpoint,
 				 row->region, row->virtual_host, out);
 
+	out->cache_size = row->cache_size;
+
 	mlfs_remote_release(row);
 	if (r == -EINVAL)
 		return -EBADMSG;

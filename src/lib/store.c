@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <dirent.h>
 
+#include "remote_read.h"
 #include "store_impl.h"
 
 /* ---- location ---- */
@@ -298,6 +299,7 @@ void mlfs_store_close(struct mlfs_store *s)
 {
 	if (!s)
 		return;
+	remote_reader_free(s->remote);
 	mlfs_meta_close(s->meta);
 	mlfs_pack_set_free(s->packs);
 	cache_release(&s->cache);
@@ -543,6 +545,7 @@ int mlfs_store_get_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 	struct mlfs_chunk_loc l;
 	struct cache_ent *e;
 	struct mlfs_id got;
+	bool remote = false;
 	int r;
 
 	pthread_mutex_lock(&s->cache.lock);
@@ -575,6 +578,11 @@ int mlfs_store_get_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 		return -ENOMEM;
 	}
 	r = mlfs_pack_set_read(s->packs, id, loc, e->buf);
+	if (r == -ENOENT) {
+		/* not a local pack: maybe one a remote holds */
+		r = remote_read_chunk(s, id, loc, e->buf);
+		remote = r != -ENOENT;
+	}
 	if (r == 0) {
 		mlfs_hash(&s->cfg.key, e->buf, loc->raw_len, &got);
 		if (memcmp(got.b, id->b, MLFS_ID_LEN))
@@ -586,8 +594,9 @@ int mlfs_store_get_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 				   r == -ENOENT ? "pack file missing" :
 				   strerror(-r);
 
-		mlfs_error_set("chunk %s in pack %s at offset %" PRIu64 ": %s",
-			       hex, pname, loc->offset, what);
+		if (!remote || !*mlfs_error_detail())
+			mlfs_error_set("chunk %s in pack %s at offset %" PRIu64
+				       ": %s", hex, pname, loc->offset, what);
 		if (r == -EBADMSG)
 			r = -EIO; /* to readers, corrupt data is an I/O error */
 		ent_free(e);

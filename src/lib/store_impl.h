@@ -29,6 +29,9 @@ struct mlfs_store {
 	struct mlfs_pack_set *packs;
 	struct chunk_cache cache;
 	bool rdonly;
+	/* Clients and cache of remote reads (remote_read.c): made at the
+	 * first read of a chunk a remote holds, under that module's lock. */
+	struct remote_reader *remote;
 };
 
 /* The store's writer lock, STORE/lock: imports hold it shared while
