@@ -1,0 +1,363 @@
+#!/bin/bash
+# tests/remote.sh - S3 remotes against a real Ceph RADOS Gateway
+# (tests/s3/rgw.sh): remote add/remove/list, push, clone, fetch/pull,
+# reads of chunks that stay in the bucket (byte-identical exports of every
+# version, a bounded cache), non-fast-forwards, tags, concurrent pushes,
+# and the faults: wrong credentials, missing bucket, damaged objects in
+# the bucket, the gateway stopped in the middle of a push.
+. "$(dirname "$0")/lib.sh"
+
+RGW=$TESTS_DIR/s3/rgw.sh
+PROBE=$(dirname "$MLFS")/tests/s3probe
+for c in radosgw ceph-mon ceph-osd radosgw-admin; do
+	if ! command -v "$c" >/dev/null; then
+		fail "the S3 test server cannot run: missing $c" \
+			"(run tools/install-deps.sh)"
+		summary
+	fi
+done
+srv=$(mktmp)/rgw
+at_exit "'$RGW' stop '$srv'"
+if ! "$RGW" start "$srv" >"$ERR_F" 2>&1; then
+	fail "rgw.sh start"
+	sed 's/^/   /' "$ERR_F"
+	summary
+fi
+# shellcheck disable=SC1091
+. "$srv/env"
+unset AWS_SESSION_TOKEN AWS_PROFILE S3_PREFIX
+EP=$MLFS_TEST_S3_ENDPOINT
+export S3_ENDPOINT=$EP S3_BUCKET=mlfs-remote
+W=$(mktmp)
+check "make the bucket" "$PROBE" mkbucket
+
+# bucket objects of the remote at prefix "m/"
+probe() { S3_PREFIX=m/ "$PROBE" "$@"; }
+# export every version of $2 (ns/name) in store $1 under $3/<commit>
+export_all() {
+	local c
+	for c in $("$MLFS" log --store "$1" "$2" --json 2>/dev/null |
+		"$PY" -c 'import json,sys; [print(c["commit"]) for c in json.load(sys.stdin)]'); do
+		"$MLFS" export --store "$1" "$2@$c" "$3/$c" >/dev/null || return 1
+	done
+}
+
+# ---- store A: three versions (symlink, empty file, subdirectories,
+# a 3 MB file changed in place), a tag, an alias, version metadata
+A=$(new_store)
+mkdir -p "$W/src/d/e"
+gen random 3000000 1 >"$W/src/big" 2>/dev/null ||
+	head -c 3000000 /dev/urandom >"$W/src/big"
+echo one >"$W/src/d/a"
+: >"$W/src/empty"
+ln -s d/a "$W/src/link"
+echo deep >"$W/src/d/e/f"
+check "import v1" "$MLFS" import --store "$A" "$W/src" ml/model -q -t v1
+printf 'X%.0s' $(seq 1 4096) | dd of="$W/src/big" bs=1 seek=1000000 conv=notrunc 2>/dev/null
+echo two >>"$W/src/d/a"
+check "import v2" "$MLFS" import --store "$A" "$W/src" ml/model -q -m second \
+	--meta acc=0.91
+rm "$W/src/d/e/f"
+check "import v3" "$MLFS" import --store "$A" "$W/src" ml/model -q -t v3
+check "alias prod" "$MLFS" alias --store "$A" ml/model@v1 prod
+check "a second repository" "$MLFS" import --store "$A" "$W/src/d" ml/data -q
+
+# ---- remote add / list / remove, bad input
+expect_exit 0 "$MLFS" remote add --store "$A" origin s3://mlfs-remote/m \
+	--endpoint "$EP"
+expect_exit 1 "$MLFS" remote add --store "$A" origin s3://mlfs-remote/x \
+	--endpoint "$EP"
+expect_err "remote 'origin' already exists" "a taken name is refused"
+for bad in "a/b" ".." "a..b" ".x" "a@b" "$(printf 'x%.0s' $(seq 1 65))"; do
+	expect_exit 2 "$MLFS" remote add --store "$A" "$bad" s3://mlfs-remote/m
+	expect_err "invalid remote name" "remote name '${bad:0:12}' refused"
+done
+for bad in "http://mlfs-remote/m" "s3://UP/m" "s3://ab" "s3://mlfs-remote/a/../b" \
+	"s3://mlfs-remote/a//b"; do
+	expect_exit 2 "$MLFS" remote add --store "$A" bad "$bad"
+	expect_err "invalid remote URL" "URL '$bad' refused"
+done
+expect_exit 2 "$MLFS" remote add --store "$A" bad s3://mlfs-remote/m \
+	--endpoint "ftp://x"
+expect_err "invalid endpoint" "an endpoint that is not http(s) is refused"
+expect_exit 0 "$MLFS" remote add --store "$A" spare s3://mlfs-remote/spare \
+	--region eu-west-1 --cache-size 64M
+expect_exit 0 "$MLFS" remote list --store "$A"
+expect_out "^origin	s3://mlfs-remote/m	--endpoint $EP$" "list shows the remote"
+expect_exit 0 "$MLFS" remote list --store "$A" --json
+json_ok "list --json" 'd[1]["name"] == "spare" and d[1]["prefix"] == "spare/" and d[1]["region"] == "eu-west-1" and d[1]["cache_size"] == 64 << 20 and d[0]["cache_size"] == 1 << 30'
+if ! grep -q "$AWS_SECRET_ACCESS_KEY" "$A/mlfs.db" "$A/config" 2>/dev/null; then
+	ok "no credentials in the store"
+else
+	fail "the secret key is in the store"
+fi
+expect_exit 0 "$MLFS" remote remove --store "$A" spare
+expect_exit 1 "$MLFS" remote remove --store "$A" spare
+expect_err "no remote 'spare'" "removing an unknown remote"
+expect_exit 1 "$MLFS" push --store "$A" nosuch
+expect_err "no remote 'nosuch'" "push to an unknown remote"
+
+# ---- push, and push again
+expect_exit 0 "$MLFS" push --store "$A" --json
+json_ok "first push uploads packs, commits and every ref" \
+	'd["packs"] >= 1 and d["commits"] == 4 and d["rejected"] == 0 and sorted((r["repo"], r["kind"], r["name"], r["status"]) for r in d["refs"]) == [("ml/data","branch","main","created"), ("ml/model","alias","prod","created"), ("ml/model","branch","main","created"), ("ml/model","tag","v1","created"), ("ml/model","tag","v3","created")]'
+expect_exit 0 "$MLFS" push --store "$A" --json
+json_ok "a second push uploads nothing" \
+	'd["packs"] == 0 and d["commits"] == 0 and d["trees"] == 0 and d["contents"] == 0 and all(r["status"] == "up-to-date" for r in d["refs"])'
+probe ls refs/ >"$W/refs" 2>/dev/null
+if [ "$(wc -l <"$W/refs")" = 5 ] && grep -q "^refs/ml/model/aliases/prod " "$W/refs" &&
+	grep -q "^refs/ml/model/tags/v1 " "$W/refs"; then
+	ok "the bucket has the five refs under refs/NS/NAME/"
+else
+	fail "refs in the bucket: $(cat "$W/refs")"
+fi
+probe get config >"$W/config" 2>/dev/null
+if grep -q "^layout = 1$" "$W/config" &&
+	[ "$(grep '^hash_key' "$W/config")" = "$(grep '^hash_key' "$A/config")" ]; then
+	ok "the remote's config has the layout and the store's hash key"
+else
+	fail "remote config: $(head -3 "$W/config")"
+fi
+
+# ---- clone: metadata from the bucket, data read through ranged GETs
+B=$(mktmp)/b
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$B"
+expect_out "cloned s3://mlfs-remote/m into $B" "clone says where"
+[ ! -e "$B/packs/"*.mlp ] 2>/dev/null && ls "$B/packs" | grep -q . &&
+	fail "clone copied pack files" || ok "clone downloads no pack"
+for repo in ml/model ml/data; do
+	# log names the tags, branches and aliases at each commit
+	for cmd in "log $repo" "ls -l -R $repo@v1" \
+		"ls -l -R $repo@v3" "ls -l -R $repo" "meta $repo@main~1"; do
+		case $repo:$cmd in ml/data:*v1* | ml/data:*v3* | ml/data:*~1*) continue ;; esac
+		# shellcheck disable=SC2086
+		"$MLFS" $cmd --store "$A" >"$W/a.out" 2>&1
+		# shellcheck disable=SC2086
+		"$MLFS" $cmd --store "$B" >"$W/b.out" 2>&1
+		if cmp -s "$W/a.out" "$W/b.out" && [ -s "$W/a.out" ]; then
+			ok "clone: '$cmd' is the same"
+		else
+			fail "clone: '$cmd' differs"
+			diff "$W/a.out" "$W/b.out" | head -5
+		fi
+	done
+done
+mkdir -p "$W/ea" "$W/eb"
+if export_all "$A" ml/model "$W/ea" && export_all "$B" ml/model "$W/eb" &&
+	[ "$(ls "$W/eb" | wc -l)" = 3 ] && diff -r --no-dereference "$W/ea" "$W/eb" >/dev/null; then
+	ok "every version exported from the clone is byte-identical"
+else
+	fail "exports of the clone differ"
+fi
+cached=$(du -sb "$B/remote-cache/origin" 2>/dev/null | cut -f1)
+if [ "${cached:-0}" -gt 3000000 ] && [ "$cached" -lt 8000000 ]; then
+	ok "the chunks read are in the local cache ($cached bytes)"
+else
+	fail "remote cache holds ${cached:-nothing}"
+fi
+expect_exit 0 "$MLFS" fsck --store "$B"
+expect_out " 0 problems" "fsck of the clone: remote packs are not missing ones"
+expect_exit 0 "$MLFS" cat --store "$B" ml/model@v1/d/a
+expect_out "^one$" "cat of a clone"
+
+# A bounded cache: 1 MiB for a 3 MB file.
+C=$(mktmp)/c
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$C" \
+	--cache-size 1M
+"$MLFS" cat --store "$C" ml/model@v1/big >"$W/big1" 2>"$ERR_F"
+cached=$(du -sb "$C/remote-cache/origin" 2>/dev/null | cut -f1)
+if cmp -s "$W/big1" "$W/ea/$(resolve "$A" ml/model@v1)/big" &&
+	[ "${cached:-0}" -gt 0 ] && [ "$cached" -le $((1048576 + 300000)) ]; then
+	ok "a 1 MiB cache stays bounded ($cached bytes), the bytes are right"
+else
+	fail "bounded cache: ${cached:-none} bytes"
+fi
+
+# ---- clone into a non-empty directory, bad URL
+mkdir -p "$W/full" && echo x >"$W/full/x"
+expect_exit 1 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$W/full"
+expect_err "not empty" "clone into a non-empty directory is refused"
+expect_exit 1 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$B"
+expect_err "already an mlfs store" "clone into a store is refused"
+expect_exit 2 "$MLFS" clone "mlfs-remote/m" --store "$W/n1"
+expect_err "invalid remote URL" "clone of a bad URL"
+expect_exit 1 "$MLFS" clone "s3://mlfs-remote/nothing" --endpoint "$EP" --store "$W/n2"
+expect_err "no mlfs remote at s3://mlfs-remote/nothing" "clone of an empty prefix"
+
+# ---- fetch brings only what is new; pull fast-forwards
+echo three >>"$W/src/d/a"
+check "A: import v4" "$MLFS" import --store "$A" "$W/src" ml/model -q -m four
+expect_exit 0 "$MLFS" push --store "$A" --json
+json_ok "the push of one new version uploads one commit" \
+	'd["commits"] == 1 and d["contents"] == 1 and [r["status"] for r in d["refs"] if r["kind"] == "branch" and r["repo"] == "ml/model"] == ["fast-forward"]'
+expect_exit 0 "$MLFS" fetch --store "$B" --json
+json_ok "fetch brings one commit, the branch is behind" \
+	'd["commits"] == 1 and d["contents"] == 1 and [r["status"] for r in d["refs"] if r["kind"] == "branch" and r["repo"] == "ml/model"] == ["behind"]'
+expect_exit 0 "$MLFS" fetch --store "$B" --json
+json_ok "fetch again brings nothing" 'd["commits"] == 0 and d["packs"] == 0'
+expect_exit 0 "$MLFS" pull --store "$B"
+expect_out "\.\..*ml/model branch main" "pull fast-forwards main"
+[ "$(resolve "$B" ml/model)" = "$(resolve "$A" ml/model)" ] &&
+	ok "B's main is A's" || fail "B's main did not move"
+expect_exit 0 "$MLFS" cat --store "$B" ml/model/d/a
+expect_out "three" "the pulled version reads"
+expect_exit 0 "$MLFS" audit --store "$B" ml/model
+expect_out "pull" "the fast-forward is in B's audit log"
+
+# ---- two clones push to main from the same base: one wins
+C2=$(mktmp)/c2
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$C2"
+echo b >"$W/b.txt"
+echo c >"$W/c.txt"
+check "B: new version" "$MLFS" import --store "$B" "$W/b.txt" ml/model -q
+check "C2: new version" "$MLFS" import --store "$C2" "$W/c.txt" ml/model -q
+expect_exit 0 "$MLFS" push --store "$B" ml/model@main
+expect_exit 1 "$MLFS" push --store "$C2" ml/model@main
+expect_out "rejected.*ml/model branch main \(non-fast-forward, fetch first\)" \
+	"the second push is rejected as a non-fast-forward"
+expect_err "rejected by remote 'origin'; fetch first" "and says to fetch first"
+expect_exit 1 "$MLFS" pull --store "$C2"
+expect_out "diverged.*ml/model branch main" "pull of a diverged branch leaves it"
+[ "$(resolve "$C2" ml/model)" != "$(resolve "$B" ml/model)" ] &&
+	ok "C2 keeps its own commit" || fail "C2's branch moved"
+expect_exit 0 "$MLFS" push --store "$C2" ml/model@main --force
+expect_out "forced update" "--force moves it"
+expect_exit 0 "$MLFS" audit --store "$C2" ml/model
+expect_out "push-force" "the forced push is in the audit log"
+expect_exit 0 "$MLFS" fetch --store "$B"
+expect_out "diverged.*ml/model branch main" "B now sees its branch diverged"
+
+# tags are create-only on the remote
+check "B: tag x at main" "$MLFS" tag --store "$B" ml/model x
+check "C2: tag x at main~1" "$MLFS" tag --store "$C2" ml/model@main~1 x
+expect_exit 0 "$MLFS" push --store "$B" ml/model@x
+expect_exit 1 "$MLFS" push --store "$C2" ml/model@x
+expect_out "rejected.*ml/model tag x" "a tag elsewhere on the remote is rejected"
+expect_exit 1 "$MLFS" push --store "$C2" ml/model@x --force
+expect_out "rejected.*ml/model tag x" "even with --force"
+expect_exit 1 "$MLFS" push --store "$C2" ml/nosuch
+expect_err "no repository 'ml/nosuch'" "push of an unknown repository"
+
+# ---- 8 concurrent pushes of different repositories, from 8 clones
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	S=$(mktmp)/p$i
+	"$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$S" >/dev/null 2>&1
+	head -c $((200000 + i)) /dev/urandom >"$W/p$i"
+	"$MLFS" import --store "$S" "$W/p$i" par/r$i -q >/dev/null 2>&1
+	( "$MLFS" push --store "$S" par/r$i >"$W/push$i.out" 2>&1 ) &
+	pids+=($!)
+done
+n=0
+for p in "${pids[@]}"; do wait "$p" && n=$((n + 1)); done
+[ $n = 8 ] && ok "8 concurrent pushes all succeed" || fail "$n of 8 pushes succeeded"
+expect_exit 0 "$MLFS" pull --store "$A"
+n=0
+for i in 1 2 3 4 5 6 7 8; do
+	"$MLFS" cat --store "$A" par/r$i/p$i 2>/dev/null | cmp -s - "$W/p$i" &&
+		n=$((n + 1))
+done
+[ $n = 8 ] && ok "all 8 repositories reached the bucket and read back" ||
+	fail "$n of 8 repositories read back"
+
+# ---- faults
+expect_exit 1 env AWS_SECRET_ACCESS_KEY=wrong "$MLFS" push --store "$A"
+expect_err "HTTP 403.*SignatureDoesNotMatch" "wrong credentials: 403 named"
+expect_exit 1 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$W" \
+	AWS_SHARED_CREDENTIALS_FILE="$W/none" "$MLFS" push --store "$A"
+expect_err "credentials" "no credentials at all: said so"
+expect_exit 0 "$MLFS" remote add --store "$A" nob s3://no-such-bucket/m --endpoint "$EP"
+expect_exit 1 "$MLFS" push --store "$A" nob
+expect_err "no-such-bucket.*404.*NoSuchBucket" "a missing bucket is named"
+expect_exit 0 "$MLFS" remote add --store "$A" other s3://mlfs-remote/other \
+	--endpoint "$EP"
+D=$(new_store)
+expect_exit 0 "$MLFS" import --store "$D" "$W/b.txt" x/y -q
+expect_exit 0 "$MLFS" remote add --store "$D" origin s3://mlfs-remote/m --endpoint "$EP"
+expect_exit 1 "$MLFS" push --store "$D"
+expect_err "another hash key or chunking.*clone it" "a store with another key is refused"
+
+# A damaged commit object: fetch fails naming it, inserts nothing.
+echo five >>"$W/src/d/a"
+check "A: import v5" "$MLFS" import --store "$A" "$W/src" ml/model -q -m five
+expect_exit 0 "$MLFS" push --store "$A" ml/model@main --force
+v5=$(resolve "$A" ml/model)
+probe get "commits/$v5" >"$W/c5" 2>/dev/null
+cp "$W/c5" "$W/c5.good"
+printf '\x01' | dd of="$W/c5" bs=1 seek=40 conv=notrunc 2>/dev/null
+probe put "commits/$v5" "$W/c5" >/dev/null 2>&1
+before=$(sqlite3 "$B/mlfs.db" "SELECT count(*) FROM commits")
+expect_exit 1 "$MLFS" fetch --store "$B"
+expect_err "remote object mlfs-remote/m/commits/$v5 is damaged" \
+	"a damaged commit object is an error naming its key"
+[ "$(sqlite3 "$B/mlfs.db" "SELECT count(*) FROM commits")" = "$before" ] &&
+	ok "nothing was inserted" || fail "commits were inserted"
+"$MLFS" push --store "$A" ml/model@main >/dev/null 2>&1 # exists: not rewritten
+probe get "commits/$v5" | cmp -s - "$W/c5" && ok "push does not overwrite objects" ||
+	fail "push rewrote an object"
+probe put "commits/$v5" "$W/c5.good" >/dev/null 2>&1 # repair it
+expect_exit 0 "$MLFS" fetch --store "$B"
+expect_out "diverged.*ml/model branch main" "the repaired object fetches"
+
+# A damaged chunk in a remote pack: reads fail naming it, never wrong bytes.
+E=$(mktmp)/e
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$E"
+# every pack of the bucket so far: a big entry of each gets two bytes
+sqlite3 "$E/mlfs.db" "SELECT printf('%016x', pack_id), min(offset) FROM chunks
+	WHERE stored_len > 10000 GROUP BY pack_id" >"$W/victims"
+while IFS='|' read -r pk off; do
+	probe get "packs/pack-$pk.mlp" >"$W/pk" 2>/dev/null
+	printf '\xff\xfe' | dd of="$W/pk" bs=1 seek=$((off + 100)) conv=notrunc 2>/dev/null
+	probe put "packs/pack-$pk.mlp" "$W/pk" >/dev/null 2>&1
+done <"$W/victims"
+bad=0
+for v in v1 v3 main; do
+	"$MLFS" export --store "$E" ml/model@$v "$W/ee$v" >/dev/null 2>"$ERR_F" ||
+		{ grep -Eq "chunk [0-9a-f]{32} from remote 'origin' \(mlfs-remote/m/packs/pack-[0-9a-f]{16}.mlp at [0-9]+\): (hash mismatch|corrupt entry)" "$ERR_F" && bad=$((bad + 1)); }
+done
+[ $bad = 3 ] && ok "a damaged remote chunk fails every read of it, naming chunk and pack" ||
+	fail "damaged remote chunk: $(cat "$ERR_F")"
+
+# The gateway stopped in the middle of a push: the push fails clearly,
+# no ref points at a missing object, and a retry completes.
+F=$(mktmp)/f
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$F"
+head -c 100000000 /dev/urandom >"$W/huge"
+check "F: a 100 MB version (two packs)" "$MLFS" import --store "$F" "$W/huge" big/one -q
+npk0=$(probe ls packs/ 2>/dev/null | grep -c '\.mlp ')
+"$MLFS" push --store "$F" big/one --jobs 1 >"$W/mid.out" 2>"$W/mid.err" &
+push_pid=$!
+rgw_pid=$(cat "$srv/pids/client.rgw")
+rgw_cmd=$(tr '\0' '\n' <"/proc/$rgw_pid/cmdline")
+for _ in $(seq 1 400); do
+	# stop the gateway once the first pack of this push has landed
+	n=$(probe ls packs/ 2>/dev/null | grep -c '\.mlp ')
+	[ "$n" -gt "$npk0" ] && break
+	sleep 0.05
+done
+kill -TERM "$rgw_pid"
+wait "$push_pid"
+prc=$?
+[ $prc = 1 ] && ok "the push fails when the gateway goes away (exit 1)" ||
+	fail "push exit $prc with the gateway stopped"
+grep -Eq "cannot push to remote 'origin'.*(Connection refused|HTTP 5|Couldn't connect|reset)" "$W/mid.err" &&
+	ok "and says why: $(head -c 120 "$W/mid.err")" || fail "push error: $(cat "$W/mid.err")"
+for _ in $(seq 1 100); do kill -0 "$rgw_pid" 2>/dev/null || break; sleep 0.1; done
+mapfile -t argv_rgw <<<"$rgw_cmd"
+"${argv_rgw[@]}" </dev/null >>"$srv/log/client.rgw.out" 2>&1 &
+echo $! >"$srv/pids/client.rgw"
+for _ in $(seq 1 100); do probe ls refs/ >/dev/null 2>&1 && break; sleep 0.2; done
+if probe ls refs/big/ 2>/dev/null | grep -q .; then
+	fail "a ref of the failed push is in the bucket"
+else
+	ok "no ref of the failed push is in the bucket"
+fi
+expect_exit 0 "$MLFS" push --store "$F" big/one
+expect_out "new branch.*big/one branch main" "the retry completes"
+G=$(mktmp)/g
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$G"
+"$MLFS" cat --store "$G" big/one/huge 2>/dev/null | cmp -s - "$W/huge" &&
+	ok "the 100 MB version reads back from a new clone" ||
+	fail "the retried push's version does not read back"
+
+summary
