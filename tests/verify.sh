@@ -78,6 +78,7 @@ sqlite3 "$S1/mlfs.db" "ALTER TABLE contents DROP COLUMN mac;
 	ALTER TABLE audit DROP COLUMN new_commit;
 	ALTER TABLE audit DROP COLUMN message; ALTER TABLE audit DROP COLUMN mac;
 	ALTER TABLE audit DROP COLUMN op;
+	DROP TABLE remotes; DROP TABLE remote_packs;
 	PRAGMA user_version = 1;"
 for cmd in "cat t/r@v1/a" "ls t/r" "log t/r" "fsck"; do
 	# shellcheck disable=SC2086
@@ -90,8 +91,8 @@ done
 	fail "a reading command migrated the store"
 expect_exit 0 "$MLFS" upgrade --store "$S1"
 expect_out "upgraded store" "upgrade says it upgraded"
-[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 4 ] &&
-	ok "upgrade moves the schema to 4" || fail "schema not upgraded"
+[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 5 ] &&
+	ok "upgrade moves the schema to 5" || fail "schema not upgraded"
 expect_exit 0 "$MLFS" upgrade --store "$S1"
 expect_out "is up to date" "a second upgrade has nothing to do"
 expect_exit 0 "$MLFS" cat --store "$S1" t/r@v1/a
@@ -109,7 +110,8 @@ expect_out '^one$' "an alias of an upgraded store resolves"
 S3=$(new_store)
 head -c 3000000 /dev/urandom >"$W/src/big"
 expect_exit 0 "$MLFS" import --store "$S3" "$W/src" t/r -q -t v1
-sqlite3 "$S3/mlfs.db" "ALTER TABLE contents DROP COLUMN locs; PRAGMA user_version = 3;"
+sqlite3 "$S3/mlfs.db" "ALTER TABLE contents DROP COLUMN locs;
+	DROP TABLE remotes; DROP TABLE remote_packs; PRAGMA user_version = 3;"
 expect_exit 1 "$MLFS" cat --store "$S3" t/r@v1/big
 expect_err "made by an older mlfs" "a schema-3 store asks for mlfs upgrade"
 expect_exit 0 "$MLFS" upgrade --store "$S3"
@@ -133,6 +135,24 @@ expect_out "location its contents row carries is not its index entry" \
 sqlite3 "$S3/mlfs.db" "UPDATE contents SET locs = substr(locs, 2) WHERE size = 3000000"
 expect_exit 1 "$MLFS" cat --store "$S3" t/r@v1/big
 expect_err "chunk locations do not match the chunk list" "truncated locations: cat names them"
+
+# A schema-4 store (before S3 remotes): the upgrade adds the remotes
+# tables; the store reads as before and takes a remote.
+S4=$(new_store)
+echo four >"$W/src/a"
+expect_exit 0 "$MLFS" import --store "$S4" "$W/src" t/r -q -t v1
+sqlite3 "$S4/mlfs.db" "DROP TABLE remotes; DROP TABLE remote_packs; PRAGMA user_version = 4;"
+expect_exit 1 "$MLFS" remote list --store "$S4"
+expect_err "made by an older mlfs" "a schema-4 store asks for mlfs upgrade"
+expect_exit 0 "$MLFS" upgrade --store "$S4"
+[ "$(sqlite3 "$S4/mlfs.db" 'PRAGMA user_version')" = 5 ] &&
+	ok "upgrade 4 -> 5" || fail "schema-4 store not upgraded"
+expect_exit 0 "$MLFS" remote add --store "$S4" origin s3://bucket/p
+expect_exit 0 "$MLFS" remote list --store "$S4"
+expect_out "^origin	s3://bucket/p$" "the upgraded store keeps a remote"
+expect_exit 0 "$MLFS" cat --store "$S4" t/r@v1/a
+expect_out '^four$' "the upgraded store reads back"
+expect_exit 0 "$MLFS" fsck --store "$S4"
 
 # A store newer than this mlfs is refused, not touched.
 S2=$(new_store)

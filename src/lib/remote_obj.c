@@ -672,6 +672,10 @@ int mlfs_remote_ref_parse(const struct mlfs_hash_key *k, const char *ns,
 	if (len != want || memcmp(t, "mlfs-ref 1\ncommit ", 18) ||
 	    memcmp(t + 50, "\ncheck ", 7) || t[want - 1] != '\n')
 		return -EBADMSG;
+	/* lower-case only: one object per ref value, as written */
+	if (strspn(t + 18, "0123456789abcdef") != 32 ||
+	    strspn(t + 57, "0123456789abcdef") != 32)
+		return -EBADMSG;
 	memcpy(hex, t + 18, 32);
 	hex[32] = '\0';
 	if (mlfs_id_from_hex(hex, &c) < 0)

@@ -20,8 +20,10 @@
 #include "mlfs/codec.h"
 #include "mlfs/config.h"
 #include "mlfs/pack.h"
+#include "mlfs/remote.h"
 #include "mlfs/tree.h"
 #include "mlfs/util.h"
+#include "objid.h"
 
 static const char *top;
 static void *cctx;
@@ -360,6 +362,123 @@ static void gen_configs(void)
 	put("config", "newer-format", text, (size_t)n);
 }
 
+/* ---- bucket objects (fuzz_remote: a selector byte, then the object;
+ * check values made with that harness's fixed key) ---- */
+
+static void put_sel(const char *name, uint8_t sel, const void *pre,
+		    size_t plen, const void *p, size_t len)
+{
+	uint8_t *b = malloc(1 + plen + len);
+
+	if (!b)
+		die("remote seed", ENOMEM);
+	b[0] = sel;
+	if (plen)
+		memcpy(b + 1, pre, plen);
+	memcpy(b + 1 + plen, p, len);
+	put("remote", name, b, 1 + plen + len);
+	free(b);
+}
+
+static void gen_remote(void)
+{
+	struct mlfs_hash_key k;
+	struct mlfs_store_config c = {
+		.format = MLFS_FORMAT_VERSION,
+		.chunk = { 16384, 65536, 262144 },
+		.zstd_level = 3,
+	};
+	struct mlfs_remote_idx_entry e[3];
+	struct mlfs_remote_kv kv[2] = { { "acc", "0.91" }, { "lr", "3e-4" } };
+	struct mlfs_remote_input in[1];
+	struct mlfs_remote_commit rc = { .ns = "ml", .name = "model",
+					 .time = 1700000000,
+					 .author = "alice", .message = "v2",
+					 .kv = kv, .nkv = 2, .in = in,
+					 .nin = 1, .has_parent = true };
+	struct mlfs_commit lc = { 0 };
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	uint8_t chunks[40];
+	struct mlfs_id d;
+	static const char *const texts[] = {
+		"refs/ml/model/branches/main", "refs/ml/model/tags/v1.0",
+		"refs/a/b/aliases/prod", "s3://my-bucket/team/mlfs",
+		"s3://bkt", "s3://bkt/a/../b",
+	};
+
+	for (size_t i = 0; i < sizeof(k.secret); i++)
+		k.secret[i] = (uint8_t)(i * 7 + 1);
+	c.key = k;
+	if (mlfs_remote_config_format(&c, &b) < 0)
+		die("remote config", EINVAL);
+	put_sel("config", 0, NULL, 0, b.data, b.len);
+	for (int i = 0; i < 3; i++) {
+		fill_id(&e[i].id);
+		e[i].loc = (struct mlfs_chunk_loc){
+			.pack_id = 0x1122334455667788ull,
+			.offset = 32 + (uint64_t)i * 1000, .stored_len = 900,
+			.raw_len = 4000, .codec = 1 };
+	}
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (mlfs_id_cmp(&e[j].id, &e[i].id) < 0) {
+				struct mlfs_remote_idx_entry t = e[i];
+
+				e[i] = e[j];
+				e[j] = t;
+			}
+	if (mlfs_remote_idx_format(&k, 0x1122334455667788ull, 3100, e, 3,
+				   &b) < 0)
+		die("remote idx", EINVAL);
+	put_sel("idx", 1, NULL, 0, b.data, b.len);
+	fill_id(&d);
+	for (int i = 0; i < 2; i++) {
+		struct mlfs_id id;
+
+		fill_id(&id);
+		memcpy(chunks + 20 * i, id.b, 16);
+		mlfs_put_le32(chunks + 20 * i + 16, 5000);
+	}
+	if (mlfs_remote_content_format(&k, &d, 10000, chunks, 40, &b) < 0)
+		die("remote content", EINVAL);
+	put_sel("content", 2, d.b, 16, b.data, b.len);
+	fill_id(&rc.parent);
+	fill_id(&rc.tree);
+	fill_id(&in[0].commit);
+	in[0].files = 2;
+	in[0].bytes = 1234;
+	in[0].how = 1;
+	lc.parent = rc.parent;
+	lc.has_parent = true;
+	lc.tree = rc.tree;
+	lc.time = rc.time;
+	lc.author = rc.author;
+	lc.message = rc.message;
+	mlfs_objid_commit(&k, rc.ns, rc.name, &lc, &rc.id);
+	if (mlfs_remote_commit_format(&k, &rc, &b) < 0)
+		die("remote commit", EINVAL);
+	put_sel("commit", 3, rc.id.b, 16, b.data, b.len);
+	for (int kind = 0; kind < 3; kind++) {
+		static const int kinds[] = { 'b', 't', 'a' };
+		char name[16];
+		uint8_t kb = (uint8_t)kind;
+
+		if (mlfs_remote_ref_format(&k, "ns", "name", kinds[kind],
+					   "main", &d, &b) < 0)
+			die("remote ref", EINVAL);
+		snprintf(name, sizeof(name), "ref-%c", kinds[kind]);
+		put_sel(name, 4, &kb, 1, b.data, b.len);
+	}
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(texts); i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "text-%zu", i);
+		put_sel(name, i < 3 ? 5 : 6, NULL, 0, texts[i],
+			strlen(texts[i]));
+	}
+	mlfs_buf_release(&b);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -376,6 +495,7 @@ int main(int argc, char **argv)
 	gen_refspecs();
 	gen_configs();
 	gen_chunker();
+	gen_remote();
 	mlfs_codec_cctx_free(cctx);
 	return 0;
 }

@@ -375,6 +375,7 @@ static void downgrade(struct fixture *f, const char *extra)
 		"ALTER TABLE audit DROP COLUMN message;"
 		"ALTER TABLE audit DROP COLUMN mac;"
 		"ALTER TABLE audit DROP COLUMN op;"
+		"DROP TABLE remotes; DROP TABLE remote_packs;"
 		"PRAGMA user_version = 1;", NULL, NULL, &err), SQLITE_OK);
 	if (extra)
 		assert_int_equal(sqlite3_exec(db, extra, NULL, NULL, &err),
