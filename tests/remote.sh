@@ -157,6 +157,8 @@ else
 fi
 expect_exit 0 "$MLFS" fsck --store "$B"
 expect_out " 0 problems" "fsck of the clone: remote packs are not missing ones"
+expect_exit 0 "$MLFS" fsck --store "$B" --read-data
+expect_out " 0 problems" "fsck --read-data of the clone reads the remote chunks"
 expect_exit 0 "$MLFS" cat --store "$B" ml/model@v1/d/a
 expect_out "^one$" "cat of a clone"
 
