@@ -91,6 +91,10 @@ int mlfs_ingest_begin(struct mlfs_store *s, const struct mlfs_ingest_opts *o,
 		mlfs_error_set("cannot take the store's lock");
 		goto out;
 	}
+	/* Every chunk and file is looked up, in hash order. Only a
+	 * cache size: a failure costs time. */
+	if (mlfs_meta_cache_for_bulk(s->meta) < 0)
+		mlfs_error_clear();
 	in->pool.level = s->cfg.zstd_level;
 	in->pool.job_cap = s->cfg.chunk.max;
 	r = mlfs_pack_writer_new(s->packs_dir, &in->pool.w);

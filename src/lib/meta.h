@@ -27,6 +27,9 @@ struct mlfs_meta;
 MLFS_MUST_CHECK int mlfs_meta_open(const char *path, bool rdonly,
 				   bool create, struct mlfs_meta **out);
 void mlfs_meta_close(struct mlfs_meta *m);
+/* A 64 MiB page cache for this connection, for a writer about to look
+ * up many rows in random key order (an import). Returns 0 or -errno. */
+MLFS_MUST_CHECK int mlfs_meta_cache_for_bulk(struct mlfs_meta *m);
 /* The key every row is verified with (borrowed: must outlive @m). Call
  * before any other function but open. */
 void mlfs_meta_set_key(struct mlfs_meta *m, const struct mlfs_hash_key *k);
