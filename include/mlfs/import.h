@@ -46,12 +46,17 @@ struct mlfs_import_opts {
 	 * the commit; NULL: none. */
 	const struct mlfs_input *inputs;
 	size_t ninputs;
+	/* Read every file, trusting no files cache entry (the cache is
+	 * still written for the next import). */
+	bool no_files_cache;
 };
 
 struct mlfs_import_stats {
 	struct mlfs_id commit;
 	bool created_repo;
 	uint64_t files, dirs, symlinks, skipped;
+	uint64_t files_cached;     /* of files: not read, from the files
+				      cache (docs/design.md#the-files-cache) */
 	uint64_t bytes;            /* logical bytes read */
 	uint64_t chunks;           /* chunks cut */
 	uint64_t new_chunks;       /* chunks not already in the store */

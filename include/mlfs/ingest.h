@@ -68,6 +68,25 @@ MLFS_MUST_CHECK int mlfs_ingest_file(struct mlfs_ingest *in, int fd,
 				     uint64_t *size);
 
 /*
+ * For the files cache of an import (docs/design.md#the-files-cache),
+ * which names contents without reading the files: whether the store
+ * holds content @digest of @size bytes (its contents row present, sound
+ * by its check value, of that size), or tree @id (its row present and
+ * hashing to @id), as a read of the file would find them. In the
+ * caller's read snapshot, if any. Return 1 (held), 0 (not, or damaged:
+ * read the files instead), -ENOMEM.
+ */
+MLFS_MUST_CHECK int mlfs_ingest_has_content(struct mlfs_ingest *in,
+					    const struct mlfs_id *digest,
+					    uint64_t size);
+MLFS_MUST_CHECK int mlfs_ingest_has_tree(struct mlfs_ingest *in,
+					 const struct mlfs_id *id);
+
+/* Count a file of @size bytes that the files cache let the import keep
+ * without reading it (in files and files_cached). */
+void mlfs_ingest_count_cached(struct mlfs_ingest *in, uint64_t size);
+
+/*
  * Encode @n entries (sorted by name bytewise, names unique) as a tree,
  * buffer its row and give its id. Entries may name contents and trees
  * that are already in the store (an unchanged file or subtree of the

@@ -17,7 +17,7 @@
 static const char usage[] =
 	"usage: mlfs import SRC NS/NAME [-b BRANCH] [-t TAG] [-m MSG] [-q]\n"
 	"                   [--input NS/NAME@REF]... [--meta KEY=VALUE]...\n"
-	"                   [--metrics FILE]... [--json]\n\n"
+	"                   [--metrics FILE]... [--no-files-cache] [--json]\n\n"
 	"Import SRC (a file or a directory tree) as a new version of NS/NAME.\n"
 	"The repository is created on first import; the commit goes on the\n"
 	"default branch (main) unless -b names another (a new branch starts\n"
@@ -34,6 +34,7 @@ static const char usage[] =
 	"  -q, --quiet          no progress or summary on stderr\n"
 	"      --threads N      compression threads (default: CPUs)\n"
 	"      --input REF      record version REF as an input (lineage)\n"
+	"      --no-files-cache read every file, even unchanged ones\n"
 	"      --json           print the result as JSON\n";
 
 static void show_progress(void *ctx MLFS_UNUSED,
@@ -87,6 +88,7 @@ static int import_main(struct cli *c, int argc, char **argv,
 		{ "threads", required_argument, NULL, 'T' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "input", required_argument, NULL, 'i' },
+		{ "no-files-cache", no_argument, NULL, 'F' },
 		{ "meta", required_argument, NULL, 'M' },
 		{ "metrics", required_argument, NULL, 'X' },
 		{ NULL, 0, NULL, 0 },
@@ -122,6 +124,9 @@ static int import_main(struct cli *c, int argc, char **argv,
 			break;
 		case 'j':
 			c->json = true;
+			break;
+		case 'F':
+			o.no_files_cache = true;
 			break;
 		case 'i':
 			if (cli_inputs_add(&in->args, &in->n, optarg)) {
@@ -232,13 +237,15 @@ static int import_main(struct cli *c, int argc, char **argv,
 		printf("{\"commit\": \"%s\", \"repo\": ", hex);
 		cli_json_str(stdout, argv[optind + 1]);
 		printf(", \"created_repo\": %s, \"files\": %" PRIu64
+		       ", \"files_cached\": %" PRIu64
 		       ", \"dirs\": %" PRIu64 ", \"symlinks\": %" PRIu64
 		       ", \"skipped\": %" PRIu64 ", \"bytes\": %" PRIu64
 		       ", \"chunks\": %" PRIu64 ", \"new_chunks\": %" PRIu64
 		       ", \"new_raw_bytes\": %" PRIu64
 		       ", \"new_stored_bytes\": %" PRIu64
 		       ", \"seconds\": %.3f}\n",
-		       st.created_repo ? "true" : "false", st.files, st.dirs,
+		       st.created_repo ? "true" : "false", st.files,
+		       st.files_cached, st.dirs,
 		       st.symlinks, st.skipped, st.bytes, st.chunks,
 		       st.new_chunks, st.new_raw_bytes, st.new_stored_bytes,
 		       st.seconds);
@@ -253,6 +260,9 @@ static int import_main(struct cli *c, int argc, char **argv,
 			st.seconds > 0 ? (double)st.bytes / 1e6 / st.seconds :
 			0, st.new_chunks, st.chunks,
 			cli_human_bytes(st.new_stored_bytes, b2, sizeof(b2)));
+	if (!quiet && st.files_cached)
+		fprintf(stderr, "%" PRIu64 " of them unchanged since the last "
+			"import (files cache): not read\n", st.files_cached);
 	r = CLI_OK;
 out:
 	mlfs_refspec_release(&spec);

@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mlfs/import.h"
 #include "mlfs/ingest.h"
 #include "mlfs/tree.h"
 #include "mlfs/worktree.h"
+#include "filecache.h"
 #include "store_impl.h"
 
 struct importer {
@@ -27,6 +29,10 @@ struct importer {
 	/* where the commit goes, for the working-tree check in it */
 	struct mlfs_store *s;
 	const char *ns, *name, *branch;
+	/* The files cache (NULL: none), and where the path below SRC starts
+	 * in the walk's paths ("SRC/a/b" -> "a/b"). */
+	struct filecache *fc;
+	size_t rel_off;
 };
 
 /* Nanoseconds since the epoch. int64 covers 1677-2262; a time outside
@@ -56,8 +62,15 @@ static int64_t mtime_ns(const struct stat *st)
 
 struct pending {
 	char *name;
+	char *path; /* for messages and the files cache */
 	struct mlfs_entry e;
 	char *target;
+	bool kept;  /* in the tree (not skipped) */
+	/* A regular file: its stat data, for the next files cache; and
+	 * whether its id came from the cache, not yet vouched for by the
+	 * store (import_dir checks it before the tree is buffered). */
+	bool record, cached;
+	struct stat st;
 };
 
 static int cmp_pending(const void *a, const void *b)
@@ -84,7 +97,77 @@ static char *path_join(const char *dir, const char *name)
 }
 
 static int import_entry(struct importer *im, int dfd, const char *name,
-			const char *path, struct pending *p);
+			const char *path, struct pending *p, bool may_reuse);
+static int cache_add(struct importer *im, const char *path,
+		     const struct stat *st, const struct mlfs_entry *e);
+
+/* The kept entries of @v into @ents; their count. */
+static size_t fill_ents(struct pending *v, size_t n, struct mlfs_entry *ents)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].kept)
+			continue;
+		v[i].e.name = v[i].name;
+		ents[kept++] = v[i].e;
+	}
+	return kept;
+}
+
+/*
+ * The files of a directory whose ids came from the files cache are in
+ * the store: when the tree they make is stored (its row present and
+ * sound), every content it names was committed with it or before, and
+ * only a gc that also removed the tree could have removed one. Otherwise
+ * each such file's contents row is checked, and a file whose row is
+ * missing or damaged is read after all. One tree lookup per unchanged
+ * directory instead of one contents lookup per file.
+ */
+static int vouch(struct importer *im, int dfd, struct pending *v, size_t n,
+		 struct mlfs_entry *ents)
+{
+	struct mlfs_buf enc = MLFS_BUF_INIT;
+	struct mlfs_id id;
+	size_t kept = fill_ents(v, n, ents);
+	int r = mlfs_tree_encode(ents, kept, &enc);
+
+	if (r == 0) {
+		mlfs_hash(&im->s->cfg.key, enc.data, enc.len, &id);
+		r = mlfs_ingest_has_tree(im->in, &id);
+	}
+	mlfs_buf_release(&enc);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct pending *p = &v[i];
+		int known = r;
+
+		if (!p->cached)
+			continue;
+		if (!known)
+			known = mlfs_ingest_has_content(im->in, &p->e.id,
+							p->e.size);
+		if (known < 0) {
+			r = known;
+			break;
+		}
+		p->cached = false;
+		if (known) {
+			mlfs_ingest_count_cached(im->in, p->e.size);
+			continue;
+		}
+		free(p->target);
+		p->target = NULL;
+		p->record = false;
+		/* the store lacks it: read the file as if uncached */
+		known = import_entry(im, dfd, p->name, p->path, p, false);
+		if (known < 0) {
+			r = known;
+			break;
+		}
+		p->kept = known == 0;
+	}
+	return r < 0 ? r : 0;
+}
 
 /* Import the directory open at @dfd (taken: closed here), named @path. */
 static int import_dir(struct importer *im, int dfd, const char *path,
@@ -92,7 +175,7 @@ static int import_dir(struct importer *im, int dfd, const char *path,
 {
 	struct pending *v = NULL;
 	struct mlfs_entry *ents = NULL;
-	size_t n = 0, cap = 0, kept = 0;
+	size_t n = 0, cap = 0, kept, ncached = 0;
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
@@ -140,28 +223,32 @@ static int import_dir(struct importer *im, int dfd, const char *path,
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		char *child = path_join(path, v[i].name);
-
-		if (!child) {
+		v[i].path = path_join(path, v[i].name);
+		if (!v[i].path) {
 			r = -ENOMEM;
 			goto out;
 		}
-		r = import_entry(im, dirfd(d), v[i].name, child, &v[i]);
-		free(child);
+		r = import_entry(im, dirfd(d), v[i].name, v[i].path, &v[i],
+				 true);
 		if (r < 0)
 			goto out;
-		if (r == 0) {
-			v[i].e.name = v[i].name;
-			ents[kept++] = v[i].e;
-		}
-		r = 0;
+		v[i].kept = r == 0;
+		ncached += v[i].cached;
 	}
+	r = ncached ? vouch(im, dirfd(d), v, n, ents) : 0;
+	if (r < 0)
+		goto out;
+	kept = fill_ents(v, n, ents);
 	r = mlfs_ingest_tree(im->in, ents, kept, tree_id);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (v[i].record)
+			r = cache_add(im, v[i].path, &v[i].st, &v[i].e);
 	im->st->dirs++;
 out:
 	closedir(d);
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].name);
+		free(v[i].path);
 		free(v[i].target);
 	}
 	free(v);
@@ -199,10 +286,52 @@ static int import_symlink(struct importer *im, int dfd, const char *name,
 	return 0;
 }
 
+/* @path below SRC, as the files cache knows it. */
+static const char *rel_path(const struct importer *im, const char *path)
+{
+	size_t n = strlen(path);
+
+	return n > im->rel_off ? path + im->rel_off : "";
+}
+
+/* Record a file in the files cache. A path too long for it is simply
+ * read again next time. */
+static int cache_add(struct importer *im, const char *path,
+		     const struct stat *st, const struct mlfs_entry *e)
+{
+	int r;
+
+	if (!im->fc)
+		return 0;
+	r = filecache_add(im->fc, rel_path(im, path), st, &e->id);
+	return r == -ENAMETOOLONG ? 0 : r;
+}
+
+/* The file @path with stat data @st from the files cache, unread, when
+ * the cache knows it unchanged: @p filled, its id still to be vouched
+ * for (p->cached). Returns whether it did. */
+static bool cache_reuse(struct importer *im, const char *path,
+			const struct stat *st, struct pending *p)
+{
+	struct mlfs_entry *e = &p->e;
+
+	if (!filecache_lookup(im->fc, rel_path(im, path), st, &e->id))
+		return false;
+	e->type = MLFS_ENTRY_FILE;
+	e->mode = st->st_mode & 07777;
+	e->mtime_ns = mtime_ns(st);
+	e->size = (uint64_t)st->st_size;
+	p->st = *st;
+	p->record = true;
+	p->cached = true;
+	return true;
+}
+
 /* Fill @p->e for the entry @name of the directory @dfd (@path in
- * messages). Returns 0 (kept), 1 (skipped with a warning), or -errno. */
+ * messages), from the files cache when @may_reuse and it knows the file.
+ * Returns 0 (kept), 1 (skipped with a warning), or -errno. */
 static int import_entry(struct importer *im, int dfd, const char *name,
-			const char *path, struct pending *p)
+			const char *path, struct pending *p, bool may_reuse)
 {
 	struct mlfs_entry *e = &p->e;
 	struct stat st, fst;
@@ -228,6 +357,10 @@ static int import_entry(struct importer *im, int dfd, const char *name,
 				continue;
 			return r;
 		}
+		/* unchanged since the last import: nothing to open */
+		if (may_reuse && S_ISREG(st.st_mode) && im->fc &&
+		    cache_reuse(im, path, &st, p))
+			return 0;
 		if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 			im->st->skipped++;
 			if (im->o && im->o->warn)
@@ -267,6 +400,10 @@ static int import_entry(struct importer *im, int dfd, const char *name,
 	(void)fcntl(fd, F_SETFL, 0); /* blocking reads from here on */
 	r = mlfs_ingest_file(im->in, fd, path, &e->id, &e->size);
 	close(fd);
+	/* a file that grew or shrank while it was read is not what @fst
+	 * describes: left to the next import */
+	p->st = fst;
+	p->record = r == 0 && e->size == (uint64_t)fst.st_size;
 	return r;
 }
 
@@ -369,9 +506,18 @@ static int make_root(struct importer *im, const char *src,
 	p.e.type = MLFS_ENTRY_FILE;
 	p.e.mode = fst.st_mode & 07777;
 	p.e.mtime_ns = mtime_ns(&fst);
-	r = mlfs_ingest_file(im->in, fd, src, &p.e.id, &p.e.size);
+	r = 0;
+	if (im->fc && cache_reuse(im, src, &fst, &p)) {
+		r = mlfs_ingest_has_content(im->in, &p.e.id, p.e.size);
+		if (r > 0)
+			mlfs_ingest_count_cached(im->in, p.e.size);
+	}
+	if (r == 0)
+		r = mlfs_ingest_file(im->in, fd, src, &p.e.id, &p.e.size);
+	if (r >= 0 && p.e.size == (uint64_t)fst.st_size)
+		r = cache_add(im, src, &fst, &p.e);
 	close(fd);
-	if (r == 0) {
+	if (r >= 0) {
 		p.e.name = base;
 		r = mlfs_ingest_tree(im->in, &p.e, 1, root);
 	}
@@ -387,6 +533,7 @@ static void merge_stats(const struct mlfs_ingest *in,
 
 	mlfs_ingest_stats(in, &is);
 	st->files = is.files;
+	st->files_cached = is.files_cached;
 	st->bytes = is.bytes;
 	st->chunks = is.chunks;
 	st->new_chunks = is.new_chunks;
@@ -429,11 +576,15 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	struct mlfs_repo repo;
 	struct mlfs_id tag_at;
 	struct stat sst;
+	struct timespec t0;
 	const char *why;
 	char msg_default[PATH_MAX + 16];
 	bool began;
 	int r;
 
+	/* Before any file is looked at: the files cache's racy rule needs
+	 * a time no file seen by this import can have changed before. */
+	(void)clock_gettime(CLOCK_REALTIME, &t0);
 	memset(st, 0, sizeof(*st));
 	mlfs_error_clear();
 	if (mlfs_name_check(ns, &why) < 0 || mlfs_name_check(name, &why) < 0 ||
@@ -468,6 +619,15 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	r = mlfs_ingest_begin(s, &io, &im.in);
 	if (r < 0)
 		return r;
+	/* The cache only saves time: without one (no memory, SRC gone,
+	 * which the walk reports) every file is read. */
+	im.rel_off = strlen(src) + (src[0] && src[strlen(src) - 1] == '/' ?
+				    0 : 1);
+	if (filecache_open(s->dir, &s->cfg.key, ns, name, src,
+			   !(o && o->no_files_cache),
+			   (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec,
+			   &im.fc) < 0)
+		im.fc = NULL;
 	if (o && o->progress) {
 		scan_totals(src, &totals);
 		mlfs_ingest_set_totals(im.in, totals.bytes_total,
@@ -509,9 +669,14 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	if (r == 0) {
 		st->commit = res.commit;
 		st->created_repo = res.created_repo;
+		/* Every content the cache names is committed now. Failing to
+		 * write it costs the next import time, not this one its
+		 * version. */
+		(void)filecache_save(im.fc);
 	}
 out:
 	merge_stats(im.in, st);
 	mlfs_ingest_end(im.in);
+	filecache_free(im.fc);
 	return r;
 }

@@ -55,6 +55,7 @@ struct mlfs_ingest {
 	/* Where files are cut: the plug-in point for format-aware splitters
 	 * (e.g. at safetensors tensor boundaries), chosen per file. */
 	const struct mlfs_splitter *splitter;
+	struct mlfs_buf reuse_buf; /* scratch of mlfs_ingest_reuse */
 	struct mlfs_import_progress prog;
 	struct mlfs_import_stats st;
 	double t0, last_progress;
@@ -139,6 +140,7 @@ void mlfs_ingest_end(struct mlfs_ingest *in)
 	 * nothing references them. */
 	mlfs_pack_writer_discard(in->pool.w);
 	mlfs_idset_release(&in->session);
+	mlfs_buf_release(&in->reuse_buf);
 	clear_rows(in);
 	free(in->rows);
 	free(in->chunk_rows);
@@ -381,6 +383,48 @@ int mlfs_ingest_file(struct mlfs_ingest *in, int fd, const char *path,
 	in->st.files++;
 	in->prog.files_done++;
 	return r;
+}
+
+int mlfs_ingest_has_content(struct mlfs_ingest *in,
+			    const struct mlfs_id *digest, uint64_t size)
+{
+	uint64_t have;
+	int r;
+
+	/* The checks a read of the file makes before trusting the row
+	 * (meta.c: present, check value, size). Nothing deletes rows
+	 * before the commit, so what is found here is there then. */
+	r = mlfs_meta_content_get(in->s->meta, digest, &have,
+				  &in->reuse_buf);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || have != size) {
+		mlfs_error_clear(); /* not an error: the file is read */
+		return 0;
+	}
+	return 1;
+}
+
+int mlfs_ingest_has_tree(struct mlfs_ingest *in, const struct mlfs_id *id)
+{
+	int r = mlfs_meta_tree_get(in->s->meta, id, &in->reuse_buf);
+
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		mlfs_error_clear();
+		return 0;
+	}
+	return 1;
+}
+
+void mlfs_ingest_count_cached(struct mlfs_ingest *in, uint64_t size)
+{
+	in->st.files++;
+	in->st.files_cached++;
+	in->prog.files_done++;
+	in->prog.bytes_done += size;
+	progress(in, false);
 }
 
 /* Insert every buffered row; inside the transaction. */
