@@ -16,12 +16,23 @@
 # is cached; this measures mlfs's CPU path, like the references); with
 # --drop-caches the cache is dropped before every run of every tool.
 #
-# Usage: tools/bench/ingest.sh [--size-mib N] [--csv-rows N] [--dir DIR]
+# Files: a tree of N small files (2-16 KiB, 1,000 directories) imported,
+# then 100 of them changed and the tree imported again: the files cache
+# (docs/design.md#the-files-cache) against the same import reading every
+# file (--no-files-cache), a stat of every file (find -printf: the floor),
+# rsync -a's second run onto a copy and borg create's second run (files
+# cache on, zstd-3) where installed. Medians of 3 runs, warm page cache.
+# MLFS_BEFORE=path/to/older/mlfs adds that binary's re-import to the row.
+#
+# Usage: tools/bench/ingest.sh [--size-mib N] [--csv-rows N] [--files N]
+#                              [--only model,csv,files] [--dir DIR]
 #                              [--keep] [--drop-caches]
 set -u
 
 size_mib=1024
 csv_rows=2000000
+nfiles=100000
+only=model,csv,files
 bench_dir=${TMPDIR:-/tmp}/mlfs-bench
 keep=0
 drop=0
@@ -29,10 +40,12 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--size-mib) size_mib=$2; shift ;;
 	--csv-rows) csv_rows=$2; shift ;;
+	--files) nfiles=$2; shift ;;
+	--only) only=$2; shift ;;
 	--dir) bench_dir=$2; shift ;;
 	--keep) keep=1 ;;
 	--drop-caches) drop=1 ;;
-	-h | --help) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "ingest.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -64,15 +77,17 @@ mbps() { awk -v b="$1" -v t="$2" 'BEGIN { printf "%.0f", b / 1e6 / t }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b ? a / b : 0) }'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b ? 100 * a / b : 0) }'; }
 
+want() { [[ ,$only, == *",$1,"* ]]; }
+
 # --- generate (cached across runs, keyed by parameters) --------------------
 echo "== generating workload in $data (cached; seed 42)"
 t0=$(now)
-for v in 1 2 3 4 5; do
+want model && for v in 1 2 3 4 5; do
 	f=$data/model-${size_mib}m-v$v.safetensors
 	[ -s "$f" ] || { $GEN model "$f.tmp" --seed 42 --size-mib "$size_mib" \
 		--version $v -v && mv "$f.tmp" "$f"; }
 done
-for v in 1 2 3; do
+want csv && for v in 1 2 3; do
 	f=$data/data-${csv_rows}-v$v.csv
 	[ -s "$f" ] || { $GEN csv "$f.tmp" --seed 42 --rows "$csv_rows" --version $v && mv "$f.tmp" "$f"; }
 done
@@ -171,8 +186,106 @@ for v in 1 2 3 4 5; do models+=("$data/model-${size_mib}m-v$v.safetensors"); don
 csvs=()
 for v in 1 2 3; do csvs+=("$data/data-${csv_rows}-v$v.csv"); done
 
+# bench_files: the files cache row (see the header).
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+bench_files() {
+	local tree=$data/small-$nfiles src=$work/small store=$work/store-files
+	local t m=() nc=() fi=() rs=() bo=() be=() r
+	if [ ! -d "$tree" ]; then
+		/usr/bin/python3 - "$tree.tmp" "$nfiles" <<'EOF'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+rng = random.Random(3)
+per = max(1, n // 1000)
+for i in range(n):
+    d = os.path.join(root, "d%04d" % (i // per))
+    if i % per == 0:
+        os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%06d.bin" % i), "wb") as f:
+        f.write(rng.randbytes(rng.randint(2048, 16384)))
+EOF
+		mv "$tree.tmp" "$tree"
+	fi
+	printf '\n== files: %d small files, 100 changed, imported again\n' "$nfiles"
+	rm -rf "$src" "$store" "$work/rsync" "$work/borg"
+	t=$(now)
+	cp -a "$tree" "$src" && sync
+	echo "cp -a of the tree (first copy): $(since "$t") s"
+	sleep 3.2 # older than the racy margin, as files are between imports
+	"$MLFS" init --store "$store" >/dev/null || exit 1
+	t=$(now)
+	"$MLFS" import --store "$store" -q "$src" bench/small >/dev/null || exit 1
+	echo "mlfs first import: $(since "$t") s"
+	command -v rsync >/dev/null && rsync -a "$src/" "$work/rsync/"
+	if command -v borg >/dev/null; then
+		export BORG_PASSPHRASE='' BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+		borg init -e none "$work/borg" >/dev/null 2>&1 &&
+			borg create --compression zstd,3 "$work/borg::a0" "$src" >/dev/null 2>&1 ||
+			echo "ingest.sh: borg failed, no borg reference" >&2
+	fi
+	/usr/bin/python3 - "$src" "$nfiles" <<'EOF'
+import random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+per = max(1, n // 1000)
+for i in random.Random(7).sample(range(n), min(100, n)):
+    with open("%s/d%04d/f%06d.bin" % (root, i // per, i), "ab") as f:
+        f.write(b"changed")
+EOF
+	for r in 1 2 3; do
+		t=$(now)
+		"$MLFS" import --store "$store" -q "$src" bench/small >/dev/null || exit 1
+		m+=("$(since "$t")")
+		t=$(now)
+		"$MLFS" import --store "$store" -q --no-files-cache "$src" bench/small >/dev/null || exit 1
+		nc+=("$(since "$t")")
+		if [ -n "${MLFS_BEFORE:-}" ]; then
+			t=$(now)
+			"$MLFS_BEFORE" import --store "$store" -q "$src" bench/small >/dev/null || exit 1
+			be+=("$(since "$t")")
+		fi
+		t=$(now)
+		find "$src" -printf '%s %T@ %C@ %i\n' >/dev/null
+		fi+=("$(since "$t")")
+		if command -v rsync >/dev/null; then
+			t=$(now)
+			rsync -a "$src/" "$work/rsync/" && sync
+			rs+=("$(since "$t")")
+		fi
+		if command -v borg >/dev/null; then
+			t=$(now)
+			borg create --compression zstd,3 "$work/borg::a$r" "$src" >/dev/null 2>&1 &&
+				bo+=("$(since "$t")")
+		fi
+	done
+	local mm ncm fim rsm bom
+	mm=$(median3 "${m[@]}")
+	ncm=$(median3 "${nc[@]}")
+	fim=$(median3 "${fi[@]}")
+	printf 'files: re-import after 100 changed (median of 3): mlfs %s s (aim <= 0.3); reading every file (--no-files-cache) %s s = %sx\n' \
+		"$mm" "$ncm" "$(ratio "$ncm" "$mm")"
+	[ ${#be[@]} -gt 0 ] &&
+		printf 'files: MLFS_BEFORE (%s) re-import %s s = %sx\n' "$MLFS_BEFORE" \
+			"$(median3 "${be[@]}")" "$(ratio "$(median3 "${be[@]}")" "$mm")"
+	printf 'files: references: stat of every file (find -printf) %s s (mlfs/find %sx)' \
+		"$fim" "$(ratio "$mm" "$fim")"
+	if [ ${#rs[@]} -gt 0 ]; then
+		rsm=$(median3 "${rs[@]}")
+		printf '; rsync -a 2nd run %s s (mlfs/rsync %sx)' "$rsm" "$(ratio "$mm" "$rsm")"
+	fi
+	if [ ${#bo[@]} -gt 0 ]; then
+		bom=$(median3 "${bo[@]}")
+		printf '; borg create 2nd run %s s (mlfs/borg %sx)' "$bom" "$(ratio "$mm" "$bom")"
+	fi
+	echo
+	rm -rf "$src" "$work/rsync" "$work/borg" "$store"
+}
+
+want files && bench_files
+want model || want csv || exit 0
+want csv && bench_series csv bench/data.csv "${csvs[@]}"
+want model || exit 0
 bench_series model bench/model.safetensors "${models[@]}"
-bench_series csv bench/data.csv "${csvs[@]}"
 
 # Re-import of an unchanged version (everything deduplicated).
 t1=$(now)
