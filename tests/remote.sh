@@ -362,4 +362,29 @@ expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$G"
 	ok "the 100 MB version reads back from a new clone" ||
 	fail "the retried push's version does not read back"
 
+
+# The mount of a fresh clone fetches what is read (with the read-ahead of
+# one GET), not the file; the whole file then reads back exactly.
+if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	H=$(mktmp)/h
+	mnt=$(mktmp)
+	expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$H"
+	at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
+	expect_exit 0 "$MLFS" mount --store "$H" "$mnt"
+	head -c 1048576 "$mnt/big/one/huge" >"$W/head1m" 2>/dev/null
+	cached=$(du -sb "$H/remote-cache/origin" 2>/dev/null | cut -f1)
+	if cmp -s "$W/head1m" <(head -c 1048576 "$W/huge") &&
+		[ "${cached:-0}" -ge 1048576 ] && [ "$cached" -le $((16 << 20)) ]; then
+		ok "the mount read 1 MiB of 100 MB and fetched $cached bytes"
+	else
+		fail "mount: 1 MiB read, ${cached:-no} bytes fetched"
+	fi
+	cmp -s "$mnt/big/one/huge" "$W/huge" &&
+		ok "the whole file reads back through the mount" ||
+		fail "the mount's bytes differ"
+	expect_exit 0 "$MLFS" umount "$mnt"
+else
+	fail "no FUSE here: the mount of a clone is not tested"
+fi
+
 summary

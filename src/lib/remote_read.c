@@ -26,6 +26,12 @@
 #include "remote_read.h"
 
 #define POOL_MAX 16
+/* One GET brings this much of the pack from the chunk read on: the
+ * entries after it are usually the file's next chunks (an import writes
+ * a file's chunks in order), so a sequential reader makes one request
+ * per READAHEAD bytes instead of one per chunk. Each entry is verified
+ * when it is read, not when it is cached. */
+#define READAHEAD (4u << 20)
 
 struct rclient {
 	char *remote;
@@ -350,6 +356,34 @@ static void cache_write(struct mlfs_store *s, struct remote_reader *rr,
 	pthread_mutex_unlock(&rr->lock);
 }
 
+/* Cache the whole entries that follow the first (@first bytes) in @b,
+ * fetched from @off of the pack. */
+static void cache_ahead(struct mlfs_store *s, struct remote_reader *rr,
+			const struct mlfs_remote *r,
+			const struct mlfs_chunk_loc *loc, const uint8_t *b,
+			size_t len, size_t first)
+{
+	size_t off = first;
+
+	while (len - off >= MLFS_PACK_ENTRY_HEADER_LEN) {
+		struct mlfs_chunk_loc l = *loc;
+		enum mlfs_codec codec;
+		uint32_t raw_len, stored_len;
+		struct mlfs_id hid;
+		size_t n;
+
+		if (mlfs_pack_entry_parse(b + off, &hid, &codec, &raw_len,
+					  &stored_len) < 0)
+			return;
+		n = MLFS_PACK_ENTRY_HEADER_LEN + (size_t)stored_len;
+		if (n > len - off)
+			return; /* cut by the range: the next read fetches it */
+		l.offset = loc->offset + off;
+		cache_write(s, rr, r, &l, b + off, n);
+		off += n;
+	}
+}
+
 int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 		      const struct mlfs_chunk_loc *loc, void *out)
 {
@@ -380,19 +414,31 @@ int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 	rr = reader(s);
 	e = rr ? client_get(rr, &r, &c) : -ENOMEM;
 	if (e == 0) {
-		e = mlfs_s3_get(c->s3, key, loc->offset, len, &b);
+		uint64_t want = len < READAHEAD ? READAHEAD : len;
+
+		/* not past the pack's end (a range past it would still be
+		 * answered, but the index says where the end is) */
+		if (psize > loc->offset && want > psize - loc->offset)
+			want = psize - loc->offset;
+		if (want < len)
+			want = len;
+		e = mlfs_s3_get(c->s3, key, loc->offset, want, &b);
 		client_put(rr, c, e < 0 && e != -ENOENT);
 	}
 	if (e == 0) {
-		e = entry_decode(s, id, loc, b.p, b.len, out);
+		size_t got = b.len;
+
+		e = entry_decode(s, id, loc, b.p, got < len ? got : len, out);
 		if (e < 0)
 			mlfs_error_set("chunk %s from remote '%s' (%s/%s%s at "
 				       "%" PRIu64 "): %s", hex, name, r.bucket,
 				       r.prefix, key, loc->offset,
 				       e == -EIO ? "hash mismatch" :
 				       "corrupt entry");
-		else
-			cache_write(s, rr, &r, loc, b.p, b.len);
+		else {
+			cache_write(s, rr, &r, loc, b.p, len);
+			cache_ahead(s, rr, &r, loc, b.p, got, len);
+		}
 	} else {
 		char why[600];
 

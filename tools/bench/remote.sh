@@ -1,0 +1,88 @@
+#!/bin/bash
+# tools/bench/remote.sh - S3 remotes against a real Ceph RGW
+# (tests/s3/rgw.sh), each figure a ratio to a reference measured in the
+# same run on the same server:
+#   push1   mlfs push of a SIZE_MB file (imported first) vs s3cmd put of it
+#   push2   push of a second version with 10 % of the bytes changed (in
+#           place, 1 MiB runs) vs s3cmd put of the whole file again
+#   read    cold cat of the file from a fresh clone (ranged GETs, one
+#           chunk at a time) vs s3cmd get of the whole object
+# Usage: tools/bench/remote.sh [SIZE_MB] (default 1024); RUNS (default 3)
+# runs each, medians printed. Needs s3cmd; RGW memstore gets
+# MLFS_RGW_MEMSTORE_BYTES (default 12 GiB here: everything stored stays
+# in the OSD's memory, about 4 x SIZE per run).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+MLFS=${MLFS:-$top/build/mlfs}
+SIZE_MB=${1:-1024}
+RUNS=${RUNS:-3}
+export MLFS_RGW_MEMSTORE_BYTES=${MLFS_RGW_MEMSTORE_BYTES:-12884901888}
+work=$(mktemp -d "${TMPDIR:-/tmp}/mlfs-bench-remote.XXXXXX")
+srv=$work/rgw
+cleanup() {
+	"$top/tests/s3/rgw.sh" stop "$srv" >/dev/null 2>&1 || true
+	rm -rf "$work" || true
+}
+trap cleanup EXIT
+command -v s3cmd >/dev/null || { echo "remote.sh: needs s3cmd" >&2; exit 1; }
+"$top/tests/s3/rgw.sh" start "$srv"
+# shellcheck disable=SC1091
+. "$srv/env"
+EP=$MLFS_TEST_S3_ENDPOINT
+S3CMD=(s3cmd --no-ssl -c /dev/null --region=us-east-1 --host="${EP#http://}"
+	--host-bucket="${EP#http://}" --access_key="$AWS_ACCESS_KEY_ID"
+	--secret_key="$AWS_SECRET_ACCESS_KEY" --no-progress -q)
+"${S3CMD[@]}" mb s3://bench >/dev/null
+
+head -c $((SIZE_MB << 20)) /dev/urandom >"$work/model.bin"
+cp "$work/model.bin" "$work/model2.bin"
+/usr/bin/python3 - "$work/model2.bin" <<'EOF'
+import os, random, sys
+f = open(sys.argv[1], "r+b")
+size = os.path.getsize(sys.argv[1])
+rng = random.Random(7)
+run = 1 << 20
+for _ in range(size // run // 10):          # 10 % of the bytes, 1 MiB runs
+    f.seek(rng.randrange(0, size // run) * run)
+    f.write(os.urandom(run))
+EOF
+
+t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
+
+: >"$work/p1" ; : >"$work/p2"; : >"$work/s1"; : >"$work/s2"
+: >"$work/r"; : >"$work/g"
+for run in $(seq 1 "$RUNS"); do
+	st=$work/store$run
+	"$MLFS" init --store "$st" >/dev/null
+	"$MLFS" import --store "$st" "$work/model.bin" m/model -q >/dev/null
+	"$MLFS" remote add --store "$st" origin "s3://bench/r$run" --endpoint "$EP"
+	drop
+	t "$MLFS" push --store "$st" >>"$work/p1"
+	drop
+	t "${S3CMD[@]}" put "$work/model.bin" "s3://bench/plain$run/model.bin" >>"$work/s1"
+	"$MLFS" import --store "$st" "$work/model2.bin" m/model -q >/dev/null
+	drop
+	t "$MLFS" push --store "$st" >>"$work/p2"
+	drop
+	t "${S3CMD[@]}" put "$work/model2.bin" "s3://bench/plain$run/model2.bin" >>"$work/s2"
+	cl=$work/clone$run
+	"$MLFS" clone "s3://bench/r$run" --endpoint "$EP" --store "$cl" \
+		--cache-size $((SIZE_MB * 2))M >/dev/null
+	drop
+	t sh -c "'$MLFS' cat --store '$cl' m/model/model2.bin >'$work/out'" >>"$work/r"
+	cmp "$work/out" "$work/model2.bin"
+	rm -f "$work/out"
+	drop
+	t "${S3CMD[@]}" get --force "s3://bench/plain$run/model2.bin" "$work/out" >>"$work/g"
+	rm -rf "$work/out" "$cl" "$st"
+done
+
+p1=$(median <"$work/p1"); s1=$(median <"$work/s1")
+p2=$(median <"$work/p2"); s2=$(median <"$work/s2")
+r=$(median <"$work/r"); g=$(median <"$work/g")
+echo "remote bench: ${SIZE_MB} MiB random file, $RUNS run(s), medians (s)"
+printf 'push1  mlfs push %.2f  s3cmd put %.2f  ratio (s3cmd/mlfs) %.2f\n' "$p1" "$s1" "$(echo "$s1 / $p1" | bc -l)"
+printf 'push2  mlfs push %.2f  s3cmd put %.2f  ratio (s3cmd/mlfs) %.2f\n' "$p2" "$s2" "$(echo "$s2 / $p2" | bc -l)"
+printf 'read   mlfs cat  %.2f  s3cmd get %.2f  ratio (s3cmd/mlfs) %.2f\n' "$r" "$g" "$(echo "$g / $r" | bc -l)"
