@@ -374,7 +374,7 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	head -c 1048576 "$mnt/big/one/huge" >"$W/head1m" 2>/dev/null
 	cached=$(du -sb "$H/remote-cache/origin" 2>/dev/null | cut -f1)
 	if cmp -s "$W/head1m" <(head -c 1048576 "$W/huge") &&
-		[ "${cached:-0}" -ge 1048576 ] && [ "$cached" -le $((16 << 20)) ]; then
+		[ "${cached:-0}" -ge 1048576 ] && [ "$cached" -le $((24 << 20)) ]; then
 		ok "the mount read 1 MiB of 100 MB and fetched $cached bytes"
 	else
 		fail "mount: 1 MiB read, ${cached:-no} bytes fetched"

@@ -32,6 +32,11 @@
  * per READAHEAD bytes instead of one per chunk. Each entry is verified
  * when it is read, not when it is cached. */
 #define READAHEAD (4u << 20)
+/* A miss inside the window the last one fetched, twice in a row, is a
+ * sequential reader: it gets this many windows at once, in parallel (one
+ * client each). Random readers, and the first windows of a sequential
+ * one (the mount's read-ahead of a short read), fetch one window. */
+#define SEQ_WINDOWS 4
 
 struct rclient {
 	char *remote;
@@ -50,6 +55,9 @@ struct remote_reader {
 	struct rcache_dir dirs[8];       /* protected by lock */
 	size_t ndirs;                    /* protected by lock */
 	uint64_t tmp_seq;                /* protected by lock */
+	/* the range the last miss fetched, for sequential readers */
+	uint64_t win_pack, win_start, win_end; /* protected by lock */
+	unsigned streak;                       /* protected by lock */
 };
 
 /* Creation of s->remote (first remote read of a store object). */
@@ -384,6 +392,111 @@ static void cache_ahead(struct mlfs_store *s, struct remote_reader *rr,
 	}
 }
 
+/* One window fetched by a helper thread of a sequential read. */
+struct window {
+	struct remote_reader *rr;
+	const struct mlfs_remote *r;
+	const char *key;
+	uint64_t off, len;
+	struct mlfs_s3_buf b;
+	int err;
+	pthread_t th;
+	bool started;
+};
+
+static void *window_main(void *arg)
+{
+	struct window *w = arg;
+	struct rclient *c = NULL;
+
+	w->err = client_get(w->rr, w->r, &c);
+	if (w->err == 0) {
+		w->err = mlfs_s3_get(c->s3, w->key, w->off, w->len, &w->b);
+		client_put(w->rr, c, w->err < 0 && w->err != -ENOENT);
+	}
+	return NULL;
+}
+
+/* How many windows to fetch for a miss at @loc: SEQ_WINDOWS when it
+ * falls in the range the last miss fetched, else 1; records the range
+ * this one will fetch. */
+static unsigned plan_windows(struct remote_reader *rr,
+			     const struct mlfs_chunk_loc *loc, uint64_t psize)
+{
+	unsigned n;
+	uint64_t end;
+
+	pthread_mutex_lock(&rr->lock);
+	if (rr->win_pack == loc->pack_id && loc->offset >= rr->win_start &&
+	    loc->offset <= rr->win_end)
+		rr->streak++;
+	else
+		rr->streak = 0;
+	n = rr->streak >= 2 ? SEQ_WINDOWS : 1;
+	end = loc->offset + (uint64_t)n * READAHEAD;
+	rr->win_pack = loc->pack_id;
+	rr->win_start = loc->offset;
+	rr->win_end = psize && end > psize ? psize : end;
+	pthread_mutex_unlock(&rr->lock);
+	return n;
+}
+
+/* Start helpers for windows 1.. of a sequential miss; returns how many
+ * windows follow the caller's. */
+static unsigned start_windows(struct window *w, unsigned n,
+			      struct remote_reader *rr,
+			      const struct mlfs_remote *r, const char *key,
+			      uint64_t from, uint64_t psize)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 1; i < n; i++) {
+		uint64_t off = from + (uint64_t)i * READAHEAD;
+		struct window *x = &w[k];
+
+		if (psize && off >= psize)
+			break;
+		memset(x, 0, sizeof(*x));
+		x->rr = rr;
+		x->r = r;
+		x->key = key;
+		x->off = off;
+		x->len = psize && psize - off < READAHEAD ? psize - off :
+			 READAHEAD;
+		if (pthread_create(&x->th, NULL, window_main, x))
+			break;
+		x->started = true;
+		k++;
+	}
+	return k;
+}
+
+/* Join the helpers and append what they got, in order and while there
+ * is no gap, to @b (entries are then walked across the windows). */
+static void join_windows(struct window *w, unsigned k, struct mlfs_s3_buf *b,
+			 bool keep)
+{
+	bool gap = !keep;
+
+	for (unsigned i = 0; i < k; i++) {
+		pthread_join(w[i].th, NULL);
+		if (!gap && w[i].err == 0 && w[i].b.len) {
+			uint8_t *nb = realloc(b->p, b->len + w[i].b.len);
+
+			if (nb) {
+				memcpy(nb + b->len, w[i].b.p, w[i].b.len);
+				b->p = nb;
+				b->len += w[i].b.len;
+			} else {
+				gap = true;
+			}
+		} else {
+			gap = true;
+		}
+		free(w[i].b.p);
+	}
+}
+
 int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 		      const struct mlfs_chunk_loc *loc, void *out)
 {
@@ -392,8 +505,10 @@ int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 	struct remote_reader *rr;
 	struct mlfs_remote r;
 	struct rclient *c = NULL;
+	struct window w[SEQ_WINDOWS];
 	char *name = NULL, key[64], hex[MLFS_ID_HEX_LEN + 1];
 	uint64_t psize = 0;
+	unsigned nw = 0;
 	int e;
 
 	e = mlfs_meta_rpack_get(s->meta, loc->pack_id, &name, &psize);
@@ -422,8 +537,13 @@ int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 			want = psize - loc->offset;
 		if (want < len)
 			want = len;
+		if (want == READAHEAD)
+			nw = start_windows(w, plan_windows(rr, loc, psize), rr,
+					   &r, key, loc->offset, psize);
 		e = mlfs_s3_get(c->s3, key, loc->offset, want, &b);
 		client_put(rr, c, e < 0 && e != -ENOENT);
+		/* a short first window has no entry boundary to go on from */
+		join_windows(w, nw, &b, e == 0 && b.len == want);
 	}
 	if (e == 0) {
 		size_t got = b.len;

@@ -5,18 +5,18 @@
 #   push1   mlfs push of a SIZE_MB file (imported first) vs s3cmd put of it
 #   push2   push of a second version with 10 % of the bytes changed (in
 #           place, 1 MiB runs) vs s3cmd put of the whole file again
-#   read    cold cat of the file from a fresh clone (ranged GETs, one
-#           chunk at a time) vs s3cmd get of the whole object
+#   read    cold cat of the file from a fresh clone (ranged GETs of 4 MiB,
+#           4 in parallel once sequential) vs s3cmd get of the whole object
 # Usage: tools/bench/remote.sh [SIZE_MB] (default 1024); RUNS (default 3)
 # runs each, medians printed. Needs s3cmd; RGW memstore gets
-# MLFS_RGW_MEMSTORE_BYTES (default 12 GiB here: everything stored stays
-# in the OSD's memory, about 4 x SIZE per run).
+# MLFS_RGW_MEMSTORE_BYTES (default 6 GiB here: everything stored stays
+# in the OSD's memory, about 3.2 x SIZE per run; emptied between runs).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 MLFS=${MLFS:-$top/build/mlfs}
 SIZE_MB=${1:-1024}
 RUNS=${RUNS:-3}
-export MLFS_RGW_MEMSTORE_BYTES=${MLFS_RGW_MEMSTORE_BYTES:-12884901888}
+export MLFS_RGW_MEMSTORE_BYTES=${MLFS_RGW_MEMSTORE_BYTES:-6442450944}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mlfs-bench-remote.XXXXXX")
 srv=$work/rgw
 cleanup() {
@@ -77,6 +77,8 @@ for run in $(seq 1 "$RUNS"); do
 	drop
 	t "${S3CMD[@]}" get --force "s3://bench/plain$run/model2.bin" "$work/out" >>"$work/g"
 	rm -rf "$work/out" "$cl" "$st"
+	# memstore keeps objects in memory: empty the bucket between runs
+	"${S3CMD[@]}" del --recursive --force s3://bench/ >/dev/null
 done
 
 p1=$(median <"$work/p1"); s1=$(median <"$work/s1")
