@@ -106,6 +106,11 @@ struct mlfs_wt_attr {
 	 * the chunk path); else they are in the data file */
 	bool in_store;
 	struct mlfs_id content;
+	/* How many times the files open under this number were detached
+	 * from it (mlfs_wt_discard, a clean tree taking a new head): an
+	 * inode the kernel holds for those opens is an orphan, not this
+	 * entry (the mount gives the entry a node of its own). */
+	uint64_t gen;
 };
 
 /* The root directory's attributes. */
@@ -216,6 +221,13 @@ struct mlfs_wt_file {
 	unsigned opens, writers; /* protected by the work lock */
 	bool marked;             /* the node is dirty in the database */
 	uint64_t writes;         /* bumped by each write (atomic) */
+	/* Detached from its inode (its edits were discarded while it was
+	 * open): an orphan, as an unlinked open file is. @gen is the
+	 * generation it had, @oattr what it showed then. Protected by the
+	 * work lock. */
+	bool detached, has_oattr;
+	uint64_t gen;
+	struct mlfs_wt_attr oattr;
 	struct mlfs_wt_file *next;
 };
 
@@ -232,6 +244,26 @@ MLFS_MUST_CHECK int mlfs_wt_fsync(struct mlfs_wt_file *f, bool datasync);
 /* Make every edit so far durable (fsyncdir, syncfs). */
 MLFS_MUST_CHECK int mlfs_wt_sync(struct mlfs_wt *wt);
 void mlfs_wt_close(struct mlfs_wt_file *f, bool write);
+
+/* ---- orphans: open files detached from their inode ---- */
+
+/* The current generation of number @ino (struct mlfs_wt_attr.gen). A
+ * node the caller holds with another generation is an orphan. */
+uint64_t mlfs_wt_gen(struct mlfs_wt *wt, uint64_t ino);
+/* What an orphan shows (fstat of its bytes; nlink 0): the file of
+ * number @ino detached at generation @gen. Returns 0, or -ENOENT when
+ * no open file of it is left. */
+MLFS_MUST_CHECK int mlfs_wt_orphan_getattr(struct mlfs_wt *wt, uint64_t ino,
+					   uint64_t gen,
+					   struct mlfs_wt_attr *out);
+/* setattr of an orphan: size and times go to its own bytes (never to the
+ * working tree), mode, owner and group to what it shows. Returns 0,
+ * -ENOENT as above, -EROFS (its bytes are stored content: no write open
+ * holds it), -errno of ftruncate/futimens. */
+MLFS_MUST_CHECK int mlfs_wt_orphan_setattr(struct mlfs_wt *wt, uint64_t ino,
+					   uint64_t gen,
+					   const struct mlfs_wt_setattr *sa,
+					   struct mlfs_wt_attr *out);
 
 /* ---- status, snapshot, discard (worktree_snap.c) ---- */
 
@@ -320,7 +352,9 @@ void mlfs_wt_snapshot_result_release(struct mlfs_wt_snapshot_result *r);
 MLFS_MUST_CHECK int mlfs_wt_collect_garbage(struct mlfs_wt *wt);
 
 /* Drop the edits (all with @n 0, else those at or below @paths). Open
- * files keep their bytes until closed. Returns 0, -ENOENT (a path that
+ * files of what goes are detached (orphans, as unlinked open files: their
+ * handles keep their bytes until closed, and their later writes reach no
+ * entry); their numbers move to a new generation. Returns 0, -ENOENT (a path that
  * is neither in the working tree nor in the base). */
 MLFS_MUST_CHECK int mlfs_wt_discard(struct mlfs_wt *wt,
 				    const char *const *paths, size_t n);

@@ -259,8 +259,10 @@ static int do_discard(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 	if (r < 0)
 		return reply_error(rep, r);
 	mlfs_lin_wt_done(fs->lin, wt); /* what its writers did is gone */
-	/* what the kernel holds of the tree is the edits' */
-	mlfs_fs_wt_invalidate(fs, wt);
+	/* what the kernel holds of the tree is the edits': it forgets it
+	 * before the client hears that the discard is done, so that no
+	 * reader after it meets a page or size of the edits */
+	mlfs_fs_wt_invalidate(fs, wt, true);
 	mlfs_fs_log(fs, "discarded the edits of %s", mlfs_ctl_get(req, "repo"));
 	return mlfs_ctl_add(rep, "status", "ok");
 }

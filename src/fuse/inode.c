@@ -225,7 +225,7 @@ static void grow_locked(struct mlfs_itable *t)
 				n->name_next = by_name[b];
 				by_name[b] = n;
 			}
-			if (n->kind == MLFS_NODE_WT) {
+			if (n->kind == MLFS_NODE_WT && !n->wt_orphan) {
 				b = wt_bucket(t, n->wt, n->ino);
 				n->wt_next = by_wt[b];
 				by_wt[b] = n;
@@ -348,9 +348,21 @@ int mlfs_itable_link_wt(struct mlfs_itable *t, const struct mlfs_node *parent,
 	}
 	pthread_mutex_lock(&t->lock);
 	b = wt_bucket(t, tmpl->wt, tmpl->ino);
-	for (n = t->by_wt[b]; n; n = n->wt_next)
-		if (n->wt == tmpl->wt && n->ino == tmpl->ino)
-			break;
+	for (struct mlfs_node **pp = &t->by_wt[b]; (n = *pp);) {
+		if (n->wt != tmpl->wt || n->ino != tmpl->ino ||
+		    n->wt_gen >= tmpl->wt_gen) {
+			/* (a newer one: this lookup raced with a discard) */
+			if (n->wt == tmpl->wt && n->ino == tmpl->ino)
+				break;
+			pp = &n->wt_next;
+			continue;
+		}
+		/* an older generation: the orphan of a discard keeps its
+		 * node (and the kernel its pages) for the opens on it */
+		*pp = n->wt_next;
+		n->wt_next = NULL;
+		n->wt_orphan = true;
+	}
 	if (n) {
 		n->nlookup++;
 		n->type = tmpl->type;
@@ -384,6 +396,7 @@ int mlfs_itable_link_wt(struct mlfs_itable *t, const struct mlfs_node *parent,
 	fresh->file = NULL;
 	fresh->id_next = fresh->name_next = NULL;
 	fresh->hashed = false;
+	fresh->wt_orphan = false;
 	fresh->parent = parent->nodeid;
 	fresh->parent_ino = parent->ino;
 	fresh->nodeid = t->next_id++;
@@ -415,7 +428,7 @@ void mlfs_itable_forget(struct mlfs_itable *t, uint64_t nodeid, uint64_t n)
 		return;
 	}
 	unhash_name_locked(t, node);
-	if (node->kind == MLFS_NODE_WT) {
+	if (node->kind == MLFS_NODE_WT && !node->wt_orphan) {
 		pp = &t->by_wt[wt_bucket(t, node->wt, node->ino)];
 		while (*pp && *pp != node)
 			pp = &(*pp)->wt_next;

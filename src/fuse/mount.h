@@ -108,8 +108,13 @@ struct mlfs_node {
 	char *target;          /* symlink target */
 	/* WT: the working tree; ino is its inode number there. type, mode,
 	 * mtime_ns, size and id (content) are what the last lookup saw,
-	 * updated under lock (a working tree's inodes change). */
+	 * updated under lock (a working tree's inodes change). wt_gen is
+	 * the inode's generation when the node was made (mlfs_wt_attr.gen):
+	 * once the tree's number moved on, the node is an orphan (open
+	 * files detached by a discard), out of by_wt. */
 	struct mlfs_wt *wt;
+	uint64_t wt_gen;
+	bool wt_orphan;            /* protected by lock */
 
 	uint64_t nlookup;          /* protected by lock */
 	bool hashed;               /* in the name table; protected by lock */
@@ -159,10 +164,12 @@ MLFS_MUST_CHECK int mlfs_itable_link(struct mlfs_itable *t,
 				     const struct mlfs_node *parent,
 				     const struct mlfs_node *tmpl,
 				     struct mlfs_node **out);
-/* The WT node for inode @tmpl->ino of @tmpl->wt: found (its cached
- * attributes refreshed from @tmpl) or made, and one lookup counted. A
- * working tree's inode has one node whatever name reached it (hard
- * links, renames). Returns 0 or -ENOMEM. */
+/* The WT node for inode @tmpl->ino of @tmpl->wt at generation
+ * @tmpl->wt_gen: found (its cached attributes refreshed from @tmpl) or
+ * made, and one lookup counted. A working tree's inode has one node
+ * whatever name reached it (hard links, renames); a node of an older
+ * generation of the number is left to the opens that hold it (an orphan,
+ * no longer found). Returns 0 or -ENOMEM. */
 MLFS_MUST_CHECK int mlfs_itable_link_wt(struct mlfs_itable *t,
 					const struct mlfs_node *parent,
 					const struct mlfs_node *tmpl,

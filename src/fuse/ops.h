@@ -106,7 +106,8 @@ MLFS_MUST_CHECK int mlfs_fs_wt_listing(struct mlfs_fs *fs,
 				       struct mlfs_node *n,
 				       struct mlfs_wt_dirent **v, size_t *nv);
 /* Make the kernel forget what it holds of @wt (its base changed). */
-void mlfs_fs_wt_invalidate(struct mlfs_fs *fs, struct mlfs_wt *wt);
+void mlfs_fs_wt_invalidate(struct mlfs_fs *fs, struct mlfs_wt *wt,
+			   bool wait);
 void mlfs_wt_op_getattr(fuse_req_t req, struct mlfs_node *n);
 void mlfs_wt_op_readlink(fuse_req_t req, struct mlfs_node *n);
 void mlfs_wt_op_mknod(fuse_req_t req, struct mlfs_node *p, const char *name,

@@ -110,6 +110,7 @@ static void wt_template(struct mlfs_wt *wt, const char *name,
 	tmpl->kind = MLFS_NODE_WT;
 	tmpl->wt = wt;
 	tmpl->ino = a->ino;
+	tmpl->wt_gen = a->gen;
 	tmpl->type = a->type;
 	tmpl->mode = a->mode;
 	tmpl->mtime_ns = a->mtime_ns;
@@ -175,7 +176,7 @@ static void *inval_thread(void *arg)
 	return NULL;
 }
 
-void mlfs_fs_wt_invalidate(struct mlfs_fs *fs, struct mlfs_wt *wt)
+void mlfs_fs_wt_invalidate(struct mlfs_fs *fs, struct mlfs_wt *wt, bool wait)
 {
 	struct mlfs_itable *t = &fs->itable;
 	struct inval_job *j = calloc(1, sizeof(*j));
@@ -219,6 +220,13 @@ void mlfs_fs_wt_invalidate(struct mlfs_fs *fs, struct mlfs_wt *wt)
 		}
 	}
 	pthread_mutex_unlock(&t->lock);
+	if (wait) {
+		/* the caller is no request (the control thread) and holds no
+		 * lock a request could wait for: the kernel has forgotten it
+		 * all when this returns */
+		inval_thread(j);
+		return;
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &attr, inval_thread, j) != 0) {
@@ -276,7 +284,7 @@ int mlfs_fs_wt_root(struct mlfs_fs *fs, struct mlfs_node *ns_node,
 	if (r == 1) {
 		mlfs_fs_log(fs, "%s/%s: the branch moved; its working tree "
 			    "(no edits) shows the new head", ns, comp);
-		mlfs_fs_wt_invalidate(fs, wt);
+		mlfs_fs_wt_invalidate(fs, wt, false);
 	}
 	r = mlfs_wt_root(wt, &a);
 	if (r == 0)
@@ -297,12 +305,25 @@ int mlfs_fs_wt_lookup(struct mlfs_fs *fs, struct mlfs_node *p,
 	return r;
 }
 
+/* Is @n the orphan of a discard (open files detached from its number,
+ * which a restored entry now has under a new generation)? */
+static bool orphan(struct mlfs_node *n)
+{
+	return n->type == MLFS_ENTRY_FILE &&
+	       mlfs_wt_gen(n->wt, n->ino) != n->wt_gen;
+}
+
 /* The node's current attributes: from the working tree, or (an
- * unmaterialized tree's file) what the lookup saw. */
+ * unmaterialized tree's file) what the lookup saw; an orphan's are its
+ * own bytes'. */
 static int node_attr(struct mlfs_fs *fs, struct mlfs_node *n,
 		     struct mlfs_wt_attr *a)
 {
-	int r = mlfs_wt_getattr(n->wt, n->ino, a);
+	int r;
+
+	if (orphan(n))
+		return mlfs_wt_orphan_getattr(n->wt, n->ino, n->wt_gen, a);
+	r = mlfs_wt_getattr(n->wt, n->ino, a);
 
 	if (r != -ENOENT)
 		return r;
@@ -457,6 +478,10 @@ void mlfs_wt_op_link(fuse_req_t req, struct mlfs_node *n,
 		fuse_reply_err(req, np->kind == MLFS_NODE_WT ? EXDEV : EROFS);
 		return;
 	}
+	if (orphan(n)) {
+		fuse_reply_err(req, ENOENT); /* as linkat of an unlinked file */
+		return;
+	}
 	r = wrote(req, n->wt, mlfs_wt_link(n->wt, n->ino, np->ino, newname,
 					  &a));
 	if (r == 0)
@@ -506,7 +531,13 @@ void mlfs_wt_op_setattr(fuse_req_t req, struct mlfs_node *n,
 		sa.mtime_ns = (int64_t)attr->st_mtim.tv_sec * 1000000000 +
 			      attr->st_mtim.tv_nsec;
 	}
-	r = mlfs_wt_setattr(n->wt, n->ino, &sa, &a);
+	if (orphan(n)) {
+		/* its own bytes, never the entry that took its number */
+		r = mlfs_wt_orphan_setattr(n->wt, n->ino, n->wt_gen, &sa, &a);
+		r = r == -ENOENT ? -ESTALE : r;
+	} else {
+		r = mlfs_wt_setattr(n->wt, n->ino, &sa, &a);
+	}
 	/* a change of what a snapshot keeps (not an atime) */
 	if (sa.set & ~(unsigned)(MLFS_WT_SET_ATIME | MLFS_WT_SET_ATIME_NOW))
 		r = wrote(req, n->wt, r);
@@ -607,6 +638,12 @@ void mlfs_wt_op_open(fuse_req_t req, struct mlfs_node *n,
 
 	if (n->type == MLFS_ENTRY_DIR) {
 		fuse_reply_err(req, EISDIR);
+		return;
+	}
+	if (orphan(n)) {
+		/* (/proc/PID/fd/N of a discarded file): its number is the
+		 * restored entry's now */
+		fuse_reply_err(req, ESTALE);
 		return;
 	}
 	pthread_mutex_lock(&fs_of(req)->itable.lock);
@@ -754,6 +791,10 @@ void mlfs_wt_op_setxattr(fuse_req_t req, struct mlfs_node *n,
 			 const char *name, const char *value, size_t size,
 			 int flags)
 {
+	if (orphan(n)) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	fuse_reply_err(req, -wrote(req, n->wt,
 				   mlfs_wt_setxattr(n->wt, n->ino, name,
 						    value, size, flags)));
@@ -764,7 +805,7 @@ void mlfs_wt_op_getxattr(fuse_req_t req, struct mlfs_node *n,
 {
 	char *buf = size ? malloc(size) : NULL;
 	size_t len = 0;
-	int r = size && !buf ? -ENOMEM :
+	int r = size && !buf ? -ENOMEM : orphan(n) ? -ENODATA :
 		mlfs_wt_getxattr(n->wt, n->ino, name, buf, size, &len);
 
 	if (r < 0)
@@ -780,7 +821,8 @@ void mlfs_wt_op_listxattr(fuse_req_t req, struct mlfs_node *n, size_t size)
 {
 	char *buf = size ? malloc(size) : NULL;
 	size_t len = 0;
-	int r = size && !buf ? -ENOMEM :
+	/* an orphan lists none */
+	int r = size && !buf ? -ENOMEM : orphan(n) ? 0 :
 		mlfs_wt_listxattr(n->wt, n->ino, buf, size, &len);
 
 	if (r < 0)
@@ -795,6 +837,10 @@ void mlfs_wt_op_listxattr(fuse_req_t req, struct mlfs_node *n, size_t size)
 void mlfs_wt_op_removexattr(fuse_req_t req, struct mlfs_node *n,
 			    const char *name)
 {
+	if (orphan(n)) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
 	fuse_reply_err(req, -wrote(req, n->wt,
 				   mlfs_wt_removexattr(n->wt, n->ino, name)));
 }

@@ -346,10 +346,13 @@ static void wt_free(struct mlfs_wt *wt)
 	if (wt->w->edit && wt->w->db)
 		(void)wt_collect_garbage(wt, true);
 	free(wt->garbage);
-	while (wt->files) {
-		struct mlfs_wt_file *f = wt->files;
+	free(wt->gens);
+	while (wt->files || wt->detached) {
+		struct mlfs_wt_file **head = wt->files ? &wt->files
+						       : &wt->detached;
+		struct mlfs_wt_file *f = *head;
 
-		wt->files = f->next;
+		*head = f->next;
 		if (f->fd >= 0)
 			close(f->fd);
 		free(f);
@@ -409,13 +412,75 @@ static int reset_view(struct mlfs_wt *wt)
 	return wt_dirmap_put(&wt->dirs, wt->root_ino, &wt->base_tree);
 }
 
+uint64_t wt_gen_get(const struct mlfs_wt *wt, uint64_t ino)
+{
+	for (size_t i = 0; i < wt->ngens; i++)
+		if (wt->gens[i].ino == ino)
+			return wt->gens[i].gen;
+	return 0;
+}
+
+/* Move @ino to its next generation. Locked. */
+static int gen_bump(struct mlfs_wt *wt, uint64_t ino)
+{
+	for (size_t i = 0; i < wt->ngens; i++)
+		if (wt->gens[i].ino == ino) {
+			wt->gens[i].gen++;
+			return 0;
+		}
+	if (wt->ngens == wt->capgens) {
+		size_t nc = wt->capgens ? wt->capgens * 2 : 8;
+		struct wt_gen *nv = realloc(wt->gens, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		wt->gens = nv;
+		wt->capgens = nc;
+	}
+	wt->gens[wt->ngens].ino = ino;
+	wt->gens[wt->ngens].gen = 1;
+	wt->ngens++;
+	return 0;
+}
+
+void wt_orphan_capture(struct mlfs_wt *wt, uint64_t ino, bool all)
+{
+	for (struct mlfs_wt_file *f = wt->files; f; f = f->next) {
+		struct mlfs_wnode n;
+
+		if ((!all && f->ino != ino) || f->has_oattr)
+			continue;
+		memset(&f->oattr, 0, sizeof(f->oattr));
+		if (wt->row.materialized &&
+		    mlfs_wdb_node_get(wt->w->db, wt->row.id, f->ino, &n) == 0) {
+			f->has_oattr = wt_node_attr(wt, &n, &f->oattr) == 0;
+			mlfs_wnode_release(&n);
+		}
+		if (!f->has_oattr) {
+			/* unmaterialized: a stored file, as its open saw it */
+			f->oattr.ino = f->ino;
+			f->oattr.type = MLFS_ENTRY_FILE;
+			f->oattr.mode = 0644;
+			f->oattr.uid = wt->w->uid;
+			f->oattr.gid = wt->w->gid;
+			f->oattr.size = f->size;
+			f->oattr.in_store = true;
+			f->oattr.content = f->content;
+			f->has_oattr = true;
+		}
+		f->oattr.gen = wt_gen_get(wt, f->ino);
+	}
+}
+
 /* Open files of @ino (any, with @all) stop being the inode's: their
- * handles keep the bytes they had until closed, and a new open gets the
- * restored inode. Locked. */
+ * handles keep the bytes they had until closed (orphans, on wt->detached),
+ * and a new open gets the restored inode, under a new generation so that
+ * the mount does not take the orphan's node for it. Locked. */
 void wt_detach_files(struct mlfs_wt *wt, uint64_t ino, bool all)
 {
 	struct mlfs_wt_file **pp = &wt->files;
 
+	wt_orphan_capture(wt, ino, all);
 	while (*pp) {
 		struct mlfs_wt_file *f = *pp;
 
@@ -424,7 +489,14 @@ void wt_detach_files(struct mlfs_wt *wt, uint64_t ino, bool all)
 			continue;
 		}
 		*pp = f->next;
-		f->next = NULL;
+		f->gen = wt_gen_get(wt, f->ino);
+		f->detached = true;
+		f->oattr.nlink = 0;
+		f->next = wt->detached;
+		wt->detached = f;
+		/* without a new generation (no memory) the mount shares the
+		 * node of the orphan and the entry, as it did before */
+		(void)gen_bump(wt, f->ino);
 		/* its writes go to a detached data file, never to a row */
 		__atomic_store_n(&f->marked, true, __ATOMIC_RELEASE);
 	}
@@ -436,6 +508,8 @@ int wt_rebase_locked(struct mlfs_wt *wt, bool has_base,
 	struct mlfs_wdb_wt old = wt->row;
 	int r;
 
+	/* what open files show, while their rows are there */
+	wt_orphan_capture(wt, 0, true);
 	wt->row.has_base = has_base;
 	if (has_base)
 		wt->row.base = *base;
@@ -455,6 +529,8 @@ int wt_rebase_locked(struct mlfs_wt *wt, bool has_base,
 	if (r < 0) {
 		wt->row = old;
 		(void)load_base_tree(wt);
+		for (struct mlfs_wt_file *f = wt->files; f; f = f->next)
+			f->has_oattr = false;
 		return r;
 	}
 	/* an open file keeps the bytes it had; a new open of the same

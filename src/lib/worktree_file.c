@@ -310,12 +310,19 @@ void mlfs_wt_close(struct mlfs_wt_file *f, bool write)
 		pthread_mutex_unlock(&wt->w->lock);
 		return;
 	}
-	for (pp = &wt->files; *pp && *pp != f; pp = &(*pp)->next)
+	for (pp = f->detached ? &wt->detached : &wt->files; *pp && *pp != f;
+	     pp = &(*pp)->next)
 		;
 	if (*pp)
 		*pp = f->next;
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->detached) {
+		/* an orphan: its number may be another inode's by now */
+		pthread_mutex_unlock(&wt->w->lock);
+		free(f);
+		return;
+	}
 	/* the last close of an unlinked file frees it */
 	if (wt->row.materialized &&
 	    mlfs_wdb_node_get(wt->w->db, wt->row.id, f->ino, &n) == 0) {
@@ -331,4 +338,113 @@ void mlfs_wt_close(struct mlfs_wt_file *f, bool write)
 	}
 	pthread_mutex_unlock(&wt->w->lock);
 	free(f);
+}
+
+/* ---- orphans ---- */
+
+uint64_t mlfs_wt_gen(struct mlfs_wt *wt, uint64_t ino)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&wt->w->lock);
+	g = wt_gen_get(wt, ino);
+	pthread_mutex_unlock(&wt->w->lock);
+	return g;
+}
+
+static struct mlfs_wt_file *orphan_find(struct mlfs_wt *wt, uint64_t ino,
+					uint64_t gen)
+{
+	struct mlfs_wt_file *f = wt->detached;
+
+	while (f && (f->ino != ino || f->gen != gen))
+		f = f->next;
+	return f;
+}
+
+/* What orphan @f shows now: its own bytes' size and times. Locked. */
+static int orphan_attr(struct mlfs_wt_file *f, struct mlfs_wt_attr *out)
+{
+	struct stat st;
+
+	*out = f->oattr;
+	out->nlink = 0;
+	if (f->fd < 0)
+		return 0;
+	if (fstat(f->fd, &st) < 0)
+		return -errno;
+	out->size = (uint64_t)st.st_size;
+	out->mtime_ns = wt_ts_ns(&st.st_mtim);
+	out->atime_ns = wt_ts_ns(&st.st_atim);
+	out->ctime_ns = wt_ts_ns(&st.st_ctim);
+	return 0;
+}
+
+int mlfs_wt_orphan_getattr(struct mlfs_wt *wt, uint64_t ino, uint64_t gen,
+			   struct mlfs_wt_attr *out)
+{
+	struct mlfs_wt_file *f;
+	int r;
+
+	pthread_mutex_lock(&wt->w->lock);
+	f = orphan_find(wt, ino, gen);
+	r = f ? orphan_attr(f, out) : -ENOENT;
+	pthread_mutex_unlock(&wt->w->lock);
+	return r;
+}
+
+int mlfs_wt_orphan_setattr(struct mlfs_wt *wt, uint64_t ino, uint64_t gen,
+			   const struct mlfs_wt_setattr *sa,
+			   struct mlfs_wt_attr *out)
+{
+	unsigned bytes = MLFS_WT_SET_SIZE | MLFS_WT_SET_ATIME |
+			 MLFS_WT_SET_MTIME | MLFS_WT_SET_ATIME_NOW |
+			 MLFS_WT_SET_MTIME_NOW;
+	struct mlfs_wt_file *f;
+	int r = 0;
+
+	pthread_mutex_lock(&wt->w->lock);
+	f = orphan_find(wt, ino, gen);
+	if (!f) {
+		r = -ENOENT;
+		goto out;
+	}
+	if ((sa->set & bytes) && f->fd < 0) {
+		r = -EROFS;
+		goto out;
+	}
+	if ((sa->set & MLFS_WT_SET_SIZE) &&
+	    (sa->size > (uint64_t)INT64_MAX ||
+	     ftruncate(f->fd, (off_t)sa->size) < 0)) {
+		r = sa->size > (uint64_t)INT64_MAX ? -EFBIG : -errno;
+		goto out;
+	}
+	if (sa->set & (bytes & ~(unsigned)MLFS_WT_SET_SIZE)) {
+		struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
+
+		if (sa->set & MLFS_WT_SET_ATIME_NOW)
+			ts[0].tv_nsec = UTIME_NOW;
+		else if (sa->set & MLFS_WT_SET_ATIME)
+			ts[0] = (struct timespec){ sa->atime_ns / 1000000000,
+						   sa->atime_ns % 1000000000 };
+		if (sa->set & MLFS_WT_SET_MTIME_NOW)
+			ts[1].tv_nsec = UTIME_NOW;
+		else if (sa->set & MLFS_WT_SET_MTIME)
+			ts[1] = (struct timespec){ sa->mtime_ns / 1000000000,
+						   sa->mtime_ns % 1000000000 };
+		if (futimens(f->fd, ts) < 0) {
+			r = -errno;
+			goto out;
+		}
+	}
+	if (sa->set & MLFS_WT_SET_MODE)
+		f->oattr.mode = sa->mode & 07777;
+	if (sa->set & MLFS_WT_SET_UID)
+		f->oattr.uid = sa->uid;
+	if (sa->set & MLFS_WT_SET_GID)
+		f->oattr.gid = sa->gid;
+	r = orphan_attr(f, out);
+out:
+	pthread_mutex_unlock(&wt->w->lock);
+	return r;
 }

@@ -34,6 +34,12 @@ struct mlfs_wt {
 				   * mtime until edited */
 	struct wt_dirmap dirs;
 	struct mlfs_wt_file *files; /* open files */
+	struct mlfs_wt_file *detached; /* orphans (mlfs_wt_file.detached) */
+	/* Numbers whose open files were detached, with their generation
+	 * (absent: 0). Kept while the tree is: the kernel may still hold an
+	 * orphan's node after its last close. */
+	struct wt_gen { uint64_t ino, gen; } *gens;
+	size_t ngens, capgens;
 	/* Data files whose rows are deleted, removed once that deletion is
 	 * on disk (wt_collect_garbage): a crash before must not leave a row
 	 * that points to a removed file. */
@@ -108,8 +114,15 @@ int wt_node_attr(struct mlfs_wt *wt, const struct mlfs_wnode *n,
 struct mlfs_wt_file *wt_file_find(struct mlfs_wt *wt, uint64_t ino);
 /* Open files of @ino (of every inode, with @all) stop being found by
  * number: their handles keep the bytes they had until closed, and a new
- * open gets the inode as it is now. Locked. */
+ * open gets the inode as it is now. Their attributes are taken from the
+ * rows first (wt_orphan_capture, when the caller has not), and their
+ * numbers move to a new generation. Locked. */
 void wt_detach_files(struct mlfs_wt *wt, uint64_t ino, bool all);
+/* Record what open files of @ino (every inode, with @all) show, for
+ * when they are detached. Locked. */
+void wt_orphan_capture(struct mlfs_wt *wt, uint64_t ino, bool all);
+/* The generation of @ino. Locked. */
+uint64_t wt_gen_get(const struct mlfs_wt *wt, uint64_t ino);
 /* Make a branch's tree the new base of a clean @wt (drops the rows). */
 int wt_rebase_locked(struct mlfs_wt *wt, bool has_base,
 		     const struct mlfs_id *base);

@@ -442,8 +442,11 @@ static int drop_entry(struct mlfs_wt *wt, uint64_t parent, const char *name,
 			r = mlfs_wdb_xattr_clear(db, wt->row.id, n->ino);
 		return r;
 	}
-	wt_detach_files(wt, n->ino, false);
 	n->nlink = n->nlink ? n->nlink - 1 : 0;
+	/* its last name goes: open files become orphans (another name
+	 * keeps the inode, and them with it) */
+	if (!n->nlink)
+		wt_detach_files(wt, n->ino, false);
 	return wt_drop_inode(wt, n);
 }
 

@@ -45,6 +45,7 @@ int wt_node_attr(struct mlfs_wt *wt, const struct mlfs_wnode *n,
 	out->atime_ns = n->atime_ns;
 	out->mtime_ns = n->mtime_ns;
 	out->ctime_ns = n->ctime_ns;
+	out->gen = wt_gen_get(wt, n->ino);
 	if (n->type == MLFS_WT_SPECIAL) {
 		out->rdev = n->size;
 		out->size = 0;
@@ -94,6 +95,7 @@ static void entry_attr(struct mlfs_wt *wt, uint64_t ino,
 	out->nlink = e->type == MLFS_ENTRY_DIR ? 2 : 1;
 	out->size = e->size;
 	out->atime_ns = out->mtime_ns = out->ctime_ns = e->mtime_ns;
+	out->gen = wt_gen_get(wt, ino);
 	if (e->type == MLFS_ENTRY_FILE) {
 		out->in_store = true;
 		out->content = e->id;

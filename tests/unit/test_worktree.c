@@ -715,6 +715,51 @@ static void test_wt_discard_drops_every_edit(void **state)
 	assert_memory_equal(&h, &f->base, sizeof(h));
 }
 
+/* A file open for writing when its edits are discarded is an orphan: its
+ * handle keeps its own bytes, and the restored entry (same number, next
+ * generation) never sees them. */
+static void test_wt_discard_of_an_open_file_leaves_an_orphan(void **state)
+{
+	struct fixture *f = *state;
+	struct mlfs_wt_setattr sa = { .set = MLFS_WT_SET_SIZE, .size = 3 };
+	struct mlfs_wt_file *fl = NULL;
+	struct mlfs_wt_attr a, o;
+	const char *paths[] = { "a.txt" };
+	char buf[16] = { 0 };
+
+	lookup(f, f->root_ino, "a.txt", &a);
+	assert_int_equal(a.gen, 0);
+	assert_int_equal(mlfs_wt_open(f->wt, a.ino, true, false, &fl), 0);
+	assert_int_equal(mlfs_wt_will_write(fl), 0);
+	assert_int_equal(pwrite(fl->fd, "WRITTEN BY ME\n", 14, 0), 14);
+	assert_int_equal(mlfs_wt_discard(f->wt, paths, 1), 0);
+	assert_int_equal(mlfs_wt_gen(f->wt, a.ino), 1);
+	/* the entry: the head's bytes, same number, next generation */
+	lookup(f, f->root_ino, "a.txt", &o);
+	assert_int_equal(o.ino, a.ino);
+	assert_int_equal(o.gen, 1);
+	assert_true(o.in_store);
+	assert_int_equal(o.size, 6);
+	/* the orphan: its own bytes, no name */
+	assert_int_equal(pwrite(fl->fd, "!", 1, 14), 1);
+	assert_int_equal(mlfs_wt_orphan_getattr(f->wt, a.ino, 0, &o), 0);
+	assert_int_equal(o.size, 15);
+	assert_int_equal(o.nlink, 0);
+	assert_int_equal(mlfs_wt_orphan_setattr(f->wt, a.ino, 0, &sa, &o), 0);
+	assert_int_equal(o.size, 3);
+	assert_int_equal(pread(fl->fd, buf, sizeof(buf), 0), 3);
+	assert_memory_equal(buf, "WRI", 3);
+	assert_int_equal(mlfs_wt_getattr(f->wt, a.ino, &o), 0);
+	assert_int_equal(o.size, 6);
+	assert_true(o.in_store);
+	assert_int_equal(mlfs_wt_orphan_getattr(f->wt, a.ino, 1, &o), -ENOENT);
+	mlfs_wt_close(fl, true);
+	assert_int_equal(mlfs_wt_orphan_getattr(f->wt, a.ino, 0, &o), -ENOENT);
+	lookup(f, f->root_ino, "a.txt", &o);
+	assert_int_equal(o.size, 6);
+	assert_int_equal(o.nlink, 1);
+}
+
 /* ---- the marker and a re-opened store */
 
 static int pending_rows(const char *dir)
@@ -813,6 +858,7 @@ int main(void)
 		T(test_wt_unlinked_open_file_lives_until_close),
 		T(test_wt_xattrs_are_kept_in_the_tree),
 		T(test_wt_discard_drops_every_edit),
+		T(test_wt_discard_of_an_open_file_leaves_an_orphan),
 		T(test_wt_reopened_work_sees_the_snapshot_as_base),
 		T(test_work_dirty_list_names_edited_branches),
 #undef T
