@@ -138,6 +138,25 @@ check "umount" T "$MLFS" --store "$S" umount "$mnt"
 check "mount without passthrough" \
 	env MLFS_NO_PASSTHROUGH=1 timeout 60 "$MLFS" --store "$S" mount "$mnt"
 discard_open no-passthrough
+# ---- status after a snapshot: what was made before it and moved after
+# it is a rename (before, its "new" inode number made it D + A); a copy of
+# a deleted file is no rename
+check "make n.txt and nd/x through the mount" bash -c "
+	echo made >'$D/n.txt' && mkdir '$D/nd' && echo x >'$D/nd/x'"
+expect_exit 0 mlfs snapshot t/r -m "made"
+check "mv n.txt m.txt, mv nd/x top.txt, cp sub/o.txt o2.txt, rm sub/o.txt" \
+	bash -c "mv '$D/n.txt' '$D/m.txt' && mv '$D/nd/x' '$D/top.txt' &&
+		cp '$D/sub/o.txt' '$D/o2.txt' && rm '$D/sub/o.txt'"
+expect_exit 0 mlfs status t/r
+expect_out '^  R n\.txt -> m\.txt' "status: R n.txt -> m.txt"
+expect_out '^  R nd/x -> top\.txt' "status: R nd/x -> top.txt"
+expect_out '^  A o2\.txt' "status: the copy is A o2.txt"
+expect_out '^  D sub/o\.txt' "status: and the original D sub/o.txt"
+check "no other line" test "$(grep -c '^  [A-Z] ' "$OUT_F")" -eq 4
+expect_exit 0 mlfs snapshot t/r -m "moved"
+expect_exit 0 mlfs cat t/r/m.txt
+check "the snapshot holds m.txt" test "$(cat "$OUT_F")" = made
+
 check "umount" T "$MLFS" --store "$S" umount "$mnt"
 expect_exit 0 mlfs fsck
 summary

@@ -27,7 +27,12 @@
 
 #define NODE_COLS "n.ino, n.type, n.mode, n.uid, n.gid, n.nlink, n.size, " \
 		  "n.mtime, n.ctime, n.content, n.data, n.target, " \
-		  "n.parent, n.dirty, n.snap, n.atime"
+		  "n.parent, n.dirty, n.snap, n.atime, n.opar, n.oname"
+/* A database of schema 1 opened read-only (not migrated): no origins */
+#define NODE_COLS_V1 "n.ino, n.type, n.mode, n.uid, n.gid, n.nlink, " \
+		     "n.size, n.mtime, n.ctime, n.content, n.data, " \
+		     "n.target, n.parent, n.dirty, n.snap, n.atime, NULL, NULL"
+#define WDB_SCHEMA 2
 
 static const char *const sql[W_MAX] = {
 	[W_BEGIN] = "BEGIN IMMEDIATE",
@@ -47,9 +52,9 @@ static const char *const sql[W_MAX] = {
 		       "AND n.ino = ?2",
 	[W_NODE_PUT] = "INSERT OR REPLACE INTO node(wt, ino, type, mode, "
 		       "uid, gid, nlink, size, mtime, ctime, content, data, "
-		       "target, parent, dirty, snap, atime) VALUES (?1, ?2, ?3, "
-		       "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-		       "?16, ?17)",
+		       "target, parent, dirty, snap, atime, opar, oname) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+		       "?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
 	[W_NODE_DELETE] = "DELETE FROM node WHERE wt = ?1 AND ino = ?2",
 	[W_SEL_SNAP] = "SELECT " NODE_COLS " FROM node n WHERE n.wt = ?1 "
 		       "AND n.snap IS NOT NULL",
@@ -90,6 +95,24 @@ static const char *const sql[W_MAX] = {
 	[W_NS_LIST] = "SELECT name FROM namespace ORDER BY name",
 };
 
+/* The statements that read nodes, for a schema-1 database opened
+ * read-only (mlfs status of a store no edit has opened since). */
+static const char *const sql_v1[W_MAX] = {
+	[W_NODE_GET] = "SELECT " NODE_COLS_V1 " FROM node n WHERE n.wt = ?1 "
+		       "AND n.ino = ?2",
+	[W_SEL_SNAP] = "SELECT " NODE_COLS_V1 " FROM node n WHERE n.wt = ?1 "
+		       "AND n.snap IS NOT NULL",
+	[W_SEL_ORPHANS] = "SELECT " NODE_COLS_V1 " FROM node n WHERE "
+			  "n.wt = ?1 AND n.nlink = 0",
+	[W_SEL_DATA] = "SELECT " NODE_COLS_V1 " FROM node n WHERE n.wt = ?1 "
+		       "AND n.data != 0",
+	[W_SEL_ALL] = "SELECT " NODE_COLS_V1 " FROM node n WHERE n.wt = ?1",
+	[W_DIRENT_LIST] = "SELECT d.name, " NODE_COLS_V1 " FROM dirent d "
+			  "JOIN node n ON n.wt = d.wt AND n.ino = d.ino "
+			  "WHERE d.wt = ?1 AND d.parent = ?2 "
+			  "ORDER BY d.name",
+};
+
 static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS wt("
 	" id INTEGER PRIMARY KEY,"
@@ -122,15 +145,26 @@ static const char schema[] =
 	" PRIMARY KEY(wt, ino, name)) WITHOUT ROWID;"
 	/* namespaces made by mkdir before any repository is in them */
 	"CREATE TABLE IF NOT EXISTS namespace(name TEXT PRIMARY KEY)"
-	" WITHOUT ROWID;"
-	"PRAGMA user_version = 1;";
+	" WITHOUT ROWID;";
+
+/* Schema 2: each node's origin, the directory node and name it has in
+ * the base (or the last snapshot), from which mlfs status knows the
+ * path it was committed at after it moved (format.md). */
+static const char migrate_2[] =
+	"BEGIN IMMEDIATE;"
+	"ALTER TABLE node ADD COLUMN opar INTEGER;"
+	"ALTER TABLE node ADD COLUMN oname TEXT;"
+	"PRAGMA user_version = 2;"
+	"COMMIT;";
 
 int wdb_stmt(struct mlfs_wdb *db, enum wst id, sqlite3_stmt **out)
 {
 	int rc;
 
 	if (!db->st[id]) {
-		rc = sqlite3_prepare_v3(db->db, sql[id], -1,
+		const char *text = db->v1 && sql_v1[id] ? sql_v1[id] : sql[id];
+
+		rc = sqlite3_prepare_v3(db->db, text, -1,
 					SQLITE_PREPARE_PERSISTENT,
 					&db->st[id], NULL);
 		if (rc != SQLITE_OK) {
@@ -227,6 +261,58 @@ int wdb_collect(sqlite3_stmt *st, size_t elem,
 	return 0;
 }
 
+static int user_version(struct mlfs_wdb *db, int *v)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st,
+				    NULL);
+
+	if (rc != SQLITE_OK)
+		return mlfs_meta_errno(rc);
+	rc = sqlite3_step(st);
+	*v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : mlfs_meta_errno(rc);
+}
+
+/* Bring the schema to WDB_SCHEMA (a new database: its tables were
+ * just made in schema 1's layout); read-only, read an older one as it
+ * is. A newer one is refused. */
+static int schema_version(struct mlfs_wdb *db, const char *path, bool rdonly)
+{
+	int v = 0, rc, r = user_version(db, &v);
+
+	if (r < 0)
+		return r;
+	if (v > WDB_SCHEMA) {
+		mlfs_error_set("work database '%s' has schema %d, newer than "
+			       "this mlfs (%d)", path, v, WDB_SCHEMA);
+		return -EPROTONOSUPPORT;
+	}
+	if (rdonly) {
+		db->v1 = v < 2;
+		return 0;
+	}
+	if (v < 1) {
+		rc = sqlite3_exec(db->db, "PRAGMA user_version = 1", NULL, NULL,
+				  NULL);
+		if (rc != SQLITE_OK)
+			return mlfs_meta_errno(rc);
+		v = 1;
+	}
+	if (v < 2) {
+		rc = sqlite3_exec(db->db, migrate_2, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			mlfs_error_set("work database '%s': %s", path,
+				       sqlite3_errmsg(db->db));
+			(void)sqlite3_exec(db->db, "ROLLBACK", NULL, NULL,
+					   NULL);
+			return mlfs_meta_errno(rc);
+		}
+	}
+	return 0;
+}
+
 int mlfs_wdb_open(const char *path, bool rdonly, struct mlfs_wdb **out)
 {
 	struct mlfs_wdb *db = calloc(1, sizeof(*db));
@@ -265,6 +351,7 @@ int mlfs_wdb_open(const char *path, bool rdonly, struct mlfs_wdb **out)
 			goto out;
 		}
 	}
+	r = schema_version(db, path, rdonly);
 out:
 	if (r < 0)
 		mlfs_wdb_close(db);
@@ -444,6 +531,8 @@ void mlfs_wnode_release(struct mlfs_wnode *n)
 		return;
 	free(n->target);
 	n->target = NULL;
+	free(n->oname);
+	n->oname = NULL;
 }
 
 /* Read the node columns starting at @c. */
@@ -477,6 +566,14 @@ int wdb_read_node(sqlite3_stmt *st, int c, struct mlfs_wnode *n)
 		r = col_id(st, c + 14, &has_snap, &n->snap);
 	n->has_snap = has_snap;
 	n->atime_ns = sqlite3_column_int64(st, c + 15);
+	t = sqlite3_column_text(st, c + 17);
+	if (r == 0 && t && sqlite3_column_type(st, c + 16) != SQLITE_NULL) {
+		n->has_origin = true;
+		n->opar = (uint64_t)sqlite3_column_int64(st, c + 16);
+		n->oname = strdup((const char *)t);
+		if (!n->oname)
+			r = -ENOMEM;
+	}
 	/* a special file keeps its S_IFMT bits in mode (worktree.h) */
 	n->mode &= n->type == MLFS_WT_SPECIAL ? (S_IFMT | 07777) : 07777;
 	if (r == 0 && n->type != MLFS_ENTRY_FILE &&
@@ -544,6 +641,13 @@ int mlfs_wdb_node_put(struct mlfs_wdb *db, int64_t wt,
 	sqlite3_bind_int(st, 15, n->dirty);
 	bind_id(st, 16, n->has_snap ? &n->snap : NULL);
 	sqlite3_bind_int64(st, 17, n->atime_ns);
+	if (n->has_origin && n->oname) {
+		sqlite3_bind_int64(st, 18, (int64_t)n->opar);
+		sqlite3_bind_text(st, 19, n->oname, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_bind_null(st, 18);
+		sqlite3_bind_null(st, 19);
+	}
 	return wdb_step_done(st);
 }
 

@@ -49,6 +49,13 @@ struct mlfs_wnode {
 	bool dirty;            /* differs from the base, or holds what does */
 	bool has_snap;         /* content computed by a pending snapshot */
 	struct mlfs_id snap;
+	/* Origin: the directory node and the name this node has in the base
+	 * (materialized from it) or had in the last snapshot, so that its
+	 * committed path is known after it moved. None for a node made since
+	 * (and for rows of schema 1): its number is its identity. */
+	bool has_origin;
+	uint64_t opar;
+	char *oname;           /* owned, as target */
 };
 
 MLFS_MUST_CHECK int mlfs_wdb_open(const char *path, bool rdonly,

@@ -28,6 +28,7 @@ struct mlfs_wdb {
 	sqlite3 *db;
 	sqlite3_stmt *st[W_MAX];
 	char *wal_path; /* the log fsync'd by mlfs_wdb_sync */
+	bool v1;        /* schema 1, read-only: nodes read without origin */
 };
 
 /* Statement @id, prepared on first use; reset it with wdb_done(). */

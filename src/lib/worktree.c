@@ -751,6 +751,10 @@ int wt_materialize_dir(struct mlfs_wt *wt, const struct mlfs_id *tid,
 		n.size = e->size;
 		n.atime_ns = n.mtime_ns = n.ctime_ns = e->mtime_ns;
 		n.target = (char *)e->target;
+		/* where the base has it: status knows it after a move */
+		n.has_origin = true;
+		n.opar = parent;
+		n.oname = (char *)e->name;
 		if (e->type == MLFS_ENTRY_DIR) {
 			n.parent = parent;
 			r = wt_materialize_dir(wt, &e->id, n.ino, &sub);

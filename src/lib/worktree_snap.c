@@ -282,6 +282,35 @@ static int apply_node(struct mlfs_wt *wt, struct mlfs_wnode *n, bool keep)
 	return drop;
 }
 
+/* The entries of directory @dir are where the commit being applied has
+ * them: their origin becomes (@dir, name), so that status still finds
+ * their committed path after they move (worktree_status.c). Only rows
+ * that differ are written. In a transaction. */
+static int set_origins(struct mlfs_wt *wt, uint64_t dir)
+{
+	struct mlfs_wdirent *d = NULL;
+	size_t nd = 0;
+	int r = mlfs_wdb_dirent_list(wt->w->db, wt->row.id, dir, &d, &nd);
+
+	for (size_t i = 0; r == 0 && i < nd; i++) {
+		struct mlfs_wnode *n = &d[i].node;
+		char *old = n->oname;
+
+		/* special files are in no version */
+		if (n->type == MLFS_WT_SPECIAL ||
+		    (n->has_origin && n->opar == dir && old &&
+		     !strcmp(old, d[i].name)))
+			continue;
+		n->has_origin = true;
+		n->opar = dir;
+		n->oname = d[i].name;
+		r = mlfs_wdb_node_put(wt->w->db, wt->row.id, n);
+		n->oname = old;
+	}
+	mlfs_wdirent_free(d, nd);
+	return r;
+}
+
 /* Apply every pending result of @wt and make @commit its base. Files
  * whose open handle was written meanwhile (@sn's counts), or that are
  * open for writing, stay dirty. */
@@ -361,6 +390,9 @@ static int apply_pending(struct mlfs_wt *wt, const struct mlfs_id *commit,
 		}
 		free(parents);
 	}
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (v[i].type == MLFS_ENTRY_DIR)
+			r = set_origins(wt, v[i].ino);
 	wt->row.has_base = true;
 	wt->row.base = *commit;
 	wt->row.has_pending = false;

@@ -223,6 +223,57 @@ static int walk_dir(struct status_walk *w, const struct mlfs_wnode *self,
 	return r;
 }
 
+/* The number node @n had at the path it was committed at (its origin
+ * chain, numbered as a view of that commit numbers it), which is what a
+ * deleted entry of the base is numbered by: equal means it moved. 0 when
+ * it cannot be told (an origin directory gone). A node made since the
+ * last snapshot has no origin: its own number, which no base entry has. */
+static uint64_t node_key(struct mlfs_wt *wt, const struct mlfs_wnode *n)
+{
+	enum { DEPTH_MAX = 4096 };
+	struct mlfs_wnode *up = NULL; /* the origin directories, held */
+	const struct mlfs_wnode *cur = n;
+	size_t depth = 0, cap = 0;
+	uint64_t key = 0;
+
+	for (;;) {
+		if (cur->ino == wt->root_ino) {
+			key = wt->root_ino;
+			break;
+		}
+		if (!cur->has_origin) {
+			key = cur->ino;
+			break;
+		}
+		if (depth == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			struct mlfs_wnode *nv = nc <= DEPTH_MAX ?
+				realloc(up, nc * sizeof(*nv)) : NULL;
+
+			if (!nv)
+				goto out;
+			up = nv;
+			cap = nc;
+		}
+		if (mlfs_wdb_node_get(wt->w->db, wt->row.id, cur->opar,
+				      &up[depth]) < 0)
+			goto out;
+		cur = &up[depth++];
+	}
+	/* down again from the topmost: each origin directory's name in the
+	 * one above it, then n's own */
+	if (depth) {
+		for (size_t i = depth - 1; i > 0; i--)
+			key = wt_child_ino(key, up[i - 1].oname);
+		key = wt_child_ino(key, n->oname);
+	}
+out:
+	for (size_t i = 0; i < depth; i++)
+		mlfs_wnode_release(&up[i]);
+	free(up);
+	return key;
+}
+
 static int walk_added(struct status_walk *w, const struct mlfs_wnode *n,
 		      const char *path)
 {
@@ -237,7 +288,7 @@ static int walk_added(struct status_walk *w, const struct mlfs_wnode *n,
 	if (n->type == MLFS_ENTRY_FILE)
 		r = node_content(wt, n, &id, &size);
 	if (r == 0)
-		r = add(w, MLFS_WT_ADDED, path, n->ino,
+		r = add(w, MLFS_WT_ADDED, path, node_key(wt, n),
 			n->type == MLFS_ENTRY_FILE ? &id : NULL);
 	if (r < 0)
 		return r;
@@ -507,6 +558,9 @@ static int restore_entry(struct mlfs_wt *wt, uint64_t parent,
 	n.target = (char *)e->target;
 	n.has_content = e->type != MLFS_ENTRY_SYMLINK;
 	n.content = e->id;
+	n.has_origin = true;
+	n.opar = parent;
+	n.oname = (char *)name;
 	if (r == 0 && e->type == MLFS_ENTRY_DIR) {
 		n.parent = parent;
 		r = wt_materialize_dir(wt, &e->id, n.ino, &sub);

@@ -461,6 +461,117 @@ static void test_wt_rename_remove_link_in_status_and_tree(void **state)
 	mlfs_wt_snapshot_result_release(&res);
 }
 
+/* The one change of @st, which must be @ch at @path (from @old). */
+static void expect_only(const struct mlfs_wt_status *st,
+			enum mlfs_wt_change ch, const char *path,
+			const char *old)
+{
+	assert_int_equal(st->n, 1);
+	assert_int_equal(st->v[0].change, ch);
+	assert_string_equal(st->v[0].path, path);
+	if (old) {
+		assert_non_null(st->v[0].old_path);
+		assert_string_equal(st->v[0].old_path, old);
+	}
+}
+
+/* Entries made before a snapshot and renamed after it are renames (R),
+ * not a delete and an add: the snapshot ties each entry to its committed
+ * path. Also after the work is opened again. */
+static void test_wt_rename_after_a_snapshot_is_a_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct mlfs_wt_snapshot_result res;
+	struct mlfs_wt_status st;
+	struct mlfs_wt_attr d, e, x;
+	uint64_t ino = new_file(f, f->root_ino, "new.txt", "made\n");
+
+	assert_int_equal(mlfs_wt_mknode(f->wt, f->root_ino, "d",
+					MLFS_ENTRY_DIR, 0755, 0, 0, NULL, &d),
+			 0);
+	new_file(f, d.ino, "f", "in d\n");
+	snapshot(f, NULL, &res);
+	mlfs_wt_snapshot_result_release(&res);
+
+	assert_int_equal(mlfs_wt_rename(f->wt, f->root_ino, "new.txt",
+					f->root_ino, "renamed.txt", 0), 0);
+	lookup(f, f->root_ino, "renamed.txt", &x);
+	assert_int_equal(x.ino, ino);
+	assert_int_equal(mlfs_wt_status(f->wt, &st), 0);
+	expect_only(&st, MLFS_WT_RENAMED, "renamed.txt", "new.txt");
+	assert_false(st.v[0].modified);
+	mlfs_wt_status_release(&st);
+
+	/* a new directory: it and what came along are one rename */
+	assert_int_equal(mlfs_wt_rename(f->wt, f->root_ino, "renamed.txt",
+					f->root_ino, "new.txt", 0), 0);
+	assert_int_equal(mlfs_wt_rename(f->wt, f->root_ino, "d", f->root_ino,
+					"e", 0), 0);
+	assert_int_equal(mlfs_wt_status(f->wt, &st), 0);
+	expect_only(&st, MLFS_WT_RENAMED, "e", "d");
+	mlfs_wt_status_release(&st);
+
+	/* then a file out of it, and the work opened again */
+	lookup(f, f->root_ino, "e", &e);
+	assert_int_equal(mlfs_wt_rename(f->wt, e.ino, "f", f->root_ino, "g",
+					0), 0);
+	mlfs_work_close(f->w);
+	assert_int_equal(mlfs_work_open(f->s, MLFS_WORK_EDIT, &f->w), 0);
+	assert_int_equal(mlfs_wt_get(f->w, "t", "r", NULL, &f->wt), 0);
+	assert_int_equal(mlfs_wt_status(f->wt, &st), 0);
+	assert_int_equal(st.n, 2);
+	assert_int_equal(st.v[0].change, MLFS_WT_RENAMED);
+	assert_string_equal(st.v[0].path, "e");
+	assert_string_equal(st.v[0].old_path, "d");
+	assert_int_equal(st.v[1].change, MLFS_WT_RENAMED);
+	assert_string_equal(st.v[1].path, "g");
+	assert_string_equal(st.v[1].old_path, "d/f");
+	mlfs_wt_status_release(&st);
+
+	/* the next snapshot: then a rename of the moved file again is one */
+	snapshot(f, NULL, &res);
+	mlfs_wt_snapshot_result_release(&res);
+	assert_int_equal(mlfs_wt_rename(f->wt, f->root_ino, "g", f->root_ino,
+					"h", 0), 0);
+	assert_int_equal(mlfs_wt_status(f->wt, &st), 0);
+	expect_only(&st, MLFS_WT_RENAMED, "h", "g");
+	mlfs_wt_status_release(&st);
+}
+
+/* A file deleted and a copy of it added (same bytes, a new inode) is
+ * that, not a rename; also for a file made before the last snapshot. */
+static void test_wt_copy_of_a_deleted_file_is_no_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct mlfs_wt_snapshot_result res;
+	struct mlfs_wt_status st;
+	const struct mlfs_wt_status_entry *e;
+
+	new_file(f, f->root_ino, "x", "same bytes\n");
+	snapshot(f, NULL, &res);
+	mlfs_wt_snapshot_result_release(&res);
+	new_file(f, f->root_ino, "y", "same bytes\n");
+	assert_int_equal(mlfs_wt_remove(f->wt, f->root_ino, "x", false), 0);
+	new_file(f, f->root_ino, "b", "hello\n"); /* a.txt's bytes */
+	assert_int_equal(mlfs_wt_remove(f->wt, f->root_ino, "a.txt", false),
+			 0);
+	assert_int_equal(mlfs_wt_status(f->wt, &st), 0);
+	assert_int_equal(st.n, 4);
+	e = find_change(&st, "x");
+	assert_non_null(e);
+	assert_int_equal(e->change, MLFS_WT_DELETED);
+	e = find_change(&st, "y");
+	assert_non_null(e);
+	assert_int_equal(e->change, MLFS_WT_ADDED);
+	e = find_change(&st, "a.txt");
+	assert_non_null(e);
+	assert_int_equal(e->change, MLFS_WT_DELETED);
+	e = find_change(&st, "b");
+	assert_non_null(e);
+	assert_int_equal(e->change, MLFS_WT_ADDED);
+	mlfs_wt_status_release(&st);
+}
+
 static void test_wt_mknode_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -821,6 +932,60 @@ static void test_wt_reopened_work_sees_the_snapshot_as_base(void **state)
 	assert_int_equal(pending_rows(f->dir), 0);
 }
 
+static int user_version_of(const char *dir)
+{
+	char path[PATH_MAX];
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int v;
+
+	snprintf(path, sizeof(path), "%s/work/work.db", dir);
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+					 NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1,
+					    &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* A work.db of schema 1 (no origins) is read as it is by status and
+ * migrated to 2 by the next edit, its edits kept. */
+static void test_work_schema_1_is_read_then_migrated(void **state)
+{
+	struct fixture *f = *state;
+	struct mlfs_wt_status st;
+	char path[PATH_MAX];
+	sqlite3 *db;
+
+	new_file(f, f->root_ino, "kept.txt", "kept\n");
+	mlfs_work_close(f->w);
+	f->w = NULL;
+	assert_int_equal(user_version_of(f->dir), 2);
+	snprintf(path, sizeof(path), "%s/work/work.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "ALTER TABLE node DROP COLUMN opar;"
+				      "ALTER TABLE node DROP COLUMN oname;"
+				      "PRAGMA user_version = 1;", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(mlfs_work_open(f->s, 0, &f->w), 0);
+	assert_int_equal(mlfs_wt_get(f->w, "t", "r", NULL, &f->wt), 0);
+	assert_int_equal(mlfs_wt_status(f->wt, &st), 0);
+	expect_only(&st, MLFS_WT_ADDED, "kept.txt", NULL);
+	mlfs_wt_status_release(&st);
+	mlfs_work_close(f->w);
+	assert_int_equal(user_version_of(f->dir), 1);
+	assert_int_equal(mlfs_work_open(f->s, MLFS_WORK_EDIT, &f->w), 0);
+	assert_int_equal(user_version_of(f->dir), 2);
+	assert_int_equal(mlfs_wt_get(f->w, "t", "r", NULL, &f->wt), 0);
+	assert_int_equal(mlfs_wt_status(f->wt, &st), 0);
+	expect_only(&st, MLFS_WT_ADDED, "kept.txt", NULL);
+	mlfs_wt_status_release(&st);
+}
+
 static void test_work_dirty_list_names_edited_branches(void **state)
 {
 	struct fixture *f = *state;
@@ -850,6 +1015,8 @@ int main(void)
 		T(test_wt_write_into_a_stored_file_copies_it_first),
 		T(test_wt_trunc_open_starts_empty),
 		T(test_wt_rename_remove_link_in_status_and_tree),
+		T(test_wt_rename_after_a_snapshot_is_a_rename),
+		T(test_wt_copy_of_a_deleted_file_is_no_rename),
 		T(test_wt_mknode_errors),
 		T(test_wt_setattr_mode_and_mtime_reach_the_version),
 		T(test_wt_snapshot_without_changes_makes_no_commit),
@@ -861,6 +1028,7 @@ int main(void)
 		T(test_wt_discard_of_an_open_file_leaves_an_orphan),
 		T(test_wt_reopened_work_sees_the_snapshot_as_base),
 		T(test_work_dirty_list_names_edited_branches),
+		T(test_work_schema_1_is_read_then_migrated),
 #undef T
 	};
 
