@@ -151,10 +151,6 @@ int filecache_parse(struct filecache *fc, uint8_t *p, size_t len)
 	fc->old_time = (int64_t)mlfs_get_le64(p + 16);
 	fc->slots = slots;
 	fc->nslots = nslots;
-	/* The new cache will be about as large: no copies while it grows
-	 * (without the memory, it grows as it goes). */
-	if (mlfs_buf_reserve(&fc->next, len + MLFS_ID_LEN) < 0) {
-	}
 	return 0;
 bad:
 	free(slots);
@@ -250,6 +246,10 @@ int filecache_open(const char *store_dir, const struct mlfs_hash_key *key,
 	r = start_next(fc, now_ns);
 	if (r == 0 && load_old)
 		load(fc);
+	/* the new cache will be about as large: room for it now saves the
+	 * copies of growing (8 MB for 100,000 files) */
+	if (r == 0 && fc->old)
+		r = mlfs_buf_reserve(&fc->next, fc->old_len + MLFS_ID_LEN);
 out:
 	free(real);
 	if (r < 0) {
