@@ -7,6 +7,9 @@
 #    store key): every chunk is sound, only the whole-file digest tells,
 #    on the one read that covers the file; later reads fail too;
 #  - a flipped byte in a small file's chunk: EIO naming the chunk;
+#  - a chunk list that fails its row check: the open succeeds (it loads
+#    nothing), the first read fails with EIO, here and on the default
+#    mount;
 #  - sound files of the same version read right, cold and warm, whole or
 #    by two readers at different offsets at once, after the damage;
 #  - the default mount (with working trees) still opens through the
@@ -25,6 +28,7 @@ gen random "$W/s/a.bin" --size-bytes 5000 --seed 1 >/dev/null
 gen random "$W/s/b.bin" --size-bytes 5000 --seed 2 >/dev/null
 gen random "$W/s/c.bin" --size-bytes 6000 --seed 3 >/dev/null
 gen random "$W/s/good.bin" --size-bytes 7000 --seed 4 >/dev/null
+gen random "$W/s/d.bin" --size-bytes 4000 --seed 6 >/dev/null
 gen random "$W/s/sub/big.bin" --size-mib 3 --seed 5 >/dev/null
 echo "a small text file" >"$W/s/sub/t.txt"
 ln -s sub/t.txt "$W/s/link"
@@ -84,6 +88,35 @@ EOF
 out=$(cat "$OUT_F")
 check "c.bin: one byte flipped in its pack" test "$out" = flipped
 
+# one byte of d.bin's chunk list changes: its row check fails
+run "$PY" -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1] + "/mlfs.db")
+(c,) = db.execute("SELECT chunks FROM contents WHERE size = 4000").fetchone()
+c = bytearray(c); c[3] ^= 1
+n = db.execute("UPDATE contents SET chunks = ? WHERE size = 4000",
+               (bytes(c),)).rowcount
+db.commit()
+print(n)' "$S"
+out=$(cat "$OUT_F")
+check "d.bin: its chunk list damaged ($out)" test "$out" = 1
+
+# open_then_read PATH: "open ok, read EIO" when the open succeeds and
+# the read fails with EIO
+open_then_read() {
+	run "$PY" -c '
+import errno, os, sys
+try:
+    fd = os.open(sys.argv[1], os.O_RDONLY)
+except OSError as e:
+    print("open errno %d" % e.errno); sys.exit(0)
+try:
+    os.read(fd, 65536); print("open ok, read ok")
+except OSError as e:
+    print("open ok, read %s" % ("EIO" if e.errno == errno.EIO else e.errno))
+' "$1"
+}
+
 check "mount -o ro" mlfs mount "$mnt" -o ro
 M=$mnt/t/s
 check "the log says files are opened with no request to the daemon" \
@@ -132,6 +165,15 @@ check "c.bin: no byte handed out" test ! -s "$OUT_F"
 check "c.bin: the log names the chunk" \
 	grep -q "read 't/s/c.bin' chunk 0 " "$S/mount.log"
 
+# ---- d.bin: the chunk list is loaded (and fails) at the first read
+open_then_read "$M/d.bin"
+out=$(cat "$OUT_F")
+check "d.bin: open succeeds, the first read is EIO ($out)" \
+	test "$out" = "open ok, read EIO"
+check "d.bin: the log names the file and the row" \
+	grep -q "read 't/s/d.bin': Input/output error: contents row" \
+	"$S/mount.log"
+
 # ---- two readers of one file at different offsets, at once
 drop
 run "$PY" - "$M/sub/big.bin" "$W/s/sub/big.bin" <<'EOF'
@@ -166,6 +208,10 @@ check "mount" mlfs mount "$mnt"
 check "v1/good.bin reads right" cmp "$mnt/t/s@v1/good.bin" "$W/s/good.bin"
 run cat "$mnt/t/s@v1/a.bin"
 expect_err "Input/output error" "a.bin through the default mount: EIO"
+open_then_read "$mnt/t/s@v1/d.bin"
+out=$(cat "$OUT_F")
+check "d.bin through the default mount: open succeeds, read EIO ($out)" \
+	test "$out" = "open ok, read EIO"
 check "the default mount logs no no-open line" \
 	test "$(grep -c 'files of versions: opened with no request' \
 		"$S/mount.log")" -eq 1

@@ -1,12 +1,13 @@
 /*
  * file.c - open files and sequential read-ahead. An open loads the file's
  * chunk list with every chunk's location once (the only SQLite work of a
- * read), shared by all opens of the node; with no FUSE open (a mount
- * without working trees), the first read loads it and the node keeps it
- * until the file's digest matched or the kernel forgets the node. A small worker pool decodes the
- * chunks a sequential reader is about to ask for into the store's bounded
- * chunk cache, so decompression and hashing overlap the kernel's requests.
- * A per-chunk state makes sure no chunk is decoded twice at once: a read
+ * read), shared by all opens of the node. For versions the first read
+ * loads it (an open the page cache answers costs no SQL) and the node
+ * keeps it until the file's digest matched, its last open is released,
+ * or (with no FUSE open) the kernel forgets the node. A small worker
+ * pool decodes the chunks a sequential reader is about to ask for into
+ * the store's bounded chunk cache, so decompression and hashing overlap
+ * the kernel's requests. A per-chunk state makes sure no chunk is decoded twice at once: a read
  * that needs a chunk a worker is decoding waits for it, and takes over
  * one that is only queued. Disk read-ahead of the packs is the kernel's
  * (see docs/mount.md for why not posix_fadvise).
@@ -251,6 +252,30 @@ void mlfs_ofile_done(struct mlfs_itable *t, struct mlfs_node *n,
 		(void)unpin_locked(n, &pinned); /* ours keeps it alive */
 	pthread_mutex_unlock(&t->lock);
 	mlfs_ofile_put(t, f);
+}
+
+void mlfs_ofile_node_open(struct mlfs_itable *t, struct mlfs_node *n)
+{
+	pthread_mutex_lock(&t->lock);
+	n->vopens++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void mlfs_ofile_node_close(struct mlfs_itable *t, struct mlfs_node *n)
+{
+	struct mlfs_ofile *f = NULL;
+	bool last = false;
+
+	if (!n)
+		return;
+	pthread_mutex_lock(&t->lock);
+	/* the last open gone: a file read in part (or not verified) does
+	 * not keep its chunk list while the kernel keeps the inode */
+	if (n->vopens && --n->vopens == 0)
+		last = unpin_locked(n, &f);
+	pthread_mutex_unlock(&t->lock);
+	if (last)
+		ofile_free(f);
 }
 
 void mlfs_ofile_unpin(struct mlfs_itable *t, struct mlfs_node *n)

@@ -125,6 +125,7 @@ struct mlfs_node {
 	bool listed_bare;          /* dir: readdirplus gave names only;
 				    * protected by lock */
 	struct mlfs_ofile *file;   /* shared open state; protected by lock */
+	unsigned vopens;           /* version file: opens (read.c); lock */
 	bool digest_bad;           /* file: its bytes did not match its
 				    * digest, opens fail; protected by lock */
 	struct mlfs_node *id_next;   /* protected by lock */
@@ -304,9 +305,10 @@ MLFS_MUST_CHECK int mlfs_ofile_open(struct mlfs_itable *t,
 				    struct mlfs_ofile **out);
 /* Release one open (fuse release). */
 void mlfs_ofile_close(struct mlfs_itable *t, struct mlfs_ofile *f);
-/* A read with no open (FUSE no-open) of version node @n: a reference to
- * its open state, loaded on the first read and then kept by the node
- * (pinned). Returns 0 or the mlfs_ofile_open() errors. */
+/* A read of version node @n: a reference to its open state, loaded on
+ * the first read and then kept by the node (pinned) for its opens, or
+ * with no open (FUSE no-open) until the kernel forgets it. Returns 0 or
+ * the mlfs_ofile_open() errors. */
 MLFS_MUST_CHECK int mlfs_ofile_get(struct mlfs_itable *t,
 				   struct mlfs_store *s, struct mlfs_node *n,
 				   struct mlfs_ofile **out);
@@ -317,6 +319,11 @@ void mlfs_ofile_done(struct mlfs_itable *t, struct mlfs_node *n,
 		     struct mlfs_ofile *f);
 /* The node is going away: drop its pinned state, if any. */
 void mlfs_ofile_unpin(struct mlfs_itable *t, struct mlfs_node *n);
+/* An open of version node @n (no state is loaded: reads do that), and
+ * its release: the last one lets the node's state go. @n may be NULL
+ * for close (nothing to do). */
+void mlfs_ofile_node_open(struct mlfs_itable *t, struct mlfs_node *n);
+void mlfs_ofile_node_close(struct mlfs_itable *t, struct mlfs_node *n);
 /* Keep @f alive past a reply (after which the kernel may release the
  * file), and let it go; the last put frees it. */
 void mlfs_ofile_hold(struct mlfs_itable *t, struct mlfs_ofile *f);

@@ -72,7 +72,6 @@ struct mlfs_lin_read;
 
 /* One open of a file of a version (fi->fh). */
 struct mlfs_vopen {
-	struct mlfs_ofile *f;       /* shared by the node's opens */
 	struct mlfs_lin_read *rd;   /* lineage counter, or NULL */
 };
 

@@ -2,9 +2,10 @@
  * read.c - open files of versions and their reads: OPEN, READ (chunks
  * from the store's cache, replied with one writev; the whole-file digest
  * check of verify.c takes each chunk as it is fetched, and the rest of
- * its work is done after the reply) and RELEASE. Without working trees
- * there are no OPEN and RELEASE (FUSE no-open): a read (fh 0) takes the
- * node's state, loaded by the first one (file.c).
+ * its work is done after the reply) and RELEASE. Reads take the node's
+ * state (file.c), loaded by the first read that needs it, so an open the
+ * page cache answers costs no SQL; without working trees there are no
+ * OPEN and RELEASE at all (FUSE no-open) and reads come with fh 0.
  */
 #define FUSE_USE_VERSION 312
 
@@ -36,7 +37,6 @@ void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct mlfs_fs *fs = fs_of(req);
 	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
-	struct mlfs_ofile *f = NULL;
 	struct mlfs_vopen *h = NULL;
 	bool fresh;
 	int r;
@@ -68,18 +68,15 @@ void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = -ENOSYS;
 		goto out;
 	}
-	r = mlfs_ofile_open(&fs->itable, fs->store, n, &f);
-	if (r < 0) {
-		r = open_failed(fs, n, "open", r);
-		goto out;
-	}
+	/* the chunk list is loaded by the first read that needs it (the
+	 * node keeps it for its opens): an open the page cache answers
+	 * costs no SQL */
 	h = calloc(1, sizeof(*h));
 	if (!h) {
-		mlfs_ofile_close(&fs->itable, f);
 		r = -ENOMEM;
 		goto out;
 	}
-	h->f = f;
+	mlfs_ofile_node_open(&fs->itable, n);
 	h->rd = mlfs_lin_open(fs->lin, fuse_req_ctx(req)->pid,
 			      fuse_req_ctx(req)->uid, &n->commit, n->ino,
 			      &fresh);
@@ -287,10 +284,11 @@ out:
 		free(iov);
 }
 
-/* A read with no open (fh 0): the node's state, loaded by the first
- * read; the checks an open would have made come first. */
-static void read_noopen(fuse_req_t req, fuse_ino_t ino, size_t size,
-			off_t off)
+/* A read of a version's file: the node's state, loaded by the first
+ * read; with no open (no-open, @rd NULL) the checks an open would have
+ * made come first. */
+static void read_node(fuse_req_t req, fuse_ino_t ino, size_t size,
+		      off_t off, struct mlfs_lin_read *rd)
 {
 	struct mlfs_fs *fs = fs_of(req);
 	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
@@ -315,7 +313,7 @@ static void read_noopen(fuse_req_t req, fuse_ino_t ino, size_t size,
 		r = open_failed(fs, n, "read", r);
 		goto out;
 	}
-	mlfs_read_ofile(req, ino, size, off, f, NULL);
+	mlfs_read_ofile(req, ino, size, off, f, rd);
 	mlfs_ofile_done(&fs->itable, n, f);
 	return;
 out:
@@ -327,14 +325,10 @@ void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct mlfs_vopen *h = (struct mlfs_vopen *)(uintptr_t)fi->fh;
 
-	if (!h) {
-		read_noopen(req, ino, size, off);
-		return;
-	}
-	mlfs_read_ofile(req, ino, size, off, h->f, h->rd);
+	read_node(req, ino, size, off, h ? h->rd : NULL);
 }
 
-void mlfs_op_release(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
+void mlfs_op_release(fuse_req_t req, fuse_ino_t ino,
 		     struct fuse_file_info *fi)
 {
 	struct mlfs_fs *fs = fs_of(req);
@@ -345,7 +339,9 @@ void mlfs_op_release(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
 		return;
 	}
 	mlfs_lin_close(fs->lin, h->rd);
-	mlfs_ofile_close(&fs->itable, h->f);
+	/* the node is alive until the kernel forgets it, after this */
+	mlfs_ofile_node_close(&fs->itable,
+			      mlfs_itable_get(&fs->itable, ino));
 	free(h);
 	fuse_reply_err(req, 0);
 }
