@@ -11,6 +11,9 @@
 # the references, measured in the same run on the same files:
 #   cp       cp SRC to a directory on the same disk, then sync the copy
 #   zstd     zstd -3 -T0 SRC -o OUT, then sync OUT
+#   borg     where installed: borg create --compression zstd,3 of the same
+#            source directory into one repository for the series (its
+#            size against mlfs's store; borg does not fsync each file)
 # mlfs fsyncs its packs before committing, so both references are synced
 # too. Page cache: by default NOT dropped (the source was just written and
 # is cached; this measures mlfs's CPU path, like the references); with
@@ -112,7 +115,14 @@ bench_series() {
 	rm -rf "$store" "$cpdir" "$zdir"
 	mkdir -p "$cpdir" "$zdir"
 	"$MLFS" init --store "$store" >/dev/null || exit 1
-	local v=0 first="" cpu_note=""
+	local v=0 first="" cpu_note="" borg_note="" bdir=$work/borg-$name
+	rm -rf "$bdir"
+	if command -v borg >/dev/null; then
+		export BORG_PASSPHRASE='' BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK=yes
+		borg init -e none "$bdir" >/dev/null 2>&1 || bdir=
+	else
+		bdir=
+	fi
 	printf '\n== %s\n' "$name"
 	printf '%-4s %9s | %8s %10s | %8s %8s | %8s %10s | %s\n' \
 		ver "size MB" "mlfs MB/s" "growth MB" "cp MB/s" "zstd MB/s" "zstd MB" \
@@ -150,6 +160,12 @@ bench_series() {
 		t2=$(now)
 		zt=$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')
 		zsz=$(fsize "$zdir/v$v.zst")
+		if [ -n "$bdir" ]; then
+			drop_caches
+			t1=$(now)
+			borg create --compression zstd,3 "$bdir::v$v" "$work/src-$name" >/dev/null 2>&1 &&
+				borg_note+=" v$v:$(mbps "$sz" "$(awk -v a="$t1" -v b="$(now)" 'BEGIN { print b - a }')")"
+		fi
 		printf 'v%-3s %9.1f | %8s %10.1f | %8s %8s | %8.1f %10s | %s; %s\n' \
 			$v "$(awk -v s="$sz" 'BEGIN { print s / 1e6 }')" \
 			"$(mbps "$sz" "$mt")" "$(awk -v s="$mg" 'BEGIN { print s / 1e6 }')" \
@@ -176,6 +192,13 @@ bench_series() {
 	printf '%s: store / one version = %s (cp: %s, zstd: %s)\n' "$name" \
 		"$(ratio "$total" "$first")" "$(ratio "$cp_total" "$first")" \
 		"$(ratio "$z_total" "$first")"
+	if [ -n "$bdir" ]; then
+		printf '%s: borg (zstd-3) repository %.1f MB: store / one version = %s; mlfs store / borg = %s; borg create MB/s:%s\n' \
+			"$name" "$(awk -v s="$(bytes "$bdir")" 'BEGIN { print s / 1e6 }')" \
+			"$(ratio "$(bytes "$bdir")" "$first")" \
+			"$(ratio "$total" "$(bytes "$bdir")")" "$borg_note"
+		rm -rf "$bdir"
+	fi
 	"$MLFS" du --store "$store" | sed 's/^/   du: /' | head -n 12
 	eval "${name}_total=$total ${name}_first=$first"
 	rm -rf "$cpdir" "$zdir"
