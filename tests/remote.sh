@@ -175,6 +175,9 @@ else
 	fail "bounded cache: ${cached:-none} bytes"
 fi
 
+expect_exit 1 "$MLFS" fetch --store "$C" --data ml/model@v1
+expect_err "more than its cache holds" "fetch --data of more than the cache holds is refused"
+
 # ---- clone into a non-empty directory, bad URL
 mkdir -p "$W/full" && echo x >"$W/full/x"
 expect_exit 1 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$W/full"
@@ -324,6 +327,12 @@ done
 # no ref points at a missing object, and a retry completes.
 F=$(mktmp)/f
 expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$F"
+# (and a version fetched with --data reads while the gateway is away)
+O=$(mktmp)/o
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$O"
+expect_exit 0 "$MLFS" fetch --store "$O" --data ml/data
+expect_out "cached ml/data: 1 file\(s\), 1 remote chunk" "fetch --data caches a version's chunks"
+"$MLFS" export --store "$A" ml/data "$W/offline_a" >/dev/null 2>&1
 head -c 100000000 /dev/urandom >"$W/huge"
 check "F: a 100 MB version (two packs)" "$MLFS" import --store "$F" "$W/huge" big/one -q
 npk0=$(probe ls packs/ 2>/dev/null | grep -c '\.mlp ')
@@ -338,6 +347,10 @@ for _ in $(seq 1 400); do
 	sleep 0.05
 done
 kill -TERM "$rgw_pid"
+"$MLFS" export --store "$O" ml/data "$W/offline" >/dev/null 2>&1 &&
+	diff -r "$W/offline" "$W/offline_a" >/dev/null 2>&1 &&
+	ok "a version fetched with --data reads without the gateway" ||
+	fail "offline read of a --data version"
 wait "$push_pid"
 prc=$?
 [ $prc = 1 ] && ok "the push fails when the gateway goes away (exit 1)" ||

@@ -257,6 +257,20 @@ MLFS_MUST_CHECK int mlfs_remote_fetch(struct mlfs_store *s,
 				      const struct mlfs_remote *r, bool pull,
 				      struct mlfs_remote_stats *st);
 
+struct mlfs_remote_prefetch_stats {
+	uint64_t files;  /* distinct contents walked */
+	uint64_t chunks; /* distinct chunks a remote holds */
+	uint64_t bytes;  /* their entries' bytes (what the cache keeps) */
+};
+/* mlfs fetch --data: read every chunk of version @commit that a remote
+ * holds through the store's read path (fetched, verified, cached), so
+ * the version reads without the bucket while the cache keeps it.
+ * Returns 0, -EFBIG (the chunks need more than the remote's cache
+ * bound: nothing read), the read errors (-EIO naming the chunk). */
+MLFS_MUST_CHECK int mlfs_remote_prefetch(struct mlfs_store *s,
+					 const struct mlfs_id *commit,
+					 struct mlfs_remote_prefetch_stats *st);
+
 /* Read the config object of @r (no store needed): for clone.
  * -ENOENT when the bucket has no mlfs remote at that prefix. */
 MLFS_MUST_CHECK int mlfs_remote_read_config(const struct mlfs_remote *r,

@@ -6,26 +6,65 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "remoteout.h"
 
 static const char fetch_usage[] =
-	"usage: mlfs fetch [REMOTE] [--json]\n\n"
+	"usage: mlfs fetch [REMOTE] [--data NS/NAME[@REF]]... [--json]\n\n"
 	"Bring the commits, trees and contents of REMOTE's refs and where "
 	"their\n"
 	"chunks are (the data stays remote). Branches, tags and aliases the "
 	"store\n"
 	"lacks are created; existing ones are left and reported (see 'mlfs "
-	"pull').\n";
+	"pull').\n"
+	"  --data NS/NAME[@REF]  also bring the version's chunks into the "
+	"local\n"
+	"                        cache, to read it without the bucket\n";
 
 static const char pull_usage[] =
-	"usage: mlfs pull [REMOTE] [--json]\n\n"
+	"usage: mlfs pull [REMOTE] [--data NS/NAME[@REF]]... [--json]\n\n"
 	"mlfs fetch, then fast-forward each local branch that is behind "
 	"REMOTE's\n"
 	"(never one with edits through the mount, never one that diverged) "
 	"and\n"
 	"move aliases to REMOTE's targets.\n";
+
+/* --data: the chunks of each version named, into the cache. */
+static int prefetch(struct mlfs_store *s, char **data, size_t n, bool json)
+{
+	int rc = CLI_OK;
+
+	for (size_t i = 0; rc == CLI_OK && i < n; i++) {
+		struct mlfs_remote_prefetch_stats ps;
+		struct mlfs_refspec spec;
+		struct mlfs_resolved res;
+		char b[32];
+		int e;
+
+		rc = cli_resolve(s, data[i], false, &spec, &res);
+		if (rc != CLI_OK)
+			break;
+		mlfs_refspec_release(&spec);
+		mlfs_error_clear();
+		e = mlfs_remote_prefetch(s, &res.commit, &ps);
+		if (e == -EFBIG) {
+			fprintf(stderr, "mlfs: cannot cache '%s': %s\n", data[i],
+				mlfs_error_detail());
+			mlfs_error_clear();
+			rc = CLI_FAILED;
+		} else if (e < 0) {
+			rc = cli_error(e, "cannot cache '%s'", data[i]);
+		} else if (!json) {
+			printf("cached %s: %llu file(s), %llu remote chunk(s), "
+			       "%s\n", data[i], (unsigned long long)ps.files,
+			       (unsigned long long)ps.chunks,
+			       cli_human_bytes(ps.bytes, b, sizeof(b)));
+		}
+	}
+	return rc;
+}
 
 static int fetch_or_pull(struct cli *c, int argc, char **argv, bool pull)
 {
@@ -34,22 +73,38 @@ static int fetch_or_pull(struct cli *c, int argc, char **argv, bool pull)
 	struct mlfs_store *s = NULL;
 	struct mlfs_remote r;
 	bool json = false;
+	char **data = NULL;
+	size_t ndata = 0;
 	int rc, e;
 
 	if (cli_want_help(argc, argv, pull ? pull_usage : fetch_usage))
 		return CLI_OK;
+	data = calloc((size_t)argc, sizeof(*data));
+	if (!data)
+		return cli_error(-ENOMEM, "cannot %s", cmd);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
+		if (!strcmp(argv[i], "--json")) {
 			json = true;
-		else if (argv[i][0] == '-' || name)
+		} else if (!strcmp(argv[i], "--data")) {
+			if (i + 1 == argc) {
+				free(data);
+				return cli_usage_error(cmd, "--data needs "
+						       "NS/NAME[@REF]");
+			}
+			data[ndata++] = argv[++i];
+		} else if (argv[i][0] == '-' || name) {
+			free(data);
 			return cli_usage_error(cmd, "unexpected argument '%s'",
 					       argv[i]);
-		else
+		} else {
 			name = argv[i];
+		}
 	}
 	rc = remote_open(c, name, 0, &s, &r);
-	if (rc != CLI_OK)
+	if (rc != CLI_OK) {
+		free(data);
 		return rc;
+	}
 	e = mlfs_remote_fetch(s, &r, pull, &st);
 	if (e < 0) {
 		rc = remote_fail(e, "fetch from", &r);
@@ -57,7 +112,14 @@ static int fetch_or_pull(struct cli *c, int argc, char **argv, bool pull)
 		remote_print(&r, &st, false, json);
 		if (st.rejected && pull)
 			rc = CLI_FAILED;
+		if (ndata) {
+			int k = prefetch(s, data, ndata, json);
+
+			if (k != CLI_OK)
+				rc = k;
+		}
 	}
+	free(data);
 	mlfs_remote_stats_release(&st);
 	mlfs_remote_release(&r);
 	mlfs_store_close(s);
