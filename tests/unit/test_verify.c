@@ -167,9 +167,15 @@ static void test_verify_tree_byte_flip_is_eio(void **state)
 	struct mlfs_tree *t = NULL;
 	char hex[MLFS_ID_HEX_LEN + 1], want[80];
 
-	/* Byte 60 lies in the first entry's name: still decodes. */
-	damage(f, "UPDATE trees SET data = substr(data, 1, 59) || x'7a' || "
-		  "substr(data, 61) WHERE id = ?1", &f->root_tree, NULL);
+	/* Byte 46 (1-based) is the '.' of the first entry's name "a.txt"
+	 * (5-byte header, name at entry offset 39): "aztxt" still sorts
+	 * first, so the tree decodes and only its hash tells. A fixed name
+	 * byte, not an mtime byte, so the flip never writes the byte that
+	 * is already there. */
+	damage(f, "UPDATE trees SET data = substr(data, 1, 45) || x'7a' || "
+		  "substr(data, 47) WHERE id = ?1 AND "
+		  "substr(data, 45, 5) = CAST('a.txt' AS BLOB)",
+	       &f->root_tree, NULL);
 	assert_int_equal(mlfs_tree_load(f->s, &f->root_tree, &t), -EIO);
 	assert_null(t);
 	mlfs_id_to_hex(&f->root_tree, hex);
