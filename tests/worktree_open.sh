@@ -16,6 +16,12 @@ mnt=$(mktmp)
 at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
 mlfs() { "$MLFS" --store "$S" "$@"; }
 T() { timeout 60 "$@"; }
+# is MSG cmd...: like check, but leaves $OUT_F / $ERR_F / $RC alone
+is() {
+	local msg=$1
+	shift
+	if "$@"; then ok "$msg"; else fail "$msg"; fi
+}
 
 # pyrun: a python check block (stdin, args after), count its ok/FAIL lines
 pyrun() {
@@ -157,6 +163,68 @@ expect_exit 0 mlfs snapshot t/r -m "moved"
 expect_exit 0 mlfs cat t/r/m.txt
 check "the snapshot holds m.txt" test "$(cat "$OUT_F")" = made
 
+check "umount" T "$MLFS" --store "$S" umount "$mnt"
+
+# ---- edits through the mount while a snapshot reads a large file: they
+# do not wait for it (before, the snapshot held the working trees' lock
+# for its whole ingest), and what they change stays for the next one. The
+# daemon pauses the snapshot where it starts reading, with the lock
+# released (MLFS_TEST_SNAPSHOT_PAUSE: a FIFO it waits on).
+P=$W/pause
+mkfifo "$P"
+check "mount with the snapshot pause" \
+	env MLFS_TEST_SNAPSHOT_PAUSE="$P" timeout 60 "$MLFS" --store "$S" \
+	mount "$mnt"
+at_exit "timeout 5 bash -c 'echo >\"$P\"'"
+check "write a 48 MiB file through the mount" \
+	"$PY" "$GEN_DATA" random "$D/big.bin" --size-mib 48 --seed 3
+cp "$D/big.bin" "$W/big.bin"
+"$MLFS" --store "$S" snapshot t/r -m "during edits" >"$W/snap.out" \
+	2>"$W/snap.err" &
+snap_pid=$!
+for _ in $(seq 600); do
+	[ -e "$P.reached" ] && break
+	sleep 0.1
+done
+is "the snapshot reached its read" test -e "$P.reached"
+check "while it reads: mkdir" timeout 20 mkdir "$D/during"
+check "while it reads: create a file" timeout 20 touch "$D/during/t"
+check "while it reads: write another file" \
+	timeout 20 bash -c "echo new >'$D/o2.txt'"
+check "while it reads: rename" timeout 20 mv "$D/m.txt" "$D/m2.txt"
+check "while it reads: a lookup of the tree by its branch" \
+	timeout 20 test -d "$mnt/t/r@main/during"
+check "while it reads: chmod" timeout 20 chmod 0600 "$D/top.txt"
+# a write open of the file it reads waits until it is read
+"$PY" -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+os.pwrite(fd, b"Z" * 4096, 0)
+os.close(fd)' "$D/big.bin" &
+writer_pid=$!
+is "the snapshot is still reading" kill -0 "$snap_pid"
+check "release the snapshot" timeout 20 bash -c "echo go >'$P'"
+rm -f "$P" # (no pause for the next snapshots)
+wait "$snap_pid"
+is "the snapshot: exit 0 ($(head -c 200 "$W/snap.err"))" test $? -eq 0
+wait "$writer_pid"
+is "the waiting writer went on after the read" test $? -eq 0
+check "the snapshot holds big.bin as it was when planned" \
+	bash -c "'$MLFS' --store '$S' cat t/r/big.bin | cmp - '$W/big.bin'"
+expect_exit 0 mlfs cat t/r/m.txt
+check "the snapshot holds m.txt (renamed while it read)" \
+	test "$(cat "$OUT_F")" = made
+expect_exit 1 mlfs cat t/r/during/t
+expect_exit 0 mlfs status t/r
+expect_out '^  A during/' "status after it: A during/ (made while it read)"
+expect_out '^  A during/t' "status after it: A during/t"
+expect_out '^  M o2\.txt' "status after it: M o2.txt"
+expect_out '^  R m\.txt -> m2\.txt' "status after it: R m.txt -> m2.txt"
+expect_out '^  P top\.txt' "status after it: P top.txt"
+expect_out '^  M big\.bin' "status after it: M big.bin (the waiting writer)"
+check "the next snapshot takes them" mlfs snapshot t/r -m "after"
+expect_exit 0 mlfs status t/r
+expect_out "no changes" "then: no changes"
+expect_exit 0 mlfs cat t/r/during/t
 check "umount" T "$MLFS" --store "$S" umount "$mnt"
 expect_exit 0 mlfs fsck
 summary

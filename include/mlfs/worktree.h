@@ -320,6 +320,11 @@ struct mlfs_wt_snapshot_opts {
 	 * daemon answers first). They are removed at the next snapshot,
 	 * discard or close otherwise, or swept after a crash. */
 	bool defer_garbage;
+	/* Called once the files are about to be read with the working
+	 * trees unlocked (edits go on meanwhile); NULL: none. Tests pause
+	 * the snapshot here. */
+	void (*reading)(void *ctx);
+	void *reading_ctx;
 };
 struct mlfs_wt_snapshot_result {
 	bool no_changes;     /* nothing to commit: no commit was made */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -166,6 +167,31 @@ out:
 	return r;
 }
 
+/* MLFS_TEST_SNAPSHOT_PAUSE=PATH in the daemon's environment (for tests,
+ * tests/worktree_open.sh): while PATH is a FIFO, a snapshot about to read
+ * its files, with the working trees unlocked, creates PATH.reached and
+ * waits until something is written into it, or 60 s have passed. */
+static void test_pause(void *ctx)
+{
+	const char *path = ctx;
+	char buf[PATH_MAX + 16];
+	struct stat st;
+	struct pollfd p = { .events = POLLIN };
+
+	if (stat(path, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	/* (no writer yet: the open does not wait, nor does poll report a
+	 * hang-up before one came) */
+	p.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (p.fd < 0)
+		return;
+	snprintf(buf, sizeof(buf), "%s.reached", path);
+	close(open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	if (poll(&p, 1, 60 * 1000) > 0)
+		(void)read(p.fd, buf, sizeof(buf));
+	close(p.fd);
+}
+
 /* *@snapped: the working tree snapshot, whose unneeded data files the
  * caller removes once the client has its answer. */
 static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
@@ -178,6 +204,7 @@ static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 		.author = mlfs_ctl_get(req, "author"),
 		.meta = &meta,
 		.defer_garbage = true,
+		.reading_ctx = getenv("MLFS_TEST_SNAPSHOT_PAUSE"),
 	};
 	struct mlfs_wt_snapshot_result res = { 0 };
 	char hex[MLFS_ID_HEX_LEN + 1];
@@ -186,6 +213,8 @@ static int do_snapshot(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 	struct mlfs_wt *wt;
 	int r = request_wt(fs, req, &wt);
 
+	if (o.reading_ctx)
+		o.reading = test_pause;
 	/* "meta" fields are KEY=VALUE, checked again here: the client's
 	 * checks are not the daemon's to trust. */
 	for (size_t i = 0; r == 0 && i < req->n; i++)

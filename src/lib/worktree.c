@@ -242,6 +242,12 @@ int mlfs_work_open(struct mlfs_store *s, unsigned flags,
 		free(w);
 		return r;
 	}
+	r = -pthread_cond_init(&w->cond, NULL);
+	if (r < 0) {
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return r;
+	}
 	if (strlen(mlfs_store_dir(s)) + 6 > sizeof(w->dir)) {
 		r = -ENAMETOOLONG;
 		goto out;
@@ -304,6 +310,10 @@ int wt_collect_garbage(struct mlfs_wt *wt, bool force)
 {
 	int r;
 
+	/* a snapshot reading without the lock may still open them; it
+	 * collects when it ends */
+	if (wt->snap)
+		return 0;
 	if (!wt->ngarbage || (!force && wt->ngarbage < GARBAGE_FILES &&
 			      wt->garbage_bytes < GARBAGE_BYTES))
 		return 0;
@@ -372,8 +382,10 @@ void mlfs_work_close(struct mlfs_work *w)
 		wt_free(wt);
 	}
 	mlfs_wdb_close(w->db);
+	mlfs_store_close(w->ingest_store);
 	if (w->lock_fd >= 0)
 		close(w->lock_fd); /* releases the flock */
+	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
@@ -661,7 +673,7 @@ int mlfs_wt_refresh(struct mlfs_wt *wt)
 		      (!has_head || !mlfs_id_cmp(&head, &wt->row.base))))
 		goto out;
 	r = wt_root_dirty_locked(wt);
-	if (r != 0 || !wt->w->edit) {
+	if (r != 0 || !wt->w->edit || wt->snap) {
 		r = r < 0 ? r : 0;
 		goto out;
 	}
@@ -708,6 +720,34 @@ void mlfs_wt_describe(struct mlfs_wt *wt, char *ns, char *name,
 	if (base)
 		*base = wt->row.base;
 	pthread_mutex_unlock(&wt->w->lock);
+}
+
+/* ---- a snapshot reading without the lock ---- */
+
+void wt_touch(struct mlfs_wt *wt, uint64_t ino)
+{
+	struct wt_snap *sn = wt->snap;
+
+	if (!sn || sn->touched_all)
+		return;
+	if (sn->ntouched == sn->captouched) {
+		size_t nc = sn->captouched ? sn->captouched * 2 : 64;
+		uint64_t *nv = realloc(sn->touched, nc * sizeof(*nv));
+
+		if (!nv) {
+			sn->touched_all = true;
+			return;
+		}
+		sn->touched = nv;
+		sn->captouched = nc;
+	}
+	sn->touched[sn->ntouched++] = ino;
+}
+
+void wt_wait_unfrozen(struct mlfs_wt *wt, uint64_t ino)
+{
+	while (wt_plan_frozen(wt, ino))
+		pthread_cond_wait(&wt->w->cond, &wt->w->lock);
 }
 
 /* ---- materialization ---- */

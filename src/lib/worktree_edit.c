@@ -28,6 +28,7 @@ int wt_dirty_dirs(struct mlfs_wt *wt, uint64_t ino)
 {
 	int r = 0;
 
+	wt_touch(wt, ino);
 	while (ino && r == 0) {
 		struct mlfs_wnode n;
 
@@ -55,6 +56,7 @@ int wt_dirty_node(struct mlfs_wt *wt, struct mlfs_wnode *n)
 	int r = 0;
 
 	n->dirty = true;
+	wt_touch(wt, n->ino);
 	if (n->type == MLFS_ENTRY_DIR)
 		return n->parent ? wt_dirty_dirs(wt, n->parent) : 0;
 	r = mlfs_wdb_dirent_parents(wt->w->db, wt->row.id, n->ino, &parents,
@@ -85,18 +87,26 @@ static int touch_dir(struct mlfs_wt *wt, uint64_t ino, int64_t now,
 	return r;
 }
 
-/* Begin an edit: materialized, in a transaction. */
-static int edit_begin(struct mlfs_wt *wt)
+/* Begin an edit: materialized, in a transaction; first, while a
+ * snapshot has yet to read file @frozen (0: none), wait for it. */
+static int edit_begin_at(struct mlfs_wt *wt, uint64_t frozen)
 {
 	int r;
 
 	pthread_mutex_lock(&wt->w->lock);
+	if (frozen)
+		wt_wait_unfrozen(wt, frozen);
 	r = wt_materialize_locked(wt);
 	if (r == 0)
 		r = mlfs_wdb_begin(wt->w->db);
 	if (r < 0)
 		pthread_mutex_unlock(&wt->w->lock);
 	return r;
+}
+
+static int edit_begin(struct mlfs_wt *wt)
+{
+	return edit_begin_at(wt, 0);
 }
 
 static int edit_end(struct mlfs_wt *wt, int r)
@@ -355,6 +365,7 @@ static int moved(struct mlfs_wt *wt, struct mlfs_wnode *n, uint64_t p,
 	if (is_dir)
 		n->parent = np;
 	n->dirty = true;
+	wt_touch(wt, n->ino);
 	r = mlfs_wdb_node_put(wt->w->db, wt->row.id, n);
 	if (r == 0)
 		r = touch_dir(wt, p, now, is_dir && p != np ? -1 : 0);
@@ -610,7 +621,8 @@ int mlfs_wt_setattr(struct mlfs_wt *wt, uint64_t ino,
 	int64_t now = wt_now_ns();
 	unsigned times = MLFS_WT_SET_ATIME | MLFS_WT_SET_MTIME |
 			 MLFS_WT_SET_ATIME_NOW | MLFS_WT_SET_MTIME_NOW;
-	int r = edit_begin(wt);
+	/* a truncation waits for a snapshot to read the bytes it planned */
+	int r = edit_begin_at(wt, sa->set & MLFS_WT_SET_SIZE ? ino : 0);
 
 	if (r < 0)
 		return r;

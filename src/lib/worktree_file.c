@@ -147,8 +147,12 @@ int mlfs_wt_open(struct mlfs_wt *wt, uint64_t ino, bool write, bool trunc,
 
 	*out = NULL;
 	pthread_mutex_lock(&wt->w->lock);
-	if (write)
+	if (write) {
+		/* a snapshot reads the bytes it planned before they change */
+		wt_wait_unfrozen(wt, ino);
+		wt_touch(wt, ino);
 		r = wt_materialize_locked(wt);
+	}
 	if (r < 0)
 		goto out;
 	f = wt_file_find(wt, ino);
@@ -306,6 +310,9 @@ void mlfs_wt_close(struct mlfs_wt_file *f, bool write)
 	pthread_mutex_lock(&wt->w->lock);
 	if (write && f->writers)
 		f->writers--;
+	/* what it wrote while a snapshot read is not all in that snapshot */
+	if (write && !f->detached)
+		wt_touch(wt, f->ino);
 	if (--f->opens) {
 		pthread_mutex_unlock(&wt->w->lock);
 		return;

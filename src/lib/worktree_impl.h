@@ -20,6 +20,58 @@ struct wt_dirmap {
 	size_t cap, n;
 };
 
+struct mlfs_ingest;
+
+/* ---- a snapshot's plan (worktree_plan.c) ---- */
+
+/* What the walk computed for one node: its new digest or tree id. */
+struct wt_snap_item {
+	uint64_t ino;
+	struct mlfs_id id;
+};
+
+/* A dirty directory, copied from its rows under the lock. */
+struct wt_plan_dir {
+	uint64_t ino;
+	struct mlfs_entry *ents; /* names and targets owned */
+	uint64_t *inos;          /* each entry's node */
+	bool *moved;             /* its origin is not (ino, name) yet */
+	size_t n;
+	size_t parent, ent;      /* its id goes to dirs[parent].ents[ent];
+				  * SIZE_MAX: the root */
+};
+
+/* A file whose data file is read outside the lock. */
+struct wt_plan_file {
+	uint64_t ino;
+	char *path;
+	size_t dir, ent;         /* its entry */
+	/* not open for writing when planned: write opens and truncations
+	 * wait until it is read (protected by the work lock) */
+	bool frozen;
+};
+
+/* One snapshot of one tree. */
+struct wt_snap {
+	struct mlfs_wt *wt;
+	struct mlfs_ingest *in;
+	struct mlfs_wt_snapshot_result *res;
+	struct wt_snap_item *v;
+	size_t n, cap;
+	struct wt_plan_dir *dirs;
+	size_t ndirs, capdirs;
+	struct wt_plan_file *files;
+	size_t nfiles, capfiles;
+	char **open_files;
+	size_t nopen;
+	/* Nodes edited since the plan was made (protected by the work
+	 * lock): they and the directories above them stay dirty. */
+	uint64_t *touched;
+	size_t ntouched, captouched;
+	bool touched_all;   /* (no memory to record one: all stay dirty) */
+	bool defer_garbage; /* opts.defer_garbage */
+};
+
 struct mlfs_wt {
 	struct mlfs_work *w;
 	struct mlfs_repo repo;
@@ -46,12 +98,22 @@ struct mlfs_wt {
 	uint64_t *garbage;
 	size_t ngarbage, capgarbage;
 	uint64_t garbage_bytes;
+	/* The snapshot running with the lock released, or NULL: edits are
+	 * recorded in it (wt_touch), data files are not collected. */
+	struct wt_snap *snap;
 	struct mlfs_wt *next;
 };
 
 struct mlfs_work {
 	/* Guards db, every working tree and open-file state. */
 	pthread_mutex_t lock;
+	/* Signalled (with lock) when a snapshot has read a file or ended. */
+	pthread_cond_t cond;
+	/* A store object of its own for snapshots' ingests (opened at the
+	 * first): its SQLite connection is held by an ingest's dedup
+	 * lookups for a whole file, which @s's users (the mount's lookups)
+	 * must not wait for. Protected by lock; used by one snapshot. */
+	struct mlfs_store *ingest_store;
 	struct mlfs_store *s;
 	struct mlfs_wdb *db;
 	bool edit;
@@ -138,5 +200,24 @@ int wt_collect_garbage(struct mlfs_wt *wt, bool force);
 /* Finish or undo a snapshot a killed process left pending. Locked. */
 int wt_recover_locked(struct mlfs_wt *wt);
 void wt_dirmap_release(struct wt_dirmap *m);
+
+/* Record that node @ino was edited while a snapshot of @wt reads with
+ * the lock released. Locked. */
+void wt_touch(struct mlfs_wt *wt, uint64_t ino);
+/* Wait while a snapshot has yet to read file @ino (write opens and
+ * truncations: it must read the bytes it planned). Locked. */
+void wt_wait_unfrozen(struct mlfs_wt *wt, uint64_t ino);
+bool wt_plan_frozen(const struct mlfs_wt *wt, uint64_t ino);
+int wt_snap_item(struct wt_snap *sn, uint64_t ino, const struct mlfs_id *id);
+int wt_push_path(char ***v, size_t *n, const char *path);
+/* Plan dirty directory @self (its subtree's dirty directories after
+ * it) named @path; its id goes to entry @pent of plan directory
+ * @parent (SIZE_MAX: the root). Locked. */
+int wt_plan_dir(struct wt_snap *sn, struct mlfs_wnode *self,
+		const char *path, size_t parent, size_t pent);
+/* Read the planned files and encode the planned directories (children
+ * first); *tree gets the root's id. Unlocked. */
+int wt_plan_read(struct wt_snap *sn, struct mlfs_id *tree);
+void wt_plan_release(struct wt_snap *sn);
 
 #endif

@@ -4,7 +4,9 @@
  *
  * A snapshot walks only dirty directories: a clean one keeps its tree
  * id, a clean file its content digest; written files are ingested as an
- * import ingests them (ingest.h). The commit follows import's barrier
+ * import ingests them (ingest.h), with the working trees' lock released
+ * (worktree_plan.c): edits made meanwhile stay dirty. The commit follows
+ * import's barrier
  * (packs fsync'd before the store's transaction). The working tree lives
  * in another database, so the two are tied by a marker: inside the
  * store's transaction, before it commits, work.db records the results and
@@ -28,206 +30,142 @@
 #include "store_impl.h"
 #include "worktree_impl.h"
 
-/* What the walk computed for one dirty node. */
-struct snap_item {
-	uint64_t ino;
-	struct mlfs_id id;
-	bool data;          /* a file whose bytes were in its data file */
-	uint64_t writes;    /* its open file's write count when read */
-	bool open;
+/* A set of inode numbers (0 is never one: an empty slot). */
+struct ino_set {
+	uint64_t *k;
+	size_t cap, n;
 };
 
-struct snap {
-	struct mlfs_wt *wt;
-	struct mlfs_ingest *in;
-	struct snap_item *v;
-	size_t n, cap;
-	struct mlfs_wt_snapshot_result *res;
-	char **open_files;
-	size_t nopen;
-	bool defer_garbage; /* opts.defer_garbage */
-};
-
-static int snap_add(struct snap *sn, const struct snap_item *it)
+static size_t set_slot(const struct ino_set *s, uint64_t ino)
 {
-	if (sn->n == sn->cap) {
-		size_t nc = sn->cap ? sn->cap * 2 : 64;
-		struct snap_item *nv = realloc(sn->v, nc * sizeof(*nv));
+	size_t i = (size_t)(ino * 0x9e3779b97f4a7c15ull) & (s->cap - 1);
 
-		if (!nv)
+	while (s->k[i] && s->k[i] != ino)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static bool set_has(const struct ino_set *s, uint64_t ino)
+{
+	return s->cap && s->k[set_slot(s, ino)] == ino;
+}
+
+/* 1 when added, 0 when it was there, -ENOMEM. */
+static int set_add(struct ino_set *s, uint64_t ino)
+{
+	size_t i;
+
+	if ((s->n + 1) * 2 > s->cap) {
+		struct ino_set g = { .cap = s->cap ? s->cap * 2 : 64 };
+
+		g.k = calloc(g.cap, sizeof(*g.k));
+		if (!g.k)
 			return -ENOMEM;
-		sn->v = nv;
-		sn->cap = nc;
+		for (size_t j = 0; j < s->cap; j++)
+			if (s->k[j]) {
+				g.k[set_slot(&g, s->k[j])] = s->k[j];
+				g.n++;
+			}
+		free(s->k);
+		*s = g;
 	}
-	sn->v[sn->n++] = *it;
-	return 0;
-}
-
-/* Append a copy of @path to the list *@v of *@n paths. */
-static int push_path(char ***v, size_t *n, const char *path)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(*nv));
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[*n] = strdup(path);
-	if (!nv[*n])
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-/* Ingest the data file of @n (entry @e gets digest, size, mtime). */
-static int snap_file(struct snap *sn, struct mlfs_wnode *n, const char *path,
-		     struct mlfs_entry *e)
-{
-	struct mlfs_wt *wt = sn->wt;
-	struct mlfs_wt_file *f = wt_file_find(wt, n->ino);
-	struct snap_item it = { .ino = n->ino, .data = true };
-	char dpath[PATH_MAX];
-	struct stat st;
-	int fd, r;
-
-	wt_data_path(wt, n->ino, dpath, sizeof(dpath));
-	fd = open(dpath, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		mlfs_error_set("working tree '%s': cannot open its data: %s",
-			       path, strerror(-r));
-		return r == -ENOENT ? -EIO : r;
-	}
-	if (f) {
-		it.open = true;
-		it.writes = __atomic_load_n(&f->writes, __ATOMIC_RELAXED);
-	}
-	r = fstat(fd, &st) < 0 ? -errno : 0;
-	if (r == 0)
-		r = mlfs_ingest_file(sn->in, fd, path, &it.id, &e->size);
-	close(fd);
-	if (r < 0)
-		return r;
-	e->mtime_ns = wt_ts_ns(&st.st_mtim);
-	e->id = it.id;
-	sn->res->files_ingested++;
-	sn->res->bytes_ingested += e->size;
-	if (f && f->writers) {
-		r = push_path(&sn->open_files, &sn->nopen, path);
-		if (r < 0)
-			return r;
-	}
-	return snap_add(sn, &it);
-}
-
-/* The tree of directory @ino (a dirty one is computed from its rows). */
-static int snap_dir(struct snap *sn, struct mlfs_wnode *self,
-		    const char *path, struct mlfs_id *out)
-{
-	struct mlfs_wt *wt = sn->wt;
-	struct mlfs_wdirent *d = NULL;
-	struct mlfs_entry *ents = NULL;
-	struct snap_item it = { .ino = self->ino };
-	size_t nd = 0, kept = 0;
-	int r;
-
-	if (!self->dirty && self->has_content) {
-		*out = self->content;
+	i = set_slot(s, ino);
+	if (s->k[i])
 		return 0;
-	}
-	r = mlfs_wdb_dirent_list(wt->w->db, wt->row.id, self->ino, &d, &nd);
-	if (r == 0 && nd) {
-		ents = calloc(nd, sizeof(*ents));
-		if (!ents)
-			r = -ENOMEM;
-	}
-	for (size_t i = 0; r == 0 && i < nd; i++) {
-		struct mlfs_wnode *n = &d[i].node;
-		struct mlfs_entry *e = &ents[kept];
-		char *sub = NULL;
+	s->k[i] = ino;
+	s->n++;
+	return 1;
+}
 
-		if (n->type == MLFS_WT_SPECIAL) {
-			/* versions hold no FIFOs, sockets or devices: as
-			 * import does, the snapshot leaves them out */
-			r = wt_path_join(&sub, path, d[i].name);
-			if (r == 0)
-				/* listed in the result */
-				r = push_path(&sn->res->skipped,
-					      &sn->res->nskipped, sub);
-			free(sub);
-			continue;
+/* @ino and every directory above it (above each name of a file). */
+static int add_with_ancestors(struct mlfs_wt *wt, uint64_t ino,
+			      struct ino_set *set)
+{
+	uint64_t *parents = NULL, one = 0;
+	size_t np = 0;
+	struct mlfs_wnode nd;
+	int r = set_add(set, ino);
+
+	if (r <= 0)
+		return r; /* there: so are its ancestors */
+	r = mlfs_wdb_node_get(wt->w->db, wt->row.id, ino, &nd);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r; /* gone: its directory was
+					      * edited too */
+	if (nd.type == MLFS_ENTRY_DIR) {
+		one = nd.parent;
+		np = one ? 1 : 0;
+	} else {
+		r = mlfs_wdb_dirent_parents(wt->w->db, wt->row.id, ino,
+					    &parents, &np);
+	}
+	mlfs_wnode_release(&nd);
+	for (size_t i = 0; r == 0 && i < np; i++) {
+		uint64_t d = parents ? parents[i] : one;
+
+		/* up to the root, or to one already in (its ancestors are) */
+		while (r == 0 && d) {
+			struct mlfs_wnode dn;
+
+			r = set_add(set, d);
+			if (r <= 0)
+				break;
+			r = mlfs_wdb_node_get(wt->w->db, wt->row.id, d, &dn);
+			if (r < 0)
+				break;
+			d = dn.parent;
+			mlfs_wnode_release(&dn);
 		}
-		kept++;
-		e->name = d[i].name;
-		e->type = (enum mlfs_entry_type)n->type;
-		e->mode = n->mode;
-		e->mtime_ns = n->mtime_ns;
-		e->size = n->size;
-		e->id = n->content;
-		r = wt_path_join(&sub, path, d[i].name);
-		if (r < 0)
-			break;
-		switch (n->type) {
-		case MLFS_ENTRY_DIR:
-			e->size = 0;
-			r = snap_dir(sn, n, sub, &e->id);
-			break;
-		case MLFS_ENTRY_SYMLINK:
-			e->target = n->target;
-			e->size = strlen(n->target);
-			memset(&e->id, 0, sizeof(e->id));
-			if (n->dirty) {
-				struct snap_item s = { .ino = n->ino };
-
-				r = snap_add(sn, &s);
-			}
-			break;
-		default:
-			if (n->data && (n->dirty || !n->has_content)) {
-				r = snap_file(sn, n, sub, e);
-			} else {
-				if (n->data) {
-					struct mlfs_wt_attr a;
-
-					r = wt_node_attr(wt, n, &a);
-					e->mtime_ns = a.mtime_ns;
-					e->size = a.size;
-				}
-				if (r == 0 && n->dirty) {
-					struct snap_item s = {
-						.ino = n->ino,
-						.id = n->content };
-
-					r = snap_add(sn, &s);
-				}
-			}
-			break;
-		}
-		free(sub);
+		r = r == -ENOENT || r == 1 ? 0 : r;
 	}
-	if (r == 0)
-		r = mlfs_ingest_tree(sn->in, ents, kept, out);
-	if (r == 0) {
-		it.id = *out;
-		r = snap_add(sn, &it);
-	}
-	free(ents);
-	mlfs_wdirent_free(d, nd);
+	free(parents);
+	return r;
+}
+
+/* What must stay dirty after this snapshot: nodes edited while it read
+ * (and what holds them), files open for writing (they may be written at
+ * any moment, by the kernel itself with passthrough). *all when that is
+ * everything. Locked. */
+static int keep_dirty(struct wt_snap *sn, struct ino_set *set, bool *all)
+{
+	struct mlfs_wt *wt = sn->wt;
+	int r = 0;
+
+	*all = sn->touched_all;
+	for (size_t i = 0; r == 0 && !*all && i < sn->ntouched; i++)
+		r = add_with_ancestors(wt, sn->touched[i], set);
+	for (struct mlfs_wt_file *f = wt->files; r == 0 && !*all && f;
+	     f = f->next)
+		if (f->writers)
+			r = add_with_ancestors(wt, f->ino, set);
 	return r;
 }
 
 /* Record the walk's results and the pending commit in work.db: called
- * inside the store's transaction, before it commits. */
+ * inside the store's transaction, before it commits, with the work lock
+ * held. A node that stays dirty gets no result, so that also a recovery
+ * after a crash leaves it dirty. */
 static int mark_pending(void *ctx, const struct mlfs_id *commit)
 {
-	struct snap *sn = ctx;
+	struct wt_snap *sn = ctx;
 	struct mlfs_wt *wt = sn->wt;
 	struct mlfs_wdb *db = wt->w->db;
-	int r = mlfs_wdb_begin(db);
+	struct ino_set keep = { 0 };
+	bool all = false;
+	int r = keep_dirty(sn, &keep, &all);
 
-	for (size_t i = 0; r == 0 && i < sn->n; i++) {
+	if (r == 0)
+		r = mlfs_wdb_begin(db);
+	for (size_t i = 0; r == 0 && !all && i < sn->n; i++) {
 		struct mlfs_wnode n;
 
+		if (set_has(&keep, sn->v[i].ino))
+			continue;
 		r = mlfs_wdb_node_get(db, wt->row.id, sn->v[i].ino, &n);
+		if (r == -ENOENT) {
+			r = 0; /* removed while the files were read */
+			continue;
+		}
 		if (r < 0)
 			break;
 		n.has_snap = true;
@@ -235,6 +173,7 @@ static int mark_pending(void *ctx, const struct mlfs_id *commit)
 		r = mlfs_wdb_node_put(db, wt->row.id, &n);
 		mlfs_wnode_release(&n);
 	}
+	free(keep.k);
 	wt->row.has_pending = true;
 	wt->row.pending = *commit;
 	if (r == 0)
@@ -282,40 +221,71 @@ static int apply_node(struct mlfs_wt *wt, struct mlfs_wnode *n, bool keep)
 	return drop;
 }
 
-/* The entries of directory @dir are where the commit being applied has
- * them: their origin becomes (@dir, name), so that status still finds
- * their committed path after they move (worktree_status.c). Only rows
- * that differ are written. In a transaction. */
-static int set_origins(struct mlfs_wt *wt, uint64_t dir)
+/* Node @ino's origin becomes (@dir, @name) if it is not. In a
+ * transaction. */
+static int set_origin(struct mlfs_wt *wt, uint64_t ino, uint64_t dir,
+		      const char *name)
 {
-	struct mlfs_wdirent *d = NULL;
-	size_t nd = 0;
-	int r = mlfs_wdb_dirent_list(wt->w->db, wt->row.id, dir, &d, &nd);
+	struct mlfs_wnode n;
+	char *old;
+	int r = mlfs_wdb_node_get(wt->w->db, wt->row.id, ino, &n);
 
-	for (size_t i = 0; r == 0 && i < nd; i++) {
-		struct mlfs_wnode *n = &d[i].node;
-		char *old = n->oname;
-
-		/* special files are in no version */
-		if (n->type == MLFS_WT_SPECIAL ||
-		    (n->has_origin && n->opar == dir && old &&
-		     !strcmp(old, d[i].name)))
-			continue;
-		n->has_origin = true;
-		n->opar = dir;
-		n->oname = d[i].name;
-		r = mlfs_wdb_node_put(wt->w->db, wt->row.id, n);
-		n->oname = old;
+	if (r < 0)
+		return r == -ENOENT ? 0 : r; /* removed meanwhile */
+	old = n.oname;
+	if (!n.has_origin || n.opar != dir || !old || strcmp(old, name)) {
+		n.has_origin = true;
+		n.opar = dir;
+		n.oname = (char *)name;
+		r = mlfs_wdb_node_put(wt->w->db, wt->row.id, &n);
+		n.oname = old;
 	}
-	mlfs_wdirent_free(d, nd);
+	mlfs_wnode_release(&n);
 	return r;
 }
 
-/* Apply every pending result of @wt and make @commit its base. Files
- * whose open handle was written meanwhile (@sn's counts), or that are
- * open for writing, stay dirty. */
+/* The entries of the directories just committed are where the commit
+ * has them: their origin becomes (directory, name), so that status
+ * still finds their committed path after they move (worktree_status.c).
+ * From the plan (the listing as committed, also of a directory edited
+ * since); without one (a recovery), from the rows of each directory the
+ * snapshot computed (nothing edited them since: it held the lock).
+ * Only rows that differ are written. In a transaction. */
+static int set_origins(struct mlfs_wt *wt, struct wt_snap *sn,
+		       const struct mlfs_wnode *v, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; sn && r == 0 && i < sn->ndirs; i++) {
+		const struct wt_plan_dir *pd = &sn->dirs[i];
+
+		for (size_t k = 0; r == 0 && k < pd->n; k++)
+			if (pd->moved[k])
+				r = set_origin(wt, pd->inos[k], pd->ino,
+					       pd->ents[k].name);
+	}
+	for (size_t i = 0; !sn && r == 0 && i < n; i++) {
+		struct mlfs_wdirent *d = NULL;
+		size_t nd = 0;
+
+		if (v[i].type != MLFS_ENTRY_DIR)
+			continue;
+		r = mlfs_wdb_dirent_list(wt->w->db, wt->row.id, v[i].ino, &d,
+					 &nd);
+		for (size_t k = 0; r == 0 && k < nd; k++)
+			if (d[k].node.type != MLFS_WT_SPECIAL)
+				r = set_origin(wt, d[k].node.ino, v[i].ino,
+					       d[k].name);
+		mlfs_wdirent_free(d, nd);
+	}
+	return r;
+}
+
+/* Apply every pending result of @wt and make @commit its base (what
+ * stays dirty got no result: mark_pending). @sn: the snapshot that made
+ * them, NULL in a recovery. */
 static int apply_pending(struct mlfs_wt *wt, const struct mlfs_id *commit,
-			 struct snap *sn)
+			 struct wt_snap *sn)
 {
 	struct mlfs_wdb *db = wt->w->db;
 	struct mlfs_wnode *v = NULL;
@@ -331,68 +301,19 @@ static int apply_pending(struct mlfs_wt *wt, const struct mlfs_id *commit,
 	if (r == 0)
 		r = mlfs_wdb_begin(db);
 	for (size_t i = 0; r == 0 && i < n; i++) {
+		/* open, but not for writing (that stays dirty) */
 		struct mlfs_wt_file *f = wt_file_find(wt, v[i].ino);
-		bool rewritten = false;
 
-		for (size_t k = 0; sn && f && k < sn->n; k++)
-			if (sn->v[k].ino == v[i].ino && sn->v[k].open &&
-			    __atomic_load_n(&f->writes, __ATOMIC_RELAXED) !=
-			    sn->v[k].writes)
-				rewritten = true;
-		/* one still open for writing may be written at any moment,
-		 * by the kernel itself too (passthrough) without a write we
-		 * would count: it stays dirty */
-		if (f && f->writers)
-			rewritten = true;
 		r = apply_node(wt, &v[i], f != NULL);
 		if (r == 1)
 			drop[ndrop++] = v[i].ino;
 		if (r >= 0)
 			r = mlfs_wdb_node_put(db, wt->row.id, &v[i]);
-		if (r == 0 && f && !rewritten)
+		if (r == 0 && f)
 			__atomic_store_n(&f->marked, false, __ATOMIC_RELEASE);
-		if (r == 0 && rewritten)
-			r = 1; /* dirty again below, after all are clean */
-		if (r == 1) {
-			v[i].dirty = true;
-			r = 0;
-		}
 	}
-	/* a file written during the walk is dirty again, and so are the
-	 * directories that hold it */
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		uint64_t *parents = NULL;
-		size_t np = 0;
-
-		if (!v[i].dirty || v[i].type != MLFS_ENTRY_FILE)
-			continue;
-		r = mlfs_wdb_node_put(db, wt->row.id, &v[i]);
-		if (r == 0)
-			r = mlfs_wdb_dirent_parents(db, wt->row.id, v[i].ino,
-						    &parents, &np);
-		for (size_t k = 0; r == 0 && k < np; k++) {
-			uint64_t ino = parents[k];
-
-			while (ino && r == 0) {
-				struct mlfs_wnode d;
-
-				r = mlfs_wdb_node_get(db, wt->row.id, ino, &d);
-				if (r < 0 || d.dirty) {
-					if (r == 0)
-						mlfs_wnode_release(&d);
-					break;
-				}
-				d.dirty = true;
-				r = mlfs_wdb_node_put(db, wt->row.id, &d);
-				ino = d.parent;
-				mlfs_wnode_release(&d);
-			}
-		}
-		free(parents);
-	}
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (v[i].type == MLFS_ENTRY_DIR)
-			r = set_origins(wt, v[i].ino);
+	if (r == 0)
+		r = set_origins(wt, sn, v, n);
 	wt->row.has_base = true;
 	wt->row.base = *commit;
 	wt->row.has_pending = false;
@@ -405,7 +326,7 @@ static int apply_pending(struct mlfs_wt *wt, const struct mlfs_id *commit,
 	/* the data files go once the rows that say so are on disk */
 	for (size_t i = 0; r == 0 && i < ndrop; i++)
 		r = wt_garbage_add(wt, drop[i]);
-	if (r == 0 && !(sn && sn->defer_garbage))
+	if (r == 0 && !(sn && sn->defer_garbage) && !wt->snap)
 		r = wt_collect_garbage(wt, true);
 	for (size_t i = 0; i < n; i++)
 		mlfs_wnode_release(&v[i]);
@@ -536,31 +457,36 @@ static void default_author(char *buf, size_t size)
 	snprintf(buf, size, "%s", u);
 }
 
-int mlfs_wt_snapshot(struct mlfs_wt *wt, const struct mlfs_wt_snapshot_opts *o,
-		     struct mlfs_wt_snapshot_result *res)
+/* The store object snapshots ingest with (struct mlfs_work). Locked. */
+static int ingest_store(struct mlfs_work *w, struct mlfs_store **out)
 {
-	struct mlfs_ingest_opts io = { .threads = o ? o->threads : 0 };
-	struct snap sn = { .wt = wt, .res = res,
-			   .defer_garbage = o && o->defer_garbage };
-	struct mlfs_commit_req req = { 0 };
-	struct mlfs_commit_result cr;
-	struct mlfs_wnode root = { 0 };
-	struct mlfs_id tree, head;
-	char author[256];
-	bool has_head, got_root = false;
-	double t0 = mlfs_now();
+	int r = 0;
+
+	if (!w->ingest_store)
+		r = mlfs_store_open(mlfs_store_dir(w->s), 0, &w->ingest_store);
+	*out = w->ingest_store;
+	return r;
+}
+
+/* Under the lock: may @wt be snapshot, and is there anything to take?
+ * Plans the walk into @sn (1: nothing to commit). */
+static int snap_begin(struct mlfs_wt *wt, struct wt_snap *sn)
+{
+	struct mlfs_wnode root;
+	struct mlfs_id head;
+	bool has_head;
 	int r;
 
-	memset(res, 0, sizeof(*res));
-	mlfs_error_clear();
-	pthread_mutex_lock(&wt->w->lock);
-	if (!wt->w->edit) {
-		r = -EROFS;
-		goto out;
+	if (!wt->w->edit)
+		return -EROFS;
+	if (wt->snap) {
+		mlfs_error_set("a snapshot of '%s/%s@%s' is running",
+			       wt->repo.ns, wt->repo.name, wt->branch);
+		return -EBUSY;
 	}
 	r = wt_branch_head(wt, &has_head, &head);
 	if (r < 0)
-		goto out;
+		return r;
 	if (has_head != wt->row.has_base ||
 	    (has_head && mlfs_id_cmp(&head, &wt->row.base))) {
 		char a[MLFS_ID_HEX_LEN + 1] = "(none)", b[MLFS_ID_HEX_LEN + 1];
@@ -572,48 +498,51 @@ int mlfs_wt_snapshot(struct mlfs_wt *wt, const struct mlfs_wt_snapshot_opts *o,
 			       "these edits began on %.12s", wt->branch,
 			       wt->repo.ns, wt->repo.name,
 			       has_head ? b : "(none)", a);
-		r = -ESTALE;
-		goto out;
+		return -ESTALE;
 	}
-	if (!wt->row.materialized) {
-		res->no_changes = true;
-		goto out;
-	}
+	if (!wt->row.materialized)
+		return 1;
 	r = mlfs_wdb_node_get(wt->w->db, wt->row.id, wt->root_ino, &root);
 	if (r < 0)
-		goto out;
-	got_root = true;
+		return r;
 	if (!root.dirty && (root.has_content || !wt->row.has_base)) {
-		res->no_changes = true;
-		goto out;
-	}
-	r = mlfs_ingest_begin(wt->w->s, &io, &sn.in);
-	if (r < 0)
-		goto out;
-	r = snap_dir(&sn, &root, "", &tree);
-	if (r < 0)
-		goto out;
-	if (wt->row.has_base && !mlfs_id_cmp(&tree, &wt->base_tree)) {
-		/* edits that came back to the base: clean, no commit */
-		res->no_changes = true;
-		r = mlfs_ingest_flush(sn.in);
-		if (r == 0)
-			r = mark_pending(&sn, &wt->row.base);
-		if (r == 0)
-			r = apply_pending(wt, &wt->row.base, &sn);
-		goto out;
+		mlfs_wnode_release(&root);
+		return 1;
 	}
 	if (!wt->row.has_base) {
 		r = mlfs_wdb_dirent_any(wt->w->db, wt->row.id, root.ino);
 		if (r == 0) {
 			/* a new repository's tree still empty */
-			res->no_changes = true;
 			root.dirty = false;
 			r = mlfs_wdb_node_put(wt->w->db, wt->row.id, &root);
-			goto out;
+			mlfs_wnode_release(&root);
+			return r < 0 ? r : 1;
 		}
-		if (r < 0)
-			goto out;
+	}
+	if (r >= 0)
+		r = wt_plan_dir(sn, &root, "", SIZE_MAX, 0);
+	mlfs_wnode_release(&root);
+	return r;
+}
+
+/* Under the lock again: commit @tree (the store's transaction, with the
+ * marker written inside it) and apply the results. */
+static int snap_commit(struct mlfs_wt *wt, struct wt_snap *sn,
+		       const struct mlfs_wt_snapshot_opts *o,
+		       const struct mlfs_id *tree)
+{
+	struct mlfs_wt_snapshot_result *res = sn->res;
+	struct mlfs_commit_req req = { 0 };
+	struct mlfs_commit_result cr;
+	char author[256];
+	int r;
+
+	if (wt->row.has_base && !mlfs_id_cmp(tree, &wt->base_tree)) {
+		/* edits that came back to the base: clean, no commit (the
+		 * rows are stored: mlfs_ingest_flush) */
+		res->no_changes = true;
+		r = mark_pending(sn, &wt->row.base);
+		return r == 0 ? apply_pending(wt, &wt->row.base, sn) : r;
 	}
 	default_author(author, sizeof(author));
 	req.ns = wt->repo.ns;
@@ -624,26 +553,79 @@ int mlfs_wt_snapshot(struct mlfs_wt *wt, const struct mlfs_wt_snapshot_opts *o,
 	req.author = o && o->author ? o->author : author;
 	req.meta = o ? o->meta : NULL;
 	req.audit_op = "snapshot";
-	req.tree = tree;
+	req.tree = *tree;
 	req.check_parent = true;
 	req.expect = wt->row.has_base ? &wt->row.base : NULL;
 	req.before_commit = mark_pending;
-	req.ctx = &sn;
+	req.ctx = sn;
 	req.inputs = o ? o->inputs : NULL;
 	req.ninputs = o ? o->ninputs : 0;
-	r = mlfs_ingest_commit(sn.in, &req, &cr);
+	r = mlfs_ingest_commit(sn->in, &req, &cr);
 	if (r < 0) {
 		if (wt->row.has_pending)
 			(void)undo_pending(wt);
-		goto out;
+		return r;
 	}
 	res->commit = cr.commit;
 	res->has_parent = cr.has_parent;
 	res->parent = cr.parent;
-	r = apply_pending(wt, &cr.commit, &sn);
+	r = apply_pending(wt, &cr.commit, sn);
 	if (r == 0)
-		wt->base_tree = tree;
+		wt->base_tree = *tree;
+	return r;
+}
+
+int mlfs_wt_snapshot(struct mlfs_wt *wt, const struct mlfs_wt_snapshot_opts *o,
+		     struct mlfs_wt_snapshot_result *res)
+{
+	struct mlfs_ingest_opts io = { .threads = o ? o->threads : 0 };
+	struct wt_snap sn = { .wt = wt, .res = res,
+			      .defer_garbage = o && o->defer_garbage };
+	struct mlfs_store *s = NULL;
+	struct mlfs_id tree;
+	bool planned = false;
+	double t0 = mlfs_now();
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	mlfs_error_clear();
+	pthread_mutex_lock(&wt->w->lock);
+	r = snap_begin(wt, &sn);
+	if (r == 1) {
+		res->no_changes = true;
+		r = 0;
+		goto out;
+	}
+	if (r == 0)
+		r = ingest_store(wt->w, &s);
+	if (r == 0)
+		r = mlfs_ingest_begin(s, &io, &sn.in);
+	if (r < 0)
+		goto out;
+	/* from here edits go on: they are recorded in sn (wt_touch), and
+	 * the files planned wait to be read before they are written */
+	wt->snap = &sn;
+	planned = true;
+	pthread_mutex_unlock(&wt->w->lock);
+	if (o && o->reading)
+		o->reading(o->reading_ctx);
+	r = wt_plan_read(&sn, &tree);
+	/* the barrier (workers drained, packs fsync'd) and the rows, also
+	 * outside the lock: the commit that follows has little to do */
+	if (r == 0)
+		r = mlfs_ingest_flush(sn.in);
+	pthread_mutex_lock(&wt->w->lock);
+	if (r == 0)
+		r = snap_commit(wt, &sn, o, &tree);
 out:
+	if (planned) {
+		wt->snap = NULL;
+		for (size_t i = 0; i < sn.nfiles; i++)
+			sn.files[i].frozen = false;
+		pthread_cond_broadcast(&wt->w->cond);
+		if (r == 0 && !sn.defer_garbage)
+			r = wt_collect_garbage(wt, true);
+	}
 	/* nothing new, but a tag was asked for: the head is the version
 	 * the tree shows, so it gets the tag */
 	if (r == 0 && res->no_changes && o && o->tag) {
@@ -666,12 +648,10 @@ out:
 		res->new_stored_bytes = st.new_stored_bytes;
 		mlfs_ingest_end(sn.in);
 	}
-	if (got_root)
-		mlfs_wnode_release(&root);
 	res->open_files = sn.open_files;
 	res->nopen = sn.nopen;
 	res->seconds = mlfs_now() - t0;
-	free(sn.v);
+	wt_plan_release(&sn);
 	pthread_mutex_unlock(&wt->w->lock);
 	return r;
 }

@@ -706,6 +706,11 @@ int mlfs_wt_discard(struct mlfs_wt *wt, const char *const *paths, size_t n)
 		r = -EROFS;
 		goto out;
 	}
+	if (wt->snap) {
+		mlfs_error_set("a snapshot of this working tree is running");
+		r = -EBUSY;
+		goto out;
+	}
 	if (!wt->row.materialized) {
 		for (size_t i = 0; i < n; i++) {
 			struct mlfs_entry_copy e = { 0 };

@@ -871,6 +871,79 @@ static void test_wt_discard_of_an_open_file_leaves_an_orphan(void **state)
 	assert_int_equal(o.nlink, 1);
 }
 
+struct during {
+	struct fixture *f;
+	int calls, mk, mv;
+};
+
+/* The snapshot's reading hook: edits of the tree while it reads (the
+ * working trees' lock is released: these would wait for it forever). */
+static void edit_while_reading(void *ctx)
+{
+	struct during *d = ctx;
+	struct mlfs_wt_attr a;
+
+	d->calls++;
+	d->mk = mlfs_wt_mknode(d->f->wt, d->f->root_ino, "during",
+			       MLFS_ENTRY_DIR, 0755, 0, 0, NULL, &a);
+	d->mv = mlfs_wt_rename(d->f->wt, d->f->root_ino, "a.txt",
+			       d->f->root_ino, "a2.txt", 0);
+}
+
+/* Edits made while a snapshot reads are not in it, and stay: the next
+ * snapshot takes them. */
+static void test_wt_edits_while_a_snapshot_reads_stay_dirty(void **state)
+{
+	struct fixture *f = *state;
+	struct during d = { .f = f };
+	struct mlfs_wt_snapshot_opts o = { .message = "snap", .author = "t",
+					   .threads = 1,
+					   .reading = edit_while_reading,
+					   .reading_ctx = &d };
+	struct mlfs_wt_snapshot_result res;
+	const struct mlfs_wt_status_entry *e;
+	struct mlfs_wt_status st;
+	size_t len;
+	int err;
+	char *p;
+
+	new_file(f, f->root_ino, "x.txt", "planned\n");
+	assert_int_equal(mlfs_wt_snapshot(f->wt, &o, &res), 0);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.mk, 0);
+	assert_int_equal(d.mv, 0);
+	assert_false(res.no_changes);
+	p = version_file(f, &res.commit, "x.txt", &len, NULL, NULL);
+	assert_int_equal(len, 8);
+	free(p);
+	p = version_file(f, &res.commit, "a.txt", &len, NULL, NULL);
+	assert_non_null(p); /* renamed after the plan: still a.txt */
+	free(p);
+	assert_null(version_file(f, &res.commit, "a2.txt", &len, NULL, &err));
+	mlfs_wt_snapshot_result_release(&res);
+
+	assert_int_equal(mlfs_wt_status(f->wt, &st), 0);
+	assert_int_equal(st.n, 2);
+	e = find_change(&st, "during");
+	assert_non_null(e);
+	assert_int_equal(e->change, MLFS_WT_ADDED);
+	e = find_change(&st, "a2.txt");
+	assert_non_null(e);
+	assert_int_equal(e->change, MLFS_WT_RENAMED);
+	assert_string_equal(e->old_path, "a.txt");
+	mlfs_wt_status_release(&st);
+
+	snapshot(f, NULL, &res);
+	p = version_file(f, &res.commit, "a2.txt", &len, NULL, NULL);
+	assert_int_equal(len, 6);
+	assert_memory_equal(p, "hello\n", 6);
+	free(p);
+	mlfs_wt_snapshot_result_release(&res);
+	assert_int_equal(mlfs_wt_status(f->wt, &st), 0);
+	assert_int_equal(st.n, 0);
+	mlfs_wt_status_release(&st);
+}
+
 /* ---- the marker and a re-opened store */
 
 static int pending_rows(const char *dir)
@@ -1026,6 +1099,7 @@ int main(void)
 		T(test_wt_xattrs_are_kept_in_the_tree),
 		T(test_wt_discard_drops_every_edit),
 		T(test_wt_discard_of_an_open_file_leaves_an_orphan),
+		T(test_wt_edits_while_a_snapshot_reads_stay_dirty),
 		T(test_wt_reopened_work_sees_the_snapshot_as_base),
 		T(test_work_dirty_list_names_edited_branches),
 		T(test_work_schema_1_is_read_then_migrated),
