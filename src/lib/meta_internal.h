@@ -1,6 +1,7 @@
 /*
- * meta_internal.h - what the SQL files of libmlfs (meta.c, meta_refs.c, meta_audit.c)
- * share: the connection object, the statement cache and row helpers.
+ * meta_internal.h - what the SQL files of libmlfs (meta.c, meta_sql.c,
+ * meta_objects.c, meta_refs.c, meta_audit.c, ...) share: the connection
+ * object, the statement cache and row helpers.
  * Every helper is called with the connection's lock held.
  */
 #ifndef MLFS_META_INTERNAL_H
@@ -30,6 +31,9 @@ enum stmt_id {
 	ST_RPACK_GET, ST_RPACK_PUT, ST_RPACK_COUNT,
 	ST_MAX
 };
+
+/* The SQL text of each statement (meta_sql.c). */
+extern const char *const meta_sql[ST_MAX];
 
 /* The audit columns in the order meta_audit.c reads them. */
 #define MLFS_META_AUDIT_COLS "id, time, uid, user, host, command, op, " \
