@@ -382,7 +382,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	char job[64], *msg = NULL;
 	double t0;
 	int64_t wall;
-	pid_t pgid;
+	pid_t pgid = 0;
 	int status = 0, r;
 
 	if (cli_want_help(argc, argv, usage))
