@@ -25,59 +25,42 @@ static const char usage[] =
 int cmd_clone(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "endpoint", required_argument, NULL, 'e' },
-		{ "region", required_argument, NULL, 'r' },
-		{ "virtual-host", no_argument, NULL, 'v' },
+		REMOTE_OPTIONS,
 		{ "origin", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'J' },
-		{ "cache-size", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *endpoint = NULL, *region = NULL, *name = "origin";
+	const char *name = "origin";
+	struct remote_where w = { 0 };
 	struct mlfs_store_init_opts io = { 0 };
 	struct mlfs_remote_stats st = { 0 };
 	struct mlfs_store_config cfg;
 	struct mlfs_store *s = NULL;
 	struct mlfs_remote r;
-	bool vhost = false, json = false;
+	bool json = false;
 	char *dir = NULL;
-	uint64_t cache = 0;
 	int ch, rc, e;
 
 	if (cli_want_help(argc, argv, usage))
 		return CLI_OK;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch == 'e')
-			endpoint = optarg;
-		else if (ch == 'r')
-			region = optarg;
-		else if (ch == 'v')
-			vhost = true;
-		else if (ch == 'o')
+		rc = remote_where_opt("clone", ch, &w);
+		if (rc > 1)
+			return rc;
+		if (rc == 1)
+			continue;
+		if (ch == 'o')
 			name = optarg;
 		else if (ch == 'J')
 			json = true;
-		else if (ch == 'c' && remote_parse_size(optarg, &cache) == 0)
-			;
-		else if (ch == 'c')
-			return cli_usage_error("clone", "--cache-size takes a "
-					       "size of at least 1M, not '%s'",
-					       optarg);
 		else
 			return cli_usage_error("clone", "unknown option");
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("clone", "clone takes one URL");
-	mlfs_error_clear();
-	e = mlfs_remote_make(name, argv[optind], endpoint, region, vhost, &r);
-	if (e == -EINVAL) {
-		fprintf(stderr, "mlfs: %s\n", mlfs_error_detail());
-		mlfs_error_clear();
-		return CLI_USAGE;
-	}
-	if (e < 0)
-		return cli_error(e, "cannot clone");
-	r.cache_size = cache;
+	rc = remote_where_make(name, argv[optind], &w, "cannot clone", &r);
+	if (rc != CLI_OK)
+		return rc;
 	dir = c->store_dir ? strdup(c->store_dir) : mlfs_store_default_dir();
 	if (!dir) {
 		rc = cli_error(-ENOMEM, "cannot find the store");

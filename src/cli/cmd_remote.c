@@ -30,49 +30,28 @@ static const char usage[] =
 static int remote_add(struct cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "endpoint", required_argument, NULL, 'e' },
-		{ "region", required_argument, NULL, 'r' },
-		{ "virtual-host", no_argument, NULL, 'v' },
-		{ "cache-size", required_argument, NULL, 'c' },
+		REMOTE_OPTIONS,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *endpoint = NULL, *region = NULL;
-	uint64_t cache = 0;
+	struct remote_where w = { 0 };
 	struct mlfs_store *s = NULL;
 	struct mlfs_remote rm;
-	bool vhost = false;
 	int ch, r;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch == 'e')
-			endpoint = optarg;
-		else if (ch == 'r')
-			region = optarg;
-		else if (ch == 'v')
-			vhost = true;
-		else if (ch == 'c' && remote_parse_size(optarg, &cache) == 0)
-			;
-		else if (ch == 'c')
-			return cli_usage_error("remote", "--cache-size takes a "
-					       "size of at least 1M, not '%s'",
-					       optarg);
-		else
+		r = remote_where_opt("remote", ch, &w);
+		if (r > 1)
+			return r;
+		if (r == 0)
 			return cli_usage_error("remote", "unknown option");
 	}
 	if (argc - optind != 2)
 		return cli_usage_error("remote", "add takes NAME and URL");
-	mlfs_error_clear();
-	r = mlfs_remote_make(argv[optind], argv[optind + 1], endpoint, region,
-			     vhost, &rm);
-	if (r == -EINVAL) {
-		fprintf(stderr, "mlfs: %s\n", mlfs_error_detail());
-		mlfs_error_clear();
-		return CLI_USAGE;
-	}
-	if (r < 0)
-		return cli_error(r, "cannot add remote");
-	rm.cache_size = cache;
+	r = remote_where_make(argv[optind], argv[optind + 1], &w,
+			      "cannot add remote", &rm);
+	if (r != CLI_OK)
+		return r;
 	r = cli_open_store(c, 0, &s);
 	if (r == CLI_OK) {
 		int e = mlfs_remote_add(s, &rm);

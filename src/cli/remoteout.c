@@ -4,6 +4,7 @@
  * a summary line, the --json form, and failures with their hints.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -246,4 +247,47 @@ int remote_parse_size(const char *s, uint64_t *out)
 		return -EINVAL;
 	*out = (uint64_t)v << shift;
 	return 0;
+}
+
+int remote_where_opt(const char *cmd, int ch, struct remote_where *w)
+{
+	switch (ch) {
+	case 'e':
+		w->endpoint = optarg;
+		return 1;
+	case 'r':
+		w->region = optarg;
+		return 1;
+	case 'v':
+		w->vhost = true;
+		return 1;
+	case 'c':
+		if (remote_parse_size(optarg, &w->cache_size) < 0)
+			return cli_usage_error(cmd, "--cache-size takes a size "
+					       "of at least 1M, not '%s'",
+					       optarg);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int remote_where_make(const char *name, const char *url,
+		      const struct remote_where *w, const char *what,
+		      struct mlfs_remote *r)
+{
+	int e;
+
+	mlfs_error_clear();
+	e = mlfs_remote_make(name, url, w->endpoint, w->region, w->vhost, r);
+	if (e == -EINVAL) {
+		/* the detail says which of name or URL, and why */
+		fprintf(stderr, "mlfs: %s\n", mlfs_error_detail());
+		mlfs_error_clear();
+		return CLI_USAGE;
+	}
+	if (e < 0)
+		return cli_error(e, "%s", what);
+	r->cache_size = w->cache_size;
+	return CLI_OK;
 }

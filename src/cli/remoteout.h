@@ -24,6 +24,27 @@ int remote_open(struct cli *c, const char *name, unsigned flags,
 /* "64M", "2G", "4096" -> bytes (K, M, G, T; optional "i", "B"), at
  * least 1 MiB. Returns 0 or -EINVAL. */
 int remote_parse_size(const char *s, uint64_t *out);
+/* The options that say where a remote is, shared by "remote add" and
+ * "clone": REMOTE_OPTIONS goes in their getopt tables. */
+struct remote_where {
+	const char *endpoint, *region;
+	bool vhost;
+	uint64_t cache_size; /* 0: the default */
+};
+#define REMOTE_OPTIONS \
+	{ "endpoint", required_argument, NULL, 'e' }, \
+	{ "region", required_argument, NULL, 'r' }, \
+	{ "virtual-host", no_argument, NULL, 'v' }, \
+	{ "cache-size", required_argument, NULL, 'c' }
+/* Take getopt's @ch (with optarg) into @w when it is one of
+ * REMOTE_OPTIONS. Returns 1 taken, 0 not one of them, or the usage exit
+ * code CLI_USAGE (2, reported for @cmd) for a bad value. */
+int remote_where_opt(const char *cmd, int ch, struct remote_where *w);
+/* mlfs_remote_make of @name and @url with @w into @r; a bad name or URL
+ * is reported as a usage error. Returns CLI_OK or the exit code. */
+int remote_where_make(const char *name, const char *url,
+		      const struct remote_where *w, const char *what,
+		      struct mlfs_remote *r);
 /* Progress on stderr when it is a terminal (a mlfs_remote_progress_fn;
  * @ctx points to the start time, a double from mlfs_now()). */
 void remote_progress(void *ctx, uint64_t done, uint64_t total);
