@@ -395,6 +395,24 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	cmp -s "$mnt/big/one/huge" "$W/huge" &&
 		ok "the whole file reads back through the mount" ||
 		fail "the mount's bytes differ"
+	# An edit through the mount keeps pull from moving the branch (the
+	# check sits in the transaction that would move it): the edit and
+	# the head stay.
+	head_before=$("$MLFS" log --store "$H" big/one | grep -m1 '^commit ')
+	echo edited >"$mnt/big/one/edit.txt"
+	echo second >"$W/second"
+	check "F: a second version of big/one" "$MLFS" import --store "$F" \
+		"$W/second" big/one -q
+	expect_exit 0 "$MLFS" push --store "$F" big/one
+	expect_exit 1 "$MLFS" pull --store "$H"
+	expect_out "! \[edited\].*big/one" "pull refuses a branch with mount edits"
+	head_after=$("$MLFS" log --store "$H" big/one | grep -m1 '^commit ')
+	[ -n "$head_before" ] && [ "$head_before" = "$head_after" ] &&
+		ok "the edited branch's head did not move" ||
+		fail "pull moved an edited branch ($head_before -> $head_after)"
+	[ "$(cat "$mnt/big/one/edit.txt" 2>/dev/null)" = edited ] &&
+		ok "the edit is still in the working tree" ||
+		fail "the edit through the mount was lost"
 	expect_exit 0 "$MLFS" umount "$mnt"
 else
 	fail "no FUSE here: the mount of a clone is not tested"

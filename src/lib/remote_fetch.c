@@ -491,7 +491,11 @@ static int audit_ref(struct fetch *f, const struct fref *x, const char *op,
 	return mlfs_audit_append(f->s, &ev);
 }
 
-/* Move branch @x from @old to its remote commit if it still is at @old. */
+/* Move branch @x from @old to its remote commit if it still is at @old
+ * and its working tree has no edits; 1 (nothing moved) when it has.
+ * Both are checked inside the move's transaction, as mlfs import does:
+ * an edit made before it began is seen, so a head is never moved from
+ * under edits that were made on it. */
 static int fast_forward(struct fetch *f, const struct mlfs_repo *repo,
 			const struct fref *x, const struct mlfs_id *old)
 {
@@ -505,6 +509,12 @@ static int fast_forward(struct fetch *f, const struct mlfs_repo *repo,
 		mlfs_error_set("branch '%s' of '%s/%s' moved during the pull",
 			       x->ref, x->ns, x->name);
 		r = -EAGAIN;
+	}
+	if (r == 0)
+		r = mlfs_work_branch_dirty(f->s, x->ns, x->name, x->ref);
+	if (r > 0) {
+		mlfs_meta_rollback(f->s->meta);
+		return 1;
 	}
 	if (r == 0)
 		r = mlfs_meta_ref_set(f->s->meta, repo->id, 'b', x->ref,
@@ -622,15 +632,11 @@ static int apply_ref(struct fetch *f, const struct fref *x, bool pull,
 		res->status = MLFS_FETCH_BEHIND;
 		return 0;
 	}
-	r = mlfs_work_branch_dirty(f->s, x->ns, x->name, x->ref);
+	r = fast_forward(f, &repo, x, &cur);
 	if (r < 0)
 		return r;
-	if (r > 0) {
-		res->status = MLFS_FETCH_EDITED;
-		return 0;
-	}
-	res->status = MLFS_FETCH_FF;
-	return fast_forward(f, &repo, x, &cur);
+	res->status = r > 0 ? MLFS_FETCH_EDITED : MLFS_FETCH_FF;
+	return 0;
 }
 
 static int apply_refs(struct fetch *f, bool pull,
