@@ -149,12 +149,33 @@ if export_all "$A" ml/model "$W/ea" && export_all "$B" ml/model "$W/eb" &&
 else
 	fail "exports of the clone differ"
 fi
-cached=$(du -sb "$B/remote-cache/origin" 2>/dev/null | cut -f1)
+cached=$(du -s -B1 "$B/remote-cache/origin" 2>/dev/null | cut -f1)
 if [ "${cached:-0}" -gt 3000000 ] && [ "$cached" -lt 8000000 ]; then
 	ok "the chunks read are in the local cache ($cached bytes)"
 else
 	fail "remote cache holds ${cached:-nothing}"
 fi
+# Damaged cache files are misses, never bytes: every block file gets a
+# run of bytes flipped in each of its 4 KiB pages; the next export reads
+# the bucket again and is still byte-identical.
+"$PY" - "$B/remote-cache/origin" <<'EOF'
+import os, sys
+d = sys.argv[1]
+for n in os.listdir(d):
+    p = os.path.join(d, n)
+    with open(p, "r+b") as f:
+        size = os.path.getsize(p)
+        for off in range(100, size, 4096):
+            f.seek(off)
+            b = f.read(8)
+            f.seek(off)
+            f.write(bytes(x ^ 0x5A for x in b))
+EOF
+rm -rf "$W/eb"
+mkdir -p "$W/eb"
+export_all "$B" ml/model "$W/eb" && diff -r --no-dereference "$W/ea" "$W/eb" >/dev/null &&
+	ok "damaged cache files are fetched again: exports still byte-identical" ||
+	fail "exports after damaging the remote cache differ"
 expect_exit 0 "$MLFS" fsck --store "$B"
 expect_out " 0 problems" "fsck of the clone: remote packs are not missing ones"
 expect_exit 0 "$MLFS" fsck --store "$B" --read-data
@@ -167,7 +188,7 @@ C=$(mktmp)/c
 expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$C" \
 	--cache-size 1M
 "$MLFS" cat --store "$C" ml/model@v1/big >"$W/big1" 2>"$ERR_F"
-cached=$(du -sb "$C/remote-cache/origin" 2>/dev/null | cut -f1)
+cached=$(du -s -B1 "$C/remote-cache/origin" 2>/dev/null | cut -f1)
 if cmp -s "$W/big1" "$W/ea/$(resolve "$A" ml/model@v1)/big" &&
 	[ "${cached:-0}" -gt 0 ] && [ "$cached" -le $((1048576 + 300000)) ]; then
 	ok "a 1 MiB cache stays bounded ($cached bytes), the bytes are right"
@@ -385,7 +406,8 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
 	expect_exit 0 "$MLFS" mount --store "$H" "$mnt"
 	head -c 1048576 "$mnt/big/one/huge" >"$W/head1m" 2>/dev/null
-	cached=$(du -sb "$H/remote-cache/origin" 2>/dev/null | cut -f1)
+	sleep 2 # what was read ahead in the background has landed
+	cached=$(du -s -B1 "$H/remote-cache/origin" 2>/dev/null | cut -f1)
 	if cmp -s "$W/head1m" <(head -c 1048576 "$W/huge") &&
 		[ "${cached:-0}" -ge 1048576 ] && [ "$cached" -le $((24 << 20)) ]; then
 		ok "the mount read 1 MiB of 100 MB and fetched $cached bytes"
@@ -395,6 +417,32 @@ if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
 	cmp -s "$mnt/big/one/huge" "$W/huge" &&
 		ok "the whole file reads back through the mount" ||
 		fail "the mount's bytes differ"
+	# Random 4 KiB reads of a fresh clone fetch their chunks' entries
+	# only (at most 256 KiB each), not a window of the pack.
+	R=$(mktmp)/r
+	rmnt=$(mktmp)
+	expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$R"
+	at_exit "fusermount3 -u '$rmnt' 2>/dev/null || umount -l '$rmnt' 2>/dev/null"
+	expect_exit 0 "$MLFS" mount --store "$R" "$rmnt"
+	if "$PY" - "$rmnt/big/one/huge" "$W/huge" <<'EOF'
+import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+ref = open(sys.argv[2], "rb")
+for off in (7 << 20, 31 << 20, 58 << 20, 93 << 20):
+    ref.seek(off + 4096 * 3)
+    assert os.pread(fd, 4096, off + 4096 * 3) == ref.read(4096), off
+EOF
+	then
+		sleep 1
+		cached=$(du -s -B1 "$R/remote-cache/origin" 2>/dev/null | cut -f1)
+		[ "${cached:-0}" -gt 0 ] && [ "$cached" -le $((4 * (256 << 10) + 65536)) ] &&
+			ok "4 random 4 KiB reads of a clone fetched $cached bytes" ||
+			fail "4 random 4 KiB reads fetched ${cached:-no} bytes"
+	else
+		fail "random reads through the mount of a clone: wrong bytes"
+	fi
+	expect_exit 0 "$MLFS" umount "$rmnt"
 	# An edit through the mount keeps pull from moving the branch (the
 	# check sits in the transaction that would move it): the edit and
 	# the head stay.

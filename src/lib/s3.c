@@ -187,6 +187,7 @@ struct req {
 	const uint8_t *up;  /* PUT body */
 	size_t up_len, up_off;
 	struct mlfs_s3_buf body; /* response body */
+	size_t body_cap;         /* what body.p holds */
 	long status;
 	char etag[MLFS_S3_ETAG_MAX];
 	uint64_t length;
@@ -208,15 +209,28 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 static size_t on_write(char *buf, size_t size, size_t n, void *arg)
 {
 	struct req *q = arg;
-	size_t add = size * n;
-	uint8_t *p = realloc(q->body.p, q->body.len + add + 1);
+	size_t add = size * n, need = q->body.len + add + 1;
 
-	if (!p)
-		return 0; /* libcurl fails the transfer: CURLE_WRITE_ERROR */
-	memcpy(p + q->body.len, buf, add);
-	q->body.p = p;
+	if (need > q->body_cap) {
+		/* the announced length at once, else doubling: a callback
+		 * brings ~16 KiB, a body may be many MiB */
+		size_t cap = q->body_cap ? q->body_cap * 2 : 16384;
+		uint8_t *p;
+
+		if (q->have_length && q->length < SIZE_MAX - 1 &&
+		    q->length + 1 > cap)
+			cap = (size_t)q->length + 1;
+		if (cap < need)
+			cap = need;
+		p = realloc(q->body.p, cap);
+		if (!p)
+			return 0; /* libcurl fails it: CURLE_WRITE_ERROR */
+		q->body.p = p;
+		q->body_cap = cap;
+	}
+	memcpy(q->body.p + q->body.len, buf, add);
 	q->body.len += add;
-	p[q->body.len] = '\0';
+	q->body.p[q->body.len] = '\0';
 	return add;
 }
 
@@ -308,6 +322,7 @@ static int perform(struct mlfs_s3 *s, struct req *q, const char *url,
 		free(q->body.p);
 		q->body.p = NULL;
 		q->body.len = 0;
+		q->body_cap = 0;
 		q->up_off = 0;
 		q->status = 0;
 		q->etag[0] = '\0';

@@ -583,7 +583,7 @@ int mlfs_store_get_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 		r = remote_read_chunk(s, id, loc, e->buf);
 		remote = r != -ENOENT;
 	}
-	if (r == 0) {
+	if (r == 0 && !remote) { /* (a remote read hashed it already) */
 		mlfs_hash(&s->cfg.key, e->buf, loc->raw_len, &got);
 		if (memcmp(got.b, id->b, MLFS_ID_LEN))
 			r = -EIO;

@@ -5,8 +5,13 @@
 #   push1   mlfs push of a SIZE_MB file (imported first) vs s3cmd put of it
 #   push2   push of a second version with 10 % of the bytes changed (in
 #           place, 1 MiB runs) vs s3cmd put of the whole file again
-#   read    cold cat of the file from a fresh clone (ranged GETs of 4 MiB,
-#           4 in parallel once sequential) vs s3cmd get of the whole object
+#   read    cold cat of the file from a fresh clone vs s3cmd get of the
+#           whole object
+#   mread   cold sequential dd bs=1M of the file through the mount of a
+#           fresh clone vs the ranged-GET floor: curl of the whole object
+#   ttfb    a random 4 KiB pread through the mount of a fresh clone
+#           (median of 8, each a chunk not read before) vs curl's time to
+#           first byte of a 4 KiB ranged GET of the object
 # Usage: tools/bench/remote.sh [SIZE_MB] (default 1024); RUNS (default 3)
 # runs each, medians printed. Needs s3cmd; RGW memstore gets
 # MLFS_RGW_MEMSTORE_BYTES (default 6 GiB here: everything stored stays
@@ -52,7 +57,19 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
 
 : >"$work/p1" ; : >"$work/p2"; : >"$work/s1"; : >"$work/s2"
-: >"$work/r"; : >"$work/g"
+: >"$work/r"; : >"$work/g"; : >"$work/mr"; : >"$work/cf"; : >"$work/tt"
+: >"$work/ct"
+mnt=$work/mnt
+mkdir -p "$mnt"
+CURL=(curl -sf --aws-sigv4 "aws:amz:us-east-1:s3"
+	--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
+	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+# fresh clone of run $1 in $2, mounted at $mnt
+mount_clone() {
+	"$MLFS" clone "s3://bench/r$1" --endpoint "$EP" --store "$2" \
+		--cache-size $((SIZE_MB * 2))M >/dev/null
+	"$MLFS" mount --store "$2" "$mnt"
+}
 for run in $(seq 1 "$RUNS"); do
 	st=$work/store$run
 	"$MLFS" init --store "$st" >/dev/null
@@ -76,7 +93,36 @@ for run in $(seq 1 "$RUNS"); do
 	rm -f "$work/out"
 	drop
 	t "${S3CMD[@]}" get --force "s3://bench/plain$run/model2.bin" "$work/out" >>"$work/g"
-	rm -rf "$work/out" "$cl" "$st"
+	rm -rf "$work/out" "$cl"
+	mount_clone "$run" "$cl"
+	drop
+	t dd if="$mnt/m/model/model2.bin" of=/dev/null bs=1M >>"$work/mr"
+	"$MLFS" umount "$mnt"
+	rm -rf "$cl"
+	drop
+	t "${CURL[@]}" -o /dev/null "$EP/bench/plain$run/model2.bin" >>"$work/cf"
+	mount_clone "$run" "$cl"
+	drop
+	/usr/bin/python3 - "$mnt/m/model/model2.bin" >>"$work/tt" <<'EOF'
+import os, random, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+size = os.fstat(fd).st_size
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+rng = random.Random(11)
+ts = []
+for _ in range(8):
+    off = rng.randrange(0, size // 4096) * 4096
+    s = time.perf_counter()
+    assert len(os.pread(fd, 4096, off)) == 4096
+    ts.append(time.perf_counter() - s)
+print(sorted(ts)[len(ts) // 2])
+EOF
+	"$MLFS" umount "$mnt"
+	for k in 1 2 3 4 5 6 7 8; do
+		"${CURL[@]}" -o /dev/null -r "$((k * 4096 * 997))-$((k * 4096 * 997 + 4095))" \
+			-w '%{time_starttransfer}\n' "$EP/bench/plain$run/model2.bin"
+	done | median >>"$work/ct"
+	rm -rf "$cl" "$st"
 	# memstore keeps objects in memory: empty the bucket between runs
 	"${S3CMD[@]}" del --recursive --force s3://bench/ >/dev/null
 done
@@ -84,7 +130,11 @@ done
 p1=$(median <"$work/p1"); s1=$(median <"$work/s1")
 p2=$(median <"$work/p2"); s2=$(median <"$work/s2")
 r=$(median <"$work/r"); g=$(median <"$work/g")
+mr=$(median <"$work/mr"); cf=$(median <"$work/cf")
+tt=$(median <"$work/tt"); ct=$(median <"$work/ct")
 echo "remote bench: ${SIZE_MB} MiB random file, $RUNS run(s), medians (s)"
 printf 'push1  mlfs push %.2f  s3cmd put %.2f  ratio (s3cmd/mlfs) %.2f\n' "$p1" "$s1" "$(echo "$s1 / $p1" | bc -l)"
 printf 'push2  mlfs push %.2f  s3cmd put %.2f  ratio (s3cmd/mlfs) %.2f\n' "$p2" "$s2" "$(echo "$s2 / $p2" | bc -l)"
 printf 'read   mlfs cat  %.2f  s3cmd get %.2f  ratio (s3cmd/mlfs) %.2f\n' "$r" "$g" "$(echo "$g / $r" | bc -l)"
+printf 'mread  mount dd %.2f  curl GET %.2f  ratio (curl/mount) %.2f  (%.0f vs %.0f MB/s)\n' "$mr" "$cf" "$(echo "$cf / $mr" | bc -l)" "$(echo "$SIZE_MB * 1.048576 / $mr" | bc -l)" "$(echo "$SIZE_MB * 1.048576 / $cf" | bc -l)"
+printf 'ttfb   mount 4 KiB pread %.2f ms  curl 4 KiB range %.2f ms  ratio (curl/mount) %.2f\n' "$(echo "$tt * 1000" | bc -l)" "$(echo "$ct * 1000" | bc -l)" "$(echo "$ct / $tt" | bc -l)"
