@@ -79,6 +79,12 @@ struct mlfs_s3_buf {
 MLFS_MUST_CHECK int mlfs_s3_get(struct mlfs_s3 *s, const char *key,
 				uint64_t off, uint64_t len,
 				struct mlfs_s3_buf *out);
+/* The same for a range (@len > 0) into the caller's @buf of @cap > @len
+ * bytes (a reused buffer: no allocation per request); *@got is what
+ * came. An answer longer than the buffer fails the request. */
+MLFS_MUST_CHECK int mlfs_s3_get_into(struct mlfs_s3 *s, const char *key,
+				     uint64_t off, uint64_t len, void *buf,
+				     size_t cap, size_t *got);
 /* HEAD: size and ETag (either pointer may be NULL); -ENOENT on 404. */
 MLFS_MUST_CHECK int mlfs_s3_head(struct mlfs_s3 *s, const char *key,
 				 uint64_t *size, char *etag);

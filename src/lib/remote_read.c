@@ -81,6 +81,10 @@ struct remote_reader {
 	struct stream st[NSTREAMS];      /* protected by lock */
 	uint64_t tick, gen;              /* protected by lock */
 	unsigned threads;                /* window threads; lock */
+	/* WINDOW + 1 byte buffers the windows reuse (fresh 4 MiB ones
+	 * cost page faults and zeroing each time) */
+	uint8_t *bufs[STREAM_DEPTH * 2]; /* protected by lock */
+	size_t nbufs;                    /* protected by lock */
 	bool closing;                    /* protected by lock */
 	struct rcache cache;             /* its own lock */
 };
@@ -109,6 +113,8 @@ void remote_reader_free(struct remote_reader *rr)
 	}
 	for (size_t i = 0; i < rr->nremotes; i++)
 		mlfs_remote_release(&rr->remotes[i]);
+	for (size_t i = 0; i < rr->nbufs; i++)
+		free(rr->bufs[i]);
 	rcache_destroy(&rr->cache);
 	pthread_cond_destroy(&rr->cond);
 	pthread_mutex_destroy(&rr->lock);
@@ -217,15 +223,36 @@ struct warg {
 	unsigned slot;
 };
 
+static uint8_t *buf_get(struct remote_reader *rr)
+{
+	uint8_t *b = NULL;
+
+	pthread_mutex_lock(&rr->lock);
+	if (rr->nbufs)
+		b = rr->bufs[--rr->nbufs];
+	pthread_mutex_unlock(&rr->lock);
+	return b ? b : malloc(WINDOW + 1);
+}
+
+/* called with rr->lock held */
+static void buf_put(struct remote_reader *rr, uint8_t *b)
+{
+	if (b && rr->nbufs < MLFS_ARRAY_SIZE(rr->bufs))
+		rr->bufs[rr->nbufs++] = b;
+	else
+		free(b);
+}
+
 static void *window_main(void *arg)
 {
 	struct warg *a = arg;
 	struct remote_reader *rr = a->rr;
 	struct stream *st = a->st;
 	struct rwin *w = &st->w[a->slot];
-	struct mlfs_s3_buf b = { 0 };
 	struct rclient *c = NULL;
 	uint64_t off, len;
+	uint8_t *b;
+	size_t got = 0;
 	int e;
 
 	free(a);
@@ -233,19 +260,21 @@ static void *window_main(void *arg)
 	off = w->off;
 	len = w->len;
 	pthread_mutex_unlock(&rr->lock);
+	b = buf_get(rr);
 	/* st->r and st->key stay while this window is in st->w */
-	e = client_get(rr, st->r, &c);
+	e = b ? client_get(rr, st->r, &c) : -ENOMEM;
 	if (e == 0) {
-		e = mlfs_s3_get(c->s3, st->key, off, len, &b);
+		e = mlfs_s3_get_into(c->s3, st->key, off, len, b, WINDOW + 1,
+				     &got);
 		client_put(rr, c, e < 0 && e != -ENOENT);
 	}
-	if (e == 0 && b.len != len)
+	if (e == 0 && got != len)
 		e = -EIO; /* the pack is shorter than its index says */
 	if (e == 0)
-		e = rcache_put(rr->s, &rr->cache, st->r, st->pack, off, b.p,
-			       b.len);
-	free(b.p);
+		e = rcache_put(rr->s, &rr->cache, st->r, st->pack, off, b,
+			       got);
 	pthread_mutex_lock(&rr->lock);
+	buf_put(rr, b);
 	w->err = e;
 	w->done = true;
 	stream_advance(rr, st);

@@ -188,6 +188,7 @@ struct req {
 	size_t up_len, up_off;
 	struct mlfs_s3_buf body; /* response body */
 	size_t body_cap;         /* what body.p holds */
+	bool body_fixed;         /* body.p is the caller's: never grown */
 	long status;
 	char etag[MLFS_S3_ETAG_MAX];
 	uint64_t length;
@@ -211,6 +212,8 @@ static size_t on_write(char *buf, size_t size, size_t n, void *arg)
 	struct req *q = arg;
 	size_t add = size * n, need = q->body.len + add + 1;
 
+	if (need > q->body_cap && q->body_fixed)
+		return 0; /* more than the caller's buffer: CURLE_WRITE_ERROR */
 	if (need > q->body_cap) {
 		/* the announced length at once, else doubling: a callback
 		 * brings ~16 KiB, a body may be many MiB */
@@ -319,10 +322,12 @@ static int perform(struct mlfs_s3 *s, struct req *q, const char *url,
 	CURLcode cc = CURLE_OK;
 
 	for (int attempt = 0;; attempt++) {
-		free(q->body.p);
-		q->body.p = NULL;
+		if (!q->body_fixed) {
+			free(q->body.p);
+			q->body.p = NULL;
+			q->body_cap = 0;
+		}
 		q->body.len = 0;
-		q->body_cap = 0;
 		q->up_off = 0;
 		q->status = 0;
 		q->etag[0] = '\0';
@@ -517,6 +522,33 @@ int mlfs_s3_get(struct mlfs_s3 *s, const char *key, uint64_t off,
 		return -ENOMEM;
 	*out = q.body;
 	return 0;
+}
+
+int mlfs_s3_get_into(struct mlfs_s3 *s, const char *key, uint64_t off,
+		     uint64_t len, void *buf, size_t cap, size_t *got)
+{
+	struct req q = { .method = "GET", .key = key, .body_fixed = true };
+	char range[64];
+	int r;
+
+	*got = 0;
+	if (!len || len >= cap)
+		return -EINVAL;
+	q.body.p = buf;
+	q.body_cap = cap;
+	snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)off,
+		 (unsigned long long)(off + len - 1));
+	r = request(s, &q, NULL, NULL, range);
+	if (r == 0 && q.status != 200 && q.status != 206)
+		r = status_error(s, &q);
+	if (r == 0 && q.status == 200) {
+		mlfs_error_set("s3 GET %s/%s%s: range %s answered with the "
+			       "whole object", s->bucket, s->prefix, key, range);
+		r = -EPROTO;
+	}
+	if (r == 0)
+		*got = q.body.len;
+	return r;
 }
 
 int mlfs_s3_head(struct mlfs_s3 *s, const char *key, uint64_t *size,
