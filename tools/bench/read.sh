@@ -178,6 +178,41 @@ drop; read -r mmed mp99 <<<"$(rand_read "$m_model")"
 echo "rand 4K cold: mount median $mmed ms p99 $mp99 ms; local median $lmed ms p99 $lp99 ms (aim median <= 0.5 ms)"
 fi
 
+# The FUSE floor (tools/bench/fusefloor.c): the same model served by a
+# daemon that only preads and replies, with the mount's kernel settings,
+# in the same run: the ceiling FUSE puts on the rows above here.
+ffmnt=$work/floor
+if { want seq || want rand; } && command -v cc >/dev/null &&
+	pkg-config --exists fuse3 2>/dev/null &&
+	cc -std=c11 -D_GNU_SOURCE -O2 $(pkg-config --cflags fuse3) \
+		"$(dirname "$0")/fusefloor.c" -o "$work/fusefloor" \
+		$(pkg-config --libs fuse3) 2>/dev/null; then
+	mkdir -p "$ffmnt"
+	"$work/fusefloor" "$src/model" "$ffmnt" -o ro
+	trap 'fusermount3 -u "$ffmnt" 2>/dev/null; cleanup' EXIT
+	dev=$(stat -c %d "$ffmnt")
+	echo 4096 >"/sys/class/bdi/$((dev >> 8)):$((dev & 255))/read_ahead_kb" 2>/dev/null || true
+	f_model=$ffmnt/model.safetensors
+	if want seq; then
+		fs_=""; ls_=""
+		for _ in $(seq "$runs"); do
+			drop; ls_="$ls_ $(seq_read "$l_model")"
+			drop; fs_="$fs_ $(seq_read "$f_model")"
+		done
+		f=$(best <<<"$fs_"); l=$(best <<<"$ls_")
+		echo "seq cold:   FUSE floor $f MB/s, local $l MB/s, ratio $(ratio "$f" "$l") (runs:$fs_)"
+		seq_read "$f_model" >/dev/null
+		fs_=""
+		for _ in $(seq "$runs"); do fs_="$fs_ $(seq_read "$f_model")"; done
+		echo "seq warm:   FUSE floor $(best <<<"$fs_") MB/s"
+	fi
+	if want rand; then
+		drop; read -r fmed fp99 <<<"$(rand_read "$f_model")"
+		echo "rand 4K cold: FUSE floor median $fmed ms p99 $fp99 ms"
+	fi
+	fusermount3 -u "$ffmnt" 2>/dev/null || umount -l "$ffmnt" 2>/dev/null || true
+fi
+
 of() {
 	$PY - "$1" <<'EOF'
 import os, statistics, sys, time
