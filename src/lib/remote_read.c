@@ -28,8 +28,12 @@
 #define POOL_MAX 16
 /* One GET of a stream: a cache block. */
 #define WINDOW RCACHE_BLOCK
-#define STREAM_DEPTH 4
+#define STREAM_DEPTH 4 /* GETs in flight per stream */
+#define STREAM_RING 6  /* windows held per stream (fetched, unread) */
 #define NSTREAMS 8
+/* Window buffers held by all streams at most (their bytes are in the
+ * cache files too; held, a reader copies its entry from memory). */
+#define HELD_MAX 12
 /* A miss at most this far past the end of the last entry read in the
  * same pack continues that reader (a file's chunks are in pack order,
  * minus the ones deduplicated elsewhere). */
@@ -45,8 +49,10 @@ struct rclient {
 
 struct rwin {
 	uint64_t off, len;
+	uint8_t *buf;   /* WINDOW + 1 bytes, the window's once fetched */
 	int err;
-	bool done;
+	bool fetched;   /* the GET ended (err says how) */
+	bool written;   /* and the bytes went to the cache: no thread */
 };
 
 /* One reader's place in one pack, and the windows fetched ahead of it.
@@ -62,11 +68,12 @@ struct stream {
 	const struct mlfs_remote *r; /* in remote_reader.remotes */
 	char key[64];
 	uint64_t start;      /* where the stream began (an entry) */
-	uint64_t parsed;     /* the bytes before this are in the cache */
+	uint64_t parsed;     /* the bytes before this were fetched */
 	uint64_t issued;     /* windows requested up to here */
 	uint64_t ahead_max;
-	struct rwin w[STREAM_DEPTH]; /* in pack order from w[head] */
+	struct rwin w[STREAM_RING]; /* in pack order from w[head] */
 	unsigned head, nwin;
+	unsigned busy;       /* windows not written yet (a thread each) */
 };
 
 struct remote_reader {
@@ -83,8 +90,9 @@ struct remote_reader {
 	unsigned threads;                /* window threads; lock */
 	/* WINDOW + 1 byte buffers the windows reuse (fresh 4 MiB ones
 	 * cost page faults and zeroing each time) */
-	uint8_t *bufs[STREAM_DEPTH * 2]; /* protected by lock */
+	uint8_t *bufs[HELD_MAX];         /* protected by lock */
 	size_t nbufs;                    /* protected by lock */
+	unsigned held;                   /* buffers in windows; lock */
 	bool closing;                    /* protected by lock */
 	struct rcache cache;             /* its own lock */
 };
@@ -92,9 +100,22 @@ struct remote_reader {
 /* Creation of s->remote (first remote read of a store object). */
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void stream_clear(struct stream *st)
+static void buf_put(struct remote_reader *rr, uint8_t *b);
+
+/* Drop @st's windows (none has a thread: busy is 0). */
+static void stream_clear(struct remote_reader *rr, struct stream *st)
 {
+	for (; st->nwin; st->nwin--) {
+		struct rwin *w = &st->w[st->head];
+
+		if (w->buf)
+			rr->held--;
+		buf_put(rr, w->buf);
+		w->buf = NULL;
+		st->head = (st->head + 1) % STREAM_RING;
+	}
 	st->r = NULL;
+	st->active = false;
 }
 
 void remote_reader_free(struct remote_reader *rr)
@@ -113,6 +134,8 @@ void remote_reader_free(struct remote_reader *rr)
 	}
 	for (size_t i = 0; i < rr->nremotes; i++)
 		mlfs_remote_release(&rr->remotes[i]);
+	for (size_t i = 0; i < NSTREAMS; i++)
+		stream_clear(rr, &rr->st[i]);
 	for (size_t i = 0; i < rr->nbufs; i++)
 		free(rr->bufs[i]);
 	rcache_destroy(&rr->cache);
@@ -195,25 +218,66 @@ static void client_put(struct remote_reader *rr, struct rclient *c, bool bad)
 
 /* ---- streams; everything here with rr->lock held ---- */
 
-/* Move the stream's frontier over the windows that arrived, in order;
- * end it when nothing more will come. */
+/* Let go of @st's first window (written: no thread has it). */
+static void stream_pop(struct remote_reader *rr, struct stream *st)
+{
+	struct rwin *w = &st->w[st->head];
+
+	if (w->buf)
+		rr->held--;
+	buf_put(rr, w->buf);
+	w->buf = NULL;
+	st->head = (st->head + 1) % STREAM_RING;
+	st->nwin--;
+}
+
+/* While HELD_MAX buffers are held, let go of the written windows of the
+ * least recently used streams (their bytes are in the cache files). */
+static void streams_trim(struct remote_reader *rr)
+{
+	while (rr->held >= HELD_MAX) {
+		struct stream *v = NULL;
+
+		for (size_t i = 0; i < NSTREAMS; i++) {
+			struct stream *st = &rr->st[i];
+
+			if (st->nwin && st->w[st->head].written &&
+			    (!v || st->used < v->used))
+				v = st;
+		}
+		if (!v)
+			return;
+		stream_pop(rr, v);
+	}
+}
+
+/* Move the stream's frontier over the windows fetched, in order; let
+ * go of the written windows the reader passed; end the stream when
+ * nothing more will come. */
 static void stream_advance(struct remote_reader *rr, struct stream *st)
 {
-	while (st->nwin && st->w[st->head].done) {
-		struct rwin *w = &st->w[st->head];
+	uint64_t front = st->parsed;
 
-		if (w->err || rr->closing)
+	for (unsigned i = 0; i < st->nwin; i++) {
+		struct rwin *w = &st->w[(st->head + i) % STREAM_RING];
+
+		if (!w->fetched)
+			break;
+		if (w->err || rr->closing) {
 			st->failed = true;
-		if (!st->failed)
-			st->parsed = w->off + w->len;
-		st->head = (st->head + 1) % STREAM_DEPTH;
-		st->nwin--;
+			break;
+		}
+		front = w->off + w->len;
 	}
-	if (st->active && !st->nwin &&
-	    (st->failed || st->issued >= st->psize)) {
-		st->active = false; /* done: the slot keeps last_end */
-		stream_clear(st);
-	}
+	if (front > st->parsed)
+		st->parsed = front;
+	while (st->nwin && st->w[st->head].written &&
+	       (st->w[st->head].off + st->w[st->head].len <= st->last_end ||
+		st->failed || rr->closing))
+		stream_pop(rr, st);
+	if (st->active && !st->busy &&
+	    (st->failed || (st->issued >= st->psize && !st->nwin)))
+		stream_clear(rr, st); /* done: the slot keeps last_end */
 	pthread_cond_broadcast(&rr->cond);
 }
 
@@ -223,15 +287,12 @@ struct warg {
 	unsigned slot;
 };
 
+/* called with rr->lock held */
 static uint8_t *buf_get(struct remote_reader *rr)
 {
-	uint8_t *b = NULL;
-
-	pthread_mutex_lock(&rr->lock);
 	if (rr->nbufs)
-		b = rr->bufs[--rr->nbufs];
-	pthread_mutex_unlock(&rr->lock);
-	return b ? b : malloc(WINDOW + 1);
+		return rr->bufs[--rr->nbufs];
+	return malloc(WINDOW + 1);
 }
 
 /* called with rr->lock held */
@@ -259,10 +320,10 @@ static void *window_main(void *arg)
 	pthread_mutex_lock(&rr->lock);
 	off = w->off;
 	len = w->len;
+	b = w->buf;
 	pthread_mutex_unlock(&rr->lock);
-	b = buf_get(rr);
-	/* st->r and st->key stay while this window is in st->w */
-	e = b ? client_get(rr, st->r, &c) : -ENOMEM;
+	/* st->r, st->key and w->buf stay while this window is busy */
+	e = client_get(rr, st->r, &c);
 	if (e == 0) {
 		e = mlfs_s3_get_into(c->s3, st->key, off, len, b, WINDOW + 1,
 				     &got);
@@ -270,18 +331,48 @@ static void *window_main(void *arg)
 	}
 	if (e == 0 && got != len)
 		e = -EIO; /* the pack is shorter than its index says */
-	if (e == 0)
-		e = rcache_put(rr->s, &rr->cache, st->r, st->pack, off, b,
-			       got);
 	pthread_mutex_lock(&rr->lock);
-	buf_put(rr, b);
 	w->err = e;
-	w->done = true;
+	w->fetched = true;
+	stream_advance(rr, st); /* (a waiting reader copies from b) */
+	pthread_mutex_unlock(&rr->lock);
+	if (e == 0)
+		(void)rcache_put(rr->s, &rr->cache, st->r, st->pack, off, b,
+				 got);
+	pthread_mutex_lock(&rr->lock);
+	w->written = true;
+	st->busy--;
 	stream_advance(rr, st);
 	rr->threads--;
 	pthread_cond_broadcast(&rr->cond);
 	pthread_mutex_unlock(&rr->lock);
 	return NULL;
+}
+
+/* Copy @len bytes at @off of the pack from @st's fetched windows into
+ * @dst: true when they were all there. */
+static bool stream_copy(struct stream *st, uint64_t off, size_t len,
+			uint8_t *dst)
+{
+	for (unsigned i = 0; i < st->nwin && len; i++) {
+		struct rwin *w = &st->w[(st->head + i) % STREAM_RING];
+		size_t n;
+
+		if (!w->fetched || w->err || !w->buf)
+			return false;
+		if (off < w->off)
+			return false;
+		if (off >= w->off + w->len)
+			continue;
+		n = (size_t)(w->off + w->len - off);
+		if (n > len)
+			n = len;
+		memcpy(dst, w->buf + (off - w->off), n);
+		dst += n;
+		off += n;
+		len -= n;
+	}
+	return len == 0;
 }
 
 /* Request windows until STREAM_DEPTH are in flight or the stream is far
@@ -299,19 +390,25 @@ static void stream_pump(struct remote_reader *rr, struct stream *st)
 		ahead = WINDOW;
 	if (ahead > st->ahead_max)
 		ahead = st->ahead_max;
-	while (st->nwin < STREAM_DEPTH && st->issued < st->psize &&
+	streams_trim(rr);
+	while (st->nwin < STREAM_RING && st->busy < STREAM_DEPTH &&
+	       rr->held < HELD_MAX && st->issued < st->psize &&
 	       st->issued < st->last_end + ahead) {
-		unsigned slot = (st->head + st->nwin) % STREAM_DEPTH;
+		unsigned slot = (st->head + st->nwin) % STREAM_RING;
 		struct rwin *w = &st->w[slot];
 		struct warg *a = malloc(sizeof(*a));
+		uint8_t *b = a ? buf_get(rr) : NULL;
 		pthread_attr_t at;
 		pthread_t th;
 		int e;
 
-		if (!a)
+		if (!b) {
+			free(a);
 			break;
+		}
 		*a = (struct warg){ rr, st, slot };
 		memset(w, 0, sizeof(*w));
+		w->buf = b;
 		w->off = st->issued;
 		/* to the end of the cache block (the first window starts at
 		 * the reader's entry), or of the pack */
@@ -323,10 +420,14 @@ static void stream_pump(struct remote_reader *rr, struct stream *st)
 		e = pthread_create(&th, &at, window_main, a);
 		pthread_attr_destroy(&at);
 		if (e) {
+			buf_put(rr, b);
+			w->buf = NULL;
 			free(a);
 			break;
 		}
 		st->nwin++;
+		st->busy++;
+		rr->held++;
 		rr->threads++;
 		st->issued += w->len;
 	}
@@ -370,8 +471,8 @@ static struct stream *stream_new(struct remote_reader *rr, uint64_t pack,
 	for (size_t i = 0; i < NSTREAMS; i++) {
 		struct stream *st = &rr->st[i];
 
-		if (st->nwin)
-			continue; /* its windows refer to it */
+		if (st->busy)
+			continue; /* its threads refer to it */
 		if (!v || !st->gen || (v->gen && st->used < v->used))
 			v = st;
 	}
@@ -379,7 +480,7 @@ static struct stream *stream_new(struct remote_reader *rr, uint64_t pack,
 		return NULL;
 	if (v->active) /* a reader that went elsewhere: wake its waiters */
 		pthread_cond_broadcast(&rr->cond);
-	stream_clear(v);
+	stream_clear(rr, v);
 	memset(v, 0, sizeof(*v));
 	v->gen = ++rr->gen;
 	v->pack = pack;
@@ -401,7 +502,7 @@ static int stream_start(struct stream *st, const struct mlfs_remote *r,
 	st->r = r;
 	snprintf(st->key, sizeof(st->key), "%s", key);
 	st->start = st->parsed = st->issued = loc->offset;
-	st->head = st->nwin = 0;
+	st->head = st->nwin = st->busy = 0;
 	st->failed = false;
 	st->active = true;
 	return 0;
@@ -451,7 +552,7 @@ static void stream_wait(struct remote_reader *rr, struct stream *st,
 	uint64_t gen = st->gen;
 
 	while (st->gen == gen && st->active && !st->failed &&
-	       st->parsed < end && st->nwin && !rr->closing)
+	       st->parsed < end && st->busy && !rr->closing)
 		pthread_cond_wait(&rr->cond, &rr->lock);
 }
 
@@ -537,6 +638,16 @@ static int remote_lookup(struct mlfs_store *s, struct remote_reader *rr,
 	return 0;
 }
 
+/* With rr->lock held: wait for @st to fetch the entry at @loc (@len
+ * bytes) and copy it into @buf. */
+static bool stream_take(struct remote_reader *rr, struct stream *st,
+			const struct mlfs_chunk_loc *loc, size_t len,
+			uint8_t *buf)
+{
+	stream_wait(rr, st, loc->offset + len);
+	return st->active && stream_copy(st, loc->offset, len, buf);
+}
+
 int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 		      const struct mlfs_chunk_loc *loc, void *out)
 {
@@ -546,6 +657,8 @@ int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 	struct stream *st;
 	char *name = NULL, key[64], hex[MLFS_ID_HEX_LEN + 1];
 	uint64_t psize = 0;
+	uint8_t *buf = NULL;
+	bool got = false;
 	int e;
 
 	e = mlfs_meta_rpack_get(s->meta, loc->pack_id, &name, &psize);
@@ -565,20 +678,37 @@ int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 		return -EIO;
 	}
 	free(name);
-	e = rcache_read(s, r, id, loc, out);
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	/* a stream's reader: from the window in memory */
+	pthread_mutex_lock(&rr->lock);
+	st = stream_covering(rr, loc->pack_id, loc->offset);
+	if (st) {
+		st = stream_note(rr, r, key, loc, len, psize, false);
+		got = st && stream_take(rr, st, loc, len, buf);
+	}
+	pthread_mutex_unlock(&rr->lock);
+	if (got && (e = rcache_entry_decode(s, id, loc, buf, len, out)) == 0)
+		goto out;
+	e = st ? -ENOENT : rcache_read(s, r, id, loc, out);
 	if (e != -ENOENT) {
-		if (e == 0) { /* a hit moves its reader's stream on */
+		if (e == 0) { /* a hit moves its reader's slot on */
 			pthread_mutex_lock(&rr->lock);
 			(void)stream_note(rr, r, key, loc, len, psize, false);
 			pthread_mutex_unlock(&rr->lock);
 		}
-		return e;
+		goto out;
 	}
+	got = false;
 	pthread_mutex_lock(&rr->lock);
-	st = stream_note(rr, r, key, loc, len, psize, true);
+	if (!st)
+		st = stream_note(rr, r, key, loc, len, psize, true);
 	if (st)
-		stream_wait(rr, st, loc->offset + len);
+		got = stream_take(rr, st, loc, len, buf);
 	pthread_mutex_unlock(&rr->lock);
+	if (got && (e = rcache_entry_decode(s, id, loc, buf, len, out)) == 0)
+		goto out;
 	e = st ? rcache_read(s, r, id, loc, out) : -ENOENT;
 	/* not cached, or the stream could not bring it: this entry alone
 	 * (which also names what went wrong) */
@@ -586,5 +716,7 @@ int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 		e = fetch_entry(s, rr, r, key, id, loc, out);
 	if (e < 0 && e != -ENOMEM)
 		e = -EIO; /* to a reader, data it cannot get is an I/O error */
+out:
+	free(buf);
 	return e;
 }
