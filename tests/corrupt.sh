@@ -6,7 +6,9 @@
 # mlfs.db (sections 8-14, edited with Python's sqlite3 and dd): a tree
 # blob, a commit row, a chunk list, a ref row, a zeroed page, a truncated
 # file. For each, cat, export and reads through the mount give the right
-# bytes or fail, and fsck exits 1 naming the damaged object.
+# bytes or fail, and fsck exits 1 naming the damaged object. Byte planes
+# (section 16): a flipped byte in a raw plane or a plane's frame fails
+# cat, fsck and a read through the mount (EIO).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -645,5 +647,89 @@ grep -qF "path \"a\nb\")" "$OUT_F" && ok "fsck quotes a name with a newline" ||
 expect_exit 1 "$MLFS" fsck --store "$Q" --json
 json_ok "fsck --json gives the name exactly" \
 	"[p['path'] for p in d['problems']] == ['a\\nb']"
+
+# ---- 16: byte planes: a flipped byte in a raw plane or in a plane's frame ----------
+# A float16 model is stored PLANES2 (mantissa plane raw, the other a zstd
+# frame). Damage to either plane must fail the read (cat exit 1; EIO
+# through the mount), never give wrong bytes: the raw plane is read with
+# no zstd check at all, so only the chunk hash stands between it and the
+# reader.
+P=$(new_store) || exit 1
+psrc=$W/psrc
+mkdir -p "$psrc"
+gen model "$psrc/m.safetensors" --seed 5 --size-mib 2 >/dev/null
+expect_exit 0 "$MLFS" import --store "$P" "$psrc" cr/p -q
+# planes_entry raw|frame: "PACK POS" of a byte inside the first PLANES2
+# entry's raw plane or its frame (mask byte, 3 zero bytes, le32 length of
+# plane 0, plane 0, plane 1).
+planes_entry() {
+	"$PY" - "$P/packs" "$1" <<'EOF'
+import glob, struct, sys
+for p in sorted(glob.glob(sys.argv[1] + "/pack-*.mlp")):
+    data = open(p, "rb").read()
+    off = 32
+    while off + 40 <= len(data):
+        codec = data[off + 4]
+        raw, stored = struct.unpack_from("<II", data, off + 8)
+        d = off + 40
+        if codec == 4 and data[d] in (1, 2):
+            n0 = struct.unpack_from("<I", data, d + 4)[0]
+            planes = [(d + 8, n0), (d + 8 + n0, stored - 8 - n0)]
+            raw_plane = planes[0] if data[d] == 2 else planes[1]
+            frame = planes[1] if data[d] == 2 else planes[0]
+            start, n = raw_plane if sys.argv[2] == "raw" else frame
+            print(p, start + n // 2)
+            sys.exit(0)
+        off = d + stored
+sys.exit(1)
+EOF
+}
+PMNT=$W/pmnt
+mkdir -p "$PMNT"
+at_exit "fusermount3 -u '$PMNT' 2>/dev/null || umount -l '$PMNT'"
+for part in raw frame; do
+	read -r ppack ppos < <(planes_entry $part)
+	if [ -z "${ppack:-}" ]; then
+		fail "planes: no PLANES2 entry with a raw plane in the packs"
+		continue
+	fi
+	cp "$ppack" "$W/ppack.orig"
+	flip "$ppack" "$ppos"
+	"$MLFS" cat --store "$P" cr/p/m.safetensors >"$W/cat.out" 2>"$ERR_F"
+	RC=$?
+	[ $RC -eq 1 ] && ok "planes, $part plane damaged: cat exits 1" ||
+		fail "planes, $part plane damaged: cat exit $RC, want 1"
+	expect_err 'chunk' "planes, $part plane damaged: message names the chunk"
+	cat_prefix_only "$psrc/m.safetensors" "planes, $part plane damaged"
+	expect_exit 1 "$MLFS" fsck --store "$P" --read-data
+	if "$MLFS" mount --store "$P" "$PMNT" >/dev/null 2>"$W/mount.err"; then
+		if "$PY" - "$PMNT/cr/p/m.safetensors" "$psrc/m.safetensors" <<'EOF'
+import errno, sys
+want = open(sys.argv[2], "rb").read()
+got = b""
+try:
+    with open(sys.argv[1], "rb") as f:
+        while True:
+            b = f.read(65536)
+            if not b:
+                break
+            got += b
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EIO and want.startswith(got) else 1)
+sys.exit(1)
+EOF
+		then
+			ok "planes, $part plane damaged: a read through the mount fails with EIO, after right bytes only"
+		else
+			fail "planes, $part plane damaged: the mount read did not fail with EIO (or gave wrong bytes)"
+		fi
+		"$MLFS" umount "$PMNT" >/dev/null 2>&1 || fusermount3 -u "$PMNT" ||
+			umount -l "$PMNT" || true
+	else
+		fail "planes: mount failed: $(head -c 200 "$W/mount.err")"
+	fi
+	cp "$W/ppack.orig" "$ppack"
+done
+expect_exit 0 "$MLFS" fsck --store "$P" --read-data
 
 summary

@@ -21,13 +21,22 @@ enum mlfs_codec {
 	/* The same over four byte planes (i mod 4), for 32-bit tensors
 	 * (float32: the sign-and-exponent byte apart from the mantissa). */
 	MLFS_CODEC_ZSTD_SHUF4 = 3,
+	/* Two or four byte planes as above, each stored either raw or as its
+	 * own zstd frame (a mask says which): a noisy mantissa plane that
+	 * zstd cannot shrink costs no zstd pass on reads, and is unshuffled
+	 * straight from the stored bytes. Written only when at least one
+	 * plane stays raw; otherwise the chunk is ZSTD_SHUF2/4 as before. */
+	MLFS_CODEC_PLANES2 = 4,
+	MLFS_CODEC_PLANES4 = 5,
 };
-#define MLFS_CODEC_MAX MLFS_CODEC_ZSTD_SHUF4
+#define MLFS_CODEC_MAX MLFS_CODEC_PLANES4
 
-/* Compress @len bytes at @level into @out (replacing its contents). Uses
- * ZSTD_SHUF4 or ZSTD_SHUF2 when a sample shows byte planes of 32- or
- * 16-bit numbers would compress better apart, else ZSTD. Keeps the chunk raw (codec RAW, a copy)
- * unless that saves at least 1/32 of it.
+/* Compress @len bytes at @level into @out (replacing its contents). Splits
+ * the chunk into 4 or 2 byte planes when a sample shows 32- or 16-bit
+ * numbers would compress better apart, else uses ZSTD. A plane whose zstd
+ * frame saves less than 1/32 of it is stored raw (PLANES2/4; ZSTD_SHUF2/4
+ * when every plane is compressed). Keeps the chunk raw (codec RAW, a copy)
+ * unless all of that saves at least 1/32 of it.
  * @cctx_cache is per-thread scratch (a ZSTD_CCtx*, created on first use,
  * freed by mlfs_codec_cctx_free). Returns 0 or -ENOMEM/-EIO. */
 MLFS_MUST_CHECK int mlfs_codec_encode(void **cctx_cache, int level,

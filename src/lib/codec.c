@@ -1,7 +1,8 @@
 /*
- * codec.c - zstd compression of chunks, with a per-thread decompression
- * context. Sizes in a stored frame are untrusted: the frame must decode
- * to exactly the length the index records.
+ * codec.c - zstd compression of chunks, whole or by byte plane (each plane
+ * raw or zstd), with a per-thread decompression context. Sizes in stored
+ * bytes are untrusted: every plane length is checked and each frame must
+ * decode to exactly the length the index records.
  */
 #include <errno.h>
 #include <math.h>
@@ -154,27 +155,31 @@ static void shuffle2(const uint8_t *in, size_t len, uint8_t *out)
 		out[half - 1] = in[len - 1];
 }
 
-static void unshuffle2(const uint8_t *in, size_t len, uint8_t *out)
+/* Interleave @even (ceil(len / 2) bytes) and @odd (the rest) into @out.
+ * The planes need not be adjacent: a plane stored raw is read where it
+ * lies in the stored bytes. */
+static void unshuffle2(const uint8_t *even, const uint8_t *odd, size_t len,
+		       uint8_t *out)
 {
 	size_t half = (len + 1) / 2, i = 0;
 
 #ifdef __SSE2__
 	for (; i + 16 <= len / 2; i += 16) {
-		__m128i even = _mm_loadu_si128((const __m128i *)(in + i));
-		__m128i odd = _mm_loadu_si128((const __m128i *)(in + half + i));
+		__m128i e = _mm_loadu_si128((const __m128i *)(even + i));
+		__m128i o = _mm_loadu_si128((const __m128i *)(odd + i));
 
 		_mm_storeu_si128((__m128i *)(out + 2 * i),
-				 _mm_unpacklo_epi8(even, odd));
+				 _mm_unpacklo_epi8(e, o));
 		_mm_storeu_si128((__m128i *)(out + 2 * i + 16),
-				 _mm_unpackhi_epi8(even, odd));
+				 _mm_unpackhi_epi8(e, o));
 	}
 #endif
 	for (; i < len / 2; i++) {
-		out[2 * i] = in[i];
-		out[2 * i + 1] = in[half + i];
+		out[2 * i] = even[i];
+		out[2 * i + 1] = odd[i];
 	}
 	if (len & 1)
-		out[len - 1] = in[half - 1];
+		out[len - 1] = even[half - 1];
 }
 
 /* Bytes in plane @j of @n bytes split @k ways. */
@@ -196,17 +201,13 @@ static void shuffle4(const uint8_t *in, size_t n, uint8_t *out)
 		pl[i & 3][i >> 2] = in[i];
 }
 
-/* The inverse of shuffle4; SSE2 interleaves 64 bytes a step (it runs on
- * every read of 32-bit tensor data). */
-static void unshuffle4(const uint8_t *in, size_t n, uint8_t *out)
+/* The inverse of shuffle4, from planes @pl wherever they lie; SSE2
+ * interleaves 64 bytes a step (it runs on every read of 32-bit tensor
+ * data). */
+static void unshuffle4(const uint8_t *const pl[4], size_t n, uint8_t *out)
 {
-	const uint8_t *pl[4];
-	size_t off = 0, i = 0, q = n / 4;
+	size_t i = 0, q = n / 4;
 
-	for (unsigned j = 0; j < 4; j++) {
-		pl[j] = in + off;
-		off += plane_len(n, 4, j);
-	}
 #ifdef __SSE2__
 	for (; i + 16 <= q; i += 16) {
 		__m128i p0 = _mm_loadu_si128((const __m128i *)(pl[0] + i));
@@ -237,20 +238,94 @@ static void shuffle(const uint8_t *in, size_t n, unsigned k, uint8_t *out)
 		shuffle4(in, n, out);
 }
 
-static void unshuffle(const uint8_t *in, size_t n, unsigned k, uint8_t *out)
+/* Interleave the @k planes @pl of an @n-byte chunk into @out. */
+static void unshuffle(const uint8_t *const pl[4], size_t n, unsigned k,
+		      uint8_t *out)
 {
 	if (k == 2)
-		unshuffle2(in, n, out);
+		unshuffle2(pl[0], pl[1], n, out);
 	else
-		unshuffle4(in, n, out);
+		unshuffle4(pl, n, out);
 }
 
 static _Thread_local struct mlfs_buf shuffle_scratch;
 
+/* A plane (or chunk) is stored compressed only when zstd saves at least
+ * 1/32 of it: decoding raw bytes costs nothing, so a marginal gain is not
+ * worth a zstd pass on every read. */
+static bool worth_compressing(size_t stored, size_t len)
+{
+	return stored < len - len / 32;
+}
+
+/*
+ * Split @in into @k byte planes and store each as its own zstd frame, or
+ * raw when its frame would not be worth it. Each plane gets its own frame
+ * because zstd keeps one literal Huffman table per block and a chunk fits
+ * in one block, so planes sharing a frame would share a table.
+ * Layout (docs/format.md#codecs): ZSTD_SHUF2/4 when every plane is
+ * compressed (the lengths of all frames but the last, le32, then the
+ * frames); else PLANES2/4 (a mask byte, 3 zero bytes, the lengths of all
+ * planes but the last, then the planes). Sets @out->len and @codec.
+ */
+static int planes_encode(ZSTD_CCtx *cctx, int level, const uint8_t *in,
+			 size_t len, unsigned k, const double h[4],
+			 struct mlfs_buf *out, enum mlfs_codec *codec)
+{
+	size_t hdr = 4 * k, pos = hdr, cap = hdr;
+	const uint8_t *src;
+	unsigned mask = 0;
+	int r;
+
+	for (unsigned j = 0; j < k; j++)
+		cap += ZSTD_compressBound(plane_len(len, k, j));
+	r = mlfs_buf_reserve(&shuffle_scratch, len);
+	if (r == 0)
+		r = mlfs_buf_reserve(out, cap);
+	if (r < 0)
+		return r;
+	shuffle(in, len, k, shuffle_scratch.data);
+	src = shuffle_scratch.data;
+	for (unsigned j = 0; j < k; j++) {
+		size_t pl = plane_len(len, k, j);
+		size_t nj = ZSTD_compressCCtx(cctx, out->data + pos,
+					      out->cap - pos, src, pl,
+					      h[j] > NOISE_BITS ?
+					      NOISE_LEVEL : level);
+
+		if (ZSTD_isError(nj))
+			return -EIO;
+		if (worth_compressing(nj, pl)) {
+			mask |= 1u << j;
+		} else {
+			/* The frame's room is at least @pl bytes. */
+			memcpy(out->data + pos, src, pl);
+			nj = pl;
+		}
+		if (j < k - 1)
+			mlfs_put_le32(out->data + 4 + 4 * j, (uint32_t)nj);
+		pos += nj;
+		src += pl;
+	}
+	if (mask == (1u << k) - 1) {
+		/* Every plane compressed: the older codec, 4 bytes shorter
+		 * and readable by every mlfs. */
+		memmove(out->data, out->data + 4, pos - 4);
+		out->len = pos - 4;
+		*codec = k == 2 ? MLFS_CODEC_ZSTD_SHUF2 : MLFS_CODEC_ZSTD_SHUF4;
+		return 0;
+	}
+	out->data[0] = (uint8_t)mask;
+	memset(out->data + 1, 0, 3);
+	out->len = pos;
+	*codec = k == 2 ? MLFS_CODEC_PLANES2 : MLFS_CODEC_PLANES4;
+	return 0;
+}
+
 int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 		      size_t len, struct mlfs_buf *out, enum mlfs_codec *codec)
 {
-	size_t bound = ZSTD_compressBound(len), n;
+	size_t bound = ZSTD_compressBound(len);
 	ZSTD_CCtx *cctx = *cctx_cache;
 	enum mlfs_codec want = MLFS_CODEC_ZSTD;
 	double h[4] = { 0 };
@@ -269,52 +344,23 @@ int mlfs_codec_encode(void **cctx_cache, int level, const void *in,
 		return r;
 	k = choose_planes(in, len, h);
 	if (k > 1) {
-		/* Each plane gets its own frame: zstd keeps one literal
-		 * Huffman table per block, and a chunk fits in one block, so
-		 * planes sharing a frame would share a table. Layout: the
-		 * lengths of all frames but the last (le32), then frames. */
-		size_t hdr = 4 * (k - 1), pos = hdr, cap = hdr;
-		const uint8_t *src;
-
-		for (unsigned j = 0; j < k; j++)
-			cap += ZSTD_compressBound(plane_len(len, k, j));
-		r = mlfs_buf_reserve(&shuffle_scratch, len);
-		if (r == 0)
-			r = mlfs_buf_reserve(out, cap);
+		r = planes_encode(cctx, level, in, len, k, h, out, &want);
 		if (r < 0)
 			return r;
-		shuffle(in, len, k, shuffle_scratch.data);
-		src = shuffle_scratch.data;
-		for (unsigned j = 0; j < k; j++) {
-			size_t pl = plane_len(len, k, j);
-			size_t nj = ZSTD_compressCCtx(cctx, out->data + pos,
-						      out->cap - pos, src, pl,
-						      h[j] > NOISE_BITS ?
-						      NOISE_LEVEL : level);
-
-			if (ZSTD_isError(nj))
-				return -EIO;
-			if (j < k - 1)
-				mlfs_put_le32(out->data + 4 * j, (uint32_t)nj);
-			pos += nj;
-			src += pl;
-		}
-		n = pos;
-		want = k == 2 ? MLFS_CODEC_ZSTD_SHUF2 : MLFS_CODEC_ZSTD_SHUF4;
 	} else {
-		n = ZSTD_compressCCtx(cctx, out->data, bound, in, len, level);
+		size_t n = ZSTD_compressCCtx(cctx, out->data, bound, in, len,
+					     level);
+
 		if (ZSTD_isError(n))
 			return -EIO;
+		out->len = n;
 	}
-	/* Keep it raw unless compression saves at least 1/32: decoding raw
-	 * data costs nothing, so a marginal gain is not worth it on reads. */
-	if (n >= len - len / 32) {
+	if (!worth_compressing(out->len, len)) {
 		memcpy(out->data, in, len);
 		out->len = len;
 		*codec = MLFS_CODEC_RAW;
 		return 0;
 	}
-	out->len = n;
 	*codec = want;
 	return 0;
 }
@@ -346,42 +392,79 @@ static int zstd_decode(const void *in, size_t stored_len, void *out,
 	return 0;
 }
 
-/* Decode @k zstd frames (one per byte plane; lengths are untrusted) and
- * interleave the planes back into @out. */
-static int planes_decode(unsigned k, const uint8_t *in, size_t stored_len,
-			 uint8_t *out, size_t raw_len)
+/* Room for @n decoded bytes in the thread's scratch, or NULL. */
+static uint8_t *thread_scratch(size_t n)
 {
-	size_t hdr = 4 * (k - 1), pos = hdr, plane_off = 0;
-	struct decode_state *st;
-	int r = 0;
+	struct decode_state *st = thread_state();
+
+	if (!st)
+		return NULL;
+	if (st->cap < n || !st->scratch) {
+		/* At least a byte: an empty chunk's planes still get a
+		 * non-NULL place to decode to. */
+		uint8_t *tmp = realloc(st->scratch, n ? n : 1);
+
+		if (!tmp)
+			return NULL;
+		st->scratch = tmp;
+		st->cap = n ? n : 1;
+	}
+	return st->scratch;
+}
+
+/*
+ * Decode the @k planes of a ZSTD_SHUF2/4 chunk (@mask = all planes, no
+ * mask byte) or a PLANES2/4 chunk (@mask read from byte 0) and interleave
+ * them into @out. Lengths are untrusted: each is checked against what is
+ * left, a raw plane must be exactly its plane's size and a frame must
+ * declare it. Compressed planes go to the thread's scratch; raw ones are
+ * read where they lie in @in, with no copy.
+ */
+static int planes_decode(unsigned k, bool masked, const uint8_t *in,
+			 size_t stored_len, uint8_t *out, size_t raw_len)
+{
+	size_t lens = masked ? 4 : 0, hdr = lens + 4 * (k - 1), pos = hdr;
+	size_t plane_off = 0;
+	unsigned mask = (1u << k) - 1;
+	const uint8_t *pl[4] = { NULL };
+	uint8_t *scratch = NULL;
 
 	if (stored_len < hdr)
 		return -EBADMSG;
-	st = thread_state();
-	if (!st)
-		return -ENOMEM;
-	if (st->cap < raw_len) {
-		uint8_t *tmp = realloc(st->scratch, raw_len);
-
-		if (!tmp)
-			return -ENOMEM;
-		st->scratch = tmp;
-		st->cap = raw_len;
+	if (masked) {
+		mask = in[0];
+		if (mask >> k || in[1] || in[2] || in[3])
+			return -EBADMSG;
 	}
-	for (unsigned j = 0; r == 0 && j < k; j++) {
-		size_t nj = j < k - 1 ? mlfs_get_le32(in + 4 * j) :
+	if (mask) {
+		scratch = thread_scratch(raw_len);
+		if (!scratch)
+			return -ENOMEM;
+	}
+	for (unsigned j = 0; j < k; j++) {
+		size_t nj = j < k - 1 ? mlfs_get_le32(in + lens + 4 * j) :
 			    stored_len - pos;
-		size_t pl = plane_len(raw_len, k, j);
+		size_t plen = plane_len(raw_len, k, j);
 
 		if (nj > stored_len - pos)
 			return -EBADMSG;
-		r = zstd_decode(in + pos, nj, st->scratch + plane_off, pl);
+		if (mask & (1u << j)) {
+			int r = zstd_decode(in + pos, nj, scratch + plane_off,
+					    plen);
+
+			if (r < 0)
+				return r;
+			pl[j] = scratch + plane_off;
+		} else {
+			if (nj != plen)
+				return -EBADMSG;
+			pl[j] = in + pos;
+		}
 		pos += nj;
-		plane_off += pl;
+		plane_off += plen;
 	}
-	if (r == 0)
-		unshuffle(st->scratch, raw_len, k, out);
-	return r;
+	unshuffle(pl, raw_len, k, out);
+	return 0;
 }
 
 int mlfs_codec_decode(enum mlfs_codec codec, const void *in,
@@ -398,9 +481,13 @@ int mlfs_codec_decode(enum mlfs_codec codec, const void *in,
 	case MLFS_CODEC_ZSTD:
 		return zstd_decode(in, stored_len, out, raw_len);
 	case MLFS_CODEC_ZSTD_SHUF2:
+		return planes_decode(2, false, in, stored_len, out, raw_len);
 	case MLFS_CODEC_ZSTD_SHUF4:
-		return planes_decode(codec == MLFS_CODEC_ZSTD_SHUF2 ? 2 : 4,
-				     in, stored_len, out, raw_len);
+		return planes_decode(4, false, in, stored_len, out, raw_len);
+	case MLFS_CODEC_PLANES2:
+		return planes_decode(2, true, in, stored_len, out, raw_len);
+	case MLFS_CODEC_PLANES4:
+		return planes_decode(4, true, in, stored_len, out, raw_len);
 	}
 	return -EBADMSG;
 }

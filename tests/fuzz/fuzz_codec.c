@@ -1,13 +1,14 @@
 /*
  * fuzz_codec.c - mlfs_codec_decode() of untrusted stored chunk bytes, for
- * every codec, and the encode/decode round trip. Input: a mode byte
+ * every codec (byte planes raw or zstd in any mix: PLANES2/4), and the
+ * encode/decode round trip. Input: a mode byte
  * (bits 0-2 the codec, unknown ones included; bit 3 round-trip mode;
  * bits 4-7 a zstd level), le32 raw length, then the stored bytes.
  * Invariants: decode fails only with -EBADMSG/-ENOMEM, never writes past
  * raw_len bytes (ASan), refuses raw lengths past MLFS_CHUNK_LIMIT without
  * touching the output; a RAW chunk decodes to itself; whatever decodes
  * (and, in round-trip mode, any input) encodes and decodes back to the
- * same bytes.
+ * same bytes; the encoder writes PLANES2/4 only with a raw plane.
  */
 #include <errno.h>
 
@@ -33,6 +34,11 @@ static void round_trip(const uint8_t *p, size_t len, int level)
 	FUZZ_CHECK(codec <= MLFS_CODEC_MAX);
 	if (codec == MLFS_CODEC_RAW)
 		FUZZ_CHECK(enc.len == len && !memcmp(enc.data, p, len));
+	/* PLANES2/4 only with a raw plane (all frames is ZSTD_SHUF2/4). */
+	if (codec == MLFS_CODEC_PLANES2 || codec == MLFS_CODEC_PLANES4)
+		FUZZ_CHECK(enc.len >= 8 &&
+			   enc.data[0] < (codec == MLFS_CODEC_PLANES2 ?
+					  3 : 15));
 	r = mlfs_codec_decode(codec, enc.data, enc.len, back, len);
 	FUZZ_CHECK(r == 0);
 	FUZZ_CHECK(!memcmp(back, p, len));

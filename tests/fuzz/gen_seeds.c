@@ -172,8 +172,9 @@ static void gen_chunklists(void)
 
 /* ---- stored chunks: mode byte, le32 raw length, stored bytes ---- */
 
+/* @want: the codec the seed must have (the data is chosen for it). */
 static void put_codec(const char *name, const uint8_t *raw, size_t len,
-		      int level)
+		      int level, enum mlfs_codec want)
 {
 	struct mlfs_buf enc = MLFS_BUF_INIT, in = MLFS_BUF_INIT;
 	enum mlfs_codec codec;
@@ -183,6 +184,8 @@ static void put_codec(const char *name, const uint8_t *raw, size_t len,
 
 	if (r < 0)
 		die(name, r);
+	if (codec != want)
+		die(name, -EPROTO);
 	hdr[0] = (uint8_t)codec;
 	mlfs_put_le32(hdr + 1, (uint32_t)len);
 	if (mlfs_buf_append(&in, hdr, 5) || mlfs_buf_append(&in, enc.data,
@@ -203,19 +206,43 @@ static void put_codec(const char *name, const uint8_t *raw, size_t len,
 
 static void gen_codecs(void)
 {
+	uint8_t *p = malloc(16388);
+
+	if (!p)
+		die("codec", -ENOMEM);
+	/* Weights: mantissa planes stay raw (PLANES2/4). */
+	weights(p, 16384, 0);
+	put_codec("planes2-f16", p, 16384, 3, MLFS_CODEC_PLANES2);
+	weights(p, 16385, 1);
+	put_codec("planes4-f32", p, 16385, 3, MLFS_CODEC_PLANES4);
+	text(p, 3000);
+	put_codec("zstd-text", p, 3000, 3, MLFS_CODEC_ZSTD);
+	for (int i = 0; i < 600; i++)
+		p[i] = (uint8_t)next();
+	put_codec("raw-random", p, 600, 3, MLFS_CODEC_RAW);
+	free(p);
+}
+
+/* Weights of few distinct values: every plane compresses, so the older
+ * all-frames codecs (ZSTD_SHUF2/4). Generated last, so the seeds before
+ * them keep their random bytes. */
+static void gen_old_codecs(void)
+{
 	uint8_t *p = malloc(16384);
 
 	if (!p)
 		die("codec", -ENOMEM);
 	weights(p, 16384, 0);
-	put_codec("shuf2-f16", p, 16384, 3);
+	for (int i = 0; i < 16384; i += 2)
+		p[i] &= 0xc0;
+	put_codec("shuf2-f16", p, 16384, 3, MLFS_CODEC_ZSTD_SHUF2);
 	weights(p, 16384, 1);
-	put_codec("shuf4-f32", p, 16384, 3);
-	text(p, 3000);
-	put_codec("zstd-text", p, 3000, 3);
-	for (int i = 0; i < 600; i++)
-		p[i] = (uint8_t)next();
-	put_codec("raw-random", p, 600, 3);
+	for (int i = 0; i < 16384; i += 4) {
+		p[i] = 0;
+		p[i + 1] = 0;
+		p[i + 2] &= 0xe0;
+	}
+	put_codec("shuf4-f32", p, 16384, 3, MLFS_CODEC_ZSTD_SHUF4);
 	free(p);
 }
 
@@ -496,6 +523,7 @@ int main(int argc, char **argv)
 	gen_configs();
 	gen_chunker();
 	gen_remote();
+	gen_old_codecs();
 	mlfs_codec_cctx_free(cctx);
 	return 0;
 }

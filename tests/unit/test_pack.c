@@ -85,8 +85,8 @@ static void rm_dir(const char *dir)
 	(void)rmdir(dir);
 }
 
-/* Chunks: random (RAW), text (ZSTD), 16-bit (SHUF2 or ZSTD), 1 byte,
- * zeros. */
+/* Chunks: random (RAW), text (ZSTD), 16-bit (PLANES2: the random even
+ * plane raw), 1 byte, zeros. */
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
@@ -136,7 +136,7 @@ static int setup(void **state)
 	mlfs_codec_cctx_free(cctx);
 	assert_int_equal(f->codec[0], MLFS_CODEC_RAW);
 	assert_int_equal(f->codec[1], MLFS_CODEC_ZSTD);
-	assert_int_equal(f->codec[2], MLFS_CODEC_ZSTD_SHUF2);
+	assert_int_equal(f->codec[2], MLFS_CODEC_PLANES2);
 	assert_int_equal(mlfs_pack_writer_sync(f->w), 0);
 	assert_int_equal(mlfs_pack_set_new(f->dir, &f->set), 0);
 	{
@@ -357,6 +357,11 @@ static void test_pack_read_corrupt_stored_bytes_is_ebadmsg(void **state)
 	/* The zstd frame magic of a ZSTD entry. */
 	poke(f->path, at, (uint8_t)(peek(f->path, at) ^ 0xff));
 	assert_int_equal(read_chunk(f, 1, &out), -EBADMSG);
+	free(out);
+	/* The plane mask of a PLANES2 entry: a bit past its two planes. */
+	at = f->loc[2].offset + MLFS_PACK_ENTRY_HEADER_LEN;
+	poke(f->path, at, (uint8_t)(peek(f->path, at) | 0x80));
+	assert_int_equal(read_chunk(f, 2, &out), -EBADMSG);
 	free(out);
 }
 

@@ -166,6 +166,35 @@ static void test_remote_idx_round_trip_and_damage(void **state)
 	mlfs_buf_release(&b);
 }
 
+/* Chunks of every codec can be pushed: a location of the newest codec
+ * parses, one past it is damage. */
+static void test_remote_idx_takes_every_codec(void **state)
+{
+	struct mlfs_remote_idx_entry e[1] = { 0 }, *got = NULL;
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	uint64_t id, size;
+	size_t n;
+
+	(void)state;
+	e[0].id.b[0] = 1;
+	for (unsigned c = 0; c <= MLFS_CODEC_MAX + 1; c++) {
+		e[0].loc = (struct mlfs_chunk_loc){ 7, 32, 100, c ? 400 : 100,
+						    (uint8_t)c };
+		assert_int_equal(mlfs_remote_idx_format(&key, 7, 172, e, 1,
+							&b), 0);
+		assert_int_equal(mlfs_remote_idx_parse(&key, b.data, b.len,
+						       &id, &size, &got, &n),
+				 c <= MLFS_CODEC_MAX ? 0 : -EBADMSG);
+		if (c <= MLFS_CODEC_MAX) {
+			assert_int_equal(n, 1);
+			assert_int_equal(got[0].loc.codec, c);
+		}
+		free(got);
+		got = NULL;
+	}
+	mlfs_buf_release(&b);
+}
+
 static void test_remote_content_object(void **state)
 {
 	struct mlfs_buf b = MLFS_BUF_INIT;
@@ -344,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_remote_url_parse),
 		cmocka_unit_test(test_remote_config_object),
 		cmocka_unit_test(test_remote_idx_round_trip_and_damage),
+		cmocka_unit_test(test_remote_idx_takes_every_codec),
 		cmocka_unit_test(test_remote_content_object),
 		cmocka_unit_test(test_remote_commit_object),
 		cmocka_unit_test(test_remote_ref_object),
