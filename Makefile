@@ -34,11 +34,14 @@ POSIX_BIN := $(BUILD)/tests/fstest $(BUILD)/tests/fsx
 S3PROBE := $(BUILD)/tests/s3probe
 LIBMLFS := $(BUILD)/libmlfs.a
 MLFS := $(BUILD)/mlfs
+# Decode speed of a store's chunks (tools/bench/codec.sh), built with the
+# rest so it keeps compiling.
+BENCH_CODEC := $(BUILD)/bench-codec-decode
 
 .PHONY: all check unit-check integration-check asan-check demo install \
 	deps clean bench fuzz fuzz-check fuzz-seeds tsan-check
 
-all: $(MLFS) $(UNIT_BIN) $(POSIX_BIN) $(S3PROBE)
+all: $(MLFS) $(UNIT_BIN) $(POSIX_BIN) $(S3PROBE) $(BENCH_CODEC)
 
 $(BUILD)/%.o: %.c $(wildcard include/mlfs/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
@@ -65,6 +68,9 @@ $(BUILD)/tests/fstest: $(wildcard tests/posix/fstest*.c) tests/posix/fstest.h
 
 $(S3PROBE): tests/s3/s3probe.c $(LIBMLFS)
 	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBMLFS) $(ALL_LDFLAGS) $(LIBS)
+
+$(BENCH_CODEC): tools/bench/codec_decode.c $(LIBMLFS)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBMLFS) $(ALL_LDFLAGS) $(LIBS)
 
 $(BUILD)/tests/fsx: tests/posix/fsx.c
