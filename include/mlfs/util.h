@@ -86,6 +86,12 @@ MLFS_MUST_CHECK int mlfs_write_file_atomic(const char *path, const void *p,
 MLFS_MUST_CHECK int mlfs_random_bytes(void *p, size_t len);
 /* Monotonic clock in seconds, for progress and benchmarks. */
 double mlfs_now(void);
+/* For tests only, at a point a test must act at (a process stopped
+ * mid-way): when @path (may be NULL) names a FIFO, create "@path.reached"
+ * and wait until something is written into the FIFO, or 60 s have
+ * passed. Anything but a FIFO (or NULL) returns at once, so a stray
+ * variable in the environment changes nothing. */
+void mlfs_test_pause(const char *path);
 
 /* Last failure detail of the calling thread ("chunk ... in pack ...:
  * hash mismatch"), or "" when there is none. Valid until the next call. */

@@ -173,23 +173,7 @@ out:
  * waits until something is written into it, or 60 s have passed. */
 static void test_pause(void *ctx)
 {
-	const char *path = ctx;
-	char buf[PATH_MAX + 16];
-	struct stat st;
-	struct pollfd p = { .events = POLLIN };
-
-	if (stat(path, &st) < 0 || !S_ISFIFO(st.st_mode))
-		return;
-	/* (no writer yet: the open does not wait, nor does poll report a
-	 * hang-up before one came) */
-	p.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (p.fd < 0)
-		return;
-	snprintf(buf, sizeof(buf), "%s.reached", path);
-	close(open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-	if (poll(&p, 1, 60 * 1000) > 0)
-		(void)read(p.fd, buf, sizeof(buf));
-	close(p.fd);
+	mlfs_test_pause(ctx);
 }
 
 /* *@snapped: the working tree snapshot, whose unneeded data files the

@@ -6,11 +6,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,6 +242,26 @@ double mlfs_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void mlfs_test_pause(const char *path)
+{
+	char buf[PATH_MAX + 16];
+	struct stat st;
+	struct pollfd p = { .events = POLLIN };
+
+	if (!path || stat(path, &st) < 0 || !S_ISFIFO(st.st_mode))
+		return;
+	/* (no writer yet: the open does not wait, nor does poll report a
+	 * hang-up before one came) */
+	p.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (p.fd < 0)
+		return;
+	snprintf(buf, sizeof(buf), "%s.reached", path);
+	close(open(buf, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+	if (poll(&p, 1, 60 * 1000) > 0)
+		(void)!read(p.fd, buf, sizeof(buf));
+	close(p.fd);
 }
 
 char *mlfs_strdup_opt(const char *s, bool *oom)
