@@ -3,8 +3,9 @@
 # (tests/s3/rgw.sh): remote add/remove/list, push, clone, fetch/pull,
 # reads of chunks that stay in the bucket (byte-identical exports of every
 # version, a bounded cache), non-fast-forwards, tags, concurrent pushes,
-# and the faults: wrong credentials, missing bucket, damaged objects in
-# the bucket, the gateway stopped in the middle of a push.
+# pack lists (a fetch reads only the pack indexes it needs), and the
+# faults: wrong credentials, missing bucket, damaged objects in the
+# bucket, the gateway stopped in the middle of a push.
 . "$(dirname "$0")/lib.sh"
 
 RGW=$TESTS_DIR/s3/rgw.sh
@@ -285,6 +286,72 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 [ $n = 8 ] && ok "all 8 repositories reached the bucket and read back" ||
 	fail "$n of 8 repositories read back"
+
+# ---- pack lists: a fetch reads the indexes of the packs its commits
+# need (packlists/<commit>), not of every pack in the bucket
+plp() { S3_PREFIX=pl/ "$PROBE" "$@"; }
+P=$(new_store)
+head -c 300000 /dev/urandom >"$W/pl1"
+check "P: import a/x" "$MLFS" import --store "$P" "$W/pl1" a/x -q
+expect_exit 0 "$MLFS" remote add --store "$P" origin s3://mlfs-remote/pl \
+	--endpoint "$EP"
+expect_exit 0 "$MLFS" push --store "$P"
+x1=$(resolve "$P" a/x)
+[ "$(plp ls packlists/ 2>/dev/null | cut -d' ' -f1)" = "packlists/$x1" ] &&
+	ok "push writes the commit's pack list" ||
+	fail "pack lists in the bucket: $(plp ls packlists/ 2>&1)"
+Q=$(mktmp)/q
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/pl" --endpoint "$EP" --store "$Q"
+head -c 300000 /dev/urandom >"$W/pl2"
+check "Q: import b/y" "$MLFS" import --store "$Q" "$W/pl2" b/y -q
+expect_exit 0 "$MLFS" push --store "$Q"
+lpacks() { ls "$1/packs" | sed -n 's/^pack-\([0-9a-f]*\)\.mlp$/\1/p' | sort; }
+qpacks=$(lpacks "$Q")
+ppacks=$(lpacks "$P")
+# b/y's ref removed from the bucket: no ref reaches Q's packs now
+plp rm refs/b/y/branches/main >/dev/null 2>&1
+rpacks() { sqlite3 "$1/mlfs.db" "SELECT printf('%016x', pack_id) FROM remote_packs" | sort; }
+R=$(mktmp)/r
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/pl" --endpoint "$EP" --store "$R"
+if [ -n "$qpacks" ] && plp head "packs/pack-$(echo "$qpacks" | head -1).idx" >/dev/null 2>&1 &&
+	[ "$(rpacks "$R")" = "$ppacks" ]; then
+	ok "a clone reads no index of a pack its commits do not need"
+else
+	fail "clone's remote packs: $(rpacks "$R" | tr '\n' ' ') (P's: $ppacks, Q's: $qpacks)"
+fi
+"$MLFS" cat --store "$R" a/x/pl1 2>/dev/null | cmp -s - "$W/pl1" &&
+	ok "and reads the version byte for byte" || fail "a/x read from the clone differs"
+# A bucket of an older mlfs has no pack lists: every index is read.
+for k in $(plp ls packlists/ 2>/dev/null | cut -d' ' -f1); do
+	plp rm "$k" >/dev/null 2>&1
+done
+S2=$(mktmp)/s2
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/pl" --endpoint "$EP" --store "$S2"
+[ "$(rpacks "$S2")" = "$(printf '%s\n%s\n' "$ppacks" "$qpacks" | sort)" ] &&
+	ok "without pack lists a clone reads every index, as before" ||
+	fail "old-style clone's remote packs: $(rpacks "$S2" | tr '\n' ' ')"
+"$MLFS" cat --store "$S2" a/x/pl1 2>/dev/null | cmp -s - "$W/pl1" &&
+	ok "and reads the version byte for byte" || fail "a/x read from the old-style clone differs"
+# A damaged pack list fails the fetch, naming it; nothing is inserted.
+echo more >>"$W/pl1"
+check "P: import a/x v2" "$MLFS" import --store "$P" "$W/pl1" a/x -q
+expect_exit 0 "$MLFS" push --store "$P"
+x2=$(resolve "$P" a/x)
+plp get "packlists/$x2" >"$W/pl.obj" 2>/dev/null
+cp "$W/pl.obj" "$W/pl.good"
+printf '\x01' | dd of="$W/pl.obj" bs=1 seek=40 conv=notrunc 2>/dev/null
+plp put "packlists/$x2" "$W/pl.obj" >/dev/null 2>&1
+before=$(sqlite3 "$R/mlfs.db" "SELECT count(*) FROM commits")
+expect_exit 1 "$MLFS" fetch --store "$R"
+expect_err "remote object mlfs-remote/pl/packlists/$x2 is damaged" \
+	"a damaged pack list is an error naming its key"
+[ "$(sqlite3 "$R/mlfs.db" "SELECT count(*) FROM commits")" = "$before" ] &&
+	ok "nothing was inserted" || fail "commits were inserted"
+plp put "packlists/$x2" "$W/pl.good" >/dev/null 2>&1
+expect_exit 0 "$MLFS" pull --store "$R"
+"$MLFS" cat --store "$R" a/x/pl1 2>/dev/null | cmp -s - "$W/pl1" &&
+	ok "the repaired pack list fetches; the new version reads" ||
+	fail "a/x v2 read after the repair differs"
 
 # ---- faults
 expect_exit 1 env AWS_SECRET_ACCESS_KEY=wrong "$MLFS" push --store "$A"

@@ -113,6 +113,23 @@ MLFS_MUST_CHECK int mlfs_remote_idx_parse(const struct mlfs_hash_key *k,
 					  struct mlfs_remote_idx_entry **e,
 					  size_t *n);
 
+/* PREFIX/packlists/<commit id>: the pack ids (sorted, unique) whose
+ * entries hold the chunks of every file of that commit's tree, so a
+ * fetch reads only those packs' indexes (docs/format.md#pack-list-
+ * objects). Format: -EINVAL when @ids is not strictly increasing. Parse
+ * checks magic, version, count, order and the check value (which covers
+ * the commit id: a list copied under another commit's key fails):
+ * -EBADMSG (shape), -EIO (check value or commit), -EPROTONOSUPPORT
+ * (newer version). *ids malloc'd (free()), NULL on failure. */
+MLFS_MUST_CHECK int mlfs_remote_packlist_format(const struct mlfs_hash_key *k,
+						const struct mlfs_id *commit,
+						const uint64_t *ids, size_t n,
+						struct mlfs_buf *out);
+MLFS_MUST_CHECK int mlfs_remote_packlist_parse(const struct mlfs_hash_key *k,
+					       const struct mlfs_id *commit,
+					       const void *p, size_t len,
+					       uint64_t **ids, size_t *n);
+
 /* PREFIX/contents/<digest>: size and chunk list, with the contents
  * row's check value. Parse: -EBADMSG (shape), -EIO (check value). *chunks
  * malloc'd. */

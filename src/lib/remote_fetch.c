@@ -60,7 +60,12 @@ struct fetch {
 	VEC(struct fcontent) contents;
 	VEC(struct ftree) trees;
 	VEC(struct mlfs_remote_commit) commits;
+	/* the commits fetched whose tree reached a content first: only
+	 * their pack lists are read (the others' contents are in the
+	 * store, or under one of these) */
+	VEC(struct mlfs_id) listed;
 	struct mlfs_idset seen_c, seen_t, seen_m;
+	struct mlfs_idset seen_p; /* packs looked at, as remote_pack_as_id */
 	struct mlfs_idset batch; /* fetched commit id -> index in commits */
 };
 
@@ -111,6 +116,13 @@ static int get_obj(struct fetch *f, const char *key, struct mlfs_s3_buf *b)
 	       bad_object(f, key, r) : r;
 }
 
+static int first_visit(struct mlfs_idset *seen, const struct mlfs_id *id)
+{
+	int r = mlfs_idset_add(seen, id, 0, NULL);
+
+	return r < 0 ? -ENOMEM : r;
+}
+
 /* ---- refs ---- */
 
 static int list_ref(void *ctx, const char *key, uint64_t size,
@@ -155,37 +167,43 @@ static int read_refs(struct fetch *f)
 
 /* ---- pack indexes ---- */
 
-static int list_pack(void *ctx, const char *key, uint64_t size,
-		     const char *etag)
+/* 1 when the store knows pack @id (as a file, or a remote pack from a
+ * fetch before), 0 when not. */
+static int pack_known(struct fetch *f, uint64_t id)
 {
-	struct fetch *f = ctx;
-	char hex[17], *end, name[40], path[4096], *rem = NULL;
-	unsigned long long id;
+	char name[40], path[4096], *rem = NULL;
 	struct stat st;
-	struct fpack *p;
 	int r;
 
-	(void)size;
-	(void)etag;
-	if (strncmp(key, "packs/pack-", 11) || strlen(key) != 31 ||
-	    strcmp(key + 27, ".idx"))
-		return 0;
-	memcpy(hex, key + 11, 16);
-	hex[16] = '\0';
-	id = strtoull(hex, &end, 16);
-	if (*end || strspn(hex, "0123456789abcdef") != 16)
-		return 0;
-	/* a pack this store has, as a file or from a fetch before */
 	mlfs_pack_name(id, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", f->s->packs_dir, name);
 	if (stat(path, &st) == 0)
-		return 0;
+		return 1;
 	r = mlfs_meta_rpack_get(f->s->meta, id, &rem, NULL);
 	free(rem);
 	if (r == 0)
+		return 1;
+	if (r == -ENOENT) {
+		mlfs_error_clear();
 		return 0;
-	if (r != -ENOENT)
+	}
+	return r;
+}
+
+/* Queue pack @id for its index to be read, unless known or queued. */
+static int want_pack(struct fetch *f, uint64_t id)
+{
+	struct mlfs_id key;
+	struct fpack *p;
+	int r;
+
+	remote_pack_as_id(id, &key);
+	r = first_visit(&f->seen_p, &key);
+	if (r <= 0)
 		return r;
+	r = pack_known(f, id);
+	if (r != 0)
+		return r < 0 ? r : 0;
 	p = vec_push(&f->packs, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
@@ -193,10 +211,121 @@ static int list_pack(void *ctx, const char *key, uint64_t size,
 	return 0;
 }
 
+/* The pack id of a "packs/pack-<16 hex>.idx" key: 1, else 0. */
+static int idx_key_id(const char *key, uint64_t *id)
+{
+	char hex[17], *end;
+
+	if (strncmp(key, "packs/pack-", 11) || strlen(key) != 31 ||
+	    strcmp(key + 27, ".idx"))
+		return 0;
+	memcpy(hex, key + 11, 16);
+	hex[16] = '\0';
+	*id = strtoull(hex, &end, 16);
+	return !*end && strspn(hex, "0123456789abcdef") == 16;
+}
+
+static int list_pack(void *ctx, const char *key, uint64_t size,
+		     const char *etag)
+{
+	uint64_t id;
+
+	(void)size;
+	(void)etag;
+	return idx_key_id(key, &id) ? want_pack(ctx, id) : 0;
+}
+
+/* A first look at packs/, to choose between the pack lists and reading
+ * every unknown index: it stops (1) after @budget keys or once @want
+ * unknown packs are seen; the unknown ids go in @ids (at most @want). */
+struct plan {
+	struct fetch *f;
+	size_t keys, budget, want, n;
+	uint64_t *ids;
+};
+
+static int plan_pack(void *ctx, const char *key, uint64_t size,
+		     const char *etag)
+{
+	struct plan *pl = ctx;
+	uint64_t id;
+	int r;
+
+	(void)size;
+	(void)etag;
+	if (++pl->keys > pl->budget)
+		return 1;
+	if (!idx_key_id(key, &id))
+		return 0;
+	r = pack_known(pl->f, id);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	pl->ids[pl->n++] = id;
+	return pl->n == pl->want ? 1 : 0;
+}
+
+/* The pack list of commit @c: 0 with its packs queued, 1 when the
+ * bucket has none (pushed by an mlfs before pack lists), or an error
+ * naming the key. */
+static int read_packlist(struct fetch *f, const struct mlfs_id *c)
+{
+	struct mlfs_s3_buf b = { 0 };
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	char key[80];
+	int r;
+
+	remote_obj_key("packlists/", c, key, sizeof(key));
+	r = mlfs_s3_get(f->s3, key, 0, 0, &b);
+	if (r == -ENOENT && !strstr(mlfs_error_detail(), "NoSuchBucket")) {
+		mlfs_error_clear();
+		return 1;
+	}
+	if (r == 0)
+		r = bad_object(f, key, mlfs_remote_packlist_parse(
+			&f->s->cfg.key, c, b.p, b.len, &ids, &n));
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = want_pack(f, ids[i]);
+	free(ids);
+	free(b.p);
+	return r;
+}
+
+/* The indexes of the packs that hold the chunks of the contents fetched
+ * and that the store does not know, read the cheaper of two ways:
+ * - the pack lists of the L commits that reached those contents, then
+ *   the indexes they name (L + needed GETs);
+ * - every unknown index of packs/ (U GETs), as before pack lists, also
+ *   the way when one of those commits has no list (an older mlfs).
+ * A listing of at most 1000 (1 + L / 8) keys decides: when it ends with
+ * fewer than 2 L unknown packs, all of them are read (never more than
+ * twice the lists' way; what a clone of a bucket whose every pack it
+ * needs does); else, and when the bucket is too large to see in that
+ * budget, the lists (the listing costs at most 1 + L / 8 GETs). */
 static int read_packs(struct fetch *f)
 {
-	int r = mlfs_s3_list(f->s3, "packs/", 0, list_pack, f);
+	size_t nl = f->listed.n;
+	struct plan pl = { .f = f, .budget = 1000 * (1 + nl / 8),
+			   .want = 2 * nl };
+	bool all;
+	int r;
 
+	if (!nl)
+		return 0;
+	pl.ids = malloc(pl.want * sizeof(*pl.ids));
+	if (!pl.ids)
+		return -ENOMEM;
+	r = mlfs_s3_list(f->s3, "packs/", 0, plan_pack, &pl);
+	all = r == 0;
+	if (r == 1)
+		r = 0;
+	for (size_t i = 0; all && r == 0 && i < pl.n; i++)
+		r = want_pack(f, pl.ids[i]);
+	free(pl.ids);
+	for (size_t i = 0; !all && r == 0 && i < nl; i++)
+		r = read_packlist(f, &f->listed.v[i]);
+	if (r == 1)
+		r = mlfs_s3_list(f->s3, "packs/", 0, list_pack, f);
 	for (size_t i = 0; r == 0 && i < f->packs.n; i++) {
 		struct fpack *p = &f->packs.v[i];
 		struct mlfs_s3_buf b = { 0 };
@@ -217,13 +346,6 @@ static int read_packs(struct fetch *f)
 }
 
 /* ---- objects ---- */
-
-static int first_visit(struct mlfs_idset *seen, const struct mlfs_id *id)
-{
-	int r = mlfs_idset_add(seen, id, 0, NULL);
-
-	return r < 0 ? -ENOMEM : r;
-}
 
 static int fetch_content(struct fetch *f, const struct mlfs_id *d)
 {
@@ -315,6 +437,7 @@ static int fetch_commits(struct fetch *f, const struct fref *ref)
 		struct mlfs_remote_commit *c;
 		struct mlfs_commit local;
 		struct mlfs_s3_buf b = { 0 };
+		size_t ncontents;
 		char key[80];
 		int r = first_visit(&f->seen_m, &cur);
 
@@ -349,9 +472,17 @@ static int fetch_commits(struct fetch *f, const struct fref *ref)
 		r = mlfs_idset_add(&f->batch, &cur, f->commits.n - 1, NULL);
 		if (r < 0)
 			return -ENOMEM;
+		ncontents = f->contents.n;
 		r = fetch_tree(f, &c->tree);
 		if (r < 0)
 			return r;
+		if (f->contents.n > ncontents) {
+			struct mlfs_id *l = vec_push(&f->listed, sizeof(*l));
+
+			if (!l)
+				return -ENOMEM;
+			*l = cur;
+		}
 		if (!c->has_parent)
 			return 0;
 		cur = c->parent;
@@ -677,9 +808,11 @@ static void fetch_release(struct fetch *f)
 	free(f->contents.v);
 	free(f->trees.v);
 	free(f->commits.v);
+	free(f->listed.v);
 	mlfs_idset_release(&f->seen_c);
 	mlfs_idset_release(&f->seen_t);
 	mlfs_idset_release(&f->seen_m);
+	mlfs_idset_release(&f->seen_p);
 	mlfs_idset_release(&f->batch);
 	mlfs_s3_close(f->s3);
 }
@@ -700,10 +833,10 @@ int mlfs_remote_fetch(struct mlfs_store *s, const struct mlfs_remote *r,
 		e = remote_handshake(s, r, f.s3, false);
 	if (e == 0)
 		e = read_refs(&f);
-	if (e == 0)
-		e = read_packs(&f);
 	for (size_t i = 0; e == 0 && i < f.refs.n; i++)
 		e = fetch_commits(&f, &f.refs.v[i]);
+	if (e == 0)
+		e = read_packs(&f);
 	if (e == 0)
 		e = insert_all(&f, st);
 	if (e == 0)

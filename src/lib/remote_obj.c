@@ -1,6 +1,7 @@
 /*
  * remote_obj.c - the objects of bucket layout 1 (docs/format.md#bucket-
- * layout): the remote's config, pack indexes, contents, commits and refs.
+ * layout): the remote's config, pack indexes, pack lists, contents,
+ * commits and refs.
  * Pure encoders and decoders; what a bucket holds is untrusted, so every
  * length is bounded before use and every object carries a keyed check
  * (or is named by its keyed hash) verified before anything is returned.
@@ -20,6 +21,7 @@
 #define IDX_MAGIC "MLFSRIDX"
 #define CNT_MAGIC "MLFSRCNT"
 #define CMT_MAGIC "MLFSRCMT"
+#define PKL_MAGIC "MLFSRPKL"
 #define OBJ_VERSION 1u
 #define IDX_HDR 40u
 #define IDX_ENT 40u
@@ -28,6 +30,7 @@
 #define KV_MAX 1024u
 #define INPUTS_MAX 65536u
 #define CHUNKS_MAX (1u << 26)
+#define PACKS_MAX (1u << 24)
 
 /* ---- helpers ---- */
 
@@ -379,6 +382,74 @@ int mlfs_remote_idx_parse(const struct mlfs_hash_key *k, const void *p,
 bad:
 	free(e);
 	return -EBADMSG;
+}
+
+/* ---- pack lists ---- */
+
+int mlfs_remote_packlist_format(const struct mlfs_hash_key *k,
+				const struct mlfs_id *commit,
+				const uint64_t *ids, size_t n,
+				struct mlfs_buf *out)
+{
+	int r;
+
+	if (n > PACKS_MAX)
+		return -EINVAL;
+	for (size_t i = 1; i < n; i++)
+		if (ids[i - 1] >= ids[i])
+			return -EINVAL;
+	out->len = 0;
+	r = mlfs_buf_reserve(out, 40 + n * 8 + MLFS_ID_LEN);
+	if (r == 0)
+		r = put_magic(out, PKL_MAGIC);
+	if (r == 0)
+		r = mlfs_buf_append(out, commit->b, MLFS_ID_LEN);
+	if (r == 0)
+		r = put_u64(out, n);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = put_u64(out, ids[i]);
+	return r ? r : append_check(k, "mlfs-remote-packlist-1", out);
+}
+
+int mlfs_remote_packlist_parse(const struct mlfs_hash_key *k,
+			       const struct mlfs_id *commit, const void *p,
+			       size_t len, uint64_t **ids, size_t *n)
+{
+	struct rd rd = { p, len, 0 };
+	struct mlfs_id got;
+	uint64_t count, *v;
+	int r;
+
+	*ids = NULL;
+	*n = 0;
+	r = verify_check(k, "mlfs-remote-packlist-1", p, &rd.len);
+	if (r == 0)
+		r = magic(&rd, PKL_MAGIC);
+	if (r == 0)
+		r = rd_id(&rd, &got);
+	if (r == 0)
+		r = rd_u64(&rd, &count);
+	if (r < 0)
+		return r;
+	if (count > PACKS_MAX || (rd.len - rd.off) % 8 ||
+	    count != (rd.len - rd.off) / 8)
+		return -EBADMSG;
+	/* the list of another commit, copied under this one's key */
+	if (mlfs_id_cmp(&got, commit))
+		return -EIO;
+	v = malloc(count ? count * sizeof(*v) : 1);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		v[i] = mlfs_get_le64((const uint8_t *)p + rd.off + i * 8);
+		if (i && v[i - 1] >= v[i]) {
+			free(v);
+			return -EBADMSG;
+		}
+	}
+	*ids = v;
+	*n = count;
+	return 0;
 }
 
 /* ---- contents ---- */

@@ -39,6 +39,16 @@ static int idvec_add(struct idvec *a, const struct mlfs_id *id)
 	return 0;
 }
 
+/* The packs holding the chunks under one tree or content, sorted and
+ * unique; @partial when one of them is not in the bucket (the same bytes
+ * imported here and pushed by another store, in another pack): such a
+ * commit gets no pack list, and fetches read every index instead. */
+struct packset {
+	uint64_t *v;
+	size_t n;
+	bool partial;
+};
+
 struct pref {
 	struct mlfs_repo repo;
 	int kind;
@@ -57,6 +67,12 @@ struct push {
 	struct mlfs_idset seen_c, seen_t, seen_m;
 	struct idvec contents, trees, commits;
 	struct mlfs_idset packs; /* local packs to upload */
+	/* pack sets computed, by tree id and by content digest (-> index
+	 * in psets): unchanged subtrees of the commits pushed are walked
+	 * once */
+	struct mlfs_idset ps_tree, ps_content;
+	struct packset *psets;
+	size_t npsets, cappsets;
 	struct pref *refs;
 	size_t nrefs, caprefs;
 };
@@ -300,6 +316,169 @@ static int put_obj(struct push *p, const char *dir, const struct mlfs_id *id,
 	return r == -EEXIST ? 0 : r;
 }
 
+/* ---- pack lists ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int packset_add(struct packset *ps, size_t *cap, uint64_t id)
+{
+	if (ps->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		void *nv = realloc(ps->v, nc * sizeof(*ps->v));
+
+		if (!nv)
+			return -ENOMEM;
+		ps->v = nv;
+		*cap = nc;
+	}
+	ps->v[ps->n++] = id;
+	return 0;
+}
+
+static void packset_sort(struct packset *ps)
+{
+	size_t j = 0;
+
+	if (!ps->n)
+		return;
+	qsort(ps->v, ps->n, sizeof(*ps->v), cmp_u64);
+	for (size_t i = 1; i < ps->n; i++)
+		if (ps->v[i] != ps->v[j])
+			ps->v[++j] = ps->v[i];
+	ps->n = j + 1;
+}
+
+/* Keep @ps (taken over) as the pack set of @id in @ix; *out borrows it. */
+static int packset_keep(struct push *p, struct mlfs_idset *ix,
+			const struct mlfs_id *id, struct packset *ps,
+			const struct packset **out)
+{
+	if (p->npsets == p->cappsets) {
+		size_t nc = p->cappsets ? p->cappsets * 2 : 64;
+		void *nv = realloc(p->psets, nc * sizeof(*p->psets));
+
+		if (!nv) {
+			free(ps->v);
+			return -ENOMEM;
+		}
+		p->psets = nv;
+		p->cappsets = nc;
+	}
+	if (mlfs_idset_add(ix, id, p->npsets, NULL) < 0) {
+		free(ps->v);
+		return -ENOMEM;
+	}
+	p->psets[p->npsets] = *ps;
+	*out = &p->psets[p->npsets++];
+	return 0;
+}
+
+static bool pack_in_bucket(struct push *p, uint64_t pid)
+{
+	struct mlfs_id key;
+
+	remote_pack_as_id(pid, &key);
+	return mlfs_idset_get(&p->have.packs, &key) ||
+	       mlfs_idset_get(&p->packs, &key);
+}
+
+static int content_packs(struct push *p, const struct mlfs_id *digest,
+			 const struct packset **out)
+{
+	uint64_t *ix = mlfs_idset_get(&p->ps_content, digest);
+	struct packset ps = { 0 };
+	struct mlfs_content *c = NULL;
+	size_t cap = 0;
+	int r;
+
+	if (ix) {
+		*out = &p->psets[*ix];
+		return 0;
+	}
+	r = mlfs_content_load(p->s, digest, MLFS_CONTENT_LOCATE, &c);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		/* a content the bucket has (else the walk for the upload
+		 * loaded it) whose chunks are not all located here: the
+		 * list cannot be complete */
+		mlfs_error_clear();
+		ps.partial = true;
+	}
+	for (size_t i = 0; r == 0 && i < c->n; i++) {
+		if (!pack_in_bucket(p, c->locs[i].pack_id))
+			ps.partial = true;
+		r = packset_add(&ps, &cap, c->locs[i].pack_id);
+	}
+	mlfs_content_free(c);
+	if (r == -ENOMEM) {
+		free(ps.v);
+		return r;
+	}
+	packset_sort(&ps);
+	return packset_keep(p, &p->ps_content, digest, &ps, out);
+}
+
+static int tree_packs(struct push *p, const struct mlfs_id *id,
+		      const struct packset **out)
+{
+	uint64_t *ix = mlfs_idset_get(&p->ps_tree, id);
+	struct packset ps = { 0 };
+	struct mlfs_tree *t = NULL;
+	size_t cap = 0;
+	int r;
+
+	if (ix) {
+		*out = &p->psets[*ix];
+		return 0;
+	}
+	r = mlfs_tree_load(p->s, id, &t);
+	for (size_t i = 0; r == 0 && i < t->n; i++) {
+		const struct packset *sub = NULL;
+
+		if (t->e[i].type == MLFS_ENTRY_DIR)
+			r = tree_packs(p, &t->e[i].id, &sub);
+		else if (t->e[i].type == MLFS_ENTRY_FILE)
+			r = content_packs(p, &t->e[i].id, &sub);
+		/* (sub points into psets, which the calls above may move:
+		 * it is read before the next one) */
+		if (r == 0 && sub) {
+			ps.partial |= sub->partial;
+			for (size_t j = 0; r == 0 && j < sub->n; j++)
+				r = packset_add(&ps, &cap, sub->v[j]);
+		}
+	}
+	mlfs_tree_free(t);
+	if (r < 0) {
+		free(ps.v);
+		return r;
+	}
+	packset_sort(&ps);
+	return packset_keep(p, &p->ps_tree, id, &ps, out);
+}
+
+/* PUT packlists/<commit>: after the packs it names (uploaded before, or
+ * there already), before the commit object. */
+static int upload_packlist(struct push *p, const struct mlfs_id *commit,
+			   const struct mlfs_id *tree, struct mlfs_buf *out)
+{
+	const struct packset *ps = NULL;
+	int r = tree_packs(p, tree, &ps);
+
+	if (r < 0 || ps->partial)
+		return r;
+	r = mlfs_remote_packlist_format(&p->s->cfg.key, commit, ps->v, ps->n,
+					out);
+	/* an object there already is a list another push made of this
+	 * commit: it names packs of the bucket that hold its chunks too */
+	return r ? r : put_obj(p, "packlists/", commit, out);
+}
+
 static int upload_content(struct push *p, const struct mlfs_id *d,
 			  struct mlfs_buf *out)
 {
@@ -338,7 +517,9 @@ static int upload_commit(struct push *p, const struct mlfs_id *id,
 	r = mlfs_commit_get(p->s, id, &c);
 	if (r < 0)
 		return r;
-	r = mlfs_meta_repo_get_id(p->s->meta, c.repo_id, &repo);
+	r = upload_packlist(p, id, &c.tree, out);
+	if (r == 0)
+		r = mlfs_meta_repo_get_id(p->s->meta, c.repo_id, &repo);
 	if (r == 0)
 		r = mlfs_meta_vmeta_list(p->s->meta, id, &kv, &nkv);
 	if (r == 0)
@@ -604,6 +785,11 @@ int mlfs_remote_push(struct mlfs_store *s, const struct mlfs_remote *r,
 	mlfs_idset_release(&p.seen_t);
 	mlfs_idset_release(&p.seen_m);
 	mlfs_idset_release(&p.packs);
+	mlfs_idset_release(&p.ps_tree);
+	mlfs_idset_release(&p.ps_content);
+	for (size_t i = 0; i < p.npsets; i++)
+		free(p.psets[i].v);
+	free(p.psets);
 	free(p.contents.v);
 	free(p.trees.v);
 	free(p.commits.v);

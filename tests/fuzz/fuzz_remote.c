@@ -4,7 +4,7 @@
  * parser, the rest is the object, checked with a fixed key (so seeds
  * made with that key carry valid check values).
  *   0 config   1 pack index   2 contents   3 commit   4 ref
- *   5 ref key  6 remote URL and name
+ *   5 ref key  6 remote URL and name   7 pack list
  * Invariants: failures are the documented codes and leave no output;
  * whatever parses formats back to the same bytes.
  */
@@ -58,6 +58,35 @@ static void fuzz_idx(const uint8_t *p, size_t n)
 	FUZZ_CHECK(b.len == n && !memcmp(b.data, p, n));
 	mlfs_buf_release(&b);
 	free(e);
+}
+
+static void fuzz_packlist(const uint8_t *p, size_t n)
+{
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	struct mlfs_id commit;
+	uint64_t *ids = NULL;
+	size_t cnt = 0;
+	int r;
+
+	if (n < MLFS_ID_LEN)
+		return;
+	memcpy(commit.b, p, MLFS_ID_LEN); /* the key names the commit */
+	r = mlfs_remote_packlist_parse(&key, &commit, p + MLFS_ID_LEN,
+				       n - MLFS_ID_LEN, &ids, &cnt);
+	if (r < 0) {
+		FUZZ_CHECK(r == -EBADMSG || r == -EIO ||
+			   r == -EPROTONOSUPPORT || r == -ENOMEM);
+		FUZZ_CHECK(!ids && !cnt);
+		return;
+	}
+	for (size_t i = 1; i < cnt; i++)
+		FUZZ_CHECK(ids[i - 1] < ids[i]);
+	FUZZ_CHECK(mlfs_remote_packlist_format(&key, &commit, ids, cnt,
+					       &b) == 0);
+	FUZZ_CHECK(b.len == n - MLFS_ID_LEN &&
+		   !memcmp(b.data, p + MLFS_ID_LEN, b.len));
+	mlfs_buf_release(&b);
+	free(ids);
 }
 
 static void fuzz_content(const uint8_t *p, size_t n)
@@ -197,13 +226,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	for (size_t i = 0; i < sizeof(key.secret); i++)
 		key.secret[i] = (uint8_t)(i * 7 + 1);
-	switch (data[0] % 7) {
+	switch (data[0] % 8) {
 	case 0: fuzz_config(data + 1, size - 1); break;
 	case 1: fuzz_idx(data + 1, size - 1); break;
 	case 2: fuzz_content(data + 1, size - 1); break;
 	case 3: fuzz_commit(data + 1, size - 1); break;
 	case 4: fuzz_ref(data + 1, size - 1); break;
 	case 5: fuzz_refkey(data + 1, size - 1); break;
+	case 7: fuzz_packlist(data + 1, size - 1); break;
 	default: fuzz_url(data + 1, size - 1); break;
 	}
 	return 0;

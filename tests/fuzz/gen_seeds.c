@@ -503,6 +503,16 @@ static void gen_remote(void)
 		put_sel(name, i < 3 ? 5 : 6, NULL, 0, texts[i],
 			strlen(texts[i]));
 	}
+	{
+		const uint64_t packs[2] = { 0x1122334455667788ull,
+					    0x99aabbccddeeff00ull };
+		struct mlfs_id cid;
+
+		fill_id(&cid);
+		if (mlfs_remote_packlist_format(&k, &cid, packs, 2, &b) < 0)
+			die("remote packlist", EINVAL);
+		put_sel("packlist", 7, cid.b, 16, b.data, b.len);
+	}
 	mlfs_buf_release(&b);
 }
 

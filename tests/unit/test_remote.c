@@ -195,6 +195,104 @@ static void test_remote_idx_takes_every_codec(void **state)
 	mlfs_buf_release(&b);
 }
 
+/* Recompute the trailing check of a pack list after a change to its
+ * body, as a writer with the key would. */
+static void packlist_reseal(struct mlfs_buf *b)
+{
+	static const char dom[] = "mlfs-remote-packlist-1";
+	struct mlfs_span parts[2] = {
+		{ dom, sizeof(dom) },
+		{ b->data, b->len - MLFS_ID_LEN },
+	};
+	struct mlfs_id c;
+
+	mlfs_hash_parts(&key, parts, 2, &c);
+	memcpy(b->data + b->len - MLFS_ID_LEN, c.b, MLFS_ID_LEN);
+}
+
+static void test_remote_packlist_round_trip_and_damage(void **state)
+{
+	const uint64_t ids[3] = { 5, 0x1122334455667788ull,
+				  0xfedcba9876543210ull };
+	const uint64_t dup[2] = { 5, 5 }, down[2] = { 7, 5 };
+	struct mlfs_id c = { .b = { 3, 1 } }, c2 = { .b = { 3, 2 } };
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	uint64_t *got = NULL;
+	size_t n = 9;
+
+	(void)state;
+	assert_int_equal(mlfs_remote_packlist_format(&key, &c, ids, 3, &b), 0);
+	/* header 16, commit 16, count 8, ids, check 16 */
+	assert_int_equal(b.len, 16 + 16 + 8 + 3 * 8 + 16);
+	assert_memory_equal(b.data, "MLFSRPKL\1\0\0\0\0\0\0\0", 16);
+	assert_memory_equal(b.data + 16, c.b, 16);
+	assert_int_equal(mlfs_get_le64(b.data + 32), 3);
+	assert_int_equal(mlfs_get_le64(b.data + 48), 0x1122334455667788ull);
+	assert_int_equal(mlfs_remote_packlist_parse(&key, &c, b.data, b.len,
+						    &got, &n), 0);
+	assert_int_equal(n, 3);
+	assert_memory_equal(got, ids, sizeof(ids));
+	free(got);
+	/* another key; the list of another commit under this one's name */
+	assert_int_equal(mlfs_remote_packlist_parse(&other, &c, b.data, b.len,
+						    &got, &n), -EIO);
+	assert_int_equal(mlfs_remote_packlist_parse(&key, &c2, b.data, b.len,
+						    &got, &n), -EIO);
+	assert_null(got);
+	assert_int_equal(n, 0);
+	/* a changed byte anywhere, a byte short */
+	for (size_t i = 0; i < b.len; i++) {
+		b.data[i] ^= 0x20;
+		assert_int_not_equal(mlfs_remote_packlist_parse(&key, &c,
+								b.data, b.len,
+								&got, &n), 0);
+		assert_null(got);
+		b.data[i] ^= 0x20;
+	}
+	assert_int_equal(mlfs_remote_packlist_parse(&key, &c, b.data,
+						    b.len - 1, &got, &n),
+			 -EIO);
+	/* with a valid check: a count that is not the ids', ids out of
+	 * order, a newer version, a reserved word set */
+	mlfs_put_le64(b.data + 32, 4);
+	packlist_reseal(&b);
+	assert_int_equal(mlfs_remote_packlist_parse(&key, &c, b.data, b.len,
+						    &got, &n), -EBADMSG);
+	mlfs_put_le64(b.data + 32, 3);
+	mlfs_put_le64(b.data + 40, 0xffffffffffffffffull);
+	packlist_reseal(&b);
+	assert_int_equal(mlfs_remote_packlist_parse(&key, &c, b.data, b.len,
+						    &got, &n), -EBADMSG);
+	mlfs_put_le64(b.data + 40, 5);
+	mlfs_put_le32(b.data + 8, 2);
+	packlist_reseal(&b);
+	assert_int_equal(mlfs_remote_packlist_parse(&key, &c, b.data, b.len,
+						    &got, &n),
+			 -EPROTONOSUPPORT);
+	mlfs_put_le32(b.data + 8, 1);
+	mlfs_put_le32(b.data + 12, 1);
+	packlist_reseal(&b);
+	assert_int_equal(mlfs_remote_packlist_parse(&key, &c, b.data, b.len,
+						    &got, &n), -EBADMSG);
+	mlfs_put_le32(b.data + 12, 0);
+	packlist_reseal(&b);
+	assert_int_equal(mlfs_remote_packlist_parse(&key, &c, b.data, b.len,
+						    &got, &n), 0);
+	free(got);
+	/* an empty list (a tree of symlinks and empty files) */
+	assert_int_equal(mlfs_remote_packlist_format(&key, &c, NULL, 0, &b), 0);
+	assert_int_equal(mlfs_remote_packlist_parse(&key, &c, b.data, b.len,
+						    &got, &n), 0);
+	assert_int_equal(n, 0);
+	free(got);
+	/* duplicate or unsorted ids are not written */
+	assert_int_equal(mlfs_remote_packlist_format(&key, &c, dup, 2, &b),
+			 -EINVAL);
+	assert_int_equal(mlfs_remote_packlist_format(&key, &c, down, 2, &b),
+			 -EINVAL);
+	mlfs_buf_release(&b);
+}
+
 static void test_remote_content_object(void **state)
 {
 	struct mlfs_buf b = MLFS_BUF_INIT;
@@ -374,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_remote_config_object),
 		cmocka_unit_test(test_remote_idx_round_trip_and_damage),
 		cmocka_unit_test(test_remote_idx_takes_every_codec),
+		cmocka_unit_test(test_remote_packlist_round_trip_and_damage),
 		cmocka_unit_test(test_remote_content_object),
 		cmocka_unit_test(test_remote_commit_object),
 		cmocka_unit_test(test_remote_ref_object),
