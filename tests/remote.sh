@@ -423,29 +423,38 @@ expect_out "cached ml/data: 1 file\(s\), 1 remote chunk" "fetch --data caches a 
 "$MLFS" export --store "$A" ml/data "$W/offline_a" >/dev/null 2>&1
 head -c 100000000 /dev/urandom >"$W/huge"
 check "F: a 100 MB version (two packs)" "$MLFS" import --store "$F" "$W/huge" big/one -q
+# The push waits (MLFS_TEST_PUSH_PAUSE) once its first pack and index
+# landed, the gateway is stopped, then the push goes on: a known point,
+# however fast the upload.
 npk0=$(probe ls packs/ 2>/dev/null | grep -c '\.mlp ')
-"$MLFS" push --store "$F" big/one --jobs 1 >"$W/mid.out" 2>"$W/mid.err" &
+mkfifo "$W/pause"
+MLFS_TEST_PUSH_PAUSE="$W/pause" "$MLFS" push --store "$F" big/one --jobs 1 \
+	>"$W/mid.out" 2>"$W/mid.err" &
 push_pid=$!
 rgw_pid=$(cat "$srv/pids/client.rgw")
 rgw_cmd=$(tr '\0' '\n' <"/proc/$rgw_pid/cmdline")
-for _ in $(seq 1 400); do
-	# stop the gateway once the first pack of this push has landed
-	n=$(probe ls packs/ 2>/dev/null | grep -c '\.mlp ')
-	[ "$n" -gt "$npk0" ] && break
-	sleep 0.05
+for _ in $(seq 1 600); do
+	[ -e "$W/pause.reached" ] && break
+	sleep 0.1
 done
+[ -e "$W/pause.reached" ] && ok "the push paused after its first pack" ||
+	fail "the push did not reach its pause"
+n=$(probe ls packs/ 2>/dev/null | grep -c '\.mlp ')
+[ "$n" = $((npk0 + 1)) ] && ok "one pack of the push is in the bucket" ||
+	fail "$n packs in the bucket at the pause, $npk0 before"
 kill -TERM "$rgw_pid"
+for _ in $(seq 1 100); do kill -0 "$rgw_pid" 2>/dev/null || break; sleep 0.1; done
 "$MLFS" export --store "$O" ml/data "$W/offline" >/dev/null 2>&1 &&
 	diff -r "$W/offline" "$W/offline_a" >/dev/null 2>&1 &&
 	ok "a version fetched with --data reads without the gateway" ||
 	fail "offline read of a --data version"
+timeout 10 sh -c 'echo go >"$1"' sh "$W/pause" || true
 wait "$push_pid"
 prc=$?
 [ $prc = 1 ] && ok "the push fails when the gateway goes away (exit 1)" ||
 	fail "push exit $prc with the gateway stopped"
 grep -Eq "cannot push to remote 'origin'.*(Connection refused|HTTP 5|Couldn't connect|reset)" "$W/mid.err" &&
 	ok "and says why: $(head -c 120 "$W/mid.err")" || fail "push error: $(cat "$W/mid.err")"
-for _ in $(seq 1 100); do kill -0 "$rgw_pid" 2>/dev/null || break; sleep 0.1; done
 mapfile -t argv_rgw <<<"$rgw_cmd"
 "${argv_rgw[@]}" </dev/null >>"$srv/log/client.rgw.out" 2>&1 &
 echo $! >"$srv/pids/client.rgw"

@@ -35,6 +35,7 @@ struct upload {
 	size_t next;         /* protected by lock */
 	uint64_t done, total;/* protected by lock */
 	int err;             /* protected by lock: first failure */
+	bool paused;         /* protected by lock: the test pause was taken */
 	char detail[512];    /* protected by lock: its message */
 };
 
@@ -164,6 +165,23 @@ out:
 	return r;
 }
 
+/* MLFS_TEST_PUSH_PAUSE=FIFO (tests/remote.sh only): once the first pack
+ * and its index are in the bucket, the thread that put them waits on the
+ * FIFO (mlfs_test_pause) before it does anything else, so a test can
+ * stop the gateway in the middle of a push at a known point instead of
+ * racing the upload. Ignored unless the path is a FIFO. */
+static void first_pack_pause(struct upload *u)
+{
+	bool first;
+
+	pthread_mutex_lock(&u->lock);
+	first = !u->paused;
+	u->paused = true;
+	pthread_mutex_unlock(&u->lock);
+	if (first)
+		mlfs_test_pause(getenv("MLFS_TEST_PUSH_PAUSE"));
+}
+
 static void *worker(void *arg)
 {
 	struct upload *u = arg;
@@ -184,6 +202,8 @@ static void *worker(void *arg)
 		if (i >= u->npacks)
 			break;
 		r = upload_one(u, s3, &u->packs[i]);
+		if (r == 0)
+			first_pack_pause(u);
 	}
 	mlfs_s3_close(s3);
 	return NULL;
