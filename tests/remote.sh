@@ -247,12 +247,77 @@ expect_exit 1 "$MLFS" pull --store "$C2"
 expect_out "diverged.*ml/model branch main" "pull of a diverged branch leaves it"
 [ "$(resolve "$C2" ml/model)" != "$(resolve "$B" ml/model)" ] &&
 	ok "C2 keeps its own commit" || fail "C2's branch moved"
+# the diverged branch's remote head has a name: origin/main (tracking)
+bmain=$(resolve "$B" ml/model)
+c2main=$(resolve "$C2" ml/model)
+[ "$(resolve "$C2" ml/model@origin/main)" = "$bmain" ] &&
+	ok "C2: ml/model@origin/main is what B pushed" ||
+	fail "C2: origin/main is not B's commit"
+[ "$(resolve "$C2" ml/model@origin/main~1)" = "$(resolve "$B" ml/model@main~1)" ] &&
+	ok "C2: ~N after @origin/main" || fail "C2: origin/main~1 wrong"
+expect_exit 0 "$MLFS" log --store "$C2" ml/model@origin/main --json
+json_ok "log NS/NAME@origin/main starts at the pushed commit" \
+	"d[0]['commit'] == '$bmain'"
+expect_exit 0 "$MLFS" branch --store "$C2" -r ml/model
+expect_out "^  origin/main +${bmain:0:12}\$" "branch -r lists origin/main"
+expect_exit 0 "$MLFS" branch --store "$C2" -r ml/model --json
+json_ok "branch -r --json" \
+	"d == [{'name': 'origin/main', 'remote': 'origin', 'branch': 'main', 'commit': '$bmain'}]"
+expect_exit 1 "$MLFS" diff --store "$C2" ml/model ml/model@origin/main
+expect_out "b.txt" "diff between main and origin/main names the files"
+rm -rf "$W/x-c2" "$W/x-b"
+expect_exit 0 "$MLFS" export --store "$C2" ml/model@origin/main "$W/x-c2"
+expect_exit 0 "$MLFS" export --store "$B" ml/model "$W/x-b"
+diff -r "$W/x-c2" "$W/x-b" >/dev/null &&
+	ok "export of @origin/main is byte-identical to the pusher's" ||
+	fail "export of @origin/main differs from B's"
+expect_exit 0 "$MLFS" cat --store "$C2" ml/model@origin/main/b.txt
+expect_out "^b$" "cat NS/NAME@origin/main/PATH"
+expect_exit 2 "$MLFS" log --store "$C2" ml/model@origin/
+expect_err "'@origin/' names no branch" "@origin/ is a usage error"
+expect_exit 2 "$MLFS" log --store "$C2" ml/model@/main
+expect_err "'@' must be followed by a ref" "@/main is a usage error"
+expect_exit 1 "$MLFS" log --store "$C2" ml/model@nosuch/main
+expect_err "no remote 'nosuch'" "@nosuch/main: no such remote"
+expect_exit 1 "$MLFS" log --store "$C2" ml/model@origin/nosuch
+expect_err "remote 'origin' had no branch 'nosuch' of 'ml/model'" \
+	"@origin/nosuch: no such remote branch"
+expect_exit 2 "$MLFS" log --store "$C2" "ml/model@origin/main@{2024-01-01}"
+expect_err "has no history" "@origin/main@{date} is refused"
+# a damaged tracking row is an error naming it, fsck names it, and the
+# next fetch writes it again
+sqlite3 "$C2/mlfs.db" "UPDATE tracking SET commit_id = (SELECT commit_id FROM refs WHERE kind = 'b' AND name = 'main' AND repo_id = tracking.repo_id) WHERE branch = 'main'"
+expect_exit 1 "$MLFS" log --store "$C2" ml/model@origin/main
+expect_err "tracking ref 'origin/main' of 'ml/model'.*check value mismatch" \
+	"a damaged tracking row: the error names it"
+expect_exit 1 "$MLFS" fsck --store "$C2"
+expect_out "^damaged tracking origin/main \(ml/model\): its row does not match its check value" \
+	"fsck names a damaged tracking row"
+expect_exit 0 "$MLFS" fetch --store "$C2"
+[ "$(resolve "$C2" ml/model@origin/main)" = "$bmain" ] &&
+	ok "fetch writes the tracking row again" || fail "tracking row not repaired"
 expect_exit 0 "$MLFS" push --store "$C2" ml/model@main --force
 expect_out "forced update" "--force moves it"
 expect_exit 0 "$MLFS" audit --store "$C2" ml/model
 expect_out "push-force" "the forced push is in the audit log"
 expect_exit 0 "$MLFS" fetch --store "$B"
 expect_out "diverged.*ml/model branch main" "B now sees its branch diverged"
+# tracking refs follow the remote, also aside (a forced push)
+[ "$(resolve "$B" ml/model@origin/main)" = "$c2main" ] &&
+	ok "after the forced push B's origin/main is C2's commit" ||
+	fail "B's origin/main did not follow the forced push"
+[ "$(resolve "$C2" ml/model@origin/main)" = "$c2main" ] &&
+	ok "the forced push moved C2's own origin/main" ||
+	fail "C2's origin/main after its push"
+[ "$(resolve "$B" ml/model)" = "$bmain" ] && ok "B's main stays" ||
+	fail "B's main moved"
+expect_exit 0 "$MLFS" gc --store "$B"
+rm -rf "$W/x-b2" "$W/x-c22"
+expect_exit 0 "$MLFS" export --store "$B" ml/model@origin/main "$W/x-b2"
+expect_exit 0 "$MLFS" export --store "$C2" ml/model "$W/x-c22"
+diff -r "$W/x-b2" "$W/x-c22" >/dev/null &&
+	ok "after gc, @origin/main reads back as the pusher's version" ||
+	fail "after gc, @origin/main differs"
 
 # tags are create-only on the remote
 check "B: tag x at main" "$MLFS" tag --store "$B" ml/model x
@@ -264,6 +329,23 @@ expect_exit 1 "$MLFS" push --store "$C2" ml/model@x --force
 expect_out "rejected.*ml/model tag x" "even with --force"
 expect_exit 1 "$MLFS" push --store "$C2" ml/nosuch
 expect_err "no repository 'ml/nosuch'" "push of an unknown repository"
+
+# ---- a push records the branches it moved; remote remove drops them
+R=$(new_store)
+check "R: import" "$MLFS" import --store "$R" "$W/b.txt" rt/one -q
+expect_exit 0 "$MLFS" remote add --store "$R" up s3://mlfs-remote/rt --endpoint "$EP"
+expect_exit 0 "$MLFS" push --store "$R" up
+[ "$(resolve "$R" rt/one@up/main)" = "$(resolve "$R" rt/one)" ] &&
+	ok "push sets the tracking ref of the branch it created" ||
+	fail "no tracking ref after push"
+expect_exit 0 "$MLFS" remote remove --store "$R" up
+expect_exit 0 "$MLFS" branch --store "$R" -r rt/one
+[ ! -s "$OUT_F" ] && ok "remote remove drops its tracking refs" ||
+	fail "tracking refs left after remote remove: $(cat "$OUT_F")"
+[ "$(sqlite3 "$R/mlfs.db" "SELECT count(*) FROM tracking")" = 0 ] &&
+	ok "no tracking rows left" || fail "tracking rows left"
+expect_exit 1 "$MLFS" log --store "$R" rt/one@up/main
+expect_err "no remote 'up'" "@up/main after remote remove"
 
 # ---- 8 concurrent pushes of different repositories, from 8 clones
 pids=()

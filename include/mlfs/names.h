@@ -27,17 +27,34 @@ MLFS_MUST_CHECK int mlfs_name_check(const char *s, const char **why);
 struct mlfs_refspec {
 	char ns[MLFS_NAME_MAX + 1];
 	char name[MLFS_NAME_MAX + 1];
-	/* Tag, branch or hex commit prefix; empty means the default branch. */
+	/* Tag, branch or hex commit prefix; empty means the default branch.
+	 * With @remote set: the remote's branch (empty: none was written,
+	 * "@origin/", which resolving refuses). */
 	char rev[MLFS_NAME_MAX + 1];
+	/* "@REMOTE/BRANCH" (MLFS_REFSPEC_REMOTE): a remote-tracking ref. */
+	char remote[MLFS_NAME_MAX + 1];
+	/* Owned, or NULL. When "@X/Y..." also reads as rev X and path
+	 * "Y..." (a path is allowed, or only '/' follows X), that path:
+	 * mlfs_refspec_settle() takes this reading when the store has no
+	 * remote X. */
+	char *alt_path;
 	bool has_date;      /* "@{date}": the branch head as of @date */
 	int64_t date;       /* seconds since the epoch, UTC */
 	unsigned back;      /* "~N": N first-parent steps back */
 	char *path;         /* owned; "" for the root; no leading '/' */
 };
 
-/* Parse @s. @allow_path: accept a trailing "/path" (else -EINVAL).
- * Returns 0 or -EINVAL with *why set. Release with mlfs_refspec_release. */
-MLFS_MUST_CHECK int mlfs_refspec_parse(const char *s, bool allow_path,
+/* Flags of mlfs_refspec_parse. */
+#define MLFS_REFSPEC_PATH   1u /* accept a trailing "/path" */
+#define MLFS_REFSPEC_REMOTE 2u /* read "@X/Y" as remote X's branch Y */
+
+/* Parse @s. Without MLFS_REFSPEC_PATH a path is -EINVAL. With
+ * MLFS_REFSPEC_REMOTE, "@X/Y[~N]" is branch Y of remote X (->remote),
+ * when Y is a name; with a path allowed it may also be rev X and path
+ * "Y...": ->alt_path keeps that reading for mlfs_refspec_settle().
+ * Returns 0, -ENOMEM or -EINVAL with *why set. Release with
+ * mlfs_refspec_release. */
+MLFS_MUST_CHECK int mlfs_refspec_parse(const char *s, unsigned flags,
 				       struct mlfs_refspec *out,
 				       const char **why);
 void mlfs_refspec_release(struct mlfs_refspec *r);

@@ -62,7 +62,8 @@ MLFS_MUST_CHECK int mlfs_remote_make(const char *name, const char *url,
 
 /* The store's remotes (schema 5 table `remotes`). Add: -EEXIST when the
  * name is taken; remove: -ENOENT, -EBUSY when the index locates chunks
- * in packs only that remote holds (the store would lose them). */
+ * in packs only that remote holds (the store would lose them); it drops
+ * the remote's tracking refs in the same transaction. */
 MLFS_MUST_CHECK int mlfs_remote_add(struct mlfs_store *s,
 				    const struct mlfs_remote *r);
 MLFS_MUST_CHECK int mlfs_remote_remove(struct mlfs_store *s,
@@ -75,6 +76,25 @@ MLFS_MUST_CHECK int mlfs_remote_list(struct mlfs_store *s,
  * which) when there is none to take. */
 MLFS_MUST_CHECK int mlfs_remote_pick(struct mlfs_store *s, const char *name,
 				     struct mlfs_remote *out);
+/* A remote-tracking ref (schema 6): where branch @branch of @ns/@name
+ * was in remote @remote when a fetch, pull, clone or push last saw it.
+ * "NS/NAME@REMOTE/BRANCH" resolves to it (mlfs/repo.h). */
+struct mlfs_track {
+	char remote[MLFS_REMOTE_NAME_MAX + 1];
+	char ns[MLFS_NAME_MAX + 1], name[MLFS_NAME_MAX + 1];
+	char branch[MLFS_NAME_MAX + 1];
+	struct mlfs_id commit;
+	/* The row fails its check value: @commit must not be used (and
+	 * resolving the name fails with -EIO). */
+	bool damaged;
+};
+/* The tracking refs of @remote (NULL: of every remote) and repository
+ * @repo_id (0: of every one), by repository, remote and branch. *out
+ * malloc'd (free()). Returns 0, -ENOMEM, -errno of the database. */
+MLFS_MUST_CHECK int mlfs_track_list(struct mlfs_store *s, const char *remote,
+				    int64_t repo_id, struct mlfs_track **out,
+				    size_t *n);
+
 /* Open an S3 client for @r with credentials from the environment or
  * ~/.aws/credentials (mlfs_s3_creds_load). */
 MLFS_MUST_CHECK int mlfs_remote_connect(const struct mlfs_remote *r,

@@ -46,6 +46,9 @@ enum mlfs_ref_kind {
 	/* Only as mlfs_resolved.rev_kind: aliases are not refs rows and
 	 * never in mlfs_ref_list (mlfs/alias.h). */
 	MLFS_REF_ALIAS = 'a',
+	/* Only as mlfs_resolved.rev_kind: "@REMOTE/BRANCH", a
+	 * remote-tracking ref (mlfs/remote.h, struct mlfs_track). */
+	MLFS_REF_TRACK = 'r',
 };
 
 struct mlfs_ref {
@@ -141,7 +144,20 @@ struct mlfs_resolved {
 };
 
 /*
- * Resolve @spec: the repository, then @rev as tag, else branch, else
+ * Pick the reading of "@X/Y..." (mlfs_refspec_parse, ->alt_path): branch
+ * Y of remote X when the store has a remote X, else rev X and path
+ * "Y...". Afterwards ->alt_path is NULL. Returns 0 or -errno of the
+ * database. mlfs_resolve picks the same way for a spec not settled, but
+ * leaves its ->path as it is.
+ */
+MLFS_MUST_CHECK int mlfs_refspec_settle(struct mlfs_store *s,
+					struct mlfs_refspec *spec);
+
+/*
+ * Resolve @spec: the repository, then with ->remote the remote-tracking
+ * ref (remote, branch) as the last fetch or push saw it (-ENOENT: no such
+ * remote or no such branch in it; -EINVAL: no branch written), else @rev
+ * as tag, else branch, else
  * alias, else commit-id prefix (tags win over branches, as in git; mlfs
  * never gives an alias the name of a tag or branch, so the order only
  * matters in stores written otherwise), then "@{date}" (branch head at

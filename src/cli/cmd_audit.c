@@ -141,7 +141,7 @@ static int parse_repo(const char *arg, struct mlfs_refspec *spec)
 {
 	const char *why;
 
-	if (mlfs_refspec_parse(arg, false, spec, &why) < 0) {
+	if (mlfs_refspec_parse(arg, 0, spec, &why) < 0) {
 		fprintf(stderr, "mlfs: invalid reference '%s': %s\n", arg,
 			why);
 		return CLI_USAGE;

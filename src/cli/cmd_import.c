@@ -151,7 +151,7 @@ static int import_main(struct cli *c, int argc, char **argv,
 		mlfs_kv_list_release(&meta);
 		return cli_usage_error("import", "expected SRC and NS/NAME");
 	}
-	r = mlfs_refspec_parse(argv[optind + 1], false, &spec, &why);
+	r = mlfs_refspec_parse(argv[optind + 1], 0, &spec, &why);
 	if (r == 0 && (spec.rev[0] || spec.has_date || spec.back)) {
 		why = "import takes a repository NS/NAME; use -b BRANCH or "
 		      "-t TAG for refs";

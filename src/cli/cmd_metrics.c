@@ -498,7 +498,7 @@ int cmd_metrics(struct cli *c, int argc, char **argv)
 		mlfs_error_clear();
 		return cli_usage_error("metrics", "--sort: %s", detail);
 	}
-	if (mlfs_refspec_parse(argv[optind], false, &spec, &why) < 0)
+	if (mlfs_refspec_parse(argv[optind], 0, &spec, &why) < 0)
 		return cli_usage_error("metrics", "bad repository '%s': %s",
 				       argv[optind], why);
 	r = spec.rev[0] || spec.has_date || spec.back;

@@ -68,7 +68,7 @@ static int check_outs(struct mlfs_store *s, const struct run_opts *ro)
 		struct mlfs_repo repo;
 		struct mlfs_id id;
 		const char *why;
-		int r = mlfs_refspec_parse(ro->outs[i], false, &spec, &why);
+		int r = mlfs_refspec_parse(ro->outs[i], 0, &spec, &why);
 
 		if (r < 0)
 			return cli_usage_error("run", "bad --out '%s': %s",

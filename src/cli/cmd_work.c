@@ -63,7 +63,7 @@ static int parse_branch(const char *cmd, const char *arg,
 	const char *why;
 
 	memset(spec, 0, sizeof(*spec));
-	if (mlfs_refspec_parse(arg, false, spec, &why) < 0)
+	if (mlfs_refspec_parse(arg, 0, spec, &why) < 0)
 		return cli_usage_error(cmd, "bad reference '%s': %s", arg,
 				       why);
 	if (spec->has_date || spec->back) {

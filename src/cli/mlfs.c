@@ -179,7 +179,9 @@ static int resolve(struct mlfs_store *s, const char *arg, bool allow_path,
 	const char *why;
 	int r;
 
-	r = mlfs_refspec_parse(arg, allow_path, spec, &why);
+	/* Every command that reads a version takes "@REMOTE/BRANCH" */
+	r = mlfs_refspec_parse(arg, (allow_path ? MLFS_REFSPEC_PATH : 0) |
+			       MLFS_REFSPEC_REMOTE, spec, &why);
 	if (r == -EINVAL) {
 		fprintf(stderr, "mlfs: invalid reference '%s': %s\n", arg,
 			why);
@@ -188,6 +190,12 @@ static int resolve(struct mlfs_store *s, const char *arg, bool allow_path,
 	if (r < 0)
 		return cli_error(r, "cannot parse '%s'", arg);
 	mlfs_error_clear();
+	/* "@X/Y...": remote X's branch, or rev X and a path (names.h) */
+	r = mlfs_refspec_settle(s, spec);
+	if (r < 0) {
+		mlfs_refspec_release(spec);
+		return cli_error(r, "cannot resolve '%s'", arg);
+	}
 	r = mlfs_resolve(s, spec, res, &cand, &ncand);
 	if (r == -ENOENT && res->unborn && unborn_ok) {
 		mlfs_error_clear();

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mlfs/remote.h"
 #include "mlfs/worktree.h"
 #include "refcmd.h"
 
@@ -72,6 +73,60 @@ static int list_refs(struct cli *c, struct mlfs_store *s, const char *arg,
 	return CLI_OK;
 }
 
+/* mlfs branch -r: the remote-tracking refs of one repository. */
+static int list_tracking(struct cli *c, struct mlfs_store *s, const char *arg)
+{
+	struct mlfs_refspec spec;
+	struct mlfs_resolved res;
+	struct mlfs_track *v;
+	size_t n, damaged = 0;
+	int r = cli_resolve_unborn(s, arg, false, &spec, &res);
+
+	if (r)
+		return r;
+	mlfs_refspec_release(&spec);
+	r = mlfs_track_list(s, NULL, res.repo.id, &v, &n);
+	if (r < 0)
+		return cli_error(r, "cannot list remote-tracking refs of '%s'",
+				 arg);
+	if (c->json)
+		fputc('[', stdout);
+	for (size_t i = 0; i < n; i++) {
+		char hex[MLFS_ID_HEX_LEN + 1], full[2 * MLFS_NAME_MAX + 2];
+
+		mlfs_id_to_hex(&v[i].commit, hex);
+		if (v[i].damaged) {
+			damaged++;
+			snprintf(hex, sizeof(hex), "(damaged)");
+		}
+		snprintf(full, sizeof(full), "%s/%s", v[i].remote,
+			 v[i].branch);
+		if (!c->json) {
+			printf("  %-20s %.12s\n", full, hex);
+			continue;
+		}
+		printf("%s{\"name\": ", i ? ", " : "");
+		cli_json_str(stdout, full);
+		printf(", \"remote\": ");
+		cli_json_str(stdout, v[i].remote);
+		printf(", \"branch\": ");
+		cli_json_str(stdout, v[i].branch);
+		if (v[i].damaged)
+			printf(", \"commit\": null, \"damaged\": true}");
+		else
+			printf(", \"commit\": \"%s\"}", hex);
+	}
+	if (c->json)
+		fputs("]\n", stdout);
+	free(v);
+	if (damaged)
+		return cli_error(0, "%zu remote-tracking %s of '%s' %s damaged; "
+				 "run 'mlfs fsck'", damaged,
+				 damaged == 1 ? "ref" : "refs", arg,
+				 damaged == 1 ? "is" : "are");
+	return CLI_OK;
+}
+
 int cli_ref_command(struct cli *c, int argc, char **argv,
 		    enum mlfs_ref_kind kind, const char *usage)
 {
@@ -79,20 +134,27 @@ int cli_ref_command(struct cli *c, int argc, char **argv,
 		{ "list", no_argument, NULL, 'l' },
 		{ "delete", no_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "remotes", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *what = kind == MLFS_REF_TAG ? "tag" : "branch";
 	struct mlfs_store *s = NULL;
 	struct mlfs_refspec spec;
 	struct mlfs_resolved res;
-	bool list = false, del = false;
+	bool list = false, del = false, remotes = false;
 	const char *why;
 	int ch, r;
 
 	if (cli_want_help(argc, argv, usage))
 		return CLI_OK;
-	while ((ch = getopt_long(argc, argv, "ld", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, kind == MLFS_REF_BRANCH ? "ldr" :
+				 "ld", opts, NULL)) != -1) {
 		switch (ch) {
+		case 'r':
+			if (kind != MLFS_REF_BRANCH)
+				return cli_usage_error(what, "unknown option");
+			remotes = list = true;
+			break;
 		case 'l':
 			list = true;
 			break;
@@ -119,7 +181,8 @@ int cli_ref_command(struct cli *c, int argc, char **argv,
 	if (r)
 		return r;
 	if (list) {
-		r = list_refs(c, s, argv[0], kind);
+		r = remotes ? list_tracking(c, s, argv[0]) :
+		    list_refs(c, s, argv[0], kind);
 		goto out;
 	}
 	r = cli_resolve(s, argv[0], false, &spec, &res);

@@ -60,7 +60,7 @@ static int request_wt(struct mlfs_fs *fs, const struct mlfs_ctl_msg *req,
 	int r;
 
 	mlfs_error_clear();
-	if (!arg || mlfs_refspec_parse(arg, false, &spec, &why) < 0) {
+	if (!arg || mlfs_refspec_parse(arg, 0, &spec, &why) < 0) {
 		mlfs_error_set("bad reference '%s'", arg ? arg : "");
 		return -EINVAL;
 	}

@@ -155,7 +155,7 @@ static int version_template(struct mlfs_store *s, const char *ns,
 	    (size_t)snprintf(spec_s, sizeof(spec_s), "%s/%s", ns, name) >=
 		    sizeof(spec_s))
 		return -ENOENT;
-	r = mlfs_refspec_parse(spec_s, false, &spec, &why);
+	r = mlfs_refspec_parse(spec_s, 0, &spec, &why);
 	if (r < 0)
 		return -ENOENT; /* not a name at all: nothing by that name */
 	r = mlfs_resolve(s, &spec, &res, NULL, NULL);

@@ -22,6 +22,7 @@
 #include "mlfs/alias.h"
 #include "mlfs/content.h"
 #include "mlfs/gc.h"
+#include "mlfs/remote.h"
 #include "mlfs/tree.h"
 #include "mlfs/worktree.h"
 
@@ -541,6 +542,39 @@ static int check_aliases(struct fsck *f, struct repo_walk *w,
 	return r < 0 ? r : pi < 0 ? -ENOMEM : 0;
 }
 
+/* Every remote-tracking row of @repo against its check value and its
+ * commit (which must be in the store and of @repo). */
+static int check_tracking(struct fsck *f, struct repo_walk *w,
+			  const struct mlfs_repo *repo)
+{
+	struct mlfs_track *v = NULL;
+	size_t n = 0;
+	long pi = 0;
+	int r;
+
+	mlfs_error_clear();
+	r = mlfs_track_list(f->s, NULL, repo->id, &v, &n);
+	if (r < 0 && r != -ENOMEM)
+		return fsck_problem(f, "database", NULL, AT_REPO, "cannot "
+				    "list the remote-tracking refs: %s",
+				    fsck_db_why(NULL, r)) < 0 ? -ENOMEM : 0;
+	for (size_t k = 0; r == 0 && pi >= 0 && k < n; k++) {
+		char name[MLFS_REMOTE_NAME_MAX + MLFS_NAME_MAX + 2];
+
+		snprintf(name, sizeof(name), "%s/%s", v[k].remote,
+			 v[k].branch);
+		if (v[k].damaged)
+			pi = fsck_problem(f, "tracking", name, AT_REPO,
+					  "its row does not match its check "
+					  "value (damaged database)");
+		else
+			r = check_outside(f, w, &v[k].commit, repo->id,
+					  "tracking", name, "its");
+	}
+	free(v);
+	return r < 0 ? r : pi < 0 ? -ENOMEM : 0;
+}
+
 /* The branch history: every entry's check value, the commits entries
  * name, and that each branch's newest entry is its head (a dropped
  * newest entry would make "@{date}" answer with an older head). */
@@ -734,6 +768,8 @@ static int check_repo(struct fsck *f, const struct mlfs_repo *repo)
 	r = check_refs(f, &w, repo, refs, nref);
 	if (r == 0)
 		r = check_aliases(f, &w, repo);
+	if (r == 0)
+		r = check_tracking(f, &w, repo);
 	if (r == 0)
 		r = check_history(f, &w, repo, refs, nref);
 	for (size_t k = 0; r == 0 && k < w.norder; k++)

@@ -22,7 +22,7 @@
 struct mlfs_meta;
 
 /* Latest schema version (PRAGMA user_version). */
-#define MLFS_SCHEMA_VERSION 5
+#define MLFS_SCHEMA_VERSION 6
 
 MLFS_MUST_CHECK int mlfs_meta_open(const char *path, bool rdonly,
 				   bool create, struct mlfs_meta **out);
@@ -303,6 +303,32 @@ MLFS_MUST_CHECK int mlfs_meta_rpack_put(struct mlfs_meta *m,
 					uint64_t size);
 MLFS_MUST_CHECK int mlfs_meta_rpack_count(struct mlfs_meta *m,
 					  const char *remote, uint64_t *n);
+
+/*
+ * Remote-tracking refs (meta_track.c, schema 6): (remote, repository,
+ * branch) -> the commit a fetch or push last saw that branch at. Each
+ * row carries a check value (mlfs-track-1) over all of it, compared on
+ * every read: _get of a row that fails is -EIO naming it; _list flags
+ * it (->damaged). _get: -ENOENT when there is no row. _set: insert or
+ * replace (-EINVAL: no such repository). _clear: every row of @remote
+ * (@repo_id 0) or of @remote and one repository. _list: @remote NULL
+ * and @repo_id 0 for all rows; *out malloc'd.
+ */
+struct mlfs_track;
+MLFS_MUST_CHECK int mlfs_meta_track_get(struct mlfs_meta *m,
+					const char *remote, int64_t repo_id,
+					const char *branch,
+					struct mlfs_id *commit);
+MLFS_MUST_CHECK int mlfs_meta_track_set(struct mlfs_meta *m,
+					const char *remote, int64_t repo_id,
+					const char *branch,
+					const struct mlfs_id *commit);
+MLFS_MUST_CHECK int mlfs_meta_track_clear(struct mlfs_meta *m,
+					  const char *remote,
+					  int64_t repo_id);
+MLFS_MUST_CHECK int mlfs_meta_track_list(struct mlfs_meta *m,
+					 const char *remote, int64_t repo_id,
+					 struct mlfs_track **out, size_t *n);
 
 /* Iterate all contents / all chunks. @fn returns < 0 to stop. */
 MLFS_MUST_CHECK int mlfs_meta_each_chunk(struct mlfs_meta *m,

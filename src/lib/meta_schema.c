@@ -151,6 +151,17 @@ static const char *const migrations[] = {
 	"  pack_id INTEGER PRIMARY KEY,"
 	"  remote TEXT NOT NULL,"
 	"  size INTEGER NOT NULL);",
+	/* 6: remote-tracking refs (meta_track.c, docs/remote.md): the
+	 * branch heads a fetch, pull, clone or push last saw in a remote,
+	 * each row sealed like a ref. Older stores have none to seal. */
+	"CREATE TABLE tracking("
+	"  remote TEXT NOT NULL,"
+	"  repo_id INTEGER NOT NULL REFERENCES repos(id),"
+	"  branch TEXT NOT NULL,"
+	"  commit_id BLOB NOT NULL REFERENCES commits(id),"
+	"  mac BLOB,"
+	"  PRIMARY KEY (remote, repo_id, branch)) WITHOUT ROWID;"
+	"CREATE INDEX tracking_repo ON tracking(repo_id, remote, branch);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -163,6 +174,7 @@ static const char *const set_version[] = {
 	"PRAGMA user_version = 3",
 	"PRAGMA user_version = 4",
 	"PRAGMA user_version = 5",
+	"PRAGMA user_version = 6",
 };
 
 /* What a migration does after its SQL, in its transaction: migration 3
@@ -173,6 +185,7 @@ static int (*const after_sql[])(struct mlfs_meta *m) = {
 	NULL,
 	mlfs_meta_audit_seal,
 	mlfs_meta_content_locs_fill,
+	NULL,
 	NULL,
 };
 

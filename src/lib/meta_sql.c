@@ -131,4 +131,20 @@ const char *const meta_sql[ST_MAX] = {
 	[ST_RPACK_PUT] = "INSERT OR IGNORE INTO remote_packs(pack_id, remote, "
 			 "size) VALUES (?1, ?2, ?3)",
 	[ST_RPACK_COUNT] = "SELECT count(*) FROM remote_packs WHERE remote = ?1",
+	/* tracking rows: columns remote, branch, commit_id, mac, ns, name */
+	[ST_TRACK_GET] = "SELECT t.remote, t.branch, t.commit_id, t.mac, "
+			 "r.ns, r.name FROM tracking t JOIN repos r "
+			 "ON r.id = t.repo_id WHERE t.remote = ?1 AND "
+			 "t.repo_id = ?2 AND t.branch = ?3",
+	[ST_TRACK_SET] = "INSERT OR REPLACE INTO tracking(remote, repo_id, "
+			 "branch, commit_id, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_TRACK_CLEAR] = "DELETE FROM tracking WHERE remote = ?1",
+	[ST_TRACK_CLEAR_REPO] = "DELETE FROM tracking WHERE remote = ?1 AND "
+				"repo_id = ?2",
+	/* a row whose repository is gone is listed too (ns NULL): damage */
+	[ST_TRACK_LIST] = "SELECT t.remote, t.branch, t.commit_id, t.mac, "
+			  "r.ns, r.name FROM tracking t LEFT JOIN repos r "
+			  "ON r.id = t.repo_id WHERE (?1 IS NULL OR "
+			  "t.remote = ?1) AND (?2 = 0 OR t.repo_id = ?2) "
+			  "ORDER BY r.ns, r.name, t.remote, t.branch",
 };

@@ -3,7 +3,11 @@
  *   ref  := ns "/" name [ "@" rev ] [ "/" path ]
  *   rev  := "{" date "}" [ "~" N ]
  *         | word [ "@{" date "}" ] [ "~" [N] ]
- * Names cannot hold '@', '/', '{' or '~', so the grammar is unambiguous.
+ *         | remote "/" branch [ "~" [N] ]     (MLFS_REFSPEC_REMOTE)
+ * Names cannot hold '@', '/', '{' or '~', so the grammar is unambiguous
+ * but for "@X/Y" where a path may follow: remote X's branch Y, or rev X
+ * and path "Y". Both readings are kept; the store, which knows its
+ * remotes, picks (mlfs_refspec_settle).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -228,9 +232,73 @@ static int parse_path(const char *p, char **out, const char **why)
 	return 0;
 }
 
-int mlfs_refspec_parse(const char *s, bool allow_path,
+/* Only '/' (or nothing) from @p on. */
+static bool only_slashes(const char *p)
+{
+	return p[strspn(p, "/")] == '\0';
+}
+
+/*
+ * "@X" (in out->rev) is followed by "/" at @p: read "Y[~N][/path]" as
+ * remote X's branch Y. Returns 0 (read: out->remote set, *pp past it),
+ * 1 (not a tracking ref, and with a path allowed the caller reads rev X
+ * and a path instead) or -errno.
+ */
+static int parse_tracking(const char **pp, bool allow_path,
+			  struct mlfs_refspec *out, const char **why)
+{
+	/* "@X//Y" is "@X/Y", as a path's repeated '/' are one */
+	const char *p = *pp + strspn(*pp, "/"), *end = p + strcspn(p, "~/@");
+	bool ambiguous = allow_path || only_slashes(p);
+	char branch[MLFS_NAME_MAX + 1];
+	unsigned back = 0;
+	int r;
+
+	if (end == p && *p) {
+		*why = "'@<remote>/' must be followed by a branch, e.g. "
+		       "'@origin/main'";
+		return allow_path ? 1 : -EINVAL;
+	}
+	branch[0] = '\0';
+	if (end != p) {
+		r = take_name(p, end, branch, why);
+		if (r < 0)
+			return allow_path ? 1 : r;
+		p = end;
+	}
+	if (*p == '@') {
+		*why = "a remote-tracking ref has no history: '@{date}' does "
+		       "not apply to '@<remote>/<branch>'";
+		return allow_path ? 1 : -EINVAL;
+	}
+	if (*p == '~') {
+		r = parse_back(&p, &back, why);
+		if (r < 0)
+			return allow_path ? 1 : r;
+	}
+	if (!allow_path && !only_slashes(p)) {
+		*why = "a path is not allowed here; name only "
+		       "<namespace>/<name>[@<ref>]";
+		return -EINVAL;
+	}
+	if (ambiguous) {
+		r = parse_path(*pp, &out->alt_path, why);
+		if (r == -EINVAL)
+			r = 0; /* no path reading: a tracking ref only */
+		if (r < 0)
+			return r;
+	}
+	memcpy(out->remote, out->rev, sizeof(out->remote));
+	memcpy(out->rev, branch, sizeof(out->rev));
+	out->back = back;
+	*pp = p;
+	return 0;
+}
+
+int mlfs_refspec_parse(const char *s, unsigned flags,
 		       struct mlfs_refspec *out, const char **why)
 {
+	bool allow_path = flags & MLFS_REFSPEC_PATH;
 	const char *p = s, *end;
 	int r;
 
@@ -252,6 +320,14 @@ int mlfs_refspec_parse(const char *s, bool allow_path,
 	p = end;
 	if (*p == '@') {
 		p++;
+		if (*p == '/' || *p == '\0') {
+			*why = flags & MLFS_REFSPEC_REMOTE ?
+			       "'@' must be followed by a ref, e.g. '@v3', "
+			       "'@main~2' or '@origin/main'" :
+			       "'@' must be followed by a ref, e.g. '@v3' or "
+			       "'@main~2'";
+			return -EINVAL;
+		}
 		if (*p == '{') {
 			r = parse_date_braced(&p, &out->date, why);
 			if (r < 0)
@@ -263,7 +339,14 @@ int mlfs_refspec_parse(const char *s, bool allow_path,
 			if (r < 0)
 				return r;
 			p = end;
-			if (*p == '@') {
+			r = 1;
+			if (*p == '/' && (flags & MLFS_REFSPEC_REMOTE))
+				r = parse_tracking(&p, allow_path, out, why);
+			if (r < 0)
+				return r;
+			if (r == 0) {
+				*why = "";
+			} else if (*p == '@') {
 				if (p[1] != '{') {
 					*why = "after '@<ref>' only '@{date}' "
 					       "may follow";
@@ -305,4 +388,6 @@ void mlfs_refspec_release(struct mlfs_refspec *r)
 {
 	free(r->path);
 	r->path = NULL;
+	free(r->alt_path);
+	r->alt_path = NULL;
 }

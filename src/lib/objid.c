@@ -89,6 +89,25 @@ void mlfs_objid_alias_mac(const struct mlfs_hash_key *k, const char *ns,
 	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
 }
 
+void mlfs_objid_track_mac(const struct mlfs_hash_key *k, const char *remote,
+			  const char *ns, const char *name,
+			  const char *branch, const struct mlfs_id *commit,
+			  struct mlfs_id *out)
+{
+	/* Its own domain: a tracking row copied into refs or aliases (or
+	 * back) must fail its check, as must one moved to another remote. */
+	static const char domain[] = "mlfs-track-1";
+	struct mlfs_span p[6];
+
+	p[0] = (struct mlfs_span){ domain, sizeof(domain) };
+	p[1] = str_span(remote);
+	p[2] = str_span(ns);
+	p[3] = str_span(name);
+	p[4] = str_span(branch);
+	p[5] = (struct mlfs_span){ commit->b, MLFS_ID_LEN };
+	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
+}
+
 void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,
 			   const char *ns, const char *name,
 			   const char *branch, const struct mlfs_id *commit,

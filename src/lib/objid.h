@@ -40,6 +40,13 @@ void mlfs_objid_alias_mac(const struct mlfs_hash_key *k, const char *ns,
 			  const char *name, const char *alias,
 			  const struct mlfs_id *commit, struct mlfs_id *out);
 
+/* Check value of a remote-tracking row (schema 6): the remote, the
+ * repository, the remote's branch and the commit it was seen at. */
+void mlfs_objid_track_mac(const struct mlfs_hash_key *k, const char *remote,
+			  const char *ns, const char *name,
+			  const char *branch, const struct mlfs_id *commit,
+			  struct mlfs_id *out);
+
 /* Check value of a reflog row: its row id, repository, branch, commit
  * (NULL for a deletion) and time. */
 void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,

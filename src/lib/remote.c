@@ -253,6 +253,9 @@ int mlfs_remote_remove(struct mlfs_store *s, const char *name)
 	}
 	if (e == 0)
 		e = mlfs_meta_remote_delete(s->meta, name);
+	/* its tracking refs name a remote that is no more */
+	if (e == 0)
+		e = mlfs_meta_track_clear(s->meta, name, 0);
 	if (e == -ENOENT)
 		mlfs_error_set("no remote '%s'", name);
 	if (e < 0) {
@@ -260,6 +263,12 @@ int mlfs_remote_remove(struct mlfs_store *s, const char *name)
 		return e;
 	}
 	return mlfs_meta_commit(s->meta);
+}
+
+int mlfs_track_list(struct mlfs_store *s, const char *remote,
+		    int64_t repo_id, struct mlfs_track **out, size_t *n)
+{
+	return mlfs_meta_track_list(s->meta, remote, repo_id, out, n);
 }
 
 int mlfs_remote_get(struct mlfs_store *s, const char *name,

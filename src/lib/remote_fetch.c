@@ -5,8 +5,11 @@
  * the checks the local rows get (commit ids recomputed, tree blobs
  * rehashed, check values compared) and only then insert all of it in
  * one transaction, chunks located in remote packs (remote_packs rows).
- * Chunk data stays in the bucket. Refs are applied after that, one by
- * one, each audited like the local command that would make the change.
+ * Chunk data stays in the bucket. The remote's branch heads become its
+ * tracking refs in that transaction ("@origin/main": whatever the local
+ * branches do, every fetched commit keeps a name). Refs are applied
+ * after that, one by one, each audited like the local command that
+ * would make the change.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -558,6 +561,27 @@ static int insert_inputs(struct fetch *f, const struct mlfs_remote_commit *c)
 	return r;
 }
 
+/* The tracking refs of the remote become the branches it has now: the
+ * fetch listed every ref of the bucket, so a branch deleted there is
+ * dropped here, and one moved backwards (a forced push) follows it. */
+static int track_all(struct fetch *f)
+{
+	int r = mlfs_meta_track_clear(f->s->meta, f->r->name, 0);
+
+	for (size_t i = 0; r == 0 && i < f->refs.n; i++) {
+		const struct fref *x = &f->refs.v[i];
+		struct mlfs_repo repo;
+
+		if (x->kind != 'b')
+			continue;
+		r = repo_for(f, x->ns, x->name, &repo);
+		if (r == 0)
+			r = mlfs_meta_track_set(f->s->meta, f->r->name,
+						repo.id, x->ref, &x->commit);
+	}
+	return r;
+}
+
 static int insert_all(struct fetch *f, struct mlfs_remote_stats *st)
 {
 	int r = mlfs_meta_begin(f->s->meta);
@@ -593,6 +617,8 @@ static int insert_all(struct fetch *f, struct mlfs_remote_stats *st)
 		r = insert_commit(f, &f->commits.v[i]);
 	for (size_t i = 0; r == 0 && i < f->commits.n; i++)
 		r = insert_inputs(f, &f->commits.v[i]);
+	if (r == 0)
+		r = track_all(f);
 	if (r < 0) {
 		mlfs_meta_rollback(f->s->meta);
 		return r;

@@ -164,7 +164,7 @@ static int pick_refs(struct push *p)
 			struct mlfs_repo repo;
 			const char *why;
 
-			r = mlfs_refspec_parse(o->specs[i], false, &spec, &why);
+			r = mlfs_refspec_parse(o->specs[i], 0, &spec, &why);
 			if (r == -EINVAL) {
 				mlfs_error_set("invalid reference '%s': %s",
 					       o->specs[i], why);
@@ -656,6 +656,23 @@ static int audit_force(struct push *p, const struct pref *f,
 	return mlfs_audit_append(p->s, &ev);
 }
 
+/* Branch @f is at its commit in the remote now (pushed, or already
+ * there): its tracking ref says so. */
+static int track_pushed(struct push *p, const struct pref *f)
+{
+	int r = mlfs_meta_begin(p->s->meta);
+
+	if (r < 0)
+		return r;
+	r = mlfs_meta_track_set(p->s->meta, p->r->name, f->repo.id, f->ref,
+				&f->commit);
+	if (r < 0) {
+		mlfs_meta_rollback(p->s->meta);
+		return r;
+	}
+	return mlfs_meta_commit(p->s->meta);
+}
+
 /* Move one ref of the remote; fills @res. */
 static int push_ref(struct push *p, const struct pref *f,
 		    struct mlfs_remote_ref_result *res)
@@ -730,6 +747,12 @@ static int push_ref(struct push *p, const struct pref *f,
 		res->status = ff ? MLFS_PUSH_UPDATED : MLFS_PUSH_FORCED;
 		break;
 	}
+	if (r == 0 && f->kind == 'b' &&
+	    (res->status == MLFS_PUSH_CREATED ||
+	     res->status == MLFS_PUSH_UPDATED ||
+	     res->status == MLFS_PUSH_FORCED ||
+	     res->status == MLFS_PUSH_UPTODATE))
+		r = track_pushed(p, f);
 	mlfs_buf_release(&body);
 	return r;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "mlfs/audit.h"
+#include "mlfs/remote.h"
 #include "mlfs/repo.h"
 #include "store_impl.h"
 
@@ -305,10 +306,90 @@ static int resolve_prefix(struct mlfs_store *s, int64_t repo_id,
 	return -ENOTUNIQ;
 }
 
+/* 1 when the store has remote @name, 0 when not, or -errno. */
+static int have_remote(struct mlfs_store *s, const char *name)
+{
+	struct mlfs_remote row;
+	int r = mlfs_meta_remote_get(s->meta, name, &row);
+
+	if (r == 0)
+		mlfs_remote_release(&row);
+	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
+}
+
+int mlfs_refspec_settle(struct mlfs_store *s, struct mlfs_refspec *spec)
+{
+	int r;
+
+	if (!spec->remote[0] || !spec->alt_path)
+		return 0;
+	r = have_remote(s, spec->remote);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		memcpy(spec->rev, spec->remote, sizeof(spec->rev));
+		spec->remote[0] = '\0';
+		spec->back = 0;
+		free(spec->path);
+		spec->path = spec->alt_path;
+	} else {
+		free(spec->alt_path);
+	}
+	spec->alt_path = NULL;
+	return 0;
+}
+
+/* Branch @spec->rev of remote @spec->remote, as last seen there. */
+static int resolve_tracking(struct mlfs_store *s,
+			    const struct mlfs_refspec *spec,
+			    const struct mlfs_repo *repo, struct mlfs_id *cur)
+{
+	struct mlfs_id id;
+	int r = have_remote(s, spec->remote);
+
+	/* No remote X, but X is a ref here: "@X/Y" was a path where the
+	 * command takes none (a usage error, as before remotes) */
+	if (r == 0 && (mlfs_is_hex_prefix(spec->remote) ||
+		       mlfs_ref_get(s, repo->id, MLFS_REF_TAG, spec->remote,
+				    &id) == 0 ||
+		       mlfs_ref_get(s, repo->id, MLFS_REF_BRANCH, spec->remote,
+				    &id) == 0 ||
+		       mlfs_meta_alias_get(s->meta, repo->id, spec->remote,
+					   &id) == 0)) {
+		mlfs_error_set("a path is not allowed here; name only "
+			       "<namespace>/<name>[@<ref>] ('%s' is no "
+			       "remote)", spec->remote);
+		return -EINVAL;
+	}
+	if (r == 0) {
+		mlfs_error_clear();
+		mlfs_error_set("no remote '%s' (see 'mlfs remote list')",
+			       spec->remote);
+		return -ENOENT;
+	}
+	if (r < 0)
+		return r;
+	if (!spec->rev[0]) {
+		mlfs_error_set("'@%s/' names no branch: write '@%s/BRANCH' "
+			       "(see 'mlfs branch -r %s/%s')", spec->remote,
+			       spec->remote, spec->ns, spec->name);
+		return -EINVAL;
+	}
+	r = mlfs_meta_track_get(s->meta, spec->remote, repo->id, spec->rev,
+				cur);
+	if (r == -ENOENT)
+		mlfs_error_set("remote '%s' had no branch '%s' of '%s/%s' when "
+			       "last fetched (see 'mlfs branch -r %s/%s')",
+			       spec->remote, spec->rev, spec->ns, spec->name,
+			       spec->ns, spec->name);
+	return r;
+}
+
 int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 		 struct mlfs_resolved *out, struct mlfs_id **candidates,
 		 size_t *ncand)
 {
+	struct mlfs_refspec settled;
 	const char *branch = NULL;
 	int64_t now = (int64_t)time(NULL);
 	struct mlfs_commit head;
@@ -318,14 +399,35 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 	memset(out, 0, sizeof(*out));
 	if (candidates)
 		*candidates = NULL;
+	if (spec->remote[0] && spec->alt_path) {
+		/* the reading mlfs_refspec_settle would pick, on a shallow
+		 * copy: its strings stay the caller's */
+		r = have_remote(s, spec->remote);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			settled = *spec;
+			memcpy(settled.rev, spec->remote, sizeof(settled.rev));
+			settled.remote[0] = '\0';
+			settled.back = 0;
+			spec = &settled;
+		}
+	}
 	r = mlfs_repo_get(s, spec->ns, spec->name, &out->repo);
 	if (r == -ENOENT)
 		mlfs_error_set("no repository '%s/%s'", spec->ns, spec->name);
 	if (r < 0)
 		return r;
-	/* A damaged tag or branch row is an error, never a reason to try
-	 * the next kind of name: that would serve another version. */
-	if (spec->rev[0]) {
+	if (spec->remote[0]) {
+		r = resolve_tracking(s, spec, &out->repo, &cur);
+		if (r < 0)
+			return r;
+		/* moves with every fetch: never immutable */
+		out->rev_kind = MLFS_REF_TRACK;
+	} else if (spec->rev[0]) {
+		/* A damaged tag or branch row is an error, never a reason
+		 * to try the next kind of name: that would serve another
+		 * version. */
 		rt = mlfs_ref_get(s, out->repo.id, MLFS_REF_TAG, spec->rev,
 				  &cur);
 		if (rt == -ENOENT)
@@ -339,9 +441,12 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 		if (ra < 0 && ra != -ENOENT)
 			return ra;
 	}
-	if (!spec->rev[0] || (rt == -ENOENT && rb == -ENOENT &&
-			      ra == -ENOENT && !spec->has_date &&
-			      !strcmp(spec->rev, out->repo.default_branch))) {
+	if (spec->remote[0]) {
+		/* @cur is the tracking ref's commit */
+	} else if (!spec->rev[0] || (rt == -ENOENT && rb == -ENOENT &&
+				     ra == -ENOENT && !spec->has_date &&
+				     !strcmp(spec->rev,
+					     out->repo.default_branch))) {
 		branch = out->repo.default_branch;
 		out->rev_kind = MLFS_REF_BRANCH;
 	} else if (rt == 0) {
@@ -435,8 +540,10 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 	 * repository's own. */
 	r = mlfs_commit_get(s, &cur, &head);
 	if (r == -ENOENT) {
-		mlfs_error_set("'%s/%s@%s' names a commit that is not in the "
-			       "store (damaged database)", spec->ns, spec->name,
+		mlfs_error_set("'%s/%s@%s%s%s' names a commit that is not in "
+			       "the store (damaged database)", spec->ns,
+			       spec->name, spec->remote,
+			       spec->remote[0] ? "/" : "",
 			       spec->rev[0] ? spec->rev :
 			       out->repo.default_branch);
 		return -EIO;

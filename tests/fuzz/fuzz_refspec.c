@@ -2,7 +2,8 @@
  * fuzz_refspec.c - the reference and name grammar of names.c on user
  * input (command lines, mount lookups): mlfs_refspec_parse,
  * mlfs_name_check, mlfs_is_hex_prefix and mlfs_parse_date. Input: a
- * flags byte (bit 0: allow a path), then the string. Invariants: every
+ * flags byte (bit 0: allow a path, bit 1: "@REMOTE/BRANCH"), then the
+ * string. Invariants: every
  * failure is -EINVAL with an explanation; a parsed reference has valid
  * names, a clean path (no leading, trailing or doubled '/', no '.' or
  * '..' steps) and, written back out in canonical form, parses to the
@@ -59,8 +60,16 @@ static bool format_ref(const struct mlfs_refspec *r, char *buf, size_t size)
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
 			 tm.tm_hour, tm.tm_min, tm.tm_sec);
 	}
-	if (r->back)
+	/* "~0" kept: "@X~0/Y" is rev X and path Y, "@X/Y" may be remote
+	 * X's branch Y (MLFS_REFSPEC_REMOTE) */
+	if (r->back || r->rev[0] || r->has_date)
 		snprintf(back, sizeof(back), "~%u", r->back);
+	if (r->remote[0]) {
+		n = snprintf(buf, size, "%s/%s@%s/%s%s%s", r->ns, r->name,
+			     r->remote, r->rev, back, r->path[0] ? "/" : "");
+		FUZZ_CHECK(n > 0 && (size_t)n < size);
+		return true;
+	}
 	n = snprintf(buf, size, "%s/%s%s%s%s%s%s%s", r->ns, r->name,
 		     r->rev[0] || r->has_date || r->back ? "@" : "", r->rev,
 		     r->rev[0] && r->has_date ? "@" : "", date, back,
@@ -69,13 +78,14 @@ static bool format_ref(const struct mlfs_refspec *r, char *buf, size_t size)
 	return true;
 }
 
-static void check_refspec(const char *s, bool allow_path)
+static void check_refspec(const char *s, unsigned flags)
 {
+	bool allow_path = flags & MLFS_REFSPEC_PATH;
 	struct mlfs_refspec a, b;
 	const char *why = NULL;
 	char *text;
 	size_t cap;
-	int r = mlfs_refspec_parse(s, allow_path, &a, &why);
+	int r = mlfs_refspec_parse(s, flags, &a, &why);
 
 	FUZZ_CHECK(why != NULL);
 	if (r < 0) {
@@ -88,6 +98,19 @@ static void check_refspec(const char *s, bool allow_path)
 	check_name(a.name);
 	if (a.rev[0])
 		check_name(a.rev);
+	if (a.remote[0]) {
+		/* a remote's branch: no history, no path unless allowed,
+		 * and no branch only when nothing but '/' followed */
+		FUZZ_CHECK(flags & MLFS_REFSPEC_REMOTE);
+		check_name(a.remote);
+		FUZZ_CHECK(!a.has_date);
+		FUZZ_CHECK(a.rev[0] || (!a.path[0] && a.alt_path &&
+					!a.alt_path[0]));
+	}
+	if (a.alt_path) {
+		FUZZ_CHECK(a.remote[0]);
+		check_path(a.alt_path);
+	}
 	FUZZ_CHECK(a.back <= 1000000);
 	FUZZ_CHECK(a.path != NULL);
 	check_path(a.path);
@@ -97,8 +120,9 @@ static void check_refspec(const char *s, bool allow_path)
 	FUZZ_CHECK(text != NULL);
 	if (format_ref(&a, text, cap)) {
 		strcat(text, a.path);
-		FUZZ_CHECK(mlfs_refspec_parse(text, allow_path, &b, &why) == 0);
+		FUZZ_CHECK(mlfs_refspec_parse(text, flags, &b, &why) == 0);
 		FUZZ_CHECK(!strcmp(a.ns, b.ns) && !strcmp(a.name, b.name));
+		FUZZ_CHECK(!strcmp(a.remote, b.remote));
 		FUZZ_CHECK(!strcmp(a.rev, b.rev) && !strcmp(a.path, b.path));
 		FUZZ_CHECK(a.has_date == b.has_date && a.back == b.back);
 		FUZZ_CHECK(!a.has_date || a.date == b.date);
@@ -117,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t date;
 	int r;
 
-	check_refspec(s, flags & 1);
+	check_refspec(s, flags & (MLFS_REFSPEC_PATH | MLFS_REFSPEC_REMOTE));
 	r = mlfs_name_check(s, &why);
 	FUZZ_CHECK(r == 0 || (r == -EINVAL && why && why[0]));
 	if (r == 0)

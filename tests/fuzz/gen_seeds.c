@@ -321,6 +321,12 @@ static void gen_refspecs(void)
 		"\001datasets/fraud@{1999-12-31 23:59:59.5Z}~",
 		"\000ns/n@main/x",
 		"\001a/b@c/../d",
+		/* flag 2: "@REMOTE/BRANCH"; 3: and a path */
+		"\002models/m@origin/main~1",
+		"\003models/m@origin/main/w/model.bin",
+		"\002ns/n@origin/",
+		"\003ns/n@v1//x/y",
+		"\002ns/n@origin/main@{2024-03-01}",
 	};
 	char name[16];
 

@@ -272,7 +272,7 @@ static int resolve(struct fixture *f, const char *ref,
 	const char *why;
 	int r;
 
-	assert_int_equal(mlfs_refspec_parse(ref, false, &spec, &why), 0);
+	assert_int_equal(mlfs_refspec_parse(ref, 0, &spec, &why), 0);
 	r = mlfs_resolve(f->s, &spec, res, NULL, NULL);
 	mlfs_refspec_release(&spec);
 	return r;

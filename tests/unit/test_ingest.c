@@ -501,7 +501,7 @@ static void test_ingest_unborn_repo_first_commit_has_no_parent(void **state)
 	assert_int_equal(mlfs_ref_list(f->s, repo.id, 0, &refs, &n), 0);
 	assert_int_equal(n, 0);
 	free(refs);
-	assert_int_equal(mlfs_refspec_parse("m/fraud", false, &spec, &why),
+	assert_int_equal(mlfs_refspec_parse("m/fraud", 0, &spec, &why),
 			 0);
 	assert_int_equal(mlfs_resolve(f->s, &spec, &rs, NULL, NULL), -ENOENT);
 	assert_true(rs.unborn);

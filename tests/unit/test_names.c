@@ -120,6 +120,81 @@ static void expect_bad_ref(const char *s, bool allow_path,
 /* 2024-03-01T00:00:00Z */
 #define MAR1 INT64_C(1709251200)
 
+/* Parse @s with MLFS_REFSPEC_REMOTE (| @flags) and check the remote
+ * reading and the other one (@alt NULL: none). */
+static void expect_track(const char *s, unsigned flags, const char *remote,
+			 const char *branch, unsigned back, const char *path,
+			 const char *alt)
+{
+	struct mlfs_refspec r;
+	const char *why = NULL;
+
+	assert_int_equal(mlfs_refspec_parse(s, flags | MLFS_REFSPEC_REMOTE, &r,
+					    &why), 0);
+	assert_string_equal(r.remote, remote);
+	assert_string_equal(r.rev, branch);
+	assert_int_equal(r.back, back);
+	assert_false(r.has_date);
+	assert_string_equal(r.path, path);
+	if (alt)
+		assert_string_equal(r.alt_path, alt);
+	else
+		assert_null(r.alt_path);
+	mlfs_refspec_release(&r);
+	assert_null(r.alt_path);
+}
+
+static void expect_bad_track(const char *s, const char *why_part)
+{
+	struct mlfs_refspec r;
+	const char *why = NULL;
+
+	assert_int_equal(mlfs_refspec_parse(s, MLFS_REFSPEC_REMOTE, &r, &why),
+			 -EINVAL);
+	assert_non_null(strstr(why, why_part));
+	mlfs_refspec_release(&r);
+}
+
+static void test_names_refspec_remote_tracking(void **state)
+{
+	struct mlfs_refspec r;
+	const char *why;
+
+	(void)state;
+	expect_track("ns/name@origin/main", 0, "origin", "main", 0, "", NULL);
+	expect_track("ns/name@origin/main~3", 0, "origin", "main", 3, "",
+		     NULL);
+	expect_track("ns/name@origin/main//", 0, "origin", "main", 0, "",
+		     NULL);
+	/* only slashes after the remote: no branch, or rev "origin" */
+	expect_track("ns/name@origin/", 0, "origin", "", 0, "", "");
+	/* with a path allowed "@X/Y/..." reads both ways */
+	expect_track("ns/name@origin/main/a/b", MLFS_REFSPEC_PATH, "origin",
+		     "main", 0, "a/b", "main/a/b");
+	expect_track("ns/name@origin/main~1/a", MLFS_REFSPEC_PATH, "origin",
+		     "main", 1, "a", "main~1/a");
+	/* a path step that is no branch name: only the path reading */
+	assert_int_equal(mlfs_refspec_parse("ns/name@v1/.x/y",
+					    MLFS_REFSPEC_PATH |
+					    MLFS_REFSPEC_REMOTE, &r, &why), 0);
+	assert_string_equal(r.remote, "");
+	assert_string_equal(r.rev, "v1");
+	assert_string_equal(r.path, ".x/y");
+	mlfs_refspec_release(&r);
+	/* without the flag "@X/Y" is rev X and a path, as before */
+	assert_int_equal(mlfs_refspec_parse("ns/name@origin/main", 0, &r,
+					    &why), -EINVAL);
+	mlfs_refspec_release(&r);
+	expect_bad_track("ns/name@/main", "'@' must be followed by a ref");
+	expect_bad_track("ns/name@", "'@' must be followed by a ref");
+	expect_track("ns/name@origin//main", 0, "origin", "main", 0, "", NULL);
+	expect_bad_track("ns/name@origin/~1", "must be followed by a branch");
+	expect_bad_track("ns/name@origin/ma@in", "has no history");
+	expect_bad_track("ns/name@origin/main@{2024-01-01}", "has no history");
+	expect_bad_track("ns/name@origin/main/x", "a path is not allowed");
+	expect_bad_track("ns/name@origin/.x", "name starts with");
+}
+
 static void test_names_refspec_plain(void **state)
 {
 	(void)state;
@@ -211,9 +286,9 @@ static void test_names_refspec_rejects_malformed(void **state)
 	expect_bad_ref("/name", false, "empty name");
 	expect_bad_ref("ns/", false, "empty name");
 	expect_bad_ref("ns/@v1", false, "empty name");
-	expect_bad_ref("ns/name@", false, "empty name");
+	expect_bad_ref("ns/name@", false, "'@' must be followed by a ref");
 	expect_bad_ref("ns/name@~", false, "empty name");
-	expect_bad_ref("ns/name@/a", true, "empty name");
+	expect_bad_ref("ns/name@/a", true, "'@' must be followed by a ref");
 	expect_bad_ref("ns/name@{bad}", false, "bad date");
 	expect_bad_ref("ns/name@{2024-02-30}", false, "bad date");
 	expect_bad_ref("ns/name@{2024-03-01", false, "without a closing");
@@ -340,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_names_refspec_rejects_path_when_not_allowed),
 		cmocka_unit_test(test_names_refspec_rejects_malformed),
 		cmocka_unit_test(test_names_refspec_rejects_long_names),
+		cmocka_unit_test(test_names_refspec_remote_tracking),
 		cmocka_unit_test(test_names_parse_date_exact_epochs),
 		cmocka_unit_test(test_names_parse_date_rejects_bad_dates),
 		cmocka_unit_test(test_names_is_hex_prefix),

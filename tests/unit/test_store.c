@@ -251,7 +251,7 @@ static int resolve(struct fixture *f, const char *ref,
 	const char *why;
 	int r;
 
-	assert_int_equal(mlfs_refspec_parse(ref, false, &spec, &why), 0);
+	assert_int_equal(mlfs_refspec_parse(ref, 0, &spec, &why), 0);
 	r = mlfs_resolve(f->s, &spec, res, NULL, NULL);
 	mlfs_refspec_release(&spec);
 	return r;
@@ -617,7 +617,7 @@ static void test_store_resolve_ambiguous_prefix_is_enotuniq(void **state)
 		"FROM commits WHERE id = ?3", 2, &b, &f->c1);
 	mlfs_commit_release(&c);
 
-	assert_int_equal(mlfs_refspec_parse("t/m@deadbeef", false, &spec,
+	assert_int_equal(mlfs_refspec_parse("t/m@deadbeef", 0, &spec,
 					    &why), 0);
 	assert_int_equal(mlfs_resolve(f->s, &spec, &res, &cand, &ncand),
 			 -ENOTUNIQ);

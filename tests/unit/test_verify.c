@@ -139,7 +139,7 @@ static int resolve(struct fixture *f, const char *ref)
 	const char *why;
 	int r;
 
-	assert_int_equal(mlfs_refspec_parse(ref, false, &spec, &why), 0);
+	assert_int_equal(mlfs_refspec_parse(ref, 0, &spec, &why), 0);
 	r = mlfs_resolve(f->s, &spec, &res, NULL, NULL);
 	mlfs_refspec_release(&spec);
 	return r;
@@ -381,7 +381,7 @@ static void downgrade(struct fixture *f, const char *extra)
 		"ALTER TABLE audit DROP COLUMN message;"
 		"ALTER TABLE audit DROP COLUMN mac;"
 		"ALTER TABLE audit DROP COLUMN op;"
-		"DROP TABLE remotes; DROP TABLE remote_packs;"
+		"DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs;"
 		"PRAGMA user_version = 1;", NULL, NULL, &err), SQLITE_OK);
 	if (extra)
 		assert_int_equal(sqlite3_exec(db, extra, NULL, NULL, &err),
