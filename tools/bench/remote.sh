@@ -15,7 +15,10 @@
 # Usage: tools/bench/remote.sh [SIZE_MB] (default 1024); RUNS (default 3)
 # runs each, medians printed. Needs s3cmd; RGW memstore gets
 # MLFS_RGW_MEMSTORE_BYTES (default 6 GiB here: everything stored stays
-# in the OSD's memory, about 3.2 x SIZE per run; emptied between runs).
+# in the OSD's memory, about 3.2 x SIZE per run). Each run starts its own
+# gateway: RGW frees deleted objects' data only in its garbage collection,
+# hours later, so emptying the bucket does not give the memory back and a
+# second 1 GiB run into the same memstore stalls when it fills.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 MLFS=${MLFS:-$top/build/mlfs}
@@ -25,19 +28,12 @@ export MLFS_RGW_MEMSTORE_BYTES=${MLFS_RGW_MEMSTORE_BYTES:-6442450944}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mlfs-bench-remote.XXXXXX")
 srv=$work/rgw
 cleanup() {
+	[ -d "$work/mnt" ] && { "$MLFS" umount "$work/mnt" 2>/dev/null || umount -l "$work/mnt" 2>/dev/null || true; }
 	"$top/tests/s3/rgw.sh" stop "$srv" >/dev/null 2>&1 || true
 	rm -rf "$work" || true
 }
 trap cleanup EXIT
 command -v s3cmd >/dev/null || { echo "remote.sh: needs s3cmd" >&2; exit 1; }
-"$top/tests/s3/rgw.sh" start "$srv"
-# shellcheck disable=SC1091
-. "$srv/env"
-EP=$MLFS_TEST_S3_ENDPOINT
-S3CMD=(s3cmd --no-ssl -c /dev/null --region=us-east-1 --host="${EP#http://}"
-	--host-bucket="${EP#http://}" --access_key="$AWS_ACCESS_KEY_ID"
-	--secret_key="$AWS_SECRET_ACCESS_KEY" --no-progress -q)
-"${S3CMD[@]}" mb s3://bench >/dev/null
 
 head -c $((SIZE_MB << 20)) /dev/urandom >"$work/model.bin"
 cp "$work/model.bin" "$work/model2.bin"
@@ -61,9 +57,21 @@ drop() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
 : >"$work/ct"
 mnt=$work/mnt
 mkdir -p "$mnt"
-CURL=(curl -sf --aws-sigv4 "aws:amz:us-east-1:s3"
-	--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
-	-H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+# a fresh gateway for run $1 (see the header): sets EP, S3CMD, CURL
+start_server() {
+	srv=$work/rgw$1
+	"$top/tests/s3/rgw.sh" start "$srv" >/dev/null
+	# shellcheck disable=SC1091
+	. "$srv/env"
+	EP=$MLFS_TEST_S3_ENDPOINT
+	S3CMD=(s3cmd --no-ssl -c /dev/null --region=us-east-1 --host="${EP#http://}"
+		--host-bucket="${EP#http://}" --access_key="$AWS_ACCESS_KEY_ID"
+		--secret_key="$AWS_SECRET_ACCESS_KEY" --no-progress -q)
+	CURL=(curl -sf --aws-sigv4 "aws:amz:us-east-1:s3"
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
+		-H "x-amz-content-sha256: UNSIGNED-PAYLOAD")
+	"${S3CMD[@]}" mb s3://bench >/dev/null
+}
 # fresh clone of run $1 in $2, mounted at $mnt
 mount_clone() {
 	"$MLFS" clone "s3://bench/r$1" --endpoint "$EP" --store "$2" \
@@ -71,6 +79,7 @@ mount_clone() {
 	"$MLFS" mount --store "$2" "$mnt"
 }
 for run in $(seq 1 "$RUNS"); do
+	start_server "$run"
 	st=$work/store$run
 	"$MLFS" init --store "$st" >/dev/null
 	"$MLFS" import --store "$st" "$work/model.bin" m/model -q >/dev/null
@@ -123,8 +132,7 @@ EOF
 			-w '%{time_starttransfer}\n' "$EP/bench/plain$run/model2.bin"
 	done | median >>"$work/ct"
 	rm -rf "$cl" "$st"
-	# memstore keeps objects in memory: empty the bucket between runs
-	"${S3CMD[@]}" del --recursive --force s3://bench/ >/dev/null
+	"$top/tests/s3/rgw.sh" stop "$srv" >/dev/null
 done
 
 p1=$(median <"$work/p1"); s1=$(median <"$work/s1")
