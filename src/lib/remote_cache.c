@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +97,57 @@ static void block_name(char *buf, size_t size, uint64_t pack, unsigned shift,
 		 shift & 0xffu, block);
 }
 
+/* Write @n bytes at @at of the block file @path. What is aligned goes
+ * around the page cache (O_DIRECT): a window is written once and read
+ * back, if ever, after the reader has its bytes from memory, so caching
+ * it again only costs fresh pages, and on a VM whose balloon reports
+ * free pages to the host every fresh page faults to the host (writing
+ * 1 GiB buffered: 4.5 s of system time here; direct: 0.2 s). A file
+ * system without O_DIRECT, or a tail that is not aligned, is written
+ * buffered. */
+static int block_write(const char *path, const uint8_t *buf, size_t n,
+		       uint64_t at)
+{
+	size_t direct = 0;
+	int fd = -1, e = 0;
+
+	if (((uintptr_t)buf % RCACHE_ALIGN) == 0 && at % RCACHE_ALIGN == 0)
+		direct = n - n % RCACHE_ALIGN;
+	if (direct) {
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_DIRECT,
+			  0600);
+		if (fd < 0 && errno != EINVAL)
+			return -errno;
+		if (fd >= 0)
+			e = mlfs_pwrite_full(fd, buf, direct, at);
+		if (fd >= 0 && e == -EINVAL) { /* refused at write time */
+			close(fd);
+			fd = -1;
+			e = 0;
+		}
+		if (fd < 0)
+			direct = 0;
+	}
+	if (e == 0 && direct < n) {
+		if (fd >= 0) { /* the tail: buffered through the same file */
+			int fl = fcntl(fd, F_GETFL);
+
+			if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_DIRECT) < 0)
+				e = -errno;
+		} else {
+			fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd < 0)
+				return -errno;
+		}
+		if (e == 0)
+			e = mlfs_pwrite_full(fd, buf + direct, n - direct,
+					     at + direct);
+	}
+	if (fd >= 0 && close(fd) < 0 && !e)
+		e = -errno;
+	return e;
+}
+
 /* Read (@write false) or write @len bytes at @off of @pack's cached
  * blocks, a block file at a time. Writing creates them; reading a
  * missing one, or past its end, is -ENOENT. *@last: the last block's
@@ -119,18 +171,21 @@ static int blocks_io(struct mlfs_store *s, const struct mlfs_remote *r,
 			   (uint32_t)block);
 		snprintf(path, sizeof(path), "%s/remote-cache/%s/%s", s->dir,
 			 r->name, last);
-		fd = write ? open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) :
-		     open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			return write ? -errno : -ENOENT;
-		e = write ? mlfs_pwrite_full(fd, buf, n, at) :
-		    mlfs_pread_full(fd, buf, n, at);
-		if (!write && e == 0)
-			(void)futimens(fd, NULL); /* recently used */
-		if (close(fd) < 0 && write && !e)
-			e = -errno;
-		if (e < 0)
-			return write ? e : -ENOENT;
+		if (write) {
+			e = block_write(path, buf, n, at);
+			if (e < 0)
+				return e;
+		} else {
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				return -ENOENT;
+			e = mlfs_pread_full(fd, buf, n, at);
+			if (e == 0)
+				(void)futimens(fd, NULL); /* recently used */
+			close(fd);
+			if (e < 0)
+				return -ENOENT;
+		}
 		off += n;
 		buf += n;
 		len -= n;

@@ -21,6 +21,11 @@ struct mlfs_remote;
  * bound, so that eviction has more than one block to choose from). */
 #define RCACHE_BLOCK (4u << 20)
 
+/* Writes of the cache whose buffer and offset are aligned to this go
+ * around the page cache (O_DIRECT); callers align the windows they
+ * fetch to it. */
+#define RCACHE_ALIGN 4096u
+
 struct rcache_dir {
 	char *remote;
 	uint64_t bytes, max; /* what the files hold (allocated), the bound */

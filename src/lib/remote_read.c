@@ -29,11 +29,11 @@
 /* One GET of a stream: a cache block. */
 #define WINDOW RCACHE_BLOCK
 #define STREAM_DEPTH 4 /* GETs in flight per stream */
-#define STREAM_RING 6  /* windows held per stream (fetched, unread) */
+#define STREAM_RING 7  /* windows held per stream (fetched, unread) */
 #define NSTREAMS 8
 /* Window buffers held by all streams at most (their bytes are in the
  * cache files too; held, a reader copies its entry from memory). */
-#define HELD_MAX 12
+#define HELD_MAX 14
 /* A miss at most this far past the end of the last entry read in the
  * same pack continues that reader (a file's chunks are in pack order,
  * minus the ones deduplicated elsewhere). */
@@ -62,7 +62,12 @@ struct stream {
 	uint64_t used;       /* reader_tick at the last use */
 	uint64_t pack, psize;
 	uint64_t last_end;   /* end of the last entry the reader wanted */
+	uint64_t last_off;   /* and its start: windows a window before it
+			      * are done (the mount's threads read a few
+			      * entries at once, one may still copy from
+			      * the window before another's) */
 	unsigned streak;     /* misses in a row, each at last_end */
+	uint64_t streak_off; /* where the first of them was */
 	/* while active: */
 	bool active, failed;
 	const struct mlfs_remote *r; /* in remote_reader.remotes */
@@ -272,7 +277,8 @@ static void stream_advance(struct remote_reader *rr, struct stream *st)
 	if (front > st->parsed)
 		st->parsed = front;
 	while (st->nwin && st->w[st->head].written &&
-	       (st->w[st->head].off + st->w[st->head].len <= st->last_end ||
+	       (st->w[st->head].off + st->w[st->head].len + WINDOW <=
+			st->last_off ||
 		st->failed || rr->closing))
 		stream_pop(rr, st);
 	if (st->active && !st->busy &&
@@ -290,9 +296,12 @@ struct warg {
 /* called with rr->lock held */
 static uint8_t *buf_get(struct remote_reader *rr)
 {
+	void *b;
+
 	if (rr->nbufs)
 		return rr->bufs[--rr->nbufs];
-	return malloc(WINDOW + 1);
+	/* aligned, so that the cache writes it around the page cache */
+	return posix_memalign(&b, RCACHE_ALIGN, WINDOW + 1) ? NULL : b;
 }
 
 /* called with rr->lock held */
@@ -488,11 +497,13 @@ static struct stream *stream_new(struct remote_reader *rr, uint64_t pack,
 	return v;
 }
 
-/* Begin fetching @st's pack ahead of a sequential reader at @loc. */
+/* Begin fetching @st's pack ahead of a sequential reader at @loc, from
+ * where its streak of misses began if that is near (the mount's threads
+ * may still want the entries between). */
 static int stream_start(struct stream *st, const struct mlfs_remote *r,
 			const char *key, const struct mlfs_chunk_loc *loc)
 {
-	uint64_t bound = rcache_bound(r);
+	uint64_t bound = rcache_bound(r), from = loc->offset;
 
 	st->ahead_max = (uint64_t)STREAM_DEPTH * WINDOW;
 	if (st->ahead_max > bound / 4)
@@ -501,7 +512,11 @@ static int stream_start(struct stream *st, const struct mlfs_remote *r,
 		return -ENOSPC;
 	st->r = r;
 	snprintf(st->key, sizeof(st->key), "%s", key);
-	st->start = st->parsed = st->issued = loc->offset;
+	/* from the aligned offset before the entry, so that every window
+	 * but the pack's tail can be cached around the page cache */
+	if (st->streak_off <= from && from - st->streak_off <= WINDOW)
+		from = st->streak_off;
+	st->start = st->parsed = st->issued = from - from % RCACHE_ALIGN;
 	st->head = st->nwin = st->busy = 0;
 	st->failed = false;
 	st->active = true;
@@ -526,16 +541,23 @@ static struct stream *stream_note(struct remote_reader *rr,
 		return NULL;
 	st->used = ++rr->tick;
 	if (st->active) {
-		if (end > st->last_end)
+		if (end > st->last_end) {
 			st->last_end = end;
+			st->last_off = loc->offset;
+		}
 		stream_pump(rr, st);
 		return st;
 	}
-	if (miss && st->last_end && loc->offset >= st->last_end)
+	if (miss && st->last_end && loc->offset >= st->last_end) {
 		st->streak++;
-	else if (miss)
-		st->streak = 0;
+	} else if (miss) {
+		/* a pack's first entry: often a reader going on from the
+		 * pack before (packs are written in order) */
+		st->streak = loc->offset == MLFS_PACK_HEADER_LEN;
+		st->streak_off = loc->offset;
+	}
 	st->last_end = end;
+	st->last_off = loc->offset;
 	if (!miss || st->streak < SEQ_STREAK || !psize ||
 	    !rcache_writable(&rr->cache, r))
 		return NULL;

@@ -3,7 +3,8 @@
  * (remote_cache.c): ranges written across blocks read back as verified
  * entries; a hole, a damaged byte or a wrong id is a miss, never bytes;
  * the bound holds in allocated bytes; files of the older per-entry cache
- * are removed.
+ * are removed; aligned windows, written around the page cache, read
+ * back over what was written through it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -230,6 +231,54 @@ static void test_bound(void **state)
 	free(out);
 }
 
+/* A window as the readers fetch it (aligned buffer and offset, a tail
+ * that is not: written around the page cache, the tail through it)
+ * over bytes written earlier through the page cache reads back as the
+ * new bytes, every entry, also one across the direct part's end. */
+static void test_aligned_window_over_buffered(void **state)
+{
+	struct fx *f = *state;
+	size_t sizes[4] = { 4000, 9000, 70000, 3333 };
+	struct mlfs_chunk_loc loc[4];
+	struct mlfs_id id[4];
+	uint64_t base = 2 * 131072, off = base;
+	uint8_t *win = NULL, *old = malloc(1 << 18), *out = malloc(1 << 18);
+	size_t at = 0;
+
+	assert_int_equal(posix_memalign((void **)&win, RCACHE_ALIGN, 1 << 18),
+			 0);
+	assert_non_null(old);
+	assert_non_null(out);
+	for (int i = 0; i < 4; i++) {
+		size_t n = make_entry(f, win + at, sizes[i], (unsigned)i + 9,
+				      off, &id[i], &loc[i]);
+
+		at += n;
+		off += n;
+	}
+	assert_true(at % RCACHE_ALIGN != 0);
+	/* other bytes at the same offsets, written unaligned (+1) first */
+	memset(old, 0x5a, at + 1);
+	assert_int_equal(rcache_put(f->s, &f->c, &f->r, 7, base - 1, old,
+				    at + 1),
+			 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(rcache_read(f->s, &f->r, &id[i], &loc[i], out),
+				 -ENOENT);
+	assert_int_equal(rcache_put(f->s, &f->c, &f->r, 7, base, win, at), 0);
+	for (int i = 0; i < 4; i++) {
+		memset(out, 0, sizes[i]);
+		assert_int_equal(rcache_read(f->s, &f->r, &id[i], &loc[i], out),
+				 0);
+		assert_memory_equal(out, win + (loc[i].offset - base) +
+					    MLFS_PACK_ENTRY_HEADER_LEN,
+				    sizes[i]);
+	}
+	free(win);
+	free(old);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +287,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damage_is_a_miss, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_aligned_window_over_buffered, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
