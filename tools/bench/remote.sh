@@ -9,6 +9,11 @@
 #           whole object
 #   mread   cold sequential dd bs=1M of the file through the mount of a
 #           fresh clone vs the ranged-GET floor: curl of the whole object
+#           (beside it, for what the mount cannot avoid: the FUSE floor,
+#           tools/bench/fusefloor.c serving the local file with the
+#           mount's settings, and curl into a local file; both fill
+#           fresh page cache, as the mount must and curl -o /dev/null
+#           does not)
 #   ttfb    a random 4 KiB pread through the mount of a fresh clone
 #           (median of 8, each a chunk not read before) vs curl's time to
 #           first byte of a 4 KiB ranged GET of the object
@@ -29,6 +34,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mlfs-bench-remote.XXXXXX")
 srv=$work/rgw
 cleanup() {
 	[ -d "$work/mnt" ] && { "$MLFS" umount "$work/mnt" 2>/dev/null || umount -l "$work/mnt" 2>/dev/null || true; }
+	[ -d "$work/floor" ] && { fusermount3 -u "$work/floor" 2>/dev/null || umount -l "$work/floor" 2>/dev/null || true; }
 	"$top/tests/s3/rgw.sh" stop "$srv" >/dev/null 2>&1 || true
 	rm -rf "$work" || true
 }
@@ -78,6 +84,9 @@ mount_clone() {
 		--cache-size $((SIZE_MB * 2))M >/dev/null
 	"$MLFS" mount --store "$2" "$mnt"
 }
+cc -std=c11 -D_GNU_SOURCE -O2 $(pkg-config --cflags fuse3) \
+	"$top/tools/bench/fusefloor.c" -o "$work/fusefloor" \
+	$(pkg-config --libs fuse3) 2>/dev/null || echo "remote.sh: no FUSE floor (fusefloor.c did not build)" >&2
 for run in $(seq 1 "$RUNS"); do
 	start_server "$run"
 	st=$work/store$run
@@ -105,11 +114,20 @@ for run in $(seq 1 "$RUNS"); do
 	rm -rf "$work/out" "$cl"
 	mount_clone "$run" "$cl"
 	drop
-	t dd if="$mnt/m/model/model2.bin" of=/dev/null bs=1M >>"$work/mr"
+	t dd if="$mnt/m/model/model2.bin" of=/dev/null bs=1M status=none >>"$work/mr"
 	"$MLFS" umount "$mnt"
 	rm -rf "$cl"
 	drop
 	t "${CURL[@]}" -o /dev/null "$EP/bench/plain$run/model2.bin" >>"$work/cf"
+	t "${CURL[@]}" -o "$work/dl" "$EP/bench/plain$run/model2.bin" >>"$work/cl"
+	rm -f "$work/dl"
+	if [ -x "$work/fusefloor" ]; then
+		mkdir -p "$work/src" "$work/floor"
+		ln -f "$work/model2.bin" "$work/src/model2.bin"
+		"$work/fusefloor" "$work/src" "$work/floor" -o ro
+		t dd if="$work/floor/model2.bin" of=/dev/null bs=1M status=none >>"$work/ff"
+		fusermount3 -u "$work/floor" 2>/dev/null || umount -l "$work/floor"
+	fi
 	mount_clone "$run" "$cl"
 	drop
 	/usr/bin/python3 - "$mnt/m/model/model2.bin" >>"$work/tt" <<'EOF'
@@ -145,4 +163,7 @@ printf 'push1  mlfs push %.2f  s3cmd put %.2f  ratio (s3cmd/mlfs) %.2f\n' "$p1" 
 printf 'push2  mlfs push %.2f  s3cmd put %.2f  ratio (s3cmd/mlfs) %.2f\n' "$p2" "$s2" "$(echo "$s2 / $p2" | bc -l)"
 printf 'read   mlfs cat  %.2f  s3cmd get %.2f  ratio (s3cmd/mlfs) %.2f\n' "$r" "$g" "$(echo "$g / $r" | bc -l)"
 printf 'mread  mount dd %.2f  curl GET %.2f  ratio (curl/mount) %.2f  (%.0f vs %.0f MB/s)\n' "$mr" "$cf" "$(echo "$cf / $mr" | bc -l)" "$(echo "$SIZE_MB * 1.048576 / $mr" | bc -l)" "$(echo "$SIZE_MB * 1.048576 / $cf" | bc -l)"
+cl=$(median <"$work/cl")
+if [ -s "$work/ff" ]; then ff=$(median <"$work/ff"); else ff=0; fi
+printf '       (context: FUSE floor dd of the local file %.2f, curl into a local file %.2f)\n' "$ff" "$cl"
 printf 'ttfb   mount 4 KiB pread %.2f ms  curl 4 KiB range %.2f ms  ratio (curl/mount) %.2f\n' "$(echo "$tt * 1000" | bc -l)" "$(echo "$ct * 1000" | bc -l)" "$(echo "$ct / $tt" | bc -l)"
