@@ -14,6 +14,9 @@
 #           mount's settings, and curl into a local file; both fill
 #           fresh page cache, as the mount must and curl -o /dev/null
 #           does not)
+#   meta    a clone of a history of NCOMMITS (100) small commits: its
+#           time per GET (from the gateway's log) vs curl's GET of one
+#           such object on a fresh connection (once, not per run)
 #   ttfb    a random 4 KiB pread through the mount of a fresh clone
 #           (median of 8, each a chunk not read before) vs curl's time to
 #           first byte of a 4 KiB ranged GET of the object
@@ -153,6 +156,30 @@ EOF
 	"$top/tests/s3/rgw.sh" stop "$srv" >/dev/null
 done
 
+# meta: many small objects, one after another on one connection
+start_server meta
+hs=$work/hist
+"$MLFS" init --store "$hs" >/dev/null
+mkdir -p "$work/htree"
+for i in $(seq 1 "${NCOMMITS:-100}"); do
+	echo "version $i" >"$work/htree/a.txt"
+	mkdir -p "$work/htree/d$((i % 10))"
+	echo "$i" >"$work/htree/d$((i % 10))/x"
+	"$MLFS" import --store "$hs" -q "$work/htree" d/hist >/dev/null
+done
+"$MLFS" remote add --store "$hs" origin "s3://bench/hist" --endpoint "$EP"
+"$MLFS" push --store "$hs" >/dev/null
+rgwlog=$srv/log/client.rgw.log
+n0=$(wc -l <"$rgwlog")
+mt=$(t "$MLFS" clone "s3://bench/hist" --endpoint "$EP" --store "$work/hclone")
+sleep 1 # the gateway's log lags
+mg=$(tail -n +"$((n0 + 1))" "$rgwlog" | grep -c '"GET /bench/hist/' || true)
+key=commits/$(sqlite3 "$hs/mlfs.db" "SELECT lower(hex(id)) FROM commits LIMIT 1")
+for k in 1 2 3 4 5; do
+	"${CURL[@]}" -o /dev/null -w '%{time_total}\n' "$EP/bench/hist/$key"
+done | median >"$work/mc"
+"$top/tests/s3/rgw.sh" stop "$srv" >/dev/null
+
 p1=$(median <"$work/p1"); s1=$(median <"$work/s1")
 p2=$(median <"$work/p2"); s2=$(median <"$work/s2")
 r=$(median <"$work/r"); g=$(median <"$work/g")
@@ -166,4 +193,7 @@ printf 'mread  mount dd %.2f  curl GET %.2f  ratio (curl/mount) %.2f  (%.0f vs %
 cl=$(median <"$work/cl")
 if [ -s "$work/ff" ]; then ff=$(median <"$work/ff"); else ff=0; fi
 printf '       (context: FUSE floor dd of the local file %.2f, curl into a local file %.2f)\n' "$ff" "$cl"
+printf 'meta   clone of %d commits: %.2f s, %d GETs, %.2f ms per GET  curl GET of one %.2f ms  ratio (curl/mlfs per GET) %.2f\n' \
+	"${NCOMMITS:-100}" "$mt" "$mg" "$(echo "$mt * 1000 / $mg" | bc -l)" "$(echo "$(cat "$work/mc") * 1000" | bc -l)" \
+	"$(echo "$(cat "$work/mc") * $mg / $mt" | bc -l)"
 printf 'ttfb   mount 4 KiB pread %.2f ms  curl 4 KiB range %.2f ms  ratio (curl/mount) %.2f\n' "$(echo "$tt * 1000" | bc -l)" "$(echo "$ct * 1000" | bc -l)" "$(echo "$ct / $tt" | bc -l)"
