@@ -41,6 +41,19 @@ int remote_upload_packs(struct mlfs_store *s, const struct mlfs_remote *r,
 			mlfs_remote_progress_fn progress, void *ctx,
 			uint64_t *bytes);
 
+/* An object for remote_put_all: its key and bytes. */
+struct remote_put {
+	char key[80];
+	struct mlfs_buf body;
+};
+
+/* PUT each of @v (@n) create-only, in any order, by up to @jobs threads
+ * with a client each (few objects: one after another on @s3). An object
+ * there already is fine: keys are content-derived. Returns 0 or the
+ * first failure (the detail names the key). */
+int remote_put_all(const struct mlfs_remote *r, struct mlfs_s3 *s3,
+		   struct remote_put *v, size_t n, int jobs);
+
 /* Is @anc @id or one of its first-parent ancestors? Walks the local
  * commits (and those of @extra, a lookup of commits not inserted yet,
  * may be NULL). Returns 1, 0 or -errno. */

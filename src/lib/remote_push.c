@@ -66,6 +66,10 @@ struct push {
 	 * encoding, and then both have one id */
 	struct mlfs_idset seen_c, seen_t, seen_m;
 	struct idvec contents, trees, commits;
+	/* tree id -> level: 0 names no tree to upload, else one more than
+	 * the highest it names (trees of a level go up together) */
+	struct mlfs_idset tree_level;
+	uint64_t max_level;
 	struct mlfs_idset packs; /* local packs to upload */
 	/* pack sets computed, by tree id and by content digest (-> index
 	 * in psets): unchanged subtrees of the commits pushed are walked
@@ -248,6 +252,7 @@ static int want_content(struct push *p, const struct mlfs_id *digest)
 static int want_tree(struct push *p, const struct mlfs_id *id)
 {
 	struct mlfs_tree *t = NULL;
+	uint64_t level = 0;
 	int r;
 
 	if (mlfs_idset_get(&p->have.trees, id))
@@ -257,12 +262,23 @@ static int want_tree(struct push *p, const struct mlfs_id *id)
 		return r;
 	r = mlfs_tree_load(p->s, id, &t);
 	for (size_t i = 0; r == 0 && i < t->n; i++) {
-		if (t->e[i].type == MLFS_ENTRY_DIR)
+		if (t->e[i].type == MLFS_ENTRY_DIR) {
+			const uint64_t *sub;
+
 			r = want_tree(p, &t->e[i].id);
-		else if (t->e[i].type == MLFS_ENTRY_FILE)
+			sub = mlfs_idset_get(&p->tree_level, &t->e[i].id);
+			if (sub && *sub + 1 > level)
+				level = *sub + 1;
+		} else if (t->e[i].type == MLFS_ENTRY_FILE) {
 			r = want_content(p, &t->e[i].id);
+		}
 	}
 	mlfs_tree_free(t);
+	if (r == 0 && level > p->max_level)
+		p->max_level = level;
+	if (r == 0)
+		r = mlfs_idset_add(&p->tree_level, id, level, NULL) < 0 ?
+		    -ENOMEM : 0;
 	/* post-order: a tree after everything it names */
 	return r == 0 ? idvec_add(&p->trees, id) : r;
 }
@@ -464,43 +480,92 @@ static int tree_packs(struct push *p, const struct mlfs_id *id,
 
 /* PUT packlists/<commit>: after the packs it names (uploaded before, or
  * there already), before the commit object. */
-static int upload_packlist(struct push *p, const struct mlfs_id *commit,
-			   const struct mlfs_id *tree, struct mlfs_buf *out)
+/* ---- metadata objects, in batches whose objects may land in any
+ * order (remote_putpool.c) ---- */
+
+#define PUT_BATCH 256
+
+struct batch {
+	struct remote_put v[PUT_BATCH];
+	size_t n;
+};
+
+static int batch_flush(struct push *p, struct batch *b)
+{
+	int r = remote_put_all(p->r, p->s3, b->v, b->n, p->o ? p->o->jobs : 0);
+
+	b->n = 0;
+	return r;
+}
+
+/* The next object of @b, its body emptied (@b sent first when full). */
+static int batch_slot(struct push *p, struct batch *b, const char *dir,
+		      const struct mlfs_id *id, struct remote_put **out)
+{
+	int r = b->n == PUT_BATCH ? batch_flush(p, b) : 0;
+
+	if (r < 0)
+		return r;
+	*out = &b->v[b->n];
+	(*out)->body.len = 0;
+	remote_obj_key(dir, id, (*out)->key, sizeof((*out)->key));
+	return 0;
+}
+
+/* The pack list of @commit into @b; none when some of its chunks are in
+ * packs this push cannot name (fetch then reads every unknown index). */
+static int add_packlist(struct push *p, struct batch *b,
+			const struct mlfs_id *commit)
 {
 	const struct packset *ps = NULL;
-	int r = tree_packs(p, tree, &ps);
+	struct remote_put *o;
+	struct mlfs_commit c;
+	int r = mlfs_commit_get(p->s, commit, &c);
 
+	if (r < 0)
+		return r;
+	r = tree_packs(p, &c.tree, &ps);
+	mlfs_commit_release(&c);
 	if (r < 0 || ps->partial)
 		return r;
-	r = mlfs_remote_packlist_format(&p->s->cfg.key, commit, ps->v, ps->n,
-					out);
 	/* an object there already is a list another push made of this
 	 * commit: it names packs of the bucket that hold its chunks too */
-	return r ? r : put_obj(p, "packlists/", commit, out);
+	r = batch_slot(p, b, "packlists/", commit, &o);
+	if (r == 0)
+		r = mlfs_remote_packlist_format(&p->s->cfg.key, commit, ps->v,
+						ps->n, &o->body);
+	b->n += r == 0;
+	return r;
 }
 
-static int upload_content(struct push *p, const struct mlfs_id *d,
-			  struct mlfs_buf *out)
+static int add_content(struct push *p, struct batch *b,
+		       const struct mlfs_id *d)
 {
 	struct mlfs_buf chunks = MLFS_BUF_INIT;
+	struct remote_put *o;
 	uint64_t size;
-	int r = mlfs_meta_content_get(p->s->meta, d, &size, &chunks);
+	int r = batch_slot(p, b, "contents/", d, &o);
 
 	if (r == 0)
+		r = mlfs_meta_content_get(p->s->meta, d, &size, &chunks);
+	if (r == 0)
 		r = mlfs_remote_content_format(&p->s->cfg.key, d, size,
-					       chunks.data, chunks.len, out);
+					       chunks.data, chunks.len,
+					       &o->body);
 	mlfs_buf_release(&chunks);
-	return r ? r : put_obj(p, "contents/", d, out);
+	b->n += r == 0;
+	return r;
 }
 
-static int upload_tree(struct push *p, const struct mlfs_id *id,
-		       struct mlfs_buf *out)
+static int add_tree(struct push *p, struct batch *b, const struct mlfs_id *id)
 {
-	int r;
+	struct remote_put *o;
+	int r = batch_slot(p, b, "trees/", id, &o);
 
-	out->len = 0;
-	r = mlfs_meta_tree_get(p->s->meta, id, out);
-	return r ? r : put_obj(p, "trees/", id, out);
+	if (r == 0)
+		r = mlfs_meta_tree_get(p->s->meta, id, &o->body);
+	b->n += r == 0;
+	return r;
 }
 
 static int upload_commit(struct push *p, const struct mlfs_id *id,
@@ -517,9 +582,8 @@ static int upload_commit(struct push *p, const struct mlfs_id *id,
 	r = mlfs_commit_get(p->s, id, &c);
 	if (r < 0)
 		return r;
-	r = upload_packlist(p, id, &c.tree, out);
-	if (r == 0)
-		r = mlfs_meta_repo_get_id(p->s->meta, c.repo_id, &repo);
+	out->len = 0;
+	r = mlfs_meta_repo_get_id(p->s->meta, c.repo_id, &repo);
 	if (r == 0)
 		r = mlfs_meta_vmeta_list(p->s->meta, id, &kv, &nkv);
 	if (r == 0)
@@ -581,6 +645,7 @@ static int collect_pack(void *ctx, const struct mlfs_id *id, uint64_t *v)
 static int upload_objects(struct push *p, struct mlfs_remote_stats *st)
 {
 	struct mlfs_buf b = MLFS_BUF_INIT;
+	struct batch *bt = NULL;
 	struct idvec packs = { 0 };
 	uint64_t *ids = NULL;
 	int r;
@@ -601,12 +666,41 @@ static int upload_objects(struct push *p, struct mlfs_remote_stats *st)
 					&st->pack_bytes);
 	if (r == 0)
 		st->packs = packs.n;
-	for (size_t i = 0; r == 0 && i < p->contents.n; i++, st->contents++)
-		r = upload_content(p, &p->contents.v[i], &b);
-	for (size_t i = 0; r == 0 && i < p->trees.n; i++, st->trees++)
-		r = upload_tree(p, &p->trees.v[i], &b);
+	bt = r == 0 ? calloc(1, sizeof(*bt)) : NULL;
+	if (r == 0 && !bt)
+		r = -ENOMEM;
+	/* contents, then trees a level at a time (a tree after the trees
+	 * it names), then pack lists: each batch in parallel */
+	for (size_t i = 0; r == 0 && i < p->contents.n; i++)
+		r = add_content(p, bt, &p->contents.v[i]);
+	if (r == 0)
+		r = batch_flush(p, bt);
+	if (r == 0)
+		st->contents = p->contents.n;
+	for (uint64_t l = 0; r == 0 && p->trees.n && l <= p->max_level; l++) {
+		for (size_t i = 0; r == 0 && i < p->trees.n; i++) {
+			const uint64_t *tl =
+				mlfs_idset_get(&p->tree_level, &p->trees.v[i]);
+
+			if (tl && *tl == l)
+				r = add_tree(p, bt, &p->trees.v[i]);
+		}
+		if (r == 0)
+			r = batch_flush(p, bt);
+	}
+	if (r == 0)
+		st->trees = p->trees.n;
+	for (size_t i = 0; r == 0 && i < p->commits.n; i++)
+		r = add_packlist(p, bt, &p->commits.v[i]);
+	if (r == 0)
+		r = batch_flush(p, bt);
+	/* commits one by one, parents first: a commit in the bucket says
+	 * its parents are there (want_commits stops at it) */
 	for (size_t i = 0; r == 0 && i < p->commits.n; i++, st->commits++)
 		r = upload_commit(p, &p->commits.v[i], &b);
+	for (size_t i = 0; bt && i < PUT_BATCH; i++)
+		mlfs_buf_release(&bt->v[i].body);
+	free(bt);
 	mlfs_buf_release(&b);
 	free(packs.v);
 	free(ids);
@@ -806,6 +900,7 @@ int mlfs_remote_push(struct mlfs_store *s, const struct mlfs_remote *r,
 	remote_have_release(&p.have);
 	mlfs_idset_release(&p.seen_c);
 	mlfs_idset_release(&p.seen_t);
+	mlfs_idset_release(&p.tree_level);
 	mlfs_idset_release(&p.seen_m);
 	mlfs_idset_release(&p.packs);
 	mlfs_idset_release(&p.ps_tree);
