@@ -261,6 +261,15 @@ struct mlfs_st_file {
 MLFS_MUST_CHECK int mlfs_st_parse(const struct mlfs_diff_src *src, int file,
 				  struct mlfs_st_file *out, char *err,
 				  size_t errlen);
+/* The same checks on a header already in memory: @text is the @len bytes
+ * of JSON after the length (borrowed), of a file of @file_size bytes (its
+ * data section is the rest). For the safetensors splitter, which reads a
+ * file's first bytes before it is cut. Returns as mlfs_st_parse; tensors
+ * get file 0. */
+MLFS_MUST_CHECK int mlfs_st_parse_header(const uint8_t *text, size_t len,
+					 uint64_t file_size,
+					 struct mlfs_st_file *out, char *err,
+					 size_t errlen);
 void mlfs_st_file_release(struct mlfs_st_file *f);
 
 /* Element-wise comparison of two tensors of equal dtype and element count.

@@ -286,46 +286,18 @@ static int check_tensors(struct mlfs_st_file *f, char *err, size_t errlen)
 	return 0;
 }
 
-int mlfs_st_parse(const struct mlfs_diff_src *src, int file,
-		  struct mlfs_st_file *out, char *err, size_t errlen)
+/* Parse the @hdr->len bytes of JSON in @hdr (decoded in place) as the
+ * header of a @file_size-byte file. */
+static int parse_text(struct mlfs_buf *hdr, uint64_t file_size, int file,
+		      struct mlfs_st_file *out, char *err, size_t errlen)
 {
-	struct mlfs_buf hdr = MLFS_BUF_INIT;
 	struct mlfs_json *doc = NULL;
 	struct mlfs_jv root;
-	uint8_t le[8];
+	uint64_t n = hdr->len, data_start = 8 + n;
 	char jerr[128];
-	uint64_t n, data_start;
 	int r;
 
-	memset(out, 0, sizeof(*out));
-	if (err && errlen)
-		err[0] = 0;
-	if (src->size < 8)
-		return st_fail(err, errlen, "file of %" PRIu64
-			       " bytes has no header length", src->size);
-	r = mlfs_diff_src_read(src, le, 8, 0);
-	if (r < 0)
-		return r;
-	n = mlfs_get_le64(le);
-	if (n > src->size - 8)
-		return st_fail(err, errlen, "header length %" PRIu64
-			       " runs past the end of the %" PRIu64
-			       "-byte file", n, src->size);
-	/* A real header, too large: not malformed, over our cap. */
-	if (n > MLFS_ST_HEADER_MAX) {
-		(void)st_fail(err, errlen, "header of %" PRIu64 " bytes too "
-			      "large to diff (limit %u bytes)", n,
-			      MLFS_ST_HEADER_MAX);
-		return -E2BIG;
-	}
-	r = mlfs_buf_reserve(&hdr, (size_t)n + 1);
-	if (r < 0)
-		return r;
-	r = mlfs_diff_src_read(src, hdr.data, (size_t)n, 8);
-	if (r < 0)
-		goto out;
-	hdr.len = (size_t)n;
-	r = mlfs_json_parse_buf(&hdr, &doc, jerr, sizeof(jerr));
+	r = mlfs_json_parse_buf(hdr, &doc, jerr, sizeof(jerr));
 	if (r == -EBADMSG)
 		r = st_fail(err, errlen, "header is not valid JSON: %s", jerr);
 	if (r < 0)
@@ -335,9 +307,8 @@ int mlfs_st_parse(const struct mlfs_diff_src *src, int file,
 		r = st_fail(err, errlen, "header is not a JSON object");
 		goto out;
 	}
-	data_start = 8 + n;
 	out->header_len = n;
-	r = parse_root(root, data_start, src->size - data_start, file, out,
+	r = parse_root(root, data_start, file_size - data_start, file, out,
 		       err, errlen);
 	if (r == 0)
 		r = check_tensors(out, err, errlen);
@@ -345,6 +316,81 @@ out:
 	if (r < 0)
 		mlfs_st_file_release(out);
 	mlfs_json_free(doc);
+	return r;
+}
+
+/* The checks of the header length both entry points make. */
+static int check_len(uint64_t n, uint64_t file_size, char *err,
+		     size_t errlen)
+{
+	if (file_size < 8)
+		return st_fail(err, errlen, "file of %" PRIu64
+			       " bytes has no header length", file_size);
+	if (n > file_size - 8)
+		return st_fail(err, errlen, "header length %" PRIu64
+			       " runs past the end of the %" PRIu64
+			       "-byte file", n, file_size);
+	/* A real header, too large: not malformed, over our cap. */
+	if (n > MLFS_ST_HEADER_MAX) {
+		(void)st_fail(err, errlen, "header of %" PRIu64 " bytes too "
+			      "large to diff (limit %u bytes)", n,
+			      MLFS_ST_HEADER_MAX);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int mlfs_st_parse(const struct mlfs_diff_src *src, int file,
+		  struct mlfs_st_file *out, char *err, size_t errlen)
+{
+	struct mlfs_buf hdr = MLFS_BUF_INIT;
+	uint8_t le[8];
+	uint64_t n = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = 0;
+	if (src->size >= 8) {
+		r = mlfs_diff_src_read(src, le, 8, 0);
+		if (r < 0)
+			return r;
+		n = mlfs_get_le64(le);
+	}
+	r = check_len(n, src->size, err, errlen);
+	if (r < 0)
+		return r;
+	r = mlfs_buf_reserve(&hdr, (size_t)n + 1);
+	if (r < 0)
+		return r;
+	r = mlfs_diff_src_read(src, hdr.data, (size_t)n, 8);
+	if (r == 0) {
+		hdr.len = (size_t)n;
+		r = parse_text(&hdr, src->size, file, out, err, errlen);
+	}
+	mlfs_buf_release(&hdr);
+	return r;
+}
+
+int mlfs_st_parse_header(const uint8_t *text, size_t len,
+			 uint64_t file_size, struct mlfs_st_file *out,
+			 char *err, size_t errlen)
+{
+	struct mlfs_buf hdr = MLFS_BUF_INIT;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = 0;
+	r = check_len(len, file_size, err, errlen);
+	if (r < 0)
+		return r;
+	r = mlfs_buf_reserve(&hdr, len + 1);
+	if (r < 0)
+		return r;
+	memcpy(hdr.data, text, len);
+	hdr.len = len;
+	r = parse_text(&hdr, file_size, 0, out, err, errlen);
 	mlfs_buf_release(&hdr);
 	return r;
 }
