@@ -34,6 +34,7 @@ struct file_reader {
 	int fd;
 	const struct mlfs_chunk_params *cp;
 	const struct mlfs_splitter *sp;
+	void *sp_state;        /* borrowed: @sp's per-file state */
 	struct rbuf buf[NBUF];
 	unsigned nbuf;
 	unsigned fill_next;    /* reader side: next buffer to fill */
@@ -136,7 +137,7 @@ static size_t next_cut(struct file_reader *fr, const uint8_t *buf,
 
 	if (zeros && fr->zero_cut)
 		return fr->zero_cut;
-	cut = fr->sp->next(cp, NULL, buf, len, last);
+	cut = fr->sp->next(cp, fr->sp_state, buf, len, last);
 	if (zeros)
 		fr->zero_cut = cut;
 	return cut;
@@ -205,8 +206,8 @@ static void *reader_main(void *arg)
 }
 
 int file_reader_open(int fd, const struct mlfs_chunk_params *cp,
-		     const struct mlfs_splitter *sp, bool threaded,
-		     bool holes, struct file_reader **out)
+		     const struct mlfs_splitter *sp, void *sp_state,
+		     bool threaded, bool holes, struct file_reader **out)
 {
 	struct file_reader *fr = calloc(1, sizeof(*fr));
 	/* A cut comes at least every cp->min bytes, but the last. */
@@ -218,6 +219,7 @@ int file_reader_open(int fd, const struct mlfs_chunk_params *cp,
 	fr->no_seek_data = !holes;
 	fr->cp = cp;
 	fr->sp = sp;
+	fr->sp_state = sp_state;
 	fr->held = -1;
 	fr->nbuf = threaded ? NBUF : 1;
 	pthread_mutex_init(&fr->lock, NULL);

@@ -23,13 +23,14 @@ struct read_batch {
 struct file_reader;
 
 /* Start reading @fd (borrowed; stays open until file_reader_close) from
- * offset 0. @threaded: read ahead on a thread of its own. @holes: the
+ * offset 0, cut by @sp with its per-file state @sp_state (borrowed, may
+ * be NULL; used by the reader thread until file_reader_close). @threaded: read ahead on a thread of its own. @holes: the
  * file may have holes (fewer blocks than its size): find them with
  * SEEK_DATA/SEEK_HOLE and fill them with zeros instead of reading them
  * (without it, three fewer system calls per file). Returns 0 or -errno. */
 int file_reader_open(int fd, const struct mlfs_chunk_params *cp,
-		     const struct mlfs_splitter *sp, bool threaded,
-		     bool holes, struct file_reader **out);
+		     const struct mlfs_splitter *sp, void *sp_state,
+		     bool threaded, bool holes, struct file_reader **out);
 /* The next batch, in file order; valid until the next call. Returns 0,
  * or the read error (-errno). */
 int file_reader_next(struct file_reader *fr, struct read_batch *b);

@@ -52,8 +52,8 @@ struct mlfs_ingest {
 	struct import_pool pool;
 	bool pool_started;
 	struct mlfs_idset session; /* chunks submitted by this ingest */
-	/* Where files are cut: the plug-in point for format-aware splitters
-	 * (e.g. at safetensors tensor boundaries), chosen per file. */
+	/* Where files are cut, unless a format-aware splitter takes the
+	 * file (mlfs_ingest_file: safetensors, by its header). */
 	const struct mlfs_splitter *splitter;
 	struct mlfs_buf reuse_buf; /* scratch of mlfs_ingest_reuse */
 	struct mlfs_import_progress prog;
@@ -334,6 +334,8 @@ int mlfs_ingest_file(struct mlfs_ingest *in, int fd, const char *path,
 	struct mlfs_buf list = MLFS_BUF_INIT;
 	struct mlfs_hasher h = { 0 };
 	struct file_reader *fr = NULL;
+	const struct mlfs_splitter *sp = in->splitter;
+	struct mlfs_st_split *sts = NULL;
 	uint64_t total = 0;
 	off_t pos = -1;
 	struct stat st;
@@ -360,13 +362,19 @@ int mlfs_ingest_file(struct mlfs_ingest *in, int fd, const char *path,
 	 * (import's, for the whole walk) is joined. */
 	began = mlfs_meta_read_begin(in->s->meta);
 	r = mlfs_hasher_init(&h, &in->s->cfg.key);
+	/* A file whose header parses as safetensors is cut at its tensors;
+	 * any other (or odd) file by FastCDC, never an error. */
+	if (r == 0 && mlfs_st_split_open(fd, (uint64_t)st.st_size,
+					 &in->s->cfg.chunk, &sts) == 1)
+		sp = &mlfs_splitter_safetensors;
 	if (r == 0)
-		r = file_reader_open(fd, &in->s->cfg.chunk, in->splitter,
+		r = file_reader_open(fd, &in->s->cfg.chunk, sp, sts,
 				     st.st_size >= THREADED_READ_MIN, holes,
 				     &fr);
 	if (r == 0)
 		r = cut_file(in, fr, path, &h, &list, &total);
 	file_reader_close(fr);
+	mlfs_st_split_free(sts);
 	mlfs_meta_read_end(in->s->meta, began);
 	if (pos >= 0)
 		(void)lseek(fd, pos, SEEK_SET); /* where it was a moment ago */

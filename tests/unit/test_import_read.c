@@ -59,7 +59,7 @@ static void check_reader(const uint8_t *data, size_t len, int fd,
 	struct read_batch b = { .last = false };
 	size_t ref_pos = 0, batches = 0;
 
-	assert_int_equal(file_reader_open(fd, &defp, &mlfs_splitter_fastcdc,
+	assert_int_equal(file_reader_open(fd, &defp, &mlfs_splitter_fastcdc, NULL,
 					  threaded, holes, &fr), 0);
 	while (!b.last) {
 		size_t start = 0;
@@ -194,7 +194,7 @@ static void test_reader_closes_early_without_hanging(void **state)
 	(void)state;
 	/* The consumer stops after one batch (an error upstream): closing
 	 * must stop the read-ahead thread, which may be waiting for room. */
-	assert_int_equal(file_reader_open(fd, &defp, &mlfs_splitter_fastcdc,
+	assert_int_equal(file_reader_open(fd, &defp, &mlfs_splitter_fastcdc, NULL,
 					  true, false, &fr), 0);
 	assert_int_equal(file_reader_next(fr, &b), 0);
 	assert_false(b.last);
@@ -215,7 +215,7 @@ static void test_reader_reports_read_errors(void **state)
 	assert_true(fd >= 0);
 	for (int threaded = 0; threaded < 2; threaded++) {
 		assert_int_equal(file_reader_open(fd, &defp,
-						  &mlfs_splitter_fastcdc,
+						  &mlfs_splitter_fastcdc, NULL,
 						  threaded, threaded, &fr), 0);
 		assert_int_equal(file_reader_next(fr, &b), -EISDIR);
 		file_reader_close(fr);
