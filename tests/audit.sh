@@ -187,7 +187,7 @@ sqlite3 "$S2/mlfs.db" "DROP INDEX audit_repo; DROP TABLE aliases;
 	INSERT INTO audit(time, user, command, detail) VALUES
 	  (1700000000, 'ana', 'import', 't/r@main 00112233445566778899aabbccddeeff <- /src'),
 	  (1700000100, NULL, 'repo-create', 'm/x');
-	DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs;
+	DROP TABLE remote_vmeta; DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs;
 	PRAGMA user_version = 2;"
 expect_exit 0 "$MLFS" upgrade --store "$S2"
 expect_exit 0 "$MLFS" audit --store "$S2" --verify

@@ -78,7 +78,7 @@ sqlite3 "$S1/mlfs.db" "ALTER TABLE contents DROP COLUMN mac;
 	ALTER TABLE audit DROP COLUMN new_commit;
 	ALTER TABLE audit DROP COLUMN message; ALTER TABLE audit DROP COLUMN mac;
 	ALTER TABLE audit DROP COLUMN op;
-	DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs;
+	DROP TABLE remote_vmeta; DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs;
 	PRAGMA user_version = 1;"
 for cmd in "cat t/r@v1/a" "ls t/r" "log t/r" "fsck"; do
 	# shellcheck disable=SC2086
@@ -91,8 +91,8 @@ done
 	fail "a reading command migrated the store"
 expect_exit 0 "$MLFS" upgrade --store "$S1"
 expect_out "upgraded store" "upgrade says it upgraded"
-[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 6 ] &&
-	ok "upgrade moves the schema to 6" || fail "schema not upgraded"
+[ "$(sqlite3 "$S1/mlfs.db" 'PRAGMA user_version')" = 7 ] &&
+	ok "upgrade moves the schema to 7" || fail "schema not upgraded"
 expect_exit 0 "$MLFS" upgrade --store "$S1"
 expect_out "is up to date" "a second upgrade has nothing to do"
 expect_exit 0 "$MLFS" cat --store "$S1" t/r@v1/a
@@ -111,7 +111,7 @@ S3=$(new_store)
 head -c 3000000 /dev/urandom >"$W/src/big"
 expect_exit 0 "$MLFS" import --store "$S3" "$W/src" t/r -q -t v1
 sqlite3 "$S3/mlfs.db" "ALTER TABLE contents DROP COLUMN locs;
-	DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs; PRAGMA user_version = 3;"
+	DROP TABLE remote_vmeta; DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs; PRAGMA user_version = 3;"
 expect_exit 1 "$MLFS" cat --store "$S3" t/r@v1/big
 expect_err "made by an older mlfs" "a schema-3 store asks for mlfs upgrade"
 expect_exit 0 "$MLFS" upgrade --store "$S3"
@@ -141,12 +141,12 @@ expect_err "chunk locations do not match the chunk list" "truncated locations: c
 S4=$(new_store)
 echo four >"$W/src/a"
 expect_exit 0 "$MLFS" import --store "$S4" "$W/src" t/r -q -t v1
-sqlite3 "$S4/mlfs.db" "DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs; PRAGMA user_version = 4;"
+sqlite3 "$S4/mlfs.db" "DROP TABLE remote_vmeta; DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs; PRAGMA user_version = 4;"
 expect_exit 1 "$MLFS" remote list --store "$S4"
 expect_err "made by an older mlfs" "a schema-4 store asks for mlfs upgrade"
 expect_exit 0 "$MLFS" upgrade --store "$S4"
-[ "$(sqlite3 "$S4/mlfs.db" 'PRAGMA user_version')" = 6 ] &&
-	ok "upgrade 4 -> 6" || fail "schema-4 store not upgraded"
+[ "$(sqlite3 "$S4/mlfs.db" 'PRAGMA user_version')" = 7 ] &&
+	ok "upgrade 4 -> 7" || fail "schema-4 store not upgraded"
 expect_exit 0 "$MLFS" remote add --store "$S4" origin s3://bucket/p
 expect_exit 0 "$MLFS" remote list --store "$S4"
 expect_out "^origin	s3://bucket/p$" "the upgraded store keeps a remote"
@@ -162,7 +162,7 @@ S5=$(new_store)
 echo five >"$W/src/a"
 expect_exit 0 "$MLFS" import --store "$S5" "$W/src" t/r -q -t v1
 expect_exit 0 "$MLFS" remote add --store "$S5" origin s3://bucket/p
-sqlite3 "$S5/mlfs.db" "DROP TABLE tracking; PRAGMA user_version = 5;"
+sqlite3 "$S5/mlfs.db" "DROP TABLE remote_vmeta; DROP TABLE tracking; PRAGMA user_version = 5;"
 expect_exit 1 "$MLFS" branch --store "$S5" -r t/r
 expect_err "made by an older mlfs; run 'mlfs upgrade --store $S5'" \
 	"a schema-5 store asks for mlfs upgrade"
@@ -170,9 +170,9 @@ expect_err "made by an older mlfs; run 'mlfs upgrade --store $S5'" \
 	ok "reading a schema-5 store leaves it alone" ||
 	fail "a reading command migrated the schema-5 store"
 expect_exit 0 "$MLFS" upgrade --store "$S5"
-expect_out "upgraded store" "upgrade 5 -> 6 says it upgraded"
-[ "$(sqlite3 "$S5/mlfs.db" 'PRAGMA user_version')" = 6 ] &&
-	ok "upgrade 5 -> 6" || fail "schema-5 store not upgraded"
+expect_out "upgraded store" "upgrade 5 -> 7 says it upgraded"
+[ "$(sqlite3 "$S5/mlfs.db" 'PRAGMA user_version')" = 7 ] &&
+	ok "upgrade 5 -> 7" || fail "schema-5 store not upgraded"
 expect_exit 0 "$MLFS" branch --store "$S5" -r t/r
 [ ! -s "$OUT_F" ] && ok "an upgraded store has no tracking refs" ||
 	fail "tracking refs after the upgrade: $(cat "$OUT_F")"
@@ -182,6 +182,33 @@ expect_err "remote 'origin' had no branch 'main' of 't/r'" \
 expect_exit 0 "$MLFS" cat --store "$S5" t/r@v1/a
 expect_out '^five$' "the schema-5 store reads back after the upgrade"
 expect_exit 0 "$MLFS" fsck --store "$S5"
+
+# A schema-6 store (before version metadata synced with remotes): refused
+# by reading commands with the upgrade hint, untouched by them; the
+# upgrade adds the remote_vmeta table, empty; the store reads as before,
+# keeps its metadata and tracking refs' table, and fsck is clean.
+S6=$(new_store)
+echo six >"$W/src/a"
+expect_exit 0 "$MLFS" import --store "$S6" "$W/src" t/r -q -t v1 --meta acc=0.6
+expect_exit 0 "$MLFS" remote add --store "$S6" origin s3://bucket/p
+sqlite3 "$S6/mlfs.db" "DROP TABLE remote_vmeta; PRAGMA user_version = 6;"
+expect_exit 1 "$MLFS" meta --store "$S6" t/r@v1
+expect_err "made by an older mlfs; run 'mlfs upgrade --store $S6'" \
+	"a schema-6 store asks for mlfs upgrade"
+[ "$(sqlite3 "$S6/mlfs.db" 'PRAGMA user_version')" = 6 ] &&
+	ok "reading a schema-6 store leaves it alone" ||
+	fail "a reading command migrated the schema-6 store"
+expect_exit 0 "$MLFS" upgrade --store "$S6"
+expect_out "upgraded store" "upgrade 6 -> 7 says it upgraded"
+[ "$(sqlite3 "$S6/mlfs.db" 'PRAGMA user_version')" = 7 ] &&
+	ok "upgrade 6 -> 7" || fail "schema-6 store not upgraded"
+[ "$(sqlite3 "$S6/mlfs.db" 'SELECT count(*) FROM remote_vmeta')" = 0 ] &&
+	ok "an upgraded store has no sync rows" || fail "sync rows after the upgrade"
+expect_exit 0 "$MLFS" meta --store "$S6" t/r@v1
+expect_out '^acc=0.6$' "the schema-6 store keeps its metadata"
+expect_exit 0 "$MLFS" cat --store "$S6" t/r@v1/a
+expect_out '^six$' "the schema-6 store reads back after the upgrade"
+expect_exit 0 "$MLFS" fsck --store "$S6"
 
 # A store newer than this mlfs is refused, not touched.
 S2=$(new_store)

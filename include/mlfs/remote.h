@@ -199,6 +199,41 @@ MLFS_MUST_CHECK int mlfs_remote_commit_parse(const struct mlfs_hash_key *k,
 					     const void *p, size_t len,
 					     struct mlfs_remote_commit *out);
 
+/* A version metadata object, PREFIX/vmeta/<commit id>: the pairs and
+ * inputs of a commit whose metadata changed after its first push (the
+ * commit object keeps what it had then; docs/format.md#version-metadata-
+ * objects). Mutable: created with If-None-Match, moved with If-Match. */
+struct mlfs_remote_vmeta {
+	struct mlfs_id commit;
+	struct mlfs_remote_kv *kv;    /* by key, unique */
+	size_t nkv;
+	struct mlfs_remote_input *in; /* by commit id, unique */
+	size_t nin;
+};
+void mlfs_remote_vmeta_release(struct mlfs_remote_vmeta *v);
+/* Format: -EINVAL when the keys or inputs are not strictly increasing,
+ * or more than the bounds (1024 pairs, 65536 inputs). Parse checks
+ * magic, version, every key, value and input, their order and the
+ * check value: -EBADMSG (shape), -EIO (check value, or the object names
+ * another commit than @commit), -EPROTONOSUPPORT (newer version). */
+MLFS_MUST_CHECK int mlfs_remote_vmeta_format(const struct mlfs_hash_key *k,
+					     const struct mlfs_remote_vmeta *v,
+					     struct mlfs_buf *out);
+MLFS_MUST_CHECK int mlfs_remote_vmeta_parse(const struct mlfs_hash_key *k,
+					    const struct mlfs_id *commit,
+					    const void *p, size_t len,
+					    struct mlfs_remote_vmeta *out);
+/* Sort inputs by commit id (the order the objects and digest take). */
+void mlfs_remote_inputs_sort(struct mlfs_remote_input *in, size_t n);
+/* The digest of pairs @kv and inputs @in (both sorted as above, else
+ * -EINVAL): a keyed hash of their serialization, what push and fetch
+ * compare to see whether metadata changed. 0, -EINVAL, -ENOMEM. */
+MLFS_MUST_CHECK int mlfs_remote_vmeta_digest(const struct mlfs_hash_key *k,
+					     const struct mlfs_remote_kv *kv,
+					     size_t nkv,
+					     const struct mlfs_remote_input *in,
+					     size_t nin, struct mlfs_id *out);
+
 /* A ref object, PREFIX/refs/<ns>/<name>/{branches,tags,aliases}/<ref>:
  * text "mlfs-ref 1\ncommit <hex>\ncheck <hex>\n", the check value being
  * that of the local row (refs row for 'b'/'t', aliases row for 'a').

@@ -871,6 +871,34 @@ static int check_work(struct fsck *f)
 	return r;
 }
 
+/* The version metadata synced with remotes (schema 7): every row against
+ * its check value; a damaged one only costs the next push or fetch a
+ * look at the remote's commit object, but it says the database changed. */
+static int check_vsync(struct fsck *f)
+{
+	struct mlfs_meta_vsync *v = NULL;
+	size_t n = 0;
+	long pi = 0;
+	int r = mlfs_meta_vsync_list(f->s->meta, NULL, &v, &n);
+
+	if (r < 0 && r != -ENOMEM)
+		return fsck_problem(f, "database", NULL, AT_STORE, "cannot "
+				    "list the metadata sync rows: %s",
+				    fsck_db_why(NULL, r)) < 0 ? -ENOMEM : 0;
+	for (size_t k = 0; r == 0 && pi >= 0 && k < n; k++) {
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		if (!v[k].damaged)
+			continue;
+		mlfs_id_to_hex(&v[k].commit, hex);
+		pi = fsck_problem(f, "vmeta sync", hex, AT_STORE,
+				  "row of remote '%s': check value mismatch "
+				  "(damaged database)", v[k].remote);
+	}
+	free(v);
+	return r < 0 ? r : pi < 0 ? -ENOMEM : 0;
+}
+
 int mlfs_fsck(struct mlfs_store *s, bool read_data,
 	      void (*report)(void *ctx, const struct mlfs_fsck_problem *p),
 	      void *ctx, struct mlfs_fsck_stats *st)
@@ -900,6 +928,8 @@ int mlfs_fsck(struct mlfs_store *s, bool read_data,
 		r = fsck_check_inputs(&f);
 	if (r == 0)
 		r = fsck_check_orphan_meta(&f);
+	if (r == 0)
+		r = check_vsync(&f);
 	if (r == 0) {
 		mlfs_error_clear();
 		r = mlfs_gc_scan(s, &gs);

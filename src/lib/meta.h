@@ -22,7 +22,7 @@
 struct mlfs_meta;
 
 /* Latest schema version (PRAGMA user_version). */
-#define MLFS_SCHEMA_VERSION 6
+#define MLFS_SCHEMA_VERSION 7
 
 MLFS_MUST_CHECK int mlfs_meta_open(const char *path, bool rdonly,
 				   bool create, struct mlfs_meta **out);
@@ -329,6 +329,39 @@ MLFS_MUST_CHECK int mlfs_meta_track_clear(struct mlfs_meta *m,
 MLFS_MUST_CHECK int mlfs_meta_track_list(struct mlfs_meta *m,
 					 const char *remote, int64_t repo_id,
 					 struct mlfs_track **out, size_t *n);
+
+/*
+ * Version metadata synced with remotes (meta_vsync.c, schema 7): for
+ * (remote, commit), the digest of the commit's pairs and inputs as this
+ * store last pushed or fetched them (mlfs_remote_vmeta_digest) and the
+ * ETag of the remote's vmeta/<commit> object then ("" when the remote
+ * had none: the commit object's were the remote's). Each row carries a
+ * check value (mlfs-vsync-1) over all of it: _get of a row that fails
+ * is -EIO naming it; _list flags it (->damaged). _get: -ENOENT when
+ * there is no row. _set: insert or replace. _clear: every row of
+ * @remote. _list: @remote NULL for all; *out malloc'd (free()).
+ */
+struct mlfs_meta_vsync {
+	char remote[65];         /* MLFS_REMOTE_NAME_MAX + 1 */
+	struct mlfs_id commit, digest;
+	char etag[80];           /* MLFS_S3_ETAG_MAX */
+	bool damaged;
+};
+MLFS_MUST_CHECK int mlfs_meta_vsync_get(struct mlfs_meta *m,
+					const char *remote,
+					const struct mlfs_id *commit,
+					struct mlfs_meta_vsync *out);
+MLFS_MUST_CHECK int mlfs_meta_vsync_set(struct mlfs_meta *m,
+					const char *remote,
+					const struct mlfs_id *commit,
+					const struct mlfs_id *digest,
+					const char *etag);
+MLFS_MUST_CHECK int mlfs_meta_vsync_clear(struct mlfs_meta *m,
+					  const char *remote);
+MLFS_MUST_CHECK int mlfs_meta_vsync_list(struct mlfs_meta *m,
+					 const char *remote,
+					 struct mlfs_meta_vsync **out,
+					 size_t *n);
 
 /* Iterate all contents / all chunks. @fn returns < 0 to stop. */
 MLFS_MUST_CHECK int mlfs_meta_each_chunk(struct mlfs_meta *m,

@@ -162,6 +162,17 @@ static const char *const migrations[] = {
 	"  mac BLOB,"
 	"  PRIMARY KEY (remote, repo_id, branch)) WITHOUT ROWID;"
 	"CREATE INDEX tracking_repo ON tracking(repo_id, remote, branch);",
+	/* 7: version metadata synced with remotes (meta_vsync.c,
+	 * docs/remote.md#version-metadata): what a push or fetch last saw,
+	 * for three-way decisions. Older stores have none: a push or fetch
+	 * takes the commit object's as the last seen. */
+	"CREATE TABLE remote_vmeta("
+	"  remote TEXT NOT NULL,"
+	"  commit_id BLOB NOT NULL REFERENCES commits(id),"
+	"  digest BLOB NOT NULL,"
+	"  etag TEXT NOT NULL,"
+	"  mac BLOB,"
+	"  PRIMARY KEY (remote, commit_id)) WITHOUT ROWID;",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) ==
@@ -175,6 +186,7 @@ static const char *const set_version[] = {
 	"PRAGMA user_version = 4",
 	"PRAGMA user_version = 5",
 	"PRAGMA user_version = 6",
+	"PRAGMA user_version = 7",
 };
 
 /* What a migration does after its SQL, in its transaction: migration 3
@@ -185,6 +197,7 @@ static int (*const after_sql[])(struct mlfs_meta *m) = {
 	NULL,
 	mlfs_meta_audit_seal,
 	mlfs_meta_content_locs_fill,
+	NULL,
 	NULL,
 	NULL,
 };

@@ -147,4 +147,14 @@ const char *const meta_sql[ST_MAX] = {
 			  "ON r.id = t.repo_id WHERE (?1 IS NULL OR "
 			  "t.remote = ?1) AND (?2 = 0 OR t.repo_id = ?2) "
 			  "ORDER BY r.ns, r.name, t.remote, t.branch",
+	/* vmeta sync rows: columns remote, commit_id, digest, etag, mac */
+	[ST_VSYNC_GET] = "SELECT remote, commit_id, digest, etag, mac FROM "
+			 "remote_vmeta WHERE remote = ?1 AND commit_id = ?2",
+	[ST_VSYNC_SET] = "INSERT OR REPLACE INTO remote_vmeta(remote, "
+			 "commit_id, digest, etag, mac) VALUES (?1, ?2, ?3, "
+			 "?4, ?5)",
+	[ST_VSYNC_CLEAR] = "DELETE FROM remote_vmeta WHERE remote = ?1",
+	[ST_VSYNC_LIST] = "SELECT remote, commit_id, digest, etag, mac FROM "
+			  "remote_vmeta WHERE ?1 IS NULL OR remote = ?1 "
+			  "ORDER BY remote, commit_id",
 };

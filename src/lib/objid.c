@@ -108,6 +108,22 @@ void mlfs_objid_track_mac(const struct mlfs_hash_key *k, const char *remote,
 	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
 }
 
+void mlfs_objid_vsync_mac(const struct mlfs_hash_key *k, const char *remote,
+			  const struct mlfs_id *commit,
+			  const struct mlfs_id *digest, const char *etag,
+			  struct mlfs_id *out)
+{
+	static const char domain[] = "mlfs-vsync-1";
+	struct mlfs_span p[5];
+
+	p[0] = (struct mlfs_span){ domain, sizeof(domain) };
+	p[1] = str_span(remote);
+	p[2] = (struct mlfs_span){ commit->b, MLFS_ID_LEN };
+	p[3] = (struct mlfs_span){ digest->b, MLFS_ID_LEN };
+	p[4] = str_span(etag);
+	mlfs_hash_parts(k, p, MLFS_ARRAY_SIZE(p), out);
+}
+
 void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,
 			   const char *ns, const char *name,
 			   const char *branch, const struct mlfs_id *commit,

@@ -47,6 +47,13 @@ void mlfs_objid_track_mac(const struct mlfs_hash_key *k, const char *remote,
 			  const char *branch, const struct mlfs_id *commit,
 			  struct mlfs_id *out);
 
+/* Check value of a vmeta sync row (schema 7): the remote, the commit,
+ * the digest of its metadata and the ETag last seen. */
+void mlfs_objid_vsync_mac(const struct mlfs_hash_key *k, const char *remote,
+			  const struct mlfs_id *commit,
+			  const struct mlfs_id *digest, const char *etag,
+			  struct mlfs_id *out);
+
 /* Check value of a reflog row: its row id, repository, branch, commit
  * (NULL for a deletion) and time. */
 void mlfs_objid_reflog_mac(const struct mlfs_hash_key *k, int64_t row,

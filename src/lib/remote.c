@@ -256,6 +256,8 @@ int mlfs_remote_remove(struct mlfs_store *s, const char *name)
 	/* its tracking refs name a remote that is no more */
 	if (e == 0)
 		e = mlfs_meta_track_clear(s->meta, name, 0);
+	if (e == 0)
+		e = mlfs_meta_vsync_clear(s->meta, name);
 	if (e == -ENOENT)
 		mlfs_error_set("no remote '%s'", name);
 	if (e < 0) {

@@ -1,7 +1,7 @@
 /*
  * remote_obj.c - the objects of bucket layout 1 (docs/format.md#bucket-
  * layout): the remote's config, pack indexes, pack lists, contents,
- * commits and refs.
+ * commits, version metadata objects and refs.
  * Pure encoders and decoders; what a bucket holds is untrusted, so every
  * length is bounded before use and every object carries a keyed check
  * (or is named by its keyed hash) verified before anything is returned.
@@ -22,6 +22,7 @@
 #define CNT_MAGIC "MLFSRCNT"
 #define CMT_MAGIC "MLFSRCMT"
 #define PKL_MAGIC "MLFSRPKL"
+#define VMT_MAGIC "MLFSRVMT"
 #define OBJ_VERSION 1u
 #define IDX_HDR 40u
 #define IDX_ENT 40u
@@ -534,6 +535,37 @@ void mlfs_remote_commit_release(struct mlfs_remote_commit *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The version metadata pairs then the inputs, as commit and vmeta
+ * objects carry them (and the vmeta digest hashes them). */
+static int put_kvin(struct mlfs_buf *out, const struct mlfs_remote_kv *kv,
+		    size_t nkv, const struct mlfs_remote_input *in, size_t nin)
+{
+	int r;
+
+	if (nkv > KV_MAX || nin > INPUTS_MAX)
+		return -EINVAL;
+	r = put_u32(out, (uint32_t)nkv);
+	for (size_t i = 0; r == 0 && i < nkv; i++) {
+		r = put_str(out, kv[i].key);
+		if (r == 0)
+			r = put_str(out, kv[i].value);
+	}
+	if (r == 0)
+		r = put_u32(out, (uint32_t)nin);
+	for (size_t i = 0; r == 0 && i < nin; i++) {
+		const char *how = mlfs_input_how_name(in[i].how);
+
+		r = mlfs_buf_append(out, in[i].commit.b, MLFS_ID_LEN);
+		if (r == 0)
+			r = put_u64(out, in[i].files);
+		if (r == 0)
+			r = put_u64(out, in[i].bytes);
+		if (r == 0)
+			r = put_str(out, how);
+	}
+	return r;
+}
+
 int mlfs_remote_commit_format(const struct mlfs_hash_key *k,
 			      const struct mlfs_remote_commit *c,
 			      struct mlfs_buf *out)
@@ -559,23 +591,7 @@ int mlfs_remote_commit_format(const struct mlfs_hash_key *k,
 	if (r == 0)
 		r = put_str(out, c->message);
 	if (r == 0)
-		r = put_u32(out, (uint32_t)c->nkv);
-	for (size_t i = 0; r == 0 && i < c->nkv; i++) {
-		r = put_str(out, c->kv[i].key);
-		if (r == 0)
-			r = put_str(out, c->kv[i].value);
-	}
-	if (r == 0)
-		r = put_u32(out, (uint32_t)c->nin);
-	for (size_t i = 0; r == 0 && i < c->nin; i++) {
-		r = mlfs_buf_append(out, c->in[i].commit.b, MLFS_ID_LEN);
-		if (r == 0)
-			r = put_u64(out, c->in[i].files);
-		if (r == 0)
-			r = put_u64(out, c->in[i].bytes);
-		if (r == 0)
-			r = put_str(out, mlfs_input_how_name(c->in[i].how));
-	}
+		r = put_kvin(out, c->kv, c->nkv, c->in, c->nin);
 	return r ? r : append_check(k, "mlfs-remote-commit-1", out);
 }
 
@@ -700,6 +716,118 @@ int mlfs_remote_commit_parse(const struct mlfs_hash_key *k,
 	return 0;
 fail:
 	mlfs_remote_commit_release(c);
+	return r;
+}
+
+/* ---- version metadata objects ---- */
+
+void mlfs_remote_vmeta_release(struct mlfs_remote_vmeta *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->nkv; i++) {
+		free(v->kv[i].key);
+		free(v->kv[i].value);
+	}
+	free(v->kv);
+	free(v->in);
+	memset(v, 0, sizeof(*v));
+}
+
+/* One form per content: keys strictly increasing (parse_kv checks it),
+ * inputs strictly increasing by commit id. */
+static bool inputs_sorted(const struct mlfs_remote_input *in, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (mlfs_id_cmp(&in[i - 1].commit, &in[i].commit) >= 0)
+			return false;
+	return true;
+}
+
+static bool kv_sorted(const struct mlfs_remote_kv *kv, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(kv[i - 1].key, kv[i].key) >= 0)
+			return false;
+	return true;
+}
+
+int mlfs_remote_vmeta_format(const struct mlfs_hash_key *k,
+			     const struct mlfs_remote_vmeta *v,
+			     struct mlfs_buf *out)
+{
+	int r;
+
+	if (!kv_sorted(v->kv, v->nkv) || !inputs_sorted(v->in, v->nin))
+		return -EINVAL;
+	out->len = 0;
+	r = put_magic(out, VMT_MAGIC);
+	if (r == 0)
+		r = mlfs_buf_append(out, v->commit.b, MLFS_ID_LEN);
+	if (r == 0)
+		r = put_kvin(out, v->kv, v->nkv, v->in, v->nin);
+	return r ? r : append_check(k, "mlfs-remote-vmeta-1", out);
+}
+
+int mlfs_remote_vmeta_parse(const struct mlfs_hash_key *k,
+			    const struct mlfs_id *commit, const void *p,
+			    size_t len, struct mlfs_remote_vmeta *out)
+{
+	struct mlfs_remote_commit c = { 0 };
+	struct rd rd = { p, len, 0 };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = verify_check(k, "mlfs-remote-vmeta-1", p, &rd.len);
+	if (r == 0)
+		r = magic(&rd, VMT_MAGIC);
+	if (r == 0)
+		r = rd_id(&rd, &out->commit);
+	if (r == 0)
+		r = parse_kv(&rd, &c);
+	if (r == 0)
+		r = parse_inputs(&rd, &c);
+	if (r == 0 && (rd.off != rd.len || !inputs_sorted(c.in, c.nin)))
+		r = -EBADMSG;
+	/* the object of another commit, copied under this one's key */
+	if (r == 0 && mlfs_id_cmp(&out->commit, commit))
+		r = -EIO;
+	out->kv = c.kv;
+	out->nkv = c.nkv;
+	out->in = c.in;
+	out->nin = c.nin;
+	if (r < 0)
+		mlfs_remote_vmeta_release(out);
+	return r;
+}
+
+static int cmp_input(const void *a, const void *b)
+{
+	const struct mlfs_remote_input *x = a, *y = b;
+
+	return mlfs_id_cmp(&x->commit, &y->commit);
+}
+
+void mlfs_remote_inputs_sort(struct mlfs_remote_input *in, size_t n)
+{
+	if (n > 1)
+		qsort(in, n, sizeof(*in), cmp_input);
+}
+
+int mlfs_remote_vmeta_digest(const struct mlfs_hash_key *k,
+			     const struct mlfs_remote_kv *kv, size_t nkv,
+			     const struct mlfs_remote_input *in, size_t nin,
+			     struct mlfs_id *out)
+{
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	int r;
+
+	if (!kv_sorted(kv, nkv) || !inputs_sorted(in, nin))
+		return -EINVAL;
+	r = put_kvin(&b, kv, nkv, in, nin);
+	if (r == 0)
+		obj_check(k, "mlfs-vmeta-digest-1", b.data, b.len, out);
+	mlfs_buf_release(&b);
 	return r;
 }
 

@@ -4,9 +4,10 @@
  * parser, the rest is the object, checked with a fixed key (so seeds
  * made with that key carry valid check values).
  *   0 config   1 pack index   2 contents   3 commit   4 ref
- *   5 ref key  6 remote URL and name   7 pack list
+ *   5 ref key  6 remote URL and name   7 pack list   8 vmeta
  * Invariants: failures are the documented codes and leave no output;
- * whatever parses formats back to the same bytes.
+ * whatever parses formats back to the same bytes (and a vmeta object's
+ * pairs and inputs have a digest).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -142,6 +143,34 @@ static void fuzz_commit(const uint8_t *p, size_t n)
 	mlfs_remote_commit_release(&c);
 }
 
+static void fuzz_vmeta(const uint8_t *p, size_t n)
+{
+	struct mlfs_remote_vmeta v;
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	struct mlfs_id commit, d;
+	int r;
+
+	if (n < MLFS_ID_LEN)
+		return;
+	memcpy(commit.b, p, MLFS_ID_LEN); /* the key names the commit */
+	r = mlfs_remote_vmeta_parse(&key, &commit, p + MLFS_ID_LEN,
+				    n - MLFS_ID_LEN, &v);
+	if (r < 0) {
+		FUZZ_CHECK(r == -EBADMSG || r == -EIO ||
+			   r == -EPROTONOSUPPORT || r == -ENOMEM);
+		FUZZ_CHECK(!v.kv && !v.in && !v.nkv && !v.nin);
+		return;
+	}
+	FUZZ_CHECK(!mlfs_id_cmp(&v.commit, &commit));
+	FUZZ_CHECK(mlfs_remote_vmeta_digest(&key, v.kv, v.nkv, v.in, v.nin,
+					    &d) == 0);
+	FUZZ_CHECK(mlfs_remote_vmeta_format(&key, &v, &b) == 0);
+	FUZZ_CHECK(b.len == n - MLFS_ID_LEN &&
+		   !memcmp(b.data, p + MLFS_ID_LEN, b.len));
+	mlfs_buf_release(&b);
+	mlfs_remote_vmeta_release(&v);
+}
+
 static void fuzz_ref(const uint8_t *p, size_t n)
 {
 	static const int kinds[] = { 'b', 't', 'a' };
@@ -226,7 +255,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	for (size_t i = 0; i < sizeof(key.secret); i++)
 		key.secret[i] = (uint8_t)(i * 7 + 1);
-	switch (data[0] % 8) {
+	switch (data[0] % 9) {
 	case 0: fuzz_config(data + 1, size - 1); break;
 	case 1: fuzz_idx(data + 1, size - 1); break;
 	case 2: fuzz_content(data + 1, size - 1); break;
@@ -234,6 +263,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4: fuzz_ref(data + 1, size - 1); break;
 	case 5: fuzz_refkey(data + 1, size - 1); break;
 	case 7: fuzz_packlist(data + 1, size - 1); break;
+	case 8: fuzz_vmeta(data + 1, size - 1); break;
 	default: fuzz_url(data + 1, size - 1); break;
 	}
 	return 0;

@@ -519,6 +519,29 @@ static void gen_remote(void)
 			die("remote packlist", EINVAL);
 		put_sel("packlist", 7, cid.b, 16, b.data, b.len);
 	}
+	{
+		struct mlfs_remote_input vin[2];
+		struct mlfs_remote_vmeta v = { .kv = kv, .nkv = 2, .in = vin,
+					       .nin = 2 };
+
+		/* fixed ids: fill_id's sequence feeds the seeds after these */
+		memset(&v.commit, 0xc3, sizeof(v.commit));
+		memset(&vin[0].commit, 0x5a, sizeof(vin[0].commit));
+		memset(&vin[1].commit, 0x17, sizeof(vin[1].commit));
+		vin[0].files = vin[1].files = 1;
+		vin[0].bytes = 10;
+		vin[1].bytes = 20;
+		vin[0].how = 1;
+		vin[1].how = 2;
+		mlfs_remote_inputs_sort(vin, 2);
+		if (mlfs_remote_vmeta_format(&k, &v, &b) < 0)
+			die("remote vmeta", EINVAL);
+		put_sel("vmeta", 8, v.commit.b, 16, b.data, b.len);
+		v.nkv = v.nin = 0;
+		if (mlfs_remote_vmeta_format(&k, &v, &b) < 0)
+			die("remote vmeta", EINVAL);
+		put_sel("vmeta-empty", 8, v.commit.b, 16, b.data, b.len);
+	}
 	mlfs_buf_release(&b);
 }
 

@@ -381,7 +381,8 @@ static void downgrade(struct fixture *f, const char *extra)
 		"ALTER TABLE audit DROP COLUMN message;"
 		"ALTER TABLE audit DROP COLUMN mac;"
 		"ALTER TABLE audit DROP COLUMN op;"
-		"DROP TABLE tracking; DROP TABLE remotes; DROP TABLE remote_packs;"
+		"DROP TABLE remote_vmeta; DROP TABLE tracking; DROP TABLE remotes;"
+		"DROP TABLE remote_packs;"
 		"PRAGMA user_version = 1;", NULL, NULL, &err), SQLITE_OK);
 	if (extra)
 		assert_int_equal(sqlite3_exec(db, extra, NULL, NULL, &err),
