@@ -283,13 +283,32 @@ struct mlfs_remote_ref_result {
 	enum mlfs_remote_ref_status status;
 };
 
+/* What push or fetch did with a commit's version metadata. */
+enum mlfs_remote_vmeta_status {
+	MLFS_VMETA_PUSHED,   /* the remote now has the local metadata */
+	MLFS_VMETA_FORCED,   /* --force over metadata changed there */
+	MLFS_VMETA_REJECTED, /* changed on the remote too: fetch first */
+	MLFS_VMETA_FETCHED,  /* the remote's replaced the local (unchanged) */
+	MLFS_VMETA_DIVERGED, /* both changed: the local kept */
+};
+
+struct mlfs_remote_vmeta_result {
+	char ns[MLFS_NAME_MAX + 1], name[MLFS_NAME_MAX + 1];
+	struct mlfs_id commit;
+	enum mlfs_remote_vmeta_status status;
+};
+
 struct mlfs_remote_stats {
 	uint64_t packs, pack_bytes;      /* uploaded / indexed */
 	uint64_t commits, trees, contents;
 	double seconds;
 	struct mlfs_remote_ref_result *refs; /* malloc'd; free() */
 	size_t nrefs;
+	/* refs rejected (push) or left alone (fetch), and commits whose
+	 * metadata was rejected or diverged */
 	size_t rejected;
+	struct mlfs_remote_vmeta_result *vmeta; /* malloc'd; free() */
+	size_t nvmeta;
 };
 void mlfs_remote_stats_release(struct mlfs_remote_stats *st);
 

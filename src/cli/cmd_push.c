@@ -76,12 +76,24 @@ int cmd_push(struct cli *c, int argc, char **argv)
 	} else if (e < 0) {
 		rc = remote_fail(e, "push to", &r);
 	} else {
+		size_t meta = 0;
+
 		remote_print(&r, &st, true, json);
-		if (st.rejected) {
+		for (size_t i = 0; i < st.nvmeta; i++)
+			meta += st.vmeta[i].status == MLFS_VMETA_REJECTED;
+		if (st.rejected > meta) {
 			fprintf(stderr, "mlfs: %zu ref(s) rejected by remote "
 				"'%s'; fetch first ('mlfs pull %s'), or push "
 				"--force for branches and aliases\n",
-				st.rejected, r.name, r.name);
+				st.rejected - meta, r.name, r.name);
+			rc = CLI_FAILED;
+		}
+		if (meta) {
+			fprintf(stderr, "mlfs: metadata of %zu version(s) "
+				"rejected by remote '%s': changed there since "
+				"this store last synced; fetch first ('mlfs "
+				"fetch %s'), or push --force to overwrite\n",
+				meta, r.name, r.name);
 			rc = CLI_FAILED;
 		}
 	}

@@ -106,6 +106,62 @@ static void print_ref(const struct mlfs_remote_ref_result *x)
 	}
 }
 
+static const char *vmeta_word(enum mlfs_remote_vmeta_status st)
+{
+	switch (st) {
+	case MLFS_VMETA_PUSHED: return "pushed";
+	case MLFS_VMETA_FORCED: return "forced";
+	case MLFS_VMETA_REJECTED: return "rejected";
+	case MLFS_VMETA_FETCHED: return "fetched";
+	case MLFS_VMETA_DIVERGED: return "diverged";
+	}
+	return "?";
+}
+
+static void print_vmeta(const struct mlfs_remote_vmeta_result *x)
+{
+	char n[13];
+
+	short_hex(&x->commit, n);
+	switch (x->status) {
+	case MLFS_VMETA_PUSHED:
+		printf("   [metadata]\t%s/%s@%s (updated)\n", x->ns, x->name, n);
+		break;
+	case MLFS_VMETA_FORCED:
+		printf(" + [metadata]\t%s/%s@%s (forced update)\n", x->ns,
+		       x->name, n);
+		break;
+	case MLFS_VMETA_REJECTED:
+		printf(" ! [rejected]\tmetadata of %s/%s@%s changed on the "
+		       "remote (fetch first)\n", x->ns, x->name, n);
+		break;
+	case MLFS_VMETA_FETCHED:
+		printf("   [metadata]\t%s/%s@%s (updated from the remote)\n",
+		       x->ns, x->name, n);
+		break;
+	case MLFS_VMETA_DIVERGED:
+		printf(" ! [diverged]\tmetadata of %s/%s@%s (local and remote "
+		       "changed; local kept)\n", x->ns, x->name, n);
+		break;
+	}
+}
+
+/* Diverged metadata is a warning on stderr too (also with --json). */
+static void warn_vmeta(const struct mlfs_remote_stats *st)
+{
+	for (size_t i = 0; i < st->nvmeta; i++) {
+		const struct mlfs_remote_vmeta_result *x = &st->vmeta[i];
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		if (x->status != MLFS_VMETA_DIVERGED)
+			continue;
+		mlfs_id_to_hex(&x->commit, hex);
+		fprintf(stderr, "mlfs: metadata of %s/%s@%.12s diverged (local "
+			"and remote changed); the local metadata is kept\n",
+			x->ns, x->name, hex);
+	}
+}
+
 static void json_id(const char *key, const struct mlfs_id *id, bool has)
 {
 	char hex[MLFS_ID_HEX_LEN + 1];
@@ -152,12 +208,28 @@ void remote_print(const struct mlfs_remote *r,
 			json_id("new", &x->new, true);
 			printf(",\"status\":\"%s\"}", status_word(x->status));
 		}
+		printf("],\"metadata\":[");
+		for (size_t i = 0; i < st->nvmeta; i++) {
+			const struct mlfs_remote_vmeta_result *x = &st->vmeta[i];
+			char repo[2 * MLFS_NAME_MAX + 2];
+
+			snprintf(repo, sizeof(repo), "%s/%s", x->ns, x->name);
+			printf("%s{\"repo\":", i ? "," : "");
+			cli_json_str(stdout, repo);
+			putchar(',');
+			json_id("commit", &x->commit, true);
+			printf(",\"status\":\"%s\"}", vmeta_word(x->status));
+		}
 		puts("]}");
+		warn_vmeta(st);
 		return;
 	}
 	printf("%s %s\n", push ? "To" : "From", r->url);
 	for (size_t i = 0; i < st->nrefs; i++)
 		print_ref(&st->refs[i]);
+	for (size_t i = 0; i < st->nvmeta; i++)
+		print_vmeta(&st->vmeta[i]);
+	warn_vmeta(st);
 	cli_human_bytes(st->pack_bytes, b, sizeof(b));
 	printf("%s %llu pack(s) (%s), %llu commit(s), %llu tree(s), %llu "
 	       "content(s) in %.2f s\n", push ? "uploaded" : "indexed",

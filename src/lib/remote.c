@@ -42,6 +42,9 @@ void mlfs_remote_stats_release(struct mlfs_remote_stats *st)
 	free(st->refs);
 	st->refs = NULL;
 	st->nrefs = 0;
+	free(st->vmeta);
+	st->vmeta = NULL;
+	st->nvmeta = 0;
 }
 
 int mlfs_remote_name_check(const char *name, const char **why)

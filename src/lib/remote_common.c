@@ -34,6 +34,24 @@ void remote_obj_key(const char *dir, const struct mlfs_id *id, char *buf,
 	snprintf(buf, size, "%s%s", dir, hex);
 }
 
+int remote_bad_object(const struct mlfs_remote *r, const char *key, int e)
+{
+	if (e == -ENOENT) {
+		mlfs_error_set("remote object %s/%s%s is missing (the bucket "
+			       "is incomplete)", r->bucket, r->prefix, key);
+		return -EIO;
+	}
+	if (e == -EBADMSG || e == -EIO || e == -EPROTONOSUPPORT) {
+		mlfs_error_set("remote object %s/%s%s is damaged (%s)",
+			       r->bucket, r->prefix, key,
+			       e == -EIO ? "check value or id mismatch" :
+			       e == -EPROTONOSUPPORT ? "newer version" :
+			       "malformed");
+		return -EIO;
+	}
+	return e;
+}
+
 void remote_ref_key(const char *ns, const char *name, int kind,
 		    const char *ref, char *buf, size_t size)
 {

@@ -7,7 +7,9 @@
  * one transaction, chunks located in remote packs (remote_packs rows).
  * Chunk data stays in the bucket. The remote's branch heads become its
  * tracking refs in that transaction ("@origin/main": whatever the local
- * branches do, every fetched commit keeps a name). Refs are applied
+ * branches do, every fetched commit keeps a name), and the version
+ * metadata the remote changed after a push is taken or reported
+ * diverged (remote_vmeta.c). Refs are applied
  * after that, one by one, each audited like the local command that
  * would make the change.
  */
@@ -70,6 +72,9 @@ struct fetch {
 	struct mlfs_idset seen_c, seen_t, seen_m;
 	struct mlfs_idset seen_p; /* packs looked at, as remote_pack_as_id */
 	struct mlfs_idset batch; /* fetched commit id -> index in commits */
+	struct remote_vmeta_fetch vm;
+	/* ETag of vmeta/<id> of each fetched commit ("" none), by index */
+	char (*vm_etags)[MLFS_S3_ETAG_MAX];
 };
 
 /* Grow vector @vp (elements of @elem bytes) to hold one more; returns a
@@ -94,21 +99,7 @@ static void *vec_push(void *vp, size_t elem)
 /* Report a damaged or missing object by its key. */
 static int bad_object(struct fetch *f, const char *key, int r)
 {
-	if (r == -ENOENT) {
-		mlfs_error_set("remote object %s/%s%s is missing (the bucket "
-			       "is incomplete)", f->r->bucket, f->r->prefix,
-			       key);
-		return -EIO;
-	}
-	if (r == -EBADMSG || r == -EIO || r == -EPROTONOSUPPORT) {
-		mlfs_error_set("remote object %s/%s%s is damaged (%s)",
-			       f->r->bucket, f->r->prefix, key,
-			       r == -EIO ? "check value or id mismatch" :
-			       r == -EPROTONOSUPPORT ? "newer version" :
-			       "malformed");
-		return -EIO;
-	}
-	return r;
+	return remote_bad_object(f->r, key, r);
 }
 
 static int get_obj(struct fetch *f, const char *key, struct mlfs_s3_buf *b)
@@ -492,6 +483,27 @@ static int fetch_commits(struct fetch *f, const struct fref *ref)
 	}
 }
 
+/* ---- version metadata changed after the first push ---- */
+
+/* LIST vmeta/ once: the objects of commits fetched now replace their
+ * commit objects' pairs and inputs; those of commits the store has are
+ * read when their ETag is not the one seen (remote_vmeta.c decides). */
+static int read_vmeta(struct fetch *f)
+{
+	int r = remote_vmeta_fetch_read(f->s, f->r, f->s3, &f->vm);
+
+	if (r == 0) {
+		f->vm_etags = calloc(f->commits.n ? f->commits.n : 1,
+				     sizeof(*f->vm_etags));
+		if (!f->vm_etags)
+			r = -ENOMEM;
+	}
+	for (size_t i = 0; r == 0 && i < f->commits.n; i++)
+		r = remote_vmeta_fetch_new(f->s, f->r, f->s3, &f->vm,
+					   &f->commits.v[i], f->vm_etags[i]);
+	return r;
+}
+
 /* ---- insert ---- */
 
 static int repo_for(struct fetch *f, const char *ns, const char *name,
@@ -617,6 +629,11 @@ static int insert_all(struct fetch *f, struct mlfs_remote_stats *st)
 		r = insert_commit(f, &f->commits.v[i]);
 	for (size_t i = 0; r == 0 && i < f->commits.n; i++)
 		r = insert_inputs(f, &f->commits.v[i]);
+	for (size_t i = 0; r == 0 && i < f->commits.n; i++)
+		r = remote_vmeta_fetch_row(f->s, f->r, &f->commits.v[i].id,
+					   f->vm_etags[i]);
+	if (r == 0)
+		r = remote_vmeta_fetch_apply(f->s, f->r, &f->vm, st);
 	if (r == 0)
 		r = track_all(f);
 	if (r < 0) {
@@ -835,6 +852,8 @@ static void fetch_release(struct fetch *f)
 	free(f->trees.v);
 	free(f->commits.v);
 	free(f->listed.v);
+	free(f->vm_etags);
+	remote_vmeta_fetch_release(&f->vm);
 	mlfs_idset_release(&f->seen_c);
 	mlfs_idset_release(&f->seen_t);
 	mlfs_idset_release(&f->seen_m);
@@ -861,6 +880,8 @@ int mlfs_remote_fetch(struct mlfs_store *s, const struct mlfs_remote *r,
 		e = read_refs(&f);
 	for (size_t i = 0; e == 0 && i < f.refs.n; i++)
 		e = fetch_commits(&f, &f.refs.v[i]);
+	if (e == 0)
+		e = read_vmeta(&f);
 	if (e == 0)
 		e = read_packs(&f);
 	if (e == 0)

@@ -63,8 +63,84 @@ int remote_is_ancestor(struct mlfs_store *s, const struct mlfs_id *anc,
 		       const struct mlfs_id *id, remote_parent_fn extra,
 		       void *ctx);
 
+/* A missing (-ENOENT) or damaged (-EBADMSG, -EIO, -EPROTONOSUPPORT)
+ * object @key of @r: -EIO with the detail naming it; other codes as
+ * they are. */
+int remote_bad_object(const struct mlfs_remote *r, const char *key, int e);
+
 /* The key of ref @kind/@ref of @ns/@name ("refs/ns/name/branches/b"). */
 void remote_ref_key(const char *ns, const char *name, int kind,
 		    const char *ref, char *buf, size_t size);
+
+/* ---- version metadata (remote_vmeta.c) ---- */
+
+/* What a LIST of "vmeta/" found: commit -> ETag. */
+struct remote_vmeta_entry {
+	struct mlfs_id commit;
+	char etag[MLFS_S3_ETAG_MAX];
+};
+struct remote_vmeta_list {
+	struct mlfs_idset ids; /* commit -> index in v */
+	struct remote_vmeta_entry *v;
+	size_t n, cap;
+};
+int remote_vmeta_list(struct mlfs_s3 *s3, struct remote_vmeta_list *l);
+void remote_vmeta_list_release(struct remote_vmeta_list *l);
+/* The listed ETag of vmeta/<@commit>, or NULL. */
+const char *remote_vmeta_etag(const struct remote_vmeta_list *l,
+			      const struct mlfs_id *commit);
+/* The local pairs and inputs of @commit (sorted) and their digest; a
+ * damaged metadata row is -EIO naming it. @out owns its strings. */
+int remote_vmeta_local(struct mlfs_store *s, const struct mlfs_id *commit,
+		       struct mlfs_remote_vmeta *out, struct mlfs_id *digest);
+/* GET and verify vmeta/<@c>, its ETag into @etag: -ENOENT when there is
+ * none, -EIO naming the key when damaged. */
+int remote_vmeta_read(struct mlfs_store *s, const struct mlfs_remote *rm,
+		      struct mlfs_s3 *s3, const struct mlfs_id *c,
+		      struct mlfs_remote_vmeta *out, char *etag);
+
+/* Push: the metadata of @heads (@nheads commits pushed, all in the
+ * bucket now with their ancestors; @uploaded the @nuploaded commits this
+ * push wrote) and their ancestors whose local pairs or inputs changed
+ * since the last sync goes to vmeta/ by compare-and-swap; one changed on
+ * the remote too is rejected (in @st), or with @force overwritten and
+ * audited (push-force, ref "meta"). */
+int remote_vmeta_push(struct mlfs_store *s, const struct mlfs_remote *rm,
+		      struct mlfs_s3 *s3, const struct mlfs_id *heads,
+		      size_t nheads, const struct mlfs_id *uploaded,
+		      size_t nuploaded, bool force,
+		      struct mlfs_remote_stats *st);
+
+/* Fetch: read (before the insert transaction), then apply (in it). */
+struct remote_vmeta_item {
+	struct mlfs_remote_vmeta obj;  /* the remote's, verified */
+	char etag[MLFS_S3_ETAG_MAX];
+	struct mlfs_id synced;         /* S */
+};
+struct remote_vmeta_fetch {
+	struct remote_vmeta_list list;
+	struct remote_vmeta_item *v;   /* commits the store has */
+	size_t n;
+};
+void remote_vmeta_fetch_release(struct remote_vmeta_fetch *vf);
+/* LIST vmeta/ and read each object of a commit the store has whose
+ * ETag is not the one last seen. -EIO names a damaged object. */
+int remote_vmeta_fetch_read(struct mlfs_store *s, const struct mlfs_remote *rm,
+			    struct mlfs_s3 *s3, struct remote_vmeta_fetch *vf);
+/* A commit fetched now: when the bucket has vmeta/<id>, its pairs and
+ * inputs replace the commit object's in @c; @etag gets its ETag ("" when
+ * none). */
+int remote_vmeta_fetch_new(struct mlfs_store *s, const struct mlfs_remote *rm,
+			   struct mlfs_s3 *s3, struct remote_vmeta_fetch *vf,
+			   struct mlfs_remote_commit *c, char *etag);
+/* In the fetch's transaction: R vs S vs L for each item read (applied,
+ * or reported diverged in @st). */
+int remote_vmeta_fetch_apply(struct mlfs_store *s,
+			     const struct mlfs_remote *rm,
+			     struct remote_vmeta_fetch *vf,
+			     struct mlfs_remote_stats *st);
+/* In the fetch's transaction: S = L, ETag @etag, for new commit @c. */
+int remote_vmeta_fetch_row(struct mlfs_store *s, const struct mlfs_remote *rm,
+			   const struct mlfs_id *c, const char *etag);
 
 #endif

@@ -1,10 +1,12 @@
 /*
  * remote_push.c - mlfs push: upload what the bucket lacks, then move its
  * refs. Order is the invariant fetch relies on: packs and their indexes,
- * then contents, trees (children first), commits (parents first), refs
+ * then contents, trees (children first), commits (parents first), the
+ * version metadata changed since the last sync (remote_vmeta.c), refs
  * last, so an object in the bucket implies everything it names is there
  * (a push that dies leaves objects no ref reaches, never a ref to
- * something missing). Refs move by compare-and-swap on their ETag.
+ * something missing). Refs and metadata objects move by compare-and-swap
+ * on their ETag.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -872,6 +874,23 @@ static int push_refs(struct push *p, struct mlfs_remote_stats *st)
 	return r;
 }
 
+/* The metadata of every commit the refs pushed reach (remote_vmeta.c). */
+static int push_vmeta(struct push *p, struct mlfs_remote_stats *st)
+{
+	struct mlfs_id *heads = malloc((p->nrefs + 1) * sizeof(*heads));
+	int r;
+
+	if (!heads)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->nrefs; i++)
+		heads[i] = p->refs[i].commit;
+	r = remote_vmeta_push(p->s, p->r, p->s3, heads, p->nrefs,
+			      p->commits.v, p->commits.n,
+			      p->o && p->o->force, st);
+	free(heads);
+	return r;
+}
+
 int mlfs_remote_push(struct mlfs_store *s, const struct mlfs_remote *r,
 		     const struct mlfs_remote_push_opts *o,
 		     struct mlfs_remote_stats *st)
@@ -893,6 +912,8 @@ int mlfs_remote_push(struct mlfs_store *s, const struct mlfs_remote *r,
 		e = want_commits(&p, &p.refs[i].commit);
 	if (e == 0)
 		e = upload_objects(&p, st);
+	if (e == 0)
+		e = push_vmeta(&p, st);
 	if (e == 0)
 		e = push_refs(&p, st);
 	st->seconds = mlfs_now() - t0;
