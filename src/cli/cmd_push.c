@@ -20,7 +20,7 @@ static const char usage[] =
 	"repository goes with all its branches, tags and aliases.\n"
 	"  --force    move a remote branch or alias that is not an ancestor "
 	"(audited)\n"
-	"  --jobs N   parallel pack uploads (default 4)\n"
+	"  --jobs N   parallel uploads of packs and metadata (default 4)\n"
 	"  --json     print the result as JSON\n";
 
 int cmd_push(struct cli *c, int argc, char **argv)
