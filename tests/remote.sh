@@ -640,7 +640,7 @@ else
 fi
 
 # Metadata goes up in parallel batches (contents, trees a level at a
-# time, pack lists; remote_putpool.c): a history with more objects than
+# time, pack lists; remote_objpool.c): a history with more objects than
 # a batch, trees seven levels deep and subtrees shared between versions
 # clones whole, every version byte-identical, each object once.
 K=$(new_store)

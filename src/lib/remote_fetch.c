@@ -261,27 +261,86 @@ static int plan_pack(void *ctx, const char *key, uint64_t size,
 /* The pack list of commit @c: 0 with its packs queued, 1 when the
  * bucket has none (pushed by an mlfs before pack lists), or an error
  * naming the key. */
-static int read_packlist(struct fetch *f, const struct mlfs_id *c)
+/* GET the objects @g (@n), several at a time; a missing one is an
+ * error naming it unless @missing_ok (then its err is -ENOENT). */
+static int get_many(struct fetch *f, struct remote_get *g, size_t n,
+		    bool missing_ok)
 {
-	struct mlfs_s3_buf b = { 0 };
-	uint64_t *ids = NULL;
-	size_t n = 0;
-	char key[80];
-	int r;
+	int r = remote_get_all(f->r, f->s3, g, n, 4);
 
-	remote_obj_key("packlists/", c, key, sizeof(key));
-	r = mlfs_s3_get(f->s3, key, 0, 0, &b);
-	if (r == -ENOENT && !strstr(mlfs_error_detail(), "NoSuchBucket")) {
-		mlfs_error_clear();
-		return 1;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (g[i].err != -ENOENT)
+			continue;
+		if (strstr(g[i].detail, "NoSuchBucket")) {
+			mlfs_error_set("%s", g[i].detail);
+			r = -ENOENT;
+		} else if (!missing_ok) {
+			r = bad_object(f, g[i].key, -ENOENT);
+		}
 	}
-	if (r == 0)
-		r = bad_object(f, key, mlfs_remote_packlist_parse(
-			&f->s->cfg.key, c, b.p, b.len, &ids, &n));
+	return r;
+}
+
+static void free_many(struct remote_get *g, size_t n)
+{
+	for (size_t i = 0; g && i < n; i++)
+		free(g[i].body.p);
+	free(g);
+}
+
+/* The pack lists of the @n commits @c: 1 when one has none (an older
+ * mlfs pushed it). */
+static int read_packlists(struct fetch *f, const struct mlfs_id *c, size_t n)
+{
+	struct remote_get *g = calloc(n ? n : 1, sizeof(*g));
+	int r = g ? 0 : -ENOMEM;
+
 	for (size_t i = 0; r == 0 && i < n; i++)
-		r = want_pack(f, ids[i]);
-	free(ids);
-	free(b.p);
+		remote_obj_key("packlists/", &c[i], g[i].key, sizeof(g[i].key));
+	if (r == 0)
+		r = get_many(f, g, n, true);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		uint64_t *ids = NULL;
+		size_t nids = 0;
+
+		if (g[i].err == -ENOENT) {
+			r = 1;
+			break;
+		}
+		r = bad_object(f, g[i].key, mlfs_remote_packlist_parse(
+			&f->s->cfg.key, &c[i], g[i].body.p, g[i].body.len,
+			&ids, &nids));
+		for (size_t j = 0; r == 0 && j < nids; j++)
+			r = want_pack(f, ids[j]);
+		free(ids);
+	}
+	free_many(g, n);
+	return r;
+}
+
+/* The index object of every pack in f->packs. */
+static int read_indexes(struct fetch *f)
+{
+	size_t n = f->packs.n;
+	struct remote_get *g = calloc(n ? n : 1, sizeof(*g));
+	int r = g ? 0 : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < n; i++)
+		mlfs_remote_pack_key(f->packs.v[i].id, true, g[i].key,
+				     sizeof(g[i].key));
+	if (r == 0)
+		r = get_many(f, g, n, false);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct fpack *p = &f->packs.v[i];
+		uint64_t id = 0;
+
+		r = bad_object(f, g[i].key, mlfs_remote_idx_parse(
+			&f->s->cfg.key, g[i].body.p, g[i].body.len, &id,
+			&p->size, &p->e, &p->n));
+		if (r == 0 && id != p->id)
+			r = bad_object(f, g[i].key, -EBADMSG);
+	}
+	free_many(g, n);
 	return r;
 }
 
@@ -316,27 +375,11 @@ static int read_packs(struct fetch *f)
 	for (size_t i = 0; all && r == 0 && i < pl.n; i++)
 		r = want_pack(f, pl.ids[i]);
 	free(pl.ids);
-	for (size_t i = 0; !all && r == 0 && i < nl; i++)
-		r = read_packlist(f, &f->listed.v[i]);
+	if (!all && r == 0)
+		r = read_packlists(f, f->listed.v, nl);
 	if (r == 1)
 		r = mlfs_s3_list(f->s3, "packs/", 0, list_pack, f);
-	for (size_t i = 0; r == 0 && i < f->packs.n; i++) {
-		struct fpack *p = &f->packs.v[i];
-		struct mlfs_s3_buf b = { 0 };
-		char key[64];
-		uint64_t id = 0;
-
-		mlfs_remote_pack_key(p->id, true, key, sizeof(key));
-		r = get_obj(f, key, &b);
-		if (r == 0)
-			r = bad_object(f, key, mlfs_remote_idx_parse(
-				&f->s->cfg.key, b.p, b.len, &id, &p->size,
-				&p->e, &p->n));
-		if (r == 0 && id != p->id)
-			r = bad_object(f, key, -EBADMSG);
-		free(b.p);
-	}
-	return r;
+	return r == 0 ? read_indexes(f) : r;
 }
 
 /* ---- objects ---- */

@@ -54,6 +54,22 @@ struct remote_put {
 int remote_put_all(const struct mlfs_remote *r, struct mlfs_s3 *s3,
 		   struct remote_put *v, size_t n, int jobs);
 
+/* An object for remote_get_all: its key; after, its bytes (the
+ * caller's to free) or err (-ENOENT: missing, detail its message). */
+struct remote_get {
+	char key[80];
+	struct mlfs_s3_buf body;
+	int err;
+	char detail[256];
+};
+
+/* GET each of @g (@n) whole, as remote_put_all puts. A missing object
+ * is only its err; returns 0 or the first other failure (the detail
+ * names the key), after which bodies may be filled or not: the caller
+ * frees them either way. */
+int remote_get_all(const struct mlfs_remote *r, struct mlfs_s3 *s3,
+		   struct remote_get *g, size_t n, int jobs);
+
 /* Is @anc @id or one of its first-parent ancestors? Walks the local
  * commits (and those of @extra, a lookup of commits not inserted yet,
  * may be NULL). Returns 1, 0 or -errno. */

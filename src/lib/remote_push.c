@@ -483,7 +483,7 @@ static int tree_packs(struct push *p, const struct mlfs_id *id,
 /* PUT packlists/<commit>: after the packs it names (uploaded before, or
  * there already), before the commit object. */
 /* ---- metadata objects, in batches whose objects may land in any
- * order (remote_putpool.c) ---- */
+ * order (remote_objpool.c) ---- */
 
 #define PUT_BATCH 256
 
