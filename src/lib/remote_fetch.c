@@ -73,6 +73,7 @@ struct fetch {
 	struct mlfs_idset seen_p; /* packs looked at, as remote_pack_as_id */
 	struct mlfs_idset batch; /* fetched commit id -> index in commits */
 	struct remote_vmeta_fetch vm;
+	struct remote_ahead *ahead; /* during the walk, or NULL */
 	/* ETag of vmeta/<id> of each fetched commit ("" none), by index */
 	char (*vm_etags)[MLFS_S3_ETAG_MAX];
 };
@@ -115,6 +116,50 @@ static int first_visit(struct mlfs_idset *seen, const struct mlfs_id *id)
 	int r = mlfs_idset_add(seen, id, 0, NULL);
 
 	return r < 0 ? -ENOMEM : r;
+}
+
+/* The object @key (@kind @id) from what was fetched ahead, else GET. */
+static int get_ahead(struct fetch *f, enum remote_ahead_kind kind,
+		     const struct mlfs_id *id, const char *key,
+		     struct mlfs_s3_buf *b)
+{
+	int r = remote_ahead_take(f->ahead, kind, id, b);
+
+	if (r == -ENODATA)
+		return get_obj(f, key, b);
+	return r == -ENOENT && !strstr(mlfs_error_detail(), "NoSuchBucket") ?
+	       bad_object(f, key, r) : r;
+}
+
+/* Queue @id for a GET ahead of the walk unless the walk has been there
+ * or the store has it (then it is marked walked: nothing to do there). */
+static int want_ahead(struct fetch *f, enum remote_ahead_kind kind,
+		      const struct mlfs_id *id)
+{
+	struct mlfs_idset *seen = kind == REMOTE_AHEAD_TREE ? &f->seen_t :
+				  kind == REMOTE_AHEAD_CONTENT ? &f->seen_c :
+				  &f->seen_m;
+	struct mlfs_buf local = MLFS_BUF_INIT;
+	struct mlfs_commit c;
+	uint64_t size;
+	int r;
+
+	if (!f->ahead || mlfs_idset_get(seen, id))
+		return 0;
+	if (kind == REMOTE_AHEAD_TREE) {
+		r = mlfs_meta_tree_get(f->s->meta, id, &local);
+	} else if (kind == REMOTE_AHEAD_CONTENT) {
+		r = mlfs_meta_content_get(f->s->meta, id, &size, &local);
+	} else {
+		r = mlfs_meta_commit_get(f->s->meta, id, &c);
+		if (r == 0)
+			mlfs_meta_commit_release(&c);
+	}
+	mlfs_buf_release(&local);
+	if (r == 0 && kind != REMOTE_AHEAD_COMMIT)
+		return first_visit(seen, id) < 0 ? -ENOMEM : 0;
+	mlfs_error_clear();
+	return r == 0 ? 0 : remote_ahead_want(f->ahead, kind, id);
 }
 
 /* ---- refs ---- */
@@ -401,7 +446,7 @@ static int fetch_content(struct fetch *f, const struct mlfs_id *d)
 		return 0;
 	mlfs_error_clear();
 	remote_obj_key("contents/", d, key, sizeof(key));
-	r = get_obj(f, key, &b);
+	r = get_ahead(f, REMOTE_AHEAD_CONTENT, d, key, &b);
 	if (r < 0)
 		return r;
 	c = vec_push(&f->contents, sizeof(*c));
@@ -437,12 +482,19 @@ static int fetch_tree(struct fetch *f, const struct mlfs_id *id)
 		return 0;
 	mlfs_error_clear();
 	remote_obj_key("trees/", id, key, sizeof(key));
-	r = get_obj(f, key, &b);
+	r = get_ahead(f, REMOTE_AHEAD_TREE, id, key, &b);
 	if (r < 0)
 		return r;
 	mlfs_hash(&f->s->cfg.key, b.p, b.len, &got);
 	r = mlfs_id_cmp(&got, id) ? -EIO : mlfs_tree_decode(b.p, b.len, &t);
 	r = bad_object(f, key, r);
+	/* what it names is wanted next: ask for it all now */
+	for (size_t i = 0; r == 0 && i < t->n; i++) {
+		if (t->e[i].type == MLFS_ENTRY_DIR)
+			r = want_ahead(f, REMOTE_AHEAD_TREE, &t->e[i].id);
+		else if (t->e[i].type == MLFS_ENTRY_FILE)
+			r = want_ahead(f, REMOTE_AHEAD_CONTENT, &t->e[i].id);
+	}
 	for (size_t i = 0; r == 0 && i < t->n; i++) {
 		if (t->e[i].type == MLFS_ENTRY_DIR)
 			r = fetch_tree(f, &t->e[i].id);
@@ -487,7 +539,7 @@ static int fetch_commits(struct fetch *f, const struct fref *ref)
 		}
 		mlfs_error_clear();
 		remote_obj_key("commits/", &cur, key, sizeof(key));
-		r = get_obj(f, key, &b);
+		r = get_ahead(f, REMOTE_AHEAD_COMMIT, &cur, key, &b);
 		if (r < 0)
 			return r;
 		c = vec_push(&f->commits, sizeof(*c));
@@ -508,6 +560,10 @@ static int fetch_commits(struct fetch *f, const struct fref *ref)
 			return bad_object(f, key, -EIO);
 		r = mlfs_idset_add(&f->batch, &cur, f->commits.n - 1, NULL);
 		if (r < 0)
+			return -ENOMEM;
+		/* the parent is next, once this commit's tree is walked */
+		if (c->has_parent &&
+		    want_ahead(f, REMOTE_AHEAD_COMMIT, &c->parent) < 0)
 			return -ENOMEM;
 		ncontents = f->contents.n;
 		r = fetch_tree(f, &c->tree);
@@ -921,8 +977,16 @@ int mlfs_remote_fetch(struct mlfs_store *s, const struct mlfs_remote *r,
 		e = remote_handshake(s, r, f.s3, false);
 	if (e == 0)
 		e = read_refs(&f);
+	/* without helpers (no memory, no threads) the walk GETs each
+	 * object itself */
+	if (e == 0 && remote_ahead_start(r, 4, &f.ahead) < 0)
+		f.ahead = NULL;
+	for (size_t i = 0; e == 0 && i < f.refs.n; i++)
+		e = want_ahead(&f, REMOTE_AHEAD_COMMIT, &f.refs.v[i].commit);
 	for (size_t i = 0; e == 0 && i < f.refs.n; i++)
 		e = fetch_commits(&f, &f.refs.v[i]);
+	remote_ahead_stop(f.ahead);
+	f.ahead = NULL;
 	if (e == 0)
 		e = read_vmeta(&f);
 	if (e == 0)

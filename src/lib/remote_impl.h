@@ -70,6 +70,27 @@ struct remote_get {
 int remote_get_all(const struct mlfs_remote *r, struct mlfs_s3 *s3,
 		   struct remote_get *g, size_t n, int jobs);
 
+/* GETs ahead of fetch's walk (remote_ahead.c): the walk queues the
+ * objects it will want (remote_ahead_want: commits, trees, contents the
+ * store lacks), @jobs threads GET them, and remote_ahead_take hands one
+ * over: the GET's result (0 with *b the bytes, the caller's; or -errno
+ * with its message), waiting if it is in flight, or -ENODATA when it was
+ * never queued or not begun (the walk then GETs it itself). */
+enum remote_ahead_kind {
+	REMOTE_AHEAD_COMMIT,
+	REMOTE_AHEAD_TREE,
+	REMOTE_AHEAD_CONTENT,
+	REMOTE_AHEAD_KINDS
+};
+struct remote_ahead;
+int remote_ahead_start(const struct mlfs_remote *r, int jobs,
+		       struct remote_ahead **out);
+int remote_ahead_want(struct remote_ahead *a, enum remote_ahead_kind kind,
+		      const struct mlfs_id *id);
+int remote_ahead_take(struct remote_ahead *a, enum remote_ahead_kind kind,
+		      const struct mlfs_id *id, struct mlfs_s3_buf *b);
+void remote_ahead_stop(struct remote_ahead *a);
+
 /* Is @anc @id or one of its first-parent ancestors? Walks the local
  * commits (and those of @extra, a lookup of commits not inserted yet,
  * may be NULL). Returns 1, 0 or -errno. */
