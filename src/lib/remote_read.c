@@ -628,6 +628,7 @@ static int remote_lookup(struct mlfs_store *s, struct remote_reader *rr,
 			 const char *name, const struct mlfs_remote **out)
 {
 	struct mlfs_remote r;
+	bool found;
 	size_t i;
 	int e;
 
@@ -635,8 +636,9 @@ static int remote_lookup(struct mlfs_store *s, struct remote_reader *rr,
 	for (i = 0; i < rr->nremotes; i++)
 		if (!strcmp(rr->remotes[i].name, name))
 			break;
+	found = i < rr->nremotes; /* (nremotes only under the lock) */
 	pthread_mutex_unlock(&rr->lock);
-	if (i < rr->nremotes) {
+	if (found) {
 		*out = &rr->remotes[i];
 		return 0;
 	}
