@@ -145,16 +145,17 @@ asan-check: deps
 
 # ThreadSanitizer, not part of check (minutes; the daemon's threads are
 # what it is for): mlfs built with -fsanitize=thread in build-tsan/, then
-# the mount and import tests. Every process, the forked daemon and those
+# the mount, import and remote tests (remote: the S3 read-ahead and
+# upload threads, against the real gateway). Every process, the forked daemon and those
 # run as nobody too, writes its report to build-tsan/tsan/report.PID;
 # any report fails the target and is printed.
 TSAN_DIR := build-tsan
 TSAN_LOGS := $(TSAN_DIR)/tsan
 tsan-check:
 	$(MAKE) BUILD=$(TSAN_DIR) OPT="-O1 -g -fno-omit-frame-pointer" \
-		SAN=-fsanitize=thread $(TSAN_DIR)/mlfs
+		SAN=-fsanitize=thread $(TSAN_DIR)/mlfs $(TSAN_DIR)/tests/s3probe
 	@rm -rf $(TSAN_LOGS) && mkdir -p $(TSAN_LOGS) && chmod 1777 $(TSAN_LOGS)
-	@fail=0; for t in mount roundtrip; do \
+	@fail=0; for t in mount roundtrip remote; do \
 		TSAN_OPTIONS="log_path=$(abspath $(TSAN_LOGS))/report \
 		second_deadlock_stack=1" MLFS=$(abspath $(TSAN_DIR)/mlfs) \
 		bash tests/run.sh $$t || fail=1; \

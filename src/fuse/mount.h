@@ -12,6 +12,7 @@
 #define MLFS_FUSE_MOUNT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -429,9 +430,11 @@ struct mlfs_fs {
 	struct mlfs_pt *pt;        /* passthrough of data files, or NULL;
 				    * set before the loop starts */
 	struct mlfs_lin *lin;      /* lineage (lineage.h); NULL: off */
-	bool no_open;              /* files are opened with no request to
+	atomic_bool no_open;       /* files are opened with no request to
 				    * the daemon (FUSE no-open: only without
-				    * working trees); set at INIT */
+				    * working trees); set at INIT, on a
+				    * session thread, and read by others
+				    * that the kernel orders after it */
 
 	/* readdirplus with attributes, or names only (dir.c): */
 	bool rdplus_attrs;         /* protected by itable.lock */
