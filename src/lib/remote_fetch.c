@@ -1,7 +1,8 @@
 /*
  * remote_fetch.c - mlfs fetch / pull: read the bucket's refs, download
  * the commits, trees and contents they reach that the store lacks, and
- * the index objects of packs it does not know; verify every object with
+ * the index objects of packs it does not know (remote_fetch_packs.c);
+ * verify every object with
  * the checks the local rows get (commit ids recomputed, tree blobs
  * rehashed, check values compared) and only then insert all of it in
  * one transaction, chunks located in remote packs (remote_packs rows).
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "mlfs/alias.h"
@@ -26,61 +26,9 @@
 #include "mlfs/lineage.h"
 #include "mlfs/tree.h"
 #include "mlfs/worktree.h"
-#include "remote_impl.h"
+#include "remote_fetch.h"
 
-struct fref {
-	char ns[MLFS_NAME_MAX + 1], name[MLFS_NAME_MAX + 1];
-	int kind;
-	char ref[MLFS_NAME_MAX + 1];
-	struct mlfs_id commit;
-};
-
-struct fcontent {
-	struct mlfs_id digest;
-	uint64_t size;
-	uint8_t *chunks;
-	size_t len;
-};
-
-struct ftree {
-	struct mlfs_id id;
-	uint8_t *blob;
-	size_t len;
-};
-
-struct fpack {
-	uint64_t id, size;
-	struct mlfs_remote_idx_entry *e;
-	size_t n;
-};
-
-#define VEC(T) struct { T *v; size_t n, cap; }
-
-struct fetch {
-	struct mlfs_store *s;
-	const struct mlfs_remote *r;
-	struct mlfs_s3 *s3;
-	VEC(struct fref) refs;
-	VEC(struct fpack) packs;
-	VEC(struct fcontent) contents;
-	VEC(struct ftree) trees;
-	VEC(struct mlfs_remote_commit) commits;
-	/* the commits fetched whose tree reached a content first: only
-	 * their pack lists are read (the others' contents are in the
-	 * store, or under one of these) */
-	VEC(struct mlfs_id) listed;
-	struct mlfs_idset seen_c, seen_t, seen_m;
-	struct mlfs_idset seen_p; /* packs looked at, as remote_pack_as_id */
-	struct mlfs_idset batch; /* fetched commit id -> index in commits */
-	struct remote_vmeta_fetch vm;
-	struct remote_ahead *ahead; /* during the walk, or NULL */
-	/* ETag of vmeta/<id> of each fetched commit ("" none), by index */
-	char (*vm_etags)[MLFS_S3_ETAG_MAX];
-};
-
-/* Grow vector @vp (elements of @elem bytes) to hold one more; returns a
- * pointer to the new zeroed slot or NULL. */
-static void *vec_push(void *vp, size_t elem)
+void *fetch_vec_push(void *vp, size_t elem)
 {
 	struct { void *v; size_t n, cap; } *a = vp;
 
@@ -97,8 +45,7 @@ static void *vec_push(void *vp, size_t elem)
 	return (char *)a->v + a->n++ * elem;
 }
 
-/* Report a damaged or missing object by its key. */
-static int bad_object(struct fetch *f, const char *key, int r)
+int fetch_bad_object(struct fetch *f, const char *key, int r)
 {
 	return remote_bad_object(f->r, key, r);
 }
@@ -108,10 +55,10 @@ static int get_obj(struct fetch *f, const char *key, struct mlfs_s3_buf *b)
 	int r = mlfs_s3_get(f->s3, key, 0, 0, b);
 
 	return r == -ENOENT && !strstr(mlfs_error_detail(), "NoSuchBucket") ?
-	       bad_object(f, key, r) : r;
+	       fetch_bad_object(f, key, r) : r;
 }
 
-static int first_visit(struct mlfs_idset *seen, const struct mlfs_id *id)
+int fetch_first_visit(struct mlfs_idset *seen, const struct mlfs_id *id)
 {
 	int r = mlfs_idset_add(seen, id, 0, NULL);
 
@@ -128,7 +75,7 @@ static int get_ahead(struct fetch *f, enum remote_ahead_kind kind,
 	if (r == -ENODATA)
 		return get_obj(f, key, b);
 	return r == -ENOENT && !strstr(mlfs_error_detail(), "NoSuchBucket") ?
-	       bad_object(f, key, r) : r;
+	       fetch_bad_object(f, key, r) : r;
 }
 
 /* Queue @id for a GET ahead of the walk unless the walk has been there
@@ -157,11 +104,10 @@ static int want_ahead(struct fetch *f, enum remote_ahead_kind kind,
 	}
 	mlfs_buf_release(&local);
 	if (r == 0 && kind != REMOTE_AHEAD_COMMIT)
-		return first_visit(seen, id) < 0 ? -ENOMEM : 0;
+		return fetch_first_visit(seen, id) < 0 ? -ENOMEM : 0;
 	mlfs_error_clear();
 	return r == 0 ? 0 : remote_ahead_want(f->ahead, kind, id);
 }
-
 /* ---- refs ---- */
 
 static int list_ref(void *ctx, const char *key, uint64_t size,
@@ -172,7 +118,7 @@ static int list_ref(void *ctx, const char *key, uint64_t size,
 
 	(void)size;
 	(void)etag;
-	x = vec_push(&f->refs, sizeof(*x));
+	x = fetch_vec_push(&f->refs, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
 	if (mlfs_remote_ref_key_parse(key, x->ns, x->name, &x->kind,
@@ -196,235 +142,12 @@ static int read_refs(struct fetch *f)
 			       sizeof(key));
 		r = get_obj(f, key, &b);
 		if (r == 0)
-			r = bad_object(f, key, mlfs_remote_ref_parse(
+			r = fetch_bad_object(f, key, mlfs_remote_ref_parse(
 				&f->s->cfg.key, x->ns, x->name, x->kind,
 				x->ref, b.p, b.len, &x->commit));
 		free(b.p);
 	}
 	return r;
-}
-
-/* ---- pack indexes ---- */
-
-/* 1 when the store knows pack @id (as a file, or a remote pack from a
- * fetch before), 0 when not. */
-static int pack_known(struct fetch *f, uint64_t id)
-{
-	char name[40], path[4096], *rem = NULL;
-	struct stat st;
-	int r;
-
-	mlfs_pack_name(id, name, sizeof(name));
-	snprintf(path, sizeof(path), "%s/%s", f->s->packs_dir, name);
-	if (stat(path, &st) == 0)
-		return 1;
-	r = mlfs_meta_rpack_get(f->s->meta, id, &rem, NULL);
-	free(rem);
-	if (r == 0)
-		return 1;
-	if (r == -ENOENT) {
-		mlfs_error_clear();
-		return 0;
-	}
-	return r;
-}
-
-/* Queue pack @id for its index to be read, unless known or queued. */
-static int want_pack(struct fetch *f, uint64_t id)
-{
-	struct mlfs_id key;
-	struct fpack *p;
-	int r;
-
-	remote_pack_as_id(id, &key);
-	r = first_visit(&f->seen_p, &key);
-	if (r <= 0)
-		return r;
-	r = pack_known(f, id);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	p = vec_push(&f->packs, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->id = id;
-	return 0;
-}
-
-/* The pack id of a "packs/pack-<16 hex>.idx" key: 1, else 0. */
-static int idx_key_id(const char *key, uint64_t *id)
-{
-	char hex[17], *end;
-
-	if (strncmp(key, "packs/pack-", 11) || strlen(key) != 31 ||
-	    strcmp(key + 27, ".idx"))
-		return 0;
-	memcpy(hex, key + 11, 16);
-	hex[16] = '\0';
-	*id = strtoull(hex, &end, 16);
-	return !*end && strspn(hex, "0123456789abcdef") == 16;
-}
-
-static int list_pack(void *ctx, const char *key, uint64_t size,
-		     const char *etag)
-{
-	uint64_t id;
-
-	(void)size;
-	(void)etag;
-	return idx_key_id(key, &id) ? want_pack(ctx, id) : 0;
-}
-
-/* A first look at packs/, to choose between the pack lists and reading
- * every unknown index: it stops (1) after @budget keys or once @want
- * unknown packs are seen; the unknown ids go in @ids (at most @want). */
-struct plan {
-	struct fetch *f;
-	size_t keys, budget, want, n;
-	uint64_t *ids;
-};
-
-static int plan_pack(void *ctx, const char *key, uint64_t size,
-		     const char *etag)
-{
-	struct plan *pl = ctx;
-	uint64_t id;
-	int r;
-
-	(void)size;
-	(void)etag;
-	if (++pl->keys > pl->budget)
-		return 1;
-	if (!idx_key_id(key, &id))
-		return 0;
-	r = pack_known(pl->f, id);
-	if (r != 0)
-		return r < 0 ? r : 0;
-	pl->ids[pl->n++] = id;
-	return pl->n == pl->want ? 1 : 0;
-}
-
-/* The pack list of commit @c: 0 with its packs queued, 1 when the
- * bucket has none (pushed by an mlfs before pack lists), or an error
- * naming the key. */
-/* GET the objects @g (@n), several at a time; a missing one is an
- * error naming it unless @missing_ok (then its err is -ENOENT). */
-static int get_many(struct fetch *f, struct remote_get *g, size_t n,
-		    bool missing_ok)
-{
-	int r = remote_get_all(f->r, f->s3, g, n, 4);
-
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (g[i].err != -ENOENT)
-			continue;
-		if (strstr(g[i].detail, "NoSuchBucket")) {
-			mlfs_error_set("%s", g[i].detail);
-			r = -ENOENT;
-		} else if (!missing_ok) {
-			r = bad_object(f, g[i].key, -ENOENT);
-		}
-	}
-	return r;
-}
-
-static void free_many(struct remote_get *g, size_t n)
-{
-	for (size_t i = 0; g && i < n; i++)
-		free(g[i].body.p);
-	free(g);
-}
-
-/* The pack lists of the @n commits @c: 1 when one has none (an older
- * mlfs pushed it). */
-static int read_packlists(struct fetch *f, const struct mlfs_id *c, size_t n)
-{
-	struct remote_get *g = calloc(n ? n : 1, sizeof(*g));
-	int r = g ? 0 : -ENOMEM;
-
-	for (size_t i = 0; r == 0 && i < n; i++)
-		remote_obj_key("packlists/", &c[i], g[i].key, sizeof(g[i].key));
-	if (r == 0)
-		r = get_many(f, g, n, true);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		uint64_t *ids = NULL;
-		size_t nids = 0;
-
-		if (g[i].err == -ENOENT) {
-			r = 1;
-			break;
-		}
-		r = bad_object(f, g[i].key, mlfs_remote_packlist_parse(
-			&f->s->cfg.key, &c[i], g[i].body.p, g[i].body.len,
-			&ids, &nids));
-		for (size_t j = 0; r == 0 && j < nids; j++)
-			r = want_pack(f, ids[j]);
-		free(ids);
-	}
-	free_many(g, n);
-	return r;
-}
-
-/* The index object of every pack in f->packs. */
-static int read_indexes(struct fetch *f)
-{
-	size_t n = f->packs.n;
-	struct remote_get *g = calloc(n ? n : 1, sizeof(*g));
-	int r = g ? 0 : -ENOMEM;
-
-	for (size_t i = 0; r == 0 && i < n; i++)
-		mlfs_remote_pack_key(f->packs.v[i].id, true, g[i].key,
-				     sizeof(g[i].key));
-	if (r == 0)
-		r = get_many(f, g, n, false);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct fpack *p = &f->packs.v[i];
-		uint64_t id = 0;
-
-		r = bad_object(f, g[i].key, mlfs_remote_idx_parse(
-			&f->s->cfg.key, g[i].body.p, g[i].body.len, &id,
-			&p->size, &p->e, &p->n));
-		if (r == 0 && id != p->id)
-			r = bad_object(f, g[i].key, -EBADMSG);
-	}
-	free_many(g, n);
-	return r;
-}
-
-/* The indexes of the packs that hold the chunks of the contents fetched
- * and that the store does not know, read the cheaper of two ways:
- * - the pack lists of the L commits that reached those contents, then
- *   the indexes they name (L + needed GETs);
- * - every unknown index of packs/ (U GETs), as before pack lists, also
- *   the way when one of those commits has no list (an older mlfs).
- * A listing of at most 1000 (1 + L / 8) keys decides: when it ends with
- * fewer than 2 L unknown packs, all of them are read (never more than
- * twice the lists' way; what a clone of a bucket whose every pack it
- * needs does); else, and when the bucket is too large to see in that
- * budget, the lists (the listing costs at most 1 + L / 8 GETs). */
-static int read_packs(struct fetch *f)
-{
-	size_t nl = f->listed.n;
-	struct plan pl = { .f = f, .budget = 1000 * (1 + nl / 8),
-			   .want = 2 * nl };
-	bool all;
-	int r;
-
-	if (!nl)
-		return 0;
-	pl.ids = malloc(pl.want * sizeof(*pl.ids));
-	if (!pl.ids)
-		return -ENOMEM;
-	r = mlfs_s3_list(f->s3, "packs/", 0, plan_pack, &pl);
-	all = r == 0;
-	if (r == 1)
-		r = 0;
-	for (size_t i = 0; all && r == 0 && i < pl.n; i++)
-		r = want_pack(f, pl.ids[i]);
-	free(pl.ids);
-	if (!all && r == 0)
-		r = read_packlists(f, f->listed.v, nl);
-	if (r == 1)
-		r = mlfs_s3_list(f->s3, "packs/", 0, list_pack, f);
-	return r == 0 ? read_indexes(f) : r;
 }
 
 /* ---- objects ---- */
@@ -436,7 +159,7 @@ static int fetch_content(struct fetch *f, const struct mlfs_id *d)
 	struct fcontent *c;
 	char key[80];
 	uint64_t size;
-	int r = first_visit(&f->seen_c, d);
+	int r = fetch_first_visit(&f->seen_c, d);
 
 	if (r <= 0)
 		return r;
@@ -449,13 +172,13 @@ static int fetch_content(struct fetch *f, const struct mlfs_id *d)
 	r = get_ahead(f, REMOTE_AHEAD_CONTENT, d, key, &b);
 	if (r < 0)
 		return r;
-	c = vec_push(&f->contents, sizeof(*c));
+	c = fetch_vec_push(&f->contents, sizeof(*c));
 	if (!c) {
 		free(b.p);
 		return -ENOMEM;
 	}
 	c->digest = *d;
-	r = bad_object(f, key, mlfs_remote_content_parse(&f->s->cfg.key, d,
+	r = fetch_bad_object(f, key, mlfs_remote_content_parse(&f->s->cfg.key, d,
 							 b.p, b.len, &c->size,
 							 &c->chunks, &c->len));
 	free(b.p);
@@ -472,7 +195,7 @@ static int fetch_tree(struct fetch *f, const struct mlfs_id *id)
 	struct mlfs_id got;
 	struct ftree *x = NULL;
 	char key[80];
-	int r = first_visit(&f->seen_t, id);
+	int r = fetch_first_visit(&f->seen_t, id);
 
 	if (r <= 0)
 		return r;
@@ -487,7 +210,7 @@ static int fetch_tree(struct fetch *f, const struct mlfs_id *id)
 		return r;
 	mlfs_hash(&f->s->cfg.key, b.p, b.len, &got);
 	r = mlfs_id_cmp(&got, id) ? -EIO : mlfs_tree_decode(b.p, b.len, &t);
-	r = bad_object(f, key, r);
+	r = fetch_bad_object(f, key, r);
 	/* what it names is wanted next: ask for it all now */
 	for (size_t i = 0; r == 0 && i < t->n; i++) {
 		if (t->e[i].type == MLFS_ENTRY_DIR)
@@ -503,7 +226,7 @@ static int fetch_tree(struct fetch *f, const struct mlfs_id *id)
 	}
 	mlfs_tree_free(t);
 	if (r == 0) {
-		x = vec_push(&f->trees, sizeof(*x));
+		x = fetch_vec_push(&f->trees, sizeof(*x));
 		if (!x)
 			r = -ENOMEM;
 	}
@@ -528,7 +251,7 @@ static int fetch_commits(struct fetch *f, const struct fref *ref)
 		struct mlfs_s3_buf b = { 0 };
 		size_t ncontents;
 		char key[80];
-		int r = first_visit(&f->seen_m, &cur);
+		int r = fetch_first_visit(&f->seen_m, &cur);
 
 		if (r <= 0)
 			return r;
@@ -542,12 +265,12 @@ static int fetch_commits(struct fetch *f, const struct fref *ref)
 		r = get_ahead(f, REMOTE_AHEAD_COMMIT, &cur, key, &b);
 		if (r < 0)
 			return r;
-		c = vec_push(&f->commits, sizeof(*c));
+		c = fetch_vec_push(&f->commits, sizeof(*c));
 		if (!c) {
 			free(b.p);
 			return -ENOMEM;
 		}
-		r = bad_object(f, key, mlfs_remote_commit_parse(
+		r = fetch_bad_object(f, key, mlfs_remote_commit_parse(
 			&f->s->cfg.key, &cur, b.p, b.len, c));
 		free(b.p);
 		if (r < 0) {
@@ -557,7 +280,7 @@ static int fetch_commits(struct fetch *f, const struct fref *ref)
 		/* a commit is of its ref's repository, as its parents are:
 		 * anything else would move a ref across repositories */
 		if (strcmp(c->ns, ref->ns) || strcmp(c->name, ref->name))
-			return bad_object(f, key, -EIO);
+			return fetch_bad_object(f, key, -EIO);
 		r = mlfs_idset_add(&f->batch, &cur, f->commits.n - 1, NULL);
 		if (r < 0)
 			return -ENOMEM;
@@ -570,7 +293,7 @@ static int fetch_commits(struct fetch *f, const struct fref *ref)
 		if (r < 0)
 			return r;
 		if (f->contents.n > ncontents) {
-			struct mlfs_id *l = vec_push(&f->listed, sizeof(*l));
+			struct mlfs_id *l = fetch_vec_push(&f->listed, sizeof(*l));
 
 			if (!l)
 				return -ENOMEM;
@@ -990,7 +713,7 @@ int mlfs_remote_fetch(struct mlfs_store *s, const struct mlfs_remote *r,
 	if (e == 0)
 		e = read_vmeta(&f);
 	if (e == 0)
-		e = read_packs(&f);
+		e = fetch_read_packs(&f);
 	if (e == 0)
 		e = insert_all(&f, st);
 	if (e == 0)
