@@ -7,28 +7,10 @@
 # faults: wrong credentials, missing bucket, damaged objects in the
 # bucket, the gateway stopped in the middle of a push.
 . "$(dirname "$0")/lib.sh"
+. "$TESTS_DIR/s3/server.sh"
 
-RGW=$TESTS_DIR/s3/rgw.sh
-PROBE=$(dirname "$MLFS")/tests/s3probe
-for c in radosgw ceph-mon ceph-osd radosgw-admin; do
-	if ! command -v "$c" >/dev/null; then
-		fail "the S3 test server cannot run: missing $c" \
-			"(run tools/install-deps.sh)"
-		summary
-	fi
-done
-srv=$(mktmp)/rgw
-at_exit "'$RGW' stop '$srv'"
-if ! "$RGW" start "$srv" >"$ERR_F" 2>&1; then
-	fail "rgw.sh start"
-	sed 's/^/   /' "$ERR_F"
-	summary
-fi
-# shellcheck disable=SC1091
-. "$srv/env"
-unset AWS_SESSION_TOKEN AWS_PROFILE S3_PREFIX
-EP=$MLFS_TEST_S3_ENDPOINT
-export S3_ENDPOINT=$EP S3_BUCKET=mlfs-remote
+s3_server_start
+export S3_BUCKET=mlfs-remote
 W=$(mktmp)
 check "make the bucket" "$PROBE" mkbucket
 

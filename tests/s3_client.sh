@@ -5,32 +5,10 @@
 # If-Match PUTs, HEAD, DELETE, listing across continuation tokens, and
 # the errors for a missing key, a missing bucket and a wrong secret.
 . "$(dirname "$0")/lib.sh"
+. "$TESTS_DIR/s3/server.sh"
 
-RGW=$TESTS_DIR/s3/rgw.sh
-PROBE=$(dirname "$MLFS")/tests/s3probe
-if [ ! -x "$PROBE" ]; then
-	fail "test driver $PROBE not built (make all)"
-	summary
-fi
-for c in radosgw ceph-mon ceph-osd radosgw-admin; do
-	if ! command -v "$c" >/dev/null; then
-		fail "the S3 test server cannot run: missing $c" \
-			"(run tools/install-deps.sh)"
-		summary
-	fi
-done
-
-srv=$(mktmp)/rgw
-at_exit "'$RGW' stop '$srv'"
-if ! "$RGW" start "$srv" >"$ERR_F" 2>&1; then
-	fail "rgw.sh start"
-	sed 's/^/   /' "$ERR_F"
-	summary
-fi
-# shellcheck disable=SC1091
-. "$srv/env"
-export S3_ENDPOINT=$MLFS_TEST_S3_ENDPOINT S3_BUCKET=mlfs-client
-unset S3_PREFIX AWS_SESSION_TOKEN AWS_PROFILE
+s3_server_start
+export S3_BUCKET=mlfs-client
 W=$(mktmp)
 
 check "create bucket" "$PROBE" mkbucket
