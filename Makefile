@@ -155,7 +155,7 @@ tsan-check:
 	$(MAKE) BUILD=$(TSAN_DIR) OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN=-fsanitize=thread $(TSAN_DIR)/mlfs $(TSAN_DIR)/tests/s3probe
 	@rm -rf $(TSAN_LOGS) && mkdir -p $(TSAN_LOGS) && chmod 1777 $(TSAN_LOGS)
-	@fail=0; for t in mount roundtrip remote; do \
+	@fail=0; for t in mount roundtrip remote filecache import_race; do \
 		TSAN_OPTIONS="log_path=$(abspath $(TSAN_LOGS))/report \
 		second_deadlock_stack=1" MLFS=$(abspath $(TSAN_DIR)/mlfs) \
 		bash tests/run.sh $$t || fail=1; \

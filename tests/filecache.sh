@@ -164,6 +164,34 @@ imp v15
 cached_is 0 "a truncated cache"
 same v15 "v15 is the source"
 
+# --- the stat-ahead: listings made by another thread (import_ahead.c) --------
+# A re-import with a cache lists and stats ahead of the walk; the version
+# is the one reading every file makes, also after directories were
+# swapped, emptied, turned into files, and with names whose order is
+# byte order (upper case first, dots).
+mkdir -p "$SRC/c/A" "$SRC/c/b.d/e" "$SRC/c/empty" "$SRC/c/a"
+for d in A a b.d b.d/e; do
+	for i in 1 2 3; do echo "c $d $i" >"$SRC/c/$d/h$i"; done
+done
+sleep 4
+imp v16
+imp v17
+cached_is "$(find "$SRC" -type f | wc -l)" "with the stat-ahead, every file"
+same v17 "v17 (read by the stat-ahead's listings) is the source"
+imp v18 --no-files-cache
+[ "$(tree_of v17)" = "$(tree_of v18)" ] &&
+	ok "the stat-ahead's tree is the one reading every file makes" ||
+	fail "trees differ: $(tree_of v17) with the stat-ahead, $(tree_of v18) reading every file"
+mv "$SRC/c/A" "$SRC/c/tmp" && mv "$SRC/c/b.d" "$SRC/c/A" && mv "$SRC/c/tmp" "$SRC/c/b.d"
+rm -r "$SRC/c/empty" && echo "now a file" >"$SRC/c/empty"
+rm "$SRC/c/a/h2" && mkdir "$SRC/c/a/h2" && echo inner >"$SRC/c/a/h2/x"
+imp v19
+same v19 "v19 (directories swapped, one now a file, a file now a directory) is the source"
+imp v20 --no-files-cache
+[ "$(tree_of v19)" = "$(tree_of v20)" ] &&
+	ok "after the reshape, the same tree as reading every file" ||
+	fail "trees differ after the reshape: $(tree_of v19) vs $(tree_of v20)"
+
 # --- a single file ------------------------------------------------------------
 run "$MLFS" import --store "$S" --json "$SRC/b/g7" t/one
 run "$MLFS" import --store "$S" --json "$SRC/b/g7" t/one

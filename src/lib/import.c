@@ -20,6 +20,7 @@
 #include "mlfs/tree.h"
 #include "mlfs/worktree.h"
 #include "filecache.h"
+#include "import_ahead.h"
 #include "store_impl.h"
 
 struct importer {
@@ -33,6 +34,9 @@ struct importer {
 	 * in the walk's paths ("SRC/a/b" -> "a/b"). */
 	struct filecache *fc;
 	size_t rel_off;
+	/* Listings and stat data made ahead by another thread (NULL:
+	 * none), when the files cache may spare most files their reads. */
+	struct import_ahead *ahead;
 };
 
 /* Nanoseconds since the epoch. int64 covers 1677-2262; a time outside
@@ -48,15 +52,7 @@ static int64_t mtime_ns(const struct stat *st)
 	return ns;
 }
 
-/*
- * The walk below SRC opens every entry relative to its parent's fd and
- * never follows a symlink: an entry swapped for a symlink (to /etc, say)
- * while the import runs is seen as the symlink it now is, never as the
- * tree it points to. O_NONBLOCK: a FIFO or device put in a file's place
- * after it was looked at does not block the open (and is then skipped).
- */
-#define WALK_OPEN (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW)
-/* Looks at one entry before an entry that keeps changing type is an
+/* The walk's opens: IMPORT_WALK_OPEN (import_ahead.h). Looks at one entry before an entry that keeps changing type is an
  * error rather than a guess. */
 #define WALK_TRIES 8
 
@@ -68,8 +64,9 @@ struct pending {
 	bool kept;  /* in the tree (not skipped) */
 	/* A regular file: its stat data, for the next files cache; and
 	 * whether its id came from the cache, not yet vouched for by the
-	 * store (import_dir checks it before the tree is buffered). */
-	bool record, cached;
+	 * store (import_dir checks it before the tree is buffered). @pre:
+	 * @st is the stat-ahead's look at the entry, the first one to use. */
+	bool record, cached, pre;
 	struct stat st;
 };
 
@@ -169,24 +166,33 @@ static int vouch(struct importer *im, int dfd, struct pending *v, size_t n,
 	return r < 0 ? r : 0;
 }
 
-/* Import the directory open at @dfd (taken: closed here), named @path. */
-static int import_dir(struct importer *im, int dfd, const char *path,
-		      struct mlfs_id *tree_id)
+/* The entries of @ad into @v (its names moved over, their stat data as
+ * first looks). */
+static int take_listing(struct ahead_dir *ad, struct pending **v,
+			size_t *n)
+{
+	*v = calloc(ad->n ? ad->n : 1, sizeof(**v));
+	if (!*v)
+		return -ENOMEM;
+	for (size_t i = 0; i < ad->n; i++) {
+		(*v)[i].name = ad->v[i].name;
+		ad->v[i].name = NULL;
+		(*v)[i].pre = !ad->v[i].err;
+		(*v)[i].st = ad->v[i].st;
+	}
+	*n = ad->n;
+	return 0;
+}
+
+/* The entries of the directory @d into @v, sorted by name. */
+static int read_listing(DIR *d, const char *path, struct pending **pv,
+			size_t *pn)
 {
 	struct pending *v = NULL;
-	struct mlfs_entry *ents = NULL;
-	size_t n = 0, cap = 0, kept, ncached = 0;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
-	DIR *d;
 	int r = 0;
 
-	d = fdopendir(dfd);
-	if (!d) {
-		r = -errno;
-		close(dfd);
-		mlfs_error_set("cannot open directory '%s'", path);
-		return r;
-	}
 	errno = 0;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
@@ -217,6 +223,39 @@ static int import_dir(struct importer *im, int dfd, const char *path,
 	}
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_pending);
+out:
+	*pv = v; /* freed by the caller, also on failure */
+	*pn = n;
+	return r;
+}
+
+/* Import the directory open at @dfd (taken: closed here), named @path,
+ * whose fstat is @dst. */
+static int import_dir(struct importer *im, int dfd, const char *path,
+		      const struct stat *dst, struct mlfs_id *tree_id)
+{
+	struct ahead_dir *ad = import_ahead_take(im->ahead, dst);
+	struct pending *v = NULL;
+	struct mlfs_entry *ents = NULL;
+	size_t n = 0, kept, ncached = 0;
+	DIR *d = NULL;
+	int r;
+
+	if (ad) {
+		r = take_listing(ad, &v, &n);
+		import_ahead_dir_free(ad);
+	} else {
+		d = fdopendir(dfd);
+		if (!d) {
+			r = -errno;
+			close(dfd);
+			mlfs_error_set("cannot open directory '%s'", path);
+			return r;
+		}
+		r = read_listing(d, path, &v, &n);
+	}
+	if (r < 0)
+		goto out;
 	ents = calloc(n ? n : 1, sizeof(*ents));
 	if (!ents) {
 		r = -ENOMEM;
@@ -228,14 +267,13 @@ static int import_dir(struct importer *im, int dfd, const char *path,
 			r = -ENOMEM;
 			goto out;
 		}
-		r = import_entry(im, dirfd(d), v[i].name, v[i].path, &v[i],
-				 true);
+		r = import_entry(im, dfd, v[i].name, v[i].path, &v[i], true);
 		if (r < 0)
 			goto out;
 		v[i].kept = r == 0;
 		ncached += v[i].cached;
 	}
-	r = ncached ? vouch(im, dirfd(d), v, n, ents) : 0;
+	r = ncached ? vouch(im, dfd, v, n, ents) : 0;
 	if (r < 0)
 		goto out;
 	kept = fill_ents(v, n, ents);
@@ -245,7 +283,10 @@ static int import_dir(struct importer *im, int dfd, const char *path,
 			r = cache_add(im, v[i].path, &v[i].st, &v[i].e);
 	im->st->dirs++;
 out:
-	closedir(d);
+	if (d)
+		closedir(d);
+	else
+		close(dfd);
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].name);
 		free(v[i].path);
@@ -346,11 +387,14 @@ static int import_entry(struct importer *im, int dfd, const char *name,
 				       "imported", path);
 			return -EAGAIN;
 		}
-		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (tries == 0 && p->pre) {
+			st = p->st; /* the stat-ahead's look */
+		} else if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			r = -errno;
 			mlfs_error_set("cannot stat '%s'", path);
 			return r;
 		}
+		p->pre = false;
 		if (S_ISLNK(st.st_mode)) {
 			r = import_symlink(im, dfd, name, path, &st, p);
 			if (r == -EINVAL)
@@ -369,7 +413,7 @@ static int import_entry(struct importer *im, int dfd, const char *name,
 					    "or symlink: skipped");
 			return 1;
 		}
-		fd = openat(dfd, name, WALK_OPEN |
+		fd = openat(dfd, name, IMPORT_WALK_OPEN |
 			    (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0));
 		if (fd < 0) {
 			r = -errno;
@@ -394,7 +438,7 @@ static int import_entry(struct importer *im, int dfd, const char *name,
 	e->mtime_ns = mtime_ns(&fst);
 	if (S_ISDIR(fst.st_mode)) {
 		e->type = MLFS_ENTRY_DIR;
-		return import_dir(im, fd, path, &e->id);
+		return import_dir(im, fd, path, &fst, &e->id);
 	}
 	e->type = MLFS_ENTRY_FILE;
 	(void)fcntl(fd, F_SETFL, 0); /* blocking reads from here on */
@@ -431,7 +475,7 @@ static void scan_dir(int dfd, struct mlfs_import_progress *p)
 			p->files_total++;
 		} else if (S_ISDIR(st.st_mode)) {
 			fd = openat(dirfd(d), de->d_name,
-				    WALK_OPEN | O_DIRECTORY);
+				    IMPORT_WALK_OPEN | O_DIRECTORY);
 			if (fd >= 0)
 				scan_dir(fd, p);
 		}
@@ -491,8 +535,17 @@ static int make_root(struct importer *im, const char *src,
 			       "opened" : "cannot stat '%s'", src);
 		return r;
 	}
-	if (S_ISDIR(fst.st_mode))
-		return import_dir(im, fd, src, root);
+	if (S_ISDIR(fst.st_mode)) {
+		/* worth a thread when the cache may spare most files their
+		 * reads; without one the walk stats each file as it reads it */
+		if (im->fc && filecache_loaded(im->fc) &&
+		    import_ahead_start(fd, &im->ahead) < 0)
+			im->ahead = NULL;
+		r = import_dir(im, fd, src, &fst, root);
+		import_ahead_stop(im->ahead);
+		im->ahead = NULL;
+		return r;
+	}
 	/* A single file becomes a version holding just that file. */
 	copy = strdup(src);
 	if (!copy) {
