@@ -164,22 +164,130 @@ static int reply_pieces(fuse_req_t req, const struct iovec *iov, size_t n)
 	return r;
 }
 
+/* The chunks one read of a file holds until its bytes are out. */
+struct pieces {
+	const struct mlfs_chunk *stack_ch[64], **ch;
+	struct mlfs_hashsplit_part *stack_parts[64], **parts;
+	struct iovec stack_iov[64], *iov;
+	size_t first;  /* the first chunk's index in the file */
+	size_t nch;    /* chunks the read covers */
+	size_t idx;    /* chunks taken from the store so far */
+	bool ended;    /* the digest saw this read (at EOF) */
+	bool taken;    /* ... and took its parts */
+};
+
+static void pieces_init(struct pieces *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->ch = p->stack_ch;
+	p->parts = p->stack_parts;
+	p->iov = p->stack_iov;
+}
+
+/* Take the chunks of [@pos, @end) of @f (@end > @pos) into @p, each
+ * checked, with the digest's verdict first when @end is EOF. Returns 0
+ * or -EIO (logged) / -ENOMEM; pieces_put() in every case. */
+static int pieces_get(struct mlfs_fs *fs, fuse_ino_t ino,
+		      struct mlfs_ofile *f, uint64_t pos, uint64_t end,
+		      struct pieces *p)
+{
+	const struct mlfs_content *c = f->c;
+	size_t last;
+	int dg;
+
+	p->first = mlfs_content_chunk_index(c, pos);
+	last = mlfs_content_chunk_index(c, end - 1);
+	p->nch = last - p->first + 1;
+	if (p->nch > MLFS_ARRAY_SIZE(p->stack_ch)) {
+		p->ch = calloc(p->nch, sizeof(*p->ch));
+		p->parts = calloc(p->nch, sizeof(*p->parts));
+		p->iov = calloc(p->nch, sizeof(*p->iov));
+		if (!p->ch || !p->parts || !p->iov) {
+			p->nch = 0;
+			return -ENOMEM;
+		}
+	}
+	for (p->idx = 0; p->idx < p->nch; p->idx++) {
+		size_t i = p->first + p->idx;
+		uint64_t cs = c->offs[i], from, to;
+		int r = mlfs_ofile_get_chunk(fs->store, f, i, &p->ch[p->idx],
+					     &p->parts[p->idx]);
+
+		if (r < 0) {
+			char hex[MLFS_ID_HEX_LEN + 1];
+
+			mlfs_id_to_hex(&c->ids[i], hex);
+			log_read(fs, ino, "chunk %zu (%s) at offset %llu: "
+				 "%s%s%s", i, hex, (unsigned long long)cs,
+				 strerror(-r), *mlfs_error_detail() ? ": " : "",
+				 mlfs_error_detail());
+			return -EIO; /* never hand out wrong or partial bytes */
+		}
+		from = pos > cs ? pos - cs : 0;
+		to = (end < c->offs[i + 1] ? end : c->offs[i + 1]) - cs;
+		if (p->ch[p->idx]->len != c->offs[i + 1] - cs) {
+			p->idx++;
+			log_read(fs, ino, "chunk %zu: %u bytes where the chunk "
+				 "list says %llu", i, p->ch[p->idx - 1]->len,
+				 (unsigned long long)(c->offs[i + 1] - cs));
+			return -EIO;
+		}
+		p->iov[p->idx].iov_base = (void *)(p->ch[p->idx]->data + from);
+		p->iov[p->idx].iov_len = (size_t)(to - from);
+	}
+	if (end == c->size) {
+		/* the verdict comes before the reply of the last bytes */
+		dg = mlfs_digest_end(&f->dg, fs->store, c, p->first, p->ch,
+				     p->parts, p->nch, true);
+		p->ended = p->taken = true;
+		if (dg == MLFS_DIGEST_BAD) {
+			digest_bad(fs, ino, c);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* After the bytes of @p are out (or the read failed with @r): the rest of
+ * the digest's work for the read, and the chunks let go. */
+static void pieces_put(struct mlfs_fs *fs, fuse_ino_t ino,
+		       struct mlfs_ofile *f, struct pieces *p, int r)
+{
+	/* what the digest still needs of this read costs the reader
+	 * nothing now */
+	if (!p->ended) {
+		p->taken = r == 0;
+		if (mlfs_digest_end(&f->dg, fs->store, f->c, p->first, p->ch,
+				    p->parts, p->taken ? p->nch : 0, false) ==
+		    MLFS_DIGEST_BAD)
+			digest_bad(fs, ino, f->c);
+	}
+	/* a read that failed before its end kept its parts */
+	for (size_t i = 0; !p->taken && p->parts && i < p->idx && i < p->nch;
+	     i++)
+		mlfs_hashsplit_part_free(p->parts[i]);
+	/* the reply has been written: the cached chunks may go */
+	for (size_t i = 0; i < p->idx && i < p->nch; i++)
+		mlfs_chunk_unref(fs->store, p->ch[i]);
+	if (p->ch != p->stack_ch)
+		free(p->ch);
+	if (p->parts != p->stack_parts)
+		free(p->parts);
+	if (p->iov != p->stack_iov)
+		free(p->iov);
+}
+
 void mlfs_read_ofile(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct mlfs_ofile *f, struct mlfs_lin_read *rd)
 {
 	struct mlfs_fs *fs = fs_of(req);
 	const struct mlfs_content *c = f->c;
-	const struct mlfs_chunk *stack_ch[64], **ch = stack_ch;
-	struct mlfs_hashsplit_part *stack_parts[64] = { NULL },
-		**parts = stack_parts;
-	struct iovec stack_iov[64], *iov = stack_iov;
-	size_t nch = 0, first = 0, last, idx = 0;
-	uint64_t pos, end = 0;
-	bool eof = false, ended = false, taken = false;
-	int r = 0, dg;
+	struct pieces p;
+	uint64_t pos = 0, end = 0;
+	int r = 0;
 
-	dg = mlfs_digest_begin(&f->dg);
-	if (dg == MLFS_DIGEST_BAD) {
+	pieces_init(&p);
+	if (mlfs_digest_begin(&f->dg) == MLFS_DIGEST_BAD) {
 		/* a read-ahead worker may have found it: log it once */
 		digest_bad(fs, ino, c);
 		r = -EIO;
@@ -193,95 +301,22 @@ void mlfs_read_ofile(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (pos >= c->size || !size)
 		goto out; /* EOF: empty reply */
 	end = size < c->size - pos ? pos + size : c->size;
-	eof = end == c->size;
-	first = mlfs_content_chunk_index(c, pos);
-	last = mlfs_content_chunk_index(c, end - 1);
-	nch = last - first + 1;
-	if (nch > MLFS_ARRAY_SIZE(stack_ch)) {
-		ch = calloc(nch, sizeof(*ch));
-		parts = calloc(nch, sizeof(*parts));
-		iov = calloc(nch, sizeof(*iov));
-		if (!ch || !parts || !iov) {
-			nch = 0;
-			r = -ENOMEM;
-			goto out;
-		}
-	}
 	mlfs_ofile_readahead(fs->prefetch, f, pos, end, fs->readahead);
-	for (idx = 0; idx < nch; idx++) {
-		size_t i = first + idx;
-		uint64_t cs = c->offs[i], from, to;
-
-		r = mlfs_ofile_get_chunk(fs->store, f, i, &ch[idx],
-					 &parts[idx]);
-		if (r < 0) {
-			char hex[MLFS_ID_HEX_LEN + 1];
-
-			mlfs_id_to_hex(&c->ids[i], hex);
-			log_read(fs, ino, "chunk %zu (%s) at offset %llu: "
-				 "%s%s%s", i, hex, (unsigned long long)cs,
-				 strerror(-r), *mlfs_error_detail() ? ": " : "",
-				 mlfs_error_detail());
-			r = -EIO; /* never hand out wrong or partial bytes */
-			goto out;
-		}
-		from = pos > cs ? pos - cs : 0;
-		to = (end < c->offs[i + 1] ? end : c->offs[i + 1]) - cs;
-		if (ch[idx]->len != c->offs[i + 1] - cs) {
-			idx++;
-			log_read(fs, ino, "chunk %zu: %u bytes where the chunk "
-				 "list says %llu", i, ch[idx - 1]->len,
-				 (unsigned long long)(c->offs[i + 1] - cs));
-			r = -EIO;
-			goto out;
-		}
-		iov[idx].iov_base = (void *)(ch[idx]->data + from);
-		iov[idx].iov_len = (size_t)(to - from);
-	}
-	if (eof) {
-		/* the verdict comes before the reply of the last bytes */
-		dg = mlfs_digest_end(&f->dg, fs->store, c, first, ch, parts,
-				     nch, true);
-		ended = taken = true;
-		if (dg == MLFS_DIGEST_BAD) {
-			digest_bad(fs, ino, c);
-			r = -EIO;
-		}
-	}
+	r = pieces_get(fs, ino, f, pos, end, &p);
 out:
 	/* once the reply is out the kernel may release the file: keep the
 	 * open state for the digest and the log until we are done */
 	mlfs_ofile_hold(&fs->itable, f);
 	if (r < 0)
 		fuse_reply_err(req, -r);
-	else if (!nch)
+	else if (!p.nch)
 		fuse_reply_buf(req, NULL, 0);
 	else
-		reply_pieces(req, iov, nch);
-	if (r == 0 && nch)
+		reply_pieces(req, p.iov, p.nch);
+	if (r == 0 && p.nch)
 		mlfs_lin_count(rd, end - pos);
-	/* what the digest still needs of this read costs the reader
-	 * nothing now */
-	if (!ended) {
-		taken = r == 0;
-		dg = mlfs_digest_end(&f->dg, fs->store, c, first, ch, parts,
-				     taken ? nch : 0, false);
-		if (dg == MLFS_DIGEST_BAD)
-			digest_bad(fs, ino, c);
-	}
-	/* a read that failed before its end kept its parts */
-	for (size_t i = 0; !taken && parts && i < idx && i < nch; i++)
-		mlfs_hashsplit_part_free(parts[i]);
-	/* the reply has been written: the cached chunks may go */
-	for (size_t i = 0; i < idx && i < nch; i++)
-		mlfs_chunk_unref(fs->store, ch[i]);
+	pieces_put(fs, ino, f, &p, r);
 	mlfs_ofile_put(&fs->itable, f);
-	if (ch != stack_ch)
-		free(ch);
-	if (parts != stack_parts)
-		free(parts);
-	if (iov != stack_iov)
-		free(iov);
 }
 
 /* A read of a version's file: the node's state, loaded by the first
