@@ -13,7 +13,10 @@
 #  - sound files of the same version read right, cold and warm, whole or
 #    by two readers at different offsets at once, after the damage;
 #  - the default mount (with working trees) still opens through the
-#    daemon, and its reads of the same files are right.
+#    daemon, and its reads of the same files are right;
+#  - the default mount stores a file of up to 256 KiB in the page cache
+#    with its first open (read.c, push_small), after checking it: in the
+#    cache before any read; larger files and damaged ones are not.
 . "$(dirname "$0")/lib.sh"
 
 S=$(new_store) || exit 1
@@ -30,6 +33,8 @@ gen random "$W/s/c.bin" --size-bytes 6000 --seed 3 >/dev/null
 gen random "$W/s/good.bin" --size-bytes 7000 --seed 4 >/dev/null
 gen random "$W/s/d.bin" --size-bytes 4000 --seed 6 >/dev/null
 gen random "$W/s/sub/big.bin" --size-mib 3 --seed 5 >/dev/null
+gen random "$W/s/edge.bin" --size-bytes 262144 --seed 7 >/dev/null
+gen random "$W/s/over.bin" --size-bytes 262145 --seed 8 >/dev/null
 echo "a small text file" >"$W/s/sub/t.txt"
 ln -s sub/t.txt "$W/s/link"
 check "import" mlfs import -q "$W/s" t/s -t v1
@@ -212,6 +217,27 @@ open_then_read "$mnt/t/s@v1/d.bin"
 out=$(cat "$OUT_F")
 check "d.bin through the default mount: open succeeds, read EIO ($out)" \
 	test "$out" = "open ok, read EIO"
+res() { fincore --bytes --noheadings --output RES "$1" 2>/dev/null | tr -d ' '; }
+drop
+for f in sub/t.txt edge.bin; do
+	# fincore opens and maps the file, and reads nothing
+	r=$(res "$mnt/t/s@v1/$f")
+	check "$f: in the page cache after an open alone (${r:-?} bytes)" \
+		test "${r:-0}" -ge "$(stat -c %s "$W/s/$f")"
+	check "$f: reads right from there" cmp "$mnt/t/s@v1/$f" "$W/s/$f"
+done
+for f in over.bin sub/big.bin b.bin c.bin; do
+	r=$(res "$mnt/t/s@v1/$f")
+	check "$f: not stored at its open (${r:-?} bytes)" test "${r:-x}" = 0
+done
+check "over.bin reads right" cmp "$mnt/t/s@v1/over.bin" "$W/s/over.bin"
+run cat "$mnt/t/s@v1/b.bin"
+expect_err "Input/output error" "b.bin (swapped chunk list) after its open: EIO"
+run cat "$mnt/t/s@v1/c.bin"
+expect_err "Input/output error" "c.bin (flipped byte) after its open: EIO"
+drop
+check "sub/t.txt reads right once the kernel dropped its pages" \
+	cmp "$mnt/t/s@v1/sub/t.txt" "$W/s/sub/t.txt"
 check "the default mount logs no no-open line" \
 	test "$(grep -c 'files of versions: opened with no request' \
 		"$S/mount.log")" -eq 1

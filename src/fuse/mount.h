@@ -37,6 +37,9 @@
 #define MLFS_MOUNT_PREFETCH_THREADS 2
 #define MLFS_MOUNT_DIRAHEAD_THREADS 4
 #define MLFS_MOUNT_MAX_THREADS 16
+/* Version files up to this size are stored into the page cache with
+ * their first open (read.c): most reads of them are of the whole file. */
+#define MLFS_PUSH_MAX (256u * 1024)
 
 struct mlfs_mount_opts {
 	const char *store_dir;  /* absolute */
@@ -129,6 +132,9 @@ struct mlfs_node {
 	unsigned vopens;           /* version file: opens (read.c); lock */
 	bool digest_bad;           /* file: its bytes did not match its
 				    * digest, opens fail; protected by lock */
+	bool pushed;               /* version file: its bytes were offered
+				    * to the page cache at an open (read.c);
+				    * protected by lock */
 	struct mlfs_node *id_next;   /* protected by lock */
 	struct mlfs_node *name_next; /* protected by lock */
 	struct mlfs_node *wt_next;   /* protected by lock */

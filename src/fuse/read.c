@@ -33,69 +33,6 @@ static int open_failed(struct mlfs_fs *fs, const struct mlfs_node *n,
 	return r == -ENOENT || r == -EBADMSG ? -EIO : r;
 }
 
-void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct mlfs_fs *fs = fs_of(req);
-	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
-	struct mlfs_vopen *h = NULL;
-	bool fresh;
-	int r;
-
-	if (!n) {
-		r = -ESTALE;
-		goto out;
-	}
-	if (n->type == MLFS_ENTRY_DIR) {
-		r = -EISDIR;
-		goto out;
-	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		r = -EROFS;
-		goto out;
-	}
-	if (n->type != MLFS_ENTRY_FILE) {
-		r = -EINVAL;
-		goto out;
-	}
-	pthread_mutex_lock(&fs->itable.lock);
-	r = n->digest_bad ? -EIO : 0;
-	pthread_mutex_unlock(&fs->itable.lock);
-	if (r < 0)
-		goto out; /* logged by the read that found it */
-	if (fs->no_open) {
-		/* "opened" from now on with no request, this file and every
-		 * other: reads find the node's state (mlfs_op_read) */
-		r = -ENOSYS;
-		goto out;
-	}
-	/* the chunk list is loaded by the first read that needs it (the
-	 * node keeps it for its opens): an open the page cache answers
-	 * costs no SQL */
-	h = calloc(1, sizeof(*h));
-	if (!h) {
-		r = -ENOMEM;
-		goto out;
-	}
-	mlfs_ofile_node_open(&fs->itable, n);
-	h->rd = mlfs_lin_open(fs->lin, fuse_req_ctx(req)->pid,
-			      fuse_req_ctx(req)->uid, &n->commit, n->ino,
-			      &fresh);
-	fi->fh = (uintptr_t)h;
-	/* this node's bytes can never change: a moved branch head is a new
-	 * node, so whatever the kernel cached stays right. Lineage counts
-	 * the bytes served here; reads the page cache answers are not seen
-	 * (docs/lineage.md#bytes): dropping the pages at each job's first
-	 * open would make every new process read cold. */
-	(void)fresh;
-	fi->keep_cache = 1;
-	fi->noflush = 1;
-out:
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else
-		fuse_reply_open(req, fi);
-}
-
 /* Log a failed read of @ino with what the library said. */
 static void log_read(struct mlfs_fs *fs, fuse_ino_t ino, const char *fmt,
 		     ...) __attribute__((format(printf, 3, 4)));
@@ -317,6 +254,120 @@ out:
 		mlfs_lin_count(rd, end - pos);
 	pieces_put(fs, ino, f, &p, r);
 	mlfs_ofile_put(&fs->itable, f);
+}
+
+/*
+ * A small file's bytes go into the kernel's page cache with its first
+ * open (FUSE_NOTIFY_STORE, before the OPEN reply, which keeps the cache),
+ * so that reading it costs no READ round trip: the reader of many small
+ * files waits for one request per file instead of two. The bytes are
+ * checked as a read checks them, the whole-file digest included; on any
+ * failure nothing is stored and the reads that follow find and report
+ * it. Once per node: the kernel keeps the pages until it drops them, and
+ * then reads them as usual.
+ */
+static void push_small(fuse_req_t req, fuse_ino_t ino, struct mlfs_node *n,
+		       struct mlfs_lin_read *rd)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct fuse_bufvec *bv;
+	struct mlfs_ofile *f;
+	struct pieces p;
+	bool first;
+	int r;
+
+	if (!n->size || n->size > MLFS_PUSH_MAX)
+		return;
+	pthread_mutex_lock(&fs->itable.lock);
+	first = !n->pushed;
+	n->pushed = true;
+	pthread_mutex_unlock(&fs->itable.lock);
+	if (!first || mlfs_ofile_get(&fs->itable, fs->store, n, &f) < 0)
+		return; /* a failed load: the read says why */
+	pieces_init(&p);
+	r = mlfs_digest_begin(&f->dg) == MLFS_DIGEST_BAD ? -EIO :
+		pieces_get(fs, ino, f, 0, f->c->size, &p);
+	if (r == 0) {
+		bv = malloc(sizeof(*bv) + p.nch * sizeof(bv->buf[0]));
+		if (bv) {
+			*bv = (struct fuse_bufvec){ .count = p.nch };
+			for (size_t i = 0; i < p.nch; i++)
+				bv->buf[i] = (struct fuse_buf){
+					.size = p.iov[i].iov_len,
+					.mem = p.iov[i].iov_base,
+				};
+			if (fuse_lowlevel_notify_store(fs->se, ino, 0, bv,
+						       0) == 0)
+				mlfs_lin_count(rd, f->c->size);
+			free(bv);
+		}
+	}
+	pieces_put(fs, ino, f, &p, r);
+	mlfs_ofile_done(&fs->itable, n, f);
+}
+
+void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
+	struct mlfs_vopen *h = NULL;
+	bool fresh;
+	int r;
+
+	if (!n) {
+		r = -ESTALE;
+		goto out;
+	}
+	if (n->type == MLFS_ENTRY_DIR) {
+		r = -EISDIR;
+		goto out;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		r = -EROFS;
+		goto out;
+	}
+	if (n->type != MLFS_ENTRY_FILE) {
+		r = -EINVAL;
+		goto out;
+	}
+	pthread_mutex_lock(&fs->itable.lock);
+	r = n->digest_bad ? -EIO : 0;
+	pthread_mutex_unlock(&fs->itable.lock);
+	if (r < 0)
+		goto out; /* logged by the read that found it */
+	if (fs->no_open) {
+		/* "opened" from now on with no request, this file and every
+		 * other: reads find the node's state (mlfs_op_read) */
+		r = -ENOSYS;
+		goto out;
+	}
+	/* the chunk list is loaded by the first read that needs it (the
+	 * node keeps it for its opens): an open the page cache answers
+	 * costs no SQL */
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		r = -ENOMEM;
+		goto out;
+	}
+	mlfs_ofile_node_open(&fs->itable, n);
+	h->rd = mlfs_lin_open(fs->lin, fuse_req_ctx(req)->pid,
+			      fuse_req_ctx(req)->uid, &n->commit, n->ino,
+			      &fresh);
+	fi->fh = (uintptr_t)h;
+	/* this node's bytes can never change: a moved branch head is a new
+	 * node, so whatever the kernel cached stays right. Lineage counts
+	 * the bytes served here; reads the page cache answers are not seen
+	 * (docs/lineage.md#bytes): dropping the pages at each job's first
+	 * open would make every new process read cold. */
+	(void)fresh;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	push_small(req, ino, n, h->rd);
+out:
+	if (r < 0)
+		fuse_reply_err(req, -r);
+	else
+		fuse_reply_open(req, fi);
 }
 
 /* A read of a version's file: the node's state, loaded by the first
