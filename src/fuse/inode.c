@@ -412,6 +412,16 @@ int mlfs_itable_link_wt(struct mlfs_itable *t, const struct mlfs_node *parent,
 	return 0;
 }
 
+bool mlfs_node_digest_bad(struct mlfs_itable *t, const struct mlfs_node *n)
+{
+	bool bad;
+
+	pthread_mutex_lock(&t->lock);
+	bad = n->digest_bad;
+	pthread_mutex_unlock(&t->lock);
+	return bad;
+}
+
 void mlfs_itable_forget(struct mlfs_itable *t, uint64_t nodeid, uint64_t n)
 {
 	struct mlfs_node *node, **pp;

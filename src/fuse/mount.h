@@ -161,6 +161,9 @@ void mlfs_itable_release(struct mlfs_itable *t);
 /* The node with @nodeid, or NULL. The pointer stays valid until the
  * kernel forgets the node, which it does not while a request on it runs. */
 struct mlfs_node *mlfs_itable_get(struct mlfs_itable *t, uint64_t nodeid);
+/* Whether file node @n failed its whole-file digest (its opens and reads
+ * fail with EIO; the read that found it logged it). */
+bool mlfs_node_digest_bad(struct mlfs_itable *t, const struct mlfs_node *n);
 
 /*
  * Find the child of @parent that is identical to @tmpl (same name, kind,

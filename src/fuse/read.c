@@ -312,7 +312,7 @@ void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
 	struct mlfs_vopen *h = NULL;
 	bool fresh;
-	int r;
+	int r = 0;
 
 	if (!n) {
 		r = -ESTALE;
@@ -330,11 +330,10 @@ void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		r = -EINVAL;
 		goto out;
 	}
-	pthread_mutex_lock(&fs->itable.lock);
-	r = n->digest_bad ? -EIO : 0;
-	pthread_mutex_unlock(&fs->itable.lock);
-	if (r < 0)
-		goto out; /* logged by the read that found it */
+	if (mlfs_node_digest_bad(&fs->itable, n)) {
+		r = -EIO; /* logged by the read that found it */
+		goto out;
+	}
 	if (fs->no_open) {
 		/* "opened" from now on with no request, this file and every
 		 * other: reads find the node's state (mlfs_op_read) */
@@ -389,11 +388,10 @@ static void read_node(fuse_req_t req, fuse_ino_t ino, size_t size,
 		r = -EBADF; /* never opened through us */
 		goto out;
 	}
-	pthread_mutex_lock(&fs->itable.lock);
-	r = n->digest_bad ? -EIO : 0;
-	pthread_mutex_unlock(&fs->itable.lock);
-	if (r < 0)
-		goto out; /* logged by the read that found it */
+	if (mlfs_node_digest_bad(&fs->itable, n)) {
+		r = -EIO; /* logged by the read that found it */
+		goto out;
+	}
 	r = mlfs_ofile_get(&fs->itable, fs->store, n, &f);
 	if (r < 0) {
 		r = open_failed(fs, n, "read", r);

@@ -646,10 +646,7 @@ void mlfs_wt_op_open(fuse_req_t req, struct mlfs_node *n,
 		fuse_reply_err(req, ESTALE);
 		return;
 	}
-	pthread_mutex_lock(&fs_of(req)->itable.lock);
-	r = n->digest_bad ? -EIO : 0;
-	pthread_mutex_unlock(&fs_of(req)->itable.lock);
-	if (r < 0) {
+	if (mlfs_node_digest_bad(&fs_of(req)->itable, n)) {
 		fuse_reply_err(req, EIO); /* logged by the read that found it */
 		return;
 	}
