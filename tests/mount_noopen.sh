@@ -231,6 +231,19 @@ for f in over.bin sub/big.bin b.bin c.bin; do
 	check "$f: not stored at its open (${r:-?} bytes)" test "${r:-x}" = 0
 done
 check "over.bin reads right" cmp "$mnt/t/s@v1/over.bin" "$W/s/over.bin"
+# the same through the branch's working tree (its files still stored)
+r=$(res "$mnt/t/s/sub/t.txt")
+check "working tree: sub/t.txt in the page cache after an open alone (${r:-?} bytes)" \
+	test "${r:-0}" -ge "$(stat -c %s "$W/s/sub/t.txt")"
+check "working tree: sub/t.txt reads right" cmp "$mnt/t/s/sub/t.txt" "$W/s/sub/t.txt"
+r=$(res "$mnt/t/s/c.bin")
+check "working tree: c.bin (flipped byte) not stored at its open (${r:-?} bytes)" \
+	test "${r:-x}" = 0
+run cat "$mnt/t/s/c.bin"
+expect_err "Input/output error" "working tree: c.bin after its open: EIO"
+echo "edited" >"$mnt/t/s/sub/t.txt"
+check "working tree: an edited small file reads its new bytes" \
+	test "$(cat "$mnt/t/s/sub/t.txt")" = edited
 run cat "$mnt/t/s@v1/b.bin"
 expect_err "Input/output error" "b.bin (swapped chunk list) after its open: EIO"
 run cat "$mnt/t/s@v1/c.bin"

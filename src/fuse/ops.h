@@ -80,6 +80,13 @@ struct mlfs_vopen {
  * (NULL: nothing). */
 void mlfs_read_ofile(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct mlfs_ofile *f, struct mlfs_lin_read *rd);
+/* Within an OPEN of @n (@ino) whose reply keeps the page cache: the first
+ * such open of a file of up to MLFS_PUSH_MAX bytes (any such open when
+ * @again) stores them all in the page cache, checked as a read checks
+ * them (nothing when a check fails), adding them to @rd. @f: the open's
+ * state (NULL: the node's, loaded). Returns whether it stored them. */
+bool mlfs_push_open(fuse_req_t req, fuse_ino_t ino, struct mlfs_node *n,
+		    struct mlfs_ofile *f, struct mlfs_lin_read *rd, bool again);
 
 void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mlfs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -266,24 +266,15 @@ out:
  * it. Once per node: the kernel keeps the pages until it drops them, and
  * then reads them as usual.
  */
-static void push_small(fuse_req_t req, fuse_ino_t ino, struct mlfs_node *n,
+static bool push_bytes(fuse_req_t req, fuse_ino_t ino, struct mlfs_ofile *f,
 		       struct mlfs_lin_read *rd)
 {
 	struct mlfs_fs *fs = fs_of(req);
 	struct fuse_bufvec *bv;
-	struct mlfs_ofile *f;
 	struct pieces p;
-	bool first;
+	bool done = false;
 	int r;
 
-	if (!n->size || n->size > MLFS_PUSH_MAX)
-		return;
-	pthread_mutex_lock(&fs->itable.lock);
-	first = !n->pushed;
-	n->pushed = true;
-	pthread_mutex_unlock(&fs->itable.lock);
-	if (!first || mlfs_ofile_get(&fs->itable, fs->store, n, &f) < 0)
-		return; /* a failed load: the read says why */
 	pieces_init(&p);
 	r = mlfs_digest_begin(&f->dg) == MLFS_DIGEST_BAD ? -EIO :
 		pieces_get(fs, ino, f, 0, f->c->size, &p);
@@ -296,14 +287,39 @@ static void push_small(fuse_req_t req, fuse_ino_t ino, struct mlfs_node *n,
 					.size = p.iov[i].iov_len,
 					.mem = p.iov[i].iov_base,
 				};
-			if (fuse_lowlevel_notify_store(fs->se, ino, 0, bv,
-						       0) == 0)
+			done = fuse_lowlevel_notify_store(fs->se, ino, 0, bv,
+							  0) == 0;
+			if (done)
 				mlfs_lin_count(rd, f->c->size);
 			free(bv);
 		}
 	}
 	pieces_put(fs, ino, f, &p, r);
-	mlfs_ofile_done(&fs->itable, n, f);
+	return done;
+}
+
+bool mlfs_push_open(fuse_req_t req, fuse_ino_t ino, struct mlfs_node *n,
+		    struct mlfs_ofile *f, struct mlfs_lin_read *rd, bool again)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	uint64_t size = f ? f->c->size : n->size;
+	bool first, done = false;
+
+	if (!size || size > MLFS_PUSH_MAX)
+		return false;
+	pthread_mutex_lock(&fs->itable.lock);
+	first = !n->pushed;
+	n->pushed = true;
+	pthread_mutex_unlock(&fs->itable.lock);
+	if (!first && !again)
+		return false;
+	if (f) {
+		done = push_bytes(req, ino, f, rd);
+	} else if (mlfs_ofile_get(&fs->itable, fs->store, n, &f) == 0) {
+		done = push_bytes(req, ino, f, rd);
+		mlfs_ofile_done(&fs->itable, n, f);
+	} /* else a failed load: the read says why */
+	return done;
 }
 
 void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -361,7 +377,7 @@ void mlfs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)fresh;
 	fi->keep_cache = 1;
 	fi->noflush = 1;
-	push_small(req, ino, n, h->rd);
+	(void)mlfs_push_open(req, ino, n, NULL, h->rd, false);
 out:
 	if (r < 0)
 		fuse_reply_err(req, -r);

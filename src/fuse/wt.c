@@ -43,6 +43,8 @@ struct wt_open {
 	struct mlfs_lin_read *rd; /* lineage: stored bytes of the base */
 	struct mlfs_lin_mark *mk; /* lineage: open for writing */
 	bool fresh;               /* the job's first open of the file */
+	bool pushable;            /* the stored bytes may be pushed into
+				   * the page cache at the open (read.c) */
 };
 
 /* The requester's job changed @wt (lineage.h), when @r says it did. */
@@ -612,7 +614,9 @@ static int open_node(fuse_req_t req, struct mlfs_node *n, int flags,
 		if (r < 0)
 			mlfs_pt_release(fs->pt, n->nodeid, &h->pt);
 	}
-	/* a job's first open of stored bytes is counted (read.c) */
+	/* a job's first open of stored bytes is counted (read.c): its
+	 * pages are dropped, or replaced with a push (mlfs_wt_op_open) */
+	h->pushable = r == 0 && h->pt.keep_cache && h->pt.backing_id <= 0;
 	if (r == 0 && h->fresh)
 		h->pt.keep_cache = false;
 	if (r < 0) {
@@ -660,6 +664,9 @@ void mlfs_wt_op_open(fuse_req_t req, struct mlfs_node *n,
 	 * cache; a data file's pages are what the kernel wrote itself
 	 * (unless passthrough wrote beneath them: passthrough.h), but
 	 * for a job's first open of stored bytes: its reads are counted */
+	if (h->of && !h->write && h->pushable &&
+	    mlfs_push_open(req, n->nodeid, n, h->of, h->rd, h->fresh))
+		h->pt.keep_cache = true; /* ... and counted by the push */
 	mlfs_pt_reply_open(req, fi, &h->pt);
 }
 
