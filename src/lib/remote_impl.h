@@ -109,6 +109,24 @@ int remote_bad_object(const struct mlfs_remote *r, const char *key, int e);
 void remote_ref_key(const char *ns, const char *name, int kind,
 		    const char *ref, char *buf, size_t size);
 
+/* ---- push: the refs (remote_push_refs.c) ---- */
+
+/* A ref to push: @kind 'b' (branch), 't' (tag) or 'a' (alias). */
+struct remote_pref {
+	struct mlfs_repo repo;
+	int kind;
+	char ref[MLFS_NAME_MAX + 1];
+	struct mlfs_id commit;
+};
+
+/* Move the @nrefs refs @refs of the remote @rm (@s3 connected to it),
+ * each by compare-and-swap: the results in @st->refs (allocated), the
+ * rejected ones counted. With @force a branch moves back too (audited).
+ * Returns 0 or -errno (a failed request: the results so far kept). */
+int remote_push_refs(struct mlfs_store *s, const struct mlfs_remote *rm,
+		     struct mlfs_s3 *s3, const struct remote_pref *refs,
+		     size_t nrefs, bool force, struct mlfs_remote_stats *st);
+
 /* ---- version metadata (remote_vmeta.c) ---- */
 
 /* What a LIST of "vmeta/" found: commit -> ETag. */

@@ -5,8 +5,8 @@
  * version metadata changed since the last sync (remote_vmeta.c), refs
  * last, so an object in the bucket implies everything it names is there
  * (a push that dies leaves objects no ref reaches, never a ref to
- * something missing). Refs and metadata objects move by compare-and-swap
- * on their ETag.
+ * something missing). Refs (remote_push_refs.c) and metadata objects
+ * move by compare-and-swap on their ETag.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +16,6 @@
 #include <time.h>
 
 #include "mlfs/alias.h"
-#include "mlfs/audit.h"
 #include "mlfs/content.h"
 #include "mlfs/tree.h"
 #include "remote_impl.h"
@@ -51,13 +50,6 @@ struct packset {
 	bool partial;
 };
 
-struct pref {
-	struct mlfs_repo repo;
-	int kind;
-	char ref[MLFS_NAME_MAX + 1];
-	struct mlfs_id commit;
-};
-
 struct push {
 	struct mlfs_store *s;
 	const struct mlfs_remote *r;
@@ -79,7 +71,7 @@ struct push {
 	struct mlfs_idset ps_tree, ps_content;
 	struct packset *psets;
 	size_t npsets, cappsets;
-	struct pref *refs;
+	struct remote_pref *refs;
 	size_t nrefs, caprefs;
 };
 
@@ -709,171 +701,6 @@ static int upload_objects(struct push *p, struct mlfs_remote_stats *st)
 	return r;
 }
 
-/* The remote's ref at @key: -ENOENT, or its commit and ETag (HEAD before
- * GET: should the object change in between, the ETag is the older one
- * and a swap against it fails, which is safe). */
-static int read_ref(struct push *p, const struct pref *f, const char *key,
-		    struct mlfs_id *commit, char *etag)
-{
-	struct mlfs_s3_buf b = { 0 };
-	int r = mlfs_s3_head(p->s3, key, NULL, etag);
-
-	if (r == 0)
-		r = mlfs_s3_get(p->s3, key, 0, 0, &b);
-	if (r == 0) {
-		r = mlfs_remote_ref_parse(&p->s->cfg.key, f->repo.ns,
-					  f->repo.name, f->kind, f->ref, b.p,
-					  b.len, commit);
-		if (r == -EBADMSG || r == -EIO) {
-			mlfs_error_set("remote object %s/%s%s is damaged (%s)",
-				       p->r->bucket, p->r->prefix, key,
-				       r == -EIO ? "check value mismatch" :
-				       "malformed");
-			r = -EIO;
-		}
-	}
-	free(b.p);
-	return r;
-}
-
-static int audit_force(struct push *p, const struct pref *f,
-		       const struct mlfs_id *old)
-{
-	char ref[MLFS_NAME_MAX + 16], msg[MLFS_REMOTE_URL_MAX + 96];
-	struct mlfs_audit_event ev = {
-		.op = "push-force", .ns = f->repo.ns, .name = f->repo.name,
-		.ref = ref, .old_commit = old, .new_commit = &f->commit,
-		.message = msg,
-	};
-
-	snprintf(ref, sizeof(ref), "%s:%s", f->kind == 'b' ? "branch" :
-		 "alias", f->ref);
-	snprintf(msg, sizeof(msg), "remote %s (%s)", p->r->name, p->r->url);
-	return mlfs_audit_append(p->s, &ev);
-}
-
-/* Branch @f is at its commit in the remote now (pushed, or already
- * there): its tracking ref says so. */
-static int track_pushed(struct push *p, const struct pref *f)
-{
-	int r = mlfs_meta_begin(p->s->meta);
-
-	if (r < 0)
-		return r;
-	r = mlfs_meta_track_set(p->s->meta, p->r->name, f->repo.id, f->ref,
-				&f->commit);
-	if (r < 0) {
-		mlfs_meta_rollback(p->s->meta);
-		return r;
-	}
-	return mlfs_meta_commit(p->s->meta);
-}
-
-/* Move one ref of the remote; fills @res. */
-static int push_ref(struct push *p, const struct pref *f,
-		    struct mlfs_remote_ref_result *res)
-{
-	struct mlfs_buf body = MLFS_BUF_INIT;
-	char key[3 * MLFS_NAME_MAX + 32], etag[MLFS_S3_ETAG_MAX];
-	bool force = p->o && p->o->force;
-	int r, tries = 0;
-
-	memset(res, 0, sizeof(*res));
-	snprintf(res->ns, sizeof(res->ns), "%s", f->repo.ns);
-	snprintf(res->name, sizeof(res->name), "%s", f->repo.name);
-	snprintf(res->ref, sizeof(res->ref), "%s", f->ref);
-	res->kind = f->kind;
-	res->new = f->commit;
-	remote_ref_key(f->repo.ns, f->repo.name, f->kind, f->ref, key,
-		       sizeof(key));
-	r = mlfs_remote_ref_format(&p->s->cfg.key, f->repo.ns, f->repo.name,
-				   f->kind, f->ref, &f->commit, &body);
-	while (r == 0) {
-		struct mlfs_id cur;
-		bool ff = false;
-
-		if (tries++ == 8) {
-			mlfs_error_set("remote ref %s keeps moving", key);
-			r = -EAGAIN;
-			break;
-		}
-		r = read_ref(p, f, key, &cur, etag);
-		if (r == -ENOENT) {
-			mlfs_error_clear();
-			res->has_old = false;
-			r = mlfs_s3_put(p->s3, key, body.data, body.len,
-					MLFS_S3_CREATE_ONLY, NULL, NULL);
-			if (r == -EEXIST) { /* created meanwhile: look again */
-				r = 0;
-				continue;
-			}
-			res->status = MLFS_PUSH_CREATED;
-			break;
-		}
-		if (r < 0)
-			break;
-		res->old = cur;
-		res->has_old = true;
-		if (!mlfs_id_cmp(&cur, &f->commit)) {
-			res->status = MLFS_PUSH_UPTODATE;
-			break;
-		}
-		if (f->kind == 'b') {
-			r = remote_is_ancestor(p->s, &cur, &f->commit, NULL,
-					       NULL);
-			if (r < 0)
-				break;
-			ff = r == 1;
-			r = 0;
-		}
-		if (!ff && (f->kind == 't' || !force)) {
-			res->status = f->kind == 'b' ? MLFS_PUSH_REJECTED_NFF :
-				      MLFS_PUSH_REJECTED_EXISTS;
-			break;
-		}
-		r = mlfs_s3_put(p->s3, key, body.data, body.len,
-				MLFS_S3_IF_MATCH, etag, NULL);
-		if (r == -ESTALE) { /* moved meanwhile: decide again */
-			mlfs_error_clear();
-			r = 0;
-			continue;
-		}
-		if (r == 0 && !ff)
-			r = audit_force(p, f, &cur);
-		res->status = ff ? MLFS_PUSH_UPDATED : MLFS_PUSH_FORCED;
-		break;
-	}
-	if (r == 0 && f->kind == 'b' &&
-	    (res->status == MLFS_PUSH_CREATED ||
-	     res->status == MLFS_PUSH_UPDATED ||
-	     res->status == MLFS_PUSH_FORCED ||
-	     res->status == MLFS_PUSH_UPTODATE))
-		r = track_pushed(p, f);
-	mlfs_buf_release(&body);
-	return r;
-}
-
-static int push_refs(struct push *p, struct mlfs_remote_stats *st)
-{
-	int r = 0;
-
-	st->refs = calloc(p->nrefs ? p->nrefs : 1, sizeof(*st->refs));
-	if (!st->refs)
-		return -ENOMEM;
-	for (size_t i = 0; r == 0 && i < p->nrefs; i++) {
-		struct mlfs_remote_ref_result *res = &st->refs[st->nrefs];
-
-		r = push_ref(p, &p->refs[i], res);
-		if (r == 0) {
-			st->nrefs++;
-			if (res->status == MLFS_PUSH_REJECTED_NFF ||
-			    res->status == MLFS_PUSH_REJECTED_EXISTS)
-				st->rejected++;
-		}
-	}
-	return r;
-}
-
 /* The metadata of every commit the refs pushed reach (remote_vmeta.c). */
 static int push_vmeta(struct push *p, struct mlfs_remote_stats *st)
 {
@@ -915,7 +742,8 @@ int mlfs_remote_push(struct mlfs_store *s, const struct mlfs_remote *r,
 	if (e == 0)
 		e = push_vmeta(&p, st);
 	if (e == 0)
-		e = push_refs(&p, st);
+		e = remote_push_refs(s, r, p.s3, p.refs, p.nrefs,
+				     o && o->force, st);
 	st->seconds = mlfs_now() - t0;
 	mlfs_s3_close(p.s3);
 	remote_have_release(&p.have);
