@@ -52,8 +52,9 @@ static int64_t mtime_ns(const struct stat *st)
 	return ns;
 }
 
-/* The walk's opens: IMPORT_WALK_OPEN (import_ahead.h). Looks at one entry before an entry that keeps changing type is an
- * error rather than a guess. */
+/* The walk's opens: IMPORT_WALK_OPEN (import_ahead.h). Looks at one
+ * entry before an entry that keeps changing type is an error rather
+ * than a guess. */
 #define WALK_TRIES 8
 
 struct pending {
