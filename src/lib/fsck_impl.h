@@ -1,5 +1,5 @@
 /*
- * fsck_impl.h - the state fsck.c, fsck_index.c and fsck_audit.c share while one check
+ * fsck_impl.h - the state fsck.c and its parts (fsck_*.c) share while one check
  * runs (internal to libmlfs). Problems are collected here and reported
  * by mlfs_fsck() once the walk is done.
  */
@@ -72,6 +72,18 @@ struct fsck {
 long fsck_problem(struct fsck *f, const char *kind, const char *object,
 		  enum where at, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* A memoised damaged object met again: count the version once. */
+void fsck_seen_again(struct fsck *f, uint64_t memo);
+/* Record why @kind @hex could not be loaded (@r < 0, detail fresh):
+ * -EBADMSG is SQLite reporting its file damaged (or a field out of
+ * range), the rest is damage of the object itself. Returns the
+ * problem's index, or -ENOMEM. */
+long fsck_load_problem(struct fsck *f, const char *kind, const char *hex,
+		       enum where at, int r);
+/* (fsck_tree.c) Check the tree @id at f->path (its first @plen bytes
+ * are the current path) and everything below it, once per tree.
+ * Returns 0 clean, 1 damaged (recorded), -ENOMEM. */
+int fsck_check_tree(struct fsck *f, const struct mlfs_id *id, size_t plen);
 /* The library's detail for a failed load of object @hex, without the
  * object's own name (the report names it): "tree 1a2b...: hash mismatch"
  * becomes "hash mismatch", "chunk 1a2b... in pack ..." "in pack ...";
