@@ -9,7 +9,8 @@
 #   find, du and read-all over 100,000 small files (2-16 KiB) in 1,000 dirs
 #   tar of those files (cold and warm), du -s and find warm, read from the
 #   version (by commit id, not the working tree): as mlfs / native speed
-#   (issue 11 aims: tar warm >= 0.8, tar cold >= 0.9, du warm >= 0.9)
+#   (issue 11 aims: tar warm >= 0.8, tar cold >= 0.9, du warm >= 0.9);
+#   then tar and du again through a -o ro mount (no OPEN per file)
 #
 # Aims (issue 4): cold seq >= 1.2 GB/s, warm >= 80 % of local, random 4K
 # cold median <= 0.5 ms, find/du within 3x local.
@@ -292,5 +293,15 @@ if want small; then
 	small_row "tar 100k cold (aim >= 0.9)" "$runs" cold "${tarcmd[@]}"
 	small_row "du -s 100k warm (aim >= 0.9)" "$runs" warm du -s .
 	small_row "find 100k warm" "$runs" warm find . -type f
+	if [ -z "$mopts" ]; then
+		# the same rows through a mount without working trees, whose
+		# versions are served with no OPEN/RELEASE (docs/mount.md)
+		rss=$(ps -o rss= -p "$daemon" 2>/dev/null)
+		fusermount3 -u "$mnt" && mlfs mount "$mnt" -o ro || exit 1
+		small_row "-o ro: tar 100k warm" "$runs" warm "${tarcmd[@]}"
+		small_row "-o ro: tar 100k cold" "$runs" cold "${tarcmd[@]}"
+		small_row "-o ro: du -s 100k warm" "$runs" warm du -s .
+		daemon=$(pgrep -f -- "mount $mnt( |\$)" | head -n1)
+	fi
 fi
-echo "daemon RSS: $(ps -o rss= -p "$(pgrep -f -- "mount $mnt( |\$)" | head -n1)" 2>/dev/null) KiB"
+echo "daemon RSS: ${rss:-$(ps -o rss= -p "$(pgrep -f -- "mount $mnt( |\$)" | head -n1)" 2>/dev/null)} KiB"
