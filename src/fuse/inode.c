@@ -334,26 +334,20 @@ out:
 	return r;
 }
 
-int mlfs_itable_link_wt(struct mlfs_itable *t, const struct mlfs_node *parent,
-			const struct mlfs_node *tmpl, struct mlfs_node **out)
+/* The node of (@tmpl->wt, @tmpl->ino) of this generation or a newer one
+ * (a lookup that raced with a discard), or NULL; nodes of older
+ * generations leave by_wt on the way. */
+static struct mlfs_node *wt_find_locked(struct mlfs_itable *t,
+					const struct mlfs_node *tmpl)
 {
-	struct mlfs_node *n, *fresh = node_alloc(tmpl->name);
-	char *target = tmpl->target ? strdup(tmpl->target) : NULL;
-	size_t b;
+	size_t b = wt_bucket(t, tmpl->wt, tmpl->ino);
+	struct mlfs_node *n;
 
-	if (!fresh || (tmpl->target && !target)) {
-		free(fresh);
-		free(target);
-		return -ENOMEM;
-	}
-	pthread_mutex_lock(&t->lock);
-	b = wt_bucket(t, tmpl->wt, tmpl->ino);
 	for (struct mlfs_node **pp = &t->by_wt[b]; (n = *pp);) {
 		if (n->wt != tmpl->wt || n->ino != tmpl->ino ||
 		    n->wt_gen >= tmpl->wt_gen) {
-			/* (a newer one: this lookup raced with a discard) */
 			if (n->wt == tmpl->wt && n->ino == tmpl->ino)
-				break;
+				return n;
 			pp = &n->wt_next;
 			continue;
 		}
@@ -362,6 +356,32 @@ int mlfs_itable_link_wt(struct mlfs_itable *t, const struct mlfs_node *parent,
 		*pp = n->wt_next;
 		n->wt_next = NULL;
 		n->wt_orphan = true;
+	}
+	return NULL;
+}
+
+int mlfs_itable_link_wt(struct mlfs_itable *t, const struct mlfs_node *parent,
+			const struct mlfs_node *tmpl, struct mlfs_node **out)
+{
+	/* a listing links every entry again and again: the new node is only
+	 * allocated when none is found (then looked for once more) */
+	struct mlfs_node *n, *fresh = NULL;
+	char *target = tmpl->target ? strdup(tmpl->target) : NULL;
+	size_t b;
+
+	if (tmpl->target && !target)
+		return -ENOMEM;
+	for (;;) {
+		pthread_mutex_lock(&t->lock);
+		n = wt_find_locked(t, tmpl);
+		if (n || fresh)
+			break;
+		pthread_mutex_unlock(&t->lock);
+		fresh = node_alloc(tmpl->name);
+		if (!fresh) {
+			free(target);
+			return -ENOMEM;
+		}
 	}
 	if (n) {
 		n->nlookup++;
