@@ -23,10 +23,16 @@ struct mlfs_buf {
 };
 #define MLFS_BUF_INIT { NULL, 0, 0 }
 
-/* Make room for at least @cap bytes. Returns 0 or -ENOMEM. */
 /* strdup of @s, or NULL for NULL; a failed copy sets *@oom (so several
  * copies can be checked once). */
 char *mlfs_strdup_opt(const char *s, bool *oom);
+/* The array @v of *@cap elements of @size bytes, @n of them used, with
+ * room for one more: @v itself, or moved to twice the room (64 at
+ * first), *@cap updated. NULL when out of memory: @v is as it was and
+ * still the caller's. Use: nv = mlfs_grow(a->v, sizeof(*a->v), a->n,
+ * &a->cap); if (!nv) fail; a->v = nv; */
+MLFS_MUST_CHECK void *mlfs_grow(void *v, size_t size, size_t n, size_t *cap);
+/* Make room for at least @cap bytes. Returns 0 or -ENOMEM. */
 MLFS_MUST_CHECK int mlfs_buf_reserve(struct mlfs_buf *b, size_t cap);
 /* Append @len bytes. Returns 0 or -ENOMEM. */
 MLFS_MUST_CHECK int mlfs_buf_append(struct mlfs_buf *b, const void *p,

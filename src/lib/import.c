@@ -198,17 +198,13 @@ static int read_listing(DIR *d, const char *path, struct pending **pv,
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct pending *nv = realloc(v, nc * sizeof(*nv));
+		struct pending *nv = mlfs_grow(v, sizeof(*nv), n, &cap);
 
-			if (!nv) {
-				r = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			cap = nc;
+		if (!nv) {
+			r = -ENOMEM;
+			goto out;
 		}
+		v = nv;
 		memset(&v[n], 0, sizeof(v[n]));
 		v[n].name = strdup(de->d_name);
 		if (!v[n].name) {

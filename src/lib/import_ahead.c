@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "import_ahead.h"
+#include "mlfs/util.h"
 
 /* Entries queued before the thread waits for the import: ~10 MiB. */
 #define AHEAD_MAX_QUEUED 65536
@@ -66,16 +67,12 @@ static struct ahead_dir *list_dir(DIR *d, const struct stat *dst)
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (ad->n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct ahead_entry *nv = realloc(ad->v,
-							 nc * sizeof(*nv));
+		struct ahead_entry *nv = mlfs_grow(ad->v, sizeof(*nv), ad->n,
+						   &cap);
 
-			if (!nv)
-				goto fail;
-			ad->v = nv;
-			cap = nc;
-		}
+		if (!nv)
+			goto fail;
+		ad->v = nv;
 		ad->v[ad->n].name = strdup(de->d_name);
 		if (!ad->v[ad->n].name)
 			goto fail;

@@ -27,15 +27,11 @@ struct idvec {
 
 static int idvec_add(struct idvec *a, const struct mlfs_id *id)
 {
-	if (a->n == a->cap) {
-		size_t nc = a->cap ? a->cap * 2 : 64;
-		void *nv = realloc(a->v, nc * sizeof(*a->v));
+	struct mlfs_id *nv = mlfs_grow(a->v, sizeof(*nv), a->n, &a->cap);
 
-		if (!nv)
-			return -ENOMEM;
-		a->v = nv;
-		a->cap = nc;
-	}
+	if (!nv)
+		return -ENOMEM;
+	a->v = nv;
 	a->v[a->n++] = *id;
 	return 0;
 }

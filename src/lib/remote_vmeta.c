@@ -33,6 +33,7 @@ static int list_one(void *ctx, const char *key, uint64_t size,
 {
 	struct remote_vmeta_list *l = ctx;
 	struct mlfs_id id;
+	void *nv;
 	int r;
 
 	(void)size;
@@ -42,15 +43,10 @@ static int list_one(void *ctx, const char *key, uint64_t size,
 	    mlfs_id_from_hex(key + 6, &id) < 0 ||
 	    strlen(etag) >= MLFS_S3_ETAG_MAX)
 		return 0;
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		void *nv = realloc(l->v, nc * sizeof(*l->v));
-
-		if (!nv)
-			return -ENOMEM;
-		l->v = nv;
-		l->cap = nc;
-	}
+	nv = mlfs_grow(l->v, sizeof(*l->v), l->n, &l->cap);
+	if (!nv)
+		return -ENOMEM;
+	l->v = nv;
 	r = mlfs_idset_add(&l->ids, &id, l->n, NULL);
 	if (r < 0)
 		return -ENOMEM;
@@ -367,17 +363,12 @@ struct vpush {
 static int set_row(struct vpush *p, const struct mlfs_id *c,
 		   const struct mlfs_id *digest, const char *etag)
 {
-	struct vrow *x;
+	struct vrow *x = mlfs_grow(p->rows, sizeof(*x), p->nrows,
+				   &p->caprows);
 
-	if (p->nrows == p->caprows) {
-		size_t nc = p->caprows ? p->caprows * 2 : 64;
-		void *nv = realloc(p->rows, nc * sizeof(*p->rows));
-
-		if (!nv)
-			return -ENOMEM;
-		p->rows = nv;
-		p->caprows = nc;
-	}
+	if (!x)
+		return -ENOMEM;
+	p->rows = x;
 	x = &p->rows[p->nrows++];
 	x->commit = *c;
 	x->digest = *digest;
@@ -555,23 +546,19 @@ static int walk_history(struct mlfs_store *s, const struct mlfs_id *heads,
 
 		while (r == 0 && more) {
 			struct mlfs_commit c;
+			struct mlfs_id *nv;
 
 			r = mlfs_idset_add(&seen, &cur, 0, NULL);
 			if (r <= 0) { /* walked already: so are its parents */
 				r = r < 0 ? -ENOMEM : 0;
 				break;
 			}
-			if (*nall == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				void *nv = realloc(*all, nc * sizeof(**all));
-
-				if (!nv) {
-					r = -ENOMEM;
-					break;
-				}
-				*all = nv;
-				cap = nc;
+			nv = mlfs_grow(*all, sizeof(**all), *nall, &cap);
+			if (!nv) {
+				r = -ENOMEM;
+				break;
 			}
+			*all = nv;
 			(*all)[(*nall)++] = cur;
 			r = mlfs_commit_get(s, &cur, &c);
 			if (r < 0)

@@ -43,6 +43,22 @@ void mlfs_error_clear(void)
 }
 
 
+void *mlfs_grow(void *v, size_t size, size_t n, size_t *cap)
+{
+	size_t nc;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	nc = *cap ? *cap * 2 : 64;
+	if (nc <= *cap || nc > SIZE_MAX / size)
+		return NULL;
+	nv = realloc(v, nc * size);
+	if (nv)
+		*cap = nc;
+	return nv;
+}
+
 int mlfs_buf_reserve(struct mlfs_buf *b, size_t cap)
 {
 	size_t n;
