@@ -1,8 +1,8 @@
 /*
  * ops.h - what the low-level callbacks share: ops.c (the mlfs_fuse_ops
  * table), lookup.c (names), log.c, read.c (open files of versions),
- * wt.c (working trees), control.c (commands), dir.c (listings) and
- * xattr.c. Private to those; cmd_mount.c and the rest of src/fuse see
+ * wt.c (working trees), control.c (commands), dir.c (listings),
+ * notify.c (kernel cache invalidation) and xattr.c. Private to those; cmd_mount.c and the rest of src/fuse see
  * only mount.h. Includers define FUSE_USE_VERSION first, as for
  * <fuse_lowlevel.h>.
  */
@@ -50,6 +50,21 @@ MLFS_MUST_CHECK int mlfs_fs_lookup_entry(struct mlfs_fs *fs,
 MLFS_MUST_CHECK int mlfs_fs_damage(struct mlfs_fs *fs,
 				   const struct mlfs_node *n,
 				   const char *name, const char *op, int r);
+
+/* ---- kernel cache invalidation (notify.c) ---- */
+
+/* A batch of names and inodes for the kernel to forget; NULL when @se is
+ * NULL (no session yet) or out of memory, which the others take. */
+struct mlfs_inval;
+struct mlfs_inval *mlfs_inval_new(struct fuse_session *se);
+/* Add node @id and, when @name is not NULL, its entry @name in @parent.
+ * Returns 0 or -ENOMEM (the batch still sends what it holds). */
+MLFS_MUST_CHECK int mlfs_inval_add(struct mlfs_inval *j, uint64_t id,
+				   uint64_t parent, const char *name);
+/* Send @j and free it: here when @wait (a caller that is no request and
+ * holds no lock a request could wait for), else from a thread of its
+ * own. */
+void mlfs_inval_send(struct mlfs_inval *j, bool wait);
 
 /* ---- directories (dir.c) ---- */
 

@@ -149,93 +149,27 @@ static int wt_link(struct mlfs_fs *fs, struct mlfs_node *p, struct mlfs_wt *wt,
 	return wt_link_target(fs, p, wt, name, a, NULL, e);
 }
 
-/* Names and inodes the kernel must forget, sent from a thread of their
- * own: a notification from inside a request on the same directory would
- * wait for the lock that request holds. */
-struct inval_job {
-	struct fuse_session *se;
-	size_t n;
-	uint64_t *ids, *parents;
-	char **names;
-};
-
-static void *inval_thread(void *arg)
-{
-	struct inval_job *j = arg;
-
-	for (size_t i = 0; i < j->n; i++) {
-		if (j->names[i])
-			(void)fuse_lowlevel_notify_inval_entry(
-				j->se, j->parents[i], j->names[i],
-				strlen(j->names[i]));
-		(void)fuse_lowlevel_notify_inval_inode(j->se, j->ids[i], 0, 0);
-		free(j->names[i]);
-	}
-	free(j->ids);
-	free(j->parents);
-	free(j->names);
-	free(j);
-	return NULL;
-}
-
 void mlfs_fs_wt_invalidate(struct mlfs_fs *fs, struct mlfs_wt *wt, bool wait)
 {
 	struct mlfs_itable *t = &fs->itable;
-	struct inval_job *j = calloc(1, sizeof(*j));
-	size_t cap = 0;
-	pthread_attr_t attr;
-	pthread_t th;
+	struct mlfs_inval *j = mlfs_inval_new(fs->se);
 
-	if (!j || !fs->se) {
-		free(j);
+	if (!j)
 		return;
-	}
-	j->se = fs->se;
 	pthread_mutex_lock(&t->lock);
 	for (size_t b = 0; b < t->nbuckets; b++) {
 		for (struct mlfs_node *n = t->by_id[b]; n; n = n->id_next) {
-			if (n->kind != MLFS_NODE_WT || n->wt != wt)
-				continue;
-			if (j->n == cap) {
-				size_t nc = cap ? cap * 2 : 64;
-				uint64_t *a = realloc(j->ids, nc * sizeof(*a));
-				uint64_t *p = a ? realloc(j->parents,
-							  nc * sizeof(*p))
-						: NULL;
-				char **nm;
-
-				if (a)
-					j->ids = a;
-				if (p)
-					j->parents = p;
-				nm = p ? realloc(j->names, nc * sizeof(*nm))
-				       : NULL;
-				if (!nm)
-					break;
-				j->names = nm;
-				cap = nc;
-			}
-			j->ids[j->n] = n->nodeid;
-			j->parents[j->n] = n->parent;
-			j->names[j->n] = strdup(n->name);
-			j->n++;
+			if (n->kind == MLFS_NODE_WT && n->wt == wt &&
+			    mlfs_inval_add(j, n->nodeid, n->parent,
+					   n->name) < 0)
+				goto sent; /* the timeouts catch up */
 		}
 	}
+sent:
 	pthread_mutex_unlock(&t->lock);
-	if (wait) {
-		/* the caller is no request (the control thread) and holds no
-		 * lock a request could wait for: the kernel has forgotten it
-		 * all when this returns */
-		inval_thread(j);
-		return;
-	}
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&th, &attr, inval_thread, j) != 0) {
-		j->n = 0; /* nothing sent: the short timeouts catch up */
-		inval_thread(j);
-	}
-	pthread_attr_destroy(&attr);
+	/* waited for, from the control thread: the kernel has forgotten it
+	 * all when this returns */
+	mlfs_inval_send(j, wait);
 }
 
 int mlfs_fs_wt_root(struct mlfs_fs *fs, struct mlfs_node *ns_node,
