@@ -143,12 +143,16 @@ static void *ready_thread(void *arg)
 		snprintf(m.why, sizeof(m.why), "mount did not answer");
 	}
 	raise_readahead(rc->mnt);
-	/* INIT is done: no_open is set */
+	/* INIT is done: no_open and no_opendir are set */
 	if (!rc->fs->work)
 		mlfs_fs_log(rc->fs, "files of versions: %s",
 			    rc->fs->no_open ?
 			    "opened with no request to the daemon (no-open)" :
 			    "opened through the daemon");
+	mlfs_fs_log(rc->fs, "directories: %s",
+		    rc->fs->no_opendir ?
+		    "opened with no request to the daemon (no-opendir)" :
+		    "opened through the daemon");
 	if (rc->fs->work)
 		mlfs_fs_log(rc->fs, "written files: %s",
 			    mlfs_pt_granted(rc->fs->pt) ?

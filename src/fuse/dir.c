@@ -8,6 +8,8 @@
 #define FUSE_USE_VERSION 312
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "mlfs/alias.h"
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
+#include "mlfs/util.h"
 #include "mlfs/worktree.h"
 #include "ops.h"
 
@@ -43,8 +46,9 @@ void mlfs_dir_saw_lookup(struct mlfs_fs *fs, struct mlfs_node *dir)
 	pthread_mutex_unlock(&fs->itable.lock);
 }
 
-/* A new listing of @dir starts: give attributes with its entries? */
-static bool rdplus_want_attrs(struct mlfs_fs *fs, struct mlfs_node *dir)
+/* A new listing of @dir starts: give attributes with its entries
+ * (@dir->listing_attrs)? */
+static void rdplus_choose(struct mlfs_fs *fs, struct mlfs_node *dir)
 {
 	bool attrs;
 
@@ -62,58 +66,93 @@ static bool rdplus_want_attrs(struct mlfs_fs *fs, struct mlfs_node *dir)
 	}
 	if (!attrs)
 		dir->listed_bare = true;
+	dir->listing_attrs = attrs;
 	pthread_mutex_unlock(&fs->itable.lock);
-	return attrs;
 }
 
 struct dent {
 	char *name;
 	uint64_t ino;
-	mode_t type; /* S_IFDIR ... */
+	uint64_t cookie; /* the READDIR offset after it */
+	mode_t type;     /* S_IFDIR ... */
 };
 
-struct dirh {
-	struct mlfs_node *node;
-	size_t n;
-	struct dent *d;                /* root and namespace listings */
-	const struct mlfs_tree *tree;  /* inside a version: the node's own
-					* tree, alive while it is open */
-	int attrs;                     /* readdirplus: -1 undecided, 0 names
-					* only, 1 with attributes */
+/* Offsets: 1 after ".", 2 after "..", then a version's entry i is
+ * followed by i + 3 and a listing's entry by its cookie, a hash of its
+ * name above 2 and below 2^63 (a signed off_t). */
+#define OFF_ENTRIES 2
+
+struct mlfs_listing {
+	atomic_uint refs;
+	size_t n, cap;
+	struct dent *d; /* by cookie */
 };
 
-static void dirh_free(struct dirh *h)
+void mlfs_listing_put(struct mlfs_listing *l)
 {
-	if (!h)
+	if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
 		return;
-	for (size_t i = 0; h->d && i < h->n; i++)
-		free(h->d[i].name);
-	free(h->d);
-	free(h);
+	for (size_t i = 0; i < l->n; i++)
+		free(l->d[i].name);
+	free(l->d);
+	free(l);
 }
 
-static int dirh_add(struct dirh *h, size_t *cap, const char *name,
-		    uint64_t ino, mode_t type)
+static int listing_add(struct mlfs_listing *l, const char *name,
+		       uint64_t ino, mode_t type)
 {
-	if (h->n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		struct dent *d = realloc(h->d, nc * sizeof(*d));
+	struct dent *d = mlfs_grow(l->d, sizeof(*l->d), l->n, &l->cap);
 
-		if (!d)
-			return -ENOMEM;
-		h->d = d;
-		*cap = nc;
-	}
-	h->d[h->n].name = strdup(name);
-	if (!h->d[h->n].name)
+	if (!d)
 		return -ENOMEM;
-	h->d[h->n].ino = ino;
-	h->d[h->n].type = type;
-	h->n++;
+	l->d = d;
+	d[l->n].name = strdup(name);
+	if (!d[l->n].name)
+		return -ENOMEM;
+	d[l->n].ino = ino;
+	d[l->n].type = type;
+	/* the same hash as inode numbers, of another parent */
+	d[l->n].cookie = (mlfs_itable_ino(0, name, NULL) >> 2) + 3;
+	l->n++;
 	return 0;
 }
 
-static int list_root(struct mlfs_fs *fs, struct dirh *h, size_t *cap)
+static int by_cookie(const void *a, const void *b)
+{
+	const struct dent *x = a, *y = b;
+
+	if (x->cookie != y->cookie)
+		return x->cookie < y->cookie ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Sort @l by cookie; two names of one cookie (one pair in 2^31 for a
+ * listing of 2^16 names) take the next numbers, in name order. */
+static void listing_seal(struct mlfs_listing *l)
+{
+	qsort(l->d, l->n, sizeof(*l->d), by_cookie);
+	for (size_t i = 1; i < l->n; i++)
+		if (l->d[i].cookie <= l->d[i - 1].cookie)
+			l->d[i].cookie = l->d[i - 1].cookie + 1;
+}
+
+/* The first entry of @l after offset @off (> OFF_ENTRIES). */
+static size_t listing_seek(const struct mlfs_listing *l, uint64_t off)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->d[mid].cookie <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int list_root(struct mlfs_fs *fs, struct mlfs_listing *l)
 {
 	char **v = NULL;
 	size_t n = 0;
@@ -125,17 +164,17 @@ static int list_root(struct mlfs_fs *fs, struct dirh *h, size_t *cap)
 	if (r >= 0 && fs->work)
 		r = mlfs_work_ns_list(fs->work, &made, &nmade);
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = dirh_add(h, cap, v[i], mlfs_itable_ino(FUSE_ROOT_ID, v[i],
-							   NULL), S_IFDIR);
+		r = listing_add(l, v[i], mlfs_itable_ino(FUSE_ROOT_ID, v[i],
+							 NULL), S_IFDIR);
 	for (size_t i = 0; r >= 0 && i < nmade; i++) {
 		bool dup = false;
 
 		for (size_t k = 0; k < n && !dup; k++)
 			dup = !strcmp(v[k], made[i]);
 		if (!dup)
-			r = dirh_add(h, cap, made[i],
-				     mlfs_itable_ino(FUSE_ROOT_ID, made[i],
-						     NULL), S_IFDIR);
+			r = listing_add(l, made[i],
+					mlfs_itable_ino(FUSE_ROOT_ID, made[i],
+							NULL), S_IFDIR);
 	}
 	mlfs_strv_free(v, n);
 	mlfs_strv_free(made, nmade);
@@ -149,7 +188,7 @@ static int list_root(struct mlfs_fs *fs, struct dirh *h, size_t *cap)
 static int list_aliases(struct mlfs_fs *fs, struct mlfs_node *dir,
 			const struct mlfs_repo *rp,
 			const struct mlfs_ref *refs, size_t nrefs,
-			struct dirh *h, size_t *cap)
+			struct mlfs_listing *l)
 {
 	char comp[2 * MLFS_NAME_MAX + 2];
 	struct mlfs_alias *v = NULL;
@@ -164,16 +203,16 @@ static int list_aliases(struct mlfs_fs *fs, struct mlfs_node *dir,
 		if (hidden)
 			continue;
 		snprintf(comp, sizeof(comp), "%s@%s", rp->name, v[i].name);
-		r = dirh_add(h, cap, comp,
-			     mlfs_itable_ino(dir->ino, comp, &v[i].commit),
-			     S_IFDIR);
+		r = listing_add(l, comp,
+				mlfs_itable_ino(dir->ino, comp, &v[i].commit),
+				S_IFDIR);
 	}
 	free(v);
 	return r;
 }
 
 static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
-		   struct dirh *h, size_t *cap)
+		   struct mlfs_listing *l)
 {
 	struct mlfs_repo *repos = NULL;
 	struct mlfs_ref *refs = NULL;
@@ -191,9 +230,9 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 		r = mlfs_ref_list(fs->store, rp->id, 0, &refs, &nrefs);
 		if (r >= 0 && !nrefs && fs->work)
 			/* a new repository: its empty, writable main */
-			r = dirh_add(h, cap, rp->name,
-				     mlfs_itable_ino(dir->ino, rp->name, NULL),
-				     S_IFDIR);
+			r = listing_add(l, rp->name,
+					mlfs_itable_ino(dir->ino, rp->name,
+							NULL), S_IFDIR);
 		for (size_t j = 0; r >= 0 && j < nrefs; j++) {
 			const struct mlfs_ref *f = &refs[j];
 			bool is_default = f->kind == MLFS_REF_BRANCH &&
@@ -216,13 +255,12 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 				snprintf(comp, sizeof(comp), "%s@%s", rp->name,
 					 f->name);
 			}
-			r = dirh_add(h, cap, comp,
-				     mlfs_itable_ino(dir->ino, comp,
-						     &f->commit), S_IFDIR);
+			r = listing_add(l, comp,
+					mlfs_itable_ino(dir->ino, comp,
+							&f->commit), S_IFDIR);
 		}
 		if (r >= 0)
-			r = list_aliases(fs, dir, rp, refs, nrefs, h,
-					 cap);
+			r = list_aliases(fs, dir, rp, refs, nrefs, l);
 	}
 	free(refs);
 	free(repos);
@@ -230,24 +268,102 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 }
 
 static int list_wt(struct mlfs_fs *fs, struct mlfs_node *dir,
-		   struct dirh *h, size_t *cap)
+		   struct mlfs_listing *l)
 {
 	struct mlfs_wt_dirent *v = NULL;
 	size_t n = 0;
 	int r = mlfs_fs_wt_listing(fs, dir, &v, &n);
 
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = dirh_add(h, cap, v[i].name, v[i].attr.ino,
-			     v[i].attr.type == MLFS_ENTRY_DIR ? S_IFDIR :
-			     v[i].attr.type == MLFS_ENTRY_SYMLINK ? S_IFLNK :
-			     v[i].attr.type == MLFS_WT_SPECIAL ?
-			     (mode_t)(v[i].attr.mode & S_IFMT) : S_IFREG);
+		r = listing_add(l, v[i].name, v[i].attr.ino,
+				v[i].attr.type == MLFS_ENTRY_DIR ? S_IFDIR :
+				v[i].attr.type == MLFS_ENTRY_SYMLINK ? S_IFLNK :
+				v[i].attr.type == MLFS_WT_SPECIAL ?
+				(mode_t)(v[i].attr.mode & S_IFMT) : S_IFREG);
 	mlfs_wt_dirents_free(v, n);
 	return r;
 }
 
-static int list_tree(struct mlfs_fs *fs, struct mlfs_node *dir,
-		     struct dirh *h)
+/*
+ * The listing of @dir (root, namespace or working tree) for a READDIR at
+ * @off, with a reference for the caller: a new one at offset 0 (or when
+ * none is kept), which @dir keeps for the readers that go on.
+ */
+static int listing_get(struct mlfs_fs *fs, struct mlfs_node *dir, off_t off,
+		       struct mlfs_listing **out)
+{
+	struct mlfs_listing *l = NULL, *old;
+	int r;
+
+	if (off > 0) {
+		pthread_mutex_lock(&fs->itable.lock);
+		l = dir->listing;
+		if (l)
+			atomic_fetch_add(&l->refs, 1);
+		pthread_mutex_unlock(&fs->itable.lock);
+		if (l) {
+			*out = l;
+			return 0;
+		}
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	atomic_init(&l->refs, 2); /* the caller's and @dir's */
+	if (dir->kind == MLFS_NODE_ROOT)
+		r = list_root(fs, l);
+	else if (dir->kind == MLFS_NODE_NS)
+		r = list_ns(fs, dir, l);
+	else
+		r = list_wt(fs, dir, l);
+	if (r < 0) {
+		atomic_store(&l->refs, 1);
+		mlfs_listing_put(l);
+		return r;
+	}
+	listing_seal(l);
+	pthread_mutex_lock(&fs->itable.lock);
+	old = dir->listing;
+	dir->listing = l;
+	pthread_mutex_unlock(&fs->itable.lock);
+	mlfs_listing_put(old);
+	*out = l;
+	return 0;
+}
+
+/* A reader reached the end of @l, @dir's listing: @dir lets it go (the
+ * next reader starts a new one), and the kernel forgets its copy of a
+ * namespace or the root, which change with no request through the mount
+ * (the CLI's tags, branches and imports): every listing asks again, as
+ * with an OPENDIR. A working tree's changes come through the mount, or
+ * the control thread invalidates them (mlfs_fs_wt_invalidate). */
+static void listing_done(struct mlfs_fs *fs, struct mlfs_node *dir,
+			 struct mlfs_listing *l)
+{
+	bool mine;
+
+	pthread_mutex_lock(&fs->itable.lock);
+	mine = dir->listing == l;
+	if (mine)
+		dir->listing = NULL;
+	pthread_mutex_unlock(&fs->itable.lock);
+	if (mine)
+		mlfs_listing_put(l);
+	if (dir->kind != MLFS_NODE_WT && atomic_load(&fs->no_opendir)) {
+		struct mlfs_inval *j = mlfs_inval_new(fs->se);
+
+		if (j && mlfs_inval_add(j, dir->nodeid, 0, NULL) < 0) {
+			/* nothing added: the batch sends nothing */
+		}
+		mlfs_inval_send(j, false);
+	}
+}
+
+/* A version's tree, and at offset 0 a new walk of it: queue its
+ * subdirectories' trees (once per node) and choose readdirplus
+ * attributes. */
+static int tree_get(struct mlfs_fs *fs, struct mlfs_node *dir, off_t off,
+		    bool plus, const struct mlfs_tree **out, bool *attrs)
 {
 	const struct mlfs_tree *t;
 	bool first;
@@ -255,18 +371,24 @@ static int list_tree(struct mlfs_fs *fs, struct mlfs_node *dir,
 
 	if (r < 0)
 		return r;
-	/* a walk lists the subdirectories next: fetch their trees now, in
-	 * parallel, once per directory node */
+	if (off == 0) {
+		pthread_mutex_lock(&fs->itable.lock);
+		first = !dir->dirahead;
+		dir->dirahead = true;
+		pthread_mutex_unlock(&fs->itable.lock);
+		/* a walk lists the subdirectories next: fetch their trees
+		 * now, in parallel */
+		if (first)
+			mlfs_dirahead_children(fs->dirahead, t);
+		if (plus)
+			rdplus_choose(fs, dir);
+	}
 	pthread_mutex_lock(&fs->itable.lock);
-	first = !dir->dirahead;
-	dir->dirahead = true;
+	*attrs = dir->listing_attrs;
 	pthread_mutex_unlock(&fs->itable.lock);
-	if (first)
-		mlfs_dirahead_children(fs->dirahead, t);
 	/* the tree is immutable and freed only with the node, which the
 	 * kernel keeps while the directory is open: list it in place */
-	h->tree = t;
-	h->n = t->n;
+	*out = t;
 	return 0;
 }
 
@@ -275,8 +397,148 @@ void mlfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct mlfs_fs *fs = fs_of(req);
 	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
-	struct dirh *h = NULL;
-	size_t cap = 0;
+
+	if (atomic_load(&fs->no_opendir)) {
+		/* from now on every directory is opened with no request */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	if (!n) {
+		fuse_reply_err(req, ESTALE);
+		return;
+	}
+	if (n->type != MLFS_ENTRY_DIR) {
+		fuse_reply_err(req, ENOTDIR);
+		return;
+	}
+	/* what no-opendir gives every directory: a version's listing never
+	 * changes; the others are listed again at each opendir */
+	fi->fh = 0;
+	fi->cache_readdir = n->kind != MLFS_NODE_ROOT &&
+			    n->kind != MLFS_NODE_NS &&
+			    n->kind != MLFS_NODE_WT;
+	fi->keep_cache = fi->cache_readdir;
+	fuse_reply_open(req, fi);
+}
+
+struct rdbuf {
+	fuse_req_t req;
+	bool plus;
+	char *buf;
+	size_t size, used;
+};
+
+/* Add @name with @e and offset @next to @b; false when it is full. A
+ * readdirplus entry counts a lookup of e->ino, undone when it does not
+ * fit. */
+static bool rdbuf_add(struct mlfs_fs *fs, struct rdbuf *b, const char *name,
+		      const struct fuse_entry_param *e, uint64_t next)
+{
+	size_t k;
+
+	if (b->plus)
+		k = fuse_add_direntry_plus(b->req, b->buf + b->used,
+					   b->size - b->used, name, e,
+					   (off_t)next);
+	else
+		k = fuse_add_direntry(b->req, b->buf + b->used,
+				      b->size - b->used, name, &e->attr,
+				      (off_t)next);
+	if (k > b->size - b->used) {
+		if (b->plus && e->ino)
+			mlfs_itable_forget(&fs->itable, e->ino, 1);
+		return false;
+	}
+	b->used += k;
+	return true;
+}
+
+/* "." and ".." from @off on; false when @b is full. */
+static bool add_dots(struct mlfs_fs *fs, struct rdbuf *b,
+		     const struct mlfs_node *dir, off_t off)
+{
+	for (off_t i = off; i < OFF_ENTRIES; i++) {
+		struct fuse_entry_param e;
+
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = i ? (dir->parent_ino ? dir->parent_ino :
+					FUSE_ROOT_ID) : dir->ino;
+		e.attr.st_mode = S_IFDIR;
+		if (!rdbuf_add(fs, b, i ? ".." : ".", &e, (uint64_t)i + 1))
+			return false;
+	}
+	return true;
+}
+
+static int add_tree(struct mlfs_fs *fs, struct rdbuf *b,
+		    struct mlfs_node *dir, const struct mlfs_tree *t,
+		    off_t off, bool attrs)
+{
+	size_t first = off > OFF_ENTRIES ? (size_t)off - OFF_ENTRIES : 0;
+
+	for (size_t i = first; i < t->n; i++) {
+		const struct mlfs_entry *ent = &t->e[i];
+		struct fuse_entry_param e;
+		int r;
+
+		memset(&e, 0, sizeof(e));
+		e.attr.st_mode = ent->type == MLFS_ENTRY_DIR ? S_IFDIR :
+				 ent->type == MLFS_ENTRY_SYMLINK ? S_IFLNK :
+				 S_IFREG;
+		if (b->plus && attrs) {
+			r = mlfs_fs_lookup_entry(fs, dir, ent, &e);
+			if (r < 0)
+				return r;
+		} else {
+			/* names only: e.ino 0 tells the kernel to build no
+			 * inode (and count no lookup) */
+			e.attr.st_ino = mlfs_itable_ino(dir->ino, ent->name,
+							NULL);
+		}
+		if (!rdbuf_add(fs, b, ent->name, &e, i + OFF_ENTRIES + 1))
+			break;
+	}
+	return 0;
+}
+
+/* Entries of @l after @off. */
+static int add_listing(struct mlfs_fs *fs, struct rdbuf *b,
+		       struct mlfs_node *dir, const struct mlfs_listing *l,
+		       off_t off)
+{
+	size_t i = off > OFF_ENTRIES ? listing_seek(l, (uint64_t)off) : 0;
+
+	for (; i < l->n; i++) {
+		const struct dent *d = &l->d[i];
+		struct fuse_entry_param e;
+
+		memset(&e, 0, sizeof(e));
+		e.attr.st_ino = d->ino;
+		e.attr.st_mode = d->type;
+		if (b->plus) {
+			int r = mlfs_fs_lookup(fs, dir, d->name, &e);
+
+			if (r == 1 || r == -ENOENT)
+				continue; /* gone since the listing */
+			if (r < 0)
+				return mlfs_fs_damage(fs, dir, d->name,
+						      "lookup", r);
+		}
+		if (!rdbuf_add(fs, b, d->name, &e, d->cookie))
+			break;
+	}
+	return 0;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, bool plus)
+{
+	struct mlfs_fs *fs = fs_of(req);
+	struct mlfs_node *n = mlfs_itable_get(&fs->itable, ino);
+	struct rdbuf b = { .req = req, .plus = plus, .size = size };
+	struct mlfs_listing *l = NULL;
+	const struct mlfs_tree *t = NULL;
+	bool attrs = false;
 	int r;
 
 	if (!n) {
@@ -287,146 +549,59 @@ void mlfs_op_opendir(fuse_req_t req, fuse_ino_t ino,
 		r = -ENOTDIR;
 		goto out;
 	}
-	h = calloc(1, sizeof(*h));
-	if (!h) {
-		r = -ENOMEM;
+	if (off < 0) {
+		r = -EINVAL;
 		goto out;
 	}
-	h->node = n;
-	h->attrs = -1;
-	if (n->kind == MLFS_NODE_ROOT)
-		r = list_root(fs, h, &cap);
-	else if (n->kind == MLFS_NODE_NS)
-		r = list_ns(fs, n, h, &cap);
-	else if (n->kind == MLFS_NODE_WT)
-		r = list_wt(fs, n, h, &cap);
+	/* what is listed first: a failure is the reply to the first READDIR,
+	 * not "." and ".." alone */
+	if (n->kind == MLFS_NODE_ROOT || n->kind == MLFS_NODE_NS ||
+	    n->kind == MLFS_NODE_WT)
+		r = listing_get(fs, n, off, &l);
 	else
-		r = list_tree(fs, n, h);
+		r = tree_get(fs, n, off, plus, &t, &attrs);
 	if (r < 0) {
 		r = mlfs_fs_damage(fs, n, NULL, "list", r);
 		goto out;
 	}
-	fi->fh = (uintptr_t)h;
-	/* a version's listing never changes; namespaces do */
-	fi->cache_readdir = n->kind != MLFS_NODE_ROOT &&
-			    n->kind != MLFS_NODE_NS &&
-			    n->kind != MLFS_NODE_WT;
-	fi->keep_cache = fi->cache_readdir;
-	h = NULL;
-out:
-	dirh_free(h);
-	if (r < 0)
-		fuse_reply_err(req, -r);
-	else
-		fuse_reply_open(req, fi);
-}
-
-static void do_readdir(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-		       size_t size, off_t off, struct fuse_file_info *fi,
-		       bool plus)
-{
-	struct mlfs_fs *fs = fs_of(req);
-	struct dirh *h = (struct dirh *)(uintptr_t)fi->fh;
-	char *buf = NULL;
-	size_t used = 0;
-	int r = 0;
-
-	buf = malloc(size);
-	if (!buf) {
+	b.buf = malloc(size);
+	if (!b.buf) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if (plus && h->tree && h->attrs < 0)
-		h->attrs = rdplus_want_attrs(fs, h->node);
-	/* offsets: 1 after ".", 2 after "..", i + 3 after entry i */
-	for (size_t i = off < 0 ? 0 : (size_t)off; i < h->n + 2; i++) {
-		struct fuse_entry_param e;
-		const char *name;
-		size_t k;
-
-		memset(&e, 0, sizeof(e));
-		if (i < 2) {
-			name = i ? ".." : ".";
-			e.attr.st_ino = i ? (h->node->parent_ino ?
-					     h->node->parent_ino : FUSE_ROOT_ID)
-					  : h->node->ino;
-			e.attr.st_mode = S_IFDIR;
-		} else if (h->tree) {
-			const struct mlfs_entry *ent = &h->tree->e[i - 2];
-
-			name = ent->name;
-			e.attr.st_mode = ent->type == MLFS_ENTRY_DIR ? S_IFDIR :
-					 ent->type == MLFS_ENTRY_SYMLINK ?
-					 S_IFLNK : S_IFREG;
-			if (plus && h->attrs) {
-				r = mlfs_fs_lookup_entry(fs, h->node, ent, &e);
-				if (r < 0)
-					goto out;
-			} else {
-				/* names only: e.ino 0 tells the kernel to
-				 * build no inode (and count no lookup) */
-				e.attr.st_ino = mlfs_itable_ino(h->node->ino,
-								name, NULL);
-			}
-		} else {
-			const struct dent *d = &h->d[i - 2];
-
-			name = d->name;
-			e.attr.st_ino = d->ino;
-			e.attr.st_mode = d->type;
-			if (plus) {
-				r = mlfs_fs_lookup(fs, h->node, name, &e);
-				if (r == 1 || r == -ENOENT) {
-					/* vanished since opendir: skip */
-					r = 0;
-					continue;
-				}
-				if (r < 0) {
-					r = mlfs_fs_damage(fs, h->node, name,
-							   "lookup", r);
-					goto out;
-				}
-			}
-		}
-		if (plus)
-			k = fuse_add_direntry_plus(req, buf + used,
-						   size - used, name, &e,
-						   (off_t)i + 1);
-		else
-			k = fuse_add_direntry(req, buf + used, size - used,
-					      name, &e.attr, (off_t)i + 1);
-		if (k > size - used) {
-			/* did not fit: undo the lookup it counted */
-			if (plus && e.ino)
-				mlfs_itable_forget(&fs->itable, e.ino, 1);
-			break;
-		}
-		used += k;
-	}
+	if (!add_dots(fs, &b, n, off))
+		goto out;
+	if (t)
+		r = add_tree(fs, &b, n, t, off, attrs);
+	else
+		r = add_listing(fs, &b, n, l, off);
 out:
+	/* an empty reply is the end, to the kernel */
+	if (l && r >= 0 && !b.used)
+		listing_done(fs, n, l);
+	mlfs_listing_put(l);
 	/* a failure after some entries still returns those entries */
-	if (r < 0 && !used)
+	if (r < 0 && !b.used)
 		fuse_reply_err(req, -r);
 	else
-		fuse_reply_buf(req, buf, used);
-	free(buf);
+		fuse_reply_buf(req, b.buf, b.used);
+	free(b.buf);
 }
 
 void mlfs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-		     off_t off, struct fuse_file_info *fi)
+		     off_t off, struct fuse_file_info *fi MLFS_UNUSED)
 {
-	do_readdir(req, ino, size, off, fi, false);
+	do_readdir(req, ino, size, off, false);
 }
 
 void mlfs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
-			 off_t off, struct fuse_file_info *fi)
+			 off_t off, struct fuse_file_info *fi MLFS_UNUSED)
 {
-	do_readdir(req, ino, size, off, fi, true);
+	do_readdir(req, ino, size, off, true);
 }
 
 void mlfs_op_releasedir(fuse_req_t req, fuse_ino_t ino MLFS_UNUSED,
-			struct fuse_file_info *fi)
+			struct fuse_file_info *fi MLFS_UNUSED)
 {
-	dirh_free((struct dirh *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }

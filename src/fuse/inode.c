@@ -103,6 +103,7 @@ static void free_node(struct mlfs_itable *t, struct mlfs_node *n)
 	if (n->file)
 		mlfs_ofile_unpin(t, n);
 	mlfs_tcache_put(t->trees, n->tree);
+	mlfs_listing_put(n->listing);
 	free(n->target);
 	free(n); /* the name lives in the node's allocation */
 }

@@ -128,6 +128,11 @@ struct mlfs_node {
 				    * read-ahead; protected by lock */
 	bool listed_bare;          /* dir: readdirplus gave names only;
 				    * protected by lock */
+	bool listing_attrs;        /* dir: the listing under way gives
+				    * readdirplus attributes; lock */
+	struct mlfs_listing *listing; /* dir (root, namespace, working
+				    * tree): the listing READDIR reads,
+				    * built at offset 0 (dir.c); lock */
 	struct mlfs_ofile *file;   /* shared open state; protected by lock */
 	unsigned vopens;           /* version file: opens (read.c); lock */
 	bool digest_bad;           /* file: its bytes did not match its
@@ -200,6 +205,10 @@ MLFS_MUST_CHECK int mlfs_itable_tree(struct mlfs_itable *t,
 				     struct mlfs_store *s,
 				     struct mlfs_node *n,
 				     const struct mlfs_tree **out);
+
+/* Drop a reference to a directory listing (dir.c); NULL: nothing. */
+struct mlfs_listing;
+void mlfs_listing_put(struct mlfs_listing *l);
 
 /* "ns/name@ref/dir/file" of @n into @buf, for log lines. */
 void mlfs_itable_path(struct mlfs_itable *t, const struct mlfs_node *n,
@@ -444,6 +453,10 @@ struct mlfs_fs {
 				    * working trees); set at INIT, on a
 				    * session thread, and read by others
 				    * that the kernel orders after it */
+
+	atomic_bool no_opendir;    /* directories are opened with no
+				    * request (FUSE no-opendir); as
+				    * no_open */
 
 	/* readdirplus with attributes, or names only (dir.c): */
 	bool rdplus_attrs;         /* protected by itable.lock */

@@ -507,6 +507,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	 * (their opens pick data files and passthrough). Reads then come
 	 * with fh 0 and find the node's state (read.c). */
 	fs->no_open = !fs->work && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
+	/* No OPENDIR/RELEASEDIR per directory: answered with ENOSYS, every
+	 * directory is opened with no request and the kernel keeps its
+	 * listing in its readdir cache (dir.c keeps it right) */
+	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
 	/* node contents never change: nothing to invalidate on mtime */
 	conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 	/* we reply from memory with writev; splice would only add a copy */
