@@ -134,6 +134,10 @@ print("sub" in a, "sub2" in b and "sub" not in b, "sub2" not in c)
 check "Python lists mkdir, rename and rmdir at once ($(cat "$OUT_F"))" \
 	test "$(cat "$OUT_F")" = "True True True"
 
+check "mkdir an empty directory" mkdir "$WT/empty"
+check "its listing is empty" test -z "$(ls -A "$WT/empty")"
+check "rmdir it" rmdir "$WT/empty"
+
 # ---- a listing read on while the directory changes under it
 BIG=$mnt/t/w/big
 check "mkdir a big directory" mkdir "$BIG"

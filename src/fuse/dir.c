@@ -130,7 +130,8 @@ static int by_cookie(const void *a, const void *b)
  * listing of 2^16 names) take the next numbers, in name order. */
 static void listing_seal(struct mlfs_listing *l)
 {
-	qsort(l->d, l->n, sizeof(*l->d), by_cookie);
+	if (l->n > 1) /* (NULL when empty) */
+		qsort(l->d, l->n, sizeof(*l->d), by_cookie);
 	for (size_t i = 1; i < l->n; i++)
 		if (l->d[i].cookie <= l->d[i - 1].cookie)
 			l->d[i].cookie = l->d[i - 1].cookie + 1;
