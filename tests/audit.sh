@@ -9,11 +9,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-S=$(new_store) || exit 1
-W=$(mktmp)
-mnt=$(mktmp)
-at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
-mlfs() { "$MLFS" --store "$S" "$@"; }
+mount_fixture
 T() { timeout 60 "$@"; }
 
 # last_json EXPR MSG: `mlfs audit --json`, then EXPR on r = the last record

@@ -10,6 +10,7 @@
 #   expect_err REGEX MSG       last stderr matches REGEX (grep -E -i)
 #   mktmp                      a temp dir removed by the EXIT trap
 #   new_store                  mktmp + mlfs init; prints the store path
+#   mount_fixture              S, W, mnt (unmounted at exit) and mlfs()
 #   at_exit CMD                run CMD (eval'd, failure tolerated) at exit,
 #                              before temp dirs are removed (LIFO)
 #   summary                    print "N passed, N failed"; exit 1 on failure
@@ -160,6 +161,17 @@ new_store() {
 		return 1
 	fi
 	echo "$d"
+}
+
+# mount_fixture: sets S (a new store), W (a temp dir) and mnt (a mount
+# point, unmounted at exit even when the test fails), and defines mlfs()
+# on $S.
+mount_fixture() {
+	S=$(new_store) || exit 1
+	W=$(mktmp)
+	mnt=$(mktmp)
+	at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
+	mlfs() { "$MLFS" --store "$S" "$@"; }
 }
 
 # The commit id (32 hex) a reference resolves to, via `mlfs show --json`.

@@ -19,11 +19,7 @@
 # checked reads from a cold cache.
 cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-S=$(new_store) || exit 1
-W=$(mktmp)
-mnt=$(mktmp)
-at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
-mlfs() { "$MLFS" --store "$S" "$@"; }
+mount_fixture
 T() { timeout 60 "$@"; }
 
 # Fixtures: data/train v1 (a.bin 10000 B, b.bin 5000 B) and v2 (another

@@ -9,11 +9,7 @@
 # timeout).
 . "$(dirname "$0")/lib.sh"
 
-S=$(new_store) || exit 1
-W=$(mktmp)
-mnt=$(mktmp)
-at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
-mlfs() { "$MLFS" --store "$S" "$@"; }
+mount_fixture
 
 sed -i -e 's/^chunk_min = .*/chunk_min = 64/' \
 	-e 's/^chunk_avg = .*/chunk_avg = 256/' \

@@ -16,11 +16,7 @@
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-S=$(new_store) || exit 1
-W=$(mktmp)
-mnt=$(mktmp)
-at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
-mlfs() { "$MLFS" --store "$S" "$@"; }
+mount_fixture
 T() { timeout 60 "$@"; }
 
 # a version of 30 directories of 40 files, two levels deep

@@ -7,11 +7,7 @@
 # a full commit id keeps naming the same version.
 . "$(dirname "$0")/lib.sh"
 
-S=$(new_store) || exit 1
-W=$(mktmp)
-mnt=$(mktmp)
-at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
-mlfs() { "$MLFS" --store "$S" "$@"; }
+mount_fixture
 
 # three versions; big.bin (4 MiB) differs between them, so reads through
 # an old descriptor after the move must come from the daemon, not from

@@ -19,11 +19,7 @@
 #    cache before any read; larger files and damaged ones are not.
 . "$(dirname "$0")/lib.sh"
 
-S=$(new_store) || exit 1
-W=$(mktmp)
-mnt=$(mktmp)
-at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
-mlfs() { "$MLFS" --store "$S" "$@"; }
+mount_fixture
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true; }
 
 mkdir -p "$W/s/sub"

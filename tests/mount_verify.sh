@@ -11,11 +11,7 @@
 #  - a store whose schema is older: mount refuses and names mlfs upgrade.
 . "$(dirname "$0")/lib.sh"
 
-S=$(new_store) || exit 1
-W=$(mktmp)
-mnt=$(mktmp)
-at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
-mlfs() { "$MLFS" --store "$S" "$@"; }
+mount_fixture
 
 mkdir -p "$W/swap" "$W/tree/sub"
 gen random "$W/swap/a.bin" --size-mib 8 --seed 1 >/dev/null

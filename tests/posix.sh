@@ -12,11 +12,7 @@
 
 OPS=${POSIX_FSX_OPS:-10000}
 
-S=$(new_store) || exit 1
-W=$(mktmp)
-mnt=$(mktmp)
-at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
-mlfs() { "$MLFS" --store "$S" "$@"; }
+mount_fixture
 opts=()
 [ "$(id -u)" -eq 0 ] && opts=(-o allow_other)
 # fstest checks as uid 65534 need to reach the mountpoint

@@ -27,11 +27,7 @@ SEED=${CRASH_SEED:-$(date +%s)}
 RANDOM=$SEED
 echo "   crash seed $SEED (CRASH_SEED=$SEED to replay), $ITER iterations"
 
-S=$(new_store) || exit 1
-W=$(mktmp)
-mnt=$(mktmp)
-at_exit "fusermount3 -u '$mnt' || umount -l '$mnt'"
-mlfs() { "$MLFS" --store "$S" "$@"; }
+mount_fixture
 T() { timeout 60 "$@"; }
 is() {
 	local msg=$1
