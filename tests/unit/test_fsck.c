@@ -97,20 +97,13 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	char d[PATH_MAX];
-	const char *t = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 
 	assert_non_null(f);
-	snprintf(f->root, sizeof(f->root), "%s/mlfs-test-fsck-XXXXXX", t);
-	assert_non_null(mkdtemp(f->root));
-	snprintf(f->store_dir, sizeof(f->store_dir), "%s/store", f->root);
-	snprintf(f->src, sizeof(f->src), "%s/src", f->root);
+	TESTUTIL_STORE_NEW(f, "fsck");
 	snprintf(d, sizeof(d), "%s/d", f->src);
-	assert_int_equal(mkdir(f->src, 0755), 0);
 	assert_int_equal(mkdir(d, 0755), 0);
 	write_random(d, "x.bin", 5000, 1);
 	write_random(d, "y.bin", 5000, 2);
-	assert_int_equal(mlfs_store_init(f->store_dir, NULL), 0);
-	assert_int_equal(mlfs_store_open(f->store_dir, 0, &f->s), 0);
 	testutil_write_file(f->src, "top.txt", "one\n", 4);
 	import(f, NULL, &f->c1);
 	testutil_write_file(f->src, "top.txt", "two\n", 4);

@@ -51,14 +51,7 @@ static int setup(void **state)
 				 .how = MLFS_INPUT_MOUNT };
 
 	assert_non_null(f);
-	snprintf(f->root, sizeof(f->root), "%.30s/mlfs-test-lineage-XXXXXX",
-		 testutil_tmp_base());
-	assert_non_null(mkdtemp(f->root));
-	snprintf(f->store_dir, sizeof(f->store_dir), "%s/store", f->root);
-	snprintf(f->src, sizeof(f->src), "%s/src", f->root);
-	assert_int_equal(mkdir(f->src, 0755), 0);
-	assert_int_equal(mlfs_store_init(f->store_dir, NULL), 0);
-	assert_int_equal(mlfs_store_open(f->store_dir, 0, &f->s), 0);
+	TESTUTIL_STORE_NEW(f, "lineage");
 	import(f, "d", "train", "v1", NULL, 0, &f->data);
 	in.commit = f->data;
 	import(f, "d", "feat", NULL, &in, 1, &f->feat);

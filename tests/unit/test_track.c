@@ -60,14 +60,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->root, sizeof(f->root), "%s/mlfs-test-track-XXXXXX",
-		 testutil_tmp_base());
-	assert_non_null(mkdtemp(f->root));
-	snprintf(f->store_dir, sizeof(f->store_dir), "%s/store", f->root);
-	snprintf(f->src, sizeof(f->src), "%s/src", f->root);
-	assert_int_equal(mkdir(f->src, 0755), 0);
-	assert_int_equal(mlfs_store_init(f->store_dir, NULL), 0);
-	assert_int_equal(mlfs_store_open(f->store_dir, 0, &f->s), 0);
+	TESTUTIL_STORE_NEW(f, "track");
 	import(f, "m", "one\n", "v1", &f->c1);
 	import(f, "m", "two\n", NULL, &f->c2);
 	import(f, "o", "other\n", NULL, &f->o1);

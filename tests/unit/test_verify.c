@@ -65,17 +65,10 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->root, sizeof(f->root), "%.30s/mlfs-test-verify-XXXXXX",
-		 testutil_tmp_base());
-	assert_non_null(mkdtemp(f->root));
-	snprintf(f->store_dir, sizeof(f->store_dir), "%s/store", f->root);
-	snprintf(f->src, sizeof(f->src), "%s/src", f->root);
-	assert_int_equal(mkdir(f->src, 0755), 0);
+	TESTUTIL_STORE_NEW(f, "verify");
 	write_file(f->src, "a.txt", "aaaa\n");
 	write_file(f->src, "b.txt", "bbbb\n");
 	write_file(f->src, "c.txt", "a longer file\n");
-	assert_int_equal(mlfs_store_init(f->store_dir, NULL), 0);
-	assert_int_equal(mlfs_store_open(f->store_dir, 0, &f->s), 0);
 	assert_int_equal(mlfs_import(f->s, f->src, "t", "m", &o, &st), 0);
 	f->commit = st.commit;
 	assert_int_equal(mlfs_commit_get(f->s, &f->commit, &c), 0);

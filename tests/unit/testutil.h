@@ -1,6 +1,6 @@
 /*
- * testutil.h - helpers the unit tests share: scratch directories and
- * files. Include after <cmocka.h> (the helpers assert with it).
+ * testutil.h - helpers the unit tests share: scratch directories, files
+ * and stores. Include after <cmocka.h> (the helpers assert with it).
  */
 #ifndef MLFS_TESTUTIL_H
 #define MLFS_TESTUTIL_H
@@ -9,8 +9,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "mlfs/store.h"
 #include "mlfs/util.h"
 
 static inline int testutil_rm_fn(const char *path,
@@ -51,5 +53,30 @@ static inline const char *testutil_tmp_base(void)
 		return t;
 	return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 }
+
+
+/* A scratch store: a new directory "<tmp>/mlfs-test-@name-XXXXXX" in
+ * @root holding an empty src/ (@src) and a new store, store/
+ * (@store_dir), opened in *@s. TESTUTIL_STORE_NEW() passes a fixture's
+ * fields of those names. */
+static inline void testutil_store_new(const char *name, char *root,
+				      size_t nroot, char *store_dir,
+				      size_t nstore, char *src, size_t nsrc,
+				      struct mlfs_store **s)
+{
+	snprintf(root, nroot, "%s/mlfs-test-%s-XXXXXX", testutil_tmp_base(),
+		 name);
+	assert_non_null(mkdtemp(root));
+	snprintf(store_dir, nstore, "%s/store", root);
+	snprintf(src, nsrc, "%s/src", root);
+	assert_int_equal(mkdir(src, 0755), 0);
+	assert_int_equal(mlfs_store_init(store_dir, NULL), 0);
+	assert_int_equal(mlfs_store_open(store_dir, 0, s), 0);
+}
+
+#define TESTUTIL_STORE_NEW(f, name)                                     \
+	testutil_store_new((name), (f)->root, sizeof((f)->root),        \
+			   (f)->store_dir, sizeof((f)->store_dir),      \
+			   (f)->src, sizeof((f)->src), &(f)->s)
 
 #endif
