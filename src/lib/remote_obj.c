@@ -1,7 +1,8 @@
 /*
  * remote_obj.c - the objects of bucket layout 1 (docs/format.md#bucket-
- * layout): the remote's config, pack indexes, pack lists, contents,
- * commits, version metadata objects and refs.
+ * layout): the remote's config, pack indexes, pack lists, contents and
+ * refs (commits and version metadata objects: remote_commit.c; their
+ * shared encoding: remote_wire.c).
  * Pure encoders and decoders; what a bucket holds is untrusted, so every
  * length is bounded before use and every object carries a keyed check
  * (or is named by its keyed hash) verified before anything is returned.
@@ -17,186 +18,16 @@
 #include "mlfs/remote.h"
 #include "mlfs/vmeta.h"
 #include "objid.h"
+#include "remote_wire.h"
 
 #define IDX_MAGIC "MLFSRIDX"
 #define CNT_MAGIC "MLFSRCNT"
-#define CMT_MAGIC "MLFSRCMT"
 #define PKL_MAGIC "MLFSRPKL"
-#define VMT_MAGIC "MLFSRVMT"
-#define OBJ_VERSION 1u
 #define IDX_HDR 40u
 #define IDX_ENT 40u
 /* Bounds on what one object may hold (far above what mlfs writes). */
-#define STR_MAX (1u << 20)
-#define KV_MAX 1024u
-#define INPUTS_MAX 65536u
 #define CHUNKS_MAX (1u << 26)
 #define PACKS_MAX (1u << 24)
-
-/* ---- helpers ---- */
-
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-};
-
-static int rd_take(struct rd *r, size_t n, const uint8_t **out)
-{
-	if (n > r->len - r->off)
-		return -EBADMSG;
-	*out = r->p + r->off;
-	r->off += n;
-	return 0;
-}
-
-static int rd_u32(struct rd *r, uint32_t *v)
-{
-	const uint8_t *q;
-	int e = rd_take(r, 4, &q);
-
-	if (e == 0)
-		*v = mlfs_get_le32(q);
-	return e;
-}
-
-static int rd_u64(struct rd *r, uint64_t *v)
-{
-	const uint8_t *q;
-	int e = rd_take(r, 8, &q);
-
-	if (e == 0)
-		*v = mlfs_get_le64(q);
-	return e;
-}
-
-static int rd_id(struct rd *r, struct mlfs_id *id)
-{
-	const uint8_t *q;
-	int e = rd_take(r, MLFS_ID_LEN, &q);
-
-	if (e == 0)
-		memcpy(id->b, q, MLFS_ID_LEN);
-	return e;
-}
-
-/* A le32-length-prefixed string without NUL bytes, at most @max bytes,
- * copied NUL-terminated into a malloc'd *out. */
-static int rd_str(struct rd *r, size_t max, char **out)
-{
-	const uint8_t *q;
-	uint32_t n;
-	int e = rd_u32(r, &n);
-
-	if (e < 0)
-		return e;
-	if (n > max || rd_take(r, n, &q) < 0 || memchr(q, 0, n))
-		return -EBADMSG;
-	*out = malloc((size_t)n + 1);
-	if (!*out)
-		return -ENOMEM;
-	memcpy(*out, q, n);
-	(*out)[n] = '\0';
-	return 0;
-}
-
-/* As rd_str into a fixed buffer of @size bytes. */
-static int rd_name(struct rd *r, char *dst, size_t size)
-{
-	char *s = NULL;
-	int e = rd_str(r, size - 1, &s);
-
-	if (e == 0) {
-		strcpy(dst, s);
-		free(s);
-	}
-	return e;
-}
-
-static int put_u32(struct mlfs_buf *b, uint32_t v)
-{
-	uint8_t q[4];
-
-	mlfs_put_le32(q, v);
-	return mlfs_buf_append(b, q, 4);
-}
-
-static int put_u64(struct mlfs_buf *b, uint64_t v)
-{
-	uint8_t q[8];
-
-	mlfs_put_le64(q, v);
-	return mlfs_buf_append(b, q, 8);
-}
-
-static int put_str(struct mlfs_buf *b, const char *s)
-{
-	size_t n = strlen(s);
-	int e;
-
-	if (n > STR_MAX)
-		return -EINVAL;
-	e = put_u32(b, (uint32_t)n);
-	return e ? e : mlfs_buf_append(b, s, n);
-}
-
-/* The object check: keyed hash of @domain (with its NUL) and @len bytes. */
-static void obj_check(const struct mlfs_hash_key *k, const char *domain,
-		      const void *p, size_t len, struct mlfs_id *out)
-{
-	struct mlfs_span parts[2] = {
-		{ domain, strlen(domain) + 1 },
-		{ p, len },
-	};
-
-	mlfs_hash_parts(k, parts, 2, out);
-}
-
-static int append_check(const struct mlfs_hash_key *k, const char *domain,
-			struct mlfs_buf *b)
-{
-	struct mlfs_id c;
-
-	obj_check(k, domain, b->data, b->len, &c);
-	return mlfs_buf_append(b, c.b, MLFS_ID_LEN);
-}
-
-/* Split off and verify the trailing check of @len bytes at @p. */
-static int verify_check(const struct mlfs_hash_key *k, const char *domain,
-			const void *p, size_t *len)
-{
-	struct mlfs_id want;
-
-	if (*len < MLFS_ID_LEN)
-		return -EBADMSG;
-	*len -= MLFS_ID_LEN;
-	obj_check(k, domain, p, *len, &want);
-	if (memcmp(want.b, (const uint8_t *)p + *len, MLFS_ID_LEN))
-		return -EIO;
-	return 0;
-}
-
-static int magic(struct rd *r, const char *m)
-{
-	const uint8_t *q;
-	uint32_t v, resv;
-
-	if (rd_take(r, 8, &q) < 0 || memcmp(q, m, 8))
-		return -EBADMSG;
-	if (rd_u32(r, &v) < 0 || rd_u32(r, &resv) < 0)
-		return -EBADMSG;
-	if (v != OBJ_VERSION)
-		return v > OBJ_VERSION ? -EPROTONOSUPPORT : -EBADMSG;
-	return resv ? -EBADMSG : 0;
-}
-
-static int put_magic(struct mlfs_buf *b, const char *m)
-{
-	int e = mlfs_buf_append(b, m, 8);
-
-	if (e == 0)
-		e = put_u32(b, OBJ_VERSION);
-	return e ? e : put_u32(b, 0);
-}
 
 /* ---- config ---- */
 
@@ -297,13 +128,13 @@ int mlfs_remote_idx_format(const struct mlfs_hash_key *k, uint64_t pack_id,
 	out->len = 0;
 	r = mlfs_buf_reserve(out, IDX_HDR + n * IDX_ENT + MLFS_ID_LEN);
 	if (r == 0)
-		r = put_magic(out, IDX_MAGIC);
+		r = wire_put_magic(out, IDX_MAGIC);
 	if (r == 0)
-		r = put_u64(out, pack_id);
+		r = wire_put_u64(out, pack_id);
 	if (r == 0)
-		r = put_u64(out, pack_size);
+		r = wire_put_u64(out, pack_size);
 	if (r == 0)
-		r = put_u64(out, n);
+		r = wire_put_u64(out, n);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		uint8_t q[IDX_ENT] = { 0 };
 
@@ -316,30 +147,30 @@ int mlfs_remote_idx_format(const struct mlfs_hash_key *k, uint64_t pack_id,
 		q[32] = e[i].loc.codec;
 		r = mlfs_buf_append(out, q, sizeof(q));
 	}
-	return r ? r : append_check(k, "mlfs-remote-idx-1", out);
+	return r ? r : wire_append_check(k, "mlfs-remote-idx-1", out);
 }
 
 int mlfs_remote_idx_parse(const struct mlfs_hash_key *k, const void *p,
 			  size_t len, uint64_t *pack_id, uint64_t *pack_size,
 			  struct mlfs_remote_idx_entry **out, size_t *n)
 {
-	struct rd rd = { p, len, 0 };
+	struct wire_rd rd = { p, len, 0 };
 	struct mlfs_remote_idx_entry *e;
 	uint64_t id, psize, count;
 	int r;
 
 	*out = NULL;
 	*n = 0;
-	r = verify_check(k, "mlfs-remote-idx-1", p, &rd.len);
+	r = wire_verify_check(k, "mlfs-remote-idx-1", p, &rd.len);
 	if (r < 0)
 		return r;
-	r = magic(&rd, IDX_MAGIC);
+	r = wire_magic(&rd, IDX_MAGIC);
 	if (r == 0)
-		r = rd_u64(&rd, &id);
+		r = wire_u64(&rd, &id);
 	if (r == 0)
-		r = rd_u64(&rd, &psize);
+		r = wire_u64(&rd, &psize);
 	if (r == 0)
-		r = rd_u64(&rd, &count);
+		r = wire_u64(&rd, &count);
 	if (r < 0)
 		return r;
 	if (count > CHUNKS_MAX || (rd.len - rd.off) % IDX_ENT ||
@@ -402,34 +233,34 @@ int mlfs_remote_packlist_format(const struct mlfs_hash_key *k,
 	out->len = 0;
 	r = mlfs_buf_reserve(out, 40 + n * 8 + MLFS_ID_LEN);
 	if (r == 0)
-		r = put_magic(out, PKL_MAGIC);
+		r = wire_put_magic(out, PKL_MAGIC);
 	if (r == 0)
 		r = mlfs_buf_append(out, commit->b, MLFS_ID_LEN);
 	if (r == 0)
-		r = put_u64(out, n);
+		r = wire_put_u64(out, n);
 	for (size_t i = 0; r == 0 && i < n; i++)
-		r = put_u64(out, ids[i]);
-	return r ? r : append_check(k, "mlfs-remote-packlist-1", out);
+		r = wire_put_u64(out, ids[i]);
+	return r ? r : wire_append_check(k, "mlfs-remote-packlist-1", out);
 }
 
 int mlfs_remote_packlist_parse(const struct mlfs_hash_key *k,
 			       const struct mlfs_id *commit, const void *p,
 			       size_t len, uint64_t **ids, size_t *n)
 {
-	struct rd rd = { p, len, 0 };
+	struct wire_rd rd = { p, len, 0 };
 	struct mlfs_id got;
 	uint64_t count, *v;
 	int r;
 
 	*ids = NULL;
 	*n = 0;
-	r = verify_check(k, "mlfs-remote-packlist-1", p, &rd.len);
+	r = wire_verify_check(k, "mlfs-remote-packlist-1", p, &rd.len);
 	if (r == 0)
-		r = magic(&rd, PKL_MAGIC);
+		r = wire_magic(&rd, PKL_MAGIC);
 	if (r == 0)
-		r = rd_id(&rd, &got);
+		r = wire_id(&rd, &got);
 	if (r == 0)
-		r = rd_u64(&rd, &count);
+		r = wire_u64(&rd, &count);
 	if (r < 0)
 		return r;
 	if (count > PACKS_MAX || (rd.len - rd.off) % 8 ||
@@ -465,11 +296,11 @@ int mlfs_remote_content_format(const struct mlfs_hash_key *k,
 
 	out->len = 0;
 	mlfs_objid_content_mac(k, digest, size, chunks, len, &mac);
-	r = put_magic(out, CNT_MAGIC);
+	r = wire_put_magic(out, CNT_MAGIC);
 	if (r == 0)
-		r = put_u64(out, size);
+		r = wire_put_u64(out, size);
 	if (r == 0)
-		r = put_u64(out, len);
+		r = wire_put_u64(out, len);
 	if (r == 0)
 		r = mlfs_buf_append(out, chunks, len);
 	return r ? r : mlfs_buf_append(out, mac.b, MLFS_ID_LEN);
@@ -480,7 +311,7 @@ int mlfs_remote_content_parse(const struct mlfs_hash_key *k,
 			      size_t len, uint64_t *size, uint8_t **chunks,
 			      size_t *clen)
 {
-	struct rd rd = { p, len, 0 };
+	struct wire_rd rd = { p, len, 0 };
 	struct mlfs_content c = { 0 };
 	const uint8_t *q, *macp;
 	struct mlfs_id mac;
@@ -488,17 +319,17 @@ int mlfs_remote_content_parse(const struct mlfs_hash_key *k,
 	int r;
 
 	*chunks = NULL;
-	r = magic(&rd, CNT_MAGIC);
+	r = wire_magic(&rd, CNT_MAGIC);
 	if (r == 0)
-		r = rd_u64(&rd, &sz);
+		r = wire_u64(&rd, &sz);
 	if (r == 0)
-		r = rd_u64(&rd, &n);
+		r = wire_u64(&rd, &n);
 	if (r < 0)
 		return r;
 	if (n > rd.len - rd.off || n % 20 || n / 20 > CHUNKS_MAX)
 		return -EBADMSG;
-	if (rd_take(&rd, (size_t)n, &q) < 0 ||
-	    rd_take(&rd, MLFS_ID_LEN, &macp) < 0 || rd.off != rd.len)
+	if (wire_take(&rd, (size_t)n, &q) < 0 ||
+	    wire_take(&rd, MLFS_ID_LEN, &macp) < 0 || rd.off != rd.len)
 		return -EBADMSG;
 	mlfs_objid_content_mac(k, digest, sz, q, (size_t)n, &mac);
 	if (memcmp(mac.b, macp, MLFS_ID_LEN))
@@ -516,319 +347,6 @@ int mlfs_remote_content_parse(const struct mlfs_hash_key *k,
 	*clen = (size_t)n;
 	*size = sz;
 	return 0;
-}
-
-/* ---- commits ---- */
-
-void mlfs_remote_commit_release(struct mlfs_remote_commit *c)
-{
-	if (!c)
-		return;
-	free(c->author);
-	free(c->message);
-	for (size_t i = 0; i < c->nkv; i++) {
-		free(c->kv[i].key);
-		free(c->kv[i].value);
-	}
-	free(c->kv);
-	free(c->in);
-	memset(c, 0, sizeof(*c));
-}
-
-/* The version metadata pairs then the inputs, as commit and vmeta
- * objects carry them (and the vmeta digest hashes them). */
-static int put_kvin(struct mlfs_buf *out, const struct mlfs_remote_kv *kv,
-		    size_t nkv, const struct mlfs_remote_input *in, size_t nin)
-{
-	int r;
-
-	if (nkv > KV_MAX || nin > INPUTS_MAX)
-		return -EINVAL;
-	r = put_u32(out, (uint32_t)nkv);
-	for (size_t i = 0; r == 0 && i < nkv; i++) {
-		r = put_str(out, kv[i].key);
-		if (r == 0)
-			r = put_str(out, kv[i].value);
-	}
-	if (r == 0)
-		r = put_u32(out, (uint32_t)nin);
-	for (size_t i = 0; r == 0 && i < nin; i++) {
-		const char *how = mlfs_input_how_name(in[i].how);
-
-		r = mlfs_buf_append(out, in[i].commit.b, MLFS_ID_LEN);
-		if (r == 0)
-			r = put_u64(out, in[i].files);
-		if (r == 0)
-			r = put_u64(out, in[i].bytes);
-		if (r == 0)
-			r = put_str(out, how);
-	}
-	return r;
-}
-
-int mlfs_remote_commit_format(const struct mlfs_hash_key *k,
-			      const struct mlfs_remote_commit *c,
-			      struct mlfs_buf *out)
-{
-	static const struct mlfs_id zero;
-	int r;
-
-	out->len = 0;
-	r = put_magic(out, CMT_MAGIC);
-	if (r == 0)
-		r = put_str(out, c->ns);
-	if (r == 0)
-		r = put_str(out, c->name);
-	if (r == 0)
-		r = mlfs_buf_append(out, c->has_parent ? c->parent.b : zero.b,
-				    MLFS_ID_LEN);
-	if (r == 0)
-		r = mlfs_buf_append(out, c->tree.b, MLFS_ID_LEN);
-	if (r == 0)
-		r = put_u64(out, (uint64_t)c->time);
-	if (r == 0)
-		r = put_str(out, c->author);
-	if (r == 0)
-		r = put_str(out, c->message);
-	if (r == 0)
-		r = put_kvin(out, c->kv, c->nkv, c->in, c->nin);
-	return r ? r : append_check(k, "mlfs-remote-commit-1", out);
-}
-
-static int parse_kv(struct rd *rd, struct mlfs_remote_commit *c)
-{
-	uint32_t n;
-	int r = rd_u32(rd, &n);
-
-	if (r < 0 || n > KV_MAX)
-		return -EBADMSG;
-	c->kv = calloc(n ? n : 1, sizeof(*c->kv));
-	if (!c->kv)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		struct mlfs_remote_kv *kv = &c->kv[i];
-
-		r = rd_str(rd, 128, &kv->key);
-		if (r == 0) {
-			c->nkv++;
-			r = rd_str(rd, 4096, &kv->value);
-		}
-		if (r < 0)
-			return r;
-		if (mlfs_vmeta_check_key(kv->key) < 0 ||
-		    mlfs_vmeta_check_value(kv->key, kv->value,
-					   strlen(kv->value)) < 0 ||
-		    (i && strcmp(c->kv[i - 1].key, kv->key) >= 0)) {
-			mlfs_error_clear();
-			return -EBADMSG;
-		}
-	}
-	return 0;
-}
-
-static int parse_inputs(struct rd *rd, struct mlfs_remote_commit *c)
-{
-	uint32_t n;
-	int r = rd_u32(rd, &n);
-
-	if (r < 0 || n > INPUTS_MAX)
-		return -EBADMSG;
-	c->in = calloc(n ? n : 1, sizeof(*c->in));
-	if (!c->in)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++) {
-		struct mlfs_remote_input *in = &c->in[i];
-		char *how = NULL;
-
-		r = rd_id(rd, &in->commit);
-		if (r == 0)
-			r = rd_u64(rd, &in->files);
-		if (r == 0)
-			r = rd_u64(rd, &in->bytes);
-		if (r == 0)
-			r = rd_str(rd, 16, &how);
-		if (r < 0)
-			return r;
-		in->how = !strcmp(how, "mount") ? MLFS_INPUT_MOUNT :
-			  !strcmp(how, "manual") ? MLFS_INPUT_MANUAL : 0;
-		free(how);
-		c->nin++;
-		if (!in->how || in->files > INT64_MAX || in->bytes > INT64_MAX)
-			return -EBADMSG;
-	}
-	return 0;
-}
-
-int mlfs_remote_commit_parse(const struct mlfs_hash_key *k,
-			     const struct mlfs_id *id, const void *p,
-			     size_t len, struct mlfs_remote_commit *c)
-{
-	struct rd rd = { p, len, 0 };
-	struct mlfs_commit lc = { 0 };
-	const char *why;
-	struct mlfs_id got;
-	uint64_t t;
-	int r;
-
-	memset(c, 0, sizeof(*c));
-	r = verify_check(k, "mlfs-remote-commit-1", p, &rd.len);
-	if (r == 0)
-		r = magic(&rd, CMT_MAGIC);
-	if (r == 0)
-		r = rd_name(&rd, c->ns, sizeof(c->ns));
-	if (r == 0)
-		r = rd_name(&rd, c->name, sizeof(c->name));
-	if (r == 0)
-		r = rd_id(&rd, &c->parent);
-	if (r == 0)
-		r = rd_id(&rd, &c->tree);
-	if (r == 0)
-		r = rd_u64(&rd, &t);
-	if (r == 0)
-		r = rd_str(&rd, STR_MAX, &c->author);
-	if (r == 0)
-		r = rd_str(&rd, STR_MAX, &c->message);
-	if (r == 0)
-		r = parse_kv(&rd, c);
-	if (r == 0)
-		r = parse_inputs(&rd, c);
-	if (r == 0 && rd.off != rd.len)
-		r = -EBADMSG;
-	if (r == 0 && (mlfs_name_check(c->ns, &why) < 0 ||
-		       mlfs_name_check(c->name, &why) < 0))
-		r = -EBADMSG;
-	if (r < 0)
-		goto fail;
-	c->time = (int64_t)t;
-	c->has_parent = !mlfs_id_is_zero(&c->parent);
-	c->id = *id;
-	lc.parent = c->parent;
-	lc.has_parent = c->has_parent;
-	lc.tree = c->tree;
-	lc.time = c->time;
-	lc.author = c->author;
-	lc.message = c->message;
-	mlfs_objid_commit(k, c->ns, c->name, &lc, &got);
-	if (mlfs_id_cmp(&got, id)) {
-		r = -EIO;
-		goto fail;
-	}
-	return 0;
-fail:
-	mlfs_remote_commit_release(c);
-	return r;
-}
-
-/* ---- version metadata objects ---- */
-
-void mlfs_remote_vmeta_release(struct mlfs_remote_vmeta *v)
-{
-	if (!v)
-		return;
-	for (size_t i = 0; i < v->nkv; i++) {
-		free(v->kv[i].key);
-		free(v->kv[i].value);
-	}
-	free(v->kv);
-	free(v->in);
-	memset(v, 0, sizeof(*v));
-}
-
-/* One form per content: keys strictly increasing (parse_kv checks it),
- * inputs strictly increasing by commit id. */
-static bool inputs_sorted(const struct mlfs_remote_input *in, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		if (mlfs_id_cmp(&in[i - 1].commit, &in[i].commit) >= 0)
-			return false;
-	return true;
-}
-
-static bool kv_sorted(const struct mlfs_remote_kv *kv, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		if (strcmp(kv[i - 1].key, kv[i].key) >= 0)
-			return false;
-	return true;
-}
-
-int mlfs_remote_vmeta_format(const struct mlfs_hash_key *k,
-			     const struct mlfs_remote_vmeta *v,
-			     struct mlfs_buf *out)
-{
-	int r;
-
-	if (!kv_sorted(v->kv, v->nkv) || !inputs_sorted(v->in, v->nin))
-		return -EINVAL;
-	out->len = 0;
-	r = put_magic(out, VMT_MAGIC);
-	if (r == 0)
-		r = mlfs_buf_append(out, v->commit.b, MLFS_ID_LEN);
-	if (r == 0)
-		r = put_kvin(out, v->kv, v->nkv, v->in, v->nin);
-	return r ? r : append_check(k, "mlfs-remote-vmeta-1", out);
-}
-
-int mlfs_remote_vmeta_parse(const struct mlfs_hash_key *k,
-			    const struct mlfs_id *commit, const void *p,
-			    size_t len, struct mlfs_remote_vmeta *out)
-{
-	struct mlfs_remote_commit c = { 0 };
-	struct rd rd = { p, len, 0 };
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	r = verify_check(k, "mlfs-remote-vmeta-1", p, &rd.len);
-	if (r == 0)
-		r = magic(&rd, VMT_MAGIC);
-	if (r == 0)
-		r = rd_id(&rd, &out->commit);
-	if (r == 0)
-		r = parse_kv(&rd, &c);
-	if (r == 0)
-		r = parse_inputs(&rd, &c);
-	if (r == 0 && (rd.off != rd.len || !inputs_sorted(c.in, c.nin)))
-		r = -EBADMSG;
-	/* the object of another commit, copied under this one's key */
-	if (r == 0 && mlfs_id_cmp(&out->commit, commit))
-		r = -EIO;
-	out->kv = c.kv;
-	out->nkv = c.nkv;
-	out->in = c.in;
-	out->nin = c.nin;
-	if (r < 0)
-		mlfs_remote_vmeta_release(out);
-	return r;
-}
-
-static int cmp_input(const void *a, const void *b)
-{
-	const struct mlfs_remote_input *x = a, *y = b;
-
-	return mlfs_id_cmp(&x->commit, &y->commit);
-}
-
-void mlfs_remote_inputs_sort(struct mlfs_remote_input *in, size_t n)
-{
-	if (n > 1)
-		qsort(in, n, sizeof(*in), cmp_input);
-}
-
-int mlfs_remote_vmeta_digest(const struct mlfs_hash_key *k,
-			     const struct mlfs_remote_kv *kv, size_t nkv,
-			     const struct mlfs_remote_input *in, size_t nin,
-			     struct mlfs_id *out)
-{
-	struct mlfs_buf b = MLFS_BUF_INIT;
-	int r;
-
-	if (!kv_sorted(kv, nkv) || !inputs_sorted(in, nin))
-		return -EINVAL;
-	r = put_kvin(&b, kv, nkv, in, nin);
-	if (r == 0)
-		obj_check(k, "mlfs-vmeta-digest-1", b.data, b.len, out);
-	mlfs_buf_release(&b);
-	return r;
 }
 
 /* ---- refs ---- */

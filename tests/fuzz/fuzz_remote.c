@@ -1,8 +1,8 @@
 /*
- * fuzz_remote.c - the parsers of bucket objects (remote_obj.c, bucket
- * layout 1) and of remote names and URLs. Input: one byte picks the
- * parser, the rest is the object, checked with a fixed key (so seeds
- * made with that key carry valid check values).
+ * fuzz_remote.c - the parsers of bucket objects (remote_obj.c and
+ * remote_commit.c, bucket layout 1) and of remote names and URLs. Input:
+ * one byte picks the parser, the rest is the object, checked with a
+ * fixed key (so seeds made with that key carry valid check values).
  *   0 config   1 pack index   2 contents   3 commit   4 ref
  *   5 ref key  6 remote URL and name   7 pack list   8 vmeta
  * Invariants: failures are the documented codes and leave no output;

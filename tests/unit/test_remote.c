@@ -1,7 +1,8 @@
 /*
  * test_remote.c - remote names and URLs, the objects of bucket layout 1
- * (remote_obj.c): each formats and parses back, and a changed byte, a
- * wrong key or a wrong name is refused; remotes kept in a store.
+ * (remote_obj.c, remote_commit.c): each formats and parses back, and a
+ * changed byte, a wrong key or a wrong name is refused; remotes kept in
+ * a store.
  */
 #include <errno.h>
 #include <setjmp.h>

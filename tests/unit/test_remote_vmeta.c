@@ -1,6 +1,6 @@
 /*
  * test_remote_vmeta.c - version metadata changed after a push: the
- * vmeta/<commit> object (remote_obj.c) formats and parses back, refuses
+ * vmeta/<commit> object (remote_commit.c) formats and parses back, refuses
  * a changed byte, another key, another commit, bad order and shape; the
  * digest is the canonical one; the schema 7 sync rows (meta_vsync.c)
  * are set, replaced, listed, cleared, and checked on every read.
