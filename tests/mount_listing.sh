@@ -103,6 +103,20 @@ for e in v@v2 v@exp v@prod; do
 	check "the next listing of the namespace has $e" \
 		grep -qx "$e" "$W/ns2.txt"
 done
+run "$PY" - "$mnt/t" "$MLFS" "$S" <<'EOF'
+import os, subprocess, sys
+ns, mlfs, store = sys.argv[1:4]
+missing = []
+for i in range(10):
+    os.listdir(ns)  # a whole listing, then a tag, then the next one
+    subprocess.run([mlfs, "--store", store, "tag", "t/v", "loop%d" % i],
+                   check=True, stdout=subprocess.DEVNULL)
+    if "v@loop%d" % i not in os.listdir(ns):
+        missing.append(i)
+print("missing", missing)
+EOF
+check "ten tags, each in the listing right after it ($(cat "$OUT_F"))" \
+	test "$(cat "$OUT_F")" = "missing []"
 check "import into a new namespace" mlfs import -q "$W/src/d01" other/r
 check "the next listing of the root has it" \
 	grep -qx other <(ls "$mnt")

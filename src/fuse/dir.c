@@ -336,8 +336,12 @@ static int listing_get(struct mlfs_fs *fs, struct mlfs_node *dir, off_t off,
  * next reader starts a new one), and the kernel forgets its copy of a
  * namespace or the root, which change with no request through the mount
  * (the CLI's tags, branches and imports): every listing asks again, as
- * with an OPENDIR. A working tree's changes come through the mount, or
- * the control thread invalidates them (mlfs_fs_wt_invalidate). */
+ * with an OPENDIR. Sent before the reply that ends the listing, so no
+ * reader after this one finds the copy: the kernel holds no lock of the
+ * directory's cache while it waits for a READDIR, and dropping its pages
+ * (a cache without them is read again) waits for nothing here. A working
+ * tree's changes come through the mount, or the control thread
+ * invalidates them (mlfs_fs_wt_invalidate). */
 static void listing_done(struct mlfs_fs *fs, struct mlfs_node *dir,
 			 struct mlfs_listing *l)
 {
@@ -356,7 +360,7 @@ static void listing_done(struct mlfs_fs *fs, struct mlfs_node *dir,
 		if (j && mlfs_inval_add(j, dir->nodeid, 0, NULL) < 0) {
 			/* nothing added: the batch sends nothing */
 		}
-		mlfs_inval_send(j, false);
+		mlfs_inval_send(j, true);
 	}
 }
 

@@ -61,9 +61,10 @@ struct mlfs_inval *mlfs_inval_new(struct fuse_session *se);
  * Returns 0 or -ENOMEM (the batch still sends what it holds). */
 MLFS_MUST_CHECK int mlfs_inval_add(struct mlfs_inval *j, uint64_t id,
 				   uint64_t parent, const char *name);
-/* Send @j and free it: here when @wait (a caller that is no request and
- * holds no lock a request could wait for), else from a thread of its
- * own. */
+/* Send @j and free it: here when @wait (a caller that holds no lock a
+ * request could wait for, and no request whose lock the kernel's
+ * invalidation would wait for: an entry's inside its directory), else
+ * from a thread of its own. */
 void mlfs_inval_send(struct mlfs_inval *j, bool wait);
 
 /* ---- directories (dir.c) ---- */
