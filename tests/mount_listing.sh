@@ -12,7 +12,8 @@
 #  - a listing read on while the directory changes and another process
 #    lists it from the start neither repeats nor loses an entry that was
 #    there all along (offsets are cookies of the names, not indexes);
-#  - seekdir to a telldir cookie resumes where it was.
+#  - seekdir to a telldir cookie resumes where it was; rm -rf and
+#    shutil.rmtree empty big directories they read on as they unlink.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -215,6 +216,22 @@ print("same" if after == again and len(after) == 50 else "differs")
 EOF
 check "seekdir to a telldir cookie resumes there" \
 	test "$(cat "$OUT_F")" = same
+
+# removing while listing: rm -rf reads the directory on as it unlinks
+check "rm -rf of the big directory" rm -rf "$BIG"
+check "it is gone" test ! -e "$BIG"
+check "mkdir it again" mkdir "$BIG"
+run "$PY" -c '
+import os, shutil, sys
+d = sys.argv[1]
+for i in range(1500):
+    os.mkdir(os.path.join(d, "sub%04d" % i))
+    open(os.path.join(d, "sub%04d" % i, "f"), "w").close()
+shutil.rmtree(d)
+print("gone" if not os.path.exists(d) else "left")
+' "$BIG"
+check "shutil.rmtree of 1500 directories ($(cat "$OUT_F"))" \
+	test "$(cat "$OUT_F")" = gone
 
 check "umount" fusermount3 -u "$mnt"
 check "no sanitizer report in the daemon's log" \
