@@ -59,8 +59,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBMLFS) $(wildcard tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) -Isrc/lib -o $@ $< $(LIBMLFS) $(ALL_LDFLAGS) \
 		$(LIBS) -lcmocka
 
-# The mount's job table is compiled into its test (it is not in libmlfs).
+# The mount's job table and listings are compiled into their tests (they
+# are not in libmlfs).
 $(BUILD)/tests/test_fuse_lineage: src/fuse/lineage.c src/fuse/lineage.h
+$(BUILD)/tests/test_fuse_listing: src/fuse/listing.c src/fuse/listing.h
 
 $(BUILD)/tests/fstest: $(wildcard tests/posix/fstest*.c) tests/posix/fstest.h
 	@mkdir -p $(dir $@)

@@ -18,8 +18,8 @@
 #include "mlfs/alias.h"
 #include "mlfs/names.h"
 #include "mlfs/repo.h"
-#include "mlfs/util.h"
 #include "mlfs/worktree.h"
+#include "listing.h"
 #include "ops.h"
 
 /*
@@ -70,88 +70,10 @@ static void rdplus_choose(struct mlfs_fs *fs, struct mlfs_node *dir)
 	pthread_mutex_unlock(&fs->itable.lock);
 }
 
-struct dent {
-	char *name;
-	uint64_t ino;
-	uint64_t cookie; /* the READDIR offset after it */
-	mode_t type;     /* S_IFDIR ... */
-};
-
 /* Offsets: 1 after ".", 2 after "..", then a version's entry i is
- * followed by i + 3 and a listing's entry by its cookie, a hash of its
- * name above 2 and below 2^63 (a signed off_t). */
-#define OFF_ENTRIES 2
-
-struct mlfs_listing {
-	atomic_uint refs;
-	size_t n, cap;
-	struct dent *d; /* by cookie */
-};
-
-void mlfs_listing_put(struct mlfs_listing *l)
-{
-	if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
-		return;
-	for (size_t i = 0; i < l->n; i++)
-		free(l->d[i].name);
-	free(l->d);
-	free(l);
-}
-
-static int listing_add(struct mlfs_listing *l, const char *name,
-		       uint64_t ino, mode_t type)
-{
-	struct dent *d = mlfs_grow(l->d, sizeof(*l->d), l->n, &l->cap);
-
-	if (!d)
-		return -ENOMEM;
-	l->d = d;
-	d[l->n].name = strdup(name);
-	if (!d[l->n].name)
-		return -ENOMEM;
-	d[l->n].ino = ino;
-	d[l->n].type = type;
-	/* the same hash as inode numbers, of another parent */
-	d[l->n].cookie = (mlfs_itable_ino(0, name, NULL) >> 2) + 3;
-	l->n++;
-	return 0;
-}
-
-static int by_cookie(const void *a, const void *b)
-{
-	const struct dent *x = a, *y = b;
-
-	if (x->cookie != y->cookie)
-		return x->cookie < y->cookie ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-/* Sort @l by cookie; two names of one cookie (one pair in 2^31 for a
- * listing of 2^16 names) take the next numbers, in name order. */
-static void listing_seal(struct mlfs_listing *l)
-{
-	if (l->n > 1) /* (NULL when empty) */
-		qsort(l->d, l->n, sizeof(*l->d), by_cookie);
-	for (size_t i = 1; i < l->n; i++)
-		if (l->d[i].cookie <= l->d[i - 1].cookie)
-			l->d[i].cookie = l->d[i - 1].cookie + 1;
-}
-
-/* The first entry of @l after offset @off (> OFF_ENTRIES). */
-static size_t listing_seek(const struct mlfs_listing *l, uint64_t off)
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (l->d[mid].cookie <= off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
+ * followed by i + 3 and a changing listing's entry by its cookie
+ * (listing.h). */
+#define OFF_ENTRIES LISTING_OFF_ENTRIES
 
 static int list_root(struct mlfs_fs *fs, struct mlfs_listing *l)
 {
@@ -165,17 +87,19 @@ static int list_root(struct mlfs_fs *fs, struct mlfs_listing *l)
 	if (r >= 0 && fs->work)
 		r = mlfs_work_ns_list(fs->work, &made, &nmade);
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = listing_add(l, v[i], mlfs_itable_ino(FUSE_ROOT_ID, v[i],
-							 NULL), S_IFDIR);
+		r = mlfs_listing_add(l, v[i],
+				     mlfs_itable_ino(FUSE_ROOT_ID, v[i], NULL),
+				     S_IFDIR);
 	for (size_t i = 0; r >= 0 && i < nmade; i++) {
 		bool dup = false;
 
 		for (size_t k = 0; k < n && !dup; k++)
 			dup = !strcmp(v[k], made[i]);
 		if (!dup)
-			r = listing_add(l, made[i],
-					mlfs_itable_ino(FUSE_ROOT_ID, made[i],
-							NULL), S_IFDIR);
+			r = mlfs_listing_add(
+				l, made[i],
+				mlfs_itable_ino(FUSE_ROOT_ID, made[i], NULL),
+				S_IFDIR);
 	}
 	mlfs_strv_free(v, n);
 	mlfs_strv_free(made, nmade);
@@ -204,9 +128,9 @@ static int list_aliases(struct mlfs_fs *fs, struct mlfs_node *dir,
 		if (hidden)
 			continue;
 		snprintf(comp, sizeof(comp), "%s@%s", rp->name, v[i].name);
-		r = listing_add(l, comp,
-				mlfs_itable_ino(dir->ino, comp, &v[i].commit),
-				S_IFDIR);
+		r = mlfs_listing_add(l, comp,
+				     mlfs_itable_ino(dir->ino, comp,
+						     &v[i].commit), S_IFDIR);
 	}
 	free(v);
 	return r;
@@ -231,9 +155,9 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 		r = mlfs_ref_list(fs->store, rp->id, 0, &refs, &nrefs);
 		if (r >= 0 && !nrefs && fs->work)
 			/* a new repository: its empty, writable main */
-			r = listing_add(l, rp->name,
-					mlfs_itable_ino(dir->ino, rp->name,
-							NULL), S_IFDIR);
+			r = mlfs_listing_add(l, rp->name,
+					     mlfs_itable_ino(dir->ino, rp->name,
+							     NULL), S_IFDIR);
 		for (size_t j = 0; r >= 0 && j < nrefs; j++) {
 			const struct mlfs_ref *f = &refs[j];
 			bool is_default = f->kind == MLFS_REF_BRANCH &&
@@ -256,9 +180,10 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 				snprintf(comp, sizeof(comp), "%s@%s", rp->name,
 					 f->name);
 			}
-			r = listing_add(l, comp,
-					mlfs_itable_ino(dir->ino, comp,
-							&f->commit), S_IFDIR);
+			r = mlfs_listing_add(l, comp,
+					     mlfs_itable_ino(dir->ino, comp,
+							     &f->commit),
+					     S_IFDIR);
 		}
 		if (r >= 0)
 			r = list_aliases(fs, dir, rp, refs, nrefs, l);
@@ -266,6 +191,17 @@ static int list_ns(struct mlfs_fs *fs, struct mlfs_node *dir,
 	free(refs);
 	free(repos);
 	return r;
+}
+
+static mode_t wt_type(const struct mlfs_wt_attr *a)
+{
+	if (a->type == MLFS_ENTRY_DIR)
+		return S_IFDIR;
+	if (a->type == MLFS_ENTRY_SYMLINK)
+		return S_IFLNK;
+	if (a->type == MLFS_WT_SPECIAL)
+		return (mode_t)(a->mode & S_IFMT);
+	return S_IFREG;
 }
 
 static int list_wt(struct mlfs_fs *fs, struct mlfs_node *dir,
@@ -276,11 +212,8 @@ static int list_wt(struct mlfs_fs *fs, struct mlfs_node *dir,
 	int r = mlfs_fs_wt_listing(fs, dir, &v, &n);
 
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		r = listing_add(l, v[i].name, v[i].attr.ino,
-				v[i].attr.type == MLFS_ENTRY_DIR ? S_IFDIR :
-				v[i].attr.type == MLFS_ENTRY_SYMLINK ? S_IFLNK :
-				v[i].attr.type == MLFS_WT_SPECIAL ?
-				(mode_t)(v[i].attr.mode & S_IFMT) : S_IFREG);
+		r = mlfs_listing_add(l, v[i].name, v[i].attr.ino,
+				     wt_type(&v[i].attr));
 	mlfs_wt_dirents_free(v, n);
 	return r;
 }
@@ -307,10 +240,9 @@ static int listing_get(struct mlfs_fs *fs, struct mlfs_node *dir, off_t off,
 			return 0;
 		}
 	}
-	l = calloc(1, sizeof(*l));
+	l = mlfs_listing_new();
 	if (!l)
 		return -ENOMEM;
-	atomic_init(&l->refs, 2); /* the caller's and @dir's */
 	if (dir->kind == MLFS_NODE_ROOT)
 		r = list_root(fs, l);
 	else if (dir->kind == MLFS_NODE_NS)
@@ -318,11 +250,11 @@ static int listing_get(struct mlfs_fs *fs, struct mlfs_node *dir, off_t off,
 	else
 		r = list_wt(fs, dir, l);
 	if (r < 0) {
-		atomic_store(&l->refs, 1);
 		mlfs_listing_put(l);
 		return r;
 	}
-	listing_seal(l);
+	mlfs_listing_seal(l);
+	atomic_fetch_add(&l->refs, 1); /* the caller's and @dir's */
 	pthread_mutex_lock(&fs->itable.lock);
 	old = dir->listing;
 	dir->listing = l;
@@ -511,10 +443,10 @@ static int add_listing(struct mlfs_fs *fs, struct rdbuf *b,
 		       struct mlfs_node *dir, const struct mlfs_listing *l,
 		       off_t off)
 {
-	size_t i = off > OFF_ENTRIES ? listing_seek(l, (uint64_t)off) : 0;
+	size_t i = off > OFF_ENTRIES ? mlfs_listing_seek(l, (uint64_t)off) : 0;
 
 	for (; i < l->n; i++) {
-		const struct dent *d = &l->d[i];
+		const struct mlfs_dent *d = &l->d[i];
 		struct fuse_entry_param e;
 
 		memset(&e, 0, sizeof(e));

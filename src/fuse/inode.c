@@ -15,6 +15,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "listing.h"
 #include "mount.h"
 
 #define INITIAL_BUCKETS 1024u

@@ -94,6 +94,8 @@ struct mlfs_wt;
  * version is one entry of one immutable commit, so a branch head that
  * moves yields new nodes instead of changing old ones.
  */
+struct mlfs_listing; /* listing.h */
+
 struct mlfs_node {
 	uint64_t nodeid;       /* FUSE node id, never reused */
 	uint64_t ino;          /* st_ino: stable hash of the path identity */
@@ -205,10 +207,6 @@ MLFS_MUST_CHECK int mlfs_itable_tree(struct mlfs_itable *t,
 				     struct mlfs_store *s,
 				     struct mlfs_node *n,
 				     const struct mlfs_tree **out);
-
-/* Drop a reference to a directory listing (dir.c); NULL: nothing. */
-struct mlfs_listing;
-void mlfs_listing_put(struct mlfs_listing *l);
 
 /* "ns/name@ref/dir/file" of @n into @buf, for log lines. */
 void mlfs_itable_path(struct mlfs_itable *t, const struct mlfs_node *n,
