@@ -1,9 +1,15 @@
 /*
- * dir.c - directory listings: opendir takes a snapshot of the root's
- * namespaces or a namespace's <name>[@<ref>] entries, or lists a version's
- * immutable tree in place; readdir and readdirplus walk it, the latter
- * with attributes or names only as the walker's lookups suggest. Relies on
- * ops.c for lookups (ops.h), inode.c for trees and dirahead.c for walks.
+ * dir.c - directory listings, read by READDIR with no OPENDIR before it
+ * (the kernel's no-opendir: every directory is opened with no request and
+ * the kernel keeps its listing in its readdir cache). A version's tree
+ * never changes: it is listed in place, by index. The root's namespaces,
+ * a namespace's <name>[@<ref>] entries and a working tree's directories
+ * change: a listing of one is built when a reader starts at offset 0 and
+ * read on by cookie (listing.c), so a listing built again in between
+ * neither skips nor repeats an entry both hold. Readdirplus gives
+ * attributes or names only as the walker's lookups suggest. Relies on
+ * ops.c for lookups (ops.h), inode.c for trees, dirahead.c for walks and
+ * notify.c for the kernel's cache.
  */
 #define FUSE_USE_VERSION 312
 
