@@ -292,14 +292,8 @@ static void listing_done(struct mlfs_fs *fs, struct mlfs_node *dir,
 	pthread_mutex_unlock(&fs->itable.lock);
 	if (mine)
 		mlfs_listing_put(l);
-	if (dir->kind != MLFS_NODE_WT && atomic_load(&fs->no_opendir)) {
-		struct mlfs_inval *j = mlfs_inval_new(fs->se);
-
-		if (j && mlfs_inval_add(j, dir->nodeid, 0, NULL) < 0) {
-			/* nothing added: the batch sends nothing */
-		}
-		mlfs_inval_send(j, true);
-	}
+	if (dir->kind != MLFS_NODE_WT && atomic_load(&fs->no_opendir))
+		mlfs_inval_inode_now(fs->se, dir->nodeid);
 }
 
 /* A version's tree, and at offset 0 a new walk of it: queue its

@@ -94,3 +94,9 @@ void mlfs_inval_send(struct mlfs_inval *j, bool wait)
 	}
 	pthread_attr_destroy(&attr);
 }
+
+void mlfs_inval_inode_now(struct fuse_session *se, uint64_t id)
+{
+	if (se)
+		(void)fuse_lowlevel_notify_inval_inode(se, id, 0, 0);
+}

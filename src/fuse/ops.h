@@ -66,6 +66,10 @@ MLFS_MUST_CHECK int mlfs_inval_add(struct mlfs_inval *j, uint64_t id,
  * invalidation would wait for: an entry's inside its directory), else
  * from a thread of its own. */
 void mlfs_inval_send(struct mlfs_inval *j, bool wait);
+/* Make the kernel forget node @id's attributes and cached pages (a
+ * directory's: its listing) now, as mlfs_inval_send() with @wait; no
+ * session (@se NULL): nothing. */
+void mlfs_inval_inode_now(struct fuse_session *se, uint64_t id);
 
 /* ---- directories (dir.c) ---- */
 
