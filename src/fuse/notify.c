@@ -1,8 +1,9 @@
 /*
  * notify.c - telling the kernel to forget names and inodes it caches
- * (fuse_lowlevel_notify_inval_entry/_inode), in batches sent from a thread
- * of their own: a notification from inside a request on the same
- * directory would wait for the lock that request holds.
+ * (fuse_lowlevel_notify_inval_entry/_inode): batches, sent by a caller
+ * that holds nothing a request could wait for or from a thread of their
+ * own (an entry's notification from inside a request on its directory
+ * would wait for the lock that request holds), and one inode at once.
  */
 #define FUSE_USE_VERSION 312
 
