@@ -3,10 +3,11 @@
 # when missing (quick when everything is there).
 set -euo pipefail
 
-# libclang-rt-dev: the libFuzzer and sanitizer runtimes (make fuzz).
+# libclang-rt-dev: the libFuzzer and sanitizer runtimes (make fuzz);
+# rsync: tests/worktree.sh copies into a working tree with rsync -a.
 pkgs=(build-essential pkg-config clang libclang-rt-dev libfuse3-dev fuse3
       libzstd-dev zstd libxxhash-dev libsqlite3-dev sqlite3 libcmocka-dev
-      python3 python3-numpy attr)
+      python3 python3-numpy attr rsync)
 if [ "${MLFS_WITH_FRAMEWORKS:-1}" = 1 ]; then
 	pkgs+=(python3-pandas python3-h5py python3-torch)
 fi
