@@ -2,9 +2,9 @@
  * ops.h - what the low-level callbacks share: ops.c (the mlfs_fuse_ops
  * table), lookup.c (names), log.c, read.c (open files of versions),
  * wt.c (working trees), control.c (commands), dir.c (listings),
- * notify.c (kernel cache invalidation) and xattr.c. Private to those; cmd_mount.c and the rest of src/fuse see
- * only mount.h. Includers define FUSE_USE_VERSION first, as for
- * <fuse_lowlevel.h>.
+ * notify.c (kernel cache invalidation) and xattr.c. Private to those;
+ * cmd_mount.c and the rest of src/fuse see only mount.h. Includers
+ * define FUSE_USE_VERSION first, as for <fuse_lowlevel.h>.
  */
 #ifndef MLFS_FUSE_OPS_H
 #define MLFS_FUSE_OPS_H

@@ -199,8 +199,9 @@ int mlfs_remote_idx_parse(const struct mlfs_hash_key *k, const void *p,
 		    l->stored_len > MLFS_CHUNK_LIMIT + MLFS_CHUNK_LIMIT / 8 ||
 		    l->codec > MLFS_CODEC_MAX ||
 		    (l->codec == 0 && l->stored_len != l->raw_len) ||
-		    __builtin_add_overflow(l->offset, (uint64_t)MLFS_PACK_ENTRY_HEADER_LEN +
-					   l->stored_len, &end) ||
+		    __builtin_add_overflow(l->offset,
+					   (uint64_t)MLFS_PACK_ENTRY_HEADER_LEN
+					   + l->stored_len, &end) ||
 		    end > psize)
 			goto bad;
 		if (i && mlfs_id_cmp(&e[i - 1].id, &e[i].id) >= 0)
