@@ -182,12 +182,16 @@ fi
 # The FUSE floor (tools/bench/fusefloor.c): the same model served by a
 # daemon that only preads and replies, with the mount's kernel settings,
 # in the same run: the ceiling FUSE puts on the rows above here.
-ffmnt=$work/floor
-if { want seq || want rand; } && command -v cc >/dev/null &&
-	pkg-config --exists fuse3 2>/dev/null &&
+# ff_build: compile it once into $work/fusefloor (false if it cannot be)
+ff_build() {
+	[ -x "$work/fusefloor" ] && return 0
+	command -v cc >/dev/null && pkg-config --exists fuse3 2>/dev/null &&
 	cc -std=c11 -D_GNU_SOURCE -O2 $(pkg-config --cflags fuse3) \
 		"$(dirname "$0")/fusefloor.c" -o "$work/fusefloor" \
-		$(pkg-config --libs fuse3) 2>/dev/null; then
+		$(pkg-config --libs fuse3) 2>/dev/null
+}
+ffmnt=$work/floor
+if { want seq || want rand; } && ff_build; then
 	mkdir -p "$ffmnt"
 	"$work/fusefloor" "$src/model" "$ffmnt" -o ro
 	trap 'fusermount3 -u "$ffmnt" 2>/dev/null; cleanup' EXIT
@@ -264,7 +268,7 @@ fi
 # each run cold (caches dropped) or warm (after one untimed run); prints
 # the row as mlfs / native speed (local time / mount time)
 small_row() {
-	local what=$1 n=$2 temp=$3 ls_="" ms="" l m
+	local what=$1 n=$2 temp=$3 ls_="" ms="" l m who=${who:-mount}
 	shift 3
 	if [ "$temp" = warm ]; then
 		(cd "$src/small" && "$@" >/dev/null 2>&1)
@@ -278,7 +282,7 @@ small_row() {
 	done
 	l=$(tr ' ' '\n' <<<"$ls_" | sed '/^$/d' | sort -n | head -n1)
 	m=$(tr ' ' '\n' <<<"$ms" | sed '/^$/d' | sort -n | head -n1)
-	echo "$what: mount ${m}s, local ${l}s, mlfs/native $(ratio "$l" "$m") (best of $n;$ms)"
+	echo "$what: $who ${m}s, local ${l}s, ${who/mount/mlfs}/native $(ratio "$l" "$m") (best of $n;$ms)"
 }
 if want small; then
 	# the version by its full commit id: on the default mount
@@ -302,6 +306,21 @@ if want small; then
 		small_row "-o ro: tar 100k cold" "$runs" cold "${tarcmd[@]}"
 		small_row "-o ro: du -s 100k warm" "$runs" warm du -s .
 		daemon=$(pgrep -f -- "mount $mnt( |\$)" | head -n1)
+	fi
+	# The FUSE floor of the tar rows: the same files served by
+	# fusefloor, which answers an OPEN and a RELEASE per file (as the
+	# default mount must, for working trees and lineage) and does
+	# nothing else. Its ratio is the most a mount that opens can reach.
+	ffsmall=$work/floor_small
+	if ff_build; then
+		mkdir -p "$ffsmall"
+		"$work/fusefloor" "$src/small" "$ffsmall" -o ro
+		trap 'fusermount3 -u "$ffsmall" 2>/dev/null; cleanup' EXIT
+		vsmall=$ffsmall who=floor small_row \
+			"FUSE floor (OPEN+RELEASE per file): tar 100k warm" \
+			"$runs" warm "${tarcmd[@]}"
+		fusermount3 -u "$ffsmall" 2>/dev/null ||
+			umount -l "$ffsmall" 2>/dev/null || true
 	fi
 fi
 echo "daemon RSS: ${rss:-$(ps -o rss= -p "$(pgrep -f -- "mount $mnt( |\$)" | head -n1)" 2>/dev/null)} KiB"
