@@ -3,7 +3,8 @@
 # version references; fsck notes them (exit 0: not damage), gc --dry-run
 # counts them, gc removes them and nothing else (every version still
 # reads and passes fsck --read-data), and gc refuses to run while an
-# import holds the store's lock.
+# import holds the store's lock. A damaged database (packs rows lost, the
+# database emptied) never makes gc remove a pack that chunks use.
 . "$(dirname "$0")/lib.sh"
 
 S=$(new_store)
@@ -70,4 +71,41 @@ done
 expect_exit 0 "$MLFS" import --store "$S" "$W/big" gc/r -q -t v2
 if "$MLFS" cat --store "$S" gc/r@v2/big.bin | cmp -s - "$W/big/big.bin"; then
 	ok "import after gc works"; else fail "import after gc"; fi
+
+# A damaged database never makes gc remove live packs. Chunks whose pack
+# lost its packs row: gc keeps the pack (exit 1, says why), fsck names it.
+D=$(mktmp)/lostrow
+cp -a "$S" "$D"
+sqlite3 "$D/mlfs.db" "DELETE FROM packs"
+npacks=$(ls "$D/packs" | wc -l)
+expect_exit 1 "$MLFS" gc --store "$D"
+expect_err "kept $npacks pack files that chunks use.*run 'mlfs fsck'" \
+	"gc keeps packs that lost their rows and says the database is damaged"
+[ "$(ls "$D/packs" | wc -l)" -eq "$npacks" ] && ok "no pack removed" ||
+	fail "gc removed packs chunks still use"
+expect_exit 1 "$MLFS" fsck --store "$D"
+expect_out "damaged pack pack-[0-9a-f]*.mlp: has no row in the packs table" \
+	"fsck names a pack without its row"
+"$MLFS" cat --store "$D" gc/r@v1/two.txt | cmp -s - "$W/a/two.txt" &&
+	ok "v1 still reads" || fail "v1 lost after gc on a damaged database"
+
+# An emptied database (0 bytes: truncated, or replaced by a new one) is
+# damage, never an empty store to migrate: every command refuses it,
+# gc removes nothing, import starts no new history.
+D=$(mktmp)/empty
+cp -a "$S" "$D"
+rm -f "$D/mlfs.db-wal" "$D/mlfs.db-shm"
+: >"$D/mlfs.db"
+for cmd in gc fsck upgrade "import $W/a gc/r" "log gc/r"; do
+	# shellcheck disable=SC2086
+	expect_exit 1 "$MLFS" --store "$D" $cmd
+	expect_err "damaged.*database '.*mlfs.db' holds no schema" \
+		"$cmd refuses an emptied database, naming it"
+done
+[ "$(ls "$D/packs" | wc -l)" -eq "$(ls "$S/packs" | wc -l)" ] &&
+	ok "no pack removed from a store with an emptied database" ||
+	fail "packs removed from a store whose database was emptied"
+[ "$(sqlite3 "$D/mlfs.db" "SELECT count(*) FROM sqlite_master")" = 0 ] &&
+	ok "no schema was written into the emptied database" ||
+	fail "a schema was written into the emptied database"
 summary

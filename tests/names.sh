@@ -204,4 +204,25 @@ expect_exit 0 "$MLFS" import --store "$S" "$W/f.txt" "$n128/$n128" -q
 expect_exit 0 "$MLFS" cat --store "$S" "$n128/$n128@main/f.txt"
 expect_exit 0 "$MLFS" fsck --store "$S"
 
+# A whole commit id names its commit for good: no tag, branch or alias
+# may take one as its name (it would redirect pinned versions).
+echo one >"$W/id.txt"
+expect_exit 0 "$MLFS" import --store "$S" "$W/id.txt" ids/r -q -t v1
+echo two >"$W/id.txt"
+expect_exit 0 "$MLFS" import --store "$S" "$W/id.txt" ids/r -q -t v2
+full=$("$MLFS" show --store "$S" ids/r@v2 --json |
+       "$PY" -c 'import json, sys; print(json.load(sys.stdin)["commit"])')
+upper=$(tr a-f A-F <<<"$full")
+for cmd in "tag ids/r@v1 $full" "branch ids/r@v1 $upper" \
+	   "alias ids/r@v1 $full" "import $W/id.txt ids/r -q -t $full" \
+	   "import $W/id.txt ids/r -q -b $full"; do
+	# shellcheck disable=SC2086
+	expect_exit 2 "$MLFS" --store "$S" $cmd
+	expect_err "32 hex digits is a commit id" "refused: $cmd"
+done
+"$MLFS" cat --store "$S" "ids/r@$full/id.txt" >"$OUT_F" 2>"$ERR_F"
+[ "$(cat "$OUT_F")" = two ] && ok "@<whole id> reads its commit" ||
+	fail "@<whole id> read '$(cat "$OUT_F")'"
+expect_exit 0 "$MLFS" fsck --store "$S"
+
 summary

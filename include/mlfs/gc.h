@@ -19,6 +19,9 @@ struct mlfs_gc_stats {
 	uint64_t packs_seen;
 	uint64_t packs_unreferenced;
 	uint64_t bytes_unreferenced;
+	/* packs that chunks use but that have lost their packs row (a
+	 * damaged database): never removed, reported */
+	uint64_t packs_kept_damaged;
 };
 
 /* Count pack files that no committed chunk references (a read-only

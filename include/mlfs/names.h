@@ -21,6 +21,15 @@
  * Returns 0 or -EINVAL with *why set to a static explanation. */
 MLFS_MUST_CHECK int mlfs_name_check(const char *s, const char **why);
 
+/* mlfs_name_check for a new tag, branch or alias name, which must also
+ * not be 32 hex digits: a commit's full id names that commit for good
+ * (docs/cli.md#refs), and such a name would shadow it where the commit
+ * exists in the repository or be taken for it where not. */
+MLFS_MUST_CHECK int mlfs_ref_name_check(const char *s, const char **why);
+
+/* Is @s a whole commit id (32 hex digits, either case)? */
+bool mlfs_is_full_id(const char *s);
+
 /* Shortest commit-id prefix accepted in a reference. */
 #define MLFS_COMMIT_PREFIX_MIN 8
 

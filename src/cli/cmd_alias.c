@@ -299,7 +299,8 @@ static int check_args(const char *cmd, enum mode mode, int argc,
 
 	if (argc != (mode == LIST ? 1 : 2))
 		return cli_usage_error(cmd, "wrong arguments");
-	if (mode != LIST && mlfs_name_check(argv[1], &why) < 0) {
+	if (mode != LIST && (mode == SET ? mlfs_ref_name_check(argv[1], &why) :
+			     mlfs_name_check(argv[1], &why)) < 0) {
 		fprintf(stderr, "mlfs: invalid alias name '%s': %s\n", argv[1],
 			why);
 		return CLI_USAGE;

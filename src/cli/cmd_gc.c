@@ -61,15 +61,24 @@ int cmd_gc(struct cli *c, int argc, char **argv)
 	if (c->json)
 		printf("{\"dry_run\": %s, \"packs\": %" PRIu64
 		       ", \"unreferenced_packs\": %" PRIu64
-		       ", \"unreferenced_bytes\": %" PRIu64 "}\n",
+		       ", \"unreferenced_bytes\": %" PRIu64
+		       ", \"damaged_packs_kept\": %" PRIu64 "}\n",
 		       dry ? "true" : "false", st.packs_seen,
-		       st.packs_unreferenced, st.bytes_unreferenced);
+		       st.packs_unreferenced, st.bytes_unreferenced,
+		       st.packs_kept_damaged);
 	else
 		printf("%s %" PRIu64 " of %" PRIu64 " pack files (%s) that no "
 		       "version references\n", dry ? "would remove" : "removed",
 		       st.packs_unreferenced, st.packs_seen,
 		       cli_human_bytes(st.bytes_unreferenced, b, sizeof(b)));
 	r = CLI_OK;
+	if (st.packs_kept_damaged)
+		/* the rest of gc's work stands; the store needs a look */
+		r = cli_error(0, "kept %" PRIu64 " pack file%s that chunks "
+			      "use but the database has no row of: the "
+			      "database is damaged; run 'mlfs fsck'",
+			      st.packs_kept_damaged,
+			      st.packs_kept_damaged == 1 ? "" : "s");
 out:
 	mlfs_store_close(s);
 	return r;

@@ -157,9 +157,9 @@ static int import_main(struct cli *c, int argc, char **argv,
 		      "-t TAG for refs";
 		r = -EINVAL;
 	}
-	if (r == 0 && o.branch && mlfs_name_check(o.branch, &why) < 0)
+	if (r == 0 && o.branch && mlfs_ref_name_check(o.branch, &why) < 0)
 		r = -EINVAL;
-	if (r == 0 && o.tag && mlfs_name_check(o.tag, &why) < 0)
+	if (r == 0 && o.tag && mlfs_ref_name_check(o.tag, &why) < 0)
 		r = -EINVAL;
 	if (r < 0) {
 		mlfs_refspec_release(&spec);

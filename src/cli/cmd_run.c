@@ -367,7 +367,7 @@ static int parse(struct run_opts *ro, int argc, char **argv)
 		return r;
 	if (optind >= argc)
 		return cli_usage_error("run", "expected -- CMD [ARG]...");
-	if (ro->tag && mlfs_name_check(ro->tag, &why) < 0)
+	if (ro->tag && mlfs_ref_name_check(ro->tag, &why) < 0)
 		return cli_usage_error("run", "bad tag name '%s': %s",
 				       ro->tag, why);
 	ro->cmd = argv + optind;

@@ -293,7 +293,7 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 				    "[@BRANCH]");
 		goto out;
 	}
-	if (o.tag && mlfs_name_check(o.tag, &why) < 0) {
+	if (o.tag && mlfs_ref_name_check(o.tag, &why) < 0) {
 		r = cli_usage_error("snapshot", "bad tag name '%s': %s",
 				    o.tag, why);
 		goto out;

@@ -172,7 +172,8 @@ int cli_ref_command(struct cli *c, int argc, char **argv,
 	argv += optind;
 	if ((list && argc != 1) || (!list && argc != 2) || (list && del))
 		return cli_usage_error(what, "wrong arguments");
-	if (!list && mlfs_name_check(argv[1], &why) < 0) {
+	if (!list && (del ? mlfs_name_check(argv[1], &why) :
+		      mlfs_ref_name_check(argv[1], &why)) < 0) {
 		fprintf(stderr, "mlfs: invalid %s name '%s': %s\n", what,
 			argv[1], why);
 		return CLI_USAGE;

@@ -28,11 +28,13 @@ int mlfs_alias_list(struct mlfs_store *s, int64_t repo_id,
 	return mlfs_meta_alias_list(s->meta, repo_id, out, n);
 }
 
-static int check_name(const char *name)
+/* A name being set must also be one a new alias may take. */
+static int check_name(const char *name, bool setting)
 {
 	const char *why;
 
-	if (mlfs_name_check(name, &why) < 0) {
+	if ((setting ? mlfs_ref_name_check(name, &why) :
+		       mlfs_name_check(name, &why)) < 0) {
 		mlfs_error_set("%s", why);
 		return -EINVAL;
 	}
@@ -243,7 +245,7 @@ int mlfs_alias_history(struct mlfs_store *s, const struct mlfs_repo *repo,
 {
 	struct mlfs_id cur;
 	bool has_cur, began;
-	int r = check_name(name);
+	int r = check_name(name, false);
 
 	if (r < 0)
 		return r;
@@ -323,7 +325,7 @@ int mlfs_alias_set(struct mlfs_store *s, const struct mlfs_repo *repo,
 		   const char *reason, struct mlfs_alias_change *out)
 {
 	struct change c = { repo, name, commit, reason, { 0 } };
-	int r = check_name(name);
+	int r = check_name(name, true);
 
 	if (r == 0)
 		r = in_txn(s, set_txn, &c);
@@ -357,7 +359,7 @@ int mlfs_alias_delete(struct mlfs_store *s, const struct mlfs_repo *repo,
 		      struct mlfs_alias_change *out)
 {
 	struct change c = { repo, name, NULL, reason, { 0 } };
-	int r = check_name(name);
+	int r = check_name(name, false);
 
 	if (r == 0)
 		r = need_reason(reason, "deleting", name);
@@ -412,7 +414,7 @@ int mlfs_alias_rollback(struct mlfs_store *s, const struct mlfs_repo *repo,
 			struct mlfs_alias_change *out)
 {
 	struct change c = { repo, name, NULL, reason, { 0 } };
-	int r = check_name(name);
+	int r = check_name(name, false);
 
 	if (r == 0)
 		r = need_reason(reason, "rolling back", name);

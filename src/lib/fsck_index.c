@@ -76,11 +76,18 @@ static int check_pack_header(struct fsck *f, uint64_t pack_id, int fd)
 	r = mlfs_idset_add(&f->packs, &key, ok ? 1 : 2, NULL);
 	if (r < 0)
 		return r;
-	if (ok)
-		return 0;
 	mlfs_pack_name(pack_id, pname, sizeof(pname));
-	return fsck_problem(f, "pack", pname, AT_STORE, "header damaged (bad "
-			    "magic, version or pack id)") < 0 ? -ENOMEM : 0;
+	if (!ok && fsck_problem(f, "pack", pname, AT_STORE, "header damaged "
+				"(bad magic, version or pack id)") < 0)
+		return -ENOMEM;
+	/* its chunks are indexed: without its row gc takes it for debris */
+	r = mlfs_meta_pack_exists(f->s->meta, pack_id);
+	if (r < 0)
+		return r;
+	if (r == 0 && fsck_problem(f, "pack", pname, AT_STORE, "has no row in "
+				   "the packs table (damaged database)") < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 /* What is wrong with index entry @id -> @loc ("" when nothing). */

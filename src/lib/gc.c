@@ -3,6 +3,8 @@
  * imports killed or failed before their commit. A pack is referenced
  * once a committed transaction recorded it (packs table, written with
  * its chunks), so unreferenced packs hold no data any version can reach.
+ * A pack without its row that chunks still name is damage to the
+ * database, not debris: gc keeps it and counts it (fsck reports it).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -49,13 +51,17 @@ static int walk(struct mlfs_store *s, bool remove, struct mlfs_gc_stats *st)
 			continue;
 		st->packs_seen++;
 		r = mlfs_meta_pack_exists(s->meta, id);
+		if (r == 0) {
+			r = mlfs_meta_pack_used(s->meta, id);
+			if (r == 1)
+				st->packs_kept_damaged++;
+		}
 		if (r < 0)
 			break;
 		if (r == 1) {
 			r = 0;
 			continue;
 		}
-		r = 0;
 		if (fstatat(dirfd(d), de->d_name, &sb, 0) < 0)
 			continue; /* gone meanwhile */
 		st->packs_unreferenced++;

@@ -638,8 +638,8 @@ int mlfs_import(struct mlfs_store *s, const char *src, const char *ns,
 	memset(st, 0, sizeof(*st));
 	mlfs_error_clear();
 	if (mlfs_name_check(ns, &why) < 0 || mlfs_name_check(name, &why) < 0 ||
-	    (o && o->branch && mlfs_name_check(o->branch, &why) < 0) ||
-	    (o && o->tag && mlfs_name_check(o->tag, &why) < 0)) {
+	    (o && o->branch && mlfs_ref_name_check(o->branch, &why) < 0) ||
+	    (o && o->tag && mlfs_ref_name_check(o->tag, &why) < 0)) {
 		mlfs_error_set("%s", why);
 		return -EINVAL;
 	}

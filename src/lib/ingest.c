@@ -530,8 +530,8 @@ static int check_req(const struct mlfs_commit_req *req)
 
 	if (mlfs_name_check(req->ns, &why) < 0 ||
 	    mlfs_name_check(req->name, &why) < 0 ||
-	    (req->branch && mlfs_name_check(req->branch, &why) < 0) ||
-	    (req->tag && mlfs_name_check(req->tag, &why) < 0)) {
+	    (req->branch && mlfs_ref_name_check(req->branch, &why) < 0) ||
+	    (req->tag && mlfs_ref_name_check(req->tag, &why) < 0)) {
 		mlfs_error_set("%s", why);
 		return -EINVAL;
 	}

@@ -83,10 +83,15 @@ MLFS_MUST_CHECK int mlfs_meta_chunk_put(struct mlfs_meta *m,
 					const struct mlfs_id *id,
 					const struct mlfs_chunk_loc *loc);
 MLFS_MUST_CHECK int mlfs_meta_pack_put(struct mlfs_meta *m, uint64_t pack_id);
-/* Returns 1 when a committed chunk references pack @pack_id, 0 when none
- * does, or -errno. */
+/* Returns 1 when pack @pack_id has its row (a committed transaction
+ * recorded it), 0 when it has none, or -errno. */
 MLFS_MUST_CHECK int mlfs_meta_pack_exists(struct mlfs_meta *m,
 					  uint64_t pack_id);
+/* Returns 1 when an index entry or a content row's locations name pack
+ * @pack_id, 0 when nothing does, or -errno. Scans both tables: for gc and
+ * fsck, not for reads. */
+MLFS_MUST_CHECK int mlfs_meta_pack_used(struct mlfs_meta *m,
+					uint64_t pack_id);
 
 /*
  * Every get below verifies the row before returning it: a tree blob

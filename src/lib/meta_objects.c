@@ -116,6 +116,27 @@ int mlfs_meta_pack_exists(struct mlfs_meta *m, uint64_t pack_id)
 	return r;
 }
 
+int mlfs_meta_pack_used(struct mlfs_meta *m, uint64_t pack_id)
+{
+	sqlite3_stmt *st = NULL;
+	uint8_t le[8];
+	int r, rc;
+
+	mlfs_put_le64(le, pack_id);
+	mlfs_meta_lock(m);
+	r = meta_stmt(m, ST_PACK_USED, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)pack_id);
+		sqlite3_bind_blob(st, 2, le, sizeof(le), SQLITE_STATIC);
+		rc = mlfs_meta_step(st);
+		r = rc == SQLITE_ROW ? 1 :
+		    rc == SQLITE_DONE ? 0 : mlfs_meta_errno(rc);
+		meta_done(st);
+	}
+	mlfs_meta_unlock(m);
+	return r;
+}
+
 int mlfs_meta_pack_put(struct mlfs_meta *m, uint64_t pack_id)
 {
 	sqlite3_stmt *st = NULL;

@@ -16,6 +16,11 @@ const char *const meta_sql[ST_MAX] = {
 			 "stored_len, raw_len, codec) "
 			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_PACK_EXISTS] = "SELECT 1 FROM packs WHERE id = ?1",
+	/* ?2 is the id as 8 little-endian bytes, as locs hold it (a match
+	 * at another offset only keeps a pack: never the unsafe way) */
+	[ST_PACK_USED] = "SELECT 1 FROM chunks WHERE pack_id = ?1 "
+			 "UNION ALL SELECT 1 FROM contents "
+			 "WHERE instr(locs, ?2) > 0 LIMIT 1",
 	[ST_PACK_PUT] = "INSERT OR IGNORE INTO packs(id, created) "
 			"VALUES (?1, strftime('%s','now'))",
 	[ST_CONTENT_GET] = "SELECT size, chunks, mac FROM contents "

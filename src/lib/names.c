@@ -54,6 +54,23 @@ int mlfs_name_check(const char *s, const char **why)
 	return 0;
 }
 
+bool mlfs_is_full_id(const char *s)
+{
+	return strlen(s) == 32 && mlfs_is_hex_prefix(s);
+}
+
+int mlfs_ref_name_check(const char *s, const char **why)
+{
+	int r = mlfs_name_check(s, why);
+
+	if (r == 0 && mlfs_is_full_id(s)) {
+		*why = "a name of 32 hex digits is a commit id; tags, branches "
+		       "and aliases need another name";
+		r = -EINVAL;
+	}
+	return r;
+}
+
 bool mlfs_is_hex_prefix(const char *s)
 {
 	size_t n = strlen(s);

@@ -187,8 +187,10 @@ int mlfs_ref_create(struct mlfs_store *s, int64_t repo_id,
 	const char *why;
 	int r;
 
-	if (mlfs_name_check(name, &why) < 0)
+	if (mlfs_ref_name_check(name, &why) < 0) {
+		mlfs_error_set("%s", why);
 		return -EINVAL;
+	}
 	r = mlfs_meta_begin(s->meta);
 	if (r < 0)
 		return r;
@@ -395,6 +397,7 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 	struct mlfs_commit head;
 	struct mlfs_id cur;
 	int r, rt = -ENOENT, rb = -ENOENT, ra = -ENOENT;
+	bool by_id = false;
 
 	memset(out, 0, sizeof(*out));
 	if (candidates)
@@ -424,6 +427,15 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 			return r;
 		/* moves with every fetch: never immutable */
 		out->rev_kind = MLFS_REF_TRACK;
+	} else if (mlfs_is_full_id(spec->rev) &&
+		   (r = resolve_prefix(s, out->repo.id, spec->rev, &cur, NULL,
+				       NULL)) != -ENOENT) {
+		/* A whole id names its commit for good: before any name
+		 * (new names cannot look like one; older stores may hold
+		 * such a name, reached when no commit has its id). */
+		if (r < 0)
+			return r;
+		by_id = true;
 	} else if (spec->rev[0]) {
 		/* A damaged tag or branch row is an error, never a reason
 		 * to try the next kind of name: that would serve another
@@ -443,6 +455,9 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 	}
 	if (spec->remote[0]) {
 		/* @cur is the tracking ref's commit */
+	} else if (by_id) {
+		out->rev_kind = 'c';
+		out->immutable = true;
 	} else if (!spec->rev[0] || (rt == -ENOENT && rb == -ENOENT &&
 				     ra == -ENOENT && !spec->has_date &&
 				     !strcmp(spec->rev,

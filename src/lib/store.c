@@ -236,7 +236,7 @@ int mlfs_store_open(const char *dir, unsigned flags, struct mlfs_store **out)
 	bool rdonly = flags & MLFS_STORE_RDONLY;
 	struct mlfs_store *s;
 	char path[PATH_MAX];
-	int r;
+	int version, r;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -259,8 +259,11 @@ int mlfs_store_open(const char *dir, unsigned flags, struct mlfs_store **out)
 		if (r == -EACCES)
 			mlfs_error_set("cannot read store packs '%s'",
 				       s->packs_dir);
-		if (r == -ENOENT)
-			r = -EBADMSG; /* config without packs/: damaged */
+		if (r == -ENOENT) { /* config without packs/: damaged */
+			mlfs_error_set("the packs directory '%s' is missing",
+				       s->packs_dir);
+			r = -EBADMSG;
+		}
 		goto fail;
 	}
 	if (!rdonly && access(s->packs_dir, W_OK) < 0) {
@@ -269,20 +272,33 @@ int mlfs_store_open(const char *dir, unsigned flags, struct mlfs_store **out)
 	}
 	snprintf(path, sizeof(path), "%s/mlfs.db", dir);
 	r = mlfs_meta_open(path, rdonly, false, &s->meta);
-	if (r == -ENOENT)
-		r = -EBADMSG; /* config without database: damaged store */
+	if (r == -ENOENT) { /* config without database: damaged store */
+		mlfs_error_set("the database '%s' is missing", path);
+		r = -EBADMSG;
+	}
 	if (r == -EACCES && access(path, R_OK) < 0)
 		mlfs_error_set("cannot read store database '%s'", path);
+	if (r == -EBADMSG && !*mlfs_error_detail())
+		mlfs_error_set("the database '%s' is not a readable SQLite "
+			       "database (overwritten or truncated)", path);
 	if (r < 0)
 		goto fail;
 	mlfs_meta_set_key(s->meta, &s->cfg.key);
 	/* Writers bring an older schema up to date; readers (and the
 	 * daemon, which opens read-only) never change the store: -ESTALE
-	 * tells them to ask for `mlfs upgrade`. */
-	if (rdonly)
-		r = mlfs_meta_check_version(s->meta, NULL);
-	else
+	 * tells them to ask for `mlfs upgrade`. A database at version 0
+	 * has lost everything: init migrates it before it writes the
+	 * config, so a store's database is never empty. Migrating it
+	 * would make an empty store of a damaged one (and let gc remove
+	 * every pack). */
+	r = mlfs_meta_check_version(s->meta, &version);
+	if (r == -ESTALE && version == 0) {
+		mlfs_error_set("the database '%s' holds no schema (emptied, "
+			       "truncated or replaced)", path);
+		r = -EBADMSG;
+	} else if (r == -ESTALE && !rdonly) {
 		r = mlfs_meta_migrate(s->meta, NULL);
+	}
 	if (r < 0)
 		goto fail;
 	r = mlfs_pack_set_new(s->packs_dir, &s->packs);

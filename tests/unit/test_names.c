@@ -155,6 +155,26 @@ static void expect_bad_track(const char *s, const char *why_part)
 	mlfs_refspec_release(&r);
 }
 
+/* Tags, branches and aliases: a name, and never a whole commit id. */
+static void test_names_ref_name_is_no_commit_id(void **state)
+{
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(mlfs_ref_name_check("v1", &why), 0);
+	assert_int_equal(mlfs_ref_name_check("deadbeef", &why), 0);
+	assert_int_equal(mlfs_ref_name_check(
+		"0123456789abcdef0123456789abcdef0", &why), 0);
+	assert_int_equal(mlfs_ref_name_check(
+		"0123456789abcdefABCDEF0123456789", &why), -EINVAL);
+	assert_non_null(strstr(why, "32 hex digits"));
+	assert_int_equal(mlfs_ref_name_check("a/b", &why), -EINVAL);
+	assert_non_null(strstr(why, "outside"));
+	/* repositories may have such names: nothing resolves them as ids */
+	assert_int_equal(mlfs_name_check(
+		"0123456789abcdefABCDEF0123456789", &why), 0);
+}
+
 static void test_names_refspec_remote_tracking(void **state)
 {
 	struct mlfs_refspec r;
@@ -400,6 +420,9 @@ static void test_names_is_hex_prefix(void **state)
 	assert_false(mlfs_is_hex_prefix("3f9c2a1b "));
 	assert_false(mlfs_is_hex_prefix("v1234567"));
 	assert_false(mlfs_is_hex_prefix("0x9c2a1b"));
+	assert_true(mlfs_is_full_id("0123456789abcdefABCDEF0123456789"));
+	assert_false(mlfs_is_full_id("0123456789abcdefABCDEF012345678"));
+	assert_false(mlfs_is_full_id("0123456789abcdefABCDEF012345678g"));
 }
 
 int main(void)
@@ -419,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_names_parse_date_exact_epochs),
 		cmocka_unit_test(test_names_parse_date_rejects_bad_dates),
 		cmocka_unit_test(test_names_is_hex_prefix),
+		cmocka_unit_test(test_names_ref_name_is_no_commit_id),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@
 #include "mlfs/store.h"
 #include "mlfs/tree.h"
 #include "objid.h"
+#include "store_impl.h"
 
 #define BIG_LEN 300000u
 /* 2024-03-01T00:00:00Z */
@@ -653,6 +654,37 @@ static void test_store_resolve_tag_wins_over_branch(void **state)
 	expect_resolves(f, "t/m@v1", &f->c1, MLFS_REF_TAG, false);
 }
 
+/* A whole commit id names that commit, whatever names exist: new tags,
+ * branches and aliases cannot take one, and one an older store holds
+ * is reached only when no commit has that id. */
+static void test_store_resolve_full_id_beats_names(void **state)
+{
+	struct fixture *f = *state;
+	char c2hex[MLFS_ID_HEX_LEN + 1], ref[64];
+	const char *ghost = "0123456789abcdef0123456789abcdef";
+	struct mlfs_repo repo;
+
+	assert_int_equal(mlfs_repo_get(f->s, "t", "m", &repo), 0);
+	mlfs_id_to_hex(&f->c2, c2hex);
+	assert_int_equal(mlfs_ref_create(f->s, repo.id, MLFS_REF_TAG, c2hex,
+					 &f->c1), -EINVAL);
+	assert_int_equal(mlfs_ref_create(f->s, repo.id, MLFS_REF_BRANCH,
+					 ghost, &f->c1), -EINVAL);
+	/* rows as an older mlfs could write them */
+	assert_int_equal(mlfs_meta_ref_set(f->s->meta, repo.id, MLFS_REF_TAG,
+					   c2hex, &f->c1, 1), 0);
+	assert_int_equal(mlfs_meta_ref_set(f->s->meta, repo.id, MLFS_REF_TAG,
+					   ghost, &f->c1, 1), 0);
+	snprintf(ref, sizeof(ref), "t/m@%s", c2hex);
+	expect_resolves(f, ref, &f->c2, 'c', true);
+	for (char *p = ref; *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 'a' + 'A');
+	expect_resolves(f, ref, &f->c2, 'c', true);
+	snprintf(ref, sizeof(ref), "t/m@%s", ghost);
+	expect_resolves(f, ref, &f->c1, MLFS_REF_TAG, false);
+}
+
 static void test_store_resolve_dates(void **state)
 {
 	struct fixture *f = *state;
@@ -1024,6 +1056,7 @@ int main(void)
 		R(test_store_resolve_default_branch_tag_and_branch),
 		R(test_store_resolve_back_steps),
 		R(test_store_resolve_commit_prefix),
+		R(test_store_resolve_full_id_beats_names),
 		R(test_store_resolve_unknown_is_enoent),
 		R(test_store_resolve_prefix_of_other_repo_is_enoent),
 		R(test_store_resolve_ambiguous_prefix_is_enotuniq),
