@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define MLFS_MUST_CHECK __attribute__((warn_unused_result))
 #define MLFS_UNUSED __attribute__((unused))
@@ -70,6 +71,20 @@ static inline uint64_t mlfs_get_le64(const uint8_t *p)
 {
 	return (uint64_t)mlfs_get_le32(p) |
 	       (uint64_t)mlfs_get_le32(p + 4) << 32;
+}
+
+/* Nanoseconds since the epoch as a timespec: tv_nsec is in [0, 1e9)
+ * also before 1970 (C division truncates; futimens wants it floored). */
+static inline struct timespec mlfs_ns_to_timespec(int64_t ns)
+{
+	struct timespec ts = { (time_t)(ns / 1000000000),
+			       (long)(ns % 1000000000) };
+
+	if (ts.tv_nsec < 0) {
+		ts.tv_sec--;
+		ts.tv_nsec += 1000000000;
+	}
+	return ts;
 }
 
 /* Read exactly @len bytes at @off, retrying short reads and EINTR.

@@ -31,12 +31,7 @@ void mlfs_fs_stat(const struct mlfs_fs *fs, const struct mlfs_node *n,
 	st->st_uid = fs->uid;
 	st->st_gid = fs->gid;
 	st->st_blksize = BLKSIZE;
-	st->st_mtim.tv_sec = n->mtime_ns / 1000000000;
-	st->st_mtim.tv_nsec = n->mtime_ns % 1000000000;
-	if (st->st_mtim.tv_nsec < 0) {
-		st->st_mtim.tv_sec--;
-		st->st_mtim.tv_nsec += 1000000000;
-	}
+	st->st_mtim = mlfs_ns_to_timespec(n->mtime_ns);
 	st->st_atim = st->st_mtim;
 	st->st_ctim = st->st_mtim;
 	switch (n->type) {

@@ -58,16 +58,6 @@ static int wrote(fuse_req_t req, struct mlfs_wt *wt, int r)
 	return r;
 }
 
-static void ns_to_ts(int64_t ns, struct timespec *ts)
-{
-	ts->tv_sec = ns / 1000000000;
-	ts->tv_nsec = ns % 1000000000;
-	if (ts->tv_nsec < 0) {
-		ts->tv_sec--;
-		ts->tv_nsec += 1000000000;
-	}
-}
-
 static void attr_to_stat(const struct mlfs_wt_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
@@ -78,9 +68,9 @@ static void attr_to_stat(const struct mlfs_wt_attr *a, struct stat *st)
 	st->st_blksize = BLKSIZE;
 	st->st_size = (off_t)a->size;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
-	ns_to_ts(a->atime_ns, &st->st_atim);
-	ns_to_ts(a->mtime_ns, &st->st_mtim);
-	ns_to_ts(a->ctime_ns, &st->st_ctim);
+	st->st_atim = mlfs_ns_to_timespec(a->atime_ns);
+	st->st_mtim = mlfs_ns_to_timespec(a->mtime_ns);
+	st->st_ctim = mlfs_ns_to_timespec(a->ctime_ns);
 	switch ((int)a->type) {
 	case MLFS_ENTRY_DIR:
 		st->st_mode = S_IFDIR | (a->mode & 07777);

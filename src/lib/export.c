@@ -254,12 +254,7 @@ static void set_times(const char *path, int64_t mtime_ns, int flags)
 
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
-	ts[1].tv_sec = (time_t)(mtime_ns / 1000000000);
-	ts[1].tv_nsec = (long)(mtime_ns % 1000000000);
-	if (ts[1].tv_nsec < 0) {
-		ts[1].tv_sec--;
-		ts[1].tv_nsec += 1000000000;
-	}
+	ts[1] = mlfs_ns_to_timespec(mtime_ns);
 	(void)utimensat(AT_FDCWD, path, ts, flags); /* best effort */
 }
 

@@ -555,10 +555,8 @@ int wt_copy_up(struct mlfs_wt *wt, struct mlfs_wnode *n, bool empty,
 		if (r == 0 && ftruncate(fd, (off_t)n->size) < 0)
 			r = -errno;
 	}
-	times[0].tv_sec = n->atime_ns / 1000000000;
-	times[0].tv_nsec = n->atime_ns % 1000000000;
-	times[1].tv_sec = n->mtime_ns / 1000000000;
-	times[1].tv_nsec = n->mtime_ns % 1000000000;
+	times[0] = mlfs_ns_to_timespec(n->atime_ns);
+	times[1] = mlfs_ns_to_timespec(n->mtime_ns);
 	if (r == 0 && !empty && futimens(fd, times) < 0)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)
@@ -601,16 +599,12 @@ static void set_times(struct timespec *ts, const struct mlfs_wt_setattr *sa)
 	ts[1].tv_nsec = UTIME_OMIT;
 	if (sa->set & MLFS_WT_SET_ATIME_NOW)
 		ts[0].tv_nsec = UTIME_NOW;
-	else if (sa->set & MLFS_WT_SET_ATIME) {
-		ts[0].tv_sec = sa->atime_ns / 1000000000;
-		ts[0].tv_nsec = sa->atime_ns % 1000000000;
-	}
+	else if (sa->set & MLFS_WT_SET_ATIME)
+		ts[0] = mlfs_ns_to_timespec(sa->atime_ns);
 	if (sa->set & MLFS_WT_SET_MTIME_NOW)
 		ts[1].tv_nsec = UTIME_NOW;
-	else if (sa->set & MLFS_WT_SET_MTIME) {
-		ts[1].tv_sec = sa->mtime_ns / 1000000000;
-		ts[1].tv_nsec = sa->mtime_ns % 1000000000;
-	}
+	else if (sa->set & MLFS_WT_SET_MTIME)
+		ts[1] = mlfs_ns_to_timespec(sa->mtime_ns);
 }
 
 int mlfs_wt_setattr(struct mlfs_wt *wt, uint64_t ino,

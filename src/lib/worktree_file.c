@@ -432,13 +432,11 @@ int mlfs_wt_orphan_setattr(struct mlfs_wt *wt, uint64_t ino, uint64_t gen,
 		if (sa->set & MLFS_WT_SET_ATIME_NOW)
 			ts[0].tv_nsec = UTIME_NOW;
 		else if (sa->set & MLFS_WT_SET_ATIME)
-			ts[0] = (struct timespec){ sa->atime_ns / 1000000000,
-						   sa->atime_ns % 1000000000 };
+			ts[0] = mlfs_ns_to_timespec(sa->atime_ns);
 		if (sa->set & MLFS_WT_SET_MTIME_NOW)
 			ts[1].tv_nsec = UTIME_NOW;
 		else if (sa->set & MLFS_WT_SET_MTIME)
-			ts[1] = (struct timespec){ sa->mtime_ns / 1000000000,
-						   sa->mtime_ns % 1000000000 };
+			ts[1] = mlfs_ns_to_timespec(sa->mtime_ns);
 		if (futimens(f->fd, ts) < 0) {
 			r = -errno;
 			goto out;

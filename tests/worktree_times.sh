@@ -1,0 +1,77 @@
+#!/bin/bash
+# tests/worktree_times.sh - times before 1970 with a fraction of a second
+# through a working tree: a file imported with one opens for writing and
+# truncates (its copy-up sets its times), touch and os.utime set one on
+# new files, stat through the mount shows it, and the snapshot and the
+# export keep it to the nanosecond. (The nanoseconds of -1.5 s once came
+# out as -500000000, which futimens refuses: EINVAL on every write.)
+. "$(dirname "$0")/lib.sh"
+
+mount_fixture
+# pycheck ARGS... < script: run it, each "ok - X" / "FAIL - X" line it
+# prints counts as a check
+pycheck() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "${line#ok - }" ;;
+		"FAIL - "*) fail "${line#FAIL - }" ;;
+		*) fail "python: $line" ;;
+		esac
+	done < <("$PY" - "$@" 2>&1)
+}
+mkdir -p "$W/src"
+echo old >"$W/src/old.txt"
+echo keep >"$W/src/keep.txt"
+"$PY" -c "import os, sys; os.utime(sys.argv[1], ns=(-1500000000, -1500000000))" \
+	"$W/src/old.txt"
+expect_exit 0 mlfs import "$W/src" ds/neg -q -t v1
+expect_exit 0 mlfs mount "$mnt"
+T=$mnt/ds/neg
+
+out=$("$PY" -c "import os, sys; print(os.stat(sys.argv[1]).st_mtime_ns)" "$T/old.txt")
+[ "$out" = -1500000000 ] && ok "stat through the mount: mtime -1.5 s" ||
+	fail "stat through the mount: mtime $out, want -1500000000"
+if echo new >>"$T/old.txt" 2>"$ERR_F"; then
+	ok "append to a file with mtime -1.5 s"
+else
+	fail "append to a file with mtime -1.5 s: $(cat "$ERR_F")"
+fi
+[ "$(cat "$T/old.txt")" = "$(printf 'old\nnew')" ] &&
+	ok "its bytes after the append" || fail "bytes: $(cat "$T/old.txt")"
+if truncate -s 2 "$T/keep.txt" 2>"$ERR_F"; then ok "truncate"; else
+	fail "truncate: $(cat "$ERR_F")"; fi
+
+echo x >"$T/t1"
+if touch -d '1969-12-31 23:59:59.5' "$T/t1" 2>"$ERR_F"; then
+	ok "touch -d 1969-12-31 23:59:59.5 on a new file"
+else
+	fail "touch -d before 1970: $(cat "$ERR_F")"
+fi
+echo y >"$T/t2"
+pycheck "$T/t2" "$T/old.txt" <<'PYEOF'
+import os, sys
+os.utime(sys.argv[1], ns=(-250000001, -250000001))
+os.utime(sys.argv[2], ns=(-1500000000, -1500000000))
+for p, want in ((sys.argv[1], -250000001), (sys.argv[2], -1500000000)):
+    got = os.stat(p).st_mtime_ns
+    print(("ok" if got == want else "FAIL") + " - os.utime %d ns: stat %d" % (want, got))
+PYEOF
+
+expect_exit 0 mlfs snapshot ds/neg -t v2 -m "times before 1970"
+expect_exit 0 mlfs export ds/neg@v2 "$W/out"
+pycheck "$W/out" <<'PYEOF'
+import os, sys
+d = sys.argv[1]
+want = {"t1": -500000000, "t2": -250000001, "old.txt": -1500000000}
+for name, ns in sorted(want.items()):
+    got = os.lstat(os.path.join(d, name)).st_mtime_ns
+    print(("ok" if got == ns else "FAIL") +
+          " - v2 %s exported with mtime %d (want %d)" % (name, got, ns))
+PYEOF
+[ "$(cat "$W/out/old.txt")" = "$(printf 'old\nnew')" ] &&
+	ok "v2 old.txt bytes" || fail "v2 old.txt: $(cat "$W/out/old.txt")"
+[ "$(cat "$W/out/keep.txt")" = ke ] && ok "v2 keep.txt truncated" ||
+	fail "v2 keep.txt: $(cat "$W/out/keep.txt")"
+expect_exit 0 mlfs fsck
+summary
