@@ -30,6 +30,17 @@ int csv_rd_init(struct rd *r, const struct mlfs_diff_src *src, char delim,
 		   uint64_t off)
 {
 	memset(r, 0, sizeof(*r));
+	/* A UTF-8 byte order mark (spreadsheets write one) is not part of
+	 * the first column's name. */
+	if (off == 0 && src->size >= 3) {
+		uint8_t head[3];
+		int e = mlfs_diff_src_read(src, head, sizeof(head), 0);
+
+		if (e < 0)
+			return e;
+		if (!memcmp(head, "\xEF\xBB\xBF", 3))
+			off = 3;
+	}
 	r->src = src;
 	r->delim = delim;
 	r->pos = off;
@@ -101,6 +112,7 @@ const char *csv_field(const struct rd *r, size_t i, size_t *len)
 int csv_rd_next(struct rd *r, char *err, size_t errlen)
 {
 	bool quoted = false, was_quoted = false, any = false;
+	size_t qend = 0; /* record length where the last quote closed */
 	uint64_t qline = 0;
 	int e = 0, c;
 
@@ -139,6 +151,7 @@ int csv_rd_next(struct rd *r, char *err, size_t errlen)
 						c = '"';
 					} else {
 						quoted = false;
+						qend = r->rec.len;
 						/* Re-read @n as a plain
 						 * byte. */
 						if (n >= 0)
@@ -166,8 +179,9 @@ int csv_rd_next(struct rd *r, char *err, size_t errlen)
 			if (e < 0)
 				return e;
 		}
-		/* CRLF: drop the CR of an unquoted last field. */
-		if (!was_quoted && r->rec.len &&
+		/* CRLF: drop the CR that ends the last field, unless it
+		 * is inside its quotes ("a\r" keeps it). */
+		if ((!was_quoted || r->rec.len > qend) && r->rec.len &&
 		    r->rec.data[r->rec.len - 1] == '\r' &&
 		    (r->nf == 0 || r->rec.len > r->fend[r->nf - 1]))
 			r->rec.len--;

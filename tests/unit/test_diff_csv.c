@@ -82,6 +82,53 @@ static void test_csv_row_order_only_is_equal(void **state)
 	mlfs_diff_out_release(&out);
 }
 
+/* The CR of CRLF after a closing quote ends the line; one inside the
+ * quotes is data. */
+static void test_csv_crlf_after_a_quoted_last_field(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "a,b\n1,\"x\"\n2,\"y\r\"\n",
+			     "a,\"b\"\r\n1,\"x\"\r\n2,\"y\r\"\r\n",
+			     NULL, &r, &out), 0);
+	assert_true(out.equal);
+	assert_int_equal(r.rows_same, 2);
+	mlfs_diff_out_release(&out);
+	assert_int_equal(run("d.csv", "a\n\"y\r\"\n", "a\r\n\"y\"\r\n",
+			     NULL, &r, &out), 0);
+	assert_false(out.equal);
+	assert_int_equal(r.rows_added, 1);
+	assert_int_equal(r.rows_removed, 1);
+	mlfs_diff_out_release(&out);
+}
+
+/* A UTF-8 byte order mark is not part of the first column's name. */
+static void test_csv_byte_order_mark_is_skipped(void **state)
+{
+	struct mlfs_csv_result r;
+	struct mlfs_diff_out out;
+
+	(void)state;
+	assert_int_equal(run("d.csv", "\xEF\xBB\xBFid,v\n1,a\n2,b\n",
+			     "id,v\n1,a\n2,c\n", "id", &r, &out), 0);
+	assert_int_equal(r.rows_changed, 1);
+	assert_int_equal(r.rows_same, 1);
+	assert_null(strstr((char *)out.text.data, "column"));
+	mlfs_diff_out_release(&out);
+	/* a quoted first name after the mark */
+	assert_int_equal(run("d.csv", "\xEF\xBB\xBF\"id\",v\n1,a\n",
+			     "id,v\n1,a\n", NULL, &r, &out), 0);
+	assert_true(out.equal);
+	mlfs_diff_out_release(&out);
+	/* only at the very start: elsewhere the bytes are data */
+	assert_int_equal(run("d.csv", "id\n\xEF\xBB\xBFx\n", "id\nx\n",
+			     NULL, &r, &out), 0);
+	assert_false(out.equal);
+	mlfs_diff_out_release(&out);
+}
+
 static void test_csv_key_reports_changed_rows_and_columns(void **state)
 {
 	struct mlfs_csv_result r;
@@ -495,6 +542,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_csv_multiset_counts_added_and_removed_rows),
 		cmocka_unit_test(test_csv_row_order_only_is_equal),
+		cmocka_unit_test(test_csv_crlf_after_a_quoted_last_field),
+		cmocka_unit_test(test_csv_byte_order_mark_is_skipped),
 		cmocka_unit_test(test_csv_key_reports_changed_rows_and_columns),
 		cmocka_unit_test(test_csv_added_column_leaves_rows_unchanged),
 		cmocka_unit_test(test_csv_quoted_fields_with_delimiters_and_newlines),
