@@ -290,6 +290,85 @@ static bool kidx_last(const struct kidx *k, struct mlfs_jv c)
 	return !k->dups || kidx_find(k, c).at == c.at;
 }
 
+/* A JSON number literal (the parser checked its grammar) as a sign, its
+ * significant digits and the power of ten of the last one: 1.50e2 and
+ * 150 are both (+, "15", 1); every zero is (+, "", 0). */
+struct jnum {
+	bool neg;
+	const char *s, *end; /* the digits, a '.' perhaps among them */
+	size_t ndig;
+	int64_t exp;
+};
+
+/* False when the exponent is too large to hold exactly. */
+static bool jnum_parse(const char *p, size_t n, struct jnum *j)
+{
+	const char *end = p + n, *mant = p, *q;
+	int64_t e = 0, nfrac = 0;
+	bool eneg = false;
+
+	j->neg = p < end && *p == '-';
+	if (j->neg)
+		p++;
+	mant = p;
+	while (mant < end && *mant != 'e' && *mant != 'E')
+		mant++;
+	for (q = p; q < mant; q++)
+		if (*q == '.')
+			nfrac = mant - q - 1;
+	if (mant < end) {
+		q = mant + 1;
+		if (q < end && (*q == '+' || *q == '-'))
+			eneg = *q++ == '-';
+		for (; q < end; q++) {
+			if (e > INT64_MAX / 100)
+				return false;
+			e = e * 10 + (*q - '0');
+		}
+		if (eneg)
+			e = -e;
+	}
+	e -= nfrac;
+	while (p < mant && (*p == '0' || *p == '.'))
+		p++;
+	for (q = mant; q > p && (q[-1] == '0' || q[-1] == '.'); q--)
+		if (q[-1] == '0')
+			e++;
+	j->s = p;
+	j->end = q;
+	j->ndig = 0;
+	for (; p < q; p++)
+		j->ndig += *p != '.';
+	if (!j->ndig) {
+		j->neg = false;
+		e = 0;
+	}
+	j->exp = e;
+	return true;
+}
+
+/* Do two number literals denote the same value? Exactly, not as doubles:
+ * 9007199254740993 and 9007199254740992 differ. */
+static bool num_equal(const char *a, size_t la, const char *b, size_t lb)
+{
+	struct jnum x, y;
+
+	if (!jnum_parse(a, la, &x) || !jnum_parse(b, lb, &y))
+		return false;
+	if (x.neg != y.neg || x.exp != y.exp || x.ndig != y.ndig)
+		return false;
+	for (const char *p = x.s, *q = y.s; p < x.end && q < y.end;
+	     p++, q++) {
+		if (*p == '.')
+			p++;
+		if (*q == '.')
+			q++;
+		if (*p != *q)
+			return false;
+	}
+	return true;
+}
+
 /* Scalars (and an empty container against one of its own type). */
 static bool scalar_equal(struct mlfs_jv a, struct mlfs_jv b)
 {
@@ -300,19 +379,13 @@ static bool scalar_equal(struct mlfs_jv a, struct mlfs_jv b)
 	if (t != mlfs_jv_type(b))
 		return false;
 	switch (t) {
-	case MLFS_JSON_NUMBER: {
-		double x, y;
-
+	case MLFS_JSON_NUMBER:
+		/* 1.0 == 1 and 1e2 == 100 (the same value written
+		 * differently), 1e999 != 2e999 */
 		sa = mlfs_jv_str(a, &la);
 		sb = mlfs_jv_str(b, &lb);
-		if (la == lb && !memcmp(sa, sb, la))
-			return true;
-		/* 1.0 == 1 and 1e2 == 100, but 1e999 and 2e999 both
-		 * overflow to inf: those differ. */
-		x = mlfs_jv_num(a);
-		y = mlfs_jv_num(b);
-		return isfinite(x) && isfinite(y) && x == y;
-	}
+		return (la == lb && !memcmp(sa, sb, la)) ||
+		       num_equal(sa, la, sb, lb);
 	case MLFS_JSON_STRING:
 		sa = mlfs_jv_str(a, &la);
 		sb = mlfs_jv_str(b, &lb);

@@ -401,6 +401,47 @@ static void test_json_diff_numbers_by_value_not_overflow(void **state)
 	mlfs_diff_out_release(&out);
 }
 
+/* Numbers compare by their exact decimal value, not as doubles: a seed or
+ * an id past 2^53 that changed is a change. */
+static void test_json_diff_numbers_exactly(void **state)
+{
+	static const char *const same[][2] = {
+		{ "1.50e2", "150" }, { "0.000", "0" }, { "100.00", "1e2" },
+		{ "12.5E-1", "1.25" }, { "-0.0e5", "0" }, { "7e+0", "7" },
+		{ "123456789012345678901234567890",
+		  "1.2345678901234567890123456789e29" },
+	};
+	static const char *const differ[][2] = {
+		{ "9007199254740993", "9007199254740992" },
+		{ "123456789012345678901234567890",
+		  "123456789012345678901234567891" },
+		{ "0.1", "0.10000000000000000001" }, { "-1", "1" },
+		{ "1e2", "1e3" }, { "15", "1.5" }, { "1e-400", "2e-400" },
+	};
+	struct mlfs_diff_out out;
+	char a[128], b[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+		snprintf(a, sizeof(a), "[%s]", same[i][0]);
+		snprintf(b, sizeof(b), "[%s]", same[i][1]);
+		assert_int_equal(diff_str(a, b, &out), 0);
+		if (!out.equal)
+			fail_msg("%s and %s differ", a, b);
+		mlfs_diff_out_release(&out);
+	}
+	for (size_t i = 0; i < sizeof(differ) / sizeof(differ[0]); i++) {
+		snprintf(a, sizeof(a), "{\"seed\": %s}", differ[i][0]);
+		snprintf(b, sizeof(b), "{\"seed\": %s}", differ[i][1]);
+		assert_int_equal(diff_str(a, b, &out), 0);
+		if (out.equal)
+			fail_msg("%s and %s are equal", a, b);
+		assert_non_null(strstr((const char *)out.text.data,
+				       "~ .seed: "));
+		mlfs_diff_out_release(&out);
+	}
+}
+
 /* Of duplicated keys only the last counts, on either side. */
 static void test_json_diff_duplicate_keys_last_wins(void **state)
 {
@@ -440,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_json_diff_reports_a_value_at_the_depth_limit),
 		cmocka_unit_test(test_json_diff_matches_keys_in_any_order),
 		cmocka_unit_test(test_json_diff_numbers_by_value_not_overflow),
+		cmocka_unit_test(test_json_diff_numbers_exactly),
 		cmocka_unit_test(test_json_diff_duplicate_keys_last_wins),
 	};
 
