@@ -8,7 +8,8 @@
 # file. For each, cat, export and reads through the mount give the right
 # bytes or fail, and fsck exits 1 naming the damaged object. Byte planes
 # (section 16): a flipped byte in a raw plane or a plane's frame fails
-# cat, fsck and a read through the mount (EIO).
+# cat, fsck and a read through the mount (EIO). A branch row lost from
+# the refs table (section 17) is damage, never an unborn branch.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -731,5 +732,38 @@ EOF
 	cp "$W/ppack.orig" "$ppack"
 done
 expect_exit 0 "$MLFS" fsck --store "$P" --read-data
+
+# 17. A branch row lost (the refs table edited), its history intact: never
+# an unborn branch. Reads and an import of the branch fail naming it (an
+# import used to start a new root commit), fsck names it; a branch that
+# was deleted (an entry without a commit) stays simply absent.
+B=$(mktmp)/lostbranch
+expect_exit 0 "$MLFS" init --store "$B"
+expect_exit 0 "$MLFS" import --store "$B" "$src/sub" lb/r -q -t v1
+expect_exit 0 "$MLFS" import --store "$B" "$src/sub" lb/r -q -b exp
+expect_exit 0 "$MLFS" branch --store "$B" lb/r@v1 gone
+expect_exit 0 "$MLFS" branch --store "$B" --delete lb/r gone
+sqlite3 "$B/mlfs.db" "DELETE FROM refs WHERE kind = 'b'"
+for ref in lb/r lb/r@exp; do
+	expect_exit 1 "$MLFS" log --store "$B" "$ref"
+	expect_err "branch '[a-z]*' has no row, though its history says it is at [0-9a-f]{32} \(damaged database\)" \
+		"log $ref: the lost branch row is damage, named"
+done
+expect_exit 1 "$MLFS" import --store "$B" "$src/sub" lb/r -q
+expect_err "branch 'main' has no row" "import refuses to start a new history"
+[ "$(sqlite3 "$B/mlfs.db" "SELECT count(*) FROM commits")" = 2 ] &&
+	ok "no commit made" || fail "an import made a commit on a lost branch"
+expect_exit 1 "$MLFS" log --store "$B" lb/r@gone
+expect_err "no tag, branch, alias or commit 'gone'" "a deleted branch is just absent"
+expect_exit 1 "$MLFS" fsck --store "$B"
+for b in main exp; do
+	expect_out "damaged branch '$b' \(lb/r\): its row is missing, though its history says it is at [0-9a-f]{32}" \
+		"fsck names the lost branch $b"
+done
+if grep -q "'gone'" "$OUT_F"; then fail "fsck reports the deleted branch"; else
+	ok "fsck does not report the deleted branch"; fi
+expect_exit 0 "$MLFS" cat --store "$B" lb/r@v1/D.bin
+cmp -s "$OUT_F" "$src/sub/D.bin" && ok "the tag still reads" ||
+	fail "the tag's bytes"
 
 summary

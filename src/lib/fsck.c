@@ -312,9 +312,95 @@ static int check_tracking(struct fsck *f, struct repo_walk *w,
 	return r < 0 ? r : pi < 0 ? -ENOMEM : 0;
 }
 
+/* Each entry's check value and the commit it names. */
+static int check_history_entries(struct fsck *f, struct repo_walk *w,
+				 const struct mlfs_repo *repo,
+				 const struct mlfs_reflog_entry *v, size_t n)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (v[i].damaged) {
+			if (fsck_problem(f, "history", v[i].branch, AT_REPO,
+					 "entry %lld does not match its check "
+					 "value (damaged database)",
+					 (long long)v[i].row) < 0)
+				r = -ENOMEM;
+		} else if (!v[i].deleted) {
+			r = check_outside(f, w, &v[i].commit, repo->id,
+					  "history", v[i].branch, "an entry's");
+		}
+	}
+	return r;
+}
+
+/* Each branch's newest entry (@v oldest first) is its head. */
+static int check_history_heads(struct fsck *f, const struct mlfs_ref *refs,
+			       size_t nref,
+			       const struct mlfs_reflog_entry *v, size_t n)
+{
+	for (size_t k = 0; k < nref; k++) {
+		const struct mlfs_reflog_entry *last = NULL;
+
+		if (refs[k].kind != MLFS_REF_BRANCH || refs[k].damaged)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(v[i].branch, refs[k].name))
+				last = &v[i];
+		if (last && last->damaged)
+			continue; /* reported already */
+		if ((!last || last->deleted ||
+		     mlfs_id_cmp(&last->commit, &refs[k].commit)) &&
+		    fsck_problem(f, "history", refs[k].name, AT_REPO,
+				 "its newest entry is not the branch head "
+				 "(entries missing: damaged database)") < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int by_branch_then_row(const void *a, const void *b)
+{
+	const struct mlfs_reflog_entry *x = a, *y = b;
+	int c = strcmp(x->branch, y->branch);
+
+	return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* Every branch whose newest entry names a commit has its row: deleting
+ * a branch appends an entry without one, so a missing row is damage
+ * (reads of the branch fail; an import would start a new history). */
+static int check_history_rows(struct fsck *f, const struct mlfs_ref *refs,
+			      size_t nref, struct mlfs_reflog_entry *v,
+			      size_t n)
+{
+	char hex[MLFS_ID_HEX_LEN + 1];
+
+	if (n)
+		qsort(v, n, sizeof(*v), by_branch_then_row);
+	for (size_t i = 0; i < n; i++) {
+		bool has_row = false;
+
+		if ((i + 1 < n && !strcmp(v[i + 1].branch, v[i].branch)) ||
+		    v[i].deleted || v[i].damaged)
+			continue; /* not the newest, or nothing to expect */
+		for (size_t k = 0; k < nref && !has_row; k++)
+			has_row = refs[k].kind == MLFS_REF_BRANCH &&
+				  !strcmp(refs[k].name, v[i].branch);
+		mlfs_id_to_hex(&v[i].commit, hex);
+		if (!has_row &&
+		    fsck_problem(f, "branch", v[i].branch, AT_REPO, "its row "
+				 "is missing, though its history says it is at "
+				 "%s (damaged database)", hex) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* The branch history: every entry's check value, the commits entries
- * name, and that each branch's newest entry is its head (a dropped
- * newest entry would make "@{date}" answer with an older head). */
+ * name, that each branch's newest entry is its head (a dropped newest
+ * entry would make "@{date}" answer with an older head), and that no
+ * branch lost its row. */
 static int check_history(struct fsck *f, struct repo_walk *w,
 			 const struct mlfs_repo *repo,
 			 const struct mlfs_ref *refs, size_t nref)
@@ -331,37 +417,11 @@ static int check_history(struct fsck *f, struct repo_walk *w,
 		return fsck_problem(f, "database", NULL, AT_REPO, "cannot "
 				    "list the branch history: %s",
 				    fsck_db_why(NULL, r)) < 0 ? -ENOMEM : 0;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		if (v[i].damaged) {
-			if (fsck_problem(f, "history", v[i].branch, AT_REPO,
-					 "entry %lld does not match its check "
-					 "value (damaged database)",
-					 (long long)v[i].row) < 0)
-				r = -ENOMEM;
-		} else if (!v[i].deleted) {
-			r = check_outside(f, w, &v[i].commit, repo->id,
-					  "history", v[i].branch, "an entry's");
-		}
-	}
-	for (size_t k = 0; r == 0 && k < nref; k++) {
-		const struct mlfs_reflog_entry *last = NULL;
-
-		if (refs[k].kind != MLFS_REF_BRANCH || refs[k].damaged)
-			continue;
-		for (size_t i = 0; i < n; i++)
-			if (!strcmp(v[i].branch, refs[k].name))
-				last = &v[i];
-		if (last && last->damaged)
-			continue; /* reported above */
-		if (!last || last->deleted ||
-		    mlfs_id_cmp(&last->commit, &refs[k].commit)) {
-			if (fsck_problem(f, "history", refs[k].name, AT_REPO,
-					 "its newest entry is not the branch "
-					 "head (entries missing: damaged "
-					 "database)") < 0)
-				r = -ENOMEM;
-		}
-	}
+	r = check_history_entries(f, w, repo, v, n);
+	if (r == 0)
+		r = check_history_heads(f, refs, nref, v, n);
+	if (r == 0)
+		r = check_history_rows(f, refs, nref, v, n);
 	free(v);
 	return r;
 }

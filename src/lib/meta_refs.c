@@ -377,14 +377,36 @@ static int read_ref(struct mlfs_meta *m, sqlite3_stmt *st,
 	return 0;
 }
 
+/* A branch without its row whose history's newest entry names a commit
+ * lost the row to damage: it was never deleted (that appends an entry
+ * with no commit). -EIO naming it then, else @r. Called in the read
+ * transaction of the lookup, so a branch made meanwhile is no damage. */
+static int branch_row_lost(struct mlfs_meta *m, int64_t repo_id,
+			   const char *name, int r)
+{
+	char hex[MLFS_ID_HEX_LEN + 1];
+	struct mlfs_id last;
+	int h = mlfs_meta_reflog_at(m, repo_id, name, INT64_MAX, &last);
+
+	if (h == -ENOENT)
+		return r;
+	if (h < 0)
+		return h;
+	mlfs_id_to_hex(&last, hex);
+	mlfs_error_set("branch '%s' has no row, though its history says it "
+		       "is at %s (damaged database)", name, hex);
+	return -EIO;
+}
+
 int mlfs_meta_ref_get(struct mlfs_meta *m, int64_t repo_id, int kind,
 		      const char *name, struct mlfs_id *commit)
 {
 	sqlite3_stmt *st = NULL;
 	struct mlfs_ref ref;
+	bool txn;
 	int r, rc;
 
-	mlfs_meta_lock(m);
+	txn = mlfs_meta_read_begin(m);
 	r = meta_stmt(m, ST_REF_GET, &st);
 	if (r < 0)
 		goto out;
@@ -397,10 +419,12 @@ int mlfs_meta_ref_get(struct mlfs_meta *m, int64_t repo_id, int kind,
 	else
 		r = rc == SQLITE_DONE ? -ENOENT : mlfs_meta_errno(rc);
 	meta_done(st);
+	if (r == -ENOENT && kind == MLFS_REF_BRANCH)
+		r = branch_row_lost(m, repo_id, name, r);
 	if (r == 0)
 		*commit = ref.commit;
 out:
-	mlfs_meta_unlock(m);
+	mlfs_meta_read_end(m, txn);
 	return r;
 }
 
