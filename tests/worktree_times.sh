@@ -4,7 +4,9 @@
 # truncates (its copy-up sets its times), touch and os.utime set one on
 # new files, stat through the mount shows it, and the snapshot and the
 # export keep it to the nanosecond. (The nanoseconds of -1.5 s once came
-# out as -500000000, which futimens refuses: EINVAL on every write.)
+# out as -500000000, which futimens refuses: EINVAL on every write.) A
+# modification time alone that changed is listed by status (U), recorded
+# by the snapshot and shown by diff.
 . "$(dirname "$0")/lib.sh"
 
 mount_fixture
@@ -73,5 +75,41 @@ PYEOF
 	ok "v2 old.txt bytes" || fail "v2 old.txt: $(cat "$W/out/old.txt")"
 [ "$(cat "$W/out/keep.txt")" = ke ] && ok "v2 keep.txt truncated" ||
 	fail "v2 keep.txt: $(cat "$W/out/keep.txt")"
+
+# A change of a modification time alone is a change: status lists it
+# (U), the snapshot records it, diff shows it. A directory's only when
+# nothing below it is listed.
+mkdir "$T/dir"
+echo z >"$T/dir/z"
+expect_exit 0 mlfs snapshot ds/neg -t v3 -m "a directory"
+"$PY" -c "import os, sys; os.utime(sys.argv[1], ns=(10**18, 10**18))" "$T/t1"
+touch "$T/dir/tmp" && rm "$T/dir/tmp"
+expect_exit 0 mlfs status ds/neg
+expect_out "^  U dir  \(modification time\)" "status: U for a directory whose mtime alone changed"
+expect_out "^  U t1  \(modification time\)" "status: U for a file whose mtime alone changed"
+n=$(grep -c '^  [A-Z] ' "$OUT_F")
+[ "$n" = 2 ] && ok "status lists those two only" || fail "status lists $n entries"
+expect_exit 0 mlfs status ds/neg --json
+json_ok "status --json: change U" \
+	"[c['change'] for c in d[0]['changes']] == ['U', 'U']"
+expect_exit 0 mlfs snapshot ds/neg -t v4 -m "times only"
+expect_exit 0 mlfs status ds/neg
+expect_out "no changes" "no changes after the snapshot"
+expect_exit 1 mlfs diff ds/neg@v3 ds/neg@v4
+expect_out "^M  t1  \(modification time only\)" "diff shows the file's new mtime"
+expect_out "^M  dir  \(modification time only\)" "diff shows the directory's"
+expect_exit 1 mlfs diff ds/neg@v3 ds/neg@v4 --json
+json_ok "diff --json: mtime_only" \
+	"sorted((c['path'], c['mtime_only'], c['content_changed']) for c in d['changes']) == [('dir', True, False), ('t1', True, False)]"
+expect_exit 0 mlfs diff ds/neg@v4 ds/neg@v4
+# a content change is not "mtime only"
+echo more >>"$T/t1"
+expect_exit 0 mlfs snapshot ds/neg -t v5 -m "content"
+expect_exit 1 mlfs diff ds/neg@v4 ds/neg@v5
+if grep -q "modification time only" "$OUT_F"; then
+	fail "a content change shown as mtime only"
+else
+	ok "a content change is no mtime-only change"
+fi
 expect_exit 0 mlfs fsck
 summary

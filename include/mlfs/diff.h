@@ -36,6 +36,9 @@ enum mlfs_diff_status {
 #define MLFS_DIFF_F_CONTENT 0x1u /* file digest */
 #define MLFS_DIFF_F_MODE 0x2u    /* permission bits */
 #define MLFS_DIFF_F_TARGET 0x4u  /* symlink target */
+/* modification time: a record for it alone exists only when nothing else
+ * differs (of a directory: nor anything below it) */
+#define MLFS_DIFF_F_MTIME 0x8u
 
 /* Chunk-level sharing of a modified file, from the two chunk lists only. */
 struct mlfs_diff_chunks {

@@ -273,6 +273,7 @@ enum mlfs_wt_change {
 	MLFS_WT_DELETED = 'D',
 	MLFS_WT_TYPE = 'T',       /* file <-> dir <-> symlink */
 	MLFS_WT_MODE = 'P',       /* permission bits only */
+	MLFS_WT_TIME = 'U',       /* modification time only */
 	MLFS_WT_RENAMED = 'R',    /* same content, other path */
 };
 struct mlfs_wt_status_entry {

@@ -242,6 +242,8 @@ static void print_record(struct diff_cli *d, const struct mlfs_diff_rec *r)
 	if (r->what & MLFS_DIFF_F_MODE)
 		printf("  mode %04o -> %04o", r->a->mode & 07777,
 		       r->b->mode & 07777);
+	if (r->what == MLFS_DIFF_F_MTIME)
+		fputs("  (modification time only)", stdout);
 	if (r->what & MLFS_DIFF_F_TARGET) {
 		fputs("  -> ", stdout);
 		put_target(r->b->target);
@@ -346,6 +348,8 @@ static int on_change(void *ctx, const struct mlfs_diff_rec *r)
 	mlfs_jw_bool(&d->jw, r->what & MLFS_DIFF_F_MODE);
 	mlfs_jw_key(&d->jw, "target_changed");
 	mlfs_jw_bool(&d->jw, r->what & MLFS_DIFF_F_TARGET);
+	mlfs_jw_key(&d->jw, "mtime_only");
+	mlfs_jw_bool(&d->jw, r->what == MLFS_DIFF_F_MTIME);
 	if (r->has_chunks) {
 		mlfs_jw_key(&d->jw, "chunks");
 		mlfs_jw_obj(&d->jw);

@@ -499,6 +499,8 @@ static void print_status(struct cli *c, const char *what,
 		else if (e->change == MLFS_WT_MODE)
 			printf("  (%04o -> %04o)", (unsigned)e->old_mode,
 			       (unsigned)e->mode);
+		else if (e->change == MLFS_WT_TIME)
+			printf("  (modification time)");
 		else if ((e->change == MLFS_WT_ADDED ||
 			  e->change == MLFS_WT_DELETED) &&
 			 (e->change == MLFS_WT_DELETED ? e->old_type :

@@ -169,7 +169,10 @@ static int both_sides(struct walk *w, const struct mlfs_entry *a,
 		}
 		/* The Merkle property: equal ids, equal subtrees. */
 		if (!mlfs_id_cmp(&a->id, &b->id))
-			return 0;
+			return inside && a->mode == b->mode &&
+			       a->mtime_ns != b->mtime_ns ?
+			       add_rec(w, MLFS_DIFF_MODIFIED,
+				       MLFS_DIFF_F_MTIME, a, b) : 0;
 		return walk(w, &a->id, &b->id, inside);
 	}
 	if (a->type == MLFS_ENTRY_DIR || b->type == MLFS_ENTRY_DIR) {
@@ -191,6 +194,8 @@ static int both_sides(struct walk *w, const struct mlfs_entry *a,
 		if (a->mode != b->mode)
 			what |= MLFS_DIFF_F_MODE;
 	}
+	if (!what && a->mtime_ns != b->mtime_ns)
+		what = MLFS_DIFF_F_MTIME;
 	if (!what)
 		return 0;
 	return add_rec(w, MLFS_DIFF_MODIFIED, what, a, b);

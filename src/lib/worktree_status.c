@@ -173,6 +173,7 @@ static int walk_dir(struct status_walk *w, const struct mlfs_wnode *self,
 			const struct mlfs_wnode *n = &d[i].node;
 			const struct mlfs_entry *e = &t->e[j];
 			uint64_t bino = wt_child_ino(base_ino, name);
+			size_t before = w->st->n;
 
 			if ((int)e->type != n->type) {
 				r = add(w, MLFS_WT_TYPE, sub, 0, NULL);
@@ -198,6 +199,12 @@ static int walk_dir(struct status_walk *w, const struct mlfs_wnode *self,
 				    !strcmp(w->st->v[w->st->n - 1].path, sub))
 					w->st->v[w->st->n - 1].size = size;
 			}
+			/* Versions keep modification times: one that is all
+			 * that changed is a change a snapshot makes (of a
+			 * directory, only when nothing below it is listed) */
+			if (r == 0 && w->st->n == before &&
+			    n->mtime_ns != e->mtime_ns)
+				r = add(w, MLFS_WT_TIME, sub, 0, NULL);
 			if (r == 0 && w->st->n &&
 			    !strcmp(w->st->v[w->st->n - 1].path, sub)) {
 				struct mlfs_wt_status_entry *x =
