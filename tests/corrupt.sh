@@ -9,7 +9,8 @@
 # bytes or fail, and fsck exits 1 naming the damaged object. Byte planes
 # (section 16): a flipped byte in a raw plane or a plane's frame fails
 # cat, fsck and a read through the mount (EIO). A branch row lost from
-# the refs table (section 17) is damage, never an unborn branch.
+# the refs table (section 17) is damage, never an unborn branch, and a
+# subtree's row lost (section 18) is damage, never a missing file.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -765,5 +766,26 @@ if grep -q "'gone'" "$OUT_F"; then fail "fsck reports the deleted branch"; else
 expect_exit 0 "$MLFS" cat --store "$B" lb/r@v1/D.bin
 cmp -s "$OUT_F" "$src/sub/D.bin" && ok "the tag still reads" ||
 	fail "the tag's bytes"
+
+# 18. A subtree's row deleted: damage named by every reader, never "no
+# such file" (ls and cat used to say ENOENT).
+C=$(mktmp)/losttree
+cp -a "$S" "$C"
+subtree=$("$MLFS" ls --store "$C" $repo@v1 --json | "$PY" -c '
+import json, sys
+print([e["tree"] for e in json.load(sys.stdin) if e["path"] == "sub"][0])')
+sqlite3 "$C/mlfs.db" "DELETE FROM trees WHERE lower(hex(id)) = '$subtree'"
+for cmd in "ls $repo@v1/sub" "ls -R $repo@v1" "cat $repo@v1/sub/D.bin" \
+	   "du $repo@v1" "export $repo@v1 $(mktmp)/x"; do
+	# shellcheck disable=SC2086
+	expect_exit 1 "$MLFS" --store "$C" $cmd
+	expect_err "tree $subtree is missing \(damaged database\)" \
+		"$cmd: the missing tree is named as damage"
+done
+expect_exit 0 "$MLFS" cat --store "$C" $repo@v1/A.bin
+cmp -s "$OUT_F" "$src/A.bin" && ok "a file outside it still reads" ||
+	fail "A.bin after the tree row was deleted"
+expect_exit 1 "$MLFS" fsck --store "$C"
+expect_out "damaged tree $subtree .*is missing" "fsck names the missing tree"
 
 summary

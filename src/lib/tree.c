@@ -161,6 +161,16 @@ int mlfs_tree_load(struct mlfs_store *s, const struct mlfs_id *id,
 	struct mlfs_buf b = MLFS_BUF_INIT;
 	int r = mlfs_meta_tree_get(s->meta, id, &b);
 
+	if (r == -ENOENT) {
+		/* Every tree id comes from a commit or a parent tree that
+		 * verified: one without its row is damage, not absence
+		 * (a reader must not take it for "no such file"). */
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		mlfs_id_to_hex(id, hex);
+		mlfs_error_set("tree %s is missing (damaged database)", hex);
+		r = -EIO;
+	}
 	if (r == 0)
 		r = mlfs_tree_decode(b.data, b.len, out);
 	if (r == 0)
