@@ -10,7 +10,8 @@
 # (section 16): a flipped byte in a raw plane or a plane's frame fails
 # cat, fsck and a read through the mount (EIO). A branch row lost from
 # the refs table (section 17) is damage, never an unborn branch, and a
-# subtree's row lost (section 18) is damage, never a missing file.
+# subtree's row lost (section 18) is damage, never a missing file; so is
+# a commit lost from the middle of a history (section 19).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -787,5 +788,24 @@ cmp -s "$OUT_F" "$src/A.bin" && ok "a file outside it still reads" ||
 	fail "A.bin after the tree row was deleted"
 expect_exit 1 "$MLFS" fsck --store "$C"
 expect_out "damaged tree $subtree .*is missing" "fsck names the missing tree"
+
+# 19. A commit in the middle of the history lost its row: log and ~N name
+# it as damage (log used to say only "No such file or directory").
+H=$(mktmp)/lostcommit
+expect_exit 0 "$MLFS" init --store "$H"
+for i in 1 2 3; do
+	echo "$i" >"$W/f$i"
+	expect_exit 0 "$MLFS" import --store "$H" "$W/f$i" lc/r -q -t "v$i"
+done
+mid=$("$MLFS" show --store "$H" lc/r@v2 --json |
+      "$PY" -c 'import json, sys; print(json.load(sys.stdin)["commit"])')
+sqlite3 "$H/mlfs.db" "DELETE FROM commits WHERE lower(hex(id)) = '$mid'"
+expect_exit 1 "$MLFS" log --store "$H" lc/r
+expect_err "commit $mid of the history is missing \(damaged database\)" \
+	"log names the missing commit"
+expect_exit 1 "$MLFS" cat --store "$H" lc/r@main~2/f1
+expect_err "commit $mid of the history is missing" "~2 names the missing commit"
+expect_exit 0 "$MLFS" cat --store "$H" lc/r@v3/f3
+expect_out "^3$" "the head still reads"
 
 summary

@@ -107,6 +107,22 @@ int mlfs_commit_get(struct mlfs_store *s, const struct mlfs_id *id,
 	return mlfs_meta_commit_get(s->meta, id, out);
 }
 
+/* A commit reached through history (a ref, then parents): one without
+ * its row is damage, named, never the end of the history. */
+static int history_commit_get(struct mlfs_store *s, const struct mlfs_id *id,
+			      struct mlfs_commit *out)
+{
+	char hex[MLFS_ID_HEX_LEN + 1];
+	int r = mlfs_commit_get(s, id, out);
+
+	if (r != -ENOENT)
+		return r;
+	mlfs_id_to_hex(id, hex);
+	mlfs_error_set("commit %s of the history is missing (damaged "
+		       "database)", hex);
+	return -EIO;
+}
+
 void mlfs_commit_release(struct mlfs_commit *c)
 {
 	mlfs_meta_commit_release(c);
@@ -538,7 +554,7 @@ int mlfs_resolve(struct mlfs_store *s, const struct mlfs_refspec *spec,
 	for (unsigned i = 0; i < spec->back; i++) {
 		struct mlfs_commit c;
 
-		r = mlfs_commit_get(s, &cur, &c);
+		r = history_commit_get(s, &cur, &c);
 		if (r < 0)
 			return r;
 		if (!c.has_parent) {
@@ -596,7 +612,7 @@ int mlfs_commit_history(struct mlfs_store *s, const struct mlfs_id *start,
 			v = nv;
 			cap = nc;
 		}
-		r = mlfs_commit_get(s, &cur, &v[cnt]);
+		r = history_commit_get(s, &cur, &v[cnt]);
 		if (r < 0)
 			break;
 		cnt++;
