@@ -11,7 +11,8 @@
 # cat, fsck and a read through the mount (EIO). A branch row lost from
 # the refs table (section 17) is damage, never an unborn branch, and a
 # subtree's row lost (section 18) is damage, never a missing file; so is
-# a commit lost from the middle of a history (section 19).
+# a commit lost from the middle of a history (section 19) and a file's
+# contents row (section 20).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -807,5 +808,22 @@ expect_exit 1 "$MLFS" cat --store "$H" lc/r@main~2/f1
 expect_err "commit $mid of the history is missing" "~2 names the missing commit"
 expect_exit 0 "$MLFS" cat --store "$H" lc/r@v3/f3
 expect_out "^3$" "the head still reads"
+
+# 20. A file's contents row deleted: cat, diff and fsck name the content
+# as damage (diff said only "No such file or directory").
+echo 9 >"$W/f3"
+expect_exit 0 "$MLFS" import --store "$H" "$W/f3" lc/r -q -t v4
+dig=$("$MLFS" ls --store "$H" lc/r@v4 --json |
+      "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["digest"])')
+dig3=$("$MLFS" ls --store "$H" lc/r@v3 --json |
+       "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["digest"])')
+sqlite3 "$H/mlfs.db" "DELETE FROM contents WHERE lower(hex(digest)) = '$dig'"
+expect_exit 1 "$MLFS" cat --store "$H" lc/r@v4/f3
+expect_err "content $dig is missing \(damaged database\)" "cat names the missing content"
+[ "$dig" != "$dig3" ] || fail "the fixture's two versions share a content"
+expect_exit 2 "$MLFS" diff --store "$H" lc/r@v3 lc/r@v4
+expect_err "content $dig is missing \(damaged database\)" "diff names the missing content"
+expect_exit 1 "$MLFS" fsck --store "$H"
+expect_out "damaged content $dig .*is missing" "fsck names the missing content"
 
 summary

@@ -66,6 +66,16 @@ int mlfs_content_load(struct mlfs_store *s, const struct mlfs_id *digest,
 		return -ENOMEM;
 	c->digest = *digest;
 	r = mlfs_meta_content_get(s->meta, digest, &size, &b);
+	if (r == -ENOENT) {
+		/* Digests come from tree entries that verified: a content
+		 * without its row is damage, not absence. */
+		char hex[MLFS_ID_HEX_LEN + 1];
+
+		mlfs_id_to_hex(digest, hex);
+		mlfs_error_set("content %s is missing (damaged database)",
+			       hex);
+		r = -EIO;
+	}
 	if (r == 0)
 		r = mlfs_chunklist_decode(b.data, b.len, size, c);
 	mlfs_buf_release(&b);
