@@ -5,7 +5,8 @@
 # atomically exchanges (renameat2 RENAME_EXCHANGE) SRC/sub with a symlink
 # to a directory outside SRC holding the same names with a marker, and
 # SRC/etc with a symlink to /etc. No imported version may hold the marker
-# or /etc's bytes; each holds either the inside bytes or the symlink.
+# or /etc's bytes; each holds either the inside bytes or the symlink. A
+# file written to while it is read is stored as read, with a warning.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -162,6 +163,37 @@ expect_exit 0 "$MLFS" import --store "$S" -q "$SRC" race/r
 expect_exit 0 "$MLFS" export --store "$S" -q race/r "$W/final"
 diff -r "$W/pristine" "$W/final" >/dev/null && ok "the tree imports exactly once the swapping stops" ||
 	fail "final import differs from SRC"
+expect_exit 0 "$MLFS" fsck --store "$S"
+
+# A file written to while it is imported is stored as read, with a
+# warning naming it (as tar's "file changed as we read it"); counted in
+# --json. A quiet file gets none.
+mkdir -p "$W/grow"
+head -c $((64 << 20)) /dev/urandom >"$W/grow/log.bin"
+echo quiet >"$W/grow/quiet.txt"
+"$PY" - "$W/grow/log.bin" "$W/grow.started" <<'PYEOF' &
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+open(sys.argv[2], "w").close()
+for _ in range(20000):
+    os.write(fd, b"x")
+    time.sleep(0.0005)
+PYEOF
+writer=$!
+at_exit "kill $writer 2>/dev/null"
+for _ in $(seq 100); do [ -e "$W/grow.started" ] && break; sleep 0.05; done
+expect_exit 0 "$MLFS" import --store "$S" "$W/grow" race/grow --json
+expect_err "warning: '.*log.bin': changed while it was read: stored as read \([0-9]+ bytes\)" \
+	"a file appended to during the import: warned, by name"
+json_ok "--json counts it" "d['changed'] == 1 and d['files'] == 2"
+if grep -q "quiet.txt" "$ERR_F"; then fail "a quiet file warned about"; else
+	ok "no warning for the quiet file"; fi
+kill "$writer" 2>/dev/null
+wait "$writer" 2>/dev/null
+expect_exit 0 "$MLFS" import --store "$S" "$W/grow" race/grow --json
+json_ok "once quiet: nothing changed" "d['changed'] == 0"
+if grep -q "changed while" "$ERR_F"; then fail "a warning once quiet"; else
+	ok "no warning once the file is quiet"; fi
 expect_exit 0 "$MLFS" fsck --store "$S"
 
 summary

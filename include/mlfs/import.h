@@ -55,6 +55,8 @@ struct mlfs_import_stats {
 	struct mlfs_id commit;
 	bool created_repo;
 	uint64_t files, dirs, symlinks, skipped;
+	uint64_t changed;          /* of files: changed while they were read
+				      (stored as read, with a warning) */
 	uint64_t files_cached;     /* of files: not read, from the files
 				      cache (docs/design.md#the-files-cache) */
 	uint64_t bytes;            /* logical bytes read */

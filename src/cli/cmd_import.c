@@ -239,14 +239,15 @@ static int import_main(struct cli *c, int argc, char **argv,
 		printf(", \"created_repo\": %s, \"files\": %" PRIu64
 		       ", \"files_cached\": %" PRIu64
 		       ", \"dirs\": %" PRIu64 ", \"symlinks\": %" PRIu64
-		       ", \"skipped\": %" PRIu64 ", \"bytes\": %" PRIu64
+		       ", \"skipped\": %" PRIu64 ", \"changed\": %" PRIu64
+		       ", \"bytes\": %" PRIu64
 		       ", \"chunks\": %" PRIu64 ", \"new_chunks\": %" PRIu64
 		       ", \"new_raw_bytes\": %" PRIu64
 		       ", \"new_stored_bytes\": %" PRIu64
 		       ", \"seconds\": %.3f}\n",
 		       st.created_repo ? "true" : "false", st.files,
 		       st.files_cached, st.dirs,
-		       st.symlinks, st.skipped, st.bytes, st.chunks,
+		       st.symlinks, st.skipped, st.changed, st.bytes, st.chunks,
 		       st.new_chunks, st.new_raw_bytes, st.new_stored_bytes,
 		       st.seconds);
 	} else {

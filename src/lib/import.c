@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,32 @@ static int cmp_pending(const void *a, const void *b)
 {
 	return strcmp(((const struct pending *)a)->name,
 		      ((const struct pending *)b)->name);
+}
+
+/* Whether the file open at @fd changed while it was read (@read bytes,
+ * from what @before describes): then it is stored as read, which may be
+ * torn, so say so, as tar and borg do, and keep it out of the files
+ * cache. */
+static bool note_changed(struct importer *im, int fd, const char *path,
+			 const struct stat *before, uint64_t read)
+{
+	char what[160];
+	struct stat now;
+
+	if (fstat(fd, &now) == 0 && read == (uint64_t)before->st_size &&
+	    now.st_size == before->st_size &&
+	    mtime_ns(&now) == mtime_ns(before) &&
+	    now.st_ctim.tv_sec == before->st_ctim.tv_sec &&
+	    now.st_ctim.tv_nsec == before->st_ctim.tv_nsec)
+		return false;
+	im->st->changed++;
+	if (!im->o || !im->o->warn)
+		return true;
+	snprintf(what, sizeof(what), "changed while it was read: stored as "
+		 "read (%" PRIu64 " bytes), which may mix old and new bytes; "
+		 "import again when it is quiet", read);
+	im->o->warn(im->o->ctx, path, what);
+	return true;
 }
 
 /* "@dir/@name" for messages (malloc'd), or NULL. */
@@ -440,11 +467,11 @@ static int import_entry(struct importer *im, int dfd, const char *name,
 	e->type = MLFS_ENTRY_FILE;
 	(void)fcntl(fd, F_SETFL, 0); /* blocking reads from here on */
 	r = mlfs_ingest_file(im->in, fd, path, &e->id, &e->size);
-	close(fd);
-	/* a file that grew or shrank while it was read is not what @fst
+	/* a file that changed while it was read is not what @fst
 	 * describes: left to the next import */
 	p->st = fst;
-	p->record = r == 0 && e->size == (uint64_t)fst.st_size;
+	p->record = r == 0 && !note_changed(im, fd, path, &fst, e->size);
+	close(fd);
 	return r;
 }
 
@@ -562,9 +589,12 @@ static int make_root(struct importer *im, const char *src,
 		if (r > 0)
 			mlfs_ingest_count_cached(im->in, p.e.size);
 	}
-	if (r == 0)
+	if (r == 0) {
 		r = mlfs_ingest_file(im->in, fd, src, &p.e.id, &p.e.size);
-	if (r >= 0 && p.e.size == (uint64_t)fst.st_size)
+		p.record = r == 0 && !note_changed(im, fd, src, &fst,
+						   p.e.size);
+	}
+	if (r >= 0 && p.record)
 		r = cache_add(im, src, &fst, &p.e);
 	close(fd);
 	if (r >= 0) {
