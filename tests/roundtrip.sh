@@ -180,6 +180,16 @@ expect_out 'script\.sh' "ls -l modes/ lists script.sh"
 expect_out 'rwxr-xr-x|755' "ls -l shows the exec mode"
 expect_exit 0 "$MLFS" ls --store "$S" -l $repo@v1/links
 expect_out 'rel.*->.*\.\./one-byte' "ls -l shows symlink targets"
+# setuid, setgid and sticky bits, as ls(1) shows them
+mkdir -p "$W/special/tmpd"
+echo a >"$W/special/suid" && chmod 4755 "$W/special/suid"
+echo b >"$W/special/sgid" && chmod 2644 "$W/special/sgid"
+chmod 1777 "$W/special/tmpd"
+expect_exit 0 "$MLFS" import --store "$S" "$W/special" rt/special -q
+expect_exit 0 "$MLFS" ls --store "$S" -l rt/special
+for want in '^-rwsr-xr-x .* suid$' '^-rw-r-Sr-- .* sgid$' '^drwxrwxrwt .* tmpd$'; do
+	expect_out "$want" "ls -l: $want"
+done
 expect_exit 0 "$MLFS" ls --store "$S" -R $repo@v1
 n_ls=$(grep -c 'leaf.txt' "$OUT_F")
 [ "$n_ls" -ge 1 ] && ok "ls -R reaches nest/a/b/c/d/e/f/g/leaf.txt" ||

@@ -32,6 +32,14 @@ static void mode_str(const struct mlfs_entry *e, char *b)
 	       e->type == MLFS_ENTRY_SYMLINK ? 'l' : '-';
 	for (int i = 0; i < 9; i++)
 		b[1 + i] = e->mode & (0400u >> i) ? rwx[i] : '-';
+	/* setuid, setgid, sticky as ls(1) shows them: s/t over x, S/T
+	 * without x */
+	if (e->mode & 04000)
+		b[3] = b[3] == 'x' ? 's' : 'S';
+	if (e->mode & 02000)
+		b[6] = b[6] == 'x' ? 's' : 'S';
+	if (e->mode & 01000)
+		b[9] = b[9] == 'x' ? 't' : 'T';
 	b[10] = '\0';
 }
 

@@ -214,9 +214,11 @@ int cli_ref_command(struct cli *c, int argc, char **argv,
 	else if (r == -EEXIST)
 		r = cli_error(0, "%s '%s' already exists in '%s/%s'", what,
 			      argv[1], spec.ns, spec.name);
-	else if (r == -ENOENT)
+	else if (r == -ENOENT) {
+		mlfs_error_clear(); /* it says the same */
 		r = cli_error(0, "no %s '%s' in '%s/%s'", what, argv[1],
 			      spec.ns, spec.name);
+	}
 	else if (r == -EBUSY && del && kind == MLFS_REF_BRANCH)
 		r = cli_error(0, "cannot delete '%s', the default branch of "
 			      "'%s/%s'", argv[1], spec.ns, spec.name);
