@@ -111,5 +111,12 @@ if grep -q "modification time only" "$OUT_F"; then
 else
 	ok "a content change is no mtime-only change"
 fi
+# discarding an added file gives its directory the head's time back
+echo new >"$T/dir/new"
+expect_exit 0 mlfs status ds/neg
+expect_out "^  A dir/new" "status: the new file"
+expect_exit 0 mlfs discard ds/neg dir/new
+expect_exit 0 mlfs status ds/neg
+expect_out "no changes" "after discarding it: no changes (not even the directory's time)"
 expect_exit 0 mlfs fsck
 summary

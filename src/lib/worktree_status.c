@@ -616,6 +616,55 @@ static int resolve_parent(struct mlfs_wt *wt, char *path, uint64_t *parent,
 	return 0;
 }
 
+/* After a discard in directory @parent, @path's: when its names are the
+ * base's again, so is its modification time (the names that came and
+ * went are what moved it), or status and the next snapshot would still
+ * see a change. The root has no time in versions. In a transaction. */
+static int settle_parent_mtime(struct mlfs_wt *wt, const char *path,
+			       uint64_t parent)
+{
+	const char *slash = strrchr(path, '/');
+	struct mlfs_entry_copy pe = { 0 };
+	struct mlfs_wdirent *d = NULL;
+	struct mlfs_tree *t = NULL;
+	struct mlfs_wnode n;
+	size_t nd = 0;
+	bool same;
+	char *dir;
+	int r;
+
+	if (!slash || !wt->row.has_base)
+		return 0;
+	dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	r = mlfs_tree_lookup_path(wt->w->s, &wt->base_tree, dir, &pe);
+	free(dir);
+	if (r == -ENOENT || r == -ENOTDIR)
+		return 0; /* a directory the base has not */
+	if (r == 0 && pe.e.type == MLFS_ENTRY_DIR)
+		r = mlfs_tree_load(wt->w->s, &pe.e.id, &t);
+	if (r == 0 && t)
+		r = mlfs_wdb_dirent_list(wt->w->db, wt->row.id, parent, &d,
+					 &nd);
+	if (r < 0 || !t)
+		goto out;
+	same = nd == t->n;
+	for (size_t i = 0; same && i < nd; i++)
+		same = !strcmp(d[i].name, t->e[i].name);
+	if (same && (r = mlfs_wdb_node_get(wt->w->db, wt->row.id, parent,
+					   &n)) == 0) {
+		n.mtime_ns = pe.e.mtime_ns;
+		r = mlfs_wdb_node_put(wt->w->db, wt->row.id, &n);
+		mlfs_wnode_release(&n);
+	}
+out:
+	mlfs_wdirent_free(d, nd);
+	mlfs_tree_free(t);
+	mlfs_entry_copy_release(&pe);
+	return r;
+}
+
 /* Put @path back as the base has it (absent if the base has none). */
 static int discard_path(struct mlfs_wt *wt, const char *arg)
 {
@@ -684,6 +733,8 @@ static int discard_path(struct mlfs_wt *wt, const char *arg)
 		if (r == 0 && base.e.type == MLFS_ENTRY_DIR)
 			r = add_links(wt, parent, 1);
 	}
+	if (r == 0)
+		r = settle_parent_mtime(wt, path, parent);
 	/* the directory's tree is computed again at the next snapshot */
 	if (r == 0)
 		r = wt_dirty_dirs(wt, parent);
