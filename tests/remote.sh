@@ -598,6 +598,70 @@ EOF
 		fail "random reads through the mount of a clone: wrong bytes"
 	fi
 	expect_exit 0 "$MLFS" umount "$rmnt"
+	# 16 threads of random 64 KiB reads on a fresh clone's mount, with
+	# the read-ahead of several streams, sharing a pool of 2 S3 clients
+	# (MLFS_TEST_REMOTE_CLIENTS; 16 by default): a reader waits for a
+	# client (it got EAGAIN, so EIO and short reads, once).
+	P=$(mktmp)/p
+	pmnt=$(mktmp)
+	expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$P"
+	at_exit "fusermount3 -u '$pmnt' 2>/dev/null || umount -l '$pmnt' 2>/dev/null"
+	expect_exit 0 env MLFS_TEST_REMOTE_CLIENTS=2 "$MLFS" mount --store "$P" "$pmnt"
+	out=$("$PY" - "$pmnt/big/one/huge" "$W/huge" <<'EOF' 2>&1
+import os, random, sys, threading
+path, ref = sys.argv[1], open(sys.argv[2], "rb").read()
+bad = []
+def run(seed):
+    rng = random.Random(seed)
+    fd = os.open(path, os.O_RDONLY)
+    for _ in range(60):
+        off = rng.randrange(0, len(ref) - 65536)
+        try:
+            got = os.pread(fd, 65536, off)
+        except OSError as e:
+            bad.append("EIO at %d: %s" % (off, e))
+            continue
+        if got != ref[off:off + 65536]:
+            bad.append("%d bytes at %d, wrong or short" % (len(got), off))
+    os.close(fd)
+ts = [threading.Thread(target=run, args=(i,)) for i in range(16)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print("%d bad" % len(bad), *bad[:3])
+EOF
+)
+	[ "$out" = "0 bad" ] &&
+		ok "16 threads x 60 random reads of a clone's mount: all right" ||
+		fail "concurrent reads of a clone's mount: $out"
+	expect_exit 0 "$MLFS" umount "$pmnt"
+	# Wrong credentials or a gateway that stops answering are failures
+	# of the remote, never "damaged": exit 1, the HTTP status or the
+	# stall named; fsck cannot finish rather than report damage. (A
+	# clone of its own: nothing of it cached.)
+	P=$(mktmp)/p2
+	expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$P"
+	expect_exit 1 env AWS_SECRET_ACCESS_KEY=wrong "$MLFS" cat --store "$P" big/one/huge
+	expect_err "HTTP 403" "cat with wrong credentials names the 403"
+	if grep -q "damaged" "$ERR_F"; then
+		fail "wrong credentials reported as damage: $(cat "$ERR_F")"
+	else
+		ok "wrong credentials are not called damage"
+	fi
+	expect_exit 1 env AWS_SECRET_ACCESS_KEY=wrong "$MLFS" fsck --store "$P" --read-data
+	expect_err "fsck could not run.*HTTP 403" "fsck --read-data: could not run, 403 named"
+	if grep -q "^damaged" "$OUT_F"; then fail "fsck reports damage for a 403"; else
+		ok "fsck reports no damage for a 403"; fi
+	rgw_pid=$(cat "$srv/pids/client.rgw")
+	kill -STOP "$rgw_pid"
+	t0=$(date +%s)
+	expect_exit 1 env MLFS_S3_LOW_SPEED_TIME=2 "$MLFS" cat --store "$P" big/one/huge
+	t1=$(date +%s)
+	kill -CONT "$rgw_pid"
+	expect_err "Timeout was reached" "a gateway that stops answering: the stall is named"
+	[ $((t1 - t0)) -lt 30 ] && ok "and given up on in $((t1 - t0)) s (2 s stalls, tried twice)" ||
+		fail "a stalled gateway took $((t1 - t0)) s"
+	if grep -q "damaged" "$ERR_F"; then fail "a stall reported as damage"; else
+		ok "a stall is not called damage"; fi
 	# An edit through the mount keeps pull from moving the branch (the
 	# check sits in the transaction that would move it): the edit and
 	# the head stay.

@@ -353,13 +353,15 @@ struct mlfs_remote_prefetch_stats {
 	uint64_t chunks; /* distinct chunks a remote holds */
 	uint64_t bytes;  /* their entries' bytes (what the cache keeps) */
 };
-/* mlfs fetch --data: read every chunk of version @commit that a remote
- * holds through the store's read path (fetched, verified, cached), so
- * the version reads without the bucket while the cache keeps it.
- * Returns 0, -EFBIG (the chunks need more than the remote's cache
- * bound: nothing read), the read errors (-EIO naming the chunk). */
+/* mlfs fetch --data: read every chunk of the @n versions @commits that a
+ * remote holds through the store's read path (fetched, verified,
+ * cached), so the versions read without the bucket while the cache keeps
+ * them. Returns 0, -EFBIG (together the chunks need more than the
+ * remote's cache bound: nothing read), the read errors (-EIO naming the
+ * chunk, -EREMOTEIO when the remote fails). */
 MLFS_MUST_CHECK int mlfs_remote_prefetch(struct mlfs_store *s,
-					 const struct mlfs_id *commit,
+					 const struct mlfs_id *commits,
+					 size_t n,
 					 struct mlfs_remote_prefetch_stats *st);
 
 /* Read the config object of @r (no store needed): for clone.

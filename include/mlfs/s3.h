@@ -26,7 +26,7 @@ struct mlfs_s3_config {
 	const char *prefix;   /* NULL or "": none; prepended to every key */
 	bool virtual_host;    /* bucket.host/key instead of host/bucket/key */
 	int retries;          /* extra attempts on 5xx/timeouts; <0: 4 */
-	long timeout_sec;     /* whole request; 0: 60 */
+	long timeout_sec;     /* under 1 KiB/s this long fails; 0: 30 */
 };
 
 struct mlfs_s3_creds {

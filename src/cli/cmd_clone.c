@@ -101,7 +101,7 @@ int cmd_clone(struct cli *c, int argc, char **argv)
 	}
 	if (!json)
 		printf("cloned %s into %s\n", r.url, dir);
-	remote_print(&r, &st, false, json);
+	remote_print(&r, &st, false, json, NULL);
 out:
 	memset(&cfg, 0, sizeof(cfg)); /* the key */
 	mlfs_remote_stats_release(&st);

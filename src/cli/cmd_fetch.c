@@ -31,39 +31,66 @@ static const char pull_usage[] =
 	"and\n"
 	"move aliases to REMOTE's targets.\n";
 
-/* --data: the chunks of each version named, into the cache. */
-static int prefetch(struct mlfs_store *s, char **data, size_t n, bool json)
+/* --data: the chunks of all the versions named, into the cache, at once
+ * (so that together they must fit it). Resolved after the fetch, which
+ * may bring them. */
+static int prefetch(struct mlfs_store *s, char **data, size_t n,
+		    struct mlfs_remote_prefetch_stats *ps)
 {
-	int rc = CLI_OK;
+	struct mlfs_id *v = calloc(n, sizeof(*v));
+	int rc = v ? CLI_OK : cli_error(-ENOMEM, "cannot cache versions");
+	int e;
 
 	for (size_t i = 0; rc == CLI_OK && i < n; i++) {
-		struct mlfs_remote_prefetch_stats ps;
 		struct mlfs_refspec spec;
 		struct mlfs_resolved res;
-		char b[32];
-		int e;
 
 		rc = cli_resolve(s, data[i], false, &spec, &res);
-		if (rc != CLI_OK)
-			break;
-		mlfs_refspec_release(&spec);
+		if (rc == CLI_OK) {
+			mlfs_refspec_release(&spec);
+			v[i] = res.commit;
+		}
+	}
+	if (rc == CLI_OK) {
 		mlfs_error_clear();
-		e = mlfs_remote_prefetch(s, &res.commit, &ps);
+		e = mlfs_remote_prefetch(s, v, n, ps);
 		if (e == -EFBIG) {
-			fprintf(stderr, "mlfs: cannot cache '%s': %s\n", data[i],
+			fprintf(stderr, "mlfs: cannot cache %s%s: %s\n",
+				n > 1 ? "these versions, " : "", data[0],
 				mlfs_error_detail());
 			mlfs_error_clear();
 			rc = CLI_FAILED;
 		} else if (e < 0) {
-			rc = cli_error(e, "cannot cache '%s'", data[i]);
-		} else if (!json) {
-			printf("cached %s: %llu file(s), %llu remote chunk(s), "
-			       "%s\n", data[i], (unsigned long long)ps.files,
-			       (unsigned long long)ps.chunks,
-			       cli_human_bytes(ps.bytes, b, sizeof(b)));
+			rc = cli_error(e, "cannot cache %s%s",
+				       n > 1 ? "these versions, " : "",
+				       data[0]);
 		}
 	}
+	free(v);
 	return rc;
+}
+
+/* What --data cached: a line, or the JSON member remote_print adds. */
+static void prefetch_print(char **data, size_t n,
+			   const struct mlfs_remote_prefetch_stats *ps,
+			   bool json, char *tail, size_t tail_size)
+{
+	char b[32];
+
+	if (json) {
+		snprintf(tail, tail_size, ",\"data\":{\"versions\":%zu,"
+			 "\"files\":%llu,\"chunks\":%llu,\"bytes\":%llu}",
+			 n, (unsigned long long)ps->files,
+			 (unsigned long long)ps->chunks,
+			 (unsigned long long)ps->bytes);
+		return;
+	}
+	printf("cached ");
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "", data[i]);
+	printf(": %llu file(s), %llu remote chunk(s), %s\n",
+	       (unsigned long long)ps->files, (unsigned long long)ps->chunks,
+	       cli_human_bytes(ps->bytes, b, sizeof(b)));
 }
 
 static int fetch_or_pull(struct cli *c, int argc, char **argv, bool pull)
@@ -91,6 +118,19 @@ static int fetch_or_pull(struct cli *c, int argc, char **argv, bool pull)
 				return cli_usage_error(cmd, "--data needs "
 						       "NS/NAME[@REF]");
 			}
+			struct mlfs_refspec spec;
+			const char *why;
+
+			/* malformed: a usage error before anything moves */
+			if (mlfs_refspec_parse(argv[i + 1], 0, &spec,
+					       &why) < 0) {
+				int k = cli_usage_error(cmd, "--data '%s': %s",
+							argv[i + 1], why);
+
+				free(data);
+				return k;
+			}
+			mlfs_refspec_release(&spec);
 			data[ndata++] = argv[++i];
 		} else if (argv[i][0] == '-' || name) {
 			free(data);
@@ -109,15 +149,20 @@ static int fetch_or_pull(struct cli *c, int argc, char **argv, bool pull)
 	if (e < 0) {
 		rc = remote_fail(e, "fetch from", &r);
 	} else {
-		remote_print(&r, &st, false, json);
+		struct mlfs_remote_prefetch_stats ps;
+		char tail[256] = "";
+		int k = ndata ? prefetch(s, data, ndata, &ps) : CLI_OK;
+
+		if (ndata && k == CLI_OK && json)
+			prefetch_print(data, ndata, &ps, true, tail,
+				       sizeof(tail));
+		remote_print(&r, &st, false, json, tail);
+		if (ndata && k == CLI_OK && !json)
+			prefetch_print(data, ndata, &ps, false, NULL, 0);
 		if (st.rejected && pull)
 			rc = CLI_FAILED;
-		if (ndata) {
-			int k = prefetch(s, data, ndata, json);
-
-			if (k != CLI_OK)
-				rc = k;
-		}
+		if (k != CLI_OK)
+			rc = k;
 	}
 	free(data);
 	mlfs_remote_stats_release(&st);

@@ -78,7 +78,7 @@ int cmd_push(struct cli *c, int argc, char **argv)
 	} else {
 		size_t meta = 0;
 
-		remote_print(&r, &st, true, json);
+		remote_print(&r, &st, true, json, NULL);
 		for (size_t i = 0; i < st.nvmeta; i++)
 			meta += st.vmeta[i].status == MLFS_VMETA_REJECTED;
 		if (st.rejected > meta) {

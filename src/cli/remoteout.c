@@ -175,7 +175,8 @@ static void json_id(const char *key, const struct mlfs_id *id, bool has)
 }
 
 void remote_print(const struct mlfs_remote *r,
-		  const struct mlfs_remote_stats *st, bool push, bool json)
+		  const struct mlfs_remote_stats *st, bool push, bool json,
+		  const char *json_tail)
 {
 	char b[32];
 
@@ -220,7 +221,7 @@ void remote_print(const struct mlfs_remote *r,
 			json_id("commit", &x->commit, true);
 			printf(",\"status\":\"%s\"}", vmeta_word(x->status));
 		}
-		puts("]}");
+		printf("]%s}\n", json_tail ? json_tail : "");
 		warn_vmeta(st);
 		return;
 	}

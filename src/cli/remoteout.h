@@ -11,9 +11,12 @@
 #include "cli.h"
 #include "mlfs/remote.h"
 
-/* Print @st of an operation on @r (@push: "To", else "From"). */
+/* Print @st of an operation on @r (@push: "To", else "From"); with
+ * @json, @json_tail (NULL or members, each starting with ',') goes at
+ * the end of the object. */
 void remote_print(const struct mlfs_remote *r,
-		  const struct mlfs_remote_stats *st, bool push, bool json);
+		  const struct mlfs_remote_stats *st, bool push, bool json,
+		  const char *json_tail);
 /* Report failure @e of @what ("push to", "fetch from") @r; returns the
  * exit code. */
 int remote_fail(int e, const char *what, const struct mlfs_remote *r);

@@ -121,7 +121,9 @@ static int read_content(struct fsck *f, const struct mlfs_content *c,
 		mlfs_error_clear();
 		r = mlfs_content_get_chunk(f->s, c, i, &ch);
 		f->st->chunks_read++;
-		if (r == -ENOMEM)
+		/* a remote that does not answer (or refuses) leaves the
+		 * check unfinished: an error, not damage to report */
+		if (r == -ENOMEM || r == -EREMOTEIO)
 			goto out;
 		if (r == 0) {
 			mlfs_hasher_update(&h, ch->data, ch->len);

@@ -1,8 +1,9 @@
 /*
- * remote_prefetch.c - mlfs fetch --data: read every chunk of a version
- * that a remote holds, so that it is in the local cache and the version
- * reads without the bucket (as long as the cache keeps it: a version
- * larger than the remote's cache bound is refused up front).
+ * remote_prefetch.c - mlfs fetch --data: read every chunk of the versions
+ * named that a remote holds, so that they are in the local cache and the
+ * versions read without the bucket (as long as the cache keeps them:
+ * versions that together need more than the remote's cache bound are
+ * refused up front, or the last would evict the first).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -89,27 +90,32 @@ static int walk(struct prefetch *p, const struct mlfs_id *tree)
 	return r;
 }
 
-int mlfs_remote_prefetch(struct mlfs_store *s, const struct mlfs_id *commit,
+int mlfs_remote_prefetch(struct mlfs_store *s, const struct mlfs_id *commits,
+			 size_t ncommits,
 			 struct mlfs_remote_prefetch_stats *st)
 {
 	struct prefetch p = { .s = s, .st = st };
 	struct mlfs_remote r = { 0 };
-	struct mlfs_commit c;
-	int e;
+	int e = 0;
 
 	memset(st, 0, sizeof(*st));
-	e = mlfs_commit_get(s, commit, &c);
-	if (e < 0)
-		return e;
-	e = walk(&p, &c.tree);
-	mlfs_commit_release(&c);
+	/* all of them walked first: a chunk they share counts once */
+	for (size_t i = 0; e == 0 && i < ncommits; i++) {
+		struct mlfs_commit c;
+
+		e = mlfs_commit_get(s, &commits[i], &c);
+		if (e == 0) {
+			e = walk(&p, &c.tree);
+			mlfs_commit_release(&c);
+		}
+	}
 	if (e == 0 && p.remote) {
 		e = mlfs_remote_get(s, p.remote, &r);
 		if (e == 0 && p.stored > (r.cache_size ? r.cache_size :
 					  MLFS_REMOTE_CACHE_DEFAULT)) {
-			mlfs_error_set("the version's chunks in remote '%s' "
-				       "take %llu bytes, more than its cache "
-				       "holds (mlfs remote add --cache-size)",
+			mlfs_error_set("the chunks in remote '%s' take %llu "
+				       "bytes, more than its cache holds "
+				       "(mlfs remote add --cache-size)",
 				       p.remote,
 				       (unsigned long long)p.stored);
 			e = -EFBIG;

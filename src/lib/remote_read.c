@@ -84,8 +84,10 @@ struct stream {
 struct remote_reader {
 	struct mlfs_store *s;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;             /* stream progress, thread exit */
+	pthread_cond_t cond;             /* stream progress, thread exit,
+					    a client put back */
 	struct rclient pool[POOL_MAX];   /* protected by lock */
+	size_t pool_max;                 /* slots used; set once */
 	/* the remotes read from, as the store had them when first read:
 	 * appended under lock, then never changed until freed */
 	struct mlfs_remote remotes[8];
@@ -149,6 +151,16 @@ void remote_reader_free(struct remote_reader *rr)
 	free(rr);
 }
 
+/* POOL_MAX, or fewer with MLFS_TEST_REMOTE_CLIENTS=N (tests/remote.sh:
+ * readers that must wait for a client, whatever the machine's speed). */
+static size_t pool_size(void)
+{
+	const char *v = getenv("MLFS_TEST_REMOTE_CLIENTS");
+	long n = v ? atol(v) : 0;
+
+	return n >= 1 && n < POOL_MAX ? (size_t)n : POOL_MAX;
+}
+
 static struct remote_reader *reader(struct mlfs_store *s)
 {
 	struct remote_reader *rr;
@@ -161,6 +173,7 @@ static struct remote_reader *reader(struct mlfs_store *s)
 			pthread_mutex_init(&rr->lock, NULL);
 			pthread_cond_init(&rr->cond, NULL);
 			rcache_init(&rr->cache);
+			rr->pool_max = pool_size();
 			s->remote = rr;
 		}
 	}
@@ -169,32 +182,42 @@ static struct remote_reader *reader(struct mlfs_store *s)
 	return rr;
 }
 
-/* A client of @r from the pool (made when none is free). */
+/* A free client of the pool for @r: one of @r's, else an unused slot,
+ * else another remote's (closed). NULL when all are busy. With rr->lock
+ * held. */
+static struct rclient *client_pick(struct remote_reader *rr,
+				   const struct mlfs_remote *r)
+{
+	for (size_t i = 0; i < rr->pool_max; i++)
+		if (!rr->pool[i].busy && rr->pool[i].s3 &&
+		    !strcmp(rr->pool[i].remote, r->name))
+			return &rr->pool[i];
+	for (size_t i = 0; i < rr->pool_max; i++)
+		if (!rr->pool[i].busy && !rr->pool[i].s3)
+			return &rr->pool[i];
+	for (size_t i = 0; i < rr->pool_max; i++)
+		if (!rr->pool[i].busy) {
+			mlfs_s3_close(rr->pool[i].s3);
+			rr->pool[i].s3 = NULL;
+			return &rr->pool[i];
+		}
+	return NULL;
+}
+
+/* A client of @r from the pool (made when none is free). When all are
+ * busy (readers and read-ahead at once), wait for one: each is held for
+ * one request, never while waiting for another, so one comes free. */
 static int client_get(struct remote_reader *rr, const struct mlfs_remote *r,
 		      struct rclient **out)
 {
-	struct rclient *c = NULL;
+	struct rclient *c;
 	int e = 0;
 
 	pthread_mutex_lock(&rr->lock);
-	for (size_t i = 0; i < POOL_MAX && !c; i++)
-		if (!rr->pool[i].busy && rr->pool[i].s3 &&
-		    !strcmp(rr->pool[i].remote, r->name))
-			c = &rr->pool[i];
-	for (size_t i = 0; i < POOL_MAX && !c; i++)
-		if (!rr->pool[i].busy && !rr->pool[i].s3)
-			c = &rr->pool[i];
-	for (size_t i = 0; i < POOL_MAX && !c; i++)
-		if (!rr->pool[i].busy) { /* another remote's: replace it */
-			c = &rr->pool[i];
-			mlfs_s3_close(c->s3);
-			c->s3 = NULL;
-		}
-	if (c)
-		c->busy = true;
+	while (!(c = client_pick(rr, r)))
+		pthread_cond_wait(&rr->cond, &rr->lock);
+	c->busy = true;
 	pthread_mutex_unlock(&rr->lock);
-	if (!c)
-		return -EAGAIN;
 	if (!c->s3) {
 		free(c->remote);
 		c->remote = strdup(r->name);
@@ -203,6 +226,7 @@ static int client_get(struct remote_reader *rr, const struct mlfs_remote *r,
 	if (e < 0) {
 		pthread_mutex_lock(&rr->lock);
 		c->busy = false;
+		pthread_cond_broadcast(&rr->cond);
 		pthread_mutex_unlock(&rr->lock);
 		return e;
 	}
@@ -218,6 +242,7 @@ static void client_put(struct remote_reader *rr, struct rclient *c, bool bad)
 		c->s3 = NULL;
 	}
 	c->busy = false;
+	pthread_cond_broadcast(&rr->cond); /* a client_get may wait */
 	pthread_mutex_unlock(&rr->lock);
 }
 
@@ -594,6 +619,7 @@ static int fetch_entry(struct mlfs_store *s, struct remote_reader *rr,
 	int e;
 
 	mlfs_id_to_hex(id, hex);
+	mlfs_error_clear(); /* an earlier failure's words are not this one's */
 	e = client_get(rr, r, &c);
 	if (e == 0) {
 		e = mlfs_s3_get(c->s3, key, loc->offset, len, &b);
@@ -738,8 +764,14 @@ int remote_read_chunk(struct mlfs_store *s, const struct mlfs_id *id,
 	 * (which also names what went wrong) */
 	if (e == -ENOENT)
 		e = fetch_entry(s, rr, r, key, id, loc, out);
-	if (e < 0 && e != -ENOMEM)
-		e = -EIO; /* to a reader, data it cannot get is an I/O error */
+	/* Damage (a chunk that fails its check, a pack shorter than its
+	 * index says, an object the bucket lacks) is -EIO; a remote that
+	 * does not answer, refuses or fails is -EREMOTEIO: no command calls
+	 * the store damaged for a network or credentials failure. */
+	if (e == -ENOENT || e == -EBADMSG)
+		e = -EIO;
+	else if (e < 0 && e != -ENOMEM && e != -EIO)
+		e = -EREMOTEIO;
 out:
 	free(buf);
 	return e;

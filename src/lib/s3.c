@@ -69,6 +69,17 @@ static char *virtual_base(const char *ep, const char *bucket)
 	return b;
 }
 
+/* How long a request may move under 1 KiB/s: MLFS_S3_LOW_SPEED_TIME
+ * seconds (as git's GIT_HTTP_LOW_SPEED_TIME), else 30. */
+static long stall_sec(void)
+{
+	const char *v = getenv("MLFS_S3_LOW_SPEED_TIME");
+	char *end;
+	long n = v ? strtol(v, &end, 10) : 0;
+
+	return v && *v && !*end && n > 0 && n <= 3600 ? n : 30;
+}
+
 int mlfs_s3_open(const struct mlfs_s3_config *cfg,
 		 const struct mlfs_s3_creds *creds, struct mlfs_s3 **out)
 {
@@ -102,7 +113,7 @@ int mlfs_s3_open(const struct mlfs_s3_config *cfg,
 	s->bucket = strdup(cfg->bucket);
 	s->prefix = strdup(cfg->prefix ? cfg->prefix : "");
 	s->retries = cfg->retries < 0 ? 4 : cfg->retries;
-	s->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : 60;
+	s->timeout_sec = cfg->timeout_sec ? cfg->timeout_sec : stall_sec();
 	s->curl = curl_easy_init();
 	if (!s->base || !s->bucket || !s->prefix || !s->curl ||
 	    asprintf(&s->userpwd, "%s:%s", creds->access_key,
@@ -366,6 +377,7 @@ static int perform(struct mlfs_s3 *s, struct req *q, const char *url,
 {
 	CURL *c = s->curl;
 	CURLcode cc = CURLE_OK;
+	int stalls = 0;
 
 	for (int attempt = 0;; attempt++) {
 		if (!q->body_fixed) {
@@ -382,7 +394,11 @@ static int perform(struct mlfs_s3 *s, struct req *q, const char *url,
 		curl_easy_reset(c);
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, s->timeout_sec);
+		/* A stall, not a slow link, fails a request: a 64 MiB pack
+		 * goes up at any speed above 1 KiB/s, and a server that
+		 * stops answering is given up on after timeout_sec. */
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, s->timeout_sec);
 		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_AWS_SIGV4);
 		curl_easy_setopt(c, CURLOPT_AWS_SIGV4, s->sigv4);
@@ -413,6 +429,10 @@ static int perform(struct mlfs_s3 *s, struct req *q, const char *url,
 		if (cc == CURLE_OK)
 			curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &q->status);
 		bool again = cc == CURLE_OK ? q->status >= 500 : retryable(cc);
+		/* a server that stalled once is tried once more, not until
+		 * the retries run out (each stall costs timeout_sec) */
+		if (cc == CURLE_OPERATION_TIMEDOUT && stalls++ >= 1)
+			again = false;
 		if (!again || attempt >= s->retries)
 			break;
 		backoff(attempt);
@@ -426,7 +446,8 @@ static int perform(struct mlfs_s3 *s, struct req *q, const char *url,
 	case CURLE_OPERATION_TIMEDOUT: return -ETIMEDOUT;
 	case CURLE_COULDNT_RESOLVE_HOST: return -EHOSTUNREACH;
 	case CURLE_OUT_OF_MEMORY: case CURLE_WRITE_ERROR: return -ENOMEM;
-	default: return -EIO;
+	/* the transfer failed, not the bytes: never read as damage */
+	default: return -EREMOTEIO;
 	}
 }
 
@@ -444,7 +465,7 @@ static int status_error(const struct mlfs_s3 *s, const struct req *q)
 	case 409: r = -EEXIST; break;
 	case 412: r = -ESTALE; break;
 	case 416: r = -ERANGE; break;
-	default: r = q->status >= 500 ? -EIO : -EPROTO; break;
+	default: r = q->status >= 500 ? -EREMOTEIO : -EPROTO; break;
 	}
 	mlfs_error_set("s3 %s %s/%s%s: HTTP %ld%s%s%s", q->method, s->bucket,
 		       q->key ? s->prefix : "", q->key ? q->key : "",
