@@ -63,6 +63,27 @@ done
 expect_exit 2 "$MLFS" remote add --store "$A" bad s3://mlfs-remote/m \
 	--endpoint "ftp://x"
 expect_err "invalid endpoint" "an endpoint that is not http(s) is refused"
+expect_exit 2 "$MLFS" remote add --store "$A" bad s3://mlfs-remote/m \
+	--endpoint "http://u:pw-in-url@127.0.0.1:80"
+expect_err "credentials do not go in the endpoint" \
+	"an endpoint with a password is refused, saying why"
+if grep -q "pw-in-url" "$A/mlfs.db" "$ERR_F" 2>/dev/null; then
+	fail "a password in an endpoint was stored or echoed"
+else
+	ok "a password in an endpoint is neither stored nor echoed"
+fi
+for bad in "http://h:99999" "http://h:" "http://h:80?x" "http://h/path" \
+	"http://"; do
+	expect_exit 2 "$MLFS" remote add --store "$A" bad s3://mlfs-remote/m \
+		--endpoint "$bad"
+	expect_err "invalid endpoint: " "endpoint '$bad' refused"
+done
+expect_exit 0 "$MLFS" remote add --store "$A" slash s3://mlfs-remote/slash \
+	--endpoint "$EP/"
+expect_exit 0 "$MLFS" remote list --store "$A"
+expect_out "^slash	s3://mlfs-remote/slash	--endpoint $EP$" \
+	"an endpoint's final / is dropped"
+expect_exit 0 "$MLFS" remote remove --store "$A" slash
 expect_exit 0 "$MLFS" remote add --store "$A" spare s3://mlfs-remote/spare \
 	--region eu-west-1 --cache-size 64M
 expect_exit 0 "$MLFS" remote list --store "$A"

@@ -5,6 +5,7 @@
  * and the remote's config object, which clone reads before any store
  * exists. Push and fetch: remote_push.c, remote_fetch.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,17 +153,54 @@ int mlfs_remote_url_parse(const char *url, char **bucket, char **prefix,
 	return 0;
 }
 
-static bool endpoint_ok(const char *e)
+/* http(s)://HOST[:PORT] with an optional final '/' (@len without it):
+ * HOST a name, an IPv4 address or a [bracketed] IPv6 one, PORT 1-65535.
+ * NULL, or why not. Credentials never go in it: they would be stored. */
+static const char *endpoint_check(const char *e, size_t *len)
 {
+	const char *h = !strncmp(e, "http://", 7) ? e + 7 :
+			!strncmp(e, "https://", 8) ? e + 8 : NULL;
 	size_t n = strlen(e);
+	const char *p, *end;
 
-	if ((strncmp(e, "http://", 7) && strncmp(e, "https://", 8)) ||
-	    n > MLFS_REMOTE_URL_MAX || e[n - 1] == '/')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)e[i] <= 0x20 || e[i] == 0x7f)
-			return false;
-	return strchr(e + 8, '/') == NULL;
+	if (!h)
+		return "it starts with http:// or https://";
+	if (n > MLFS_REMOTE_URL_MAX)
+		return "it is too long";
+	end = e + n - (n > (size_t)(h - e) && e[n - 1] == '/');
+	*len = (size_t)(end - e);
+	if (memchr(h, '@', (size_t)(end - h)))
+		return "credentials do not go in the endpoint (they would be "
+		       "stored): use AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
+		       "or ~/.aws/credentials";
+	p = h;
+	if (*p == '[') {
+		for (p++; p < end && *p != ']'; p++)
+			if (!strchr("0123456789abcdefABCDEF:.", *p))
+				return "a bad IPv6 address";
+		if (p == end || p == h + 1)
+			return "a bad IPv6 address";
+		p++;
+	} else {
+		while (p < end && (isalnum((unsigned char)*p) || *p == '.' ||
+				   *p == '-'))
+			p++;
+	}
+	if (p == h)
+		return "it has no host";
+	if (p < end && *p == ':') {
+		const char *d = ++p;
+		long port = 0;
+
+		while (p < end && isdigit((unsigned char)*p) && p - d < 6)
+			port = port * 10 + (*p++ - '0');
+		if (p == d || port < 1 || port > 65535)
+			return "its port is not 1-65535";
+	}
+	if (p != end)
+		return "it is http(s)://HOST[:PORT], without a path, query or "
+		       "anything else";
+	return NULL;
 }
 
 int mlfs_remote_make(const char *name, const char *url, const char *endpoint,
@@ -171,6 +209,7 @@ int mlfs_remote_make(const char *name, const char *url, const char *endpoint,
 {
 	const char *why;
 	bool oom = false;
+	size_t elen = 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -183,10 +222,10 @@ int mlfs_remote_make(const char *name, const char *url, const char *endpoint,
 		mlfs_error_set("invalid remote URL '%s': %s", url, why);
 	if (r < 0)
 		return r;
-	if (endpoint && !endpoint_ok(endpoint)) {
+	if (endpoint && (why = endpoint_check(endpoint, &elen))) {
 		mlfs_remote_release(out);
-		mlfs_error_set("invalid endpoint '%s': it is http(s)://HOST"
-			       "[:PORT], without a path", endpoint);
+		/* never echo what may hold a password */
+		mlfs_error_set("invalid endpoint: %s", why);
 		return -EINVAL;
 	}
 	if (region && (!*region || strlen(region) > 64 ||
@@ -198,7 +237,8 @@ int mlfs_remote_make(const char *name, const char *url, const char *endpoint,
 	}
 	out->name = mlfs_strdup_opt(name, &oom);
 	out->url = mlfs_strdup_opt(url, &oom);
-	out->endpoint = mlfs_strdup_opt(endpoint, &oom);
+	out->endpoint = endpoint ? strndup(endpoint, elen) : NULL;
+	oom |= endpoint && !out->endpoint;
 	out->region = mlfs_strdup_opt(region, &oom);
 	out->virtual_host = virtual_host;
 	if (oom) {
