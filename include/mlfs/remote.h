@@ -26,6 +26,7 @@ struct mlfs_s3;
 #define MLFS_REMOTE_LAYOUT 1u
 #define MLFS_REMOTE_NAME_MAX 64
 #define MLFS_REMOTE_URL_MAX 1024
+#define MLFS_REMOTE_PREFIX_MAX 512
 
 struct mlfs_remote {
 	char *name;      /* "origin" */

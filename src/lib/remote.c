@@ -114,6 +114,13 @@ int mlfs_remote_url_parse(const char *url, char **bucket, char **prefix,
 	pn = strlen(p);
 	while (pn && p[pn - 1] == '/')
 		pn--;
+	/* S3 keys are at most 1024 bytes, and a ref's key takes up to
+	 * about 400 (three names of 128) after the prefix */
+	if (pn > MLFS_REMOTE_PREFIX_MAX) {
+		*why = "the prefix is longer than 512 bytes (S3 keys hold at "
+		       "most 1024, and mlfs's keys need the rest)";
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < pn; i++) {
 		unsigned char c = (unsigned char)p[i];
 

@@ -4,7 +4,7 @@
  * one byte picks the parser, the rest is the object, checked with a
  * fixed key (so seeds made with that key carry valid check values).
  *   0 config   1 pack index   2 contents   3 commit   4 ref
- *   5 ref key  6 remote URL and name   7 pack list   8 vmeta
+ *   5 ref key  6 remote URL, name and endpoint   7 pack list   8 vmeta
  * Invariants: failures are the documented codes and leave no output;
  * whatever parses formats back to the same bytes (and a vmeta object's
  * pairs and inputs have a digest).
@@ -244,6 +244,17 @@ static void fuzz_url(const uint8_t *p, size_t n)
 		if (mlfs_remote_make(s, "s3://bucket/x", NULL, NULL, false,
 				     &r) == 0)
 			mlfs_remote_release(&r);
+	}
+	/* the same bytes as an endpoint: one kept is a bare scheme and
+	 * host[:port], never with credentials, a path or a query */
+	if (mlfs_remote_make("r", "s3://bucket/x", s, NULL, false, &r) == 0) {
+		const char *h = strstr(r.endpoint, "://");
+
+		FUZZ_CHECK(h && !strchr(h + 3, '/') && !strchr(h, '@') &&
+			   !strchr(h, '?') && !strchr(h, '#') &&
+			   (!strncmp(r.endpoint, "http://", 7) ||
+			    !strncmp(r.endpoint, "https://", 8)));
+		mlfs_remote_release(&r);
 	}
 	mlfs_error_clear();
 	free(s);

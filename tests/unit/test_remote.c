@@ -91,6 +91,57 @@ static void test_remote_url_parse(void **state)
 	}
 }
 
+/* A prefix leaves room in S3's 1024-byte keys for mlfs's own. */
+static void test_remote_url_prefix_bound(void **state)
+{
+	char url[700] = "s3://bucket/", *b, *p;
+	const char *why;
+
+	(void)state;
+	memset(url + 12, 'a', MLFS_REMOTE_PREFIX_MAX);
+	url[12 + MLFS_REMOTE_PREFIX_MAX] = '\0';
+	assert_int_equal(mlfs_remote_url_parse(url, &b, &p, &why), 0);
+	assert_int_equal(strlen(p), MLFS_REMOTE_PREFIX_MAX + 1);
+	free(b);
+	free(p);
+	strcat(url, "a");
+	assert_int_equal(mlfs_remote_url_parse(url, &b, &p, &why), -EINVAL);
+	assert_non_null(strstr(why, "longer than 512"));
+}
+
+/* Endpoints: scheme, host, port; never credentials (they would be
+ * stored), a path or a query. */
+static void test_remote_endpoint_forms(void **state)
+{
+	static const char *const good[][2] = {
+		{ "http://h:1", "http://h:1" },
+		{ "https://s3.example.com/", "https://s3.example.com" },
+		{ "http://[::1]:7480", "http://[::1]:7480" },
+		{ "http://127.0.0.1:65535", "http://127.0.0.1:65535" },
+	};
+	static const char *const bad[] = {
+		"ftp://h", "http://", "http://u:p@h:1", "http://h@x",
+		"http://h:0", "http://h:65536", "http://h:", "http://h:1?x",
+		"http://h/p", "http://h:1/p", "http://[zz]:1", "http://[]:1",
+		"http://h h", "https://h#x",
+	};
+	struct mlfs_remote r;
+
+	(void)state;
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(good); i++) {
+		assert_int_equal(mlfs_remote_make("r", "s3://bkt/p", good[i][0],
+						  NULL, false, &r), 0);
+		assert_string_equal(r.endpoint, good[i][1]);
+		mlfs_remote_release(&r);
+	}
+	for (size_t i = 0; i < MLFS_ARRAY_SIZE(bad); i++) {
+		assert_int_equal(mlfs_remote_make("r", "s3://bkt/p", bad[i],
+						  NULL, false, &r), -EINVAL);
+		assert_null(strstr(mlfs_error_detail(), "p@"));
+		mlfs_error_clear();
+	}
+}
+
 static void test_remote_config_object(void **state)
 {
 	struct mlfs_store_config c = { .format = 1,
@@ -470,6 +521,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_remote_name_rules),
 		cmocka_unit_test(test_remote_url_parse),
+		cmocka_unit_test(test_remote_url_prefix_bound),
+		cmocka_unit_test(test_remote_endpoint_forms),
 		cmocka_unit_test(test_remote_config_object),
 		cmocka_unit_test(test_remote_idx_round_trip_and_damage),
 		cmocka_unit_test(test_remote_idx_takes_every_codec),
