@@ -225,4 +225,40 @@ done
 	fail "@<whole id> read '$(cat "$OUT_F")'"
 expect_exit 0 "$MLFS" fsck --store "$S"
 
+# Names that are not UTF-8 in --json: valid JSON, each stray byte as
+# \udcXX (Python's surrogateescape), so os.fsencode gives the bytes back;
+# UTF-8 names stay as they are. The CLI's writer (ls) and the library's
+# (diff) alike.
+U=$W/utf
+mkdir -p "$U"
+"$PY" - "$U" <<'PYEOF'
+import os, sys
+for n in (b"caf\xc3\xa9", b"bad\xff\xfename", b"half\xe2\x82", b"ok"):
+    with open(os.path.join(os.fsencode(sys.argv[1]), n), "wb") as f:
+        f.write(n)
+PYEOF
+expect_exit 0 "$MLFS" import --store "$S" "$U" utf/r -q -t v1
+echo more >>"$U/ok"
+for n in $'bad\xff\xfename' $'half\xe2\x82'; do echo x >>"$U/$n"; done
+expect_exit 0 "$MLFS" import --store "$S" "$U" utf/r -q -t v2
+check_names() {
+	"$PY" -c '
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+want = {b"caf\xc3\xa9", b"bad\xff\xfename", b"half\xe2\x82", b"ok"}
+got = {os.fsencode(e[sys.argv[2]]) for e in (d if isinstance(d, list) else d["changes"])}
+sys.exit(0 if got == want else 1)' "$OUT_F" "$1"
+}
+expect_exit 0 "$MLFS" ls --store "$S" utf/r@v1 --json
+check_names path && ok "ls --json: valid JSON, every name's bytes back" ||
+	fail "ls --json of names that are not UTF-8: $(head -c 300 "$OUT_F")"
+expect_exit 1 "$MLFS" diff --store "$S" utf/r@v1 utf/r@v2 --json --no-content
+"$PY" -c '
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+got = sorted(os.fsencode(c["path"]) for c in d["changes"])
+sys.exit(0 if got == [b"bad\xff\xfename", b"half\xe2\x82", b"ok"] else 1)' "$OUT_F" &&
+	ok "diff --json: valid JSON, the names' bytes back" ||
+	fail "diff --json of names that are not UTF-8: $(head -c 300 "$OUT_F")"
+
 summary

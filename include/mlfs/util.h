@@ -107,6 +107,12 @@ MLFS_MUST_CHECK int mlfs_write_file_atomic(const char *path, const void *p,
 MLFS_MUST_CHECK int mlfs_random_bytes(void *p, size_t len);
 /* Monotonic clock in seconds, for progress and benchmarks. */
 double mlfs_now(void);
+
+/* The length of the well-formed UTF-8 sequence that starts @p (@n bytes
+ * left, n >= 1), or 0 when it is not one (a stray byte, overlong, a
+ * surrogate). A JSON writer escapes each byte of what is not as \udcXX
+ * (Python's surrogateescape: os.fsencode gives the name's bytes back). */
+size_t mlfs_utf8_seq_len(const unsigned char *p, size_t n);
 /* For tests only, at a point a test must act at (a process stopped
  * mid-way): when @path (may be NULL) names a FIFO, create "@path.reached"
  * and wait until something is written into the FIFO, or 60 s have

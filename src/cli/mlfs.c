@@ -266,9 +266,17 @@ int cli_lookup(struct mlfs_store *s, const char *arg,
 
 void cli_json_str(FILE *f, const char *s)
 {
+	const unsigned char *end = (const unsigned char *)s + strlen(s);
+
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
+		size_t k = 1;
+
+		if (*p >= 0x80 && (k = mlfs_utf8_seq_len(p, (size_t)(end - p))))
+			fwrite(p, 1, k, f);
+		else if (*p >= 0x80) /* not UTF-8: surrogate-escaped */
+			fprintf(f, "\\udc%02x", *p);
+		else if (*p == '"' || *p == '\\')
 			fprintf(f, "\\%c", *p);
 		else if (*p == '\n')
 			fputs("\\n", f);
@@ -278,6 +286,8 @@ void cli_json_str(FILE *f, const char *s)
 			fprintf(f, "\\u%04x", *p);
 		else
 			fputc(*p, f);
+		if (k > 1)
+			p += k - 1;
 	}
 	fputc('"', f);
 }

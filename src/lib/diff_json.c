@@ -85,11 +85,27 @@ static void jw_quoted(struct mlfs_jw *w, const char *s, size_t len)
 
 		/* Copy runs of plain bytes at once. */
 		while (run < len && (unsigned char)s[run] >= 0x20 &&
+		       (unsigned char)s[run] < 0x80 &&
 		       s[run] != '"' && s[run] != '\\')
 			run++;
 		if (run > i) {
 			jw_raw(w, s + i, run - i);
 			i = run - 1;
+			continue;
+		}
+		if (ch >= 0x80) {
+			size_t k = mlfs_utf8_seq_len((const unsigned char *)s +
+						     i, len - i);
+
+			if (k) {
+				jw_raw(w, s + i, k);
+				i += k - 1;
+			} else { /* not UTF-8: the byte, surrogate-escaped */
+				memcpy(esc, "\\udc", 4);
+				esc[4] = hex[ch >> 4];
+				esc[5] = hex[ch & 15];
+				jw_raw(w, esc, 6);
+			}
 			continue;
 		}
 		switch (ch) {
