@@ -3,7 +3,8 @@
 # sparse file (truncate -s, a little data in the middle and at the end)
 # exports into little disk (du << size) and reads back identical (cmp);
 # so does a file that ends in a hole (the size is set, not written), and
-# dense files are untouched. cat streams the same bytes. Timings are
+# dense files are untouched. cat streams the same bytes. A sparse file
+# written through a working tree shows the blocks it takes. Timings are
 # printed, never asserted.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -56,5 +57,26 @@ kib=$(du -k "$W/x/dense.bin" | cut -f1)
 expect_exit 0 "$MLFS" export --store "$S" -q h/r/tail-hole.bin "$W/one"
 cmp "$tailhole" "$W/one" && [ "$(du -k "$W/one" | cut -f1)" -le 1024 ] &&
 	ok "export of the single file writes holes too" || fail "single-file export"
+
+# A sparse file written through a working tree: stat's blocks are what
+# its data file takes, not size / 512 (du, tar --sparse, rsync -S).
+if [ -e /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	mnt=$(mktmp)
+	at_exit "fusermount3 -u '$mnt' 2>/dev/null || umount -l '$mnt' 2>/dev/null"
+	mkdir -p "$W/wt" && echo seed >"$W/wt/seed"
+	expect_exit 0 "$MLFS" import --store "$S" "$W/wt" holes/wt -q
+	expect_exit 0 "$MLFS" mount --store "$S" "$mnt"
+	f=$mnt/holes/wt/sparse1g
+	truncate -s 1G "$f" && echo x >>"$f"
+	read -r size blocks <<<"$(stat -c '%s %b' "$f")"
+	[ "$size" = 1073741826 ] && [ "$blocks" -lt 1024 ] &&
+		ok "a 1 GiB sparse file in a working tree: $blocks blocks" ||
+		fail "sparse file through the mount: size $size, $blocks blocks"
+	dd if=/dev/urandom of="$mnt/holes/wt/dense" bs=1M count=2 status=none
+	read -r size blocks <<<"$(stat -c '%s %b' "$mnt/holes/wt/dense")"
+	[ "$blocks" -ge 4096 ] && ok "a dense one: $blocks blocks" ||
+		fail "dense file through the mount: $blocks blocks"
+	expect_exit 0 "$MLFS" umount "$mnt"
+fi
 
 summary

@@ -101,6 +101,10 @@ struct mlfs_wt_attr {
 	uint32_t uid, gid; /* kept in the working tree only */
 	uint32_t nlink;
 	uint64_t size;
+	/* file in a data file: the 512-byte blocks it takes (holes take
+	 * none, as du and sparse-aware copies expect) */
+	bool has_blocks;
+	uint64_t blocks;
 	int64_t atime_ns, mtime_ns, ctime_ns;
 	/* file: its bytes are the stored content @content (read it through
 	 * the chunk path); else they are in the data file */

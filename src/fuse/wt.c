@@ -67,7 +67,8 @@ static void attr_to_stat(const struct mlfs_wt_attr *a, struct stat *st)
 	st->st_nlink = a->nlink;
 	st->st_blksize = BLKSIZE;
 	st->st_size = (off_t)a->size;
-	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_blocks = (blkcnt_t)(a->has_blocks ? a->blocks :
+				   (a->size + 511) / 512);
 	st->st_atim = mlfs_ns_to_timespec(a->atime_ns);
 	st->st_mtim = mlfs_ns_to_timespec(a->mtime_ns);
 	st->st_ctim = mlfs_ns_to_timespec(a->ctime_ns);

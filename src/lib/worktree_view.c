@@ -74,6 +74,8 @@ int wt_node_attr(struct mlfs_wt *wt, const struct mlfs_wnode *n,
 			return r == -ENOENT ? -EIO : r;
 		}
 		out->size = (uint64_t)st.st_size;
+		out->has_blocks = true;
+		out->blocks = (uint64_t)st.st_blocks;
 		out->mtime_ns = wt_ts_ns(&st.st_mtim);
 		out->atime_ns = wt_ts_ns(&st.st_atim);
 		if (wt_ts_ns(&st.st_ctim) > out->ctime_ns)
