@@ -111,21 +111,22 @@ static void detach_stale_locked(struct mlfs_node *n)
 	}
 }
 
-/* A new open state of node @n, its chunk list loaded, not yet the
- * node's. Returns 0 or the mlfs_content_load() error, -EBADMSG (the
- * tree and the content disagree on the size), -ENOMEM. */
-static int ofile_load(struct mlfs_store *s, const struct mlfs_node *n,
-		      struct mlfs_ofile **out)
+/* A new open state of content @id of @size bytes (a node's, as read
+ * under the lock), its chunk list loaded, not yet the node's. Returns 0
+ * or the mlfs_content_load() error, -EBADMSG (the tree and the content
+ * disagree on the size), -ENOMEM. */
+static int ofile_load(struct mlfs_store *s, const struct mlfs_id *id,
+		      uint64_t size, struct mlfs_ofile **out)
 {
 	struct mlfs_ofile *f = ofile_new();
 	int r;
 
 	if (!f)
 		return -ENOMEM;
-	r = mlfs_content_load(s, &n->id, MLFS_CONTENT_LOCATE, &f->c);
+	r = mlfs_content_load(s, id, MLFS_CONTENT_LOCATE, &f->c);
 	if (r < 0)
 		goto out;
-	if (f->c->size != n->size) {
+	if (f->c->size != size) {
 		r = -EBADMSG; /* tree and content disagree: never serve it */
 		goto out;
 	}
@@ -146,6 +147,8 @@ int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 		    struct mlfs_node *n, struct mlfs_ofile **out)
 {
 	struct mlfs_ofile *f = NULL;
+	struct mlfs_id id;
+	uint64_t size;
 	int r;
 
 	pthread_mutex_lock(&t->lock);
@@ -157,9 +160,12 @@ int mlfs_ofile_open(struct mlfs_itable *t, struct mlfs_store *s,
 		pthread_mutex_unlock(&t->lock);
 		return 0;
 	}
+	/* a working tree's open may change them meanwhile (wt.c) */
+	id = n->id;
+	size = n->size;
 	pthread_mutex_unlock(&t->lock);
 
-	r = ofile_load(s, n, &f);
+	r = ofile_load(s, &id, size, &f);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&t->lock);
@@ -186,6 +192,8 @@ int mlfs_ofile_get(struct mlfs_itable *t, struct mlfs_store *s,
 		   struct mlfs_node *n, struct mlfs_ofile **out)
 {
 	struct mlfs_ofile *f = NULL;
+	struct mlfs_id id;
+	uint64_t size;
 	int r;
 
 	pthread_mutex_lock(&t->lock);
@@ -195,9 +203,11 @@ int mlfs_ofile_get(struct mlfs_itable *t, struct mlfs_store *s,
 		pthread_mutex_unlock(&t->lock);
 		return 0;
 	}
+	id = n->id;
+	size = n->size;
 	pthread_mutex_unlock(&t->lock);
 
-	r = ofile_load(s, n, &f);
+	r = ofile_load(s, &id, size, &f);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&t->lock);
