@@ -261,4 +261,15 @@ sys.exit(0 if got == [b"bad\xff\xfename", b"half\xe2\x82", b"ok"] else 1)' "$OUT
 	ok "diff --json: valid JSON, the names' bytes back" ||
 	fail "diff --json of names that are not UTF-8: $(head -c 300 "$OUT_F")"
 
+# An invalid name is quoted in the error, never echoed raw (a terminal
+# would run its escape sequences).
+for cmd in tag branch alias; do
+	expect_exit 2 "$MLFS" "$cmd" --store "$S" ids/r@v1 $'bad\x1b[2Jname'
+	if grep -q $'\x1b' "$ERR_F"; then
+		fail "$cmd: a control byte of a bad name echoed raw"
+	else
+		expect_err 'bad\\033\[2Jname' "$cmd: the bad name is quoted in the error"
+	fi
+done
+
 summary

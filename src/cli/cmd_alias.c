@@ -301,8 +301,11 @@ static int check_args(const char *cmd, enum mode mode, int argc,
 		return cli_usage_error(cmd, "wrong arguments");
 	if (mode != LIST && (mode == SET ? mlfs_ref_name_check(argv[1], &why) :
 			     mlfs_name_check(argv[1], &why)) < 0) {
-		fprintf(stderr, "mlfs: invalid alias name '%s': %s\n", argv[1],
-			why);
+		struct mlfs_buf q = MLFS_BUF_INIT;
+
+		fprintf(stderr, "mlfs: invalid alias name '%s': %s\n",
+			cli_quote(&q, argv[1]), why);
+		mlfs_buf_release(&q);
 		return CLI_USAGE;
 	}
 	if (reason && !reason[0])

@@ -164,10 +164,16 @@ static int import_main(struct cli *c, int argc, char **argv,
 	if (r < 0) {
 		mlfs_refspec_release(&spec);
 		mlfs_kv_list_release(&meta);
+		struct mlfs_buf q1 = MLFS_BUF_INIT, q2 = MLFS_BUF_INIT;
+
+		/* quoted: a bad name may hold control bytes */
 		fprintf(stderr, "mlfs: invalid name in '%s'%s%s%s%s: %s\n",
-			argv[optind + 1], o.branch ? " / branch '" : "",
-			o.branch ? o.branch : "", o.branch ? "'" : "",
-			o.tag ? " / tag" : "", why);
+			cli_quote(&q1, argv[optind + 1]),
+			o.branch ? " / branch '" : "",
+			o.branch ? cli_quote(&q2, o.branch) : "",
+			o.branch ? "'" : "", o.tag ? " / tag" : "", why);
+		mlfs_buf_release(&q1);
+		mlfs_buf_release(&q2);
 		return CLI_USAGE;
 	}
 	if (access(argv[optind], F_OK) < 0) {

@@ -367,9 +367,14 @@ static int parse(struct run_opts *ro, int argc, char **argv)
 		return r;
 	if (optind >= argc)
 		return cli_usage_error("run", "expected -- CMD [ARG]...");
-	if (ro->tag && mlfs_ref_name_check(ro->tag, &why) < 0)
-		return cli_usage_error("run", "bad tag name '%s': %s",
-				       ro->tag, why);
+	if (ro->tag && mlfs_ref_name_check(ro->tag, &why) < 0) {
+		struct mlfs_buf q = MLFS_BUF_INIT;
+		int k = cli_usage_error("run", "bad tag name '%s': %s",
+					cli_quote(&q, ro->tag), why);
+
+		mlfs_buf_release(&q);
+		return k;
+	}
 	ro->cmd = argv + optind;
 	return CLI_OK;
 }

@@ -294,8 +294,11 @@ int cmd_snapshot(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (o.tag && mlfs_ref_name_check(o.tag, &why) < 0) {
+		struct mlfs_buf q = MLFS_BUF_INIT;
+
 		r = cli_usage_error("snapshot", "bad tag name '%s': %s",
-				    o.tag, why);
+				    cli_quote(&q, o.tag), why);
+		mlfs_buf_release(&q);
 		goto out;
 	}
 	r = parse_branch("snapshot", argv[optind], &spec);

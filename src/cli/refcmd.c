@@ -174,8 +174,11 @@ int cli_ref_command(struct cli *c, int argc, char **argv,
 		return cli_usage_error(what, "wrong arguments");
 	if (!list && (del ? mlfs_name_check(argv[1], &why) :
 		      mlfs_ref_name_check(argv[1], &why)) < 0) {
+		struct mlfs_buf q = MLFS_BUF_INIT;
+
 		fprintf(stderr, "mlfs: invalid %s name '%s': %s\n", what,
-			argv[1], why);
+			cli_quote(&q, argv[1]), why);
+		mlfs_buf_release(&q);
 		return CLI_USAGE;
 	}
 	r = cli_open_store(c, list ? MLFS_STORE_RDONLY : 0, &s);
