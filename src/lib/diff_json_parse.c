@@ -186,6 +186,11 @@ static int jp_string(struct jp *j, bool key)
 				j->p += 6;
 				u = 0x10000 + ((u - 0xd800) << 10) +
 				    (lo - 0xdc00);
+			} else if (u >= 0xdc80 && u <= 0xdcff) {
+				/* a byte that is not UTF-8, as the writer
+				 * (and Python's surrogateescape) puts it */
+				*d++ = (char)(u - 0xdc00);
+				break;
 			} else if (u >= 0xdc00 && u < 0xe000) {
 				return jp_fail(j, "unpaired surrogate");
 			}

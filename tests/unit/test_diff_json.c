@@ -160,6 +160,38 @@ static void test_json_writer_escapes_and_nests(void **state)
 	mlfs_buf_release(&b);
 }
 
+/* Bytes that are not UTF-8 go out as \udcXX (surrogateescape) and come
+ * back as the bytes; UTF-8 passes as it is. */
+static void test_json_bytes_not_utf8_round_trip(void **state)
+{
+	static const char s[] = "caf\xc3\xa9 \xff\xfe \xe2\x82 \xed\xa0\x80 ok";
+	struct mlfs_buf b = MLFS_BUF_INIT;
+	struct mlfs_json *j = NULL;
+	struct mlfs_jw w;
+	char err[128];
+	size_t len;
+	const char *got;
+
+	(void)state;
+	mlfs_jw_init(&w, &b);
+	mlfs_jw_str(&w, s);
+	assert_int_equal(w.err, 0);
+	assert_int_equal(b.len, strlen("\"caf\xc3\xa9 \\udcff\\udcfe \\udce2"
+				       "\\udc82 \\udced\\udca0\\udc80 ok\""));
+	assert_memory_equal(b.data, "\"caf\xc3\xa9 \\udcff\\udcfe \\udce2"
+			    "\\udc82 \\udced\\udca0\\udc80 ok\"", b.len);
+	assert_int_equal(mlfs_json_parse((const char *)b.data, b.len, &j, err,
+					 sizeof(err)), 0);
+	got = mlfs_jv_str(mlfs_json_root(j), &len);
+	assert_int_equal(len, strlen(s));
+	assert_memory_equal(got, s, len);
+	mlfs_json_free(j);
+	mlfs_buf_release(&b);
+	/* other lone low surrogates are still refused */
+	assert_int_not_equal(parse("\"\\udc7f\"", &j, err), 0);
+	assert_int_not_equal(parse("\"\\udd00\"", &j, err), 0);
+}
+
 static int diff_str(const char *a, const char *b, struct mlfs_diff_out *out)
 {
 	struct mlfs_diff_src sa = { "c.json", strlen(a), (const uint8_t *)a,
@@ -470,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_json_parse_rejects_nesting_past_the_limit),
 		cmocka_unit_test(test_json_parse_error_names_the_byte),
 		cmocka_unit_test(test_json_writer_escapes_and_nests),
+		cmocka_unit_test(test_json_bytes_not_utf8_round_trip),
 		cmocka_unit_test(test_json_diff_reports_changed_added_removed_keys),
 		cmocka_unit_test(test_json_diff_formatting_only_is_equal),
 		cmocka_unit_test(test_json_diff_malformed_falls_back_to_binary),
