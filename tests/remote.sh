@@ -100,6 +100,9 @@ expect_exit 1 "$MLFS" remote remove --store "$A" spare
 expect_err "no remote 'spare'" "removing an unknown remote"
 expect_exit 1 "$MLFS" push --store "$A" nosuch
 expect_err "no remote 'nosuch'" "push to an unknown remote"
+expect_exit 2 "$MLFS" push --store "$A" origin ml/model@origin/main
+expect_err "without a path or a remote's branch \(@REMOTE/BRANCH\)" \
+	"push of a remote's branch: said so (not 'a path is not allowed')"
 
 # ---- push, and push again
 expect_exit 0 "$MLFS" push --store "$A" --json

@@ -160,6 +160,13 @@ static int pick_refs(struct push *p)
 
 			r = mlfs_refspec_parse(o->specs[i], 0, &spec, &why);
 			if (r == -EINVAL) {
+				const char *at = strchr(o->specs[i], '@');
+
+				/* "@origin/main" names what a remote had */
+				if (at && strchr(at, '/'))
+					why = "push takes NS/NAME[@REF] of this "
+					      "store, without a path or a "
+					      "remote's branch (@REMOTE/BRANCH)";
 				mlfs_error_set("invalid reference '%s': %s",
 					       o->specs[i], why);
 				return r;
