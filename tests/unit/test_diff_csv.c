@@ -64,8 +64,8 @@ static void test_csv_multiset_counts_added_and_removed_rows(void **state)
 	assert_int_equal(r.rows_changed, 0);
 	assert_int_equal(r.rows_same, 2);
 	assert_false(out.equal);
-	assert_non_null(strstr((char *)out.text.data, "+ line 4: 1,z\n"));
-	assert_non_null(strstr((char *)out.text.data, "- line 2: 1,a\n"));
+	assert_true(has(&out.text, "+ line 4: 1,z\n"));
+	assert_true(has(&out.text, "- line 2: 1,a\n"));
 	mlfs_diff_out_release(&out);
 }
 
@@ -115,7 +115,7 @@ static void test_csv_byte_order_mark_is_skipped(void **state)
 			     "id,v\n1,a\n2,c\n", "id", &r, &out), 0);
 	assert_int_equal(r.rows_changed, 1);
 	assert_int_equal(r.rows_same, 1);
-	assert_null(strstr((char *)out.text.data, "column"));
+	assert_false(has(&out.text, "column"));
 	mlfs_diff_out_release(&out);
 	/* a quoted first name after the mark */
 	assert_int_equal(run("d.csv", "\xEF\xBB\xBF\"id\",v\n1,a\n",
@@ -145,7 +145,7 @@ static void test_csv_key_reports_changed_rows_and_columns(void **state)
 	assert_int_equal(r.rows_added, 1);
 	assert_int_equal(r.rows_removed, 1);
 	assert_int_equal(r.rows_same, 1);
-	assert_non_null(strstr((char *)out.text.data,
+	assert_true(has(&out.text,
 			       "~ id=1 (line 2 -> 2): price: 3.5 -> 3.7\n"));
 	assert_int_equal(mlfs_json_parse((char *)out.json.data, out.json.len,
 					 &j, err, sizeof(err)), 0);
@@ -174,8 +174,8 @@ static void test_csv_added_column_leaves_rows_unchanged(void **state)
 	assert_true(r.cols_reordered);
 	assert_int_equal(r.rows_same, 2);
 	assert_int_equal(r.rows_changed, 0);
-	assert_non_null(strstr((char *)out.text.data, "+ column y\n"));
-	assert_non_null(strstr((char *)out.text.data, "columns reordered\n"));
+	assert_true(has(&out.text, "+ column y\n"));
+	assert_true(has(&out.text, "columns reordered\n"));
 	mlfs_diff_out_release(&out);
 }
 
@@ -191,7 +191,7 @@ static void test_csv_quoted_fields_with_delimiters_and_newlines(void **state)
 	assert_int_equal(r.rows_b, 2);
 	assert_int_equal(r.rows_same, 1);
 	assert_int_equal(r.rows_changed, 1);
-	assert_non_null(strstr((char *)out.text.data,
+	assert_true(has(&out.text,
 			       "v: x\\ny -> x\\ny\"\n"));
 	mlfs_diff_out_release(&out);
 }
@@ -207,7 +207,7 @@ static void test_csv_ragged_rows_are_counted_not_fatal(void **state)
 	assert_int_equal(r.ragged_b, 2);
 	assert_int_equal(r.ragged_a, 0);
 	assert_int_equal(r.rows_added, 2);
-	assert_non_null(strstr((char *)out.text.data,
+	assert_true(has(&out.text,
 			       "new version: 2 rows with a wrong field count "
 			       "(first: line 3, 2 fields, header has 3)\n"));
 	mlfs_diff_out_release(&out);
@@ -265,7 +265,7 @@ static void test_csv_tsv_by_extension(void **state)
 	assert_int_equal(run("d.tsv", "a\tb\n1,5\t2\n", "a\tb\n1,5\t3\n", "a",
 			     &r, &out), 0);
 	assert_int_equal(r.rows_changed, 1);
-	assert_non_null(strstr((char *)out.json.data, "\"format\":\"tsv\""));
+	assert_true(has(&out.json, "\"format\":\"tsv\""));
 	mlfs_diff_out_release(&out);
 }
 
@@ -278,7 +278,7 @@ static void test_csv_missing_key_column_compares_by_content(void **state)
 	assert_int_equal(run("d.csv", "a\n1\n", "a\n2\n", "nope", &r, &out), 0);
 	assert_int_equal(r.rows_added, 1);
 	assert_int_equal(r.rows_removed, 1);
-	assert_non_null(strstr((char *)out.text.data,
+	assert_true(has(&out.text,
 			       "key column 'nope' is not in both headers"));
 	mlfs_diff_out_release(&out);
 }
@@ -343,8 +343,8 @@ static void test_csv_row_wider_than_header_shows_extra_fields(void **state)
 	}
 	assert_int_equal(r.rows_added, 1);
 	assert_int_equal(r.ragged_b, 1);
-	assert_non_null(strstr((char *)out.text.data, "+ line 3: ,,,"));
-	assert_non_null(strstr((char *)out.json.data,
+	assert_true(has(&out.text, "+ line 3: ,,,"));
+	assert_true(has(&out.json,
 			       "\"row\":{\"id\":\"\",\"v\":\"\",\"\":\"\","));
 	mlfs_diff_out_release(&out);
 }
@@ -365,7 +365,7 @@ static void test_csv_empty_fields_and_partitions_are_defined(void **state)
 	assert_int_equal(r.rows_same, 1);
 	assert_int_equal(r.rows_added, 1);
 	assert_int_equal(r.dup_keys_b, 1);
-	assert_non_null(strstr((char *)out.text.data, "+ line 3: ,\n"));
+	assert_true(has(&out.text, "+ line 3: ,\n"));
 	mlfs_diff_out_release(&out);
 }
 

@@ -288,12 +288,12 @@ static void test_st_diff_reports_each_kind_of_change(void **state)
 	assert_true(mlfs_jv_num(mlfs_jv_get(v, "fraction")) == 0.5);
 	assert_true(mlfs_jv_num(mlfs_jv_get(v, "max_abs_diff")) == 2.0);
 	assert_true(mlfs_jv_num(mlfs_jv_get(v, "mean_abs_diff")) == 0.5625);
-	assert_non_null(strstr((char *)out.text.data,
+	assert_true(has(&out.text,
 			       "~ vals F32 [4]: 2 of 4 elements differ (50%), "
 			       "max |diff| 2, mean |diff| 0.5625\n"));
-	assert_non_null(strstr((char *)out.text.data,
+	assert_true(has(&out.text,
 			       "~ shp F32 [2, 1] -> F32 [1, 2]\n"));
-	assert_non_null(strstr((char *)out.text.data,
+	assert_true(has(&out.text,
 			       "metadata ~ step: \"1\" -> \"2\"\n"));
 	mlfs_json_free(j);
 	mlfs_diff_out_release(&out);
