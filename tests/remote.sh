@@ -631,7 +631,7 @@ EOF
 	expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$P"
 	at_exit "fusermount3 -u '$pmnt' 2>/dev/null || umount -l '$pmnt' 2>/dev/null"
 	expect_exit 0 env MLFS_TEST_REMOTE_CLIENTS=2 "$MLFS" mount --store "$P" "$pmnt"
-	out=$("$PY" - "$pmnt/big/one/huge" "$W/huge" <<'EOF' 2>&1
+	out=$(timeout 300 "$PY" - "$pmnt/big/one/huge" "$W/huge" <<'EOF' 2>&1
 import os, random, sys, threading
 path, ref = sys.argv[1], open(sys.argv[2], "rb").read()
 bad = []
@@ -676,9 +676,11 @@ EOF
 	if grep -q "^damaged" "$OUT_F"; then fail "fsck reports damage for a 403"; else
 		ok "fsck reports no damage for a 403"; fi
 	rgw_pid=$(cat "$srv/pids/client.rgw")
+	at_exit "kill -CONT $rgw_pid 2>/dev/null" # before the gateway's stop
 	kill -STOP "$rgw_pid"
 	t0=$(date +%s)
-	expect_exit 1 env MLFS_S3_LOW_SPEED_TIME=2 "$MLFS" cat --store "$P" big/one/huge
+	expect_exit 1 timeout 120 env MLFS_S3_LOW_SPEED_TIME=2 "$MLFS" cat \
+		--store "$P" big/one/huge
 	t1=$(date +%s)
 	kill -CONT "$rgw_pid"
 	expect_err "Timeout was reached" "a gateway that stops answering: the stall is named"
