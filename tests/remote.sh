@@ -508,6 +508,13 @@ O=$(mktmp)/o
 expect_exit 0 "$MLFS" clone "s3://mlfs-remote/m" --endpoint "$EP" --store "$O"
 expect_exit 0 "$MLFS" fetch --store "$O" --data ml/data
 expect_out "cached ml/data: 1 file\(s\), 1 remote chunk" "fetch --data caches a version's chunks"
+# a remote's branch is a version --data takes too; a malformed one is a
+# usage error before the fetch
+expect_exit 0 "$MLFS" fetch --store "$O" --data ml/data@origin/main --json
+json_ok "fetch --data NS/NAME@REMOTE/BRANCH --json: reported" \
+	"d['data']['versions'] == 1 and d['data']['chunks'] == 1"
+expect_exit 2 "$MLFS" fetch --store "$O" --data 'ml/data@@'
+expect_err "mlfs fetch: --data 'ml/data@@'" "a malformed --data is a usage error"
 "$MLFS" export --store "$A" ml/data "$W/offline_a" >/dev/null 2>&1
 head -c 100000000 /dev/urandom >"$W/huge"
 check "F: a 100 MB version (two packs)" "$MLFS" import --store "$F" "$W/huge" big/one -q

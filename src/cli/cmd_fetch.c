@@ -122,7 +122,9 @@ static int fetch_or_pull(struct cli *c, int argc, char **argv, bool pull)
 			const char *why;
 
 			/* malformed: a usage error before anything moves */
-			if (mlfs_refspec_parse(argv[i + 1], 0, &spec,
+			/* as cli_resolve reads it: @REMOTE/BRANCH too */
+			if (mlfs_refspec_parse(argv[i + 1],
+					       MLFS_REFSPEC_REMOTE, &spec,
 					       &why) < 0) {
 				int k = cli_usage_error(cmd, "--data '%s': %s",
 							argv[i + 1], why);
