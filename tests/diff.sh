@@ -279,6 +279,8 @@ nm=$(mktmp)
 mkdir -p "$nm/n1" "$nm/n2/sub"$'\t'"dir"
 printf 'one\n' > "$nm/n1/keep.txt"
 printf 'one\n' > "$nm/n2/keep.txt"
+# unchanged is the same bytes and time (a time alone is a change)
+touch -r "$nm/n1/keep.txt" "$nm/n2/keep.txt"
 printf 'x\n' > "$nm/n2/bad"$'\n'"name.txt"
 printf 'y\n' > "$nm/n2/sub"$'\t'"dir/q\"uote\\d"
 M import "$nm/n1" names/q -t n1 -q >/dev/null
