@@ -420,6 +420,27 @@ expect_exit 0 "$MLFS" clone "s3://mlfs-remote/pl" --endpoint "$EP" --store "$S2"
 	fail "old-style clone's remote packs: $(rpacks "$S2" | tr '\n' ' ')"
 "$MLFS" cat --store "$S2" a/x/pl1 2>/dev/null | cmp -s - "$W/pl1" &&
 	ok "and reads the version byte for byte" || fail "a/x read from the old-style clone differs"
+# A pack's index missing from such a bucket: the clone fails naming a
+# chunk no index locates and inserts nothing (it used to succeed, and the
+# version never read: later fetches do not walk commits the store has);
+# with the index back, the same clone works.
+pk=$(echo "$ppacks" | head -n1)
+plp get "packs/pack-$pk.idx" >"$W/idx.good" 2>/dev/null
+plp rm "packs/pack-$pk.idx" >/dev/null 2>&1
+S4=$(mktmp)/s4
+expect_exit 1 "$MLFS" clone "s3://mlfs-remote/pl" --endpoint "$EP" --store "$S4"
+expect_err "chunk [0-9a-f]{32} of content [0-9a-f]{32} is in no pack index of remote 'origin' \(s3://mlfs-remote/pl is incomplete" \
+	"a clone missing a pack index fails, naming a chunk it cannot locate"
+[ ! -e "$S4/mlfs.db" ] ||
+	[ "$(sqlite3 "$S4/mlfs.db" "SELECT count(*) FROM contents")" = 0 ] &&
+	ok "and leaves no content without its chunks" ||
+	fail "contents were inserted without their index"
+plp put "packs/pack-$pk.idx" "$W/idx.good" >/dev/null 2>&1
+rm -rf "$S4"
+expect_exit 0 "$MLFS" clone "s3://mlfs-remote/pl" --endpoint "$EP" --store "$S4"
+"$MLFS" cat --store "$S4" a/x/pl1 2>/dev/null | cmp -s - "$W/pl1" &&
+	ok "with the index back the clone reads byte for byte" ||
+	fail "a/x read after the index came back differs"
 # A damaged pack list fails the fetch, naming it; nothing is inserted.
 echo more >>"$W/pl1"
 check "P: import a/x v2" "$MLFS" import --store "$P" "$W/pl1" a/x -q

@@ -416,6 +416,43 @@ static int track_all(struct fetch *f)
 	return r;
 }
 
+/*
+ * Every chunk of fetched content @c is located, in the store already or
+ * in an index this fetch read (inserted just before). One that no index
+ * names means the bucket lacks a pack's index (deleted, or never put):
+ * inserting the content would leave it unreadable for good, as later
+ * fetches do not walk commits the store has. -EIO naming the chunk.
+ */
+static int check_located(struct fetch *f, const struct fcontent *c)
+{
+	struct mlfs_content dec = { 0 };
+	struct mlfs_chunk_loc *locs = NULL;
+	size_t bad = 0;
+	int r = mlfs_chunklist_decode(c->chunks, c->len, c->size, &dec);
+
+	if (r == 0 && dec.n) {
+		locs = malloc(dec.n * sizeof(*locs));
+		r = locs ? mlfs_meta_chunk_get_many(f->s->meta, dec.ids,
+						    dec.n, locs, &bad) :
+			   -ENOMEM;
+	}
+	if (r == -ENOENT) {
+		char chunk[33], content[33];
+
+		mlfs_id_to_hex(&dec.ids[bad], chunk);
+		mlfs_id_to_hex(&c->digest, content);
+		mlfs_error_set("chunk %s of content %s is in no pack index of "
+			       "remote '%s' (%s is incomplete: a packs/*.idx "
+			       "object is missing)", chunk, content,
+			       f->r->name, f->r->url);
+		r = -EIO;
+	}
+	free(locs);
+	free(dec.ids);
+	free(dec.offs);
+	return r;
+}
+
 static int insert_all(struct fetch *f, struct mlfs_remote_stats *st)
 {
 	int r = mlfs_meta_begin(f->s->meta);
@@ -437,8 +474,10 @@ static int insert_all(struct fetch *f, struct mlfs_remote_stats *st)
 	for (size_t i = 0; r == 0 && i < f->contents.n; i++) {
 		struct fcontent *c = &f->contents.v[i];
 
-		r = mlfs_meta_content_put(f->s->meta, &c->digest, c->size,
-					  c->chunks, c->len);
+		r = check_located(f, c);
+		if (r == 0)
+			r = mlfs_meta_content_put(f->s->meta, &c->digest,
+						  c->size, c->chunks, c->len);
 		if (r == 0)
 			r = mlfs_meta_content_locs_record(f->s->meta,
 							  &c->digest,
