@@ -118,5 +118,32 @@ expect_out "^  A dir/new" "status: the new file"
 expect_exit 0 mlfs discard ds/neg dir/new
 expect_exit 0 mlfs status ds/neg
 expect_out "no changes" "after discarding it: no changes (not even the directory's time)"
+
+# The head moved by an import from outside, to bytes of the same size and
+# mtime: the working tree's file keeps its path and inode, so its ctime
+# must move, or an import that reads the working tree trusts its files
+# cache and keeps the old bytes (it did: ctime was the stored mtime).
+mkdir -p "$W/h1" "$W/h2"
+printf 'AAAAAAAA\n' >"$W/h1/f"
+printf 'BBBBBBBB\n' >"$W/h2/f"
+touch -d 2020-01-01 "$W/h1/f" "$W/h2/f"
+expect_exit 0 mlfs import -q "$W/h1" ds/head -t h1
+expect_exit 0 mlfs import -q "$mnt/ds/head" ds/copy
+c1=$(stat -c '%i %s %Y %z' "$mnt/ds/head/f")
+expect_exit 0 mlfs import -q "$W/h2" ds/head -t h2
+# the tree shows the new head once its 1 s entry timeout has run out
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	cmp -s "$mnt/ds/head/f" "$W/h2/f" && break
+	sleep 0.5
+done
+cmp -s "$mnt/ds/head/f" "$W/h2/f" && ok "the working tree shows the new head" ||
+	fail "the working tree does not show the new head"
+c2=$(stat -c '%i %s %Y %z' "$mnt/ds/head/f")
+[ "$c1" != "$c2" ] && ok "a moved head changes the file's ctime ($c1 -> $c2)" ||
+	fail "the moved head left inode, size, mtime and ctime alike: $c1"
+expect_exit 0 mlfs import -q "$mnt/ds/head" ds/copy
+mlfs cat ds/copy/f 2>/dev/null | cmp -s - "$W/h2/f" &&
+	ok "an import of the working tree takes the new head's bytes" ||
+	fail "an import of the working tree kept the old bytes (files cache)"
 expect_exit 0 mlfs fsck
 summary

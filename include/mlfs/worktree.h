@@ -83,6 +83,9 @@ bool mlfs_wt_dirty(struct mlfs_wt *wt);
 /* Whether the first edit gave every entry a row (until then only
  * directories are known by number: mlfs_wt_getattr of a file fails). */
 bool mlfs_wt_materialized(struct mlfs_wt *wt);
+/* The ctime shown for an unedited entry of the base whose mtime is
+ * @mtime_ns (see docs/mount.md#working-trees: it moves with the base). */
+int64_t mlfs_wt_base_ctime(struct mlfs_wt *wt, int64_t mtime_ns);
 /* The repository, branch and base of @wt. */
 void mlfs_wt_describe(struct mlfs_wt *wt, char *ns, char *name,
 		      char *branch, bool *has_base, struct mlfs_id *base);

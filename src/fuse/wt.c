@@ -262,10 +262,11 @@ static int node_attr(struct mlfs_fs *fs, struct mlfs_node *n,
 	a->type = n->type;
 	a->mode = n->mode;
 	a->size = n->size;
-	a->atime_ns = a->mtime_ns = a->ctime_ns = n->mtime_ns;
+	a->atime_ns = a->mtime_ns = n->mtime_ns;
 	a->in_store = n->type == MLFS_ENTRY_FILE;
 	a->content = n->id;
 	pthread_mutex_unlock(&fs->itable.lock);
+	a->ctime_ns = mlfs_wt_base_ctime(n->wt, a->mtime_ns);
 	a->uid = fs->uid;
 	a->gid = fs->gid;
 	a->nlink = n->type == MLFS_ENTRY_DIR ? 2 : 1;

@@ -87,6 +87,21 @@ int64_t wt_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t wt_base_ctime(const struct mlfs_wt *wt, int64_t mtime_ns)
+{
+	return mtime_ns > wt->base_ctime_ns ? mtime_ns : wt->base_ctime_ns;
+}
+
+int64_t mlfs_wt_base_ctime(struct mlfs_wt *wt, int64_t mtime_ns)
+{
+	int64_t t;
+
+	pthread_mutex_lock(&wt->w->lock);
+	t = wt_base_ctime(wt, mtime_ns);
+	pthread_mutex_unlock(&wt->w->lock);
+	return t;
+}
+
 int64_t wt_ts_ns(const struct timespec *ts)
 {
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
@@ -411,6 +426,9 @@ static int load_base_tree(struct mlfs_wt *wt)
 		return r;
 	wt->base_tree = c.tree;
 	wt->base_time_ns = c.time * 1000000000;
+	wt->base_ctime_ns = wt->base_time_ns +
+			    (int64_t)(mlfs_get_le64(wt->row.base.b) %
+				      1000000000u);
 	mlfs_commit_release(&c);
 	return 0;
 }
@@ -789,7 +807,8 @@ int wt_materialize_dir(struct mlfs_wt *wt, const struct mlfs_id *tid,
 		n.gid = wt->w->gid;
 		n.nlink = 1;
 		n.size = e->size;
-		n.atime_ns = n.mtime_ns = n.ctime_ns = e->mtime_ns;
+		n.atime_ns = n.mtime_ns = e->mtime_ns;
+		n.ctime_ns = wt_base_ctime(wt, e->mtime_ns);
 		n.target = (char *)e->target;
 		/* where the base has it: status knows it after a move */
 		n.has_origin = true;
@@ -836,7 +855,8 @@ int wt_materialize_locked(struct mlfs_wt *wt)
 	root.gid = wt->w->gid;
 	root.has_content = wt->row.has_base;
 	root.content = wt->base_tree;
-	root.atime_ns = root.mtime_ns = root.ctime_ns = wt->base_time_ns;
+	root.atime_ns = root.mtime_ns = wt->base_time_ns;
+	root.ctime_ns = wt_base_ctime(wt, wt->base_time_ns);
 	if (wt->row.has_base)
 		r = wt_materialize_dir(wt, &wt->base_tree, root.ino, &sub);
 	root.nlink = 2 + sub;

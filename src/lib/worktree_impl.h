@@ -84,6 +84,7 @@ struct mlfs_wt {
 	struct mlfs_id base_tree; /* when row.has_base */
 	int64_t base_time_ns;     /* the base commit's time: the root's
 				   * mtime until edited */
+	int64_t base_ctime_ns;    /* wt_base_ctime's floor for this base */
 	struct wt_dirmap dirs;
 	struct mlfs_wt_file *files; /* open files */
 	struct mlfs_wt_file *detached; /* orphans (mlfs_wt_file.detached) */
@@ -127,6 +128,13 @@ struct mlfs_work {
 /* "@dir/@name" ("@name" when @dir is "") into a malloc'd *out. */
 int wt_path_join(char **out, const char *dir, const char *name);
 int64_t wt_now_ns(void);
+/* The ctime of an entry of the base (mtime @mtime_ns) until edited: the
+ * base commit's time, its nanoseconds taken from the commit's id, or the
+ * mtime if later. A new base changes every such ctime, even to a commit
+ * of the same second, so a tool that trusts (inode, size, mtime, ctime)
+ * to mean unchanged bytes, such as mlfs import's files cache reading
+ * the working tree, sees the head move under the same path and inode. */
+int64_t wt_base_ctime(const struct mlfs_wt *wt, int64_t mtime_ns);
 int64_t wt_ts_ns(const struct timespec *ts);
 int wt_dirmap_put(struct wt_dirmap *m, uint64_t ino,
 		  const struct mlfs_id *tree);

@@ -561,7 +561,8 @@ static int restore_entry(struct mlfs_wt *wt, uint64_t parent,
 	n.gid = wt->w->gid;
 	n.nlink = 1;
 	n.size = e->size;
-	n.atime_ns = n.mtime_ns = n.ctime_ns = e->mtime_ns;
+	n.atime_ns = n.mtime_ns = e->mtime_ns;
+	n.ctime_ns = wt_base_ctime(wt, e->mtime_ns);
 	n.target = (char *)e->target;
 	n.has_content = e->type != MLFS_ENTRY_SYMLINK;
 	n.content = e->id;

@@ -96,7 +96,8 @@ static void entry_attr(struct mlfs_wt *wt, uint64_t ino,
 	out->gid = wt->w->gid;
 	out->nlink = e->type == MLFS_ENTRY_DIR ? 2 : 1;
 	out->size = e->size;
-	out->atime_ns = out->mtime_ns = out->ctime_ns = e->mtime_ns;
+	out->atime_ns = out->mtime_ns = e->mtime_ns;
+	out->ctime_ns = wt_base_ctime(wt, e->mtime_ns);
 	out->gen = wt_gen_get(wt, ino);
 	if (e->type == MLFS_ENTRY_FILE) {
 		out->in_store = true;
@@ -113,7 +114,8 @@ static void root_view_attr(struct mlfs_wt *wt, struct mlfs_wt_attr *out)
 	out->uid = wt->w->uid;
 	out->gid = wt->w->gid;
 	out->nlink = 2;
-	out->atime_ns = out->mtime_ns = out->ctime_ns = wt->base_time_ns;
+	out->atime_ns = out->mtime_ns = wt->base_time_ns;
+	out->ctime_ns = wt_base_ctime(wt, wt->base_time_ns);
 }
 
 int mlfs_wt_root(struct mlfs_wt *wt, struct mlfs_wt_attr *out)
