@@ -468,6 +468,21 @@ expect_err "HTTP 403.*SignatureDoesNotMatch" "wrong credentials: 403 named"
 expect_exit 1 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$W" \
 	AWS_SHARED_CREDENTIALS_FILE="$W/none" "$MLFS" push --store "$A"
 expect_err "credentials" "no credentials at all: said so"
+# half a pair is named, never a fall-back to the file; a clone without
+# credentials says so (it said "no mlfs remote at ...")
+expect_exit 1 env -u AWS_SECRET_ACCESS_KEY HOME="$W" \
+	AWS_SHARED_CREDENTIALS_FILE="$W/none" "$MLFS" push --store "$A"
+expect_err "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not" \
+	"a key id without its secret is named"
+expect_exit 1 env AWS_ACCESS_KEY_ID= HOME="$W" \
+	AWS_SHARED_CREDENTIALS_FILE="$W/none" "$MLFS" push --store "$A"
+expect_err "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is empty" \
+	"an empty key id is named"
+expect_exit 1 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY HOME="$W" \
+	AWS_SHARED_CREDENTIALS_FILE="$W" "$MLFS" clone s3://mlfs-remote/m \
+	--endpoint "$EP" --store "$W/nocreds"
+expect_err "no credentials in the environment and $W: Is a directory" \
+	"clone without credentials names the credentials file, not the remote"
 expect_exit 0 "$MLFS" remote add --store "$A" nob s3://no-such-bucket/m --endpoint "$EP"
 expect_exit 1 "$MLFS" push --store "$A" nob
 expect_err "no-such-bucket.*404.*NoSuchBucket" "a missing bucket is named"
@@ -500,6 +515,15 @@ probe get "commits/$v5" | cmp -s - "$W/c5" && ok "push does not overwrite object
 probe put "commits/$v5" "$W/c5.good" >/dev/null 2>&1 # repair it
 expect_exit 0 "$MLFS" fetch --store "$B"
 expect_out "diverged.*ml/model branch main" "the repaired object fetches"
+
+# A ref object the listing says is 1 MiB is damaged without being read
+# into memory (a ref object is 90 bytes).
+head -c 1048576 /dev/zero >"$W/bigref"
+probe put refs/zz/big/branches/main "$W/bigref" >/dev/null 2>&1
+expect_exit 1 "$MLFS" fetch --store "$B"
+expect_err "remote object mlfs-remote/m/refs/zz/big/branches/main is damaged \(malformed\)" \
+	"an oversized ref object is damage, named"
+probe rm refs/zz/big/branches/main >/dev/null 2>&1
 
 # A damaged chunk in a remote pack: reads fail naming it, never wrong bytes.
 E=$(mktmp)/e

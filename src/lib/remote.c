@@ -420,11 +420,16 @@ int mlfs_remote_read_config(const struct mlfs_remote *r,
 	struct mlfs_s3_buf b = { 0 };
 	int e = mlfs_remote_connect(r, &s3);
 
-	if (e == 0)
+	/* only the GET's -ENOENT means no config: the connect's is missing
+	 * credentials, and says so itself */
+	if (e == 0) {
 		e = mlfs_s3_get(s3, "config", 0, 0, &b);
-	if (e == -ENOENT && strstr(mlfs_error_detail(), "NoSuchBucket") == NULL)
-		mlfs_error_set("no mlfs remote at %s (no object %s/%sconfig)",
-			       r->url, r->bucket, r->prefix);
+		if (e == -ENOENT &&
+		    strstr(mlfs_error_detail(), "NoSuchBucket") == NULL)
+			mlfs_error_set("no mlfs remote at %s (no object "
+				       "%s/%sconfig)", r->url, r->bucket,
+				       r->prefix);
+	}
 	if (e == 0) {
 		e = mlfs_remote_config_parse((const char *)b.p, b.len, out);
 		if (e == -EBADMSG)

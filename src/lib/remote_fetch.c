@@ -116,11 +116,11 @@ static int list_ref(void *ctx, const char *key, uint64_t size,
 	struct fetch *f = ctx;
 	struct fref *x;
 
-	(void)size;
 	(void)etag;
 	x = fetch_vec_push(&f->refs, sizeof(*x));
 	if (!x)
 		return -ENOMEM;
+	x->size = size;
 	if (mlfs_remote_ref_key_parse(key, x->ns, x->name, &x->kind,
 				      x->ref) < 0) {
 		f->refs.n--; /* not a ref of this layout: ignored */
@@ -140,6 +140,12 @@ static int read_refs(struct fetch *f)
 
 		remote_ref_key(x->ns, x->name, x->kind, x->ref, key,
 			       sizeof(key));
+		/* a ref object is 90 bytes: a listing that says more is
+		 * damage, not something to read into memory first */
+		if (x->size > 4096) {
+			r = fetch_bad_object(f, key, -EBADMSG);
+			break;
+		}
 		r = get_obj(f, key, &b);
 		if (r == 0)
 			r = fetch_bad_object(f, key, mlfs_remote_ref_parse(

@@ -14,6 +14,7 @@ struct fref {
 	int kind;
 	char ref[MLFS_NAME_MAX + 1];
 	struct mlfs_id commit;
+	uint64_t size; /* of its object, from the listing */
 };
 
 struct fcontent {

@@ -364,7 +364,7 @@ static int slurp(const char *path, char **out, size_t *len)
 		n += got;
 	} while (got > 0);
 	if (r == 0 && ferror(f))
-		r = -EIO;
+		r = errno == EISDIR ? -EISDIR : -EIO;
 	fclose(f);
 	if (r) {
 		free(b);
@@ -398,6 +398,19 @@ int mlfs_s3_creds_load(struct mlfs_s3_creds *out)
 			return -ENOMEM;
 		}
 		return 0;
+	}
+	/* Half a pair is a mistake to name, not a reason to look elsewhere
+	 * (botocore's PartialCredentialsError). */
+	if ((id && *id) != (secret && *secret)) {
+		mlfs_error_set("s3: %s is set but %s is %s",
+			       id && *id ? "AWS_ACCESS_KEY_ID" :
+					   "AWS_SECRET_ACCESS_KEY",
+			       id && *id ? "AWS_SECRET_ACCESS_KEY" :
+					   "AWS_ACCESS_KEY_ID",
+			       getenv(id && *id ? "AWS_SECRET_ACCESS_KEY" :
+						  "AWS_ACCESS_KEY_ID") ?
+				       "empty" : "not");
+		return -ENOENT;
 	}
 	if (!profile || !*profile)
 		profile = "default";
