@@ -658,7 +658,7 @@ static int check_work(struct fsck *f)
 	f->st->worktrees = ws.trees;
 	f->st->worktree_nodes = ws.nodes;
 	f->st->pending_snapshots = ws.pending;
-	if (r < 0 && r != -ENOMEM) {
+	if (r < 0 && r != -ENOMEM && r != -ENOSPC) {
 		long k = fsck_problem(f, "worktree", NULL, AT_STORE,
 				      "cannot read the working trees: %s",
 				      fsck_db_why(NULL, r));

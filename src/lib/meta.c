@@ -240,7 +240,7 @@ static int ro_fallback(const char *path, int sys_errno)
  * descriptor of it would drop the process's POSIX locks on it.) */
 #define SHM_RESERVE (256u << 10)
 
-static bool shm_may_fault(const char *path)
+bool mlfs_meta_shm_may_fault(const char *path)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	struct statvfs v;
@@ -280,7 +280,7 @@ int mlfs_meta_open(const char *path, bool rdonly, bool create,
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&m->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
-	if (shm_may_fault(path)) {
+	if (mlfs_meta_shm_may_fault(path)) {
 		rc = SQLITE_FULL;
 		sys_errno = ENOSPC;
 	} else {

@@ -63,6 +63,11 @@ void mlfs_meta_unlock(struct mlfs_meta *m);
 MLFS_MUST_CHECK int mlfs_meta_exec(struct mlfs_meta *m, const char *sql);
 sqlite3 *mlfs_meta_db(struct mlfs_meta *m);
 
+/* True when opening the SQLite database @path could fault: SQLite maps
+ * its -shm, which on a file system with blocks smaller than a page is
+ * partly holes, and a store into a hole on a full disk is SIGBUS. Such a
+ * disk counts as full (-ENOSPC) before anything is mapped. */
+bool mlfs_meta_shm_may_fault(const char *path);
 MLFS_MUST_CHECK int mlfs_meta_chunk_get(struct mlfs_meta *m,
 					const struct mlfs_id *id,
 					struct mlfs_chunk_loc *loc);

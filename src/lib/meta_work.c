@@ -327,6 +327,16 @@ int mlfs_wdb_open(const char *path, bool rdonly, struct mlfs_wdb **out)
 		return -ENOMEM;
 	}
 	sprintf(db->wal_path, "%s-wal", path);
+	/* the -shm guard of mlfs.db (meta.c), for work.db too: fsck and
+	 * status died of SIGBUS here on a full 1 KiB-block disk */
+	if (mlfs_meta_shm_may_fault(path)) {
+		mlfs_error_set("cannot open '%s': no space left on the disk "
+			       "(SQLite needs some to map its shared memory)",
+			       path);
+		free(db->wal_path);
+		free(db);
+		return -ENOSPC;
+	}
 	rc = sqlite3_open_v2(path, &db->db, rdonly ? SQLITE_OPEN_READONLY :
 			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
 			     NULL);
