@@ -157,6 +157,10 @@ if [ -e "$S/mlfs.db-wal" ] && [ ! -s "$S/mlfs.db-wal" ]; then
 	rm -f "$S/mlfs.db-wal" "$S/mlfs.db-shm"
 fi
 [ -e "$S/mlfs.db-wal" ] && fail "a non-empty WAL after the last writer closed"
+# a pack no row names, as a killed import leaves: gc must be able to
+# remove it on the full disk (it could not open the store writable)
+orphan=$S/packs/pack-00000000deadbeef.mlp
+cp "$(ls "$S"/packs/pack-*.mlp | head -n1)" "$orphan"
 dd if=/dev/zero of="$mnt/filler" bs=1M status=none 2>/dev/null
 # The last blocks: small files until not one more fits.
 mkdir "$mnt/fill"
@@ -192,6 +196,10 @@ expect_exit 1 "$MLFS" import --store "$S" -q "$W/v2" m/r
 expect_err 'no space left on device' "full disk: import says 'no space left on device'"
 expect_exit 1 "$MLFS" tag --store "$S" m/r@v1 v1-again
 expect_err 'no space left on device' "full disk: tag says 'no space left on device'"
+expect_exit 0 "$MLFS" gc --store "$S"
+expect_out "removed 1 of" "full disk: gc runs and removes the unreferenced pack"
+[ ! -e "$orphan" ] && ok "full disk: the unreferenced pack file is gone" ||
+	fail "full disk: gc left the unreferenced pack"
 rm -rf "$mnt/filler" "$mnt/fill"
 sync
 intact "after the full disk"

@@ -31,7 +31,13 @@ MLFS_MUST_CHECK int mlfs_gc_scan(struct mlfs_store *s,
 
 /* Remove unreferenced pack files (with @dry_run, only count them).
  * Returns 0, -EBUSY (an import is running: nothing removed), -EROFS,
- * -errno. */
+ * -errno. @s may be a store opened read-only only because its disk is
+ * full (MLFS_GC_FULL_DISK in @flags): gc writes no row, it only deletes
+ * files no row names, which is how a full disk gets its space back. */
+#define MLFS_GC_DRY_RUN 0x1u
+#define MLFS_GC_FULL_DISK 0x2u
+MLFS_MUST_CHECK int mlfs_gc_run(struct mlfs_store *s, unsigned flags,
+				struct mlfs_gc_stats *st);
 MLFS_MUST_CHECK int mlfs_gc(struct mlfs_store *s, bool dry_run,
 			    struct mlfs_gc_stats *st);
 

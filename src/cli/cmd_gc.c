@@ -5,6 +5,8 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "mlfs/gc.h"
@@ -29,6 +31,7 @@ int cmd_gc(struct cli *c, int argc, char **argv)
 	struct mlfs_store *s = NULL;
 	struct mlfs_gc_stats st;
 	bool dry = false;
+	unsigned flags = 0;
 	char b[32];
 	int ch, r;
 
@@ -45,10 +48,26 @@ int cmd_gc(struct cli *c, int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error("gc", "unexpected argument '%s'",
 				       argv[optind]);
-	r = cli_open_store(c, dry ? MLFS_STORE_RDONLY : 0, &s);
+	if (dry) {
+		r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
+	} else {
+		/* a full disk refuses writable opens (the -shm guard), but gc
+		 * writes no row: it is how such a disk gets space back */
+		char *dir = c->store_dir ? strdup(c->store_dir) :
+			    mlfs_store_default_dir();
+
+		r = dir ? mlfs_store_open(dir, 0, &s) : -ENOMEM;
+		free(dir);
+		if (r == -ENOSPC) {
+			flags |= MLFS_GC_FULL_DISK;
+			r = cli_open_store(c, MLFS_STORE_RDONLY, &s);
+		} else if (r < 0) {
+			r = cli_open_store(c, 0, &s);
+		}
+	}
 	if (r)
 		return r;
-	r = mlfs_gc(s, dry, &st);
+	r = mlfs_gc_run(s, flags | (dry ? MLFS_GC_DRY_RUN : 0), &st);
 	if (r == -EBUSY) {
 		r = cli_error(0, "an import is running; run gc when it has "
 			      "finished");

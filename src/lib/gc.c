@@ -85,16 +85,21 @@ int mlfs_gc_scan(struct mlfs_store *s, struct mlfs_gc_stats *st)
 
 int mlfs_gc(struct mlfs_store *s, bool dry_run, struct mlfs_gc_stats *st)
 {
+	return mlfs_gc_run(s, dry_run ? MLFS_GC_DRY_RUN : 0, st);
+}
+
+int mlfs_gc_run(struct mlfs_store *s, unsigned flags, struct mlfs_gc_stats *st)
+{
 	int fd, r;
 
-	if (dry_run)
+	if (flags & MLFS_GC_DRY_RUN)
 		return walk(s, false, st);
-	if (s->rdonly)
+	if (s->rdonly && !(flags & MLFS_GC_FULL_DISK))
 		return -EROFS;
 	r = store_lock(s, true, false, &fd);
 	if (r < 0)
 		return r;
-	r = walk(s, !dry_run, st);
+	r = walk(s, true, st);
 	store_unlock(fd);
 	return r;
 }
